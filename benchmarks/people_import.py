@@ -1,0 +1,172 @@
+"""Import of synthetic persons from CSV: rows per second on SQLite and PostgreSQL, and peak memory.
+
+Usage: .venv/bin/python -m benchmarks.people_import --persons 1000000 [--postgres-url URL]
+The PostgreSQL URL defaults to XIETONG_TEST_DATABASE_URL; a fresh database is created and dropped.
+Each import runs in its own process so that its peak memory (ru_maxrss) is its own; the file is
+streamed, so peak memory should not grow with the number of persons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import multiprocessing
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+PERSONS_PER_BUILDING = 100
+
+
+def write_persons_csv(path: Path, *, persons: int, building_codes: list[str]) -> None:
+    from xietong.people.synthetic import synthetic_national_id
+
+    start = date(1940, 1, 1)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["national_id", "name", "phone", "residence_building", "current_building"])
+        n_buildings = len(building_codes)
+        for i in range(persons):
+            birth = start + timedelta(days=i // 1000)
+            national_id = synthetic_national_id(serial=i % 1000, birth=birth)
+            residence = building_codes[i % n_buildings]
+            # One in ten stays in another building (often another district).
+            current = building_codes[(i * 7919) % n_buildings] if i % 10 == 0 else ""
+            writer.writerow([national_id, f"居民{i}", f"139{i:08d}", residence, current])
+
+
+def _prepare(url: str, buildings: int) -> list[str]:
+    from xietong.areas import service as areas_service
+    from xietong.bootstrap import prepare_database
+    from xietong.storage.engine import build_engine, session_factory
+    from xietong.storage.unit_of_work import unit_of_work
+
+    engine = build_engine(url)
+    prepare_database(engine)
+    with unit_of_work(session_factory(engine)) as session:
+        districts = areas_service.list_districts(session)
+        total_population = sum(d.population or 0 for d in districts)
+        per_district = {
+            d.code: max(1, round(buildings * (d.population or 0) / total_population))
+            for d in districts
+        }
+        areas_service.generate_synthetic_areas(session, buildings_per_district=per_district, seed=0)
+        codes = list(areas_service.iter_building_codes(session))
+    engine.dispose()
+    return codes
+
+
+def _import_worker(url: str, csv_path: str, queue: Any) -> None:
+    from xietong.config import Settings
+    from xietong.core.principal import SYSTEM
+    from xietong.people import service as people_service
+    from xietong.people.protection import PersonalDataProtector
+    from xietong.storage.engine import build_engine, session_factory
+    from xietong.storage.unit_of_work import unit_of_work
+
+    engine = build_engine(url)
+    protector = PersonalDataProtector.from_settings(Settings(database_url=url))
+    results = {}
+    for attempt in ("first", "again"):
+        started = time.perf_counter()
+        with (
+            unit_of_work(session_factory(engine)) as session,
+            open(csv_path, encoding="utf-8", newline="") as stream,
+        ):
+            report = people_service.import_persons(
+                session, principal=SYSTEM, protector=protector, stream=stream
+            )
+        elapsed = time.perf_counter() - started
+        results[attempt] = {
+            "seconds": elapsed,
+            "rows_per_second": report.rows_read / elapsed,
+            "inserted": report.inserted,
+        }
+    results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    engine.dispose()
+    queue.put(results)
+
+
+def _run_in_child(url: str, csv_path: Path) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_import_worker, args=(url, str(csv_path), queue))
+    process.start()
+    result: dict[str, Any] = queue.get()
+    process.join()
+    return result
+
+
+def _fresh_postgresql(admin_url: str) -> tuple[str, str]:
+    from xietong.storage.engine import normalise_url
+
+    name = f"xietong_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(normalise_url(admin_url)).set(database=name).render_as_string(
+        hide_password=False
+    ), name
+
+
+def _drop_postgresql(admin_url: str, name: str) -> None:
+    from xietong.storage.engine import normalise_url
+
+    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--postgres-url", default=os.environ.get("XIETONG_TEST_DATABASE_URL"))
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args(argv)
+    figures: dict[str, Any] = {"persons": args.persons}
+    with tempfile.TemporaryDirectory(prefix="xietong-bench-") as folder:
+        workdir = Path(folder)
+        buildings = max(41, args.persons // PERSONS_PER_BUILDING)
+        targets: list[tuple[str, str, str | None]] = []
+        if not args.skip_sqlite:
+            targets.append(("sqlite", f"sqlite:///{workdir / 'bench.sqlite'}", None))
+        if args.postgres_url:
+            url, name = _fresh_postgresql(args.postgres_url)
+            targets.append(("postgresql", url, name))
+        csv_path = workdir / "persons.csv"
+        try:
+            for backend, url, _ in targets:
+                codes = _prepare(url, buildings)
+                if not csv_path.exists():
+                    write_persons_csv(csv_path, persons=args.persons, building_codes=codes)
+                    figures["file_mib"] = csv_path.stat().st_size / 2**20
+                figures[backend] = _run_in_child(url, csv_path)
+        finally:
+            for _, _, name in targets:
+                if name is not None:
+                    _drop_postgresql(args.postgres_url, name)
+    for backend in ("sqlite", "postgresql"):
+        if backend in figures:
+            f = figures[backend]
+            print(
+                f"{backend:>10}: {args.persons:,} persons in {f['first']['seconds']:.1f} s = "
+                f"{f['first']['rows_per_second']:,.0f} rows/s; re-import (no-op, "
+                f"{f['again']['inserted']} inserted) {f['again']['rows_per_second']:,.0f} rows/s; "
+                f"peak memory {f['peak_rss_mib']:.0f} MiB"
+            )
+    return figures
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

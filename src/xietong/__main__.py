@@ -1,0 +1,5 @@
+"""`python -m xietong` is the `xietong` command."""
+
+from xietong.cli.main import main
+
+main()

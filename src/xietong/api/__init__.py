@@ -1,0 +1,1 @@
+"""The HTTP API: one FastAPI application assembling each domain's router."""

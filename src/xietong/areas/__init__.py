@@ -1,0 +1,1 @@
+"""Areas: the hierarchy city → district (reporting unit) → street → community → building."""

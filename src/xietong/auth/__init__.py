@@ -1,0 +1,1 @@
+"""Access control: users, roles, jurisdictions, API tokens and the audit trail."""

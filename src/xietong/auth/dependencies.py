@@ -1,0 +1,61 @@
+"""FastAPI dependencies giving every endpoint its principal and the services' shared objects."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from xietong.auth import service
+from xietong.config import Settings
+from xietong.core.errors import NotAuthenticated, PermissionDenied
+from xietong.core.principal import Permission, Principal
+from xietong.people.protection import PersonalDataProtector
+from xietong.storage.dependencies import SessionDep
+
+_bearer = HTTPBearer(auto_error=False)
+
+SESSION_COOKIE = "xietong_session"
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, from a bearer token (API) or the dashboard's session cookie."""
+    token = credentials.credentials if credentials is not None else None
+    if token is None:
+        token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise NotAuthenticated("a bearer token is required", code="not_authenticated")
+    return service.authenticate_token(session, token=token)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def requires(permission: Permission) -> Any:
+    """A dependency refusing callers whose role lacks `permission`."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if not principal.can(permission):
+            raise PermissionDenied(f"role {principal.role} may not {permission}")
+        return principal
+
+    return Depends(check)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_protector(request: Request) -> PersonalDataProtector:
+    protector: PersonalDataProtector = request.app.state.protector
+    return protector
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ProtectorDep = Annotated[PersonalDataProtector, Depends(get_protector)]

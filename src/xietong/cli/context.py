@@ -1,0 +1,34 @@
+"""What every command needs: settings, engine and a unit of work, built on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from xietong.config import Settings, get_settings
+from xietong.storage.engine import build_engine, session_factory
+from xietong.storage.unit_of_work import unit_of_work
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@cache
+def settings() -> Settings:
+    return get_settings()
+
+
+@cache
+def engine() -> Engine:
+    return build_engine(settings().database_url, echo=settings().sql_echo)
+
+
+@contextmanager
+def work() -> Iterator[Session]:
+    with unit_of_work(session_factory(engine())) as session:
+        yield session

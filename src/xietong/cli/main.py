@@ -1,0 +1,251 @@
+"""`xietong`: serve the API, migrate, import areas and persons, manage users."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from xietong.areas import service as areas_service
+from xietong.auth import service as auth_service
+from xietong.auth.schemas import UserCreate
+from xietong.cli import context
+from xietong.cli.context import console, err_console
+from xietong.core.errors import DomainError, ValidationFailed
+from xietong.core.principal import SYSTEM, Role
+from xietong.people import service as people_service
+from xietong.people.protection import PersonalDataProtector
+
+app = typer.Typer(
+    help="xietong: coordinated epidemic response across a city's districts.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+areas_app = typer.Typer(help="Districts, streets, communities and buildings.")
+people_app = typer.Typer(help="Persons.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(areas_app, name="areas")
+app.add_typer(people_app, name="people")
+app.add_typer(users_app, name="users")
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=err_console,
+    )
+
+
+def _fail(exc: DomainError) -> None:
+    err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
+    if isinstance(exc, ValidationFailed):
+        for error in exc.errors[:200]:
+            err_console.print(f"  {error}")
+        if len(exc.errors) > 200:
+            err_console.print(f"  … and {len(exc.errors) - 200} more")
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Migrate the database, load the reference areas and serve the API."""
+    import uvicorn
+
+    from xietong.api.app import create_app
+    from xietong.bootstrap import prepare_database
+
+    settings = context.settings()
+    prepare_database(context.engine())
+    application = create_app(settings, engine=context.engine())
+    host = host or settings.host
+    port = port or settings.port
+    console.print(
+        f"xietong serving on [bold]http://{host}:{port}[/bold]  (database: "
+        f"{context.engine().url.render_as_string(hide_password=True)})"
+    )
+    console.print(f"API documentation: http://{host}:{port}/api/docs")
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database schema to the newest version and load the reference areas."""
+    from xietong.bootstrap import prepare_database
+    from xietong.storage.migrate import current_revisions
+
+    added = prepare_database(context.engine())
+    console.print(
+        f"schema at {', '.join(sorted(current_revisions(context.engine())))}; "
+        f"{added} new reference districts"
+    )
+
+
+@areas_app.callback(invoke_without_command=True)
+def areas_list(ctx: typer.Context) -> None:
+    """List the reporting units with their population and the central-urban flag."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with context.work() as session:
+        districts = areas_service.list_districts(session)
+        table = Table(title=f"{len(districts)} reporting units")
+        for column in ("code", "name", "english", "kind", "central", "population"):
+            table.add_column(column, justify="right" if column == "population" else "left")
+        for d in districts:
+            table.add_row(
+                d.code,
+                d.name_hans,
+                d.english,
+                d.kind,
+                "●" if d.central_urban else "",
+                f"{d.population:,}" if d.population is not None else "—",
+            )
+        console.print(table)
+
+
+@areas_app.command("import")
+def areas_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with district_code, street_code, street_name, "
+            "community_code, community_name, building_code, "
+            "address_label[, kind, lon, lat]."
+        ),
+    ],
+    load_valid: Annotated[
+        bool, typer.Option(help="Load the valid rows even if some are bad.")
+    ] = False,
+    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+) -> None:
+    """Import streets, communities and buildings of a real city from CSV."""
+    try:
+        with (
+            _progress() as progress,
+            context.work() as session,
+            file.open(encoding="utf-8-sig", newline="") as stream,
+        ):
+            task = progress.add_task(f"importing {file.name}", total=None)
+            report = areas_service.import_areas(
+                session,
+                stream=stream,
+                load_valid=load_valid,
+                rejects_path=rejects,
+                progress=lambda n: progress.update(task, completed=n),
+            )
+    except DomainError as exc:
+        _fail(exc)
+    console.print_json(report.model_dump_json())
+
+
+@areas_app.command("generate")
+def areas_generate(
+    buildings: Annotated[int, typer.Option(help="Buildings per district.")] = 100,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Create synthetic streets, communities and buildings in every district (demos, tests)."""
+    with context.work() as session:
+        codes = [d.code for d in areas_service.list_districts(session)]
+        added = areas_service.generate_synthetic_areas(
+            session, buildings_per_district=dict.fromkeys(codes, buildings), seed=seed
+        )
+    console.print(f"{added} buildings added")
+
+
+@people_app.command("import")
+def people_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with national_id, name, phone, residence_building, current_building."
+        ),
+    ],
+    load_valid: Annotated[
+        bool, typer.Option(help="Load the valid rows even if some are bad.")
+    ] = False,
+    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+) -> None:
+    """Import persons from CSV: the whole file or nothing; re-importing changes nothing."""
+    protector = PersonalDataProtector.from_settings(context.settings())
+    try:
+        with (
+            _progress() as progress,
+            context.work() as session,
+            file.open(encoding="utf-8-sig", newline="") as stream,
+        ):
+            task = progress.add_task(f"importing {file.name}", total=None)
+            report = people_service.import_persons(
+                session,
+                principal=SYSTEM,
+                protector=protector,
+                stream=stream,
+                source_name=file.name,
+                load_valid=load_valid,
+                rejects_path=rejects,
+                progress=lambda n: progress.update(task, completed=n),
+            )
+    except DomainError as exc:
+        _fail(exc)
+    console.print_json(report.model_dump_json())
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[Role, typer.Option(help="Role.")] = Role.command,
+    district: Annotated[str | None, typer.Option(help="District code; none for the city.")] = None,
+    password: Annotated[str | None, typer.Option(help="Password for the dashboard.")] = None,
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the dashboard.")] = None,
+) -> None:
+    """Create a user (the first one: a command-centre user) and print its API token."""
+    try:
+        with context.work() as session:
+            user = auth_service.create_user(
+                session,
+                user_in=UserCreate(
+                    username=username,
+                    role=role,
+                    district_code=district,
+                    password=password,
+                    display_name=display_name,
+                ),
+            )
+            token = auth_service.issue_token(session, user=user)
+    except DomainError as exc:
+        _fail(exc)
+    console.print(f"user [bold]{username}[/bold] ({role.value}, {district or 'city'}) created")
+    console.print(f"API token (shown once): {token}")
+
+
+_assembled: list[bool] = []
+
+
+def build() -> typer.Typer:
+    """The whole command line: the commands above plus each domain's group."""
+    # Each domain may bring a command group as `xietong.cli.<domain>` exposing `app`.
+    from xietong.domains import DOMAINS, optional_module
+
+    if not _assembled:
+        for domain in DOMAINS:
+            module = optional_module(f"xietong.cli.{domain}")
+            if module is not None:
+                app.add_typer(module.app, name=domain.replace("_", "-"))
+        _assembled.append(True)
+    return app
+
+
+def main() -> None:
+    try:
+        build()()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,1 @@
+"""Shared building blocks that import no domain: errors, clock, pagination, principal."""

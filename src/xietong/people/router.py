@@ -1,0 +1,73 @@
+"""Routes of persons: every read is scoped to the caller's jurisdiction and audited."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, UploadFile, status
+
+from xietong.auth.dependencies import PrincipalDep, ProtectorDep
+from xietong.core.pagination import Page
+from xietong.people import service
+from xietong.people.schemas import PersonCreate, PersonImportReport, PersonRead, PersonSummary
+from xietong.storage.dependencies import SessionDep
+
+router = APIRouter(prefix="/api/people", tags=["people"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Register a person")
+def create_person(
+    person_in: PersonCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
+) -> PersonRead:
+    person = service.create_person(
+        session, principal=principal, protector=protector, person_in=person_in
+    )
+    return service.to_read(session, person, protector)
+
+
+@router.get("", summary="Persons in your jurisdiction, paginated (no names)")
+def list_persons(
+    session: SessionDep,
+    principal: PrincipalDep,
+    district: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[PersonSummary]:
+    items, total = service.list_persons(
+        session, principal=principal, district_code=district, limit=limit, offset=offset
+    )
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{person_id}", summary="One person (audited; 404 outside your jurisdiction)")
+def get_person(
+    person_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
+    reason: str | None = None,
+) -> PersonRead:
+    person = service.get_person(session, principal=principal, person_id=person_id, reason=reason)
+    return service.to_read(session, person, protector)
+
+
+@router.post("/import", summary="Import persons from a CSV file (all or nothing)")
+def import_persons(
+    file: UploadFile,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
+) -> PersonImportReport:
+    import io
+
+    text = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
+    return service.import_persons(
+        session,
+        principal=principal,
+        protector=protector,
+        stream=text,
+        source_name=file.filename or "upload",
+    )

@@ -1,0 +1,441 @@
+"""Persons: creation, scoped and audited reads, and the streaming CSV import.
+
+Every read of a person goes through `visible_persons` so that a district user never sees a person
+outside the district's jurisdiction (404, not 403: the record's existence is not disclosed), and
+every read or change writes an audit row in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from xietong.areas import service as areas_service
+from xietong.auth import service as auth_service
+from xietong.core.clock import utcnow
+from xietong.core.csvfiles import RejectsWriter, read_records
+from xietong.core.errors import Conflict, NotFound, PermissionDenied, RowError, ValidationFailed
+from xietong.core.principal import Permission, Principal
+from xietong.people import identity
+from xietong.people.models import Person, PersonAccessGrant
+from xietong.people.protection import PersonalDataProtector
+from xietong.people.schemas import PersonCreate, PersonImportReport, PersonRead, PersonSummary
+from xietong.storage.bulk import bulk_insert
+
+
+def require(principal: Principal, permission: Permission) -> None:
+    if not principal.can(permission):
+        raise PermissionDenied(f"role {principal.role} may not {permission}")
+
+
+def visibility_clause(principal: Principal) -> ColumnElement[bool] | None:
+    """The condition under which `principal` may see a person; None means everyone (city)."""
+    if principal.district_id is None:
+        return None
+    district = principal.district_id
+    granted = exists().where(
+        PersonAccessGrant.person_id == Person.id,
+        PersonAccessGrant.district_id == district,
+        or_(PersonAccessGrant.expires_at.is_(None), PersonAccessGrant.expires_at > utcnow()),
+    )
+    return or_(
+        Person.residence_district_id == district, Person.current_district_id == district, granted
+    )
+
+
+def visible_persons(principal: Principal) -> Select[Person]:
+    """The one query every read of persons starts from."""
+    query = select(Person)
+    clause = visibility_clause(principal)
+    return query if clause is None else query.where(clause)
+
+
+def grant_access(
+    session: Session,
+    *,
+    person_id: int,
+    district_id: int,
+    reason: str,
+    expires_at: datetime | None = None,
+) -> None:
+    """Let another district see a person (e.g. the receiving district of a referral)."""
+    grant = session.get(PersonAccessGrant, (person_id, district_id))
+    if grant is None:
+        session.add(
+            PersonAccessGrant(
+                person_id=person_id,
+                district_id=district_id,
+                reason=reason,
+                granted_at=utcnow(),
+                expires_at=expires_at,
+            )
+        )
+    else:
+        grant.expires_at = expires_at
+        grant.reason = reason
+    session.flush()
+
+
+def _resolve_places(
+    session: Session, person_in: PersonCreate
+) -> tuple[int | None, int, int | None, int]:
+    ids = areas_service.district_id_by_code(session)
+    residence_building = current_building = None
+    if person_in.residence_building_code:
+        building = areas_service.get_building(session, code=person_in.residence_building_code)
+        residence_building, residence_district = building.id, building.district_id
+    elif person_in.residence_district_code:
+        if person_in.residence_district_code not in ids:
+            raise NotFound("unknown residence district", code="district_not_found")
+        residence_district = ids[person_in.residence_district_code]
+    else:
+        raise ValidationFailed(
+            errors=[RowError("person", "residence", "a residence building or district is needed")]
+        )
+    current_district = residence_district
+    if person_in.current_building_code:
+        building = areas_service.get_building(session, code=person_in.current_building_code)
+        current_building, current_district = building.id, building.district_id
+    elif person_in.current_district_code:
+        if person_in.current_district_code not in ids:
+            raise NotFound("unknown current district", code="district_not_found")
+        current_district = ids[person_in.current_district_code]
+    elif person_in.residence_building_code:
+        current_building = residence_building
+    return residence_building, residence_district, current_building, current_district
+
+
+def create_person(
+    session: Session,
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    person_in: PersonCreate,
+    reason: str | None = None,
+) -> Person:
+    """Register a person; the same national ID twice is a conflict naming the existing record."""
+    require(principal, Permission.write_persons)
+    try:
+        national_id = identity.parse(person_in.national_id)
+    except identity.InvalidNationalId as exc:
+        raise ValidationFailed(errors=[RowError("person", "national_id", str(exc))]) from None
+    residence_building, residence_district, current_building, current_district = _resolve_places(
+        session, person_in
+    )
+    if principal.district_id is not None and principal.district_id not in (
+        residence_district,
+        current_district,
+    ):
+        raise PermissionDenied("the person neither lives nor stays in your district")
+    id_hash = protector.hash_id(national_id.number)
+    existing = session.scalar(select(Person.id).where(Person.id_hash == id_hash))
+    if existing is not None:
+        raise Conflict(
+            "a person with this national ID exists",
+            code="person_exists",
+            details={"person_id": existing},
+        )
+    now = utcnow()
+    person = Person(
+        id_hash=id_hash,
+        id_masked=national_id.masked,
+        name_enc=protector.encrypt(person_in.name),
+        phone_enc=protector.encrypt_optional(person_in.phone),
+        birth_date=national_id.birth_date,
+        sex=national_id.sex,
+        residence_building_id=residence_building,
+        residence_district_id=residence_district,
+        current_building_id=current_building,
+        current_district_id=current_district,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(person)
+    session.flush()
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="create",
+        entity="person",
+        entity_ids=[person.id],
+        reason=reason,
+    )
+    return person
+
+
+def _building_codes(session: Session, ids: Sequence[int | None]) -> dict[int, str]:
+    from xietong.areas.models import Building
+
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(
+        session.execute(select(Building.id, Building.code).where(Building.id.in_(wanted))).all()
+    )
+
+
+def to_read(session: Session, person: Person, protector: PersonalDataProtector) -> PersonRead:
+    codes = areas_service.district_code_by_id(session)
+    buildings = _building_codes(session, [person.residence_building_id, person.current_building_id])
+    return PersonRead(
+        id=person.id,
+        id_masked=person.id_masked,
+        name=protector.decrypt(person.name_enc),
+        phone=protector.decrypt_optional(person.phone_enc),
+        birth_date=person.birth_date,
+        sex=person.sex,
+        residence_district_code=codes[person.residence_district_id],
+        residence_building_code=buildings.get(person.residence_building_id or -1),
+        current_district_code=codes[person.current_district_id],
+        current_building_code=buildings.get(person.current_building_id or -1),
+        created_at=person.created_at,
+    )
+
+
+def get_person(
+    session: Session, *, principal: Principal, person_id: int, reason: str | None = None
+) -> Person:
+    """Read one person within the principal's jurisdiction; the read is audited."""
+    require(principal, Permission.read_persons)
+    person = session.scalar(visible_persons(principal).where(Person.id == person_id))
+    if person is None:
+        raise NotFound(f"no person {person_id}", code="person_not_found")
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="read",
+        entity="person",
+        entity_ids=[person.id],
+        reason=reason,
+    )
+    return person
+
+
+def find_by_national_id(
+    session: Session,
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    national_id: str,
+    reason: str | None = None,
+) -> Person:
+    """Look a person up by national ID through its keyed hash (audited)."""
+    require(principal, Permission.read_persons)
+    person = session.scalar(
+        visible_persons(principal).where(Person.id_hash == protector.hash_id(national_id))
+    )
+    if person is None:
+        raise NotFound("no such person in your jurisdiction", code="person_not_found")
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="read",
+        entity="person",
+        entity_ids=[person.id],
+        reason=reason,
+    )
+    return person
+
+
+def list_persons(
+    session: Session,
+    *,
+    principal: Principal,
+    district_code: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[PersonSummary], int]:
+    """A page of persons (masked ID and places only); each listed record's read is audited."""
+    require(principal, Permission.read_persons)
+    query = visible_persons(principal)
+    if district_code is not None:
+        district = areas_service.get_district(session, code=district_code)
+        query = query.where(Person.residence_district_id == district.id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    persons = list(session.scalars(query.order_by(Person.id).limit(limit).offset(offset)))
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="list",
+        entity="person",
+        entity_ids=[p.id for p in persons],
+    )
+    codes = areas_service.district_code_by_id(session)
+    return [
+        PersonSummary(
+            id=p.id,
+            id_masked=p.id_masked,
+            residence_district_code=codes[p.residence_district_id],
+            current_district_code=codes[p.current_district_id],
+        )
+        for p in persons
+    ], total
+
+
+PERSON_COLUMNS = ["national_id", "name", "phone", "residence_building", "current_building"]
+_PERSON_TABLE_COLUMNS = [
+    "id_hash",
+    "id_masked",
+    "name_enc",
+    "phone_enc",
+    "birth_date",
+    "sex",
+    "residence_building_id",
+    "residence_district_id",
+    "current_building_id",
+    "current_district_id",
+    "created_at",
+    "updated_at",
+]
+
+
+@dataclass
+class _ImportTally:
+    rows_read: int = 0
+    rows_valid: int = 0
+    rejected_lines: int = 0
+
+
+def import_persons(
+    session: Session,
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    stream: TextIO,
+    source_name: str = "upload",
+    load_valid: bool = False,
+    rejects_path: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PersonImportReport:
+    """Stream persons from CSV into the table in one transaction.
+
+    The file is loaded whole or not at all: any bad row refuses it, listing every bad row with its
+    line and field, unless `load_valid` is set, in which case valid rows load and rejects go to
+    `rejects_path`. Rows whose national ID is already known are skipped (idempotent re-import).
+    """
+    require(principal, Permission.import_persons)
+    buildings = areas_service.building_index(session)
+    errors: list[RowError] = []
+    rejects = RejectsWriter(rejects_path, PERSON_COLUMNS) if rejects_path else None
+    tally = _ImportTally()
+    now = utcnow()
+
+    def valid_rows() -> Iterator[tuple[object, ...]]:
+        for line, record in read_records(
+            stream,
+            required=["national_id", "name", "residence_building"],
+            optional=["phone", "current_building"],
+        ):
+            tally.rows_read += 1
+            if progress is not None and tally.rows_read % 50_000 == 0:
+                progress(tally.rows_read)
+            row_errors, row = _person_row(line, record, buildings, principal, protector, now)
+            if row_errors:
+                errors.extend(row_errors)
+                tally.rejected_lines += 1
+                if rejects is not None:
+                    rejects.write(line, record, row_errors)
+                continue
+            tally.rows_valid += 1
+            yield row
+
+    from xietong.people.models import Person as PersonTable
+
+    try:
+        inserted = bulk_insert(
+            session,
+            PersonTable.__table__,  # type: ignore[arg-type]
+            _PERSON_TABLE_COLUMNS,
+            valid_rows(),
+            skip_conflicts_on=["id_hash"],
+        )
+    finally:
+        if rejects is not None:
+            rejects.close()
+    if errors and not load_valid:
+        raise ValidationFailed(errors=errors, summary=f"{source_name} refused; nothing was written")
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="import",
+        entity="person",
+        entity_ids=["*"],
+        detail={
+            "source": source_name,
+            "inserted": inserted,
+            "rows_read": tally.rows_read,
+            "rejected": tally.rejected_lines,
+        },
+    )
+    return PersonImportReport(
+        rows_read=tally.rows_read,
+        rows_valid=tally.rows_valid,
+        rows_rejected=tally.rejected_lines,
+        inserted=inserted,
+        already_present=tally.rows_valid - inserted,
+        rejects_file=str(rejects_path) if rejects is not None and rejects.count else None,
+    )
+
+
+def _person_row(
+    line: int,
+    record: dict[str, str],
+    buildings: dict[str, areas_service.BuildingRef],
+    principal: Principal,
+    protector: PersonalDataProtector,
+    now: datetime,
+) -> tuple[list[RowError], tuple[object, ...]]:
+    where = f"line {line}"
+    if "__width__" in record:
+        return [RowError(where, "record", record["__width__"])], ()
+    errors: list[RowError] = []
+    national_id = None
+    try:
+        national_id = identity.parse(record["national_id"])
+    except identity.InvalidNationalId as exc:
+        # The bad value is not echoed back: it may be a real person's number.
+        errors.append(RowError(where, "national_id", str(exc)))
+    name = record["name"]
+    if not name:
+        errors.append(RowError(where, "name", "required value is empty"))
+    elif len(name) > 64:
+        errors.append(RowError(where, "name", "longer than 64 characters"))
+    phone = record.get("phone") or None
+    if phone is not None and not phone.replace("+", "").replace("-", "").isdigit():
+        errors.append(RowError(where, "phone", "only digits, + and - are allowed", phone))
+    residence = buildings.get(record["residence_building"])
+    if residence is None:
+        errors.append(
+            RowError(where, "residence_building", "unknown building", record["residence_building"])
+        )
+    elif principal.district_id is not None and residence.district_id != principal.district_id:
+        errors.append(RowError(where, "residence_building", "outside your district"))
+    current = residence
+    if record.get("current_building"):
+        current = buildings.get(record["current_building"])
+        if current is None:
+            errors.append(
+                RowError(where, "current_building", "unknown building", record["current_building"])
+            )
+    if errors or national_id is None or residence is None or current is None:
+        return errors, ()
+    return [], (
+        protector.hash_id(national_id.number),
+        national_id.masked,
+        protector.encrypt(name),
+        protector.encrypt_optional(phone),
+        national_id.birth_date,
+        national_id.sex,
+        residence.id,
+        residence.district_id,
+        current.id,
+        current.district_id,
+        now,
+        now,
+    )

@@ -1,0 +1,1 @@
+"""Storage: declarative base, engine factory, units of work, bulk loads and migrations."""

@@ -1,0 +1,170 @@
+"""Bulk loads through each backend's fastest native path, inside the caller's transaction.
+
+PostgreSQL: binary COPY (into a temporary staging table when duplicates must be skipped, then one
+INSERT ... SELECT ... ON CONFLICT DO NOTHING). SQLite: one prepared statement run by
+`executemany` per batch. Rows are streamed in batches so that memory stays flat with input size.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+DEFAULT_BATCH = 20_000
+
+
+def _batches(rows: Iterable[Sequence[Any]], size: int) -> Iterable[list[Sequence[Any]]]:
+    iterator = iter(rows)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+_PG_COPY_TYPES = {
+    "float": "float8",
+    "double precision": "float8",
+    "real": "float4",
+    "integer": "int4",
+    "bigint": "int8",
+    "smallint": "int2",
+    "boolean": "bool",
+    "bytea": "bytea",
+    "date": "date",
+    "text": "text",
+    "json": "jsonb",
+    "jsonb": "jsonb",
+    "uuid": "uuid",
+}
+
+
+def _pg_types(table: Table, columns: Sequence[str], connection: Connection) -> list[str]:
+    """Binary COPY needs each column's PostgreSQL type name."""
+    dialect = connection.dialect
+    names = []
+    for name in columns:
+        column_type = table.c[name].type
+        impl = getattr(column_type, "impl", column_type)
+        compiled = impl.compile(dialect=dialect).lower()
+        base = compiled.split("(")[0].strip()
+        if base.startswith("timestamp"):
+            names.append("timestamptz" if "with time zone" in compiled else "timestamp")
+        elif base in ("varchar", "character varying", "char", "character"):
+            names.append("text")
+        elif base in _PG_COPY_TYPES:
+            names.append(_PG_COPY_TYPES[base])
+        else:
+            names.append(base)
+    return names
+
+
+def _sqlite_processors(
+    table: Table, columns: Sequence[str], connection: Connection
+) -> list[tuple[int, Callable[[Any], Any]]]:
+    processors: list[tuple[int, Callable[[Any], Any]]] = []
+    for index, name in enumerate(columns):
+        processor = table.c[name].type._cached_bind_processor(connection.dialect)
+        if processor is not None:
+            processors.append((index, processor))
+    return processors
+
+
+def bulk_insert(
+    session: Session | Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    skip_conflicts_on: Sequence[str] | None = None,
+    batch_size: int = DEFAULT_BATCH,
+) -> int:
+    """Insert `rows` (tuples in the order of `columns`) into `table`; return rows inserted.
+
+    With `skip_conflicts_on`, rows whose key already exists (in the table or earlier in the same
+    stream) are skipped, which makes re-loading the same data a no-op.
+    """
+    connection = session.connection() if isinstance(session, Session) else session
+    if connection.dialect.name == "postgresql":
+        return _copy_postgresql(connection, table, columns, rows, skip_conflicts_on, batch_size)
+    return _executemany_sqlite(connection, table, columns, rows, skip_conflicts_on, batch_size)
+
+
+def _copy_postgresql(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    skip_conflicts_on: Sequence[str] | None,
+    batch_size: int,
+) -> int:
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    types = _pg_types(table, columns, connection)
+    column_list = ", ".join(f'"{c}"' for c in columns)
+    target = f'"{table.name}"'
+    staging = None
+    if skip_conflicts_on:
+        staging = f"xt_stage_{uuid.uuid4().hex[:12]}"
+        with raw.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE {staging} ON COMMIT DROP AS "
+                f"SELECT {column_list} FROM {target} WITH NO DATA"
+            )
+    destination = staging or target
+    total = 0
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY {destination} ({column_list}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            for batch in _batches(rows, batch_size):
+                for row in batch:
+                    copy.write_row(row)
+                total += len(batch)
+        if staging is None:
+            return total
+        keys = ", ".join(f'"{c}"' for c in skip_conflicts_on or ())
+        cursor.execute(
+            f"INSERT INTO {target} ({column_list}) SELECT DISTINCT ON ({keys}) {column_list} "
+            f"FROM {staging} ORDER BY {keys} ON CONFLICT ({keys}) DO NOTHING"
+        )
+        inserted: int = cursor.rowcount
+        cursor.execute(f"DROP TABLE {staging}")
+        return inserted
+
+
+def _executemany_sqlite(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    skip_conflicts_on: Sequence[str] | None,
+    batch_size: int,
+) -> int:
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    verb = "INSERT OR IGNORE" if skip_conflicts_on else "INSERT"
+    placeholders = ", ".join("?" for _ in columns)
+    column_list = ", ".join(f'"{c}"' for c in columns)
+    statement = f'{verb} INTO "{table.name}" ({column_list}) VALUES ({placeholders})'
+    processors = _sqlite_processors(table, columns, connection)
+    inserted = 0
+    cursor = raw.cursor()
+    try:
+        for batch in _batches(rows, batch_size):
+            if processors:
+                converted = []
+                for row in batch:
+                    values = list(row)
+                    for index, processor in processors:
+                        values[index] = processor(values[index])
+                    converted.append(values)
+                cursor.executemany(statement, converted)
+            else:
+                cursor.executemany(statement, batch)
+            inserted += cursor.rowcount
+    finally:
+        cursor.close()
+    return inserted

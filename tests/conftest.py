@@ -1,0 +1,129 @@
+"""Test database per run, savepoint per test: SQLite always, PostgreSQL when
+XIETONG_TEST_DATABASE_URL is set. Migrations are applied once per backend, which tests them."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from xietong.api.app import create_app
+from xietong.areas import service as areas_service
+from xietong.bootstrap import prepare_database
+from xietong.config import Settings
+from xietong.people.protection import PersonalDataProtector
+from xietong.storage.dependencies import get_session
+from xietong.storage.engine import build_engine, normalise_url
+
+PG_URL = os.environ.get("XIETONG_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+# Every district gets a few synthetic buildings, shared by all tests (read-only for them).
+BUILDINGS_PER_DISTRICT = 6
+
+
+def _fresh_postgresql_database(admin_url: str) -> tuple[str, str]:
+    name = f"xietong_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(normalise_url(admin_url)).set(database=name)
+    return url.render_as_string(hide_password=False), name
+
+
+def _drop_postgresql_database(admin_url: str, name: str) -> None:
+    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "xietong-test.sqlite"
+        yield f"sqlite:///{path}"
+        return
+    assert PG_URL is not None
+    url, name = _fresh_postgresql_database(PG_URL)
+    yield url
+    _drop_postgresql_database(PG_URL, name)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = build_engine(database_url)
+    prepare_database(engine)
+    with Session(engine) as session, session.begin():
+        codes = [d.code for d in areas_service.list_districts(session)]
+        areas_service.generate_synthetic_areas(
+            session,
+            buildings_per_district=dict.fromkeys(codes, BUILDINGS_PER_DISTRICT),
+            seed=1,
+            buildings_per_community=3,
+        )
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def backend(engine: Engine) -> str:
+    return engine.dialect.name
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction rolled back after the test; commits become savepoints."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    yield session
+    session.close()
+    transaction.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture
+def protector(settings: Settings) -> PersonalDataProtector:
+    return PersonalDataProtector.from_settings(settings)
+
+
+@pytest.fixture
+def app_client(settings: Settings, engine: Engine, session: Session) -> Iterator[TestClient]:
+    """The real application on the test's transaction: each request is a savepoint."""
+    app = create_app(settings, engine=engine)
+
+    def request_session() -> Iterator[Session]:
+        nested = session.begin_nested()
+        try:
+            yield session
+        except Exception:
+            nested.rollback()
+            raise
+        else:
+            nested.commit()
+
+    app.dependency_overrides[get_session] = request_session
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def tmp_csv(tmp_path: Path) -> Path:
+    return tmp_path

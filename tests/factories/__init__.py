@@ -1,0 +1,1 @@
+"""Per-domain factories: build the data a test needs, in the test's transaction."""
