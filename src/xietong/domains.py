@@ -23,6 +23,7 @@ DOMAINS: tuple[str, ...] = (
     "analytics",
     "reports",
     "web",
+    "twin",
 )
 
 

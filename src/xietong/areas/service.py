@@ -287,13 +287,16 @@ def generate_synthetic_areas(
     seed: int = 0,
     buildings_per_community: int = 40,
     communities_per_street: int = 12,
+    workplace_share: float = 0.1,
+    code_prefix: str | None = None,
 ) -> int:
     """Create synthetic streets, communities and buildings (deterministic from `seed`).
 
-    Codes are `<district>-S001`, `<district>-S001-C01`, `<district>-S001-C01-B0001`; running it
-    again with the same arguments adds nothing.
+    Codes are `<district>-S001`, `<district>-S001-C01`, `<district>-S001-C01-B0001` (behind
+    `code_prefix-` when given); running it again with the same arguments adds nothing.
     """
     rng = random.Random(seed)
+    prefix = f"{code_prefix}-" if code_prefix else ""
     district_ids = district_id_by_code(session)
     districts = {d.code: d for d in list_districts(session)}
     existing_streets = {s.code: s for s in session.scalars(select(Street))}
@@ -307,7 +310,7 @@ def generate_synthetic_areas(
         for b in range(total):
             c = b // buildings_per_community
             s = c // communities_per_street
-            street_code = f"{code}-S{s + 1:03d}"
+            street_code = f"{prefix}{code}-S{s + 1:03d}"
             community_code = f"{street_code}-C{c % communities_per_street + 1:02d}"
             street = existing_streets.get(street_code)
             if street is None:
@@ -338,7 +341,7 @@ def generate_synthetic_areas(
                     community.id,
                     district.id,
                     f"{street.name}{community.name}{building_no}栋",
-                    "workplace" if rng.random() < 0.1 else "residential",
+                    "workplace" if rng.random() < workplace_share else "residential",
                     round(district.centroid_lon + rng.uniform(-0.05, 0.05), 5),
                     round(district.centroid_lat + rng.uniform(-0.05, 0.05), 5),
                 )

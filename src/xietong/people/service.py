@@ -7,13 +7,13 @@ every read or change writes an audit row in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
@@ -439,3 +439,87 @@ def _person_row(
         now,
         now,
     )
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    """A person to register in bulk (building ids already resolved)."""
+
+    national_id: str
+    name: str
+    phone: str | None
+    residence_building_id: int
+    residence_district_id: int
+    current_building_id: int
+    current_district_id: int
+
+
+def register_many(
+    session: Session,
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    persons: Iterable[NewPerson],
+    source_name: str,
+    first_id: int | None = None,
+) -> int:
+    """Register persons in bulk (skipping known IDs); return how many were new.
+
+    For trusted producers that already hold valid building ids (the synthetic city, a registry
+    feed): numbers are still validated, and one audit row names the source and the count. With
+    `first_id`, the persons get the ids first_id, first_id + 1, … in order, so that a producer
+    can address them without reading them back.
+    """
+    require(principal, Permission.import_persons)
+    now = utcnow()
+
+    def rows() -> Iterator[tuple[object, ...]]:
+        for index, person in enumerate(persons):
+            number = identity.parse(person.national_id)
+            explicit = () if first_id is None else (first_id + index,)
+            yield (
+                *explicit,
+                protector.hash_id(number.number),
+                number.masked,
+                protector.encrypt(person.name),
+                protector.encrypt_optional(person.phone),
+                number.birth_date,
+                number.sex,
+                person.residence_building_id,
+                person.residence_district_id,
+                person.current_building_id,
+                person.current_district_id,
+                now,
+                now,
+            )
+
+    columns = _PERSON_TABLE_COLUMNS if first_id is None else ["id", *_PERSON_TABLE_COLUMNS]
+    inserted = bulk_insert(
+        session,
+        Person.__table__,  # type: ignore[arg-type]
+        columns,
+        rows(),
+        skip_conflicts_on=["id_hash"],
+    )
+    if first_id is not None and session.get_bind().dialect.name == "postgresql":
+        # Explicit ids bypass the sequence: move it past them so later inserts do not collide.
+        session.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence('people_person', 'id'), "
+                "(SELECT max(id) FROM people_person))"
+            )
+        )
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="import",
+        entity="person",
+        entity_ids=["*"],
+        detail={"source": source_name, "inserted": inserted},
+    )
+    return inserted
+
+
+def next_person_id(session: Session) -> int:
+    """The id after the highest in use (for producers that assign ids in bulk)."""
+    return int(session.scalar(select(func.coalesce(func.max(Person.id), 0))) or 0) + 1
