@@ -96,7 +96,9 @@ def session(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+    # Background workers (dispatcher, escalation) would contend for the test transaction's lock;
+    # the tests that exercise them run a real server process.
+    return Settings(database_url=database_url, run_workers=False)
 
 
 @pytest.fixture

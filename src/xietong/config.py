@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     port: int = 8000
     policy_file: Path | None = None
     sql_echo: bool = False
+    # The server runs the outbox dispatcher and the periodic jobs; tests driving them by hand,
+    # or a deployment running them in a separate `xietong outbox run` process, turn this off.
+    run_workers: bool = True
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Settings:

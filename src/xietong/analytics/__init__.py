@@ -1,0 +1,1 @@
+"""The situation picture: daily aggregates per district, trend, forecast and scenarios."""

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from xietong import __version__
 from xietong.api.errors import install_error_handlers
 from xietong.config import Settings
 from xietong.domains import domain_modules
+from xietong.outbox.runtime import start_workers
 from xietong.people.protection import PersonalDataProtector
 from xietong.storage.engine import build_engine, session_factory
 
@@ -18,7 +21,19 @@ from xietong.storage.engine import build_engine, session_factory
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     """Build the API for one deployment (the engine may be shared, e.g. by tests)."""
     engine = engine or build_engine(settings.database_url, echo=settings.sql_echo)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The outbox dispatcher and the periodic jobs live as long as the server.
+        workers = start_workers(app) if settings.run_workers else None
+        try:
+            yield
+        finally:
+            if workers is not None:
+                workers.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="xietong",
         version=__version__,
         description="Coordinated epidemic response across a city's districts.",
@@ -34,8 +49,14 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
     @app.get("/health", tags=["health"], summary="Liveness and database reachability")
     def health() -> dict[str, Any]:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        # A bare DB-API round trip: no transaction, so a busy writer never delays the answer.
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        finally:
+            raw.close()
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
     for module in domain_modules("router"):

@@ -17,4 +17,6 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the unit of work commits when the endpoint returns, before the response is
+# sent, so that an answer the caller received is never lost to a crash that follows it.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

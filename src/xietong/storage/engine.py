@@ -32,7 +32,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Any) -> None:
     # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take control of it.
-    conn.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front: a transaction that reads and then writes would
+    # otherwise fail with "database is locked" when another writer committed in between, instead
+    # of waiting (busy_timeout) for its turn.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def build_engine(url: str, *, echo: bool = False) -> Engine:

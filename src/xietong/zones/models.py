@@ -1,20 +1,39 @@
-"""Risk areas and the infections the zones rules count, per building.
+"""Risk areas, the steps of their life, and the infections the zones rules count, per building.
 
-A high-risk area is always one building (or unit): never silently widened to a community.
+A high-risk area is always exactly one building: never silently widened to a community.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xietong.storage.base import Base, BigIntPK, UTCDateTime
 
-# Life cycle: proposed → active (approved) | rejected; active → lifting_proposed → lifted.
+# Life cycle: proposed → active (approved) | rejected; active → lifting_proposed → lifted
+# (or back to active when the lifting is rejected or a new infection withdraws it).
 OPEN_STATUSES = ("proposed", "active", "lifting_proposed")
 LOCKED_STATUSES = ("active", "lifting_proposed")
+ALL_STATUSES = ("proposed", "rejected", "active", "lifting_proposed", "lifted")
+
+# How an area came to be proposed: the what-if re-derives only the automatic ones.
+ORIGINS = ("surface_case", "user", "designation")
+
+_OPEN_SQL = "status IN ('proposed', 'active', 'lifting_proposed')"
 
 
 class RiskArea(Base):
@@ -22,6 +41,14 @@ class RiskArea(Base):
     __table_args__ = (
         Index("ix_zones_risk_area_building_status", "building_id", "status"),
         Index("ix_zones_risk_area_district_status", "district_id", "status"),
+        # One open area per building, even when an automatic proposal races a user's.
+        Index(
+            "uq_zones_risk_area_open_building",
+            "building_id",
+            unique=True,
+            sqlite_where=text(_OPEN_SQL),
+            postgresql_where=text(_OPEN_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -29,7 +56,9 @@ class RiskArea(Base):
     district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"))
     level: Mapped[str] = mapped_column(String(8), default="high")
     status: Mapped[str] = mapped_column(String(20))
+    origin: Mapped[str] = mapped_column(String(16), server_default="user")
     reason: Mapped[str] = mapped_column(Text)
+    # The policy in force when the area was proposed; each later step names its own (events).
     policy_version: Mapped[str] = mapped_column(String(64))
     source_case_id: Mapped[int | None] = mapped_column(Integer)
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -38,11 +67,36 @@ class RiskArea(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))
     # The local day from which the area counts as locked (designation date on the public list).
     active_from: Mapped[date | None] = mapped_column(Date)
+    # The first local day that may count as a clean day: the designation day, or the day after
+    # a lifting was rejected (the district said "not yet", so the count starts again).
+    countdown_from: Mapped[date | None] = mapped_column(Date)
     lifting_proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifting_proposed_by: Mapped[str | None] = mapped_column(String(64))
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lifted_by: Mapped[str | None] = mapped_column(String(64))
+    # The local day of lifting: the first day the building is no longer locked.
+    lifted_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class RiskAreaEvent(Base):
+    """One step of an area's life: who, when, why, and under which policy version."""
+
+    __tablename__ = "zones_risk_area_event"
+    __table_args__ = (Index("ix_zones_risk_area_event_area_at", "area_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("zones_risk_area.id"))
+    district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"))
+    step: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    day: Mapped[date] = mapped_column(Date)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(64))
+    policy_version: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class BuildingInfection(Base):
@@ -52,6 +106,7 @@ class BuildingInfection(Base):
     __table_args__ = (
         UniqueConstraint("person_id", "building_id"),
         Index("ix_zones_building_infection_building_day", "building_id", "day"),
+        Index("ix_zones_building_infection_day", "day"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -1,0 +1,83 @@
+"""Tables of the situation picture: the daily aggregates per district and local day, the refresh
+watermark that keeps them current incrementally, and official counts imported from bulletins."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from xietong.storage.base import Base, BigIntPK, UTCDateTime
+
+
+class DailyAggregate(Base):
+    """One district on one local day: one column per metric of docs/domain-contracts.md.
+
+    NULL means that no domain of this deployment computes the metric (its domain has no
+    `metrics` module); 0 means none counted. Rows are written only by the refresh.
+    """
+
+    __tablename__ = "analytics_daily_aggregate"
+    __table_args__ = (Index("ix_analytics_daily_aggregate_day", "day"),)
+
+    district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    # testing (district of sampling)
+    swabs_sampled: Mapped[int | None] = mapped_column(Integer)
+    tubes_sampled: Mapped[int | None] = mapped_column(Integer)
+    tubes_resulted: Mapped[int | None] = mapped_column(Integer)
+    tubes_positive: Mapped[int | None] = mapped_column(Integer)
+    pooled_positives: Mapped[int | None] = mapped_column(Integer)
+    # cases (district of report)
+    new_confirmed: Mapped[int | None] = mapped_column(Integer)
+    new_asymptomatic: Mapped[int | None] = mapped_column(Integer)
+    conversions: Mapped[int | None] = mapped_column(Integer)
+    found_under_control: Mapped[int | None] = mapped_column(Integer)
+    found_on_surface: Mapped[int | None] = mapped_column(Integer)
+    quarantine_occupancy: Mapped[int | None] = mapped_column(Integer)
+    # referrals (receiving district)
+    referrals_opened: Mapped[int | None] = mapped_column(Integer)
+    referrals_closed: Mapped[int | None] = mapped_column(Integer)
+    referrals_overdue: Mapped[int | None] = mapped_column(Integer)
+    # zones
+    active_high_risk_areas: Mapped[int | None] = mapped_column(Integer)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RefreshWatermark(Base):
+    """Up to when the aggregates are known to be current: the `now` of the last refresh."""
+
+    __tablename__ = "analytics_refresh_watermark"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    watermark: Mapped[datetime] = mapped_column(UTCDateTime)
+    cells_last_run: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OfficialCount(Base):
+    """Published counts of one district for a day, or for the day up to a time (0–18h).
+
+    `until_minute` is the end of the counted period in minutes after local midnight: 1440 for
+    the whole day, 1080 for "0—18时". A corrected publication replaces the earlier figures.
+    """
+
+    __tablename__ = "analytics_official_count"
+    __table_args__ = (
+        UniqueConstraint("district_id", "day", "until_minute"),
+        Index("ix_analytics_official_count_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"))
+    day: Mapped[date] = mapped_column(Date)
+    until_minute: Mapped[int] = mapped_column(Integer)
+    new_confirmed: Mapped[int] = mapped_column(Integer)
+    new_asymptomatic: Mapped[int] = mapped_column(Integer)
+    conversions: Mapped[int] = mapped_column(Integer)
+    found_under_control: Mapped[int | None] = mapped_column(Integer)
+    found_on_surface: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200))
+    imported_by: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,212 @@
+"""Routes of the situation picture: daily aggregates, official counts, trend, forecast, scenarios.
+
+Aggregates hold no personal data: every signed-in role reads them. Refreshing and importing
+official counts are the command centre's.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Query, UploadFile
+
+from xietong.analytics import official, service, situation
+from xietong.analytics.catalogue import METRICS
+from xietong.analytics.schemas import (
+    AggregateRead,
+    ForecastRead,
+    OfficialCountRead,
+    OfficialImportReport,
+    RefreshReport,
+    ScenariosRead,
+    ScenariosRequest,
+    TrendRead,
+)
+from xietong.areas import service as areas_service
+from xietong.auth.dependencies import PrincipalDep, SettingsDep
+from xietong.core.clock import local_day, utcnow
+from xietong.core.errors import PermissionDenied
+from xietong.core.pagination import MAX_PAGE_SIZE, Page
+from xietong.core.principal import Principal, Role
+from xietong.storage.dependencies import SessionDep
+
+router = APIRouter(prefix="/api/analytics", tags=["analytics"])
+
+SourceQuery = Annotated[
+    Literal["auto", "aggregates", "official"],
+    Query(description="auto: the official counts when imported for the period, else aggregates"),
+]
+
+
+def _yesterday(timezone: str) -> date:
+    # The last complete local day: today's counts are still coming in.
+    return local_day(utcnow(), timezone) - timedelta(days=1)
+
+
+def _command_only(principal: Principal, action: str) -> None:
+    if principal.role is not Role.command:
+        raise PermissionDenied(f"only the command centre may {action}")
+
+
+@router.get("/aggregates", summary="Daily aggregates per district, newest day first")
+def list_aggregates(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    district: str | None = None,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[AggregateRead]:
+    district_id = areas_service.get_district(session, code=district).id if district else None
+    rows, total = service.list_aggregates(
+        session,
+        district_id=district_id,
+        first_day=first_day,
+        last_day=last_day,
+        limit=limit,
+        offset=offset,
+    )
+    codes = areas_service.district_code_by_id(session)
+    return Page(
+        items=[
+            AggregateRead(
+                district_code=codes[row.district_id],
+                day=row.day,
+                refreshed_at=row.refreshed_at,
+                **{name: getattr(row, name) for name in METRICS},
+            )
+            for row in rows
+        ],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post("/refresh", summary="Recount the aggregates that changed since the last refresh")
+def refresh(
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, full: bool = False
+) -> RefreshReport:
+    _command_only(principal, "refresh the aggregates")
+    return service.refresh_aggregates(session, now=utcnow(), tz=settings.timezone, full=full)
+
+
+@router.post("/official-counts", summary="Import official counts per district and day (CSV)")
+def import_official_counts(
+    file: UploadFile, session: SessionDep, principal: PrincipalDep
+) -> OfficialImportReport:
+    text = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
+    return official.import_official_counts(
+        session,
+        principal=principal,
+        stream=text,
+        source_name=file.filename or "upload",
+        now=utcnow(),
+    )
+
+
+@router.get("/official-counts", summary="Imported official counts, newest day first")
+def list_official_counts(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    district: str | None = None,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[OfficialCountRead]:
+    district_id = areas_service.get_district(session, code=district).id if district else None
+    rows, total = official.list_official_counts(
+        session,
+        district_id=district_id,
+        first_day=first_day,
+        last_day=last_day,
+        limit=limit,
+        offset=offset,
+    )
+    codes = areas_service.district_code_by_id(session)
+    return Page(
+        items=[
+            OfficialCountRead(
+                district_code=codes[row.district_id],
+                day=row.day,
+                until=official.format_until(row.until_minute),
+                new_confirmed=row.new_confirmed,
+                new_asymptomatic=row.new_asymptomatic,
+                conversions=row.conversions,
+                found_under_control=row.found_under_control,
+                found_on_surface=row.found_on_surface,
+                source=row.source,
+                imported_at=row.imported_at,
+            )
+            for row in rows
+        ],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/trend", summary="Growth rate, Rt and phase of every district and of the city")
+def trend(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    settings: SettingsDep,
+    last_day: Annotated[date | None, Query(description="Default: yesterday")] = None,
+    days: Annotated[int, Query(ge=situation.MIN_TREND_DAYS, le=366)] = 28,
+    source: SourceQuery = "auto",
+) -> TrendRead:
+    return situation.trend(
+        session, last_day=last_day or _yesterday(settings.timezone), days=days, source=source
+    )
+
+
+@router.get("/forecast", summary="Forecast per district under the policy in force, with bands")
+def forecast(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    settings: SettingsDep,
+    last_day: Annotated[date | None, Query(description="Default: yesterday")] = None,
+    horizon_days: Annotated[int, Query(ge=7, le=60)] = 28,
+    runs: Annotated[int, Query(ge=10, le=2000)] = 200,
+    seed: Annotated[int, Query(ge=0)] = 0,
+    calibration_days: Annotated[int, Query(ge=5, le=60)] = 10,
+    source: SourceQuery = "auto",
+    deterministic: Annotated[
+        bool, Query(description="The mean-field path (no randomness) instead of an ensemble")
+    ] = False,
+) -> ForecastRead:
+    return situation.forecast_districts(
+        session,
+        last_day=last_day or _yesterday(settings.timezone),
+        horizon_days=horizon_days,
+        runs=runs,
+        seed=seed,
+        calibration_days=calibration_days,
+        source=source,
+        deterministic=deterministic,
+    )
+
+
+@router.post("/scenarios", summary="Policy scenarios against the policy in force, side by side")
+def scenarios(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    settings: SettingsDep,
+    request: Annotated[ScenariosRequest | None, Body()] = None,
+) -> ScenariosRead:
+    request = request or ScenariosRequest()
+    return situation.compare_scenarios(
+        session,
+        last_day=request.last_day or _yesterday(settings.timezone),
+        scenarios=request.scenarios,
+        horizon_days=request.horizon_days,
+        runs=request.runs,
+        seed=request.seed,
+        calibration_days=request.calibration_days,
+        source=request.source,
+        deterministic=request.deterministic,
+    )

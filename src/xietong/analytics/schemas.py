@@ -1,0 +1,235 @@
+"""Pydantic shapes of the situation picture in and out of the API and the CLI."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from xietong.analytics.core.phase import Phase
+
+
+class RefreshReport(BaseModel):
+    """What one refresh of the daily aggregates did."""
+
+    full: bool
+    since: datetime | None  # facts changed from here on were looked at; None: everything
+    watermark: datetime
+    cells_refreshed: int
+    cells_added: int
+    domains: list[str]  # domains whose metrics module took part
+    unknown_metrics: list[str]  # names a domain returned that the aggregates have no column for
+
+
+class AggregateRead(BaseModel):
+    """One district on one local day; None where no domain of this deployment counts it."""
+
+    district_code: str
+    day: date
+    swabs_sampled: int | None = None
+    tubes_sampled: int | None = None
+    tubes_resulted: int | None = None
+    tubes_positive: int | None = None
+    pooled_positives: int | None = None
+    new_confirmed: int | None = None
+    new_asymptomatic: int | None = None
+    conversions: int | None = None
+    found_under_control: int | None = None
+    found_on_surface: int | None = None
+    quarantine_occupancy: int | None = None
+    referrals_opened: int | None = None
+    referrals_closed: int | None = None
+    referrals_overdue: int | None = None
+    active_high_risk_areas: int | None = None
+    refreshed_at: datetime
+
+
+class OfficialImportReport(BaseModel):
+    rows_read: int
+    rows_rejected: int
+    added: int
+    replaced: int
+    unchanged: int
+    days: list[date]
+    rejects_file: str | None = None
+
+
+class OfficialCountRead(BaseModel):
+    district_code: str
+    day: date
+    until: str  # "24:00" for the whole day
+    new_confirmed: int
+    new_asymptomatic: int
+    conversions: int
+    found_under_control: int | None
+    found_on_surface: int | None
+    source: str
+    imported_at: datetime
+
+
+class TrendPoint(BaseModel):
+    """One day of a unit's trend; estimates are None before their window is complete."""
+
+    day: date
+    cases: int
+    surface_cases: int
+    growth_rate: float | None = None
+    rt_mean: float | None = None
+    rt_lower: float | None = None
+    rt_upper: float | None = None
+
+
+class UnitTrend(BaseModel):
+    """Growth, Rt and phase of a district (or of the city) on the last day."""
+
+    code: str  # district code, or the city's code
+    name: str
+    phase: Phase
+    cases_last_day: int
+    cases_last_week: int
+    days_without_surface_case: int
+    growth_rate: float
+    growth_rate_lower: float
+    growth_rate_upper: float
+    doubling_time_days: float | None
+    doubling_time_lower: float | None
+    doubling_time_upper: float | None  # None with doubling_time set: not excluded from "never"
+    halving_time_days: float | None
+    halving_time_lower: float | None
+    halving_time_upper: float | None
+    rt_mean: float | None
+    rt_median: float | None
+    rt_lower: float | None  # 2.5 % (95 % credible interval)
+    rt_upper: float | None  # 97.5 %
+    series: list[TrendPoint]
+
+
+class TrendParameters(BaseModel):
+    source: Literal["aggregates", "official"]
+    first_day: date
+    last_day: date
+    policy_version: str
+    growth_window_days: int
+    rt_window_days: int
+    serial_interval_mean_days: float
+    serial_interval_sd_days: float
+    prior_mean: float
+    prior_sd: float
+    surface_zero_days: int
+    rapid_doubling_days: float
+
+
+class TrendRead(BaseModel):
+    parameters: TrendParameters
+    city: UnitTrend
+    districts: list[UnitTrend]
+
+
+class BandsRead(BaseModel):
+    """Quantiles over the ensemble: 5, 25, 50, 75 and 95 % (the 50 % and 90 % bands)."""
+
+    p05: list[float]
+    p25: list[float]
+    median: list[float]
+    p75: list[float]
+    p95: list[float]
+
+
+class SpreadRead(BaseModel):
+    """Quantiles over the ensemble of one figure (5, 25, 50, 75, 95 %)."""
+
+    p05: float
+    p25: float
+    median: float
+    p75: float
+    p95: float
+
+
+class ScenarioSpec(BaseModel):
+    """A policy change against the baseline; a field left out keeps the baseline's value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=60)
+    screening_interval_days: float | None = Field(default=None, ge=1.0)
+    no_screening: bool = False
+    isolation_delay_days: int | None = Field(default=None, ge=0, le=14)
+    mobility_cut: dict[str, float] = Field(default_factory=dict)  # district code → cut in [0, 1]
+    lift_after_clean_days: int | None = Field(default=None, ge=1, le=60)
+    restriction_contact_reduction: float | None = Field(default=None, ge=0.0, le=1.0)
+    screening_coverage: float | None = Field(default=None, ge=0.0, le=1.0)
+    test_sensitivity: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class ScenarioRead(BaseModel):
+    """The knobs a forecast ran with (after the baseline's values were filled in)."""
+
+    name: str
+    screening_interval_days: float | None
+    screening_coverage: float
+    test_sensitivity: float
+    isolation_delay_days: int
+    mobility_cut: dict[str, float]
+    lift_after_clean_days: int
+    restriction_contact_reduction: float
+
+
+class ForecastParameters(BaseModel):
+    source: Literal["aggregates", "official"]
+    calibration_first_day: date
+    last_day: date
+    first_forecast_day: date
+    horizon_days: int
+    runs: int  # 1 for the deterministic (mean-field) path
+    seed: int
+    policy_version: str
+    units: list[str]  # district codes the model runs on, in the order of the arrays
+    merged: dict[str, str]  # a unit without a census population → the host it is counted with
+    pooled_growth: list[str]  # units with too few detections, given the city's growth rate
+
+
+class DistrictForecastRead(BaseModel):
+    code: str
+    name: str
+    growth_rate: float
+    reproduction_number: float
+    detections: BandsRead  # per forecast day
+    infections: BandsRead
+
+
+class ForecastRead(BaseModel):
+    parameters: ForecastParameters
+    scenario: ScenarioRead
+    days: list[date]
+    city_detections: BandsRead
+    city_infections: BandsRead
+    districts: list[DistrictForecastRead]
+
+
+class ScenarioOutcomeRead(BaseModel):
+    scenario: ScenarioRead
+    city_detections: BandsRead  # per forecast day
+    city_infections: BandsRead
+    total_infections: SpreadRead  # city infections over the horizon
+    infections_averted: SpreadRead  # against the baseline (the first scenario), paired runs
+    district_total_infections: dict[str, SpreadRead]  # unit code → infections over the horizon
+
+
+class ScenariosRead(BaseModel):
+    parameters: ForecastParameters
+    days: list[date]
+    scenarios: list[ScenarioOutcomeRead]
+
+
+class ScenariosRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    last_day: date | None = None
+    horizon_days: int = Field(default=28, ge=7, le=60)
+    runs: int = Field(default=200, ge=10, le=2000)
+    seed: int = Field(default=0, ge=0)
+    calibration_days: int = Field(default=10, ge=5, le=60)
+    source: Literal["auto", "aggregates", "official"] = "auto"
+    deterministic: bool = False  # the mean-field paths instead of an ensemble
+    scenarios: list[ScenarioSpec] | None = Field(default=None, max_length=12)

@@ -1,0 +1,413 @@
+"""The daily aggregates: kept current by an incremental refresh over every domain's metrics, read
+as (districts × days) arrays, and the import of official counts for cities that have only those.
+
+The refresh never reads another domain's tables: each domain's `metrics` module says which
+(district, local day) cells changed since a moment and recounts cells from its raw rows, so
+that an aggregate always equals a recount (docs/analytics.md explains the watermark).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from xietong.analytics.catalogue import METRICS, METRICS_BY_DOMAIN, OFFICIAL_METRICS, Source
+from xietong.analytics.models import DailyAggregate, OfficialCount, RefreshWatermark
+from xietong.analytics.official import WHOLE_DAY_MINUTES
+from xietong.analytics.schemas import RefreshReport
+from xietong.areas import service as areas_service
+from xietong.areas.models import District
+from xietong.core.clock import local_day
+from xietong.core.errors import NotFound, RowError, ValidationFailed
+from xietong.domains import domain_modules
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+Cell = tuple[int, date]
+
+DEFAULT_TZ: Final = "Asia/Shanghai"
+WATERMARK_NAME: Final = "daily_aggregates"
+# A fact is stamped `created_at` when its transaction writes it but seen only once that
+# transaction commits; re-reading this far before the watermark catches transactions that
+# were still open when the previous refresh read (longer ones: the nightly full recount).
+SAFETY_MARGIN: Final = timedelta(minutes=15)
+# State metrics (quarantine occupancy, active high-risk areas) change without a new row; these
+# days are recounted for every district at each refresh.
+RECENT_DAYS: Final = 2
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_UPSERT_BATCH: Final = 500
+
+
+# ---------------------------------------------------------------------------------------------
+# Metrics providers
+
+
+@dataclass(frozen=True)
+class MetricsProvider:
+    """A domain's metrics module, as the refresh calls it (docs/domain-contracts.md)."""
+
+    domain: str
+    changed_cells: Callable[..., Collection[Cell]]
+    daily_metrics: Callable[..., dict[Cell, dict[str, int]]]
+    # Optional extension: counts by district over [start, end), for partial-day bulletins.
+    period_metrics: Callable[..., dict[int, dict[str, int]]] | None = None
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return METRICS_BY_DOMAIN[self.domain]
+
+
+def metrics_providers() -> list[MetricsProvider]:
+    """Every domain's `metrics` module that exists and computes metrics of the catalogue."""
+    providers = []
+    for module in domain_modules("metrics"):
+        domain = module.__name__.split(".")[1]
+        if domain not in METRICS_BY_DOMAIN:
+            continue
+        providers.append(
+            MetricsProvider(
+                domain=domain,
+                changed_cells=module.changed_cells,
+                daily_metrics=module.daily_metrics,
+                period_metrics=getattr(module, "period_metrics", None),
+            )
+        )
+    return providers
+
+
+# ---------------------------------------------------------------------------------------------
+# Refresh
+
+
+def refresh_aggregates(
+    session: Session,
+    *,
+    now: datetime,
+    tz: str = DEFAULT_TZ,
+    full: bool = False,
+    providers: Sequence[MetricsProvider] | None = None,
+    safety_margin: timedelta = SAFETY_MARGIN,
+) -> RefreshReport:
+    """Recount the (district, day) cells whose facts changed since the last refresh.
+
+    A cell is recounted for a domain when that domain reports a change in it since the last
+    watermark minus `safety_margin`, when it is new to the table (then for every domain), or
+    when it falls on one of the last `RECENT_DAYS` local days (state metrics). With `full`,
+    every cell ever counted is recounted. The watermark moves to `now`.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now: must be timezone-aware")
+    providers = metrics_providers() if providers is None else list(providers)
+    mark = session.scalar(
+        select(RefreshWatermark).where(RefreshWatermark.name == WATERMARK_NAME).with_for_update()
+    )
+    since = None if full or mark is None else mark.watermark - safety_margin
+    district_ids = set(areas_service.district_code_by_id(session))
+    today = local_day(now, tz)
+    recent = {
+        (district_id, today - timedelta(days=back))
+        for district_id in district_ids
+        for back in range(RECENT_DAYS)
+    }
+    changed = {
+        provider.domain: {
+            (int(district_id), day)
+            for district_id, day in provider.changed_cells(session, since=since or _EPOCH)
+            if district_id in district_ids
+        }
+        for provider in providers
+    }
+    candidates = set(recent).union(*changed.values())
+    if full:
+        candidates |= _all_cells(session)
+    existing = _existing_cells(session, candidates)
+    added = candidates - existing
+
+    updates: dict[Cell, dict[str, int]] = {cell: {} for cell in candidates}
+    unknown: set[str] = set()
+    for provider in providers:
+        cells = candidates if full else changed[provider.domain] | recent | added
+        values = provider.daily_metrics(session, cells=sorted(cells), tz=tz)
+        for cell in cells:
+            counted = values.get(cell, {})
+            unknown.update(name for name in counted if name not in provider.metrics)
+            row = updates[cell]
+            for name in provider.metrics:
+                row[name] = _whole_count(counted.get(name, 0), provider.domain, name, cell)
+    _upsert_cells(session, updates, now=now)
+
+    if mark is None:
+        mark = RefreshWatermark(name=WATERMARK_NAME)
+        session.add(mark)
+    mark.watermark = now
+    mark.cells_last_run = len(candidates)
+    mark.updated_at = now
+    session.flush()
+    return RefreshReport(
+        full=full,
+        since=since,
+        watermark=now,
+        cells_refreshed=len(candidates),
+        cells_added=len(added),
+        domains=[provider.domain for provider in providers],
+        unknown_metrics=sorted(unknown),
+    )
+
+
+def recount_cells(
+    session: Session,
+    *,
+    cells: Collection[Cell],
+    tz: str = DEFAULT_TZ,
+    providers: Sequence[MetricsProvider] | None = None,
+) -> dict[Cell, dict[str, int]]:
+    """Count `cells` afresh from every domain's raw rows (what the aggregates must equal)."""
+    providers = metrics_providers() if providers is None else list(providers)
+    result: dict[Cell, dict[str, int]] = {cell: {} for cell in cells}
+    for provider in providers:
+        values = provider.daily_metrics(session, cells=sorted(cells), tz=tz)
+        for cell in cells:
+            counted = values.get(cell, {})
+            for name in provider.metrics:
+                result[cell][name] = _whole_count(counted.get(name, 0), provider.domain, name, cell)
+    return result
+
+
+def last_watermark(session: Session) -> datetime | None:
+    """The `now` of the last refresh, or None before the first."""
+    return session.scalar(
+        select(RefreshWatermark.watermark).where(RefreshWatermark.name == WATERMARK_NAME)
+    )
+
+
+def _whole_count(value: object, domain: str, name: str, cell: Cell) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
+        raise ValueError(
+            f"{domain}.metrics returned {name}={value!r} for district {cell[0]} on {cell[1]}: "
+            "a metric is a whole number >= 0"
+        )
+    return int(value)
+
+
+def _all_cells(session: Session) -> set[Cell]:
+    return {
+        (district_id, day)
+        for district_id, day in session.execute(
+            select(DailyAggregate.district_id, DailyAggregate.day)
+        )
+    }
+
+
+def _existing_cells(session: Session, cells: Iterable[Cell]) -> set[Cell]:
+    wanted = set(cells)
+    days = sorted({day for _, day in wanted})
+    found: set[Cell] = set()
+    for first in range(0, len(days), _UPSERT_BATCH):
+        rows = session.execute(
+            select(DailyAggregate.district_id, DailyAggregate.day).where(
+                DailyAggregate.day.in_(days[first : first + _UPSERT_BATCH])
+            )
+        )
+        found.update((district_id, day) for district_id, day in rows)
+    return found & wanted
+
+
+def _upsert_cells(session: Session, updates: dict[Cell, dict[str, int]], *, now: datetime) -> None:
+    """Insert new cells and overwrite the recounted columns of existing ones, in batches."""
+    table: Table = DailyAggregate.__table__  # type: ignore[assignment]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # One statement per set of recounted columns: the other columns of a cell keep their value.
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for (district_id, day), values in sorted(updates.items()):
+        by_columns.setdefault(tuple(sorted(values)), []).append(
+            {"district_id": district_id, "day": day, "refreshed_at": now, **values}
+        )
+    for columns, rows in by_columns.items():
+        statement = insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=["district_id", "day"],
+            set_={name: statement.excluded[name] for name in (*columns, "refreshed_at")},
+        )
+        for first in range(0, len(rows), _UPSERT_BATCH):
+            session.execute(statement, rows[first : first + _UPSERT_BATCH])
+    # The statements bypass the ORM: rows it loaded earlier in this session are now stale.
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, DailyAggregate):
+            session.expire(loaded)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the aggregates
+
+
+def list_aggregates(
+    session: Session,
+    *,
+    district_id: int | None = None,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[DailyAggregate], int]:
+    """Aggregate rows, newest day first, optionally of one district and a range of days."""
+    conditions = []
+    if district_id is not None:
+        conditions.append(DailyAggregate.district_id == district_id)
+    if first_day is not None:
+        conditions.append(DailyAggregate.day >= first_day)
+    if last_day is not None:
+        conditions.append(DailyAggregate.day <= last_day)
+    total = session.scalar(select(func.count()).select_from(DailyAggregate).where(*conditions))
+    rows = session.scalars(
+        select(DailyAggregate)
+        .where(*conditions)
+        .order_by(DailyAggregate.day.desc(), DailyAggregate.district_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total or 0
+
+
+@dataclass(frozen=True, eq=False)
+class DailySeries:
+    """Daily metrics of every district as (districts × days) arrays, districts by code.
+
+    A cell with no row counts 0 (no fact that day). `missing` marks cells whose store had no
+    figure at all (a metric no domain counts, an official count without the split by where
+    cases were found).
+    """
+
+    source: str
+    districts: tuple[District, ...]
+    days: tuple[date, ...]
+    values: dict[str, IntArray]
+    missing: dict[str, BoolArray] = field(default_factory=dict)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(d.code for d in self.districts)
+
+    def infections(self) -> IntArray:
+        """New local infections: confirmed plus asymptomatic, minus conversions (already
+        counted as asymptomatic on an earlier day)."""
+        v = self.values
+        result: IntArray = v["new_confirmed"] - v["conversions"] + v["new_asymptomatic"]
+        return np.maximum(result, 0)
+
+    def surface_infections(self) -> IntArray:
+        """Infections found on the surface; where that split is unknown, all of the day's
+        infections (so that surface zero is never claimed without evidence)."""
+        infections = self.infections()
+        unknown = self.missing["found_on_surface"] | self.missing["found_under_control"]
+        surface = self.values["found_on_surface"]
+        known_under = self.values["found_under_control"]
+        # Only one half of the split known: the other is the rest of the day's infections.
+        derived = np.where(self.missing["found_on_surface"], infections - known_under, surface)
+        both_missing = self.missing["found_on_surface"] & self.missing["found_under_control"]
+        result: IntArray = np.where(both_missing, infections, np.where(unknown, derived, surface))
+        return np.clip(result, 0, None)
+
+
+def daily_series(
+    session: Session,
+    *,
+    first_day: date,
+    last_day: date,
+    metrics: Sequence[str] = OFFICIAL_METRICS,
+    source: Source = "auto",
+) -> DailySeries:
+    """Read `metrics` for every district over [first_day, last_day] from one source.
+
+    ``auto`` reads the official counts when any whole-day official count falls in the range,
+    else the aggregates: a city that imports published figures analyses those.
+    """
+    if last_day < first_day:
+        raise ValidationFailed(
+            errors=[RowError("request", "last_day", "must not be before first_day")]
+        )
+    resolved = resolve_source(session, first_day=first_day, last_day=last_day, source=source)
+    if resolved == "official":
+        unknown = [name for name in metrics if name not in OFFICIAL_METRICS]
+        if unknown:
+            raise ValidationFailed(
+                errors=[RowError("request", "metrics", f"not in official counts: {unknown}")]
+            )
+    else:
+        unknown = [name for name in metrics if name not in METRICS]
+        if unknown:
+            raise ValidationFailed(
+                errors=[RowError("request", "metrics", f"unknown metrics: {unknown}")]
+            )
+    districts = tuple(areas_service.list_districts(session))
+    row_of = {d.id: i for i, d in enumerate(districts)}
+    days = tuple(first_day + timedelta(days=k) for k in range((last_day - first_day).days + 1))
+    shape = (len(districts), len(days))
+    values = {name: np.zeros(shape, dtype=np.int64) for name in metrics}
+    missing = {name: np.zeros(shape, dtype=np.bool_) for name in metrics}
+    model: Any = OfficialCount if resolved == "official" else DailyAggregate
+    query = select(model.district_id, model.day, *(getattr(model, n) for n in metrics)).where(
+        model.day >= first_day, model.day <= last_day
+    )
+    if resolved == "official":
+        query = query.where(OfficialCount.until_minute == WHOLE_DAY_MINUTES)
+    else:
+        # In the aggregates a metric no domain counts is NULL on every row: missing everywhere.
+        for name in metrics:
+            missing[name][:] = _never_counted(session, name, first_day, last_day)
+    for district_id, day, *figures in session.execute(query):
+        i, t = row_of[district_id], (day - first_day).days
+        for name, figure in zip(metrics, figures, strict=True):
+            if figure is None:
+                missing[name][i, t] = True
+            else:
+                values[name][i, t] = figure
+                missing[name][i, t] = False
+    return DailySeries(
+        source=resolved, districts=districts, days=days, values=values, missing=missing
+    )
+
+
+def resolve_source(session: Session, *, first_day: date, last_day: date, source: Source) -> str:
+    """The source `auto` stands for over these days (see `daily_series`)."""
+    if source != "auto":
+        return source
+    official = session.scalar(
+        select(OfficialCount.id)
+        .where(
+            OfficialCount.day >= first_day,
+            OfficialCount.day <= last_day,
+            OfficialCount.until_minute == WHOLE_DAY_MINUTES,
+        )
+        .limit(1)
+    )
+    return "official" if official is not None else "aggregates"
+
+
+def _never_counted(session: Session, name: str, first_day: date, last_day: date) -> bool:
+    column = getattr(DailyAggregate, name)
+    counted = session.scalar(
+        select(DailyAggregate.day)
+        .where(DailyAggregate.day >= first_day, DailyAggregate.day <= last_day)
+        .where(column.is_not(None))
+        .limit(1)
+    )
+    return counted is None
+
+
+def require_counts(series: DailySeries) -> None:
+    """Refuse a series in which no case count exists at all (nothing to analyse)."""
+    if all(bool(series.missing[name].all()) for name in ("new_confirmed", "new_asymptomatic")):
+        raise NotFound(
+            f"no case counts from {series.days[0]} to {series.days[-1]}: refresh the "
+            "aggregates (the cases domain counts them) or import the official counts",
+            code="no_case_counts",
+        )

@@ -1,0 +1,65 @@
+"""The refresh job: keeps the daily aggregates current, each run in its own transaction.
+
+Run it every few minutes while data arrives (`xietong analytics refresh --every 300`) and once a
+night with `full=True`, which also recounts facts of transactions longer than the safety margin.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from xietong.analytics.schemas import RefreshReport
+from xietong.analytics.service import DEFAULT_TZ, refresh_aggregates
+from xietong.core.clock import Clock, SystemClock
+from xietong.storage.unit_of_work import unit_of_work
+
+
+def run_refresh(
+    factory: sessionmaker[Session],
+    *,
+    clock: Clock | None = None,
+    tz: str = DEFAULT_TZ,
+    full: bool = False,
+) -> RefreshReport:
+    """One refresh in one unit of work: all recounted cells and the watermark, or nothing."""
+    now = (clock or SystemClock()).now()
+    with unit_of_work(factory) as session:
+        return refresh_aggregates(session, now=now, tz=tz, full=full)
+
+
+def refresh_periodically(
+    factory: sessionmaker[Session],
+    *,
+    every: timedelta,
+    stop: threading.Event,
+    clock: Clock | None = None,
+    tz: str = DEFAULT_TZ,
+    on_report: Callable[[RefreshReport], None] | None = None,
+    on_error: Callable[[Exception], None] | None = None,
+) -> int:
+    """Refresh every `every` until `stop` is set; return how many runs succeeded.
+
+    With `on_error`, a failed run (a lock timeout, a database restart) is reported and the loop
+    goes on: the next run starts from the same watermark, so it catches up on everything the
+    failed one missed. Without it, the error ends the loop.
+    """
+    if every <= timedelta(0):
+        raise ValueError("every: must be positive")
+    runs = 0
+    while not stop.is_set():
+        try:
+            report = run_refresh(factory, clock=clock, tz=tz)
+        except Exception as exc:
+            if on_error is None:
+                raise
+            on_error(exc)
+        else:
+            runs += 1
+            if on_report is not None:
+                on_report(report)
+        stop.wait(every.total_seconds())
+    return runs

@@ -1,0 +1,1 @@
+"""Points and lines: cases, clusters, transmission chains, close contacts and quarantine."""

@@ -1,0 +1,124 @@
+"""Daily figures of the cases domain per (district of report, local day), counted from the raw
+rows so that a recount always equals the aggregate the analytics domain keeps.
+
+As the bulletins count them: `new_confirmed` includes the day's conversions (無症狀轉確診), which
+are also given apart as `conversions`; a converted case is never a new infection again (its report
+day stays its first report). `found_under_control` + `found_on_surface` split
+`new_confirmed + new_asymptomatic`. `quarantine_occupancy` is the district's quarantine beds in use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from xietong.cases.models import Case, QuarantineOrder
+from xietong.cases.quarantine_service import occupies_bed_on
+
+METRICS = (
+    "new_confirmed",
+    "new_asymptomatic",
+    "conversions",
+    "found_under_control",
+    "found_on_surface",
+    "quarantine_occupancy",
+)
+
+Cell = tuple[int, date]
+
+
+def changed_cells(session: Session, *, since: datetime) -> set[Cell]:
+    """(district, day) cells whose figures may have changed since `since`."""
+    cells: set[Cell] = set()
+    for district, report_day, conversion_day in session.execute(
+        select(Case.report_district_id, Case.report_day, Case.conversion_day).where(
+            Case.updated_at >= since
+        )
+    ):
+        cells.add((district, report_day))
+        if conversion_day is not None:
+            cells.add((district, conversion_day))
+    for district, bed_from, home_from, ended_on in session.execute(
+        select(
+            QuarantineOrder.district_id,
+            QuarantineOrder.bed_from,
+            QuarantineOrder.home_from,
+            QuarantineOrder.ended_on,
+        ).where(QuarantineOrder.updated_at >= since, QuarantineOrder.bed_from.is_not(None))
+    ):
+        if bed_from is None:
+            continue
+        day = bed_from
+        while day < home_from:
+            cells.add((district, day))
+            day += timedelta(days=1)
+        if ended_on is not None:
+            cells.add((district, ended_on))
+    return cells
+
+
+def daily_metrics(
+    session: Session, *, cells: Collection[Cell], tz: str
+) -> dict[Cell, dict[str, int]]:
+    """Every metric of each requested cell (zeros included).
+
+    Days are stored as local days of `tz` when a case or order is written, so `tz` only names the
+    zone the caller counts in.
+    """
+    del tz
+    wanted = set(cells)
+    result: dict[Cell, dict[str, int]] = {cell: dict.fromkeys(METRICS, 0) for cell in wanted}
+    if not wanted:
+        return result
+    days = sorted({day for _, day in wanted})
+    districts = sorted({district for district, _ in wanted})
+    for district, day, classification, under_control, count in session.execute(
+        select(
+            Case.report_district_id,
+            Case.report_day,
+            Case.initial_classification,
+            Case.found_under_control,
+            func.count(Case.id),
+        )
+        .where(Case.report_day.in_(days), Case.report_district_id.in_(districts))
+        .group_by(
+            Case.report_district_id,
+            Case.report_day,
+            Case.initial_classification,
+            Case.found_under_control,
+        )
+    ):
+        figures = result.get((district, day))
+        if figures is None:
+            continue
+        figures[f"new_{classification}"] += count
+        figures["found_under_control" if under_control else "found_on_surface"] += count
+    for district, conversion_day, under_control, count in session.execute(
+        select(
+            Case.report_district_id,
+            Case.conversion_day,
+            Case.found_under_control,
+            func.count(Case.id),
+        )
+        .where(Case.conversion_day.in_(days), Case.report_district_id.in_(districts))
+        .group_by(Case.report_district_id, Case.conversion_day, Case.found_under_control)
+    ):
+        figures = result.get((district, conversion_day)) if conversion_day else None
+        if figures is None:
+            continue
+        figures["conversions"] += count
+        figures["new_confirmed"] += count
+        figures["found_under_control" if under_control else "found_on_surface"] += count
+    for day in days:
+        for district, count in session.execute(
+            select(QuarantineOrder.district_id, func.count(QuarantineOrder.id))
+            .where(occupies_bed_on(day), QuarantineOrder.district_id.in_(districts))
+            .group_by(QuarantineOrder.district_id)
+        ):
+            figures = result.get((district, day))
+            if figures is not None:
+                figures["quarantine_occupancy"] = count
+    return result

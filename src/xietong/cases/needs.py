@@ -1,0 +1,77 @@
+"""Referral needs of close contacts living outside the district tracing them: raised when the
+contact is registered or identified, read and marked opened by the referrals domain (which
+pushes the referral to the contact's district in the same transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from xietong.cases.models import CloseContact, ContactReferralNeed
+from xietong.cases.schemas import ContactReferralNeedRead
+from xietong.core.clock import utcnow
+
+
+def refer_if_elsewhere(
+    session: Session, *, contact: CloseContact, now: datetime
+) -> ContactReferralNeed | None:
+    """A contact living outside the tracing district: that district must find the person."""
+    if contact.person_id is None or contact.residence_district_id == contact.tracing_district_id:
+        return None
+    existing = session.scalar(
+        select(ContactReferralNeed).where(ContactReferralNeed.contact_id == contact.id)
+    )
+    if existing is not None:
+        return existing
+    need = ContactReferralNeed(
+        contact_id=contact.id,
+        person_id=contact.person_id,
+        case_id=contact.case_id,
+        reason="close_contact",
+        from_district_id=contact.tracing_district_id,
+        to_district_id=contact.residence_district_id,
+        created_at=now,
+    )
+    session.add(need)
+    session.flush()
+    return need
+
+
+def pending_referral_needs(
+    session: Session, *, limit: int = 10_000
+) -> list[ContactReferralNeedRead]:
+    """Contacts living in another district that no referral has been opened for yet."""
+    rows = session.scalars(
+        select(ContactReferralNeed)
+        .where(ContactReferralNeed.opened_at.is_(None))
+        .order_by(ContactReferralNeed.id)
+        .limit(limit)
+    )
+    return [
+        ContactReferralNeedRead(
+            id=n.id,
+            person_id=n.person_id,
+            reason="close_contact",
+            contact_id=n.contact_id,
+            case_id=n.case_id,
+            from_district_id=n.from_district_id,
+            to_district_id=n.to_district_id,
+            created_at=n.created_at,
+        )
+        for n in rows
+    ]
+
+
+def mark_referral_needs_opened(session: Session, *, need_ids: Sequence[int]) -> None:
+    """The referrals domain opened referrals for these needs (in the same transaction)."""
+    if not need_ids:
+        return
+    session.execute(
+        update(ContactReferralNeed)
+        .where(ContactReferralNeed.id.in_(list(need_ids)), ContactReferralNeed.opened_at.is_(None))
+        .values(opened_at=utcnow())
+    )

@@ -1,0 +1,272 @@
+"""`xietong analytics`: refresh the daily aggregates, import official counts, read the trend,
+the forecast and policy scenarios."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from xietong.analytics import official, service, situation, tasks
+from xietong.analytics.schemas import RefreshReport, ScenarioSpec
+from xietong.cli import context
+from xietong.cli.context import console, err_console
+from xietong.core.clock import local_day, utcnow
+from xietong.core.errors import DomainError, ValidationFailed
+from xietong.core.principal import SYSTEM
+from xietong.storage.engine import session_factory
+
+app = typer.Typer(
+    help="The situation picture: daily aggregates, trend, forecast, scenarios.",
+    no_args_is_help=True,
+)
+
+SourceOption = Annotated[
+    str,
+    typer.Option(help="auto (official counts when imported for the period), aggregates, official."),
+]
+LastDayOption = Annotated[
+    str | None, typer.Option(help="Last day of data (YYYY-MM-DD); yesterday by default.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON.")]
+
+
+def _fail(exc: DomainError) -> None:
+    err_console.print(f"[red]error[/red] ({exc.code}): {escape(exc.message)}", soft_wrap=True)
+    if isinstance(exc, ValidationFailed):
+        for error in exc.errors[:200]:
+            err_console.print(f"  {escape(str(error))}", soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _last_day(value: str | None) -> date:
+    if value is None:
+        return local_day(utcnow(), context.settings().timezone) - timedelta(days=1)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a day like 2022-11-13") from None
+
+
+def _source(value: str) -> Literal["auto", "aggregates", "official"]:
+    if value == "auto":
+        return "auto"
+    if value == "aggregates":
+        return "aggregates"
+    if value == "official":
+        return "official"
+    raise typer.BadParameter(f"source must be auto, aggregates or official, not {value!r}")
+
+
+def _print_refresh(report: RefreshReport) -> None:
+    console.print(
+        f"{report.cells_refreshed} cells recounted ({report.cells_added} new) from "
+        f"{', '.join(report.domains) or 'no domain'}; watermark {report.watermark:%Y-%m-%d %H:%M}Z"
+    )
+    if report.unknown_metrics:
+        err_console.print(f"[yellow]ignored unknown metrics[/yellow]: {report.unknown_metrics}")
+
+
+def _print_failure(exc: Exception) -> None:
+    err_console.print(f"[red]refresh failed[/red]: {escape(str(exc))}", soft_wrap=True)
+
+
+@app.command("refresh")
+def refresh(
+    full: Annotated[bool, typer.Option(help="Recount every cell (nightly).")] = False,
+    every: Annotated[
+        int | None, typer.Option(help="Keep running, one refresh every this many seconds.")
+    ] = None,
+) -> None:
+    """Recount the daily aggregates whose facts changed since the last refresh."""
+    tz = context.settings().timezone
+    if every is None:
+        try:
+            with context.work() as session:
+                report = service.refresh_aggregates(session, now=utcnow(), tz=tz, full=full)
+        except DomainError as exc:
+            _fail(exc)
+        _print_refresh(report)
+        return
+    stop = threading.Event()
+    try:
+        tasks.refresh_periodically(
+            session_factory(context.engine()),
+            every=timedelta(seconds=every),
+            stop=stop,
+            tz=tz,
+            on_report=_print_refresh,
+            on_error=_print_failure,
+        )
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@app.command("import-official")
+def import_official(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with district, day, new_confirmed, new_asymptomatic[, until, "
+            "conversions, found_under_control, found_on_surface]."
+        ),
+    ],
+    load_valid: Annotated[
+        bool, typer.Option(help="Load the valid rows even if some are bad.")
+    ] = False,
+    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+) -> None:
+    """Import published counts per district and day; a corrected file replaces the figures."""
+    try:
+        with context.work() as session, file.open(encoding="utf-8-sig", newline="") as stream:
+            report = official.import_official_counts(
+                session,
+                principal=SYSTEM,
+                stream=stream,
+                source_name=file.name,
+                now=utcnow(),
+                load_valid=load_valid,
+                rejects_path=rejects,
+            )
+    except DomainError as exc:
+        _fail(exc)
+    console.print_json(report.model_dump_json())
+
+
+@app.command("trend")
+def trend(
+    last_day: LastDayOption = None,
+    days: Annotated[int, typer.Option(help="Days of data read (at least 8).")] = 28,
+    source: SourceOption = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """Growth rate, doubling time, Rt and phase of the city and of each district."""
+    try:
+        with context.work() as session:
+            result = situation.trend(
+                session, last_day=_last_day(last_day), days=days, source=_source(source)
+            )
+    except DomainError as exc:
+        _fail(exc)
+    if as_json:
+        console.print_json(result.model_dump_json())
+        return
+    p = result.parameters
+    table = Table(
+        title=f"Trend on {p.last_day} ({p.source}, Rt window {p.rt_window_days} d, "
+        f"serial interval {p.serial_interval_mean_days}±{p.serial_interval_sd_days} d)"
+    )
+    for column in ("unit", "phase", "cases (last day)", "r / day", "doubling", "Rt (95% CrI)"):
+        table.add_column(column)
+    for unit in [result.city, *sorted(result.districts, key=lambda u: -u.cases_last_week)]:
+        if unit is not result.city and unit.cases_last_week == 0:
+            continue
+        rt = (
+            f"{unit.rt_mean:.2f} ({unit.rt_lower:.2f}–{unit.rt_upper:.2f})"
+            if unit.rt_mean is not None and unit.rt_lower is not None and unit.rt_upper is not None
+            else "—"
+        )
+        doubling = f"{unit.doubling_time_days:.1f} d" if unit.doubling_time_days else "—"
+        table.add_row(
+            f"{unit.name} {unit.code}",
+            unit.phase.value,
+            str(unit.cases_last_day),
+            f"{unit.growth_rate:+.3f}",
+            doubling,
+            rt,
+        )
+    console.print(table)
+
+
+@app.command("forecast")
+def forecast(
+    last_day: LastDayOption = None,
+    horizon: Annotated[int, typer.Option(help="Days to forecast (7–60).")] = 28,
+    runs: Annotated[int, typer.Option(help="Ensemble runs.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same forecast).")] = 0,
+    calibration_days: Annotated[int, typer.Option(help="Days the model is fitted to.")] = 10,
+    source: SourceOption = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """Forecast detections per district under the policy in force (median and 90 % band)."""
+    try:
+        with context.work() as session:
+            result = situation.forecast_districts(
+                session,
+                last_day=_last_day(last_day),
+                horizon_days=horizon,
+                runs=runs,
+                seed=seed,
+                calibration_days=calibration_days,
+                source=_source(source),
+            )
+    except DomainError as exc:
+        _fail(exc)
+    if as_json:
+        console.print_json(result.model_dump_json())
+        return
+    table = Table(title=f"City detections from {result.days[0]} ({result.parameters.runs} runs)")
+    for column in ("day", "median", "50 % band", "90 % band"):
+        table.add_column(column, justify="right")
+    bands = result.city_detections
+    for k, day in enumerate(result.days):
+        table.add_row(
+            str(day),
+            f"{bands.median[k]:,.0f}",
+            f"{bands.p25[k]:,.0f}–{bands.p75[k]:,.0f}",
+            f"{bands.p05[k]:,.0f}–{bands.p95[k]:,.0f}",
+        )
+    console.print(table)
+
+
+@app.command("scenarios")
+def scenarios(
+    last_day: LastDayOption = None,
+    horizon: Annotated[int, typer.Option(help="Days to forecast (7–60).")] = 28,
+    runs: Annotated[int, typer.Option(help="Ensemble runs per scenario.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed (common to all scenarios).")] = 0,
+    cut: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these scenarios: a travel cut of half in this district (code)."),
+    ] = None,
+    source: SourceOption = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """Compare the policy in force with alternative policies on paired runs."""
+    specs = (
+        [ScenarioSpec(name=f"mobility_cut_{code}", mobility_cut={code: 0.5}) for code in cut]
+        if cut
+        else None
+    )
+    try:
+        with context.work() as session:
+            result = situation.compare_scenarios(
+                session,
+                last_day=_last_day(last_day),
+                scenarios=specs,
+                horizon_days=horizon,
+                runs=runs,
+                seed=seed,
+                source=_source(source),
+            )
+    except DomainError as exc:
+        _fail(exc)
+    if as_json:
+        console.print_json(result.model_dump_json())
+        return
+    table = Table(title=f"Infections {result.days[0]} to {result.days[-1]}, city (median, 90 %)")
+    for column in ("scenario", "infections", "averted vs baseline"):
+        table.add_column(column, justify="right")
+    for outcome in result.scenarios:
+        total, averted = outcome.total_infections, outcome.infections_averted
+        table.add_row(
+            outcome.scenario.name,
+            f"{total.median:,.0f} ({total.p05:,.0f}–{total.p95:,.0f})",
+            f"{averted.median:,.0f} ({averted.p05:,.0f}–{averted.p95:,.0f})",
+        )
+    console.print(table)

@@ -1,0 +1,93 @@
+"""The results intake flow: laboratory results in, and everything they set off, in one transaction.
+
+Step 1 is the testing domain's ingestion (`testing.service`): results of record, conflicts,
+holds, retest and resample tasks, case candidates and referral needs. Then each consumer of what
+step 1 produced acts on it in the same transaction, reading its pending work through
+`testing.service` (`pending_case_candidates`, `pending_referral_needs`) and marking it done, so
+that a positive, its case and its referral commit together or not at all.
+
+Adding a consumer is one line in `_follow_up`, in the order the steps must run. The API route
+and the CLI for lab results call this flow, never the service directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from xietong.cases import service as cases_service
+from xietong.core.principal import Principal
+from xietong.referrals import flows as referral_flows
+from xietong.testing import service as testing_service
+from xietong.testing.results import CHUNK_ROWS
+from xietong.testing.schemas import LabResultBatch, ResultBatchReport
+
+
+class IntakeReport(BaseModel):
+    results: ResultBatchReport
+    followed_up: dict[str, Any] = Field(
+        default_factory=dict, description="what each consumer did with the results' products"
+    )
+
+
+def ingest_lab_results(
+    session: Session,
+    *,
+    principal: Principal,
+    tz: str,
+    now: datetime,
+    batch: LabResultBatch | None = None,
+    stream: TextIO | None = None,
+    source_name: str = "api",
+    load_valid: bool = False,
+    rejects_path: Path | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[int], None] | None = None,
+) -> IntakeReport:
+    """Ingest a batch (API) or a CSV stream of results, then let the consumers act on them."""
+    if (batch is None) == (stream is None):
+        raise ValueError("give either batch or stream")
+    if batch is not None:
+        report = testing_service.ingest_lab_results(
+            session, principal=principal, batch=batch, tz=tz, now=now
+        )
+    else:
+        assert stream is not None
+        report = testing_service.ingest_lab_results_file(
+            session,
+            principal=principal,
+            stream=stream,
+            source_name=source_name,
+            tz=tz,
+            now=now,
+            load_valid=load_valid,
+            rejects_path=rejects_path,
+            chunk_rows=chunk_rows,
+            progress=progress,
+        )
+    intake = IntakeReport(results=report)
+    _follow_up(session, intake, tz=tz, now=now)
+    return intake
+
+
+def _follow_up(session: Session, intake: IntakeReport, *, tz: str, now: datetime) -> None:
+    """The consumers of case candidates and referral needs, one line each, in this order:
+
+    1. cases: a case for each pending case candidate (a positive single tube);
+    2. referrals: a referral for each pending referral need (after cases, so that a referral
+       can name its case).
+
+    Each line has the form
+    ``intake.followed_up["<domain>"] = <its function>(session, now=now, tz=tz)``.
+    """
+    intake.followed_up["cases"] = cases_service.create_cases_from_candidates(
+        session, now=now, tz=tz
+    ).model_dump()
+    intake.followed_up["referrals"] = referral_flows.open_referrals_from_needs(
+        session, now=now, tz=tz
+    )

@@ -1,0 +1,231 @@
+"""Routes of referrals: lists (inbox, outbox, overdue, escalated), one referral, its history,
+manual creation and the actions of the receiving district and the command centre."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from xietong.auth.dependencies import PrincipalDep, ProtectorDep, SettingsDep
+from xietong.core.clock import utcnow
+from xietong.core.pagination import Page
+from xietong.referrals import action_service, query_service, service
+from xietong.referrals.query_service import Box
+from xietong.referrals.schemas import (
+    ActionNote,
+    Decline,
+    Feedback,
+    Reassign,
+    ReferralCreate,
+    ReferralCreated,
+    ReferralEventRead,
+    ReferralRead,
+    ReferralSummary,
+)
+from xietong.referrals.states import Status
+from xietong.storage.dependencies import SessionDep
+
+router = APIRouter(prefix="/api/referrals", tags=["referrals"])
+
+
+@router.get("", summary="Referrals in your scope, most urgent first (inbox, outbox, overdue)")
+def list_referrals(
+    session: SessionDep,
+    principal: PrincipalDep,
+    box: Box = "all",
+    referral_status: Annotated[list[Status] | None, Query(alias="status")] = None,
+    reason: str | None = None,
+    district: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[ReferralSummary]:
+    items, total = query_service.list_referrals(
+        session,
+        principal=principal,
+        now=utcnow(),
+        box=box,
+        statuses=referral_status,
+        reason=reason,
+        district_code=district,
+        limit=limit,
+        offset=offset,
+    )
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Refer a person by hand (the same person, reason and evidence: the same referral)",
+    responses={200: {"description": "The cause had already opened this referral"}},
+)
+def create_referral(
+    referral_in: ReferralCreate,
+    response: Response,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
+    settings: SettingsDep,
+) -> ReferralCreated:
+    now = utcnow()
+    referral, created = service.create_manual(
+        session, principal=principal, referral_in=referral_in, at=now, tz=settings.timezone
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return ReferralCreated(
+        referral=query_service.read_referral(
+            session, principal=principal, protector=protector, referral_id=referral.id, now=now
+        ),
+        created=created,
+    )
+
+
+@router.get("/{referral_id}", summary="One referral with its chain (404 outside your scope)")
+def get_referral(
+    referral_id: int, session: SessionDep, principal: PrincipalDep, protector: ProtectorDep
+) -> ReferralRead:
+    return query_service.read_referral(
+        session, principal=principal, protector=protector, referral_id=referral_id, now=utcnow()
+    )
+
+
+@router.get("/{referral_id}/history", summary="Every event of a referral, oldest first")
+def referral_history(
+    referral_id: int, session: SessionDep, principal: PrincipalDep
+) -> list[ReferralEventRead]:
+    return query_service.history(session, principal=principal, referral_id=referral_id)
+
+
+def _read(
+    session: SessionDep, principal: PrincipalDep, protector: ProtectorDep, referral_id: int
+) -> ReferralRead:
+    return query_service.read_referral(
+        session, principal=principal, protector=protector, referral_id=referral_id, now=utcnow()
+    )
+
+
+@router.post("/{referral_id}/acknowledge", summary="Take the referral on (receiving district)")
+def acknowledge(
+    referral_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
+    settings: SettingsDep,
+    body: ActionNote | None = None,
+) -> ReferralRead:
+    action_service.acknowledge(
+        session,
+        principal=principal,
+        referral_id=referral_id,
+        at=utcnow(),
+        tz=settings.timezone,
+        note=body.note if body else None,
+    )
+    return _read(session, principal, protector, referral_id)
+
+
+@router.post("/{referral_id}/located", summary="The person is found (找到人)")
+def located(
+    referral_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
+    settings: SettingsDep,
+    body: ActionNote | None = None,
+) -> ReferralRead:
+    action_service.mark_located(
+        session,
+        principal=principal,
+        referral_id=referral_id,
+        at=utcnow(),
+        tz=settings.timezone,
+        note=body.note if body else None,
+    )
+    return _read(session, principal, protector, referral_id)
+
+
+@router.post("/{referral_id}/controlled", summary="The person is under control (管住人)")
+def controlled(
+    referral_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
+    settings: SettingsDep,
+    body: ActionNote | None = None,
+) -> ReferralRead:
+    action_service.mark_controlled(
+        session,
+        principal=principal,
+        referral_id=referral_id,
+        at=utcnow(),
+        tz=settings.timezone,
+        note=body.note if body else None,
+    )
+    return _read(session, principal, protector, referral_id)
+
+
+@router.post("/{referral_id}/close", summary="Close with feedback to the sending district")
+def close(
+    referral_id: int,
+    body: Feedback,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
+    settings: SettingsDep,
+) -> ReferralRead:
+    action_service.close(
+        session,
+        principal=principal,
+        referral_id=referral_id,
+        feedback=body.feedback,
+        at=utcnow(),
+        tz=settings.timezone,
+    )
+    return _read(session, principal, protector, referral_id)
+
+
+@router.post(
+    "/{referral_id}/decline",
+    summary="Decline with a reason; naming a district pushes the referral on there",
+)
+def decline(
+    referral_id: int,
+    body: Decline,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
+    settings: SettingsDep,
+) -> ReferralRead:
+    action_service.decline(
+        session,
+        principal=principal,
+        referral_id=referral_id,
+        reason=body.reason,
+        redirect_to_district_code=body.redirect_to_district_code,
+        at=utcnow(),
+        tz=settings.timezone,
+    )
+    return _read(session, principal, protector, referral_id)
+
+
+@router.post("/{referral_id}/reassign", summary="Push the referral to another district (command)")
+def reassign(
+    referral_id: int,
+    body: Reassign,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
+    settings: SettingsDep,
+) -> ReferralRead:
+    action_service.reassign(
+        session,
+        principal=principal,
+        referral_id=referral_id,
+        to_district_code=body.to_district_code,
+        note=body.note,
+        at=utcnow(),
+        tz=settings.timezone,
+    )
+    return _read(session, principal, protector, referral_id)

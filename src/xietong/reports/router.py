@@ -1,0 +1,51 @@
+"""Routes of the daily bulletin: text and figures for a day or part of a day, in three languages."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse, Response
+
+from xietong.auth.dependencies import PrincipalDep, SettingsDep
+from xietong.core.clock import local_day, utcnow
+from xietong.reports import service
+from xietong.reports.schemas import BulletinRead
+from xietong.storage.dependencies import SessionDep
+
+router = APIRouter(prefix="/api/reports", tags=["reports"])
+
+
+@router.get(
+    "/bulletin",
+    summary="The daily bulletin (疫情通报) for a day or part of a day",
+    response_model=BulletinRead,
+)
+def get_bulletin(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    settings: SettingsDep,
+    day: Annotated[
+        date | None, Query(alias="date", description="Local day; default: yesterday")
+    ] = None,
+    lang: Literal["zh-Hans", "zh-Hant", "en"] = "zh-Hans",
+    until: Annotated[
+        str | None, Query(description="End of a partial day, e.g. 18:00; default: whole day")
+    ] = None,
+    source: Literal["auto", "official", "aggregates"] = "auto",
+    format: Annotated[
+        Literal["json", "text"], Query(description="text: the bulletin's text alone")
+    ] = "json",
+) -> Response | BulletinRead:
+    result = service.bulletin(
+        session,
+        day=day or local_day(utcnow(), settings.timezone) - timedelta(days=1),
+        lang=lang,
+        until_minute=service.parse_until(until),
+        source=source,
+        tz=settings.timezone,
+    )
+    if format == "text":
+        return PlainTextResponse(result.text + "\n")
+    return result

@@ -1,0 +1,343 @@
+"""Routes of mutual aid: capacity reports, capacity against demand, plans, transfer orders, help
+requests and offers. Thin: parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, UploadFile, status
+
+from xietong.auth.dependencies import PrincipalDep, SettingsDep
+from xietong.core.clock import local_day, utcnow
+from xietong.core.pagination import Page
+from xietong.resources import flows, offers, outlook, service
+from xietong.resources import orders as transfer_orders
+from xietong.resources.schemas import (
+    CapacityImportReport,
+    CapacityReportBatch,
+    CapacityReportRead,
+    Decision,
+    DemandRead,
+    DemandRequest,
+    FacilityRead,
+    FlowTable,
+    HelpOfferIn,
+    HelpOfferRead,
+    HelpRequestIn,
+    HelpRequestRead,
+    LaboratoryRead,
+    MatchIn,
+    OrderStatus,
+    PlanRead,
+    PlanRequest,
+    PlanSummary,
+    TransferOrderRead,
+)
+from xietong.storage.dependencies import SessionDep
+
+router = APIRouter(prefix="/api/resources", tags=["resources"])
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+# --- capacity ------------------------------------------------------------------------------------
+
+
+@router.get("/facilities", summary="Quarantine sites, makeshift hospitals, home isolation")
+def list_facilities(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    settings: SettingsDep,
+    district: str | None = None,
+    day: date | None = None,
+) -> list[FacilityRead]:
+    return service.list_facilities(
+        session,
+        district_id=service.district_id_of(session, district),
+        day=day or local_day(utcnow(), settings.timezone),
+    )
+
+
+@router.get("/laboratories", summary="Laboratories and their tubes per day")
+def list_laboratories(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    settings: SettingsDep,
+    district: str | None = None,
+    day: date | None = None,
+) -> list[LaboratoryRead]:
+    return service.list_laboratories(
+        session,
+        district_id=service.district_id_of(session, district),
+        day=day or local_day(utcnow(), settings.timezone),
+    )
+
+
+@router.post(
+    "/capacity",
+    status_code=status.HTTP_201_CREATED,
+    summary="Report capacity changes (all or nothing; every bad report named)",
+)
+def report_capacity(
+    batch: CapacityReportBatch, session: SessionDep, principal: PrincipalDep
+) -> list[CapacityReportRead]:
+    return service.report_capacity(session, principal=principal, reports=batch.reports)
+
+
+@router.post("/capacity/import", summary="Import capacity reports from CSV (all or nothing)")
+def import_capacity(
+    file: UploadFile,
+    session: SessionDep,
+    principal: PrincipalDep,
+    load_valid: bool = False,
+) -> CapacityImportReport:
+    text = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
+    return service.import_capacity(session, principal=principal, stream=text, load_valid=load_valid)
+
+
+@router.get("/capacity/history", summary="Capacity reports, newest first")
+def capacity_history(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    district: str | None = None,
+    code: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[CapacityReportRead]:
+    items, total = service.list_capacity_reports(
+        session,
+        district_id=service.district_id_of(session, district),
+        code=code,
+        limit=limit,
+        offset=offset,
+    )
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+# --- capacity against demand ---------------------------------------------------------------------
+
+
+@router.get(
+    "/outlook",
+    summary="Capacity against demand per district, resource and day (the dashboard's table)",
+)
+def get_outlook(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    settings: SettingsDep,
+    first_day: date | None = None,
+    days: Annotated[int, Query(ge=1, le=28)] = 7,
+) -> DemandRead:
+    request = DemandRequest(first_day=first_day, days=days)
+    return _demand(session, settings.timezone, request)
+
+
+@router.post(
+    "/demand",
+    summary="Capacity against demand, with inputs stated explicitly (forecast, counts, tubes)",
+)
+def post_demand(
+    request: DemandRequest, session: SessionDep, _principal: PrincipalDep, settings: SettingsDep
+) -> DemandRead:
+    return _demand(session, settings.timezone, request)
+
+
+def _demand(session: SessionDep, tz: str, request: DemandRequest) -> DemandRead:
+    view = outlook.outlook(
+        session,
+        first_day=request.first_day or local_day(utcnow(), tz),
+        days=request.days,
+        inputs=request,
+        tz=tz,
+    )
+    return outlook.demand_read(view)
+
+
+# --- plans ---------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/plan",
+    summary="Propose a mutual-aid plan: transfers (from, to, resource, amount, day) and shortages",
+)
+def propose_plan(
+    request: PlanRequest, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> PlanRead:
+    return flows.propose_plan(session, principal=principal, request=request, tz=settings.timezone)
+
+
+@router.get("/plans", summary="Mutual-aid plans, newest first")
+def list_plans(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    plan_status: Annotated[str | None, Query(alias="status")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[PlanSummary]:
+    items, total = flows.list_plans(session, status=plan_status, limit=limit, offset=offset)
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/plans/{plan_id}", summary="A plan's transfers and shortages (a district: its own)")
+def get_plan(plan_id: int, session: SessionDep, principal: PrincipalDep) -> PlanRead:
+    return flows.get_plan(session, principal=principal, plan_id=plan_id)
+
+
+@router.get("/plans/{plan_id}/flows", summary="A plan as a flow table for the dashboard")
+def get_flows(plan_id: int, session: SessionDep, principal: PrincipalDep) -> FlowTable:
+    return flows.flow_table(session, principal=principal, plan_id=plan_id)
+
+
+@router.post(
+    "/plans/{plan_id}/approve",
+    summary="Approve a proposed plan (command centre): its transfers become orders",
+)
+def approve_plan(
+    plan_id: int, session: SessionDep, principal: PrincipalDep, decision: Decision | None = None
+) -> list[TransferOrderRead]:
+    _, orders = flows.approve_plan(
+        session, principal=principal, plan_id=plan_id, note=decision.note if decision else None
+    )
+    return orders
+
+
+@router.post("/plans/{plan_id}/reject", summary="Reject a proposed plan (command centre)")
+def reject_plan(
+    plan_id: int, session: SessionDep, principal: PrincipalDep, decision: Decision | None = None
+) -> PlanSummary:
+    return flows.reject_plan(
+        session, principal=principal, plan_id=plan_id, note=decision.note if decision else None
+    )
+
+
+# --- transfer orders -----------------------------------------------------------------------------
+
+
+@router.get("/orders", summary="Transfer orders (a district: those it sends or receives)")
+def list_orders(
+    session: SessionDep,
+    principal: PrincipalDep,
+    order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    plan_id: int | None = None,
+    day: date | None = None,
+    district: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[TransferOrderRead]:
+    items, total = transfer_orders.list_orders(
+        session,
+        principal=principal,
+        status=order_status,
+        plan_id=plan_id,
+        day=day,
+        district_id=service.district_id_of(session, district),
+        limit=limit,
+        offset=offset,
+    )
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/orders/{order_id}", summary="One transfer order (404 if it does not concern you)")
+def get_order(order_id: int, session: SessionDep, principal: PrincipalDep) -> TransferOrderRead:
+    return transfer_orders.get_order(session, principal=principal, order_id=order_id)
+
+
+@router.post(
+    "/orders/{order_id}/acknowledge", summary="Acknowledge an order (sending or receiving district)"
+)
+def acknowledge_order(
+    order_id: int, session: SessionDep, principal: PrincipalDep
+) -> TransferOrderRead:
+    return transfer_orders.acknowledge_order(session, principal=principal, order_id=order_id)
+
+
+@router.post("/orders/{order_id}/cancel", summary="Cancel an order (command centre)")
+def cancel_order(
+    order_id: int, session: SessionDep, principal: PrincipalDep, decision: Decision | None = None
+) -> TransferOrderRead:
+    return transfer_orders.cancel_order(
+        session, principal=principal, order_id=order_id, note=decision.note if decision else None
+    )
+
+
+# --- help requests and offers --------------------------------------------------------------------
+
+
+@router.post(
+    "/requests", status_code=status.HTTP_201_CREATED, summary="Ask other districts for help"
+)
+def open_request(
+    request_in: HelpRequestIn, session: SessionDep, principal: PrincipalDep
+) -> HelpRequestRead:
+    return offers.open_request(session, principal=principal, request_in=request_in)
+
+
+@router.get("/requests", summary="Help requests, newest first")
+def list_requests(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    request_status: Annotated[str | None, Query(alias="status")] = None,
+    district: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[HelpRequestRead]:
+    items, total = offers.list_requests(
+        session,
+        status=request_status,
+        district_id=service.district_id_of(session, district),
+        limit=limit,
+        offset=offset,
+    )
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.post("/requests/{request_id}/withdraw", summary="Withdraw an open help request")
+def withdraw_request(
+    request_id: int, session: SessionDep, principal: PrincipalDep
+) -> HelpRequestRead:
+    return offers.withdraw_request(session, principal=principal, request_id=request_id)
+
+
+@router.post(
+    "/requests/{request_id}/match",
+    status_code=status.HTTP_201_CREATED,
+    summary="Answer a request with an offer (command centre): issues a transfer order",
+)
+def match(
+    request_id: int, match_in: MatchIn, session: SessionDep, principal: PrincipalDep
+) -> TransferOrderRead:
+    return offers.match(session, principal=principal, request_id=request_id, match_in=match_in)
+
+
+@router.post("/offers", status_code=status.HTTP_201_CREATED, summary="Offer spare capacity")
+def open_offer(
+    offer_in: HelpOfferIn, session: SessionDep, principal: PrincipalDep
+) -> HelpOfferRead:
+    return offers.open_offer(session, principal=principal, offer_in=offer_in)
+
+
+@router.get("/offers", summary="Help offers, newest first")
+def list_offers(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    offer_status: Annotated[str | None, Query(alias="status")] = None,
+    district: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[HelpOfferRead]:
+    items, total = offers.list_offers(
+        session,
+        status=offer_status,
+        district_id=service.district_id_of(session, district),
+        limit=limit,
+        offset=offset,
+    )
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.post("/offers/{offer_id}/withdraw", summary="Withdraw an open help offer")
+def withdraw_offer(offer_id: int, session: SessionDep, principal: PrincipalDep) -> HelpOfferRead:
+    return offers.withdraw_offer(session, principal=principal, offer_id=offer_id)

@@ -1,0 +1,806 @@
+"""The testing domain's operations: sites, tube registration, result intake, conflicts, tasks,
+plans and coverage, and the functions other domains call (docs/domain-contracts.md).
+
+The bulk paths live in `sampling.py` (tubes and members), `results.py` (results, set-based) and
+`effects.py` (what a result sets off); the plan and coverage in `planning.py`. Everything here
+takes a session, flushes and never commits: the caller's transaction makes a file whole or
+nothing, and a positive and everything it sets off one atomic change.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from xietong.areas import service as areas_service
+from xietong.auth import service as auth_service
+from xietong.core.errors import Conflict, NotFound, PermissionDenied, RowError, ValidationFailed
+from xietong.core.principal import SYSTEM, Permission, Principal, Role
+from xietong.people import service as people_service
+from xietong.people.models import Person
+from xietong.people.protection import PersonalDataProtector
+from xietong.testing import effects, results, sampling
+from xietong.testing.lookups import chunks, dialect_of, member_of, rowcount
+from xietong.testing.models import (
+    CaseCandidate,
+    Hold,
+    LabResult,
+    Membership,
+    ReferralNeed,
+    ResampleTask,
+    ResultConflict,
+    RetestTask,
+    Site,
+    Tube,
+)
+from xietong.testing.planning import (
+    compute_plan,
+    coverage,
+    district_prevalence,
+    get_issued_plan,
+    issue_plan,
+    plan_read,
+    planned_tubes,
+    stored_entries,
+)
+from xietong.testing.records import Chunk, Header, read_chunks
+from xietong.testing.schemas import (
+    CaseCandidateRead,
+    ConflictRead,
+    ConflictResolution,
+    ConflictResolve,
+    LabResultBatch,
+    ReferralNeedRead,
+    ResampleTaskRead,
+    ResultBatchReport,
+    ResultView,
+    RetestTaskRead,
+    SiteCreate,
+    SiteRead,
+    TubeBatch,
+    TubeBatchReport,
+    TubeRead,
+)
+
+__all__ = [
+    "compute_plan",
+    "coverage",
+    "district_prevalence",
+    "get_issued_plan",
+    "is_held",
+    "issue_plan",
+    "mark_case_candidates_consumed",
+    "mark_referral_needs_opened",
+    "negative_screening_days",
+    "pending_case_candidates",
+    "pending_referral_needs",
+    "plan_read",
+    "planned_tubes",
+    "stored_entries",
+]
+
+DEFAULT_TZ = "Asia/Shanghai"
+# Roles that handle laboratory results and their conflicts (a district only its own).
+_RESULT_HANDLERS = frozenset({Role.command, Role.lab, Role.district_coordinator})
+
+
+def _require(principal: Principal, permission: Permission) -> None:
+    if not principal.can(permission):
+        raise PermissionDenied(f"role {principal.role} may not {permission}")
+
+
+def _in_scope(principal: Principal, district_id: int) -> bool:
+    return principal.district_id is None or principal.district_id == district_id
+
+
+# --- sites -------------------------------------------------------------------------------------
+
+
+def create_site(
+    session: Session, *, principal: Principal, site_in: SiteCreate, now: datetime
+) -> SiteRead:
+    """Register a sampling site in a district (a district user: in its own)."""
+    _require(principal, Permission.write_areas)
+    district = areas_service.get_district(session, code=site_in.district_code)
+    if not _in_scope(principal, district.id):
+        raise PermissionDenied("the site is outside your district")
+    building_id = None
+    if site_in.building_code:
+        building = areas_service.get_building(session, code=site_in.building_code)
+        if building.district_id != district.id:
+            raise ValidationFailed(
+                errors=[RowError("site", "building_code", "the building is in another district")]
+            )
+        building_id = building.id
+    if session.scalar(select(Site.id).where(Site.code == site_in.code)) is not None:
+        raise Conflict(f"site {site_in.code!r} exists", code="site_exists")
+    site = Site(
+        code=site_in.code,
+        name=site_in.name,
+        district_id=district.id,
+        building_id=building_id,
+        active=True,
+        created_at=now,
+    )
+    session.add(site)
+    session.flush()
+    return SiteRead(
+        id=site.id,
+        code=site.code,
+        name=site.name,
+        district_code=district.code,
+        building_code=site_in.building_code,
+    )
+
+
+def list_sites(session: Session, *, principal: Principal) -> list[SiteRead]:
+    codes = areas_service.district_code_by_id(session)
+    query = select(Site).where(Site.active).order_by(Site.code)
+    if principal.district_id is not None:
+        query = query.where(Site.district_id == principal.district_id)
+    buildings = {ref.id: code for code, ref in areas_service.building_index(session).items()}
+    return [
+        SiteRead(
+            id=s.id,
+            code=s.code,
+            name=s.name,
+            district_code=codes[s.district_id],
+            building_code=buildings.get(s.building_id) if s.building_id else None,
+        )
+        for s in session.scalars(query)
+    ]
+
+
+# --- tubes -------------------------------------------------------------------------------------
+
+
+def _should_preload(session: Session, expected_rows: int | None) -> bool:
+    if not expected_rows:
+        return False
+    largest = session.scalar(
+        people_service.visible_persons(SYSTEM).with_only_columns(func.max(Person.id))
+    )
+    return largest is not None and expected_rows >= sampling.BITMAP_SHARE * largest
+
+
+def _register(
+    session: Session,
+    *,
+    principal: Principal,
+    header: Header,
+    chunks: Iterator[Chunk],
+    label: Callable[[int], str],
+    source: str,
+    tz: str,
+    now: datetime,
+    protector: PersonalDataProtector | None,
+    load_valid: bool,
+    rejects_path: Path | None,
+    expected_rows: int | None,
+    preload: bool | None,
+    progress: Callable[[int], None] | None,
+) -> TubeBatchReport:
+    _require(principal, Permission.write_persons)
+    intake = sampling.TubeIntake(
+        session,
+        principal=principal,
+        header=header,
+        label=label,
+        tz=tz,
+        now=now,
+        protector=protector,
+        load_valid=load_valid,
+        rejects_path=rejects_path,
+        preload=_should_preload(session, expected_rows) if preload is None else preload,
+    )
+    intake.feed(chunks, progress=progress)
+    report = intake.finish()
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="import",
+        entity="testing_tubes",
+        entity_ids=[source[:64]],
+        detail=report.model_dump(),
+    )
+    return report
+
+
+def register_tubes(
+    session: Session,
+    *,
+    principal: Principal,
+    batch: TubeBatch,
+    tz: str = DEFAULT_TZ,
+    now: datetime,
+    protector: PersonalDataProtector | None = None,
+) -> TubeBatchReport:
+    """Register a batch of tubes and members; every bad record refuses the whole batch."""
+    header = Header(
+        {name: i for i, name in enumerate(sampling.TUBE_COLUMNS)}, len(sampling.TUBE_COLUMNS)
+    )
+    labels: list[str] = []
+    rows: list[list[str]] = []
+    empty: list[RowError] = []
+    for t, tube in enumerate(batch.tubes):
+        if not tube.person_ids and not tube.national_ids:
+            empty.append(RowError(f"tubes[{t}]", "person_ids", "a tube needs at least one member"))
+        common = [
+            tube.tube_code,
+            tube.site_code,
+            tube.collected_at.isoformat(),
+            str(tube.pool_size),
+        ]
+        tail = [tube.kind, tube.building_code or "", tube.replaces_tube_code or ""]
+        for j, pid in enumerate(tube.person_ids):
+            rows.append([*common, str(pid), "", *tail])
+            labels.append(f"tubes[{t}].person_ids[{j}]")
+        for j, number in enumerate(tube.national_ids):
+            rows.append([*common, "", number, *tail])
+            labels.append(f"tubes[{t}].national_ids[{j}]")
+    try:
+        report = _register(
+            session,
+            principal=principal,
+            header=header,
+            chunks=iter([(np.arange(len(rows), dtype=np.int64), rows)] if rows else []),
+            label=labels.__getitem__,
+            source="api",
+            tz=tz,
+            now=now,
+            protector=protector,
+            load_valid=False,
+            rejects_path=None,
+            expected_rows=len(rows),
+            preload=None,
+            progress=None,
+        )
+    except ValidationFailed as exc:
+        raise ValidationFailed(errors=empty + exc.errors, summary=exc.summary) from None
+    if empty:
+        raise ValidationFailed(errors=empty, summary="tubes refused; nothing was written")
+    return report
+
+
+def register_tubes_file(
+    session: Session,
+    *,
+    principal: Principal,
+    stream: TextIO,
+    source_name: str,
+    tz: str = DEFAULT_TZ,
+    now: datetime,
+    protector: PersonalDataProtector | None = None,
+    load_valid: bool = False,
+    rejects_path: Path | None = None,
+    expected_rows: int | None = None,
+    preload: bool | None = None,
+    chunk_rows: int = sampling.CHUNK_ROWS,
+    progress: Callable[[int], None] | None = None,
+) -> TubeBatchReport:
+    """Register tubes from CSV (one row per swab): whole file or nothing unless `load_valid`."""
+    header, chunks = read_chunks(
+        stream,
+        size=chunk_rows,
+        required=sampling.REQUIRED,
+        optional=sampling.TUBE_COLUMNS[4:],
+        one_of=sampling.ONE_OF,
+    )
+    return _register(
+        session,
+        principal=principal,
+        header=header,
+        chunks=chunks,
+        label=lambda n: f"line {n}",
+        source=source_name,
+        tz=tz,
+        now=now,
+        protector=protector,
+        load_valid=load_valid,
+        rejects_path=rejects_path,
+        expected_rows=expected_rows,
+        preload=preload,
+        progress=progress,
+    )
+
+
+def get_tube(session: Session, *, principal: Principal, code: str) -> TubeRead:
+    """A tube with its result of record (no members: those are personal data)."""
+    row = session.execute(
+        select(Tube, Site.code, LabResult)
+        .join(Site, Site.id == Tube.site_id)
+        .outerjoin(LabResult, LabResult.tube_id == Tube.id)
+        .where(Tube.code == code)
+    ).first()
+    if row is None or (
+        not _in_scope(principal, row[0].district_id) and principal.role is not Role.lab
+    ):
+        raise NotFound(f"no tube {code!r}", code="tube_not_found")
+    tube, site_code, result = row
+    return TubeRead(
+        code=tube.code,
+        site_code=site_code,
+        district_code=areas_service.district_code_by_id(session)[tube.district_id],
+        kind=tube.kind,
+        pool_size=tube.pool_size,
+        member_count=tube.member_count,
+        collected_at=tube.collected_at,
+        round_day=tube.round_day,
+        result=_view(result) if result is not None else None,
+    )
+
+
+def _view(row: LabResult | ResultConflict) -> ResultView:
+    return ResultView(
+        outcome=row.outcome,
+        ct_value=row.ct_value,
+        lab=row.lab_code,
+        reported_at=row.reported_at,
+    )
+
+
+# --- results -----------------------------------------------------------------------------------
+
+
+def ingest_lab_results(
+    session: Session,
+    *,
+    principal: Principal,
+    batch: LabResultBatch,
+    tz: str = DEFAULT_TZ,
+    now: datetime,
+) -> ResultBatchReport:
+    """Apply a batch of results posted by a laboratory; any bad record refuses the batch."""
+    _require(principal, Permission.submit_lab_results)
+    header = Header({name: i for i, name in enumerate(results.RESULT_COLUMNS)}, 5)
+    rows = [
+        [
+            r.tube_code,
+            r.result,
+            "" if r.ct_value is None else repr(r.ct_value),
+            r.lab,
+            r.reported_at.isoformat(),
+        ]
+        for r in batch.results
+    ]
+    return results.ingest(
+        session,
+        principal=principal,
+        header=header,
+        chunks=iter([(np.arange(len(rows), dtype=np.int64), rows)]),
+        label=lambda i: f"results[{i}]",
+        source="api",
+        tz=tz,
+        now=now,
+    )
+
+
+def ingest_lab_results_file(
+    session: Session,
+    *,
+    principal: Principal,
+    stream: TextIO,
+    source_name: str,
+    tz: str = DEFAULT_TZ,
+    now: datetime,
+    load_valid: bool = False,
+    rejects_path: Path | None = None,
+    chunk_rows: int = results.CHUNK_ROWS,
+    progress: Callable[[int], None] | None = None,
+) -> ResultBatchReport:
+    """Apply results from CSV: whole file or nothing unless `load_valid`; idempotent."""
+    _require(principal, Permission.submit_lab_results)
+    header, chunks = read_chunks(
+        stream, size=chunk_rows, required=results.REQUIRED, optional=["ct_value"]
+    )
+    return results.ingest(
+        session,
+        principal=principal,
+        header=header,
+        chunks=chunks,
+        label=lambda n: f"line {n}",
+        source=source_name,
+        tz=tz,
+        now=now,
+        load_valid=load_valid,
+        rejects_path=rejects_path,
+        progress=progress,
+    )
+
+
+# --- conflicts ---------------------------------------------------------------------------------
+
+
+def _handles_results(principal: Principal) -> None:
+    if principal.role not in _RESULT_HANDLERS:
+        raise PermissionDenied(f"role {principal.role} does not handle laboratory results")
+
+
+def _conflict_read(session: Session, conflict: ResultConflict) -> ConflictRead:
+    tube = session.get(Tube, conflict.tube_id)
+    current = session.scalar(select(LabResult).where(LabResult.tube_id == conflict.tube_id))
+    assert tube is not None and current is not None
+    return ConflictRead(
+        id=conflict.id,
+        tube_code=tube.code,
+        district_code=areas_service.district_code_by_id(session)[conflict.district_id],
+        current=_view(current),
+        reported=_view(conflict),
+        status=conflict.status,
+        created_at=conflict.created_at,
+        resolved_by=conflict.resolved_by,
+        resolved_at=conflict.resolved_at,
+        note=conflict.note,
+    )
+
+
+def list_conflicts(
+    session: Session,
+    *,
+    principal: Principal,
+    status: str | None = "open",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[ConflictRead], int]:
+    """Differing second results waiting for a person (a district: its own sampling)."""
+    _handles_results(principal)
+    query = select(ResultConflict)
+    if status is not None:
+        query = query.where(ResultConflict.status == status)
+    if principal.district_id is not None:
+        query = query.where(ResultConflict.district_id == principal.district_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(ResultConflict.id).limit(limit).offset(offset))
+    return [_conflict_read(session, c) for c in rows], total
+
+
+def resolve_conflict(
+    session: Session,
+    *,
+    principal: Principal,
+    conflict_id: int,
+    decision: ConflictResolve,
+    now: datetime,
+) -> ConflictResolution:
+    """Keep the result of record, or replace it by the conflicting one and set off its effects.
+
+    Replacing undoes what the old result set off where nobody has acted on it yet: holds end,
+    open retest and resample tasks are cancelled, pending case candidates and referral needs
+    are withdrawn; those already consumed are counted for a person to follow up.
+    """
+    _handles_results(principal)
+    conflict = session.get(ResultConflict, conflict_id)
+    if conflict is None or not _in_scope(principal, conflict.district_id):
+        raise NotFound(f"no conflict {conflict_id}", code="conflict_not_found")
+    if conflict.status != "open":
+        raise Conflict("the conflict is resolved already", code="conflict_resolved")
+    current = session.scalar(select(LabResult).where(LabResult.tube_id == conflict.tube_id))
+    assert current is not None
+    before = _view(current).model_dump(mode="json")
+    resolution = ConflictResolution(conflict=_conflict_read(session, conflict))
+    if decision.keep == "reported":
+        changed = current.outcome != conflict.outcome
+        if changed:
+            _undo_effects(
+                session,
+                tube_id=conflict.tube_id,
+                outcome=current.outcome,
+                now=now,
+                resolution=resolution,
+            )
+        current.outcome, current.ct_value = conflict.outcome, conflict.ct_value
+        current.lab_code, current.reported_at = conflict.lab_code, conflict.reported_at
+        current.updated_at = now
+        session.flush()
+        if changed:
+            report = ResultBatchReport(
+                batch_id=conflict.batch_id,
+                rows_read=0,
+                applied=1,
+                unchanged=0,
+                conflicts=0,
+                rows_rejected=0,
+            )
+            effects.apply(
+                session, tubes=[(conflict.tube_id, conflict.outcome)], now=now, report=report
+            )
+            resolution.effects = report
+    conflict.status = "replaced" if decision.keep == "reported" else "kept"
+    conflict.resolved_by, conflict.resolved_at = principal.username, now
+    conflict.note, conflict.updated_at = decision.note, now
+    session.flush()
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="resolve",
+        entity="testing_result_conflict",
+        entity_ids=[conflict.id],
+        reason=decision.note,
+        detail={"keep": decision.keep, "result_before": before},
+    )
+    resolution.conflict = _conflict_read(session, conflict)
+    return resolution
+
+
+def _undo_effects(
+    session: Session,
+    *,
+    tube_id: int,
+    outcome: str,
+    now: datetime,
+    resolution: ConflictResolution,
+) -> None:
+    if outcome == "invalid":
+        resolution.tasks_cancelled += rowcount(
+            session.execute(
+                update(ResampleTask)
+                .where(ResampleTask.tube_id == tube_id, ResampleTask.status == "open")
+                .values(status="cancelled", updated_at=now)
+            )
+        )
+        return
+    if outcome != "positive":
+        return
+    resolution.holds_released += rowcount(
+        session.execute(
+            update(Hold)
+            .where(Hold.tube_id == tube_id, Hold.released_at.is_(None))
+            .values(released_at=now, release_reason="result_corrected", updated_at=now)
+        )
+    )
+    resolution.tasks_cancelled += rowcount(
+        session.execute(
+            update(RetestTask)
+            .where(RetestTask.source_tube_id == tube_id, RetestTask.status == "open")
+            .values(status="cancelled", updated_at=now)
+        )
+    )
+    for model, acted in (
+        (CaseCandidate, CaseCandidate.consumed_at),
+        (ReferralNeed, ReferralNeed.opened_at),
+    ):
+        resolution.withdrawn += rowcount(
+            session.execute(
+                update(model)
+                .where(model.tube_id == tube_id, acted.is_(None), model.withdrawn_at.is_(None))
+                .values(withdrawn_at=now)
+            )
+        )
+        resolution.already_acted_on += (
+            session.scalar(
+                select(func.count())
+                .select_from(model)
+                .where(model.tube_id == tube_id, acted.is_not(None))
+            )
+            or 0
+        )
+
+
+# --- tasks -------------------------------------------------------------------------------------
+
+
+def list_resample_tasks(
+    session: Session,
+    *,
+    principal: Principal,
+    status: str | None = "open",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[ResampleTaskRead], int]:
+    """Invalid tubes whose members must be swabbed again, in the caller's jurisdiction."""
+    if principal.role is Role.viewer:
+        raise PermissionDenied("a viewer does not see sampling tasks")
+    query = (
+        select(ResampleTask, Tube.code, Site.code)
+        .join(Tube, Tube.id == ResampleTask.tube_id)
+        .join(Site, Site.id == ResampleTask.site_id)
+    )
+    if status is not None:
+        query = query.where(ResampleTask.status == status)
+    if principal.district_id is not None:
+        query = query.where(ResampleTask.district_id == principal.district_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    codes = areas_service.district_code_by_id(session)
+    replacement = {}
+    rows = session.execute(query.order_by(ResampleTask.id).limit(limit).offset(offset)).all()
+    wanted = [t.replacement_tube_id for t, _, _ in rows if t.replacement_tube_id]
+    if wanted:
+        replacement = dict(
+            session.execute(select(Tube.id, Tube.code).where(Tube.id.in_(wanted))).all()
+        )
+    return [
+        ResampleTaskRead(
+            id=task.id,
+            tube_code=tube_code,
+            district_code=codes[task.district_id],
+            site_code=site_code,
+            member_count=task.member_count,
+            status=task.status,
+            replacement_tube_code=replacement.get(task.replacement_tube_id or -1),
+            created_at=task.created_at,
+        )
+        for task, tube_code, site_code in rows
+    ], total
+
+
+def list_retest_tasks(
+    session: Session,
+    *,
+    principal: Principal,
+    status: str | None = "open",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[RetestTaskRead], int]:
+    """Single-tube retests due in the caller's district (where the person is now); audited."""
+    _require(principal, Permission.read_persons)
+    query = select(RetestTask, Tube.code).join(Tube, Tube.id == RetestTask.source_tube_id)
+    if status is not None:
+        query = query.where(RetestTask.status == status)
+    if principal.district_id is not None:
+        query = query.where(RetestTask.district_id == principal.district_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(RetestTask.id).limit(limit).offset(offset)).all()
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="list",
+        entity="person",
+        entity_ids=[task.person_id for task, _ in rows],
+        reason="retest tasks",
+    )
+    codes = areas_service.district_code_by_id(session)
+    return [
+        RetestTaskRead(
+            id=task.id,
+            person_id=task.person_id,
+            district_code=codes[task.district_id],
+            source_tube_code=code,
+            status=task.status,
+            outcome=task.outcome,
+            created_at=task.created_at,
+        )
+        for task, code in rows
+    ], total
+
+
+# --- what other domains call -------------------------------------------------------------------
+
+
+def pending_case_candidates(session: Session, *, limit: int = 10_000) -> list[CaseCandidateRead]:
+    """Positive single tubes no case has been made of yet (oldest first)."""
+    rows = session.scalars(
+        select(CaseCandidate)
+        .where(CaseCandidate.consumed_at.is_(None), CaseCandidate.withdrawn_at.is_(None))
+        .order_by(CaseCandidate.id)
+        .limit(limit)
+    )
+    return [
+        CaseCandidateRead(
+            id=c.id,
+            person_id=c.person_id,
+            tube_id=c.tube_id,
+            lab_result_id=c.lab_result_id,
+            sampled_at=c.sampled_at,
+            detected_at=c.detected_at,
+            sampling_district_id=c.sampling_district_id,
+            sampling_building_id=c.sampling_building_id,
+        )
+        for c in rows
+    ]
+
+
+def mark_case_candidates_consumed(session: Session, *, candidate_ids: Sequence[int]) -> None:
+    """Record that the cases domain has acted on these candidates."""
+    from xietong.core.clock import utcnow
+
+    for part in chunks(list(candidate_ids)):
+        session.execute(
+            update(CaseCandidate)
+            .where(CaseCandidate.id.in_(part), CaseCandidate.consumed_at.is_(None))
+            .values(consumed_at=utcnow())
+        )
+
+
+def pending_referral_needs(session: Session, *, limit: int = 10_000) -> list[ReferralNeedRead]:
+    """Positives whose person lives in another district, not yet opened as referrals."""
+    rows = session.scalars(
+        select(ReferralNeed)
+        .where(ReferralNeed.opened_at.is_(None), ReferralNeed.withdrawn_at.is_(None))
+        .order_by(ReferralNeed.id)
+        .limit(limit)
+    )
+    return [
+        ReferralNeedRead(
+            id=n.id,
+            person_id=n.person_id,
+            reason=n.reason,
+            tube_id=n.tube_id,
+            from_district_id=n.from_district_id,
+            to_district_id=n.to_district_id,
+            created_at=n.created_at,
+        )
+        for n in rows
+    ]
+
+
+def mark_referral_needs_opened(session: Session, *, need_ids: Sequence[int]) -> None:
+    """Record that the referrals domain has opened referrals for these needs."""
+    from xietong.core.clock import utcnow
+
+    for part in chunks(list(need_ids)):
+        session.execute(
+            update(ReferralNeed)
+            .where(ReferralNeed.id.in_(part), ReferralNeed.opened_at.is_(None))
+            .values(opened_at=utcnow())
+        )
+
+
+def is_held(session: Session, *, person_id: int, at: datetime) -> bool:
+    """Whether the person was held in place (a positive pool, pending retest) at `at`."""
+    return (
+        session.scalar(
+            select(Hold.id)
+            .where(
+                Hold.person_id == person_id,
+                Hold.held_from <= at,
+                or_(Hold.released_at.is_(None), Hold.released_at > at),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def negative_screening_days(
+    session: Session, *, building_ids: Collection[int], first_day: date, last_day: date
+) -> dict[int, set[date]]:
+    """Building → local days on which it was sampled and every result was negative.
+
+    A building's tubes of a day are those holding a person who stays in it; the day counts when
+    there is at least one and each has a negative result (none pending, invalid or positive).
+    """
+    found: dict[int, set[date]] = {b: set() for b in building_ids}
+    if not building_ids or last_day < first_day:
+        return found
+    dialect = dialect_of(session)
+    where: dict[int, int] = {}
+    query = people_service.visible_persons(SYSTEM).with_only_columns(
+        Person.id, Person.current_building_id
+    )
+    for part in chunks(sorted(building_ids)):
+        for pid, building in session.execute(
+            query.where(member_of(Person.current_building_id, part, dialect=dialect))
+        ):
+            if building is not None:
+                where[pid] = building
+    days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    tubes: dict[tuple[int, date], set[int]] = defaultdict(set)
+    for part in chunks(sorted(where)):
+        for day, pid, tube_id in session.execute(
+            select(Membership.round_day, Membership.person_id, Membership.tube_id).where(
+                Membership.round_day.in_(days),
+                member_of(Membership.person_id, part, dialect=dialect),
+            )
+        ):
+            tubes[where[pid], day].add(tube_id)
+    outcome: dict[int, str] = {}
+    all_tubes = sorted({t for ts in tubes.values() for t in ts})
+    for part in chunks(all_tubes):
+        outcome.update(
+            session.execute(
+                select(LabResult.tube_id, LabResult.outcome).where(
+                    member_of(LabResult.tube_id, part, dialect=dialect)
+                )
+            ).all()
+        )
+    for (building, day), ids in tubes.items():
+        if all(outcome.get(t) == "negative" for t in ids):
+            found[building].add(day)
+    return found

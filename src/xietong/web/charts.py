@@ -1,0 +1,259 @@
+"""Plotly figures of the dashboard, built in Python and sent to the page as JSON.
+
+The district map is a `Choroplethmap` on the `white-bg` style with the bundled district shapes,
+so it draws with no base-map download; functional zones without a shape of their own are dots at
+their centroids. The shapes are served once at `SHAPES_URL` (cached by the browser) rather than
+inside every figure. Each function takes plain numbers and returns the figure's JSON text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date
+from functools import cache
+from typing import Any
+
+import plotly.graph_objects as go
+
+from xietong.areas.reference import chongqing, district_shapes
+
+FONT = "WenQuanYi Micro Hei, Microsoft YaHei, PingFang SC, Noto Sans CJK SC, sans-serif"
+# Colours that stay apart for the colour-blind (Okabe–Ito) for the two halves of every count.
+UNDER_CONTROL = "#0072B2"
+SURFACE = "#D55E00"
+NEUTRAL = "#999999"
+SERIES_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+MAP_SCALE = [[0.0, "#fff7ec"], [0.3, "#fdbb84"], [0.7, "#e34a33"], [1.0, "#7f0000"]]
+
+
+@cache
+def shapes_json() -> bytes:
+    """The district shapes as GeoJSON text (from `areas.reference.district_shapes`)."""
+    return json.dumps(district_shapes(), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@cache
+def shapes_url() -> str:
+    return f"/static/districts.geojson?v={hashlib.sha256(shapes_json()).hexdigest()[:10]}"
+
+
+def _layout(fig: go.Figure, *, height: int, legend: bool = True) -> None:
+    fig.update_layout(
+        height=height,
+        margin={"l": 48, "r": 16, "t": 16, "b": 40},
+        font={"family": FONT, "size": 12},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="#ffffff",
+        showlegend=legend,
+        legend={"orientation": "h", "y": -0.15, "x": 0},
+        hoverlabel={"font": {"family": FONT}},
+    )
+
+
+@cache
+def _city_frame() -> tuple[tuple[str, ...], dict[str, tuple[float, float]], dict[str, float]]:
+    """Codes with a shape, the centroids of those without, and the map's centre."""
+    city = chongqing()
+    shaped = tuple(f["id"] for f in district_shapes()["features"])
+    unshaped = {d.code: d.centroid for d in city.districts if d.geometry is None}
+    lons = [d.centroid[0] for d in city.districts]
+    lats = [d.centroid[1] for d in city.districts]
+    centre = {"lon": (min(lons) + max(lons)) / 2, "lat": (min(lats) + max(lats)) / 2}
+    return shaped, unshaped, centre
+
+
+def district_map(
+    values: Mapping[str, float],
+    *,
+    names: Mapping[str, str],
+    label: str,
+    height: int = 420,
+    highlight: str | None = None,
+) -> str:
+    """Districts coloured by `values` (code → number); `highlight` outlines one district."""
+    shaped, unshaped, centre = _city_frame()
+    top = max([*values.values(), 1.0])
+    fig = go.Figure()
+    fig.add_trace(
+        go.Choroplethmap(
+            geojson=shapes_url(),
+            featureidkey="id",
+            locations=list(shaped),
+            z=[values.get(code, 0) for code in shaped],
+            zmin=0,
+            zmax=top,
+            colorscale=MAP_SCALE,
+            marker={"line": {"width": 0.6, "color": "#555555"}, "opacity": 0.9},
+            text=[names.get(code, code) for code in shaped],
+            hovertemplate="%{text}<br>" + label + ": %{z}<extra></extra>",
+            colorbar={"thickness": 10, "len": 0.6, "x": 0.98},
+            name=label,
+        )
+    )
+    if unshaped:
+        codes = sorted(unshaped)
+        fig.add_trace(
+            go.Scattermap(
+                lon=[unshaped[c][0] for c in codes],
+                lat=[unshaped[c][1] for c in codes],
+                mode="markers",
+                marker={
+                    "size": 14,
+                    "color": [values.get(c, 0) for c in codes],
+                    "cmin": 0,
+                    "cmax": top,
+                    "colorscale": MAP_SCALE,
+                },
+                text=[f"{names.get(c, c)}: {values.get(c, 0):g}" for c in codes],
+                hovertemplate="%{text}<extra></extra>",
+                showlegend=False,
+            )
+        )
+    if highlight is not None and highlight in shaped:
+        fig.add_trace(
+            go.Choroplethmap(
+                geojson=shapes_url(),
+                featureidkey="id",
+                locations=[highlight],
+                z=[0],
+                colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+                showscale=False,
+                marker={"line": {"width": 3, "color": "#000000"}},
+                hoverinfo="skip",
+            )
+        )
+    fig.update_layout(map={"style": "white-bg", "center": centre, "zoom": 5.6})
+    _layout(fig, height=height, legend=False)
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0})
+    return str(fig.to_json())
+
+
+def points_map(
+    points: Sequence[tuple[float, float, str]],
+    *,
+    height: int = 420,
+    colour: str = SURFACE,
+) -> str:
+    """Buildings (lon, lat, label) over the district outlines."""
+    shaped, _, centre = _city_frame()
+    fig = go.Figure()
+    fig.add_trace(
+        go.Choroplethmap(
+            geojson=shapes_url(),
+            featureidkey="id",
+            locations=list(shaped),
+            z=[0] * len(shaped),
+            colorscale=[[0, "#f4f4f4"], [1, "#f4f4f4"]],
+            showscale=False,
+            marker={"line": {"width": 0.6, "color": "#888888"}},
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scattermap(
+            lon=[p[0] for p in points],
+            lat=[p[1] for p in points],
+            text=[p[2] for p in points],
+            mode="markers",
+            marker={"size": 9, "color": colour},
+            hovertemplate="%{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.update_layout(map={"style": "white-bg", "center": centre, "zoom": 5.6})
+    _layout(fig, height=height, legend=False)
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0})
+    return str(fig.to_json())
+
+
+def epidemic_curve(
+    days: Sequence[date],
+    *,
+    under_control: Sequence[int],
+    surface: Sequence[int],
+    under_control_label: str,
+    surface_label: str,
+    height: int = 300,
+) -> str:
+    """New infections by day, stacked: found under control below, found on the surface above."""
+    x = [d.isoformat() for d in days]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(x=x, y=list(under_control), name=under_control_label, marker_color=UNDER_CONTROL)
+    )
+    fig.add_trace(go.Bar(x=x, y=list(surface), name=surface_label, marker_color=SURFACE))
+    fig.update_layout(barmode="stack", bargap=0.15)
+    fig.update_xaxes(type="date", tickformat="%m-%d")
+    _layout(fig, height=height)
+    return str(fig.to_json())
+
+
+def band_chart(
+    *,
+    observed_days: Sequence[date],
+    observed: Sequence[float],
+    series: Sequence[dict[str, Any]],
+    observed_label: str,
+    height: int = 340,
+) -> str:
+    """Observed counts as bars and projections as median lines with shaded bands.
+
+    Each series: ``{"name", "days", "median", "colour", "bands": [(low, high), ...]}``, bands
+    from the widest to the narrowest (e.g. 90 % then 50 %).
+    """
+    fig = go.Figure()
+    if observed_days:
+        fig.add_trace(
+            go.Bar(
+                x=[d.isoformat() for d in observed_days],
+                y=list(observed),
+                name=observed_label,
+                marker_color=NEUTRAL,
+            )
+        )
+    for s in series:
+        x = [d.isoformat() for d in s["days"]]
+        for k, (low, high) in enumerate(s.get("bands", ())):
+            fig.add_trace(
+                go.Scatter(
+                    x=x + x[::-1],
+                    y=list(high) + list(low)[::-1],
+                    fill="toself",
+                    fillcolor=_transparent(s["colour"], 0.12 + 0.12 * k),
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    showlegend=False,
+                    name=s["name"],
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=list(s["median"]), mode="lines", name=s["name"], line={"color": s["colour"]}
+            )
+        )
+    fig.update_xaxes(type="date", tickformat="%m-%d")
+    _layout(fig, height=height)
+    return str(fig.to_json())
+
+
+def grouped_bars(
+    categories: Sequence[str],
+    bars: Sequence[tuple[str, Sequence[float], str]],
+    *,
+    height: int = 320,
+) -> str:
+    """Bars side by side per category: (name, values, colour) for each group."""
+    fig = go.Figure()
+    for name, values, colour in bars:
+        fig.add_trace(go.Bar(x=list(categories), y=list(values), name=name, marker_color=colour))
+    fig.update_layout(barmode="group")
+    _layout(fig, height=height)
+    return str(fig.to_json())
+
+
+def _transparent(colour: str, alpha: float = 0.2) -> str:
+    colour = colour.lstrip("#")
+    r, g, b = (int(colour[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"

@@ -1,0 +1,155 @@
+"""The overview's numbers, read through the analytics and cases services.
+
+The map, the curve and the surface panel come from `analytics.situation.trend` (the same call as
+`GET /api/analytics/trend`); phase and Rt are given for the last complete day, since a partial
+day would read as a fall. Points and lines come from the cases services (clusters, chains,
+spillovers), which only roles that may read persons see.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from xietong.analytics import service as analytics_service
+from xietong.analytics import situation as analytics_situation
+from xietong.analytics.schemas import TrendRead, UnitTrend
+from xietong.cases import cluster_service, link_service
+from xietong.cases.schemas import ChainSummary, ClusterRead
+from xietong.core.errors import NotFound, PermissionDenied
+from xietong.core.principal import Principal
+from xietong.policy.service import policy_in_force
+from xietong.web import memo
+
+CURVE_DAYS = 28
+PANEL_ROWS = 50
+
+
+@dataclass(frozen=True)
+class Situation:
+    """The trend up to the day shown, and the phases of the last complete day."""
+
+    trend: TrendRead
+    phases: TrendRead
+    as_of: datetime | None
+
+    @property
+    def day(self) -> date:
+        return self.trend.parameters.last_day
+
+    @property
+    def phase_day(self) -> date:
+        return self.phases.parameters.last_day
+
+    def on_day(self, unit: UnitTrend) -> tuple[int, int]:
+        """(infections, of which on the surface) of a unit on the day shown."""
+        last = unit.series[-1]
+        return last.cases, last.surface_cases
+
+    def surface_by_code(self) -> dict[str, int]:
+        return {u.code: self.on_day(u)[1] for u in self.trend.districts}
+
+    def city_curve(self) -> tuple[list[date], list[int], list[int]]:
+        points = self.trend.city.series
+        days = [p.day for p in points]
+        surface = [p.surface_cases for p in points]
+        under = [p.cases - p.surface_cases for p in points]
+        return days, under, surface
+
+    def rows(self) -> list[tuple[UnitTrend, UnitTrend, int, int]]:
+        """Per district: its trend on the day shown, its phase unit, cases and surface that day."""
+        phases = {u.code: u for u in self.phases.districts}
+        found = []
+        for unit in self.trend.districts:
+            cases, surface = self.on_day(unit)
+            found.append((unit, phases.get(unit.code, unit), cases, surface))
+        return found
+
+
+def trend(
+    session: Session, *, last_day: date, days: int = CURVE_DAYS, fingerprint: str | None = None
+) -> TrendRead:
+    """`analytics.situation.trend`, remembered while its daily series stays the same.
+
+    `fingerprint` may be given for a range of days covering this trend's (one read for two).
+    """
+    first_day = last_day - timedelta(days=days - 1)
+    if fingerprint is None:
+        fingerprint = memo.series_fingerprint(session, first_day=first_day, last_day=last_day)
+    key = ("trend", last_day, days, fingerprint)
+    return memo.remembered(
+        key, lambda: analytics_situation.trend(session, last_day=last_day, days=days)
+    )
+
+
+def situation(session: Session, *, day: date, today: date) -> tuple[Situation | None, str | None]:
+    """The situation on `day`, or None with the reason (no case counts at all yet)."""
+    # One digest of the days both trends read: the shown day's and the day before's.
+    covering = memo.series_fingerprint(
+        session, first_day=day - timedelta(days=CURVE_DAYS), last_day=day
+    )
+    try:
+        shown = trend(session, last_day=day, fingerprint=covering)
+        phases = shown
+        if day >= today:
+            # Today is still coming in: phase and Rt are read on yesterday, a complete day.
+            phases = trend(session, last_day=day - timedelta(days=1), fingerprint=covering)
+    except NotFound as exc:
+        return None, exc.message
+    return Situation(shown, phases, analytics_service.last_watermark(session)), None
+
+
+@dataclass(frozen=True)
+class SpilloverPair:
+    from_code: str
+    to_code: str
+    links: int
+
+
+@dataclass(frozen=True)
+class Coordination:
+    """Points (active clusters) and lines (open chains, spillovers); None: not for this role."""
+
+    clusters: list[ClusterRead] | None = None
+    clusters_total: int = 0
+    chains: list[ChainSummary] | None = None
+    chains_total: int = 0
+    spillovers: list[SpilloverPair] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def coordination(session: Session, *, principal: Principal, day: date) -> Coordination:
+    try:
+        clusters, clusters_total = cluster_service.list_clusters(
+            session, principal=principal, status="active", today=day, limit=PANEL_ROWS
+        )
+        quiet_after = policy_in_force(session, day=day).cluster.inactive_after_days
+        chains, _ = link_service.list_chains(
+            session, principal=principal, min_cases=2, limit=10_000
+        )
+        # A chain is open while its last case is more recent than a cluster's quiet period.
+        open_chains = [
+            c
+            for c in chains
+            if c.last_report_day >= day - timedelta(days=quiet_after) and c.first_report_day <= day
+        ]
+        week = link_service.spillovers(
+            session, principal=principal, first_day=day - timedelta(days=6), last_day=day
+        )
+    except PermissionDenied:
+        return Coordination()
+    pairs: Counter[tuple[str, str]] = Counter()
+    for s in week:
+        pairs[(s.from_district_code, s.to_district_code)] += s.links
+    return Coordination(
+        clusters=cluster_service.to_reads(session, clusters, today=day),
+        clusters_total=clusters_total,
+        chains=open_chains[:PANEL_ROWS],
+        chains_total=len(open_chains),
+        spillovers=[
+            SpilloverPair(a, b, n) for (a, b), n in sorted(pairs.items(), key=lambda kv: -kv[1])
+        ],
+    )

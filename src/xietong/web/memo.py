@@ -1,0 +1,65 @@
+"""The analytics results a page needs again and again, kept while their inputs are the same.
+
+The trend (Rt for every district) and the forecasts take from a fraction of a second to seconds,
+and a command centre's screens ask for the same ones all shift long. A result is remembered
+under the content of the daily series it is computed from (and the policy version in force), so
+it is reused exactly as long as a fresh computation would give the same answer: a refresh of the
+aggregates or an import of official counts that changes a number changes the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from datetime import date
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from xietong.analytics import service as analytics_service
+from xietong.policy.service import policy_in_force
+
+T = TypeVar("T")
+MAX_ENTRIES = 64
+
+_lock = threading.Lock()
+_store: OrderedDict[Hashable, Any] = OrderedDict()
+
+
+def series_fingerprint(session: Session, *, first_day: date, last_day: date) -> str:
+    """A digest of the daily series over the days and of the policy in force on the last one."""
+    series = analytics_service.daily_series(session, first_day=first_day, last_day=last_day)
+    digest = hashlib.sha256()
+    digest.update(series.source.encode())
+    digest.update(",".join(series.codes).encode())
+    for name in sorted(series.values):
+        digest.update(name.encode())
+        digest.update(series.values[name].tobytes())
+        missing = series.missing.get(name)
+        if missing is not None:
+            digest.update(missing.tobytes())
+    digest.update(policy_in_force(session, day=last_day).version.encode())
+    return digest.hexdigest()
+
+
+def remembered(key: Hashable, compute: Callable[[], T]) -> T:
+    """The value remembered under `key`, or `compute()`'s (errors are not remembered)."""
+    with _lock:
+        if key in _store:
+            _store.move_to_end(key)
+            value: T = _store[key]
+            return value
+    value = compute()
+    with _lock:
+        _store[key] = value
+        _store.move_to_end(key)
+        while len(_store) > MAX_ENTRIES:
+            _store.popitem(last=False)
+    return value
+
+
+def forget() -> None:
+    with _lock:
+        _store.clear()

@@ -1,0 +1,144 @@
+"""The frame around the pages: login and logout, the landing page, and the static files.
+
+plotly's JavaScript is served from the installed `plotly` package itself (its wheel ships
+`package_data/plotly.min.js`), so no page loads a script from another host.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from xietong.auth.dependencies import SESSION_COOKIE
+from xietong.core.errors import NotAuthenticated, NotFound
+from xietong.core.principal import Role
+from xietong.storage.dependencies import SessionDep
+from xietong.web import charts
+from xietong.web.pages.common import safe_next
+from xietong.web.rendering import render
+from xietong.web.session import (
+    Viewer,
+    ViewerDep,
+    check_csrf,
+    log_in,
+    log_out,
+    set_session_cookie,
+)
+
+router = APIRouter(include_in_schema=False)
+
+# Our own files only; anything else under /static is 404 (no path is ever joined from input).
+STATIC_FILES = {"app.css": "text/css", "app.js": "text/javascript"}
+STATIC_CACHE = "public, max-age=3600"
+PLOTLY_CACHE = "public, max-age=604800"
+
+
+@cache
+def plotly_js_path() -> Path:
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if not path.is_file():
+        raise RuntimeError(f"plotly.min.js not found in the plotly package at {path}")
+    return path
+
+
+def landing(viewer: Viewer) -> str:
+    """Where a user goes after logging in: a district to its inbox, the rest to the overview."""
+    principal = viewer.principal
+    if principal is not None and principal.role is Role.district_coordinator:
+        return "/referrals"
+    return "/overview"
+
+
+@router.get("/")
+def home(viewer: ViewerDep) -> Response:
+    if viewer.principal is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse(landing(viewer), status_code=303)
+
+
+def _login_page(
+    viewer: Viewer, session: Session, *, next_path: str, failed: bool, status_code: int = 200
+) -> Response:
+    return render(
+        viewer,
+        session,
+        "login.html",
+        {"next_path": safe_next(next_path, ""), "failed": failed},
+        status_code=status_code,
+    )
+
+
+@router.get("/login")
+def login_form(viewer: ViewerDep, session: SessionDep, next: str = "") -> Response:
+    return _login_page(viewer, session, next_path=next, failed=False)
+
+
+@router.post("/login")
+def login(
+    viewer: ViewerDep,
+    session: SessionDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        principal, token = log_in(session, username=username.strip(), password=password)
+    except NotAuthenticated:
+        return _login_page(viewer, session, next_path=next, failed=True, status_code=401)
+    target = safe_next(next, "")
+    if not target:
+        target = "/referrals" if principal.role is Role.district_coordinator else "/overview"
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(response, token, secure=viewer.settings.environment == "production")
+    return response
+
+
+@router.post("/logout")
+def logout(viewer: ViewerDep, session: SessionDep, csrf: Annotated[str, Form()] = "") -> Response:
+    if viewer.session_token is not None:
+        check_csrf(viewer, csrf)
+        log_out(session, token=viewer.session_token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/static/plotly.min.js")
+def plotly_js() -> FileResponse:
+    return FileResponse(
+        plotly_js_path(), media_type="text/javascript", headers={"Cache-Control": PLOTLY_CACHE}
+    )
+
+
+@router.get("/static/districts.geojson")
+def district_geojson() -> Response:
+    return Response(
+        charts.shapes_json(),
+        media_type="application/geo+json",
+        headers={"Cache-Control": PLOTLY_CACHE, "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@cache
+def _static_bytes(name: str) -> bytes:
+    return resources.files("xietong.web").joinpath("static", name).read_bytes()
+
+
+@router.get("/static/{name}")
+def static_file(name: str) -> Response:
+    media_type = STATIC_FILES.get(name)
+    if media_type is None:
+        raise NotFound(f"no static file {name!r}")
+    return Response(
+        _static_bytes(name),
+        media_type=media_type,
+        headers={"Cache-Control": STATIC_CACHE, "X-Content-Type-Options": "nosniff"},
+    )

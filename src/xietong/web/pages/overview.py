@@ -1,0 +1,106 @@
+"""The overview: the city's situation on one screen.
+
+A map of the reporting units coloured by new surface infections, the city's epidemic curve
+(under control vs surface), phase and Rt by district, and the three coordinations as panels:
+points (active clusters), lines (open chains, spillovers between districts), surface (surface
+cases and days since the last one). Every number comes from the analytics and cases services.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from xietong.core.clock import local_day
+from xietong.core.principal import Principal
+from xietong.storage.dependencies import SessionDep
+from xietong.web import charts
+from xietong.web.data import overview as data
+from xietong.web.i18n import translate
+from xietong.web.pages.common import guard
+from xietong.web.rendering import district_labels, render, render_fragment
+from xietong.web.session import Viewer, ViewerDep
+
+router = APIRouter(include_in_schema=False)
+
+
+def parse_day(value: str | None, default: date) -> date:
+    if not value:
+        return default
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return default
+
+
+@router.get("/overview")
+def overview(viewer: ViewerDep, session: SessionDep, day: str | None = None) -> Response:
+    def build(principal: Principal) -> Response:
+        today = local_day(viewer.now, viewer.settings.timezone)
+        shown = min(parse_day(day, today), today)
+        context, as_of = overview_context(
+            viewer, session, principal=principal, day=shown, today=today
+        )
+        picture = context["situation"]
+        as_of_text = None
+        if picture is not None and picture.trend.parameters.source == "official":
+            as_of_text = translate(viewer.lang, "frame.data_official", day=shown.isoformat())
+        return render(viewer, session, "overview.html", context, as_of=as_of, as_of_text=as_of_text)
+
+    return guard(viewer, session, build)
+
+
+def overview_context(
+    viewer: Viewer, session: Session, *, principal: Principal, day: date, today: date
+) -> tuple[dict[str, Any], datetime | None]:
+    lang = viewer.lang
+    labels = district_labels(session)
+    names = {d.code: d.name(lang) for d in labels.values()}
+    own = labels[principal.district_id].code if principal.district_id is not None else None
+    picture, missing = data.situation(session, day=day, today=today)
+    surface = picture.surface_by_code() if picture is not None else {}
+    context: dict[str, Any] = {
+        "charts": True,
+        "day": day,
+        "own_code": own,
+        "situation": picture,
+        "missing": missing,
+        "map_json": charts.district_map(
+            {code: float(n) for code, n in surface.items()},
+            names=names,
+            label=translate(lang, "overview.new_surface"),
+            highlight=own,
+        ),
+        "curve_json": None,
+    }
+    if picture is not None:
+        days, under, on_surface = picture.city_curve()
+        context["curve_json"] = charts.epidemic_curve(
+            days,
+            under_control=under,
+            surface=on_surface,
+            under_control_label=translate(lang, "overview.under_control"),
+            surface_label=translate(lang, "overview.surface"),
+            height=400,
+        )
+    return context, picture.as_of if picture is not None else None
+
+
+@router.get("/overview/coordination")
+def coordination_panels(viewer: ViewerDep, session: SessionDep, day: str | None = None) -> Response:
+    """Points and lines, fetched by the overview once it is drawn (chains take longest)."""
+    principal = viewer.principal
+    if principal is None:
+        return HTMLResponse("", status_code=401)
+    today = local_day(viewer.now, viewer.settings.timezone)
+    shown = min(parse_day(day, today), today)
+    labels = district_labels(session)
+    context = {
+        "coordination": data.coordination(session, principal=principal, day=shown),
+        "own_code": labels[principal.district_id].code if principal.district_id else None,
+    }
+    return render_fragment(viewer, session, "overview_coordination.html", context)

@@ -1,0 +1,424 @@
+"""The referral inbox of a district, its sent referrals with their feedback, one referral's page,
+the actions of the receiving district, and the command centre's board of overdue and escalated
+referrals per pair of districts.
+
+Lists come from `referrals.query_service.list_referrals` and actions go through
+`referrals.action_service`, exactly as the API's routes do. The inbox table is also served alone
+(`/referrals/rows`) so that the page replaces it when the live stream announces a change.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from xietong.auth.dependencies import get_protector
+from xietong.core.errors import PermissionDenied, ValidationFailed
+from xietong.core.principal import Principal, Role
+from xietong.people.protection import PersonalDataProtector
+from xietong.referrals import action_service, query_service
+from xietong.referrals.query_service import Box
+from xietong.referrals.schemas import ReferralSummary
+from xietong.referrals.states import OPEN, Status, allowed_actions
+from xietong.storage.dependencies import SessionDep
+from xietong.web import charts
+from xietong.web.i18n import translate
+from xietong.web.pages.common import Paging, act, clamp_limit, error_page, guard
+from xietong.web.rendering import district_labels, query_url, render, render_fragment
+from xietong.web.session import Viewer, ViewerDep
+
+router = APIRouter(include_in_schema=False)
+
+STATUS_FILTERS = ("open", "all", *(s.value for s in Status))
+REASONS = ("pooled_positive", "positive", "close_contact", "left_high_risk_area", "manual")
+LIVE_TOPICS = (
+    "referral.pushed",
+    "referral.acknowledged",
+    "referral.located",
+    "referral.controlled",
+    "referral.closed",
+    "referral.declined",
+    "referral.rerouted",
+    "referral.reassigned",
+    "referral.escalated",
+)
+# The roles that work on referrals (the referrals service refuses the others).
+_ACTORS = (Role.command, Role.district_coordinator, Role.field_worker)
+# The board counts at most this many overdue and escalated referrals per view (pages of 500).
+BOARD_LIMIT = 5_000
+_PAGE = 500
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    box: Box
+    status: str
+    reason: str | None
+    district: str | None
+    limit: int
+    offset: int
+
+    def params(self) -> dict[str, object]:
+        return {
+            "box": self.box,
+            "status": self.status,
+            "reason": self.reason,
+            "district": self.district,
+            "limit": self.limit,
+            "offset": self.offset,
+        }
+
+
+def boxes_for(principal: Principal) -> tuple[Box, ...]:
+    if principal.district_id is None:
+        return ("inbox", "overdue", "escalated", "all")
+    return ("inbox", "outbox")
+
+
+def parse_query(
+    principal: Principal,
+    *,
+    box: str | None,
+    status: str | None,
+    reason: str | None,
+    district: str | None,
+    limit: int | None,
+    offset: int | None,
+) -> InboxQuery:
+    boxes = boxes_for(principal)
+    chosen: Box = boxes[0]
+    for candidate in boxes:
+        if candidate == box:
+            chosen = candidate
+    return InboxQuery(
+        box=chosen,
+        status=status if status in STATUS_FILTERS else "open",
+        reason=reason if reason in REASONS else None,
+        district=district or None,
+        limit=clamp_limit(limit),
+        offset=max(0, offset or 0),
+    )
+
+
+def _statuses(choice: str) -> list[Status] | None:
+    if choice == "all":
+        return None
+    if choice == "open":
+        return sorted(OPEN)
+    return [Status(choice)]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the inbox: the service's summary and what this viewer may do with it."""
+
+    referral: ReferralSummary
+    actions: list[str]
+    feedback: str | None
+    person_link: bool
+
+
+def inbox_rows(
+    session: Session,
+    viewer: Viewer,
+    principal: Principal,
+    query: InboxQuery,
+    protector: PersonalDataProtector,
+) -> Paging[Row]:
+    items, total = query_service.list_referrals(
+        session,
+        principal=principal,
+        now=viewer.now,
+        box=query.box,
+        statuses=_statuses(query.status),
+        reason=query.reason,
+        district_code=query.district,
+        limit=query.limit,
+        offset=query.offset,
+    )
+    labels = district_labels(session)
+    own_code = labels[principal.district_id].code if principal.district_id is not None else None
+    rows = []
+    for item in items:
+        receiving = principal.is_city or item.to_district_code == own_code
+        actions = [a.value for a in allowed_actions(item.status)] if receiving else []
+        actions = [a for a in actions if a in ("acknowledge", "locate", "control", "close")]
+        feedback = None
+        if item.status is Status.closed and not receiving and item.from_district_code == own_code:
+            # The sending district's loop: the feedback is part of the referral's own read,
+            # which for the sender carries no personal data (the receiver's and the command
+            # centre's would read the person too, so they find the feedback on its own page).
+            feedback = query_service.read_referral(
+                session,
+                principal=principal,
+                protector=protector,
+                referral_id=item.id,
+                now=viewer.now,
+            ).feedback
+        person_link = principal.is_city or (
+            receiving and item.status not in (Status.pushed, Status.declined)
+        )
+        rows.append(Row(item, actions, feedback, person_link))
+    return Paging(rows, total, query.limit, query.offset)
+
+
+def _rows_context(
+    session: Session,
+    viewer: Viewer,
+    principal: Principal,
+    query: InboxQuery,
+    protector: PersonalDataProtector,
+) -> dict[str, Any]:
+    return {
+        "page": inbox_rows(session, viewer, principal, query, protector),
+        "inbox": query,
+        "back_to": _list_url(query),
+        "row_query": query.params(),
+    }
+
+
+def _list_url(query: InboxQuery) -> str:
+    return query_url("/referrals", query.params())
+
+
+@router.get("/referrals")
+def inbox_page(
+    request: Request,
+    viewer: ViewerDep,
+    session: SessionDep,
+    box: str | None = None,
+    status: str | None = None,
+    reason: str | None = None,
+    district: str | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> Response:
+    def build(principal: Principal) -> Response:
+        query = parse_query(
+            principal,
+            box=box,
+            status=status,
+            reason=reason,
+            district=district,
+            limit=limit,
+            offset=offset,
+        )
+        context = _rows_context(session, viewer, principal, query, get_protector(request))
+        context.update(
+            {
+                "boxes": boxes_for(principal),
+                "status_filters": STATUS_FILTERS,
+                "reasons": REASONS,
+                "live": True,
+                "live_topics": ",".join(LIVE_TOPICS),
+                "rows_url": query_url("/referrals/rows", query.params()),
+            }
+        )
+        return render(viewer, session, "referrals.html", context, query=query.params())
+
+    return guard(viewer, session, build, roles=_ACTORS)
+
+
+@router.get("/referrals/rows")
+def inbox_rows_fragment(
+    request: Request,
+    viewer: ViewerDep,
+    session: SessionDep,
+    box: str | None = None,
+    status: str | None = None,
+    reason: str | None = None,
+    district: str | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> Response:
+    """The inbox table alone, for the live refresh (the page's script swaps it in)."""
+    principal = viewer.principal
+    if principal is None or principal.role not in _ACTORS:
+        return HTMLResponse("", status_code=401 if principal is None else 403)
+    query = parse_query(
+        principal,
+        box=box,
+        status=status,
+        reason=reason,
+        district=district,
+        limit=limit,
+        offset=offset,
+    )
+    context = _rows_context(session, viewer, principal, query, get_protector(request))
+    return render_fragment(viewer, session, "referrals_rows.html", context)
+
+
+@router.get("/referrals/board")
+def board_page(
+    viewer: ViewerDep,
+    session: SessionDep,
+    district: str | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> Response:
+    def build(principal: Principal) -> Response:
+        size, start = clamp_limit(limit), max(0, offset or 0)
+        context = board_context(
+            session, viewer, principal, district=district or None, limit=size, offset=start
+        )
+        query = {"district": district, "limit": size, "offset": start}
+        return render(viewer, session, "referrals_board.html", context, query=query)
+
+    return guard(viewer, session, build, roles=(Role.command,))
+
+
+@dataclass(frozen=True)
+class PairCount:
+    from_code: str
+    to_code: str
+    overdue: int
+    escalated: int
+    oldest_deadline: datetime | None
+
+
+def _all_of_box(
+    session: Session, principal: Principal, box: Box, now: datetime
+) -> tuple[list[ReferralSummary], int]:
+    found: list[ReferralSummary] = []
+    total = 0
+    while len(found) < BOARD_LIMIT:
+        items, total = query_service.list_referrals(
+            session, principal=principal, now=now, box=box, limit=_PAGE, offset=len(found)
+        )
+        found.extend(items)
+        if len(items) < _PAGE:
+            break
+    return found, total
+
+
+def board_context(
+    session: Session,
+    viewer: Viewer,
+    principal: Principal,
+    *,
+    district: str | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    overdue, overdue_total = _all_of_box(session, principal, "overdue", viewer.now)
+    escalated, escalated_total = _all_of_box(session, principal, "escalated", viewer.now)
+    pairs: dict[tuple[str, str], list[Any]] = {}
+    for item in overdue:
+        entry = pairs.setdefault((item.from_district_code, item.to_district_code), [0, 0, None])
+        entry[0] += 1
+        if item.next_deadline is not None and (entry[2] is None or item.next_deadline < entry[2]):
+            entry[2] = item.next_deadline
+    for item in escalated:
+        entry = pairs.setdefault((item.from_district_code, item.to_district_code), [0, 0, None])
+        entry[1] += 1
+    table = sorted(
+        (PairCount(a, b, e[0], e[1], e[2]) for (a, b), e in pairs.items()),
+        key=lambda p: (-p.overdue, -p.escalated, p.from_code, p.to_code),
+    )
+    receiving = Counter(item.to_district_code for item in overdue)
+    names = {d.code: d.name(viewer.lang) for d in district_labels(session).values()}
+    shown = [r for r in overdue if district in (None, r.from_district_code, r.to_district_code)]
+    listing = Paging(shown[offset : offset + limit], len(shown), limit, offset)
+    return {
+        "charts": True,
+        "pairs": table,
+        "overdue_total": overdue_total,
+        "escalated_total": escalated_total,
+        "counted": len(overdue),
+        "truncated": overdue_total > len(overdue),
+        "page": listing,
+        "district": district or "",
+        "map_json": charts.district_map(
+            {code: float(n) for code, n in receiving.items()},
+            names=names,
+            label=translate(viewer.lang, "referrals.overdue"),
+        ),
+    }
+
+
+@router.get("/referrals/{referral_id}")
+def referral_page(
+    referral_id: int, request: Request, viewer: ViewerDep, session: SessionDep
+) -> Response:
+    def build(principal: Principal) -> Response:
+        referral = query_service.read_referral(
+            session,
+            principal=principal,
+            protector=get_protector(request),
+            referral_id=referral_id,
+            now=viewer.now,
+        )
+        history = query_service.history(session, principal=principal, referral_id=referral_id)
+        labels = district_labels(session)
+        own = labels[principal.district_id].code if principal.district_id is not None else None
+        receiving = principal.is_city or referral.to_district_code == own
+        return render(
+            viewer,
+            session,
+            "referral.html",
+            {
+                "r": referral,
+                "events": history,
+                "actions": [a.value for a in referral.allowed_actions] if receiving else [],
+                "may_reassign": principal.is_city and principal.role is Role.command,
+                "back_to": f"/referrals/{referral_id}",
+            },
+        )
+
+    return guard(viewer, session, build, roles=_ACTORS)
+
+
+# --- actions -----------------------------------------------------------------------------------
+
+Text = Annotated[str, Form()]
+
+
+@router.post("/referrals/{referral_id}/{action}")
+def referral_action(
+    referral_id: int,
+    action: str,
+    viewer: ViewerDep,
+    session: SessionDep,
+    csrf: Text = "",
+    note: Text = "",
+    feedback: Text = "",
+    reason: Text = "",
+    district: Text = "",
+    next: Text = "",
+) -> Response:
+    tz = viewer.settings.timezone
+    at = viewer.now
+
+    def run(principal: Principal) -> None:
+        common: dict[str, Any] = {
+            "principal": principal,
+            "referral_id": referral_id,
+            "at": at,
+            "tz": tz,
+        }
+        if action == "acknowledge":
+            action_service.acknowledge(session, note=note or None, **common)
+        elif action == "locate":
+            action_service.mark_located(session, note=note or None, **common)
+        elif action == "control":
+            action_service.mark_controlled(session, note=note or None, **common)
+        elif action == "close":
+            action_service.close(session, feedback=feedback, **common)
+        elif action == "decline":
+            action_service.decline(
+                session, reason=reason, redirect_to_district_code=district or None, **common
+            )
+        elif action == "reassign":
+            action_service.reassign(session, to_district_code=district, note=note or None, **common)
+        else:
+            raise ValidationFailed(summary=f"unknown action {action!r}")
+
+    if viewer.principal is not None and viewer.principal.role not in _ACTORS:
+        return error_page(viewer, session, PermissionDenied("role may not act on referrals"))
+    return act(viewer, session, csrf=csrf, action=run, back_to=next or "/referrals")

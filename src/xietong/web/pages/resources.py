@@ -1,0 +1,176 @@
+"""Resources: capacity against demand per district and day, and the mutual-aid plan to approve.
+
+The table is `resources.outlook.demand_read(outlook(...))`, the same as
+`GET /api/resources/outlook`; plans come from `resources.flows` (list, read, propose, approve,
+reject), the command centre's decisions.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from xietong.core.clock import local_day
+from xietong.core.principal import Principal, Role
+from xietong.resources import flows
+from xietong.resources import outlook as resources_outlook
+from xietong.resources.schemas import DemandInputs, OutlookCell, PlanRequest
+from xietong.storage.dependencies import SessionDep
+from xietong.web import charts
+from xietong.web.i18n import translate
+from xietong.web.pages.common import Paging, act, clamp_limit, guard
+from xietong.web.rendering import district_labels, render
+from xietong.web.session import ViewerDep
+
+router = APIRouter(include_in_schema=False)
+
+RESOURCES = (
+    "centralised_quarantine_bed",
+    "makeshift_hospital_bed",
+    "home_isolation_place",
+    "lab_tube",
+)
+OUTLOOK_DAYS = 7
+CHART_DISTRICTS = 15
+PLAN_ROWS = 100
+
+
+def _day(value: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+def outlook_cells(session: Session, *, first_day: date, tz: str) -> tuple[list[OutlookCell], str]:
+    view = resources_outlook.outlook(
+        session, first_day=first_day, days=OUTLOOK_DAYS, inputs=DemandInputs(), tz=tz
+    )
+    read = resources_outlook.demand_read(view)
+    return read.cells, read.demand_source
+
+
+@router.get("/resources")
+def resources_page(
+    viewer: ViewerDep,
+    session: SessionDep,
+    resource: str | None = None,
+    day: str | None = None,
+    district: str | None = None,
+    shortages: str | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> Response:
+    def build(principal: Principal) -> Response:
+        tz = viewer.settings.timezone
+        today = local_day(viewer.now, tz)
+        chosen = resource if resource in RESOURCES else RESOURCES[0]
+        shown_day = _day(day, today)
+        first_day = min(shown_day, today)
+        cells, source = outlook_cells(session, first_day=first_day, tz=tz)
+        labels = district_labels(session)
+        own = labels[principal.district_id].code if principal.district_id is not None else None
+        wanted = own or (district or None)
+        mine = [
+            c
+            for c in cells
+            if c.resource == chosen and (wanted is None or c.district_code == wanted)
+        ]
+        if shortages == "1":
+            mine = [c for c in mine if c.gap > 0]
+        mine.sort(key=lambda c: (-c.gap, c.day, c.district_code))
+        size, start = clamp_limit(limit), max(0, offset or 0)
+        on_day = sorted(
+            (c for c in cells if c.resource == chosen and c.day == shown_day),
+            key=lambda c: -max(c.needed, c.capacity),
+        )[:CHART_DISTRICTS]
+        names = {d.code: d.name(viewer.lang) for d in labels.values()}
+        lang = viewer.lang
+        chart = charts.grouped_bars(
+            [names.get(c.district_code, c.district_code) for c in on_day],
+            [
+                (
+                    translate(lang, "resources.capacity_short"),
+                    [c.capacity for c in on_day],
+                    charts.UNDER_CONTROL,
+                ),
+                (translate(lang, "resources.demand"), [c.needed for c in on_day], charts.SURFACE),
+            ],
+        )
+        plans, plans_total = flows.list_plans(session, limit=10)
+        proposed = next((p for p in plans if p.status == "proposed"), None)
+        plan = (
+            flows.get_plan(session, principal=principal, plan_id=proposed.id)
+            if proposed and proposed.id
+            else None
+        )
+        context: dict[str, Any] = {
+            "charts": True,
+            "chart_json": chart if on_day else None,
+            "resources": RESOURCES,
+            "chosen": chosen,
+            "shown_day": shown_day,
+            "days": [first_day + timedelta(days=k) for k in range(OUTLOOK_DAYS)],
+            "demand_source": source,
+            "page": Paging(mine[start : start + size], len(mine), size, start),
+            "plans": plans,
+            "plans_total": plans_total,
+            "plan": plan,
+            "plan_transfers": plan.transfers[:PLAN_ROWS] if plan else [],
+            "is_command": principal.role is Role.command,
+            "filter": {"district": wanted or "", "shortages": shortages == "1"},
+        }
+        query = {
+            "resource": chosen,
+            "day": shown_day.isoformat(),
+            "district": district,
+            "shortages": shortages,
+            "limit": size,
+            "offset": start,
+        }
+        return render(viewer, session, "resources.html", context, query=query)
+
+    return guard(viewer, session, build)
+
+
+Text = Annotated[str, Form()]
+
+
+@router.post("/resources/plans")
+def propose_plan(viewer: ViewerDep, session: SessionDep, csrf: Text = "") -> Response:
+    def run(principal: Principal) -> None:
+        flows.propose_plan(
+            session,
+            principal=principal,
+            request=PlanRequest(note="dashboard"),
+            tz=viewer.settings.timezone,
+            now=viewer.now,
+        )
+
+    return act(viewer, session, csrf=csrf, action=run, back_to="/resources")
+
+
+@router.post("/resources/plans/{plan_id}/{decision}")
+def decide_plan(
+    plan_id: int,
+    decision: str,
+    viewer: ViewerDep,
+    session: SessionDep,
+    csrf: Text = "",
+    note: Text = "",
+) -> Response:
+    def run(principal: Principal) -> None:
+        if decision == "approve":
+            flows.approve_plan(
+                session, principal=principal, plan_id=plan_id, note=note or None, now=viewer.now
+            )
+        else:
+            flows.reject_plan(
+                session, principal=principal, plan_id=plan_id, note=note or None, now=viewer.now
+            )
+
+    return act(viewer, session, csrf=csrf, action=run, back_to="/resources")

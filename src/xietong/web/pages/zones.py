@@ -1,0 +1,226 @@
+"""Risk areas: the list with lifting countdowns, a map of where they are, the proposals awaiting a
+decision, and the public list (no login, no personal data).
+
+Reads go through `zones.service.list_areas`/`to_reads`, the countdown through
+`zones.countdown.lifting_outlook` and the public list through `zones.status.public_list`, as the
+API does; decisions through `approve_area`, `reject_area`, `lift_area` and `reject_lifting`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from xietong.core.clock import local_day
+from xietong.core.errors import DomainError
+from xietong.core.principal import Principal, Role
+from xietong.storage.dependencies import SessionDep
+from xietong.web import charts
+from xietong.web.i18n import translate
+from xietong.web.pages.common import Paging, act, clamp_limit, guard
+from xietong.web.rendering import district_labels, render
+from xietong.web.session import ViewerDep
+from xietong.zones import countdown
+from xietong.zones import service as zones_service
+from xietong.zones import status as zones_status
+from xietong.zones.models import ALL_STATUSES, LOCKED_STATUSES, OPEN_STATUSES
+from xietong.zones.schemas import RiskAreaRead
+
+router = APIRouter(include_in_schema=False)
+
+STATUS_FILTERS = ("open", "all", *ALL_STATUSES)
+DECIDERS = (Role.command, Role.district_coordinator)
+PROPOSALS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class AreaRow:
+    area: RiskAreaRead
+    clean_days: int | None
+    earliest_lifting_on: date | None
+    days_left: int | None
+
+
+def _statuses(choice: str) -> list[str] | None:
+    if choice == "all":
+        return None
+    if choice == "open":
+        return list(OPEN_STATUSES)
+    return [choice]
+
+
+def _district_id(session: Session, code: str | None) -> int | None:
+    if not code:
+        return None
+    for label in district_labels(session).values():
+        if label.code == code:
+            return label.id
+    return None
+
+
+def area_rows(session: Session, areas: list[Any], *, today: date) -> list[AreaRow]:
+    """The page's areas with, for the locked ones, where their lifting countdown stands."""
+    reads = zones_service.to_reads(session, areas)
+    locked = [a for a in areas if a.status in LOCKED_STATUSES and a.active_from is not None]
+    outlooks = countdown.lifting_outlook(
+        session,
+        building_ids=[a.building_id for a in locked],
+        countable_from=[a.countdown_from or a.active_from for a in locked],
+        today=today,
+    )
+    by_id: dict[int, tuple[int, date]] = {}
+    for area, outlook in zip(locked, outlooks, strict=True):
+        lifting = today if area.status == "lifting_proposed" else outlook.earliest_lifting_on
+        by_id[area.id] = (outlook.clean_days_so_far, lifting)
+    rows = []
+    for area, read in zip(areas, reads, strict=True):
+        found = by_id.get(area.id)
+        if found is None:
+            rows.append(AreaRow(read, None, None, None))
+        else:
+            rows.append(AreaRow(read, found[0], found[1], (found[1] - today).days))
+    return rows
+
+
+def locked_per_district(session: Session) -> dict[str, int]:
+    """How many areas each district has locked now (one count per district, through the list)."""
+    counts = {}
+    for label in district_labels(session).values():
+        _, total = zones_service.list_areas(
+            session, district_id=label.id, statuses=LOCKED_STATUSES, limit=1
+        )
+        if total:
+            counts[label.code] = total
+    return counts
+
+
+@router.get("/zones")
+def zones_page(
+    viewer: ViewerDep,
+    session: SessionDep,
+    district: str | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> Response:
+    def build(principal: Principal) -> Response:
+        today = local_day(viewer.now, viewer.settings.timezone)
+        chosen = status if status in STATUS_FILTERS else "open"
+        size, start = clamp_limit(limit), max(0, offset or 0)
+        district_id = _district_id(session, district)
+        areas, total = zones_service.list_areas(
+            session,
+            district_id=district_id,
+            statuses=_statuses(chosen),
+            limit=size,
+            offset=start,
+        )
+        own = principal.district_id
+        proposals, proposals_total = zones_service.list_areas(
+            session,
+            district_id=own,
+            statuses=("proposed", "lifting_proposed"),
+            limit=PROPOSALS_SHOWN,
+        )
+        names = {d.code: d.name(viewer.lang) for d in district_labels(session).values()}
+        counts = locked_per_district(session)
+        context = {
+            "charts": True,
+            "page": Paging(area_rows(session, areas, today=today), total, size, start),
+            "proposals": area_rows(session, proposals, today=today),
+            "proposals_total": proposals_total,
+            "may_decide": principal.role in DECIDERS,
+            "status_filters": STATUS_FILTERS,
+            "filter": {"district": district or "", "status": chosen},
+            "locked_total": sum(counts.values()),
+            "map_json": charts.district_map(
+                {code: float(n) for code, n in counts.items()},
+                names=names,
+                label=translate(viewer.lang, "zones.locked"),
+                highlight=district_labels(session)[own].code if own is not None else None,
+            ),
+            "today": today,
+        }
+        query = {"district": district, "status": chosen, "limit": size, "offset": start}
+        return render(viewer, session, "zones.html", context, query=query)
+
+    return guard(viewer, session, build)
+
+
+@router.get("/public/zones")
+def public_zones(
+    viewer: ViewerDep,
+    session: SessionDep,
+    district: str | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> Response:
+    """The public list: no login, and nothing on it names or identifies a person."""
+    today = local_day(viewer.now, viewer.settings.timezone)
+    size, start = clamp_limit(limit), max(0, offset or 0)
+    try:
+        listing = zones_status.public_list(
+            session,
+            today=today,
+            district_id=_district_id(session, district),
+            limit=size,
+            offset=start,
+        )
+    except DomainError:
+        listing = None
+    context: dict[str, Any] = {
+        "listing": listing,
+        "page": Paging(
+            listing.items if listing else [], listing.total if listing else 0, size, start
+        ),
+        "filter": {"district": district or ""},
+    }
+    query = {"district": district, "limit": size, "offset": start}
+    response = render(viewer, session, "public_zones.html", context, query=query)
+    if viewer.principal is None:
+        # The same for every visitor: a short shared cache spares the database on busy days.
+        response.headers["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+# --- decisions -----------------------------------------------------------------------------
+
+Text = Annotated[str, Form()]
+
+
+@router.post("/zones/{area_id}/{decision}")
+def decide(
+    area_id: int,
+    decision: str,
+    viewer: ViewerDep,
+    session: SessionDep,
+    csrf: Text = "",
+    reason: Text = "",
+    next: Text = "",
+) -> Response:
+    tz = viewer.settings.timezone
+
+    def run(principal: Principal) -> None:
+        common: dict[str, Any] = {
+            "principal": principal,
+            "area_id": area_id,
+            "now": viewer.now,
+            "tz": tz,
+        }
+        if decision == "approve":
+            zones_service.approve_area(session, reason=reason or None, **common)
+        elif decision == "reject":
+            zones_service.reject_area(session, reason=reason, **common)
+        elif decision == "lift":
+            zones_service.lift_area(session, reason=reason or None, **common)
+        elif decision == "keep":
+            zones_service.reject_lifting(session, reason=reason, **common)
+        else:
+            raise DomainError(f"unknown decision {decision!r}", code="unknown_decision")
+
+    return act(viewer, session, csrf=csrf, action=run, back_to=next or "/zones")

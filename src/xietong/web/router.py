@@ -1,0 +1,24 @@
+"""The dashboard's routes (no `/api` prefix): every page, assembled from `xietong.web.pages`.
+
+Discovered by the application like every domain's router; the pages call the same service
+functions as the API, so a number on a screen and in an API answer come from one code path.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from xietong.web.pages import (
+    bulletin,
+    forecast,
+    frame,
+    overview,
+    persons,
+    referrals,
+    resources,
+    zones,
+)
+
+router = APIRouter(include_in_schema=False)
+for page in (frame, overview, persons, referrals, zones, resources, forecast, bulletin):
+    router.include_router(page.router)

@@ -1,0 +1,92 @@
+"""Daily facts of the zones domain for the analytics aggregates: `active_high_risk_areas` per
+district and local day, recounted from the risk areas themselves so a recount always equals the
+aggregate. An area counts on the days from its designation up to the day before its lifting.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import date, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from xietong.core.clock import local_day, utcnow
+from xietong.zones.models import LOCKED_STATUSES, RiskArea, RiskAreaEvent
+
+METRICS = ("active_high_risk_areas",)
+DEFAULT_TZ = "Asia/Shanghai"
+_NEVER = date.max.toordinal()
+
+
+def changed_cells(session: Session, *, since: datetime) -> set[tuple[int, date]]:
+    """(district, day) cells whose count may have changed since `since`.
+
+    A step on an area changes every day of its locked span: from its designation to the day
+    before its lifting, or to today while it is still locked.
+    """
+    today = local_day(utcnow(), DEFAULT_TZ)
+    changed = select(RiskAreaEvent.area_id).where(RiskAreaEvent.at >= since)
+    rows = session.execute(
+        select(RiskArea.district_id, RiskArea.active_from, RiskArea.lifted_on).where(
+            RiskArea.active_from.is_not(None),
+            or_(RiskArea.updated_at >= since, RiskArea.id.in_(changed)),
+        )
+    )
+    cells: set[tuple[int, date]] = set()
+    for district_id, active_from, lifted_on in rows:
+        if active_from is None:
+            continue
+        end = lifted_on - timedelta(days=1) if lifted_on is not None else max(today, active_from)
+        day = active_from
+        while day <= end:
+            cells.add((district_id, day))
+            day += timedelta(days=1)
+    return cells
+
+
+def daily_metrics(
+    session: Session, *, cells: Collection[tuple[int, date]], tz: str
+) -> dict[tuple[int, date], dict[str, int]]:
+    """The zones metrics of each requested cell (0 where no area was locked)."""
+    del tz  # designation and lifting days are already local days
+    if not cells:
+        return {}
+    districts = {district for district, _ in cells}
+    first = min(day for _, day in cells)
+    last = max(day for _, day in cells)
+    rows = session.execute(
+        select(RiskArea.district_id, RiskArea.active_from, RiskArea.lifted_on).where(
+            RiskArea.district_id.in_(districts),
+            RiskArea.active_from.is_not(None),
+            RiskArea.active_from <= last,
+            or_(
+                RiskArea.status.in_(LOCKED_STATUSES),
+                and_(RiskArea.status == "lifted", RiskArea.lifted_on > first),
+            ),
+        )
+    )
+    starts: dict[int, list[int]] = defaultdict(list)
+    ends: dict[int, list[int]] = defaultdict(list)
+    for district_id, active_from, lifted_on in rows:
+        if active_from is None:
+            continue
+        starts[district_id].append(active_from.toordinal())
+        ends[district_id].append(lifted_on.toordinal() if lifted_on is not None else _NEVER)
+    wanted: dict[int, list[date]] = defaultdict(list)
+    for district_id, day in cells:
+        wanted[district_id].append(day)
+    found: dict[tuple[int, date], dict[str, int]] = {}
+    for district_id, asked in wanted.items():
+        began = np.sort(np.asarray(starts.get(district_id, []), dtype=np.int64))
+        ended = np.sort(np.asarray(ends.get(district_id, []), dtype=np.int64))
+        days = np.asarray([day.toordinal() for day in asked], dtype=np.int64)
+        # Locked on a day: designated on or before it, minus those lifted on or before it.
+        locked = np.searchsorted(began, days, side="right") - np.searchsorted(
+            ended, days, side="right"
+        )
+        for day, count in zip(asked, locked, strict=True):
+            found[(district_id, day)] = {"active_high_risk_areas": int(count)}
+    return found

@@ -1,0 +1,304 @@
+"""Routes of risk areas: the district's proposals and decisions, the risk status of buildings and
+persons, the daily evaluation and the what-if; and the public list, which needs no token."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from xietong.areas import service as areas_service
+from xietong.auth.dependencies import PrincipalDep, SettingsDep
+from xietong.core.clock import local_day, utcnow
+from xietong.core.errors import DomainError, PermissionDenied
+from xietong.core.pagination import Page
+from xietong.core.principal import Principal, Role
+from xietong.policy import service as policy_service
+from xietong.storage.dependencies import SessionDep
+from xietong.zones import countdown, service, tasks, whatif
+from xietong.zones import status as zone_status
+from xietong.zones.models import ALL_STATUSES
+from xietong.zones.schemas import (
+    BuildingRiskStatus,
+    Decision,
+    EvaluationReport,
+    EvaluationRequest,
+    PersonRiskStatus,
+    PublicRiskAreaPage,
+    Refusal,
+    ResidentRead,
+    RiskAreaDetail,
+    RiskAreaRead,
+    RiskAreaRequest,
+    WhatIfReport,
+    WhatIfRequest,
+)
+
+router = APIRouter()
+zones = APIRouter(prefix="/api/zones", tags=["zones"])
+public = APIRouter(prefix="/api/public/zones", tags=["public"])
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _today(settings: SettingsDep) -> date:
+    return local_day(utcnow(), settings.timezone)
+
+
+def _district_id(session: SessionDep, code: str | None) -> int | None:
+    return areas_service.get_district(session, code=code).id if code else None
+
+
+def _command_only(principal: Principal, action: str) -> None:
+    if principal.role is not Role.command:
+        raise PermissionDenied(f"only the command centre may {action}")
+
+
+def _one(session: SessionDep, area_id: int) -> RiskAreaRead:
+    return service.to_reads(session, [service.get_area(session, area_id=area_id)])[0]
+
+
+@zones.get("", summary="Risk areas, newest first, optionally of one district or status")
+def list_areas(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    district: str | None = None,
+    area_status: Annotated[list[str] | None, Query(alias="status")] = None,
+    building: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[RiskAreaRead]:
+    unknown = sorted(set(area_status or ()) - set(ALL_STATUSES))
+    if unknown:
+        raise DomainError(
+            f"unknown status {unknown}; one of {list(ALL_STATUSES)}", code="status_unknown"
+        )
+    building_id = service.resolve_building(session, building_code=building).id if building else None
+    areas, total = service.list_areas(
+        session,
+        district_id=_district_id(session, district),
+        statuses=area_status,
+        building_id=building_id,
+        limit=limit,
+        offset=offset,
+    )
+    return Page(items=service.to_reads(session, areas), total=total, limit=limit, offset=offset)
+
+
+@zones.post(
+    "/proposals",
+    status_code=status.HTTP_201_CREATED,
+    summary="Propose one building as a high-risk area (never a community)",
+)
+def propose(
+    body: RiskAreaRequest, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> RiskAreaRead:
+    area = service.propose_area(
+        session,
+        principal=principal,
+        building_code=body.building_code,
+        reason=body.reason,
+        community_code=body.community_code,
+        street_code=body.street_code,
+        tz=settings.timezone,
+    )
+    return service.to_reads(session, [area])[0]
+
+
+@zones.post(
+    "/designations",
+    status_code=status.HTTP_201_CREATED,
+    summary="Designate one building directly as a high-risk area, with a reason",
+)
+def designate(
+    body: RiskAreaRequest, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> RiskAreaRead:
+    area = service.designate_area(
+        session,
+        principal=principal,
+        building_code=body.building_code,
+        reason=body.reason,
+        community_code=body.community_code,
+        street_code=body.street_code,
+        tz=settings.timezone,
+    )
+    return service.to_reads(session, [area])[0]
+
+
+@zones.get("/buildings/{code}", summary="The risk status of a building and its screening")
+def building_status(
+    code: str,
+    session: SessionDep,
+    _principal: PrincipalDep,
+    settings: SettingsDep,
+    day: date | None = None,
+) -> BuildingRiskStatus:
+    building = service.resolve_building(session, building_code=code)
+    found = zone_status.building_statuses(
+        session, building_ids=[building.id], today=day or _today(settings)
+    )
+    return found[building.id]
+
+
+@zones.get(
+    "/persons/{person_id}",
+    summary="The risk status of a person's residence and current building (audited)",
+)
+def person_status(
+    person_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    reason: str | None = None,
+) -> PersonRiskStatus:
+    return zone_status.person_status(
+        session, principal=principal, person_id=person_id, today=_today(settings), reason=reason
+    )
+
+
+@zones.post("/evaluations", summary="Run the daily lifting evaluation for a day (command)")
+def evaluate(
+    body: EvaluationRequest, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> EvaluationReport:
+    _command_only(principal, "run the daily evaluation")
+    return tasks.evaluate_day(session, day=body.day, tz=settings.timezone)
+
+
+@zones.post("/whatif", summary="Replay a past period under another policy file (command)")
+def what_if(body: WhatIfRequest, session: SessionDep, principal: PrincipalDep) -> WhatIfReport:
+    _command_only(principal, "run a what-if")
+    policy = policy_service.check_policy(text=body.policy_text, source="request body")
+    return whatif.what_if(
+        session,
+        policy=policy,
+        first_day=body.first_day,
+        last_day=body.last_day,
+        district_id=_district_id(session, body.district_code),
+    )
+
+
+@zones.get("/{area_id}", summary="One risk area with every step of its life")
+def get_area(
+    area_id: int, session: SessionDep, _principal: PrincipalDep, settings: SettingsDep
+) -> RiskAreaDetail:
+    area = service.get_area(session, area_id=area_id)
+    read = service.to_reads(session, [area])[0]
+    detail = RiskAreaDetail(
+        **read.model_dump(),
+        events=service.event_reads(service.area_events(session, area_id=area_id)),
+    )
+    today = _today(settings)
+    if area.status in ("active", "lifting_proposed") and area.active_from is not None:
+        outlook = countdown.lifting_outlook(
+            session,
+            building_ids=[area.building_id],
+            countable_from=[area.countdown_from or area.active_from],
+            today=today,
+        )[0]
+        detail.clean_days_so_far = outlook.clean_days_so_far
+        detail.earliest_lifting_on = (
+            today if area.status == "lifting_proposed" else outlook.earliest_lifting_on
+        )
+    return detail
+
+
+@zones.post("/{area_id}/approve", summary="Approve a proposed area: locked from today")
+def approve(
+    area_id: int,
+    body: Decision,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> RiskAreaRead:
+    service.approve_area(
+        session, principal=principal, area_id=area_id, reason=body.reason, tz=settings.timezone
+    )
+    return _one(session, area_id)
+
+
+@zones.post("/{area_id}/reject", summary="Reject a proposed area, with the reason")
+def reject(
+    area_id: int,
+    body: Refusal,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> RiskAreaRead:
+    service.reject_area(
+        session, principal=principal, area_id=area_id, reason=body.reason, tz=settings.timezone
+    )
+    return _one(session, area_id)
+
+
+@zones.post(
+    "/{area_id}/lift",
+    summary="Approve a proposed lifting, or lift an active area directly with a reason",
+)
+def lift(
+    area_id: int,
+    body: Decision,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> RiskAreaRead:
+    service.lift_area(
+        session, principal=principal, area_id=area_id, reason=body.reason, tz=settings.timezone
+    )
+    return _one(session, area_id)
+
+
+@zones.post(
+    "/{area_id}/lifting/reject",
+    summary="Keep an area locked: its clean days count again from tomorrow",
+)
+def reject_lifting(
+    area_id: int,
+    body: Refusal,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> RiskAreaRead:
+    service.reject_lifting(
+        session, principal=principal, area_id=area_id, reason=body.reason, tz=settings.timezone
+    )
+    return _one(session, area_id)
+
+
+@zones.get("/{area_id}/residents", summary="Residents of a locked building (masked, audited)")
+def residents(
+    area_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ResidentRead]:
+    items, total = zone_status.residents(
+        session, principal=principal, area_id=area_id, limit=limit, offset=offset
+    )
+    return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+@public.get("", summary="Current high-risk areas for the public (no token, no personal data)")
+def public_list(
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    district: str | None = None,
+    day: Annotated[date | None, Query(description="The list as it stood on a day")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> PublicRiskAreaPage:
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return zone_status.public_list(
+        session,
+        today=day or _today(settings),
+        district_id=_district_id(session, district),
+        limit=limit,
+        offset=offset,
+    )
+
+
+router.include_router(zones)
+router.include_router(public)

@@ -1,0 +1,42 @@
+"""Dashboard sessions: a user with a password, logged in through the login form."""
+
+from __future__ import annotations
+
+import itertools
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.factories.auth import make_user
+from xietong.auth.dependencies import SESSION_COOKIE
+from xietong.core.principal import Principal, Role
+
+PASSWORD = "correct horse battery"
+_serial = itertools.count(1)
+
+
+def log_in(
+    client: TestClient,
+    session: Session,
+    *,
+    role: Role = Role.command,
+    district_code: str | None = None,
+) -> Principal:
+    """Create a user with a password and log the client in as that user (cookie session)."""
+    client.cookies.clear()
+    principal, _ = make_user(session, role=role, district_code=district_code, password=PASSWORD)
+    response = client.post(
+        "/login",
+        data={"username": principal.username, "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert client.cookies.get(SESSION_COOKIE)
+    return principal
+
+
+def csrf_of(client: TestClient) -> str:
+    """The CSRF token of the client's session, as the page's forms carry it."""
+    from xietong.web.session import csrf_token
+
+    return csrf_token(client.cookies[SESSION_COOKIE])
