@@ -22,6 +22,13 @@ from xietong.people.protection import PersonalDataProtector
 from xietong.storage.dependencies import get_session
 from xietong.storage.engine import build_engine, normalise_url
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Commands print Rich tables sized to the terminal; a fixed width keeps their text whole in
+    # tests whatever terminal (or none, in CI) runs them. Set before any console is created.
+    os.environ["COLUMNS"] = "200"
+
+
 PG_URL = os.environ.get("XIETONG_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 # Every district gets a few synthetic buildings, shared by all tests (read-only for them).
