@@ -315,6 +315,10 @@ def gamma_quantiles(levels: Sequence[float], shape: npt.ArrayLike) -> FloatArray
         values[:, delegated] = special.gammaincinv(
             distinct[delegated][np.newaxis, :], level_array[:, np.newaxis]
         )
+    # Quantiles never fall as the level rises; rounding in the last bit could say otherwise for
+    # levels one ulp apart, so make the order exact along the sorted levels.
+    order = np.argsort(level_array, kind="stable")
+    values[order] = np.maximum.accumulate(values[order], axis=0)
     result.reshape(level_array.size, -1)[:, known] = values[:, where]
     return result
 
