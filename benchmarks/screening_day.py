@@ -166,14 +166,14 @@ def write_files(folder: Path, n: dict[str, int], first_person: int) -> tuple[Pat
     with tubes_path.open("w", encoding="utf-8") as out:
         out.write("tube_code,site_code,collected_at,pool_size,person_id\n")
         for t, members in _members(n["tubes"]):
-            at = (START + timedelta(seconds=t * seconds)).isoformat()
+            at = (START + timedelta(seconds=int(t * seconds))).isoformat()
             site = f"S{t * sites // n['tubes']:06d}"
             head = f"{tube_code(t)},{site},{at},{POOL},"
             out.writelines(f"{head}{first_person + p}\n" for p in members)
     with results_path.open("w", encoding="utf-8") as out:
         out.write("tube_code,result,ct_value,lab,reported_at\n")
         for t in range(n["tubes"]):
-            at = (START + timedelta(seconds=t * seconds, hours=3)).isoformat()
+            at = (START + timedelta(seconds=int(t * seconds), hours=3)).isoformat()
             outcome, ct = "negative", ""
             if t % POSITIVE_EVERY == POSITIVE_EVERY // 2:
                 outcome, ct = "positive", "27.5"

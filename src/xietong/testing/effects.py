@@ -255,10 +255,12 @@ def complete_retests(
     report: ResultBatchReport,
 ) -> None:
     """Single tubes of this batch that are retests: close the task, end the hold."""
+    # Retests set off by this very batch cannot have been swabbed yet: they are left out.
     tasks = session.execute(
         select(RetestTask.id, RetestTask.person_id, RetestTask.source_tube_id, Tube.collected_at)
         .join(Tube, Tube.id == RetestTask.source_tube_id)
-        .where(RetestTask.status == "open")
+        .join(LabResult, LabResult.tube_id == RetestTask.source_tube_id)
+        .where(RetestTask.status == "open", LabResult.batch_id != batch_id)
     ).all()
     if not tasks or not round_days:
         return

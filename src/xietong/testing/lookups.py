@@ -27,12 +27,16 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from xietong.storage.base import Base
+from xietong.storage.bulk import bulk_insert
 
+# Separates the values of a long IN-list sent as one string (no code contains it).
+_SEPARATOR = "\x1f"
 # Larger IN-lists are split: SQLite caps the number of parameters of one statement.
 MAX_LIST = 20_000
 
@@ -60,10 +64,20 @@ def member_of(
     *,
     dialect: str,
 ) -> ColumnElement[bool]:
-    """`column IN values` as one parameter, however many values there are."""
+    """`column IN values` as one parameter, however many values there are.
+
+    PostgreSQL gets the values as one separated string that the server splits: the driver would
+    otherwise quote an array element by element in Python, slower than the query itself.
+    """
     if dialect == "postgresql":
-        item_type = String() if values and isinstance(values[0], str) else BigInteger()
-        return column == any_(bindparam(None, list(values), type_=ARRAY(item_type)))
+        if values and isinstance(values[0], str):
+            texts = [str(v) for v in values]
+            if any(_SEPARATOR in v for v in texts):
+                return column == any_(bindparam(None, texts, type_=ARRAY(String())))
+            joined = bindparam(None, _SEPARATOR.join(texts), type_=String())
+            return column == any_(func.string_to_array(joined, _SEPARATOR))
+        numbers = bindparam(None, ",".join(map(str, values)), type_=String())
+        return column == any_(sql_cast(func.string_to_array(numbers, ","), ARRAY(BigInteger())))
     listed: Select[Any] = select(literal_column("value")).select_from(
         func.json_each(bindparam(None, json.dumps(list(values))))
     )
@@ -225,6 +239,37 @@ def summarize_block_ranges(session: Session, index: str) -> None:
 
 
 @contextmanager
+def local_settings(session: Session, **values: str) -> Iterator[None]:
+    """PostgreSQL run-time settings for the block only (local to the caller's transaction),
+    restored after it; nothing on SQLite."""
+    if dialect_of(session) != "postgresql" or not values:
+        yield
+        return
+    names = list(values)
+    before = session.execute(
+        text("SELECT " + ", ".join(f"current_setting(:n{i})" for i in range(len(names)))),
+        {f"n{i}": name for i, name in enumerate(names)},
+    ).one()
+
+    def apply(settings: dict[str, str]) -> None:
+        session.execute(
+            text(
+                "SELECT " + ", ".join(f"set_config(:n{i}, :v{i}, true)" for i in range(len(names)))
+            ),
+            {
+                **{f"n{i}": n for i, n in enumerate(names)},
+                **{f"v{i}": settings[n] for i, n in enumerate(names)},
+            },
+        )
+
+    apply(values)
+    yield
+    # Not on an error: the caller's transaction (or savepoint) is rolled back, and the settings
+    # with it; an aborted transaction would refuse the statement anyway.
+    apply(dict(zip(names, before, strict=True)))
+
+
+@contextmanager
 def index_scans(session: Session) -> Iterator[None]:
     """Within the block, PostgreSQL reads few rows through their index, never a whole table.
 
@@ -232,22 +277,8 @@ def index_scans(session: Session) -> Iterator[None]:
     rows and guesses that a look-up of a few hundred tubes matches most of the day; it would
     then scan (and JIT-compile a scan of) ten million memberships for a thousand rows.
     """
-    if dialect_of(session) != "postgresql":
+    with local_settings(session, enable_seqscan="off", jit="off"):
         yield
-        return
-    before = session.execute(
-        text("SELECT current_setting('enable_seqscan'), current_setting('jit')")
-    ).one()
-    session.execute(
-        text("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)")
-    )
-    try:
-        yield
-    finally:
-        session.execute(
-            text("SELECT set_config('enable_seqscan', :scan, true), set_config('jit', :jit, true)"),
-            {"scan": before[0], "jit": before[1]},
-        )
 
 
 @contextmanager
@@ -265,3 +296,45 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def insert_rows(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> int:
+    """`storage.bulk.bulk_insert` for rows whose values repeat (times, codes of a site, days).
+
+    On SQLite every value of a typed column goes through its bind processor in Python; here each
+    distinct value is converted once per call (a tube file has a few hundred distinct times per
+    chunk of thousands of tubes). PostgreSQL's binary COPY needs no conversion: `bulk_insert`.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite" or not rows:
+        return bulk_insert(session, table, columns, rows)
+    converters: list[tuple[int, Any, dict[Any, Any]]] = []
+    for index, name in enumerate(columns):
+        processor = table.c[name].type._cached_bind_processor(connection.dialect)
+        if processor is not None:
+            converters.append((index, processor, {}))
+    converted = []
+    for row in rows:
+        values = list(row)
+        for index, processor, seen in converters:
+            value = values[index]
+            if value is not None:
+                done = seen.get(value)
+                if done is None:
+                    done = seen[value] = processor(value)
+                values[index] = done
+        converted.append(values)
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    names = ", ".join(f'"{c}"' for c in columns)
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(
+            f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})',
+            converted,
+        )
+    finally:
+        cursor.close()
+    return len(converted)

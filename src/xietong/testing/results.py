@@ -35,7 +35,7 @@ from xietong.core.principal import Principal
 from xietong.storage.base import UTCDateTime
 from xietong.storage.bulk import bulk_insert
 from xietong.testing import effects
-from xietong.testing.lookups import collector_paused, dialect_of, rowcount
+from xietong.testing.lookups import collector_paused, dialect_of, local_settings, rowcount
 from xietong.testing.models import ResultBatch
 from xietong.testing.records import (
     CLOCK_SKEW,
@@ -64,8 +64,9 @@ _STAGE = Table(
     Column("reported_at", UTCDateTime),
     prefixes=["TEMPORARY"],
 )
-_RESOLVED = "testing_stage_resolved"
 _RANKED = "testing_stage_ranked"
+# A staged row becomes a result of record: good, first of its tube, and the tube has none yet.
+_APPLIES = "bad = 0 AND rn = 1 AND current_id IS NULL"
 _STAGE_COLUMNS = [c.name for c in _STAGE.columns]
 # The same result: outcome, laboratory and Ct value (both absent counts as equal).
 _SAME = (
@@ -257,24 +258,72 @@ def ingest(
                 progress(read.rows_read)
     if dialect == "postgresql":
         session.execute(text(f"ANALYZE {_STAGE.name}"))
+    # Sorts and hashes of a million rows fit in memory; JIT only slows statements run once.
+    with local_settings(session, work_mem="256MB", jit="off"):
+        report = _resolve(
+            session,
+            batch_id=batch.id,
+            read=read,
+            rejects=rejects,
+            label=label,
+            load_valid=load_valid,
+            now=now,
+            dialect=dialect,
+            tz=tz,
+        )
+    report.rows_read = read.rows_read
+    report.rows_rejected = len(read.rejected_lines)
+    report.rejects_file = str(rejects.path) if rejects is not None and rejects.count else None
+    batch.rows_read = report.rows_read
+    batch.applied, batch.unchanged, batch.conflicts = (
+        report.applied,
+        report.unchanged,
+        report.conflicts,
+    )
+    batch.rejected = report.rows_rejected
+    _drop_stage(session)
+    session.flush()
+    return report
+
+
+def _resolve(
+    session: Session,
+    *,
+    batch_id: int,
+    read: _Read,
+    rejects: RejectsWriter | None,
+    label: Callable[[int], str],
+    load_valid: bool,
+    now: datetime,
+    dialect: str,
+    tz: str,
+) -> ResultBatchReport:
+    """Resolve the staged rows against tubes and results of record, list the bad ones (and
+    refuse the delivery unless `load_valid`), then apply the good ones."""
     temp = (
         "CREATE TEMP TABLE {name} ON COMMIT DROP AS "
         if dialect == "postgresql"
         else ("CREATE TEMP TABLE {name} AS ")
     )
+    # One pass resolves each tube code, flags the bad rows, finds the result of record and
+    # numbers the good rows of each tube in file order (the first one may apply).
+    bad = "CASE WHEN t.id IS NULL OR s.reported_at < t.collected_at THEN 1 ELSE 0 END"
     session.execute(
         text(
-            temp.format(name=_RESOLVED)
+            temp.format(name=_RANKED)
             + "SELECT s.line, s.tube_code, s.outcome, s.ct_value, s.lab_code, s.reported_at, "
-            "t.id AS tube_id, t.district_id, t.round_day, "
-            "CASE WHEN t.id IS NULL OR s.reported_at < t.collected_at THEN 1 ELSE 0 END AS bad "
-            f"FROM {_STAGE.name} s LEFT JOIN testing_tube t ON t.code = s.tube_code"
+            f"t.id AS tube_id, t.district_id, t.round_day, {bad} AS bad, lr.id AS current_id, "
+            f"row_number() OVER (PARTITION BY t.id, {bad} ORDER BY s.line) AS rn "
+            f"FROM {_STAGE.name} s LEFT JOIN testing_tube t ON t.code = s.tube_code "
+            "LEFT JOIN testing_lab_result lr ON lr.tube_id = t.id"
         )
     )
+    if dialect == "postgresql":
+        session.execute(text(f"ANALYZE {_RANKED}"))
     for line, code, outcome, ct, lab, reported, known in session.execute(
         text(
             "SELECT line, tube_code, outcome, ct_value, lab_code, reported_at, tube_id "
-            f"FROM {_RESOLVED} WHERE bad = 1 ORDER BY line"
+            f"FROM {_RANKED} WHERE bad = 1 ORDER BY line"
         )
     ):
         problem = (
@@ -303,40 +352,12 @@ def ingest(
     if read.errors and not load_valid:
         _drop_stage(session)
         raise ValidationFailed(errors=read.errors, summary="results refused; nothing was written")
-    report = _apply(session, batch_id=batch.id, now=now, dialect=dialect, tz=tz)
-    report.rows_read = read.rows_read
-    report.rows_rejected = len(read.rejected_lines)
-    report.rejects_file = str(rejects.path) if rejects is not None and rejects.count else None
-    batch.rows_read = report.rows_read
-    batch.applied, batch.unchanged, batch.conflicts = (
-        report.applied,
-        report.unchanged,
-        report.conflicts,
-    )
-    batch.rejected = report.rows_rejected
-    _drop_stage(session)
-    session.flush()
-    return report
+    return _apply(session, batch_id=batch_id, now=now, dialect=dialect, tz=tz)
 
 
 def _apply(
     session: Session, *, batch_id: int, now: datetime, dialect: str, tz: str
 ) -> ResultBatchReport:
-    temp = (
-        "CREATE TEMP TABLE {name} ON COMMIT DROP AS "
-        if dialect == "postgresql"
-        else ("CREATE TEMP TABLE {name} AS ")
-    )
-    session.execute(
-        text(
-            temp.format(name=_RANKED)
-            + "SELECT r.line, r.tube_id, r.district_id, r.round_day, r.outcome, r.ct_value, "
-            "r.lab_code, r.reported_at, lr.id AS current_id, "
-            "row_number() OVER (PARTITION BY r.tube_id ORDER BY r.line) AS rn "
-            f"FROM {_RESOLVED} r LEFT JOIN testing_lab_result lr ON lr.tube_id = r.tube_id "
-            "WHERE r.bad = 0"
-        )
-    )
     stamp = {"now": now, "batch": batch_id}
     typed = [bindparam("now", type_=UTCDateTime)]
     applied = rowcount(
@@ -346,7 +367,7 @@ def _apply(
                 "lab_code, reported_at, batch_id, created_at, updated_at) "
                 "SELECT tube_id, district_id, outcome, ct_value, lab_code, reported_at, "
                 ":batch, :now, :now "
-                f"FROM {_RANKED} WHERE rn = 1 AND current_id IS NULL ORDER BY tube_id"
+                f"FROM {_RANKED} WHERE {_APPLIES} ORDER BY tube_id"
             ).bindparams(*typed),
             stamp,
         )
@@ -362,7 +383,7 @@ def _apply(
                 "coalesce(CAST(r.ct_value AS VARCHAR), ''), "
                 ":batch, 'open', :now, :now "
                 f"FROM {_RANKED} r JOIN testing_lab_result lr ON lr.tube_id = r.tube_id "
-                "WHERE NOT (r.rn = 1 AND r.current_id IS NULL) AND NOT ("
+                "WHERE r.bad = 0 AND NOT (r.rn = 1 AND r.current_id IS NULL) AND NOT ("
                 + _SAME.format(a="r", b="lr")
                 + ") ORDER BY r.line ON CONFLICT DO NOTHING"
             ).bindparams(*typed),
@@ -373,18 +394,15 @@ def _apply(
         text(
             f"SELECT count(*) FROM {_RANKED} r "
             "JOIN testing_lab_result lr ON lr.tube_id = r.tube_id "
-            "WHERE NOT (r.rn = 1 AND r.current_id IS NULL) AND NOT ("
+            "WHERE r.bad = 0 AND NOT (r.rn = 1 AND r.current_id IS NULL) AND NOT ("
             + _SAME.format(a="r", b="lr")
             + ")"
         )
     ).scalar_one()
-    total = session.execute(text(f"SELECT count(*) FROM {_RANKED}")).scalar_one()
+    total = session.execute(text(f"SELECT count(*) FROM {_RANKED} WHERE bad = 0")).scalar_one()
     counts: dict[str, int] = dict(
         session.execute(
-            text(
-                f"SELECT outcome, count(*) FROM {_RANKED} WHERE rn = 1 AND current_id IS NULL "
-                "GROUP BY outcome"
-            )
+            text(f"SELECT outcome, count(*) FROM {_RANKED} WHERE {_APPLIES} GROUP BY outcome")
         ).all()
     )
     report = ResultBatchReport(
@@ -403,14 +421,14 @@ def _apply(
         for tube_id, outcome in session.execute(
             text(
                 f"SELECT tube_id, outcome FROM {_RANKED} "
-                "WHERE rn = 1 AND current_id IS NULL AND outcome <> 'negative' ORDER BY tube_id"
+                f"WHERE {_APPLIES} AND outcome <> 'negative' ORDER BY tube_id"
             )
         )
     ]
     days = [
         day
         for (day,) in session.execute(
-            text(f"SELECT DISTINCT round_day FROM {_RANKED} WHERE rn = 1 AND current_id IS NULL")
+            text(f"SELECT DISTINCT round_day FROM {_RANKED} WHERE {_APPLIES}")
         )
     ]
     effects.apply(session, tubes=touched, now=now, report=report)
@@ -419,5 +437,5 @@ def _apply(
 
 
 def _drop_stage(session: Session) -> None:
-    for name in (_RANKED, _RESOLVED, _STAGE.name):
+    for name in (_RANKED, _STAGE.name):
         session.execute(text(f"DROP TABLE IF EXISTS {name}"))

@@ -2,9 +2,10 @@
 plans and coverage, and the functions other domains call (docs/domain-contracts.md).
 
 The bulk paths live in `sampling.py` (tubes and members), `results.py` (results, set-based) and
-`effects.py` (what a result sets off); the plan and coverage in `planning.py`. Everything here
-takes a session, flushes and never commits: the caller's transaction makes a file whole or
-nothing, and a positive and everything it sets off one atomic change.
+`effects.py` (what a result sets off); the plan and coverage in `planning.py`, conflicts in
+`conflicts.py`, whose functions are re-exported here (`name as name`). Everything here takes a
+session, flushes and never commits: the caller's transaction makes a file whole or nothing, and
+a positive and everything it sets off one atomic change.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from xietong.core.principal import SYSTEM, Permission, Principal, Role
 from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
-from xietong.testing import effects, results, sampling
-from xietong.testing.lookups import chunks, dialect_of, member_of, rowcount
+from xietong.testing import conflicts, results, sampling, tube_rows
+from xietong.testing.conflicts import list_conflicts as list_conflicts
+from xietong.testing.conflicts import resolve_conflict as resolve_conflict
+from xietong.testing.lookups import chunks, dialect_of, member_of
 from xietong.testing.models import (
     CaseCandidate,
     Hold,
@@ -35,32 +38,25 @@ from xietong.testing.models import (
     Membership,
     ReferralNeed,
     ResampleTask,
-    ResultConflict,
     RetestTask,
     Site,
     Tube,
 )
-from xietong.testing.planning import (
-    compute_plan,
-    coverage,
-    district_prevalence,
-    get_issued_plan,
-    issue_plan,
-    plan_read,
-    planned_tubes,
-    stored_entries,
-)
+from xietong.testing.planning import compute_plan as compute_plan
+from xietong.testing.planning import coverage as coverage
+from xietong.testing.planning import district_prevalence as district_prevalence
+from xietong.testing.planning import get_issued_plan as get_issued_plan
+from xietong.testing.planning import issue_plan as issue_plan
+from xietong.testing.planning import plan_read as plan_read
+from xietong.testing.planning import planned_tubes as planned_tubes
+from xietong.testing.planning import stored_entries as stored_entries
 from xietong.testing.records import Chunk, Header, read_chunks
 from xietong.testing.schemas import (
     CaseCandidateRead,
-    ConflictRead,
-    ConflictResolution,
-    ConflictResolve,
     LabResultBatch,
     ReferralNeedRead,
     ResampleTaskRead,
     ResultBatchReport,
-    ResultView,
     RetestTaskRead,
     SiteCreate,
     SiteRead,
@@ -69,26 +65,7 @@ from xietong.testing.schemas import (
     TubeRead,
 )
 
-__all__ = [
-    "compute_plan",
-    "coverage",
-    "district_prevalence",
-    "get_issued_plan",
-    "is_held",
-    "issue_plan",
-    "mark_case_candidates_consumed",
-    "mark_referral_needs_opened",
-    "negative_screening_days",
-    "pending_case_candidates",
-    "pending_referral_needs",
-    "plan_read",
-    "planned_tubes",
-    "stored_entries",
-]
-
 DEFAULT_TZ = "Asia/Shanghai"
-# Roles that handle laboratory results and their conflicts (a district only its own).
-_RESULT_HANDLERS = frozenset({Role.command, Role.lab, Role.district_coordinator})
 
 
 def _require(principal: Principal, permission: Permission) -> None:
@@ -224,7 +201,7 @@ def register_tubes(
 ) -> TubeBatchReport:
     """Register a batch of tubes and members; every bad record refuses the whole batch."""
     header = Header(
-        {name: i for i, name in enumerate(sampling.TUBE_COLUMNS)}, len(sampling.TUBE_COLUMNS)
+        {name: i for i, name in enumerate(tube_rows.TUBE_COLUMNS)}, len(tube_rows.TUBE_COLUMNS)
     )
     labels: list[str] = []
     rows: list[list[str]] = []
@@ -289,9 +266,9 @@ def register_tubes_file(
     header, chunks = read_chunks(
         stream,
         size=chunk_rows,
-        required=sampling.REQUIRED,
-        optional=sampling.TUBE_COLUMNS[4:],
-        one_of=sampling.ONE_OF,
+        required=tube_rows.REQUIRED,
+        optional=tube_rows.TUBE_COLUMNS[4:],
+        one_of=tube_rows.ONE_OF,
     )
     return _register(
         session,
@@ -333,16 +310,7 @@ def get_tube(session: Session, *, principal: Principal, code: str) -> TubeRead:
         member_count=tube.member_count,
         collected_at=tube.collected_at,
         round_day=tube.round_day,
-        result=_view(result) if result is not None else None,
-    )
-
-
-def _view(row: LabResult | ResultConflict) -> ResultView:
-    return ResultView(
-        outcome=row.outcome,
-        ct_value=row.ct_value,
-        lab=row.lab_code,
-        reported_at=row.reported_at,
+        result=conflicts.view(result) if result is not None else None,
     )
 
 
@@ -413,174 +381,6 @@ def ingest_lab_results_file(
         rejects_path=rejects_path,
         progress=progress,
     )
-
-
-# --- conflicts ---------------------------------------------------------------------------------
-
-
-def _handles_results(principal: Principal) -> None:
-    if principal.role not in _RESULT_HANDLERS:
-        raise PermissionDenied(f"role {principal.role} does not handle laboratory results")
-
-
-def _conflict_read(session: Session, conflict: ResultConflict) -> ConflictRead:
-    tube = session.get(Tube, conflict.tube_id)
-    current = session.scalar(select(LabResult).where(LabResult.tube_id == conflict.tube_id))
-    assert tube is not None and current is not None
-    return ConflictRead(
-        id=conflict.id,
-        tube_code=tube.code,
-        district_code=areas_service.district_code_by_id(session)[conflict.district_id],
-        current=_view(current),
-        reported=_view(conflict),
-        status=conflict.status,
-        created_at=conflict.created_at,
-        resolved_by=conflict.resolved_by,
-        resolved_at=conflict.resolved_at,
-        note=conflict.note,
-    )
-
-
-def list_conflicts(
-    session: Session,
-    *,
-    principal: Principal,
-    status: str | None = "open",
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[ConflictRead], int]:
-    """Differing second results waiting for a person (a district: its own sampling)."""
-    _handles_results(principal)
-    query = select(ResultConflict)
-    if status is not None:
-        query = query.where(ResultConflict.status == status)
-    if principal.district_id is not None:
-        query = query.where(ResultConflict.district_id == principal.district_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(ResultConflict.id).limit(limit).offset(offset))
-    return [_conflict_read(session, c) for c in rows], total
-
-
-def resolve_conflict(
-    session: Session,
-    *,
-    principal: Principal,
-    conflict_id: int,
-    decision: ConflictResolve,
-    now: datetime,
-) -> ConflictResolution:
-    """Keep the result of record, or replace it by the conflicting one and set off its effects.
-
-    Replacing undoes what the old result set off where nobody has acted on it yet: holds end,
-    open retest and resample tasks are cancelled, pending case candidates and referral needs
-    are withdrawn; those already consumed are counted for a person to follow up.
-    """
-    _handles_results(principal)
-    conflict = session.get(ResultConflict, conflict_id)
-    if conflict is None or not _in_scope(principal, conflict.district_id):
-        raise NotFound(f"no conflict {conflict_id}", code="conflict_not_found")
-    if conflict.status != "open":
-        raise Conflict("the conflict is resolved already", code="conflict_resolved")
-    current = session.scalar(select(LabResult).where(LabResult.tube_id == conflict.tube_id))
-    assert current is not None
-    before = _view(current).model_dump(mode="json")
-    resolution = ConflictResolution(conflict=_conflict_read(session, conflict))
-    if decision.keep == "reported":
-        changed = current.outcome != conflict.outcome
-        if changed:
-            _undo_effects(
-                session,
-                tube_id=conflict.tube_id,
-                outcome=current.outcome,
-                now=now,
-                resolution=resolution,
-            )
-        current.outcome, current.ct_value = conflict.outcome, conflict.ct_value
-        current.lab_code, current.reported_at = conflict.lab_code, conflict.reported_at
-        current.updated_at = now
-        session.flush()
-        if changed:
-            report = ResultBatchReport(
-                batch_id=conflict.batch_id,
-                rows_read=0,
-                applied=1,
-                unchanged=0,
-                conflicts=0,
-                rows_rejected=0,
-            )
-            effects.apply(
-                session, tubes=[(conflict.tube_id, conflict.outcome)], now=now, report=report
-            )
-            resolution.effects = report
-    conflict.status = "replaced" if decision.keep == "reported" else "kept"
-    conflict.resolved_by, conflict.resolved_at = principal.username, now
-    conflict.note, conflict.updated_at = decision.note, now
-    session.flush()
-    auth_service.record_audit(
-        session,
-        principal=principal,
-        action="resolve",
-        entity="testing_result_conflict",
-        entity_ids=[conflict.id],
-        reason=decision.note,
-        detail={"keep": decision.keep, "result_before": before},
-    )
-    resolution.conflict = _conflict_read(session, conflict)
-    return resolution
-
-
-def _undo_effects(
-    session: Session,
-    *,
-    tube_id: int,
-    outcome: str,
-    now: datetime,
-    resolution: ConflictResolution,
-) -> None:
-    if outcome == "invalid":
-        resolution.tasks_cancelled += rowcount(
-            session.execute(
-                update(ResampleTask)
-                .where(ResampleTask.tube_id == tube_id, ResampleTask.status == "open")
-                .values(status="cancelled", updated_at=now)
-            )
-        )
-        return
-    if outcome != "positive":
-        return
-    resolution.holds_released += rowcount(
-        session.execute(
-            update(Hold)
-            .where(Hold.tube_id == tube_id, Hold.released_at.is_(None))
-            .values(released_at=now, release_reason="result_corrected", updated_at=now)
-        )
-    )
-    resolution.tasks_cancelled += rowcount(
-        session.execute(
-            update(RetestTask)
-            .where(RetestTask.source_tube_id == tube_id, RetestTask.status == "open")
-            .values(status="cancelled", updated_at=now)
-        )
-    )
-    for model, acted in (
-        (CaseCandidate, CaseCandidate.consumed_at),
-        (ReferralNeed, ReferralNeed.opened_at),
-    ):
-        resolution.withdrawn += rowcount(
-            session.execute(
-                update(model)
-                .where(model.tube_id == tube_id, acted.is_(None), model.withdrawn_at.is_(None))
-                .values(withdrawn_at=now)
-            )
-        )
-        resolution.already_acted_on += (
-            session.scalar(
-                select(func.count())
-                .select_from(model)
-                .where(model.tube_id == tube_id, acted.is_not(None))
-            )
-            or 0
-        )
 
 
 # --- tasks -------------------------------------------------------------------------------------

@@ -311,3 +311,24 @@ def test_only_result_handlers_see_conflicts(session: Session) -> None:
     principal, _ = make_user(session, role=Role.field_worker)
     with pytest.raises(PermissionDenied):
         service.list_conflicts(session, principal=principal)
+
+
+def test_a_laboratory_uploads_a_results_file_through_the_api(
+    app_client: TestClient, session: Session, protector: PersonalDataProtector
+) -> None:
+    _, made = tubes(session, protector, 2)
+    _, lab_token = make_user(session, role=Role.lab)
+    text = (
+        "tube_code,result,ct_value,lab,reported_at\n"
+        f"{made[0].tube_code},阴性,,LAB-07,2022-11-15 11:00:00\n"
+        f"{made[1].tube_code},阳性,31.5,LAB-07,2022-11-15 11:00:00\n"
+    )
+    files = {"file": ("plate-17.csv", text.encode("utf-8"), "text/csv")}
+    posted = app_client.post("/api/testing/results/import", files=files, headers=auth(lab_token))
+    assert posted.status_code == 200, posted.text
+    results = posted.json()["results"]
+    assert (results["applied"], results["positive"], results["holds"]) == (2, 1, 2)
+    bad = {"file": ("bad.csv", b"tube_code,result\nX,negative\n", "text/csv")}
+    refused = app_client.post("/api/testing/results/import", files=bad, headers=auth(lab_token))
+    assert refused.status_code == 422
+    assert {d["field"] for d in refused.json()["error"]["details"]} == {"lab", "reported_at"}

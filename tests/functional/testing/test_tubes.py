@@ -341,3 +341,21 @@ def test_the_api_refuses_a_batch_with_422_listing_every_bad_record_and_writes_no
         "2022-11-15",
         None,
     )
+
+
+def test_a_district_uploads_a_tube_file_through_the_api(
+    app_client: TestClient, session: Session, protector: PersonalDataProtector
+) -> None:
+    site = f.make_site(session, district_code="500103")
+    persons = [p.id for p in f.make_persons(session, protector, 3)]
+    _, token = district_user(session, "500103")
+    code = f.tube_code()
+    text = "tube_code,site_code,collected_at,pool_size,person_id\n" + "".join(
+        f"{code},{site.code},2022-11-15 08:00:00,10,{pid}\n" for pid in persons
+    )
+    files = {"file": ("site-1.csv", text.encode("utf-8"), "text/csv")}
+    posted = app_client.post("/api/testing/tubes/import", files=files, headers=auth(token))
+    assert posted.status_code == 200, posted.text
+    assert (posted.json()["tubes_added"], posted.json()["members_added"]) == (1, 3)
+    again = app_client.post("/api/testing/tubes/import", files=files, headers=auth(token))
+    assert again.json()["members_already_present"] == 3
