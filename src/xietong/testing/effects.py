@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from xietong.auth import service as auth_service
@@ -249,47 +249,51 @@ def _write(
 def complete_retests(
     session: Session,
     *,
-    round_days: Sequence[object],
+    single_tube_ids: Sequence[int],
     batch_id: int,
     now: datetime,
     report: ResultBatchReport,
 ) -> None:
-    """Single tubes of this batch that are retests: close the task, end the hold."""
-    # Retests set off by this very batch cannot have been swabbed yet: they are left out.
-    tasks = session.execute(
-        select(RetestTask.id, RetestTask.person_id, RetestTask.source_tube_id, Tube.collected_at)
-        .join(Tube, Tube.id == RetestTask.source_tube_id)
-        .join(LabResult, LabResult.tube_id == RetestTask.source_tube_id)
-        .where(RetestTask.status == "open", LabResult.batch_id != batch_id)
-    ).all()
-    if not tasks or not round_days:
+    """Single tubes of this batch that are retests: close the task, end the hold.
+
+    It starts from the batch's single tubes (`single_tube_ids`: applied, not invalid), so a
+    batch of pools costs nothing however many retests are open on a day with many positives.
+    """
+    if not single_tube_ids:
         return
     dialect = dialect_of(session)
-    days = sorted({as_day(d) for d in round_days})
-    persons = sorted({t.person_id for t in tasks})
     tubes_of: dict[int, list[int]] = defaultdict(list)
-    for part in chunks(persons):
-        for pid, tube_id in session.execute(
-            select(Membership.person_id, Membership.tube_id).where(
-                Membership.round_day.in_(days),
-                member_of(Membership.person_id, part, dialect=dialect),
-            )
-        ):
+    for tube_id, persons in members_of(session, single_tube_ids).items():
+        for pid in persons:
             tubes_of[pid].append(tube_id)
-    candidates = sorted({t for ts in tubes_of.values() for t in ts})
     singles = {}
-    for part in chunks(candidates):
+    for part in chunks(list(single_tube_ids)):
         for tube_id, collected_at, outcome, reported_at in session.execute(
             select(Tube.id, Tube.collected_at, LabResult.outcome, LabResult.reported_at)
             .join(LabResult, LabResult.tube_id == Tube.id)
-            .where(
-                member_of(Tube.id, part, dialect=dialect),
-                Tube.member_count == 1,
-                LabResult.batch_id == batch_id,
-                LabResult.outcome != "invalid",
-            )
+            .where(member_of(Tube.id, part, dialect=dialect))
         ):
             singles[tube_id] = (collected_at, outcome, reported_at)
+    # Retests set off by this very batch cannot have been swabbed yet: they are left out.
+    tasks: list[Row[int, int, int, datetime]] = []
+    for part in chunks(sorted(tubes_of)):
+        tasks.extend(
+            session.execute(
+                select(
+                    RetestTask.id,
+                    RetestTask.person_id,
+                    RetestTask.source_tube_id,
+                    Tube.collected_at,
+                )
+                .join(Tube, Tube.id == RetestTask.source_tube_id)
+                .join(LabResult, LabResult.tube_id == RetestTask.source_tube_id)
+                .where(
+                    RetestTask.status == "open",
+                    LabResult.batch_id != batch_id,
+                    member_of(RetestTask.person_id, part, dialect=dialect),
+                )
+            ).all()
+        )
     for task_id, person_id, source_tube_id, source_collected in tasks:
         found = sorted(
             (singles[t][0], t)

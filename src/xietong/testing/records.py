@@ -10,16 +10,20 @@ No database here.
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TextIO
+from typing import Any, TextIO, overload
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from xietong.core.errors import RowError, ValidationFailed
 
@@ -104,8 +108,80 @@ class Header:
         return self.index.get(name)
 
 
+class Columns:
+    """The records of a chunk held column by column as Arrow string arrays, as Arrow's CSV
+    reader (C++) made them: no Python object per value. Indexing gives a record as a list, a
+    slice gives Columns; adding a list of records gives a list (the rare mixed chunk)."""
+
+    __slots__ = ("arrays",)
+
+    def __init__(self, arrays: Sequence[pa.Array]) -> None:
+        self.arrays = list(arrays)
+
+    def __len__(self) -> int:
+        return len(self.arrays[0]) if self.arrays else 0
+
+    @overload
+    def __getitem__(self, k: int) -> list[str]: ...
+    @overload
+    def __getitem__(self, k: slice) -> Columns: ...
+    def __getitem__(self, k: int | slice) -> list[str] | Columns:
+        if isinstance(k, slice):
+            return Columns([a[k] for a in self.arrays])
+        return [a[k].as_py() for a in self.arrays]
+
+    def __add__(self, other: Columns | list[list[str]]) -> Columns | list[list[str]]:
+        if isinstance(other, Columns):
+            return Columns(
+                [pa.concat_arrays([a, b]) for a, b in zip(self.arrays, other.arrays, strict=True)]
+            )
+        return self.as_rows() + other
+
+    def __radd__(self, other: list[list[str]]) -> list[list[str]]:
+        return other + self.as_rows()
+
+    def column(self, at: int) -> pa.Array:
+        return self.arrays[at]
+
+    def values(self, at: int) -> list[str]:
+        return list(self.arrays[at].to_pylist())
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> list[tuple[str, ...]]:
+        """The records at `rows`, as tuples."""
+        picked = pa.array(np.asarray(rows, dtype=np.int64))
+        return list(zip(*(a.take(picked).to_pylist() for a in self.arrays), strict=True))
+
+    def adjacent_differ(self, at: int) -> np.ndarray:
+        """For each record but the first: does column `at` differ from the record before?"""
+        a = self.arrays[at]
+        if len(a) < 2:
+            return np.zeros(0, dtype=bool)
+        return np.asarray(
+            pc.not_equal(a.slice(1), a.slice(0, len(a) - 1)).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
+
+    def differ_from(self, at: int, rows: np.ndarray) -> np.ndarray:
+        """For each record: does column `at` differ from its value in record `rows[k]`?"""
+        a = self.arrays[at]
+        other = a.take(pa.array(np.asarray(rows, dtype=np.int64)))
+        return np.asarray(pc.not_equal(a, other).to_numpy(zero_copy_only=False), dtype=bool)
+
+    def int_column(self, at: int) -> np.ndarray | None:
+        """Column `at` as int64 when every value is a plain whole number, else None."""
+        try:
+            return np.asarray(pc.cast(self.arrays[at], pa.int64()).to_numpy(), dtype=np.int64)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+
+    def as_rows(self) -> list[list[str]]:
+        return [list(r) for r in zip(*(a.to_pylist() for a in self.arrays), strict=True)]
+
+
+Records = list[list[str]] | Columns
 # Line numbers (of each record's last line) and the records of one chunk.
-Chunk = tuple[np.ndarray, list[list[str]]]
+Chunk = tuple[np.ndarray, Records]
+RowChunk = tuple[np.ndarray, list[list[str]]]
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -177,7 +253,7 @@ def read_chunks(
     required: Sequence[str],
     optional: Sequence[str] = (),
     one_of: Sequence[Sequence[str]] = (),
-) -> tuple[Header, Iterator[Chunk]]:
+) -> tuple[Header, Iterator[RowChunk]]:
     """The file's header and its records in chunks of (line numbers, records), as they are.
 
     For the columnar paths: the csv module builds the records of a chunk in one call and the
@@ -186,18 +262,77 @@ def read_chunks(
     """
     reader = csv.reader(stream)
     header = read_header(reader, required=required, optional=optional, one_of=one_of)
+    return header, _record_chunks(reader, size=size, lines_before=0)
+
+
+def _record_chunks(reader: Any, *, size: int, lines_before: int) -> Iterator[RowChunk]:
+    """Chunks of a csv reader's records; `lines_before` lines precede what it reads."""
+    while True:
+        start = reader.line_num
+        rows = list(itertools.islice(reader, size))
+        if not rows:
+            return
+        end = reader.line_num
+        if end - start == len(rows):
+            yield np.arange(lines_before + start + 1, lines_before + end + 1, dtype=np.int64), rows
+            continue
+        # Some record spans lines (a quoted line break): count them to name lines right.
+        spans = [1 + sum(len(_LINE_BREAK.findall(v)) for v in row) for row in rows]
+        yield lines_before + start + np.cumsum(np.asarray(spans, dtype=np.int64)), rows
+
+
+def read_column_chunks(
+    stream: TextIO,
+    *,
+    size: int,
+    required: Sequence[str],
+    optional: Sequence[str] = (),
+    one_of: Sequence[Sequence[str]] = (),
+) -> tuple[Header, Iterator[Chunk]]:
+    """Like `read_chunks`, but a block of plain records (no quotes, one record per line, all
+    of the header's width) is parsed by Arrow's CSV reader into `Columns`.
+
+    Any block Arrow could read differently from the csv module (quotes, blank lines, a lone
+    carriage return, a record of another width) is read by the csv module instead, record by
+    record as `read_chunks` does, so that every value and line number is the same either way;
+    after the first quote the rest of the file is, as a quoted value may span lines. A block is
+    `size` lines, read line by line, so that a file arriving through a pipe is loaded as it comes.
+    """
+    lines = iter(stream.readline, "")
+    reader = csv.reader(lines)
+    header = read_header(reader, required=required, optional=optional, one_of=one_of)
+    names = [f"c{i}" for i in range(header.width)]
+    options = (
+        pa_csv.ReadOptions(column_names=names, block_size=1 << 26),
+        pa_csv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
+        pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
 
     def chunks() -> Iterator[Chunk]:
+        before = reader.line_num
         while True:
-            start = reader.line_num
-            rows = list(itertools.islice(reader, size))
-            if not rows:
+            block = "".join(itertools.islice(lines, size))
+            if not block:
                 return
-            if reader.line_num - start == len(rows):
-                yield np.arange(start + 1, reader.line_num + 1, dtype=np.int64), rows
+            if '"' in block or block.count("\r") != block.count("\r\n"):
+                rest = csv.reader(itertools.chain(io.StringIO(block, newline=""), lines))
+                yield from _record_chunks(rest, size=size, lines_before=before)
+                return
+            count = block.count("\n") + (0 if block.endswith("\n") else 1)
+            numbers = np.arange(before + 1, before + count + 1, dtype=np.int64)
+            before += count
+            try:
+                table = pa_csv.read_csv(io.BytesIO(block.encode()), *options)
+            except pa.ArrowInvalid:
+                table = None
+            if table is None or table.num_rows != count:
+                # A blank line or a record of another width: as the csv module reads them.
+                yield numbers, list(csv.reader(io.StringIO(block, newline="")))
                 continue
-            # Some record spans lines (a quoted line break): count them to name lines right.
-            spans = [1 + sum(len(_LINE_BREAK.findall(v)) for v in row) for row in rows]
-            yield start + np.cumsum(np.asarray(spans, dtype=np.int64)), rows
+            yield numbers, Columns([c.combine_chunks() for c in table.columns])
 
     return header, chunks()

@@ -41,8 +41,8 @@ from xietong.testing.records import (
     CLOCK_SKEW,
     OUTCOME_WORDS,
     BadValue,
-    Chunk,
     Header,
+    RowChunk,
     parse_ct,
     parse_instant,
     parse_outcome,
@@ -220,7 +220,7 @@ def ingest(
     *,
     principal: Principal,
     header: Header,
-    chunks: Iterator[Chunk],
+    chunks: Iterator[RowChunk],
     label: Callable[[int], str],
     source: str,
     tz: str,
@@ -425,14 +425,20 @@ def _apply(
             )
         )
     ]
-    days = [
-        day
-        for (day,) in session.execute(
-            text(f"SELECT DISTINCT round_day FROM {_RANKED} WHERE {_APPLIES}")
+    singles = [
+        tube_id
+        for (tube_id,) in session.execute(
+            text(
+                f"SELECT r.tube_id FROM {_RANKED} r JOIN testing_tube t ON t.id = r.tube_id "
+                f"WHERE {_APPLIES} AND r.outcome <> 'invalid' AND t.member_count = 1 "
+                "ORDER BY r.tube_id"
+            )
         )
     ]
     effects.apply(session, tubes=touched, now=now, report=report)
-    effects.complete_retests(session, round_days=days, batch_id=batch_id, now=now, report=report)
+    effects.complete_retests(
+        session, single_tube_ids=singles, batch_id=batch_id, now=now, report=report
+    )
     return report
 
 

@@ -51,7 +51,7 @@ from xietong.testing.lookups import (
 )
 from xietong.testing.members import PersonIndex, first_occurrence, rank_within
 from xietong.testing.models import LabResult, Membership, ResampleTask, Site, Tube
-from xietong.testing.records import Chunk, Header
+from xietong.testing.records import Chunk, Columns, Header, Records
 from xietong.testing.schemas import TubeBatchReport
 from xietong.testing.tube_rows import TUBE_COLUMNS, Draft, Rows, TubeReader, last_tube_start
 
@@ -205,9 +205,9 @@ class TubeIntake:
 
     # --- one chunk -----------------------------------------------------------------------------
 
-    def _chunk(self, lines: np.ndarray, rows: list[list[str]]) -> None:
+    def _chunk(self, lines: np.ndarray, rows: Records) -> None:
         width = self.header.width
-        if set(map(len, rows)) != {width}:
+        if not isinstance(rows, Columns) and set(map(len, rows)) != {width}:
             kept = [k for k, row in enumerate(rows) if len(row) == width]
             for k, row in enumerate(rows):
                 if len(row) != width and any(v.strip() for v in row):

@@ -50,7 +50,7 @@ from xietong.testing.planning import issue_plan as issue_plan
 from xietong.testing.planning import plan_read as plan_read
 from xietong.testing.planning import planned_tubes as planned_tubes
 from xietong.testing.planning import stored_entries as stored_entries
-from xietong.testing.records import Chunk, Header, read_chunks
+from xietong.testing.records import Chunk, Header, read_chunks, read_column_chunks
 from xietong.testing.schemas import (
     CaseCandidateRead,
     LabResultBatch,
@@ -263,7 +263,7 @@ def register_tubes_file(
     progress: Callable[[int], None] | None = None,
 ) -> TubeBatchReport:
     """Register tubes from CSV (one row per swab): whole file or nothing unless `load_valid`."""
-    header, chunks = read_chunks(
+    header, chunks = read_column_chunks(
         stream,
         size=chunk_rows,
         required=tube_rows.REQUIRED,

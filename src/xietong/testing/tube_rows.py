@@ -8,19 +8,20 @@ reading; no database here but the building index it is handed when a record name
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pyarrow as pa
 
 from xietong.areas.service import BuildingRef
 from xietong.core.errors import RowError
 from xietong.policy.rules import MAX_POOL_SIZE
 from xietong.testing.models import TUBE_KINDS
-from xietong.testing.records import CLOCK_SKEW, BadValue, Header, parse_int
+from xietong.testing.records import CLOCK_SKEW, BadValue, Columns, Header, Records, parse_int
 
 TUBE_COLUMNS = [
     "tube_code",
@@ -94,7 +95,7 @@ class Rows:
     what has been refused so far (with the reasons, by record index)."""
 
     lines: np.ndarray
-    rows: list[list[str]]
+    rows: Records
     label: Callable[[int], str]
     ok: np.ndarray = field(default_factory=lambda: np.ones(0, dtype=bool))
     bad: dict[int, list[RowError]] = field(default_factory=dict)
@@ -148,11 +149,11 @@ class TubeReader:
         self._latest = now + CLOCK_SKEW
         self._minutes: dict[str, tuple[datetime, date]] = {}
 
-    def _strings(self, rows: list[list[str]], name: str) -> np.ndarray:
+    def _strings(self, rows: Records, name: str) -> np.ndarray:
         at = self.at[name]
         if at is None:
             return np.full(len(rows), "")
-        return np.char.strip(np.array([row[at] for row in rows]))
+        return np.char.strip(np.array(column_values(rows, at)))
 
     def drafts(self, chunk: Rows) -> list[Draft]:
         """The chunk's tubes in order of appearance (parsed from their first rows), each row's
@@ -160,6 +161,8 @@ class TubeReader:
         rows, i = chunk.rows, self.at
         code_at = i["tube_code"]
         assert code_at is not None
+        if isinstance(rows, Columns):
+            return self._column_drafts(chunk, rows, code_at)
         codes = list(map(operator.itemgetter(code_at), rows))
         changes = np.fromiter(
             map(operator.ne, codes[1:], codes[:-1]), dtype=bool, count=len(rows) - 1
@@ -204,7 +207,49 @@ class TubeReader:
             for code, line, row in zip(tube_of, lines, firsts, strict=True)
         ]
 
-    def _draft(self, code: str, line: int, row: list[str]) -> Draft:
+    def _column_drafts(self, chunk: Rows, rows: Columns, code_at: int) -> list[Draft]:
+        """`drafts` for records held column by column: the same tubes, the same refusals, with
+        the comparisons done by Arrow and Python work only per tube."""
+        changes = rows.adjacent_differ(code_at)
+        starts = np.r_[0, np.flatnonzero(changes) + 1]
+        lengths = np.diff(np.r_[starts, len(rows)])
+        tube_of: dict[str, int] = {}
+        first_row: list[int] = []
+        segment_tube = []
+        for start, raw in zip(
+            starts.tolist(), rows.column(code_at).take(pa.array(starts)).to_pylist(), strict=True
+        ):
+            code = raw.strip()
+            t = tube_of.get(code)
+            if t is None:
+                t = tube_of[code] = len(first_row)
+                first_row.append(start)
+            segment_tube.append(t)
+        chunk.tix = np.repeat(np.asarray(segment_tube, dtype=np.int64), lengths)
+        present = [at for name in ATTRIBUTES if (at := self.at[name]) is not None]
+        inside = np.zeros(max(0, len(rows) - 1), dtype=bool)
+        for at in present:
+            inside |= rows.adjacent_differ(at)
+        if (inside & ~changes).any() or len(first_row) < len(starts):
+            firsts_of_rows = np.asarray(first_row, dtype=np.int64)[chunk.tix]
+            differs = np.zeros(len(rows), dtype=bool)
+            for at in present:
+                differs |= rows.differ_from(at, firsts_of_rows)
+            chunk.refuse(
+                differs,
+                lambda k: (
+                    "tube_code",
+                    "site, time, pool size or kind differ from the tube's first row "
+                    f"({chunk.where(first_row[chunk.tix[k]])})",
+                ),
+            )
+        lines = chunk.lines[first_row].tolist()
+        return [
+            self._draft(code, line, row)
+            for code, line, row in zip(tube_of, lines, rows.take(first_row), strict=True)
+        ]
+
+    def _draft(self, code: str, line: int, row: Sequence[str]) -> Draft:
         """A tube from its first row. Site, pool size, kind and building repeat from tube to
         tube: each distinct combination is checked once per call; the time is read per tube."""
         static = self._static_of(row)
@@ -335,11 +380,15 @@ class TubeReader:
         """Each row's person id (-1 where it cannot be read); national IDs are matched later."""
         rows, i = chunk.rows, self.at
         at, number_at = i["person_id"], i["national_id"]
-        numbers_given = number_at is not None and any(map(operator.itemgetter(number_at), rows))
-        if at is not None and not numbers_given:
+        numbers_given = number_at is not None and any(column_values(rows, number_at))
+        if at is not None and not numbers_given and isinstance(rows, Columns):
+            ids = rows.int_column(at)
+            if ids is not None:
+                return ids
+        elif at is not None and not numbers_given:
             try:  # the usual file: every row a person id
                 return np.fromiter(
-                    map(int, map(operator.itemgetter(at), rows)), dtype=np.int64, count=len(rows)
+                    map(int, column_values(rows, at)), dtype=np.int64, count=len(rows)
                 )
             except ValueError:
                 pass
@@ -363,7 +412,14 @@ class TubeReader:
         return pids
 
 
-def last_tube_start(rows: list[list[str]], code_at: int) -> int:
+def column_values(rows: Records, at: int) -> list[str]:
+    """Field `at` of every record."""
+    if isinstance(rows, Columns):
+        return rows.values(at)
+    return list(map(operator.itemgetter(at), rows))
+
+
+def last_tube_start(rows: Records, code_at: int) -> int:
     """Where the rows of the last tube of `rows` start (0 when they are all one tube)."""
     last = rows[-1][code_at] if len(rows[-1]) > code_at else None
     cut = len(rows)

@@ -1,14 +1,16 @@
 """Reading tube records: each tube from its first row, the round as the local day of collection
-(also for times read from a minute seen before), and rows that disagree with their tube refused."""
+(also for times read from a minute seen before), and rows that disagree with their tube refused —
+the same whether the records are held as lists or column by column (`Columns`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
-from xietong.testing.records import Header
+from xietong.testing.records import Columns, Header
 from xietong.testing.tube_rows import TUBE_COLUMNS, Draft, Rows, TubeReader
 
 NOW = datetime(2022, 11, 16, 4, 0, tzinfo=UTC)
@@ -26,9 +28,26 @@ def reader() -> TubeReader:
     )
 
 
+@pytest.fixture(params=["lists", "columns"], autouse=True)
+def held_as(request: pytest.FixtureRequest) -> str:
+    global HELD_AS
+    HELD_AS = request.param
+    return HELD_AS
+
+
+HELD_AS = "lists"
+
+
 def read(*rows: list[str]) -> tuple[Rows, list[Draft]]:
-    chunk = Rows(lines=np.arange(2, 2 + len(rows)), rows=list(rows), label=lambda n: f"line {n}")
-    return chunk, list(reader().drafts(chunk))
+    records: list[list[str]] | Columns = list(rows)
+    if HELD_AS == "columns":
+        records = Columns(
+            [pa.array(list(column), pa.string()) for column in zip(*rows, strict=True)]
+        )
+    chunk = Rows(lines=np.arange(2, 2 + len(rows)), rows=records, label=lambda n: f"line {n}")
+    drafts = list(reader().drafts(chunk))
+    chunk.pids = reader().person_ids(chunk)
+    return chunk, drafts
 
 
 @pytest.mark.parametrize(
