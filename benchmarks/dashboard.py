@@ -2,109 +2,441 @@
 
 Usage:
   .venv/bin/python -m benchmarks.dashboard --persons 100000 [--days 14] [--requests 20]
-        [--postgres-url URL] [--skip-sqlite]
+        [--screening-share 1.0] [--attack 0.01] [--postgres-url URL] [--skip-sqlite] [--keep]
       builds fresh databases of that size (SQLite, and PostgreSQL when a URL is given or
-      XIETONG_TEST_DATABASE_URL is set): synthetic buildings and persons, `--days` days of cases
-      (a growing outbreak infecting the share `--attack` of persons, half of the cases linked
-      into chains), referrals for a third of them, and the daily aggregates refreshed;
+      XIETONG_TEST_DATABASE_URL is set): synthetic buildings and persons (already protected, in
+      bulk), `--days` days of screening (every person swabbed every other day, the central urban
+      area's interval, in pools of 10 with 0.1 % of the pools positive: tube and result files
+      loaded through the testing service and the results intake flow, `--screening-share` of
+      each day's swabs), cases over the same days (a growing outbreak infecting the share
+      `--attack` of persons through the cases service, half of them linked into chains),
+      referrals for a third of them, and the daily aggregates refreshed. `--keep` keeps the
+      databases and prints their URLs;
   .venv/bin/python -m benchmarks.dashboard --database-url URL [--requests 20]
       measures an existing database as it is (the twin's city of 10 million persons with 14 days
-      of data); it only adds two users for the sessions it measures with.
+      of data, or one kept with `--keep`); it only adds two users for the sessions it measures
+      with.
 
 Server time is measured inside the application, from the moment the request reaches it to the
 last byte of its answer (no network, no browser). The overview is asked for the last day of
 data as a command-centre user, warm (its trend remembered) and after the daily series changed;
 its points-and-lines panels, which the page fetches once drawn, are timed apart; the inbox as the
 coordinator of the district with the most open referrals. The figures printed are what was
-measured, with the sizes of the database.
+measured, with the sizes of the database and how long each part of the seeding took.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import queue
 import random
+import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 TZ = "Asia/Shanghai"
 PERSONS_PER_BUILDING = 100
+# One in this many persons stays in another building than its home (often another district).
+STAYS_ELSEWHERE_EVERY = 10
+# A sampling site for about this many persons of a district.
+PERSONS_PER_SITE = 10_000
+# The golden ratio's fractional part spreads a share of buildings evenly over the city.
+_SPREAD = (math.sqrt(5.0) - 1.0) / 2.0
+
+T = TypeVar("T")
 
 
 # --- building a database of a given size ---------------------------------------------------------
 
 
-def _seed(url: str, *, persons: int, days: int, attack: float, rng_seed: int) -> dict[str, Any]:
-    """Areas, persons, cases over `days` days ending today, referrals, refreshed aggregates."""
-    from benchmarks.people_import import _prepare, write_persons_csv
+def _seed(
+    url: str,
+    *,
+    persons: int,
+    days: int,
+    attack: float,
+    rng_seed: int,
+    screening_share: float,
+) -> dict[str, Any]:
+    """Areas, persons, screening, cases over `days` days ending today, referrals, refreshed
+    aggregates; with the seconds each part took."""
+    from benchmarks.people_import import _prepare
     from xietong.analytics import service as analytics_service
+    from xietong.areas import service as areas_service
     from xietong.config import Settings
-    from xietong.core.principal import SYSTEM
-    from xietong.people import service as people_service
     from xietong.people.protection import PersonalDataProtector
     from xietong.storage.engine import build_engine, session_factory
     from xietong.storage.unit_of_work import unit_of_work
 
     started = time.perf_counter()
-    codes = _prepare(url, max(41, persons // PERSONS_PER_BUILDING))
+    seconds: dict[str, float] = {}
+    _prepare(url, max(41, persons // PERSONS_PER_BUILDING))
     engine = build_engine(url)
     factory = session_factory(engine)
     protector = PersonalDataProtector.from_settings(Settings(database_url=url))
-    with tempfile.TemporaryDirectory(prefix="xietong-dashboard-") as folder:
-        csv_path = Path(folder) / "persons.csv"
-        write_persons_csv(csv_path, persons=persons, building_codes=codes)
-        with (
-            unit_of_work(factory) as session,
-            csv_path.open(encoding="utf-8", newline="") as stream,
-        ):
-            people_service.import_persons(
-                session, principal=SYSTEM, protector=protector, stream=stream
-            )
+    with unit_of_work(factory) as session:
+        buildings = sorted(areas_service.building_index(session).values(), key=lambda r: r.id)
     rng = random.Random(rng_seed)
     now = datetime.now(UTC)
     today = now.astimezone(ZoneInfo(TZ)).date()
-    cases = _seed_cases(factory, rng=rng, persons=persons, days=days, attack=attack, now=now)
+
+    mark = time.perf_counter()
+    first_person = _seed_persons(
+        factory, protector=protector, buildings=buildings, persons=persons, now=now
+    )
+    _analyse(engine)
+    seconds["persons"] = time.perf_counter() - mark
+    _progress(f"{persons:,} persons in {seconds['persons']:.0f} s")
+
+    mark = time.perf_counter()
+    screening = _seed_screening(
+        factory,
+        protector=protector,
+        buildings=buildings,
+        first_person=first_person,
+        persons=persons,
+        days=days,
+        share=screening_share,
+        now=now,
+    )
+    _analyse(engine)
+    seconds["screening"] = time.perf_counter() - mark
+    _progress(f"{days} days of screening in {seconds['screening']:.0f} s")
+
+    mark = time.perf_counter()
+    cases = _seed_cases(
+        factory,
+        rng=rng,
+        first_person=first_person,
+        persons=persons,
+        days=days,
+        attack=attack,
+        now=now,
+    )
+    seconds["cases"] = time.perf_counter() - mark
+    _progress(f"{len(cases):,} cases in {seconds['cases']:.0f} s")
+    mark = time.perf_counter()
     referrals = _seed_referrals(factory, rng=rng, case_people=cases, now=now)
+    seconds["referrals"] = time.perf_counter() - mark
+    _progress(f"{referrals:,} referrals in {seconds['referrals']:.0f} s")
+    mark = time.perf_counter()
     with unit_of_work(factory) as session:
         analytics_service.refresh_aggregates(session, now=now, tz=TZ, full=True)
+    _analyse(engine)
+    seconds["refresh"] = time.perf_counter() - mark
     engine.dispose()
     return {
         "seconds": time.perf_counter() - started,
+        "part_seconds": seconds,
         "cases": len(cases),
         "referrals": referrals,
+        "screening": screening,
         "last_day": today.isoformat(),
     }
 
 
+def _progress(message: str) -> None:
+    """Where a long seeding is (on stderr, so that the figures on stdout stay clean)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _made_ahead(rows: Iterator[T], *, batch: int = 20_000) -> Iterator[T]:
+    """`rows`, made in a thread a few batches ahead: the database's work on one batch (during
+    which the driver waits without the GIL) overlaps the making of the next."""
+    ready: queue.Queue[list[T] | BaseException | None] = queue.Queue(maxsize=4)
+
+    def make() -> None:
+        try:
+            while chunk := [row for _, row in zip(range(batch), rows, strict=False)]:
+                ready.put(chunk)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            ready.put(exc)
+            return
+        ready.put(None)
+
+    threading.Thread(target=make, daemon=True).start()
+    while (item := ready.get()) is not None:
+        if isinstance(item, BaseException):
+            raise item
+        yield from item
+
+
+def _analyse(engine: Any) -> None:
+    """Fresh planner statistics after a bulk load, as an operator runs after one."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+
+
+def _seed_persons(
+    factory: Any, *, protector: Any, buildings: list[Any], persons: int, now: datetime
+) -> int:
+    """Persons in bulk, stored as the people service stores them (keyed hash and masked form of
+    a synthetic national ID, encrypted name, birth date and sex read from the number); return
+    the first person's id. Reading and checking a CSV file is `people_import`'s benchmark.
+
+    Persons live 100 to a building in id order; one in ten stays in another building.
+    """
+    from xietong.auth import service as auth_service
+    from xietong.core.principal import SYSTEM
+    from xietong.people.identity import mask
+    from xietong.people.models import Person
+    from xietong.people.synthetic import synthetic_national_id
+    from xietong.storage.bulk import bulk_insert
+    from xietong.storage.unit_of_work import unit_of_work
+
+    first_birth = date(1940, 1, 1)
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for i in range(persons):
+            home = buildings[min(i // PERSONS_PER_BUILDING, len(buildings) - 1)]
+            stay = home
+            if i % STAYS_ELSEWHERE_EVERY == 0:
+                stay = buildings[(i * 7919) % len(buildings)]
+            birth = first_birth + timedelta(days=i // 1000)
+            number = synthetic_national_id(serial=i % 1000, birth=birth)
+            yield (
+                protector.hash_id(number),
+                mask(number),
+                protector.encrypt(f"居民{i}"),
+                birth,
+                "M" if int(number[16]) % 2 == 1 else "F",
+                home.id,
+                home.district_id,
+                stay.id,
+                stay.district_id,
+                now,
+                now,
+            )
+
+    columns = [
+        "id_hash",
+        "id_masked",
+        "name_enc",
+        "birth_date",
+        "sex",
+        "residence_building_id",
+        "residence_district_id",
+        "current_building_id",
+        "current_district_id",
+        "created_at",
+        "updated_at",
+    ]
+    with unit_of_work(factory) as session:
+        inserted = bulk_insert(
+            session,
+            Person.__table__,  # type: ignore[arg-type]
+            columns,
+            _made_ahead(rows()),
+        )
+        auth_service.record_audit(
+            session,
+            principal=SYSTEM,
+            action="import",
+            entity="person",
+            entity_ids=["*"],
+            detail={"source": "benchmarks.dashboard", "inserted": inserted},
+        )
+        first, last = session.execute(select(func.min(Person.id), func.max(Person.id))).one()
+    # The ids came from the sequence in row order: person i is first + i.
+    assert inserted == persons and last - first + 1 == persons, (inserted, first, last)
+    return int(first)
+
+
+def _seed_screening(
+    factory: Any,
+    *,
+    protector: Any,
+    buildings: list[Any],
+    first_person: int,
+    persons: int,
+    days: int,
+    share: float,
+    now: datetime,
+) -> dict[str, Any]:
+    """`days` rounds of screening ending today, written as the day's tube and result files and
+    loaded through the testing service and the results intake flow, one transaction each.
+
+    Every person is swabbed every other day (the central urban area's interval, applied to the
+    whole synthetic city): the persons of even-numbered home buildings on one day, of odd ones
+    on the next, about half of the persons a day. Each queues at a site of the district where
+    it stays, with its neighbours (`screening_day`'s queue order), ten to a tube. 0.1 % of the
+    pools are positive and 0.05 % of the tubes invalid, as in `screening_day`. With `share` < 1
+    only that share of each day's buildings (spread evenly over the city) is swabbed.
+    """
+    import numpy as np
+
+    from benchmarks.screening_day import INVALID_EVERY, POOL, POSITIVE_EVERY, _members
+    from xietong.areas import service as areas_service
+    from xietong.core.principal import SYSTEM
+    from xietong.flows import intake
+    from xietong.storage.unit_of_work import unit_of_work
+    from xietong.testing import service as testing_service
+    from xietong.testing.schemas import SiteCreate
+
+    zone = ZoneInfo(TZ)
+    index = np.arange(persons, dtype=np.int64)
+    home = np.minimum(index // PERSONS_PER_BUILDING, len(buildings) - 1)
+    stay = np.where(
+        index % STAYS_ELSEWHERE_EVERY == 0, (index * 7919) % len(buildings), home
+    ).astype(np.int64)
+    building_district = np.array([b.district_id for b in buildings], dtype=np.int64)
+    # Sites: one per PERSONS_PER_SITE persons staying in a district; a building's site is one of
+    # its district's, in turn by building.
+    site_codes: dict[int, list[str]] = {}
+    with unit_of_work(factory) as session:
+        codes = areas_service.district_code_by_id(session)
+        staying = Counter(building_district[stay].tolist())
+        for district_id, count in sorted(staying.items()):
+            for k in range(max(1, count // PERSONS_PER_SITE)):
+                code = f"B{codes[district_id]}{k:04d}"
+                testing_service.create_site(
+                    session,
+                    principal=SYSTEM,
+                    site_in=SiteCreate(
+                        code=code, name=f"采样点 {code}", district_code=codes[district_id]
+                    ),
+                    now=now,
+                )
+                site_codes.setdefault(district_id, []).append(code)
+    site_of_building = [
+        site_codes[b.district_id][k % len(site_codes[b.district_id])]
+        if b.district_id in site_codes
+        else None
+        for k, b in enumerate(buildings)
+    ]
+    chosen_buildings = ((np.arange(len(buildings)) // 2) * _SPREAD) % 1.0 < share
+    figures: dict[str, Any] = {
+        "days": days,
+        "share": share,
+        "tubes": 0,
+        "memberships": 0,
+        "positive_pools": 0,
+        "seconds_tubes": 0.0,
+        "seconds_results": 0.0,
+    }
+    today = now.astimezone(zone).date()
+    with tempfile.TemporaryDirectory(prefix="xietong-dashboard-screening-") as folder:
+        tubes_path, results_path = Path(folder) / "tubes.csv", Path(folder) / "results.csv"
+        for offset in range(days):
+            day = today - timedelta(days=days - 1 - offset)
+            # The persons of this day, queued where they stay, neighbours together.
+            due = (home % 2 == offset % 2) & chosen_buildings[home]
+            queued = index[due][np.lexsort((index[due], stay[due]))]
+            tubes = len(queued) // POOL
+            if tubes == 0:
+                continue
+            opens = datetime.combine(day, day_time(7, 0), tzinfo=zone)
+            closes = min(
+                datetime.combine(day, day_time(19, 0), tzinfo=zone), now - timedelta(minutes=2)
+            )
+            opens = max(
+                datetime.combine(day, day_time(0, 0), tzinfo=zone),
+                min(opens, closes - timedelta(hours=1)),
+            )
+            step = (closes - opens) / tubes
+            day_now = min(closes + timedelta(hours=4), now)
+            prefix = f"T{day:%y%m%d}"
+            with tubes_path.open("w", encoding="utf-8") as out:
+                out.write("tube_code,site_code,collected_at,pool_size,person_id\n")
+                for t, members in _members(tubes):
+                    ids = queued[members]
+                    site = site_of_building[int(stay[ids[0]])]
+                    at = (opens + step * t).astimezone(UTC).isoformat()
+                    head = f"{prefix}{t:08d},{site},{at},{POOL},"
+                    out.writelines(f"{head}{first_person + p}\n" for p in ids.tolist())
+            with results_path.open("w", encoding="utf-8") as out:
+                out.write("tube_code,result,ct_value,lab,reported_at\n")
+                for t in range(tubes):
+                    reported = min(opens + step * t + timedelta(hours=3), day_now)
+                    outcome, ct = "negative", ""
+                    if t % POSITIVE_EVERY == POSITIVE_EVERY // 2:
+                        outcome, ct = "positive", "27.5"
+                    elif t % INVALID_EVERY == 1:
+                        outcome = "invalid"
+                    out.write(
+                        f"{prefix}{t:08d},{outcome},{ct},LAB-{t % 40:02d},"
+                        f"{reported.astimezone(UTC).isoformat()}\n"
+                    )
+            mark = time.perf_counter()
+            with (
+                unit_of_work(factory) as session,
+                tubes_path.open(encoding="utf-8", newline="") as stream,
+            ):
+                report = testing_service.register_tubes_file(
+                    session,
+                    principal=SYSTEM,
+                    stream=stream,
+                    source_name=f"benchmark {day}",
+                    tz=TZ,
+                    now=day_now,
+                    protector=protector,
+                    expected_rows=tubes * POOL,
+                )
+            figures["seconds_tubes"] += time.perf_counter() - mark
+            mark = time.perf_counter()
+            with (
+                unit_of_work(factory) as session,
+                results_path.open(encoding="utf-8", newline="") as stream,
+            ):
+                results = intake.ingest_lab_results(
+                    session,
+                    principal=SYSTEM,
+                    stream=stream,
+                    source_name=f"benchmark {day}",
+                    tz=TZ,
+                    now=day_now,
+                )
+            figures["seconds_results"] += time.perf_counter() - mark
+            figures["tubes"] += report.tubes_added
+            figures["memberships"] += report.members_added
+            figures["positive_pools"] += results.results.pooled_positive
+            _progress(
+                f"screening {day}: {report.members_added:,} swabs in {report.tubes_added:,} tubes"
+            )
+    figures["persons_per_day"] = figures["memberships"] / max(1, days)
+    return figures
+
+
 def _seed_cases(
-    factory: Any, *, rng: random.Random, persons: int, days: int, attack: float, now: datetime
+    factory: Any,
+    *,
+    rng: random.Random,
+    first_person: int,
+    persons: int,
+    days: int,
+    attack: float,
+    now: datetime,
 ) -> list[tuple[int, datetime]]:
     """A growing outbreak: cases per day double every few days, `attack` of persons in all."""
     from xietong.cases import link_service
     from xietong.cases import service as cases_service
     from xietong.cases.schemas import CaseCreate, LinkCreate
     from xietong.core.principal import SYSTEM
-    from xietong.people.models import Person
     from xietong.storage.unit_of_work import unit_of_work
 
     total = max(days, round(persons * attack))
     weights = [1.25**d for d in range(days)]
     per_day = [max(1, round(total * w / sum(weights))) for w in weights]
-    with unit_of_work(factory) as session:
-        # The benchmark picks whom to infect; the cases service does the rest.
-        ids = list(session.scalars(select(Person.id).order_by(Person.id)))
-    chosen = rng.sample(ids, min(len(ids), sum(per_day)))
+    # The benchmark picks whom to infect (persons are first_person, first_person + 1, …); the
+    # cases service does the rest.
+    chosen = [first_person + k for k in rng.sample(range(persons), min(persons, sum(per_day)))]
     made: list[tuple[int, datetime]] = []
     case_ids: list[int] = []
     cursor = 0
@@ -192,7 +524,7 @@ def _seed_referrals(
             opened += len(made)
             # Referrals older than a day were worked on: most closed with feedback.
             if made and now - at > timedelta(days=1) and rng.random() < 0.8:
-                step = {"principal": SYSTEM, "referral_id": made[0].id, "tz": TZ}
+                step: dict[str, Any] = {"principal": SYSTEM, "referral_id": made[0].id, "tz": TZ}
                 action_service.acknowledge(session, at=at + timedelta(minutes=20), **step)
                 action_service.mark_located(session, at=at + timedelta(hours=1), **step)
                 action_service.mark_controlled(session, at=at + timedelta(hours=2), **step)
@@ -229,14 +561,18 @@ class ServerTimer:
 def _sizes(engine: Any) -> dict[str, int]:
     # Counting rows for the report only; nothing in the application reads tables this way.
     sizes = {}
-    with engine.connect() as connection:
-        for name, table in (
-            ("persons", "people_person"),
-            ("cases", "cases_case"),
-            ("links", "cases_transmission_link"),
-            ("referrals", "referrals_referral"),
-            ("aggregate_rows", "analytics_daily_aggregate"),
-        ):
+    for name, table in (
+        ("persons", "people_person"),
+        ("cases", "cases_case"),
+        ("links", "cases_transmission_link"),
+        ("referrals", "referrals_referral"),
+        ("tubes", "testing_tube"),
+        ("memberships", "testing_membership"),
+        ("results", "testing_lab_result"),
+        ("holds", "testing_hold"),
+        ("aggregate_rows", "analytics_daily_aggregate"),
+    ):
+        with engine.connect() as connection:
             try:
                 sizes[name] = int(
                     connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
@@ -369,54 +705,85 @@ def _drop_postgresql(admin_url: str, name: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", help="Measure this existing database as it is.")
     parser.add_argument("--persons", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--attack", type=float, default=0.01, help="Share of persons infected.")
+    parser.add_argument(
+        "--screening-share",
+        type=float,
+        default=1.0,
+        help="Share of each day's swabs loaded (1.0: every person every other day).",
+    )
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--day", type=date.fromisoformat, help="Overview day (default: today).")
     parser.add_argument("--postgres-url", default=os.environ.get("XIETONG_TEST_DATABASE_URL"))
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--keep", action="store_true", help="Keep the databases built; print their URLs."
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if not 0.0 <= args.screening_share <= 1.0:
+        parser.error("--screening-share must lie in [0, 1]")
     figures: dict[str, Any] = {}
     if args.database_url:
         figures["given"] = measure(args.database_url, requests=args.requests, day=args.day)
     else:
-        with tempfile.TemporaryDirectory(prefix="xietong-bench-") as folder:
-            targets: list[tuple[str, str, str | None]] = []
-            if not args.skip_sqlite:
-                targets.append(("sqlite", f"sqlite:///{Path(folder) / 'dashboard.sqlite'}", None))
-            if args.postgres_url:
-                url, name = _fresh_postgresql(args.postgres_url)
-                targets.append(("postgresql", url, name))
-            try:
-                for backend, url, _ in targets:
-                    seeded = _seed(
-                        url,
-                        persons=args.persons,
-                        days=args.days,
-                        attack=args.attack,
-                        rng_seed=args.seed,
-                    )
-                    figures[backend] = measure(url, requests=args.requests, day=args.day)
-                    figures[backend]["seeded"] = seeded
-            finally:
-                for _, _, name in targets:
-                    if name is not None:
-                        _drop_postgresql(args.postgres_url, name)
+        folder = tempfile.mkdtemp(prefix="xietong-bench-")
+        targets: list[tuple[str, str, str | None]] = []
+        if not args.skip_sqlite:
+            targets.append(("sqlite", f"sqlite:///{Path(folder) / 'dashboard.sqlite'}", None))
+        if args.postgres_url:
+            url, name = _fresh_postgresql(args.postgres_url)
+            targets.append(("postgresql", url, name))
+        try:
+            for backend, url, _ in targets:
+                seeded = _seed(
+                    url,
+                    persons=args.persons,
+                    days=args.days,
+                    attack=args.attack,
+                    rng_seed=args.seed,
+                    screening_share=args.screening_share,
+                )
+                figures[backend] = measure(url, requests=args.requests, day=args.day)
+                figures[backend]["seeded"] = seeded
+                figures[backend]["url"] = url
+        finally:
+            if not args.keep:
+                for _, _, database in targets:
+                    if database is not None:
+                        _drop_postgresql(args.postgres_url, database)
+                shutil.rmtree(folder, ignore_errors=True)
     for backend, f in figures.items():
         sizes = ", ".join(f"{k} {v:,}" for k, v in f["sizes"].items())
         print(
             f"{backend}: {sizes}; inbox of {f['inbox_district']} ({f['inbox_open_referrals']} open)"
         )
+        seeded = f.get("seeded")
+        if seeded is not None:
+            screening = seeded["screening"]
+            parts = ", ".join(f"{k} {v:.0f} s" for k, v in seeded["part_seconds"].items())
+            print(
+                f"  seeded in {seeded['seconds']:.0f} s ({parts}); screening: {screening['days']} "
+                f"days, share {screening['share']:g} of each day's swabs loaded "
+                f"({screening['persons_per_day']:,.0f} swabs a day, "
+                f"{screening['positive_pools']:,} positive pools; tube files "
+                f"{screening['seconds_tubes']:.0f} s, result files "
+                f"{screening['seconds_results']:.0f} s)"
+            )
         for page in ("overview", "overview_uncached", "overview_panels", "inbox"):
             p = f[page]
             print(
                 f"  {page:>17}: median {p['median_ms']:.1f} ms, p95 {p['p95_ms']:.1f} ms, "
                 f"max {p['max_ms']:.1f} ms over {p['requests']} requests"
             )
+        if args.keep and "url" in f:
+            print(f"  kept: --database-url {f['url']}")
     return figures
 
 

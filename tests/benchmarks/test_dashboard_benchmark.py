@@ -20,6 +20,25 @@ def test_the_benchmark_runs_at_tiny_size_on_each_backend() -> None:
         measured = figures[backend]
         assert measured["sizes"]["persons"] == 300
         assert measured["sizes"]["cases"] >= 3
+        # Every other day half of the persons (by home building), ten to a tube, all resulted.
+        screening = measured["seeded"]["screening"]
+        assert screening["share"] == 1.0
+        assert measured["sizes"]["memberships"] == screening["memberships"] == 200 + 100 + 200
+        assert measured["sizes"]["tubes"] == measured["sizes"]["results"] == 50
         for page in ("overview", "overview_uncached", "overview_panels", "inbox"):
             assert measured[page]["requests"] == 3
             assert measured[page]["median_ms"] > 0
+
+
+@pytest.mark.slow
+def test_a_share_of_each_screening_day_can_be_loaded() -> None:
+    figures = dashboard.main(
+        [
+            *("--persons", "2000", "--days", "2", "--attack", "0.01", "--requests", "1"),
+            *("--screening-share", "0.5", "--postgres-url", ""),
+        ]
+    )
+    screening = figures["sqlite"]["seeded"]["screening"]
+    # Half of each day's buildings (spread over the city): about half of 1,000 swabs a day.
+    assert 300 <= screening["memberships"] / 2 <= 700
+    assert figures["sqlite"]["sizes"]["memberships"] == screening["memberships"]

@@ -359,18 +359,19 @@ def daily_series(
     )
     if resolved == "official":
         query = query.where(OfficialCount.until_minute == WHOLE_DAY_MINUTES)
-    else:
-        # In the aggregates a metric no domain counts is NULL on every row: missing everywhere.
-        for name in metrics:
-            missing[name][:] = _never_counted(session, name, first_day, last_day)
-    for district_id, day, *figures in session.execute(query):
-        i, t = row_of[district_id], (day - first_day).days
-        for name, figure in zip(metrics, figures, strict=True):
-            if figure is None:
-                missing[name][i, t] = True
-            else:
-                values[name][i, t] = figure
-                missing[name][i, t] = False
+    rows = session.execute(query).all()
+    # One row per district and day (unique in both tables): each metric is placed by arrays.
+    row_index = np.array([row_of[row[0]] for row in rows], dtype=np.intp)
+    day_index = np.array([(row[1] - first_day).days for row in rows], dtype=np.intp)
+    for column, name in enumerate(metrics, start=2):
+        figures = [row[column] for row in rows]
+        known = np.array([figure is not None for figure in figures], dtype=np.bool_)
+        values[name][row_index[known], day_index[known]] = [f for f in figures if f is not None]
+        missing[name][row_index[~known], day_index[~known]] = True
+        if resolved != "official" and not known.any():
+            # In the aggregates a metric no domain counts is NULL on every row of the days:
+            # missing everywhere, also where no row exists.
+            missing[name][:] = True
     return DailySeries(
         source=resolved, districts=districts, days=days, values=values, missing=missing
     )
@@ -390,17 +391,6 @@ def resolve_source(session: Session, *, first_day: date, last_day: date, source:
         .limit(1)
     )
     return "official" if official is not None else "aggregates"
-
-
-def _never_counted(session: Session, name: str, first_day: date, last_day: date) -> bool:
-    column = getattr(DailyAggregate, name)
-    counted = session.scalar(
-        select(DailyAggregate.day)
-        .where(DailyAggregate.day >= first_day, DailyAggregate.day <= last_day)
-        .where(column.is_not(None))
-        .limit(1)
-    )
-    return counted is None
 
 
 def require_counts(series: DailySeries) -> None:

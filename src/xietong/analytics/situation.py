@@ -7,6 +7,7 @@ the districts' populations and distances; docs/analytics.md states every modelli
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from xietong.analytics.catalogue import Source
@@ -81,7 +83,13 @@ PREVIOUS_LIFT_AFTER_CLEAN_DAYS: Final = 7
 
 def serial_interval_of(policy: Policy) -> FloatArray:
     """The policy's serial interval discretised as EpiEstim does, long enough for its tail."""
-    mean, sd = policy.serial_interval.mean_days, policy.serial_interval.sd_days
+    return _discretised(policy.serial_interval.mean_days, policy.serial_interval.sd_days).copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _discretised(mean: float, sd: float) -> FloatArray:
+    # A pure function of two numbers that a policy changes rarely, and a few milliseconds of
+    # gamma CDFs: computed once per serial interval rather than once per trend.
     return discretise_serial_interval(
         mean=mean, sd=sd, max_days=max(20, math.ceil(mean + 10.0 * sd))
     )
@@ -108,6 +116,9 @@ def trend(
         surface_zero_days=policy.surface_zero.consecutive_days,
     )
     city = chongqing()
+    days = len(series.days)
+    city_days = _EstimatesByDay.of(picture.city_growth, picture.city_rt, days=days)
+    district_days = _EstimatesByDay.of(picture.district_growth, picture.district_rt, days=days)
     city_trend = _unit_trend(
         code=city.code,
         name=city.name_hans,
@@ -118,6 +129,7 @@ def trend(
         growth=picture.city_growth,
         rt=picture.city_rt,
         row=0,
+        by_day=city_days,
         series_days=series.days,
     )
     districts = [
@@ -131,6 +143,7 @@ def trend(
             growth=picture.district_growth,
             rt=picture.district_rt,
             row=i,
+            by_day=district_days,
             series_days=series.days,
         )
         for i, district in enumerate(series.districts)
@@ -155,6 +168,41 @@ def trend(
     )
 
 
+@dataclass(frozen=True)
+class _EstimatesByDay:
+    """The day-by-day estimates of every row laid out on the series' days, as JSON numbers.
+
+    An estimate belongs to its window's last day (`t_end`, 1-based); days without one, and
+    estimates that are not finite, are None. Each array is read once for all rows and days:
+    looking the estimates up point by point costs far more than computing them.
+    """
+
+    growth_rate: list[list[float | None]]
+    rt_mean: list[list[float | None]]
+    rt_lower: list[list[float | None]]
+    rt_upper: list[list[float | None]]
+
+    @classmethod
+    def of(cls, growth: GrowthEstimate, rt: RtEstimate, *, days: int) -> _EstimatesByDay:
+        return cls(
+            growth_rate=_on_days(growth.rate, growth.t_end, days),
+            rt_mean=_on_days(rt.mean, rt.t_end, days),
+            rt_lower=_on_days(rt.lower, rt.t_end, days),
+            rt_upper=_on_days(rt.upper, rt.t_end, days),
+        )
+
+
+def _on_days(
+    values: FloatArray, t_end: npt.NDArray[np.int64], days: int
+) -> list[list[float | None]]:
+    laid_out = np.full((values.shape[0], days), np.nan)
+    laid_out[:, t_end - 1] = values
+    return [[v if math.isfinite(v) else None for v in row] for row in laid_out.tolist()]
+
+
+_TREND_POINTS: Final = TypeAdapter(list[TrendPoint])
+
+
 def _unit_trend(
     *,
     code: str,
@@ -166,24 +214,33 @@ def _unit_trend(
     growth: GrowthEstimate,
     rt: RtEstimate,
     row: int,
+    by_day: _EstimatesByDay,
     series_days: tuple[date, ...],
 ) -> UnitTrend:
-    growth_by_day = {int(t): k for k, t in enumerate(growth.t_end)}
-    rt_by_day = {int(t): k for k, t in enumerate(rt.t_end)}
-    points = []
-    for index, day in enumerate(series_days):
-        g, r = growth_by_day.get(index + 1), rt_by_day.get(index + 1)
-        points.append(
-            TrendPoint(
-                day=day,
-                cases=int(cases[index]),
-                surface_cases=int(surface[index]),
-                growth_rate=_number(growth.rate[row, g]) if g is not None else None,
-                rt_mean=_number(rt.mean[row, r]) if r is not None else None,
-                rt_lower=_number(rt.lower[row, r]) if r is not None else None,
-                rt_upper=_number(rt.upper[row, r]) if r is not None else None,
+    # Validated as one list: pydantic's core checks the points without a Python call each.
+    points = _TREND_POINTS.validate_python(
+        [
+            {
+                "day": day,
+                "cases": day_cases,
+                "surface_cases": day_surface,
+                "growth_rate": growth_rate,
+                "rt_mean": rt_mean,
+                "rt_lower": rt_lower,
+                "rt_upper": rt_upper,
+            }
+            for day, day_cases, day_surface, growth_rate, rt_mean, rt_lower, rt_upper in zip(
+                series_days,
+                cases.tolist(),
+                surface.tolist(),
+                by_day.growth_rate[row],
+                by_day.rt_mean[row],
+                by_day.rt_lower[row],
+                by_day.rt_upper[row],
+                strict=True,
             )
-        )
+        ]
+    )
     return UnitTrend(
         code=code,
         name=name,

@@ -4,6 +4,10 @@ The district map is a `Choroplethmap` on the `white-bg` style with the bundled d
 so it draws with no base-map download; functional zones without a shape of their own are dots at
 their centroids. The shapes are served once at `SHAPES_URL` (cached by the browser) rather than
 inside every figure. Each function takes plain numbers and returns the figure's JSON text.
+
+The charts every overview draws (the district map, the epidemic curve) are written as plain
+figure dictionaries: building and validating plotly's objects took most of the overview's time.
+The unit tests check that plotly's validation gives each of them back unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from functools import cache
 from typing import Any
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from xietong.areas.reference import chongqing, district_shapes
 
@@ -39,17 +44,34 @@ def shapes_url() -> str:
     return f"/static/districts.geojson?v={hashlib.sha256(shapes_json()).hexdigest()[:10]}"
 
 
+def _layout_values(*, height: int, legend: bool = True) -> dict[str, Any]:
+    return {
+        "height": height,
+        "margin": {"l": 48, "r": 16, "t": 16, "b": 40},
+        "font": {"family": FONT, "size": 12},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "#ffffff",
+        "showlegend": legend,
+        "legend": {"orientation": "h", "y": -0.15, "x": 0},
+        "hoverlabel": {"font": {"family": FONT}},
+    }
+
+
 def _layout(fig: go.Figure, *, height: int, legend: bool = True) -> None:
-    fig.update_layout(
-        height=height,
-        margin={"l": 48, "r": 16, "t": 16, "b": 40},
-        font={"family": FONT, "size": 12},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="#ffffff",
-        showlegend=legend,
-        legend={"orientation": "h", "y": -0.15, "x": 0},
-        hoverlabel={"font": {"family": FONT}},
-    )
+    fig.update_layout(**_layout_values(height=height, legend=legend))
+
+
+@cache
+def _template() -> dict[str, Any]:
+    """plotly's default template as plain data, which every figure of `go.Figure` carries."""
+    template: dict[str, Any] = json.loads(go.Figure().to_json())["layout"]["template"]
+    return template
+
+
+def _figure_json(data: list[dict[str, Any]], layout: dict[str, Any]) -> str:
+    """The JSON text of a figure given as plain data, in the form `go.Figure.to_json` gives."""
+    figure = {"data": data, "layout": {"template": _template(), **layout}}
+    return str(pio.to_json(figure, validate=False))
 
 
 @cache
@@ -75,59 +97,63 @@ def district_map(
     """Districts coloured by `values` (code → number); `highlight` outlines one district."""
     shaped, unshaped, centre = _city_frame()
     top = max([*values.values(), 1.0])
-    fig = go.Figure()
-    fig.add_trace(
-        go.Choroplethmap(
-            geojson=shapes_url(),
-            featureidkey="id",
-            locations=list(shaped),
-            z=[values.get(code, 0) for code in shaped],
-            zmin=0,
-            zmax=top,
-            colorscale=MAP_SCALE,
-            marker={"line": {"width": 0.6, "color": "#555555"}, "opacity": 0.9},
-            text=[names.get(code, code) for code in shaped],
-            hovertemplate="%{text}<br>" + label + ": %{z}<extra></extra>",
-            colorbar={"thickness": 10, "len": 0.6, "x": 0.98},
-            name=label,
-        )
-    )
+    data: list[dict[str, Any]] = [
+        {
+            "type": "choroplethmap",
+            "geojson": shapes_url(),
+            "featureidkey": "id",
+            "locations": list(shaped),
+            "z": [values.get(code, 0) for code in shaped],
+            "zmin": 0,
+            "zmax": top,
+            "colorscale": MAP_SCALE,
+            "marker": {"line": {"width": 0.6, "color": "#555555"}, "opacity": 0.9},
+            "text": [names.get(code, code) for code in shaped],
+            "hovertemplate": "%{text}<br>" + label + ": %{z}<extra></extra>",
+            "colorbar": {"thickness": 10, "len": 0.6, "x": 0.98},
+            "name": label,
+        }
+    ]
     if unshaped:
         codes = sorted(unshaped)
-        fig.add_trace(
-            go.Scattermap(
-                lon=[unshaped[c][0] for c in codes],
-                lat=[unshaped[c][1] for c in codes],
-                mode="markers",
-                marker={
+        data.append(
+            {
+                "type": "scattermap",
+                "lon": [unshaped[c][0] for c in codes],
+                "lat": [unshaped[c][1] for c in codes],
+                "mode": "markers",
+                "marker": {
                     "size": 14,
                     "color": [values.get(c, 0) for c in codes],
                     "cmin": 0,
                     "cmax": top,
                     "colorscale": MAP_SCALE,
                 },
-                text=[f"{names.get(c, c)}: {values.get(c, 0):g}" for c in codes],
-                hovertemplate="%{text}<extra></extra>",
-                showlegend=False,
-            )
+                "text": [f"{names.get(c, c)}: {values.get(c, 0):g}" for c in codes],
+                "hovertemplate": "%{text}<extra></extra>",
+                "showlegend": False,
+            }
         )
     if highlight is not None and highlight in shaped:
-        fig.add_trace(
-            go.Choroplethmap(
-                geojson=shapes_url(),
-                featureidkey="id",
-                locations=[highlight],
-                z=[0],
-                colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
-                showscale=False,
-                marker={"line": {"width": 3, "color": "#000000"}},
-                hoverinfo="skip",
-            )
+        data.append(
+            {
+                "type": "choroplethmap",
+                "geojson": shapes_url(),
+                "featureidkey": "id",
+                "locations": [highlight],
+                "z": [0],
+                "colorscale": [[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+                "showscale": False,
+                "marker": {"line": {"width": 3, "color": "#000000"}},
+                "hoverinfo": "skip",
+            }
         )
-    fig.update_layout(map={"style": "white-bg", "center": centre, "zoom": 5.6})
-    _layout(fig, height=height, legend=False)
-    fig.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0})
-    return str(fig.to_json())
+    layout = {
+        "map": {"style": "white-bg", "center": centre, "zoom": 5.6},
+        **_layout_values(height=height, legend=False),
+        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+    }
+    return _figure_json(data, layout)
 
 
 def points_map(
@@ -179,15 +205,29 @@ def epidemic_curve(
 ) -> str:
     """New infections by day, stacked: found under control below, found on the surface above."""
     x = [d.isoformat() for d in days]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(x=x, y=list(under_control), name=under_control_label, marker_color=UNDER_CONTROL)
-    )
-    fig.add_trace(go.Bar(x=x, y=list(surface), name=surface_label, marker_color=SURFACE))
-    fig.update_layout(barmode="stack", bargap=0.15)
-    fig.update_xaxes(type="date", tickformat="%m-%d")
-    _layout(fig, height=height)
-    return str(fig.to_json())
+    data = [
+        {
+            "type": "bar",
+            "x": x,
+            "y": list(under_control),
+            "name": under_control_label,
+            "marker": {"color": UNDER_CONTROL},
+        },
+        {
+            "type": "bar",
+            "x": list(x),
+            "y": list(surface),
+            "name": surface_label,
+            "marker": {"color": SURFACE},
+        },
+    ]
+    layout = {
+        "barmode": "stack",
+        "bargap": 0.15,
+        "xaxis": {"type": "date", "tickformat": "%m-%d"},
+        **_layout_values(height=height),
+    }
+    return _figure_json(data, layout)
 
 
 def band_chart(

@@ -87,8 +87,10 @@ class RtEstimate:
 
     def quantile(self, level: float) -> FloatArray:
         """The posterior quantile at ``level`` (one of `quantile_levels`), shape (D, W)."""
+        # Plain float arithmetic (np.isclose's test with rtol 0): callers ask for a level per
+        # value they read, and NumPy's scalar machinery would cost more than the lookup.
         for i, computed in enumerate(self.quantile_levels):
-            if np.isclose(computed, level, rtol=0.0, atol=1e-12):
+            if abs(computed - float(level)) <= 1e-12:
                 return np.asarray(self.quantiles[i], dtype=np.float64)
         raise ValueError(
             f"level {level} was not computed; quantile_levels are {self.quantile_levels}"
