@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,10 +26,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The outbox dispatcher and the periodic jobs live as long as the server.
         workers = start_workers(app) if settings.run_workers else None
-        # What is built by now (modules, routes, the plotly bundle) lives as long as the
-        # process: moved out of the collector's sight, a full collection during a request
-        # scans only what requests made (one request in twenty paid 250–650 ms before).
-        gc.freeze()
         try:
             yield
         finally:
