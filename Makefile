@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run check lint test setup
+.PHONY: run serve check lint test setup
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The demo: a synthetic city and its outbreak replayed through every service, then the dashboard.
 run: $(STAMP)
+	$(BIN)/xietong demo
+
+# The system on your own database (XIETONG_DATABASE_URL), for production use.
+serve: $(STAMP)
 	$(BIN)/xietong serve
 
 lint: $(STAMP)

@@ -27,8 +27,18 @@ def _hash_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def create_user(session: Session, *, user_in: UserCreate, now: datetime | None = None) -> User:
-    """Create a user with a role and a jurisdiction (the city, or one district)."""
+def create_user(
+    session: Session,
+    *,
+    user_in: UserCreate,
+    now: datetime | None = None,
+    password_hash: str | None = None,
+) -> User:
+    """Create a user with a role and a jurisdiction (the city, or one district).
+
+    `password_hash` (from `passwords.hash_password`) stands in for `user_in.password` when many
+    users get one published password (the demo), so that it is hashed once, not once per user.
+    """
     if session.scalar(select(User.id).where(User.username == user_in.username)) is not None:
         raise Conflict(f"user {user_in.username!r} exists", code="user_exists")
     district_id = None
@@ -41,7 +51,9 @@ def create_user(session: Session, *, user_in: UserCreate, now: datetime | None =
         display_name=user_in.display_name or user_in.username,
         role=user_in.role.value,
         district_id=district_id,
-        password_hash=hash_password(user_in.password) if user_in.password else None,
+        password_hash=(
+            password_hash or (hash_password(user_in.password) if user_in.password else None)
+        ),
         active=True,
         created_at=now or utcnow(),
     )

@@ -36,8 +36,22 @@ class FixedClock:
         self._at = at.astimezone(UTC)
 
 
+# How far this process's clock is set from the wall clock: zero but in a server replaying the
+# past (the demo serves its outbreak as of the evening of its last day, and time runs on from there
+# so that SLA countdowns, escalations and "today" are those of the replay).
+_shift = timedelta(0)
+
+
+def run_clock_from(start: datetime) -> None:
+    """Set this process's clock (`utcnow`) to read `start` now and run on at the wall's pace."""
+    global _shift
+    if start.tzinfo is None:
+        raise ValueError("start: must be timezone-aware")
+    _shift = start.astimezone(UTC) - datetime.now(UTC)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _shift
 
 
 def local_day(at: datetime, tz: str) -> date:

@@ -23,6 +23,7 @@ from xietong.core.principal import SYSTEM
 from xietong.people import service as people_service
 from xietong.people.protection import PersonalDataProtector
 from xietong.people.synthetic import synthetic_national_id
+from xietong.storage.bulk import bulk_insert
 from xietong.twin.models import TwinPerson, TwinRun
 from xietong.twin.names import synthetic_names
 
@@ -45,6 +46,7 @@ HOUSEHOLD_SIZE_SHARES = np.array([0.25, 0.30, 0.23, 0.13, 0.09])
 # Age bands (2020 census: 0-14 18 %, 15-59 63 %, 60+ 19 %).
 AGE_BANDS = ((0, 15, 0.18), (15, 60, 0.63), (60, 90, 0.19))
 REFERENCE_DAY = date(2022, 11, 1)
+_CHUNK = 50_000
 
 
 @dataclass(frozen=True)
@@ -162,27 +164,68 @@ def plan_people(
     )
 
 
+def birth_serials(rng: np.random.Generator, age: IntArray) -> tuple[IntArray, IntArray]:
+    """Birth dates (days since 1970) fitting the ages, and a serial unique per birth date.
+
+    A number has three digits of serial per birth date: when more than 1,000 persons share a
+    date, the extra ones are born a day earlier (and so on), latest dates first, in one pass
+    over the distinct dates.
+    """
+    days_old = age * 365 + rng.integers(0, 365, age.size)
+    wanted = (np.datetime64(REFERENCE_DAY) - days_old.astype("timedelta64[D]")).astype(np.int64)
+    order = np.argsort(-wanted, kind="stable")  # latest first, persons in index order
+    dates, starts, counts = np.unique(-wanted[order], return_index=True, return_counts=True)
+    birth = np.empty(age.size, dtype=np.int64)
+    serial = np.empty(age.size, dtype=np.int64)
+    current, used = None, 0  # the day being filled and the serials taken on it
+    for negative, start, count in zip(
+        dates.tolist(), starts.tolist(), counts.tolist(), strict=True
+    ):
+        day = -negative
+        if current is None or day < current:
+            current, used = day, 0
+        slots = used + np.arange(count)
+        people = order[start : start + count]
+        birth[people] = current - slots // 1000
+        serial[people] = slots % 1000
+        current, used = current - (used + count) // 1000, (used + count) % 1000
+    return birth, serial
+
+
+_EPOCH = date(1970, 1, 1)
+
+
+def national_id_at(birth: IntArray, serial: IntArray, i: int) -> str:
+    """The synthetic number of person `i` from `birth_serials`."""
+    return synthetic_national_id(
+        serial=int(serial[i]), birth=_EPOCH + timedelta(days=int(birth[i]))
+    )
+
+
 def national_ids(rng: np.random.Generator, age: IntArray) -> list[str]:
     """Unique synthetic numbers whose birth dates fit the ages (serial unique per birth date)."""
-    days_old = age * 365 + rng.integers(0, 365, age.size)
-    birth = np.datetime64(REFERENCE_DAY) - days_old.astype("timedelta64[D]")
-
-    def serials() -> IntArray:
-        order = np.argsort(birth, kind="stable")
-        sorted_birth = birth[order]
-        ranks = np.empty(age.size, dtype=np.int64)
-        ranks[order] = np.arange(age.size) - np.searchsorted(sorted_birth, sorted_birth)
-        return ranks
-
-    serial = serials()
-    while (serial >= 1000).any():  # over 1,000 born one day: move the extra a day earlier
-        birth[serial >= 1000] -= np.timedelta64(1, "D")
-        serial = serials()
-    epoch = date(1970, 1, 1)
+    birth, serial = birth_serials(rng, age)
     return [
-        synthetic_national_id(serial=int(s), birth=epoch + timedelta(days=int(b)))
-        for s, b in zip(serial, birth.astype(np.int64), strict=True)
+        synthetic_national_id(serial=s, birth=_EPOCH + timedelta(days=b))
+        for s, b in zip(serial.tolist(), birth.tolist(), strict=True)
     ]
+
+
+def city_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
+    """Separate random streams for the people, their ID numbers and their names, so that the
+    replay can regenerate a person's number from the seed and the ages alone."""
+    return (
+        np.random.default_rng([seed, 0]),
+        np.random.default_rng([seed, 1]),
+        np.random.default_rng([seed, 2]),
+    )
+
+
+def national_ids_of(seed: int, ages: IntArray, indices: IntArray) -> list[str]:
+    """The numbers the city of `seed` gave the persons at `indices` (ages: the whole city's)."""
+    _, ids_rng, _ = city_streams(seed)
+    birth, serial = birth_serials(ids_rng, ages)
+    return [national_id_at(birth, serial, int(i)) for i in indices]
 
 
 @dataclass(frozen=True)
@@ -207,7 +250,7 @@ def build_city(
     )
     if existing is not None:
         return CityBuild(existing.id, existing.population, existing.buildings, created=False)
-    rng = np.random.default_rng(seed)
+    people_rng, ids_rng, names_rng = city_streams(seed)
     shape = city_shape(session, population=population)
     residential = np.ceil(shape.residents / PERSONS_PER_RESIDENTIAL_BUILDING).astype(np.int64) + 1
     total = np.ceil(residential / (1 - WORKPLACE_SHARE_OF_BUILDINGS)).astype(np.int64)
@@ -237,33 +280,41 @@ def build_city(
     if progress:
         progress("households", 0.2)
     people = plan_people(
-        rng=rng,
+        rng=people_rng,
         shape=shape,
         buildings=buildings,
         building_district=building_district,
         building_is_workplace=is_workplace,
         distance_km=distance,
     )
-    numbers = national_ids(rng, people.age)
-    names = synthetic_names(rng, population)
-    phones = (13_000_000_000 + rng.integers(0, 999_999_999, population)).tolist()
+    birth, serial = birth_serials(ids_rng, people.age)
     first_id = people_service.next_person_id(session)
     if progress:
         progress("persons", 0.3)
 
     def persons() -> Iterator[people_service.NewPerson]:
-        for i in range(population):
-            if progress and i % 20_000 == 0:
-                progress("persons", 0.3 + 0.6 * i / population)
-            yield people_service.NewPerson(
-                national_id=numbers[i],
-                name=names[i],
-                phone=str(phones[i]),
-                residence_building_id=int(people.residence_building[i]),
-                residence_district_id=int(people.residence_district[i]),
-                current_building_id=int(people.current_building[i]),
-                current_district_id=int(people.current_district[i]),
-            )
+        # Names, phones and numbers are made a chunk at a time: memory stays flat at any size.
+        for start in range(0, population, _CHUNK):
+            count = min(_CHUNK, population - start)
+            if progress:
+                progress("persons", 0.3 + 0.6 * start / population)
+            names = synthetic_names(names_rng, count)
+            phones = (13_000_000_000 + names_rng.integers(0, 999_999_999, count)).tolist()
+            serials = serial[start : start + count].tolist()
+            births = birth[start : start + count].tolist()
+            for k in range(count):
+                i = start + k
+                yield people_service.NewPerson(
+                    national_id=synthetic_national_id(
+                        serial=serials[k], birth=_EPOCH + timedelta(days=births[k])
+                    ),
+                    name=names[k],
+                    phone=str(phones[k]),
+                    residence_building_id=int(people.residence_building[i]),
+                    residence_district_id=int(people.residence_district[i]),
+                    current_building_id=int(people.current_building[i]),
+                    current_district_id=int(people.current_district[i]),
+                )
 
     people_service.register_many(
         session,
@@ -273,8 +324,6 @@ def build_city(
         source_name=f"twin seed {seed}",
         first_id=first_id,
     )
-    from xietong.storage.bulk import bulk_insert
-
     bulk_insert(
         session,
         TwinPerson.__table__,  # type: ignore[arg-type]

@@ -1,12 +1,16 @@
 """The synthetic outbreak: who infects whom, when, and where (household, workplace, community).
 
-Daily counts follow the reference scenario scaled to the simulated population: growth of 0.33 a
-day through 2,297 new infections on 13 November 2022 (so over 1,000 on 11 November and over
-8,000 since 1 November, as reported), then slowing to a peak near 9,700 a day around 22 November
-and declining. The shape after 13 November is an assumption fitted to DESIGN.md's reported range,
-not a calibration. Each new infection is attached to an infectious person through a household
-member, a colleague or a contact in a district they move to, so chains, clusters and
-spillovers between districts arise from the city's structure.
+The reference scenario counts infections *reported* per day: growth of 0.33 a day through 2,297
+new infections on 13 November 2022 (so over 1,000 on 11 November and over 8,000 since
+1 November, as reported), then slowing to a peak near 9,700 a day around 22 November and
+declining. The shape after 13 November is an assumption fitted to DESIGN.md's reported range,
+not a calibration. Infections precede their report: screening every other day, retests and
+clinics find an infection about `REPORT_LAG_DAYS` after it happens (measured on the replay,
+docs/twin.md), so the simulated infections of day d follow the reference curve of day
+d + REPORT_LAG_DAYS, scaled to the simulated population (times `intensity`, which small test
+cities use to have counts worth comparing). Each new infection is attached to an infectious
+person through a household member, a colleague or a contact in a district they move to, so
+chains, clusters and spillovers between districts arise from the city's structure.
 """
 
 from __future__ import annotations
@@ -30,10 +34,15 @@ SETTING_SHARES = {"household": 0.45, "workplace": 0.25, "community": 0.30}
 SYMPTOMATIC_SHARE = 0.08  # most Omicron infections were reported as asymptomatic
 INFECTIOUS_FROM_DAY = 2
 INFECTIOUS_UNTIL_DAY = 7
+REPORT_LAG_DAYS = 2  # infection to report, on average, in the replay
+COMMUNITY_DRAWS = 4
+# New infections brought in from outside the chains followed (travel, unknown sources), placed
+# anywhere in the city: what carries the outbreak to districts far from the first clusters.
+INTRODUCED_SHARE = 0.04
 
 
 def reference_curve(days: list[date]) -> FloatArray:
-    """Expected new infections per day for the whole municipality."""
+    """New infections reported per day for the whole municipality (the reference scenario)."""
     out = np.empty(len(days))
     slowing = (PEAK_DAY - ANCHOR_DAY).days
     for i, day in enumerate(days):
@@ -47,6 +56,24 @@ def reference_curve(days: list[date]) -> FloatArray:
             log_level = EARLY_GROWTH * slowing / 2 + DECLINE * (offset - slowing)
         out[i] = ANCHOR_COUNT * np.exp(log_level)
     return out
+
+
+def expected_infections(
+    population: int,
+    *,
+    start: date,
+    days: int,
+    intensity: float = 1.0,
+    lead_days: int = REPORT_LAG_DAYS,
+) -> FloatArray:
+    """New infections per day the simulation aims at, from `start` for `days` days."""
+    scale = population / REFERENCE_POPULATION * intensity
+    return reference_curve([start + timedelta(days=d + lead_days) for d in range(days)]) * scale
+
+
+def expected_reports(population: int, *, days: list[date], intensity: float = 1.0) -> FloatArray:
+    """New infections reported per day the replay aims at: the reference curve, scaled."""
+    return reference_curve(days) * population / REFERENCE_POPULATION * intensity
 
 
 @dataclass(frozen=True)
@@ -80,19 +107,24 @@ def simulate_outbreak(
     current_district: IntArray,
     seed_districts: IntArray,
     travel_share: FloatArray,
+    intensity: float = 1.0,
+    lead_days: int = REPORT_LAG_DAYS,
 ) -> Infections:
     """Simulate `days` days of transmission in a city of `household.size` persons.
 
     `current_district` holds district indices; `travel_share[i, j]` is the share of the contacts
     of people staying in district i that happen in district j (row-stochastic); introductions are
-    placed in `seed_districts` (indices).
+    placed in `seed_districts` (indices) on the first day, and anywhere afterwards (a share
+    `INTRODUCED_SHARE` of each day's infections). The infections of day d follow the reference
+    curve of day d + `lead_days`, scaled to the population and multiplied by `intensity`.
     """
     n = household.size
-    scale = n / REFERENCE_POPULATION
-    expected = reference_curve([start + timedelta(days=d) for d in range(days)]) * scale
+    expected = expected_infections(
+        n, start=start, days=days, intensity=intensity, lead_days=lead_days
+    )
     infected_on = np.full(n, -1, dtype=np.int64)
     infector_of = np.full(n, -1, dtype=np.int64)
-    setting_of = np.full(n, "", dtype="<U9")
+    setting_of = np.full(n, "", dtype="<U12")
     h_order, h_start, h_end = _members(household)
     w_order, w_start, w_end = _members(workplace)
     by_district = [np.flatnonzero(current_district == d) for d in range(travel_share.shape[0])]
@@ -113,9 +145,12 @@ def simulate_outbreak(
             & (day - infected_on >= INFECTIOUS_FROM_DAY)
             & (day - infected_on <= INFECTIOUS_UNTIL_DAY)
         )
-        for _ in range(wanted):
+        introduced = rng.random(wanted) < INTRODUCED_SHARE
+        for k in range(wanted):
             person, source, where = -1, -1, "community"
-            if infectious.size:
+            if infectious.size and introduced[k]:
+                person = int(rng.integers(0, n))
+            elif infectious.size:
                 source = int(infectious[rng.integers(0, infectious.size)])
                 where = str(settings[rng.choice(settings.size, p=shares)])
                 if where == "household":
@@ -128,7 +163,11 @@ def simulate_outbreak(
                         travel_share.shape[1], p=travel_share[current_district[source]]
                     )
                     pool = by_district[district]
-                    person = int(pool[rng.integers(0, pool.size)]) if pool.size else -1
+                    # A few draws: a passer-by already infected is no new infection.
+                    for _ in range(COMMUNITY_DRAWS if pool.size else 0):
+                        person = int(pool[rng.integers(0, pool.size)])
+                        if infected_on[person] < 0:
+                            break
             else:
                 person = int(seed_pool[rng.integers(0, seed_pool.size)])
             if person < 0 or infected_on[person] >= 0:

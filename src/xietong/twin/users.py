@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
+from xietong.auth.passwords import hash_password
 from xietong.auth.schemas import UserCreate
 from xietong.core.principal import Role
 
@@ -41,8 +42,11 @@ def ensure_demo_users(session: Session) -> list[DemoUser]:
         wanted.append(
             DemoUser(f"field-{code}", Role.field_worker, district.code, district.name_hans)
         )
+    # One published password for all: hashed once (scrypt takes ~0.1 s a time).
+    shared: str | None = None
     for user in wanted:
         if auth_service.get_user(session, username=user.username) is None:
+            shared = shared or hash_password(DEMO_PASSWORD)
             auth_service.create_user(
                 session,
                 user_in=UserCreate(
@@ -52,7 +56,7 @@ def ensure_demo_users(session: Session) -> list[DemoUser]:
                     ),
                     role=user.role,
                     district_code=user.district_code,
-                    password=DEMO_PASSWORD,
                 ),
+                password_hash=shared,
             )
     return wanted

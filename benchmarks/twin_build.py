@@ -1,0 +1,196 @@
+"""The twin at size: build the synthetic city, simulate the outbreak and replay it through the
+services, timing each stage and reading the process's peak memory after it.
+
+Usage: .venv/bin/python -m benchmarks.twin_build --population 10000000 [--days 21]
+       [--seed 2022] [--postgres-url URL]
+
+Without --postgres-url it runs on a fresh SQLite file in a temporary folder; with it, on a fresh
+PostgreSQL database created there and dropped afterwards. Per stage: wall time and the peak
+resident memory of the process so far (ru_maxrss: it never falls, so a stage that holds more
+than the ones before it shows as a rise). The replay's steps are summed per stage of the day
+(morning, results, followup, close) and the slowest day is named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _fresh_postgresql(admin_url: str) -> tuple[str, str]:
+    from xietong.storage.engine import normalise_url
+
+    name = f"xietong_twin_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = make_url(normalise_url(admin_url)).set(database=name)
+    return url.render_as_string(hide_password=False), name
+
+
+def _drop_postgresql(admin_url: str, name: str) -> None:
+    from xietong.storage.engine import normalise_url
+
+    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def run(url: str, *, population: int, days: int, seed: int) -> dict[str, Any]:
+    from xietong.bootstrap import prepare_database
+    from xietong.config import Settings
+    from xietong.people.protection import PersonalDataProtector
+    from xietong.storage.engine import build_engine, session_factory
+    from xietong.storage.unit_of_work import unit_of_work
+    from xietong.twin.city import build_city
+    from xietong.twin.replay import replay
+
+    figures: dict[str, Any] = {"stages": {}, "per_day": {}}
+    stages: dict[str, dict[str, float]] = figures["stages"]
+
+    def mark(stage: str, started: float) -> None:
+        entry = stages.setdefault(stage, {"seconds": 0.0, "peak_mib": 0.0})
+        entry["seconds"] += time.perf_counter() - started
+        entry["peak_mib"] = _peak_mib()
+
+    engine = build_engine(url)
+    factory = session_factory(engine)
+
+    def work() -> AbstractContextManager[Session]:
+        return unit_of_work(factory)
+
+    started = time.perf_counter()
+    prepare_database(engine)
+    mark("database", started)
+    protector = PersonalDataProtector.from_settings(Settings(database_url=url))
+    city: dict[str, float] = {}
+    started = time.perf_counter()
+    last = [started, ""]
+
+    def city_progress(stage: str, _share: float) -> None:
+        now = time.perf_counter()
+        if last[1]:
+            city[str(last[1])] = city.get(str(last[1]), 0.0) + now - float(last[0])
+        last[0], last[1] = now, stage
+
+    with work() as session:
+        built = build_city(
+            session, protector=protector, population=population, seed=seed, progress=city_progress
+        )
+    city_progress("", 1.0)
+    mark("city", started)
+    figures["city_parts"] = city
+    figures["buildings"] = built.buildings
+
+    step = [time.perf_counter(), ""]
+
+    def replay_progress(label: str, _n: int, _total: int) -> None:
+        now = time.perf_counter()
+        if step[1]:
+            day, stage = str(step[1]).rsplit(" ", 1)
+            entry = stages.setdefault(stage, {"seconds": 0.0, "peak_mib": 0.0})
+            entry["seconds"] += now - float(step[0])
+            entry["peak_mib"] = _peak_mib()
+            figures["per_day"][day] = figures["per_day"].get(day, 0.0) + now - float(step[0])
+        step[0], step[1] = now, label
+
+    started = time.perf_counter()
+    report = replay(
+        work,
+        run_id=built.run_id,
+        days=days,
+        protector=protector,
+        tz="Asia/Shanghai",
+        progress=replay_progress,
+    )
+    figures["replay_seconds"] = time.perf_counter() - started
+    figures["steps_run"] = report.steps_run
+    closing = report.summaries.get(max(report.summaries, default=""), {})
+    figures["last_day"] = {k: v for k, v in closing.items() if k != "bulletin"}
+    with factory() as session:
+        counts = {
+            table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in (
+                "twin_infection",
+                "testing_tube",
+                "testing_membership",
+                "cases_case",
+                "cases_close_contact",
+                "referrals_referral",
+                "zones_risk_area",
+            )
+        }
+    figures["rows"] = counts
+    figures["peak_mib"] = _peak_mib()
+    engine.dispose()
+    return figures
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--population", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=21, help="days of November 2022 (1-30)")
+    parser.add_argument("--seed", type=int, default=2022)
+    parser.add_argument("--postgres-url", help="admin URL: a fresh database is made there")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="xietong-twin-") as tmp:
+        if args.postgres_url:
+            url, name = _fresh_postgresql(args.postgres_url)
+            backend = "postgresql"
+        else:
+            url, name, backend = f"sqlite:///{Path(tmp) / 'twin.sqlite'}", "", "sqlite"
+        started = time.perf_counter()
+        try:
+            figures = run(url, population=args.population, days=args.days, seed=args.seed)
+        finally:
+            if args.postgres_url:
+                _drop_postgresql(args.postgres_url, name)
+    figures.update(
+        backend=backend,
+        population=args.population,
+        days=args.days,
+        total_seconds=time.perf_counter() - started,
+    )
+    print(
+        f"twin on {backend}: {args.population:,} persons in {figures['buildings']:,} buildings, "
+        f"{args.days} days replayed, {figures['total_seconds']:.1f} s in all, peak memory "
+        f"{figures['peak_mib']:,.0f} MiB"
+    )
+    for stage, entry in figures["stages"].items():
+        print(
+            f"  {stage:<10} {entry['seconds']:8.1f} s   peak so far {entry['peak_mib']:8,.0f} MiB"
+        )
+    city = ", ".join(f"{part} {seconds:.1f} s" for part, seconds in figures["city_parts"].items())
+    print(f"  city parts: {city}")
+    if figures["per_day"]:
+        slowest = max(figures["per_day"], key=figures["per_day"].get)
+        print(
+            f"  days: {len(figures['per_day'])} replayed, slowest {slowest} "
+            f"({figures['per_day'][slowest]:.1f} s), mean "
+            f"{sum(figures['per_day'].values()) / len(figures['per_day']):.1f} s"
+        )
+    print("  rows: " + ", ".join(f"{t} {n:,}" for t, n in figures["rows"].items()))
+    return figures
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
