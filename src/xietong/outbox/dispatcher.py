@@ -95,6 +95,7 @@ class Dispatcher:
         *,
         work: UnitOfWork,
         protector: PersonalDataProtector,
+        read: UnitOfWork | None = None,
         broadcaster: Broadcaster | None = None,
         sender: WebhookSender | None = None,
         clock: Clock | None = None,
@@ -105,6 +106,8 @@ class Dispatcher:
         rng: random.Random | None = None,
     ) -> None:
         self._work = work
+        # Steps that only read (on SQLite: no wait for the write lock behind the writers).
+        self._read = read or work
         self._protector = protector
         self.broadcaster = broadcaster or Broadcaster()
         self._sender = sender or HttpWebhookSender()
@@ -124,7 +127,7 @@ class Dispatcher:
 
     def start_tail(self) -> None:
         """Live streams start from now: older messages are replayed on request, not pushed."""
-        with self._work() as session:
+        with self._read() as session:
             self._cursor = TailCursor(highest=queue.latest_message_id(session))
 
     def broadcast_new(self) -> int:
@@ -135,7 +138,7 @@ class Dispatcher:
         cursor = self._cursor
         published = 0
         while True:
-            with self._work() as session:
+            with self._read() as session:
                 late = queue.messages_by_id(session, ids=cursor.open_gaps()[:1000])
                 new = queue.messages_after(session, after_id=cursor.highest, limit=500)
             found = {m.id: m for m in (*late, *new)}
@@ -152,7 +155,7 @@ class Dispatcher:
         attempts = 0
         while True:
             now = self._clock.now()
-            with self._work() as session:
+            with self._read() as session:
                 if not queue.any_due(session, now=now):
                     return attempts
             with self._work() as session:
@@ -168,12 +171,33 @@ class Dispatcher:
             if len(claimed) < self._batch_size:
                 return attempts
 
+    def deliver_pass(self) -> datetime | None:
+        """Send every delivery due now; return when the next one falls due (None: nothing
+        pending). An idle pass, the usual one after a ring, is one read."""
+        while True:
+            now = self._clock.now()
+            with self._read() as session:
+                due = queue.next_due_at(session)
+            # A delivery leased and not answered is due when its lease ends, any other when its
+            # next attempt is: a due time not after now means something can be claimed.
+            if due is None or due > now:
+                return due
+            with self._work() as session:
+                claimed = queue.claim_due_deliveries(
+                    session, now=now, lease=self._lease, limit=self._batch_size
+                )
+            if not claimed:  # another process took them first: look again after a ring or poll
+                return None
+            outcomes = list(self._pool.map(self._attempt, claimed))
+            with self._work() as session:
+                queue.record_outcomes(session, outcomes=outcomes, now=self._clock.now())
+
     def next_due_at(self) -> datetime | None:
-        with self._work() as session:
+        with self._read() as session:
             return queue.next_due_at(session)
 
     def release_leases(self) -> int:
-        with self._work() as session:
+        with self._read() as session:
             if not queue.leased_ids(session):
                 return 0
         with self._work() as session:

@@ -31,7 +31,7 @@ from xietong.outbox.dispatcher import Dispatcher
 from xietong.outbox.doorbell import DOORBELL
 from xietong.outbox.service import NOTIFY_CHANNEL
 from xietong.people.protection import PersonalDataProtector
-from xietong.storage.engine import session_factory
+from xietong.storage.engine import READ_ONLY, session_factory
 from xietong.storage.unit_of_work import unit_of_work
 
 logger = logging.getLogger(__name__)
@@ -73,15 +73,21 @@ class Workers:
         jobs: list[PeriodicJob] | None = None,
     ) -> None:
         factory = session_factory(engine)
+        read_factory = session_factory(engine.execution_options(**{READ_ONLY: True}))
 
         def work() -> AbstractContextManager[Session]:
             return unit_of_work(factory)
+
+        def read() -> AbstractContextManager[Session]:
+            return unit_of_work(read_factory)
 
         self._work = work
         self._engine = engine
         self._settings = settings
         self._clock = SystemClock()
-        self.dispatcher = Dispatcher(work=work, protector=protector, broadcaster=broadcaster)
+        self.dispatcher = Dispatcher(
+            work=work, read=read, protector=protector, broadcaster=broadcaster
+        )
         self._jobs = discover_jobs() if jobs is None else jobs
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -141,13 +147,12 @@ class Workers:
     def _deliver_loop(self) -> None:
         seen = DOORBELL.generation
         while not self._stop.is_set():
-            if not self._guarded("webhook delivery", self.dispatcher.deliver_due):
-                self._stop.wait(ERROR_PAUSE_SECONDS)
             timeout = IDLE_POLL_SECONDS
             try:
-                due = self.dispatcher.next_due_at()
+                due = self.dispatcher.deliver_pass()
             except Exception:
-                logger.exception("reading the next due delivery failed")
+                logger.exception("webhook delivery failed; trying again shortly")
+                self._stop.wait(ERROR_PAUSE_SECONDS)
                 due = None
             if due is not None:
                 timeout = min(timeout, max(0.0, (due - self._clock.now()).total_seconds()))

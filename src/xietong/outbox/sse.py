@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
+from sqlalchemy.orm import Session, sessionmaker
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
@@ -23,6 +24,7 @@ from xietong.core.principal import Principal, Role
 from xietong.outbox import queue
 from xietong.outbox.queue import BroadcastMessage
 from xietong.outbox.runtime import broadcaster_of
+from xietong.storage.engine import READ_ONLY, session_factory
 from xietong.storage.unit_of_work import unit_of_work
 
 router = APIRouter(tags=["outbox"])
@@ -43,8 +45,18 @@ def _token(request: Request) -> str:
     raise NotAuthenticated("a bearer token is required", code="not_authenticated")
 
 
+def _reads(request: Request) -> sessionmaker[Session]:
+    """Sessions that only read: on SQLite a stream opens without waiting behind the writers."""
+    state = request.app.state
+    factory: sessionmaker[Session] | None = getattr(state, "outbox_read_sessions", None)
+    if factory is None:
+        factory = session_factory(state.engine.execution_options(**{READ_ONLY: True}))
+        state.outbox_read_sessions = factory
+    return factory
+
+
 def _authenticate(request: Request) -> Principal:
-    with unit_of_work(request.app.state.session_factory) as session:
+    with unit_of_work(_reads(request)) as session:
         principal = auth_service.authenticate_token(session, token=_token(request))
     if principal.role not in _STREAMING_ROLES:
         raise PermissionDenied(f"role {principal.role} may not follow the live stream")
@@ -52,7 +64,7 @@ def _authenticate(request: Request) -> Principal:
 
 
 def _replay(request: Request, after_id: int) -> list[BroadcastMessage]:
-    with unit_of_work(request.app.state.session_factory) as session:
+    with unit_of_work(_reads(request)) as session:
         return queue.messages_after(session, after_id=after_id, limit=REPLAY_LIMIT)
 
 

@@ -108,6 +108,13 @@ def _copy_postgresql(
     target = f'"{table.name}"'
     staging = None
     if skip_conflicts_on:
+        # Nothing to load needs no staging table (creating and dropping one is catalog work
+        # that a request posting one result would otherwise do for every kind of row).
+        iterator = iter(rows)
+        first = next(iterator, None)
+        if first is None:
+            return 0
+        rows = itertools.chain([first], iterator)
         staging = f"xt_stage_{uuid.uuid4().hex[:12]}"
         with raw.cursor() as cursor:
             cursor.execute(

@@ -30,12 +30,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Execution option (`engine.execution_options(**{READ_ONLY: True})`) of work that only reads.
+READ_ONLY = "xietong_read_only"
+
+
 def _sqlite_begin(conn: Any) -> None:
     # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take control of it.
     # IMMEDIATE takes the write lock up front: a transaction that reads and then writes would
     # otherwise fail with "database is locked" when another writer committed in between, instead
-    # of waiting (busy_timeout) for its turn.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # of waiting (busy_timeout) for its turn. Work that only reads reads a WAL snapshot and
+    # never waits for the writers.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def build_engine(url: str, *, echo: bool = False) -> Engine:
