@@ -13,7 +13,6 @@ import csv
 import io
 import itertools
 import math
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -182,7 +181,6 @@ Records = list[list[str]] | Columns
 # Line numbers (of each record's last line) and the records of one chunk.
 Chunk = tuple[np.ndarray, Records]
 RowChunk = tuple[np.ndarray, list[list[str]]]
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def read_header(
@@ -266,19 +264,18 @@ def read_chunks(
 
 
 def _record_chunks(reader: Any, *, size: int, lines_before: int) -> Iterator[RowChunk]:
-    """Chunks of a csv reader's records; `lines_before` lines precede what it reads."""
+    """Chunks of a csv reader's records, each with the number of its last line (`lines_before`
+    lines precede what the reader reads). The reader's own count is taken after each record: a
+    quoted value may hold line breaks, and only the reader knows where a record ended."""
     while True:
-        start = reader.line_num
-        rows = list(itertools.islice(reader, size))
+        rows: list[list[str]] = []
+        ends: list[int] = []
+        for row in itertools.islice(reader, size):
+            rows.append(row)
+            ends.append(reader.line_num)
         if not rows:
             return
-        end = reader.line_num
-        if end - start == len(rows):
-            yield np.arange(lines_before + start + 1, lines_before + end + 1, dtype=np.int64), rows
-            continue
-        # Some record spans lines (a quoted line break): count them to name lines right.
-        spans = [1 + sum(len(_LINE_BREAK.findall(v)) for v in row) for row in rows]
-        yield lines_before + start + np.cumsum(np.asarray(spans, dtype=np.int64)), rows
+        yield lines_before + np.asarray(ends, dtype=np.int64), rows
 
 
 def read_column_chunks(
