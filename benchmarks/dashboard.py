@@ -47,8 +47,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
+
+from benchmarks.databases import drop_postgresql, fresh_postgresql
 
 TZ = "Asia/Shanghai"
 PERSONS_PER_BUILDING = 100
@@ -680,30 +681,6 @@ def _summary(seconds: list[float]) -> dict[str, float]:
     }
 
 
-# --- databases -----------------------------------------------------------------------------------
-
-
-def _fresh_postgresql(admin_url: str) -> tuple[str, str]:
-    from xietong.storage.engine import normalise_url
-
-    name = f"xietong_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(normalise_url(admin_url)).set(database=name)
-    return url.render_as_string(hide_password=False), name
-
-
-def _drop_postgresql(admin_url: str, name: str) -> None:
-    from xietong.storage.engine import normalise_url
-
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -738,7 +715,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if not args.skip_sqlite:
             targets.append(("sqlite", f"sqlite:///{Path(folder) / 'dashboard.sqlite'}", None))
         if args.postgres_url:
-            url, name = _fresh_postgresql(args.postgres_url)
+            url, name = fresh_postgresql(args.postgres_url)
             targets.append(("postgresql", url, name))
         try:
             for backend, url, _ in targets:
@@ -757,7 +734,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if not args.keep:
                 for _, _, database in targets:
                     if database is not None:
-                        _drop_postgresql(args.postgres_url, database)
+                        drop_postgresql(args.postgres_url, database)
                 shutil.rmtree(folder, ignore_errors=True)
     for backend, f in figures.items():
         sizes = ", ".join(f"{k} {v:,}" for k, v in f["sizes"].items())

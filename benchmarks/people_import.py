@@ -16,13 +16,11 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from benchmarks.databases import drop_postgresql, fresh_postgresql
 
 PERSONS_PER_BUILDING = 100
 
@@ -106,28 +104,6 @@ def _run_in_child(url: str, csv_path: Path) -> dict[str, Any]:
     return result
 
 
-def _fresh_postgresql(admin_url: str) -> tuple[str, str]:
-    from xietong.storage.engine import normalise_url
-
-    name = f"xietong_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(normalise_url(admin_url)).set(database=name).render_as_string(
-        hide_password=False
-    ), name
-
-
-def _drop_postgresql(admin_url: str, name: str) -> None:
-    from xietong.storage.engine import normalise_url
-
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--persons", type=int, default=1_000_000)
@@ -142,7 +118,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if not args.skip_sqlite:
             targets.append(("sqlite", f"sqlite:///{workdir / 'bench.sqlite'}", None))
         if args.postgres_url:
-            url, name = _fresh_postgresql(args.postgres_url)
+            url, name = fresh_postgresql(args.postgres_url)
             targets.append(("postgresql", url, name))
         csv_path = workdir / "persons.csv"
         try:
@@ -155,7 +131,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         finally:
             for _, _, name in targets:
                 if name is not None:
-                    _drop_postgresql(args.postgres_url, name)
+                    drop_postgresql(args.postgres_url, name)
     for backend in ("sqlite", "postgresql"):
         if backend in figures:
             f = figures[backend]

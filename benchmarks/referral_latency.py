@@ -43,7 +43,8 @@ from zoneinfo import ZoneInfo
 import httpx
 from tests.functional.outbox.live import RECEIVER, SENDER, Server
 
-from benchmarks.people_import import _drop_postgresql, _fresh_postgresql, write_persons_csv
+from benchmarks.databases import drop_postgresql, fresh_postgresql
+from benchmarks.people_import import write_persons_csv
 
 TZ = "Asia/Shanghai"
 SITE = "S-LATENCY"
@@ -698,11 +699,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     if args.postgres_url:
         with tempfile.TemporaryDirectory(prefix="xietong-latency-") as folder:
-            url, name = _fresh_postgresql(args.postgres_url)
+            url, name = fresh_postgresql(args.postgres_url)
             try:
                 figures["postgresql"] = measure(url, Path(folder), args, args.servers)
             finally:
-                _drop_postgresql(args.postgres_url, name)
+                drop_postgresql(args.postgres_url, name)
         report("postgresql", figures["postgresql"])
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory(prefix="xietong-latency-") as folder:

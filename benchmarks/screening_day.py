@@ -24,14 +24,15 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+
+from benchmarks.databases import drop_postgresql, fresh_postgresql
 
 DAY = date(2022, 11, 15)
 START = datetime(2022, 11, 14, 23, 0, tzinfo=UTC)  # 07:00 in Chongqing
@@ -338,28 +339,6 @@ def _in_child(target: Any, *args: Any) -> dict[str, Any]:
 # --- running it --------------------------------------------------------------------------------
 
 
-def _fresh_postgresql(admin_url: str) -> tuple[str, str]:
-    from xietong.storage.engine import normalise_url
-
-    name = f"xietong_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(normalise_url(admin_url)).set(database=name).render_as_string(
-        hide_password=False
-    ), name
-
-
-def _drop_postgresql(admin_url: str, name: str) -> None:
-    from xietong.storage.engine import normalise_url
-
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def run_backend(url: str, n: dict[str, int], folder: Path) -> dict[str, Any]:
     started = time.perf_counter()
     prepared = prepare(url, n)
@@ -398,11 +377,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="xietong-screening-") as tmp:
         folder = Path(tmp)
         if not args.skip_postgresql and args.postgres_url:
-            url, name = _fresh_postgresql(args.postgres_url)
+            url, name = fresh_postgresql(args.postgres_url)
             try:
                 figures["postgresql"] = run_backend(url, n, folder)
             finally:
-                _drop_postgresql(args.postgres_url, name)
+                drop_postgresql(args.postgres_url, name)
         if not args.skip_sqlite:
             figures["sqlite"] = run_backend(f"sqlite:///{folder / 'bench.sqlite'}", n, folder)
     for backend in ("postgresql", "sqlite"):

@@ -18,39 +18,18 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from benchmarks.databases import drop_postgresql, fresh_postgresql
 
 
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _fresh_postgresql(admin_url: str) -> tuple[str, str]:
-    from xietong.storage.engine import normalise_url
-
-    name = f"xietong_twin_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(normalise_url(admin_url)).set(database=name)
-    return url.render_as_string(hide_password=False), name
-
-
-def _drop_postgresql(admin_url: str, name: str) -> None:
-    from xietong.storage.engine import normalise_url
-
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def run(url: str, *, population: int, days: int, seed: int) -> dict[str, Any]:
@@ -154,7 +133,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="xietong-twin-") as tmp:
         if args.postgres_url:
-            url, name = _fresh_postgresql(args.postgres_url)
+            url, name = fresh_postgresql(args.postgres_url, prefix="xietong_twin")
             backend = "postgresql"
         else:
             url, name, backend = f"sqlite:///{Path(tmp) / 'twin.sqlite'}", "", "sqlite"
@@ -163,7 +142,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             figures = run(url, population=args.population, days=args.days, seed=args.seed)
         finally:
             if args.postgres_url:
-                _drop_postgresql(args.postgres_url, name)
+                drop_postgresql(args.postgres_url, name)
     figures.update(
         backend=backend,
         population=args.population,

@@ -41,12 +41,12 @@ from sqlalchemy import (
     Engine,
     MetaData,
     Table,
-    create_engine,
     select,
     text,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+
+from benchmarks.databases import drop_postgresql, fresh_postgresql
 
 LAST_DAY = date(2022, 11, 30)
 INFECTIONS_PER_DAY = 3_000
@@ -98,27 +98,6 @@ def negative_screening_days(
     for building_id, day in fetched:
         found[building_id].add(as_day(day))
     return found
-
-
-def _fresh_postgresql(admin_url: str) -> tuple[str, str]:
-    from xietong.storage.engine import normalise_url
-
-    name = f"xietong_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = make_url(normalise_url(admin_url)).set(database=name)
-    return url.render_as_string(hide_password=False), name
-
-
-def _drop_postgresql(admin_url: str, name: str) -> None:
-    from xietong.storage.engine import normalise_url
-
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _noon(day: date) -> datetime:
@@ -319,11 +298,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             url = f"sqlite:///{Path(folder) / 'zones.sqlite'}"
             figures["sqlite"] = run_backend(url, buildings=args.buildings, days=args.days)
         if args.postgres_url:
-            url, name = _fresh_postgresql(args.postgres_url)
+            url, name = fresh_postgresql(args.postgres_url)
             try:
                 figures["postgresql"] = run_backend(url, buildings=args.buildings, days=args.days)
             finally:
-                _drop_postgresql(args.postgres_url, name)
+                drop_postgresql(args.postgres_url, name)
     for backend in ("sqlite", "postgresql"):
         if backend in figures:
             f = figures[backend]
