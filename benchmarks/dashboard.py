@@ -7,7 +7,7 @@ Usage:
       XIETONG_TEST_DATABASE_URL is set): synthetic buildings and persons (already protected, in
       bulk), `--days` days of screening (every person swabbed every other day, the central urban
       area's interval, in pools of 10 with 0.1 % of the pools positive: tube and result files
-      loaded through the testing service and the results intake flow, `--screening-share` of
+      loaded through the screening service and the results intake flow, `--screening-share` of
       each day's swabs), cases over the same days (a growing outbreak infecting the share
       `--attack` of persons through the cases service, half of them linked into chains),
       referrals for a third of them, and the daily aggregates refreshed. `--keep` keeps the
@@ -272,7 +272,7 @@ def _seed_screening(
     now: datetime,
 ) -> dict[str, Any]:
     """`days` rounds of screening ending today, written as the day's tube and result files and
-    loaded through the testing service and the results intake flow, one transaction each.
+    loaded through the screening service and the results intake flow, one transaction each.
 
     Every person is swabbed every other day (the central urban area's interval, applied to the
     whole synthetic city): the persons of even-numbered home buildings on one day, of odd ones
@@ -287,9 +287,9 @@ def _seed_screening(
     from xietong.areas import service as areas_service
     from xietong.core.principal import SYSTEM
     from xietong.flows import intake
+    from xietong.screening import service as screening_service
+    from xietong.screening.schemas import SiteCreate
     from xietong.storage.unit_of_work import unit_of_work
-    from xietong.testing import service as testing_service
-    from xietong.testing.schemas import SiteCreate
 
     zone = ZoneInfo(TZ)
     index = np.arange(persons, dtype=np.int64)
@@ -307,7 +307,7 @@ def _seed_screening(
         for district_id, count in sorted(staying.items()):
             for k in range(max(1, count // PERSONS_PER_SITE)):
                 code = f"B{codes[district_id]}{k:04d}"
-                testing_service.create_site(
+                screening_service.create_site(
                     session,
                     principal=SYSTEM,
                     site_in=SiteCreate(
@@ -380,7 +380,7 @@ def _seed_screening(
                 unit_of_work(factory) as session,
                 tubes_path.open(encoding="utf-8", newline="") as stream,
             ):
-                report = testing_service.register_tubes_file(
+                report = screening_service.register_tubes_file(
                     session,
                     principal=SYSTEM,
                     stream=stream,
@@ -567,10 +567,10 @@ def _sizes(engine: Any) -> dict[str, int]:
         ("cases", "cases_case"),
         ("links", "cases_transmission_link"),
         ("referrals", "referrals_referral"),
-        ("tubes", "testing_tube"),
-        ("memberships", "testing_membership"),
-        ("results", "testing_lab_result"),
-        ("holds", "testing_hold"),
+        ("tubes", "screening_tube"),
+        ("memberships", "screening_membership"),
+        ("results", "screening_lab_result"),
+        ("holds", "screening_hold"),
         ("aggregate_rows", "analytics_daily_aggregate"),
     ):
         with engine.connect() as connection:

@@ -7,13 +7,13 @@ Usage: .venv/bin/python -m benchmarks.referral_latency [--referrals 1000] [--loa
 
 Per backend, in a fresh database (PostgreSQL when a URL is given, default
 XIETONG_TEST_DATABASE_URL; SQLite unless skipped): synthetic persons imported from CSV, one
-sampling site in SENDER and every tube registered through the testing service — N positive pools
+sampling site in SENDER and every tube registered through the screening service — N positive pools
 of which one member lives in RECEIVER (so that the results intake opens a referral to RECEIVER),
 and enough negative pools on earlier rounds to feed the load for the whole run. Then
 `python -m xietong serve` starts (two processes on PostgreSQL: the positives go to the first,
 the receiving district's stream is open on the second, so that every event crosses processes
 through LISTEN/NOTIFY; one on SQLite, its single dispatcher), a load process posts negative
-results in batches to POST /api/testing/results at `--load-rate` (or ingests them through the
+results in batches to POST /api/screening/results at `--load-rate` (or ingests them through the
 intake flow directly with `--load-via intake`), and the N positives are posted one at a time to
 the same endpoint at `--pace` per second, however long the answers take. Printed: latency
 p50/p90/p99/max, the request's own duration, events received against expected, the load rate
@@ -92,10 +92,10 @@ def prepare(url: str, folder: Path, *, referrals: int, load_tubes: int, pool: in
     from xietong.people import service as people_service
     from xietong.people.models import Person
     from xietong.people.protection import PersonalDataProtector
+    from xietong.screening import service as screening_service
+    from xietong.screening.schemas import SiteCreate
     from xietong.storage.engine import build_engine, session_factory
     from xietong.storage.unit_of_work import unit_of_work
-    from xietong.testing import service as testing_service
-    from xietong.testing.schemas import SiteCreate
 
     started = time.perf_counter()
     # Enough persons that each positive pool has its own member from RECEIVER (one in ten lives
@@ -125,7 +125,7 @@ def prepare(url: str, folder: Path, *, referrals: int, load_tubes: int, pool: in
         )
     with unit_of_work(factory) as session:
         receiver_id = areas_service.get_district(session, code=RECEIVER).id
-        testing_service.create_site(
+        screening_service.create_site(
             session,
             principal=SYSTEM,
             site_in=SiteCreate(code=SITE, name="采样点", district_code=SENDER),
@@ -171,7 +171,7 @@ def prepare(url: str, folder: Path, *, referrals: int, load_tubes: int, pool: in
         unit_of_work(factory) as session,
         tubes_csv.open(encoding="utf-8", newline="") as stream,
     ):
-        report = testing_service.register_tubes_file(
+        report = screening_service.register_tubes_file(
             session,
             principal=SYSTEM,
             stream=stream,
@@ -256,7 +256,7 @@ def _load(
                 timeout=120,
             )
         body = json.dumps({"results": _negatives(k * batch, batch)})
-        response = client.post("/api/testing/results", content=body)
+        response = client.post("/api/screening/results", content=body)
         if response.status_code != 200:
             raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
         return int(response.json()["results"]["applied"])
@@ -265,9 +265,9 @@ def _load(
     if via == "intake":
         from xietong.core.principal import SYSTEM
         from xietong.flows import intake
+        from xietong.screening.schemas import LabResultBatch
         from xietong.storage.engine import build_engine, session_factory
         from xietong.storage.unit_of_work import unit_of_work
-        from xietong.testing.schemas import LabResultBatch
 
         factory = session_factory(build_engine(targets[0]))
 
@@ -396,7 +396,7 @@ def post_positives(
         while True:  # a server error (SQLite: "database is locked") is retried; results are
             attempts += 1  # idempotent, and the latency counts from the first attempt
             try:
-                response = client.post("/api/testing/results", json=body)
+                response = client.post("/api/screening/results", json=body)
             except httpx.TransportError:
                 if attempts >= 10:
                     raise

@@ -5,7 +5,7 @@ Usage: .venv/bin/python -m benchmarks.screening_day [--scale 1.0] [--postgres-ur
 
 At --scale 1.0: 1,000,000 tubes of 10 swabs (10,000,000 memberships) from 10,000,000 persons, and
 1,000,000 results with 0.1 % of the pools positive. Per backend, in one fresh database, it
-prints our ingestion rates (the tube file through `testing.service.register_tubes_file`, the
+prints our ingestion rates (the tube file through `screening.service.register_tubes_file`, the
 result file through the intake flow, each one transaction, CSV parsing included) against the
 backend's fastest native bulk path loading the same rows into a bare table (binary COPY on
 PostgreSQL, one-transaction `executemany` on SQLite), the same path into a table with our
@@ -76,10 +76,10 @@ def prepare(url: str, n: dict[str, int]) -> dict[str, Any]:
     from xietong.people.models import Person
     from xietong.people.protection import PersonalDataProtector
     from xietong.people.synthetic import synthetic_national_id
+    from xietong.screening.models import Site
     from xietong.storage.bulk import bulk_insert
     from xietong.storage.engine import build_engine, session_factory
     from xietong.storage.unit_of_work import unit_of_work
-    from xietong.testing.models import Site
 
     engine = build_engine(url)
     prepare_database(engine)
@@ -196,9 +196,9 @@ def _ours(url: str, tubes_path: str, results_path: str, queue: Any) -> None:
     from xietong.core.principal import SYSTEM
     from xietong.flows import intake
     from xietong.people.protection import PersonalDataProtector
+    from xietong.screening import service
     from xietong.storage.engine import build_engine, session_factory
     from xietong.storage.unit_of_work import unit_of_work
-    from xietong.testing import service
 
     engine = build_engine(url)
     protector = PersonalDataProtector.from_settings(Settings(database_url=url))

@@ -108,8 +108,8 @@ def run(url: str, *, population: int, days: int, seed: int) -> dict[str, Any]:
             table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
             for table in (
                 "twin_infection",
-                "testing_tube",
-                "testing_membership",
+                "screening_tube",
+                "screening_membership",
                 "cases_case",
                 "cases_close_contact",
                 "referrals_referral",

@@ -14,7 +14,7 @@ timed in a transaction (median of three, rolled back), then once more committed.
 
 The screening days come from a stand-in table of (building, day) with a complete negative round,
 read by one query into the contract's shape (`negative_screening_days`: building → set of days),
-because the testing domain's own aggregation of tubes is not part of this figure.
+because the screening domain's own aggregation of tubes is not part of this figure.
 """
 
 from __future__ import annotations
@@ -65,9 +65,9 @@ NEGATIVE_SCREENING = Table(
 def negative_screening_days(
     session: Session, *, building_ids: Collection[int], first_day: date, last_day: date
 ) -> dict[int, set[date]]:
-    """The stand-in for testing's function: one scan of the window, the contract's shape."""
+    """The stand-in for screening's function: one scan of the window, the contract's shape."""
     # The buildings asked for, each looked up by its (building, day) key, through the driver's own
-    # cursor: an indexed source, as the testing domain's would be.
+    # cursor: an indexed source, as the screening domain's would be.
     sqlite = session.get_bind().dialect.name == "sqlite"
     if sqlite:
         statement = (

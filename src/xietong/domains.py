@@ -16,7 +16,7 @@ DOMAINS: tuple[str, ...] = (
     "policy",
     "outbox",
     "zones",
-    "testing",
+    "screening",
     "cases",
     "referrals",
     "resources",

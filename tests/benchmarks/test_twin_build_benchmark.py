@@ -29,5 +29,5 @@ def test_the_twin_benchmark_runs_at_tiny_size_on_each_backend() -> None:
             "morning",
             "close",
         }
-        assert figures["rows"]["testing_tube"] > 0
+        assert figures["rows"]["screening_tube"] > 0
         assert figures["peak_mib"] > 0

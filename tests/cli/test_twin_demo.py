@@ -64,7 +64,7 @@ def test_demo_replays_prints_the_users_and_a_second_run_adds_nothing(
         assert username in first.output
     assert "days replayed" in first.output
     counts = row_counts(fresh_url)
-    assert counts["twin_step"] == 2 + 2 * 4 and counts["testing_tube"] > 0
+    assert counts["twin_step"] == 2 + 2 * 4 and counts["screening_tube"] > 0
     second = cli.invoke(build(), ["demo", "--no-serve", *TINY, "--database-url", fresh_url])
     assert second.exit_code == 0, second.output
     assert row_counts(fresh_url) == counts

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Final, Literal
 
 METRICS_BY_DOMAIN: Final[dict[str, tuple[str, ...]]] = {
-    "testing": (
+    "screening": (
         "swabs_sampled",
         "tubes_sampled",
         "tubes_resulted",

@@ -23,7 +23,7 @@ class DailyAggregate(Base):
 
     district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    # testing (district of sampling)
+    # screening (district of sampling)
     swabs_sampled: Mapped[int | None] = mapped_column(Integer)
     tubes_sampled: Mapped[int | None] = mapped_column(Integer)
     tubes_resulted: Mapped[int | None] = mapped_column(Integer)

@@ -48,7 +48,7 @@ class Case(Base):
     # The class the case was first reported in: what the report day counts it as.
     initial_classification: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))  # "screening" | "field"
-    # The testing domain's case candidate it came from (no foreign key across domains).
+    # The screening domain's case candidate it came from (no foreign key across domains).
     candidate_id: Mapped[int | None] = mapped_column(Integer)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
     report_day: Mapped[date] = mapped_column(Date)

@@ -43,8 +43,8 @@ from xietong.core.principal import SYSTEM, Permission, Principal
 from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.policy.service import policy_in_force
-from xietong.testing import service as testing_service
-from xietong.testing.schemas import CaseCandidateRead
+from xietong.screening import service as screening_service
+from xietong.screening.schemas import CaseCandidateRead
 from xietong.zones import service as zones_service
 
 DEFAULT_TZ = zones_service.DEFAULT_TZ
@@ -205,7 +205,7 @@ def detect(
     """
     order = active_order_of(session, person_id=person_id, at=at, tz=tz)
     held = any(
-        testing_service.is_held(session, person_id=person_id, at=instant)
+        screening_service.is_held(session, person_id=person_id, at=instant)
         for instant in (at, *held_checked_at)
     )
     in_area = zones_service.is_in_active_high_risk_area(
@@ -416,11 +416,11 @@ def create_cases_from_candidates(
     """
     now = now or utcnow()
     intake = CandidateIntake()
-    while candidates := testing_service.pending_case_candidates(session, limit=limit):
+    while candidates := screening_service.pending_case_candidates(session, limit=limit):
         created, already, unknown = _cases_of_candidates(
             session, candidates, classification=classification, now=now, tz=tz
         )
-        testing_service.mark_case_candidates_consumed(
+        screening_service.mark_case_candidates_consumed(
             session, candidate_ids=[c.id for c in candidates]
         )
         intake.candidates += len(candidates)

@@ -165,7 +165,7 @@ def _users_table(users: list[DemoUser]) -> Table:
 def _summary(engine: Engine, run_id: int) -> Table:
     from xietong.cases.models import Case
     from xietong.referrals.models import Referral
-    from xietong.testing.models import Tube
+    from xietong.screening.models import Tube
     from xietong.twin.models import TwinInfection
     from xietong.zones.models import RiskArea
 

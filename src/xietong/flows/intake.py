@@ -1,9 +1,9 @@
 """The results intake flow: laboratory results in, and everything they set off, in one transaction.
 
-Step 1 is the testing domain's ingestion (`testing.service`): results of record, conflicts,
+Step 1 is the screening domain's ingestion (`screening.service`): results of record, conflicts,
 holds, retest and resample tasks, case candidates and referral needs. Then each consumer of what
 step 1 produced acts on it in the same transaction, reading its pending work through
-`testing.service` (`pending_case_candidates`, `pending_referral_needs`) and marking it done, so
+`screening.service` (`pending_case_candidates`, `pending_referral_needs`) and marking it done, so
 that a positive, its case and its referral commit together or not at all.
 
 Adding a consumer is one line in `_follow_up`, in the order the steps must run. The API route
@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from xietong.cases import service as cases_service
 from xietong.core.principal import Principal
 from xietong.referrals import flows as referral_flows
-from xietong.testing import service as testing_service
-from xietong.testing.results import CHUNK_ROWS
-from xietong.testing.schemas import LabResultBatch, ResultBatchReport
+from xietong.screening import service as screening_service
+from xietong.screening.results import CHUNK_ROWS
+from xietong.screening.schemas import LabResultBatch, ResultBatchReport
 
 
 class IntakeReport(BaseModel):
@@ -53,12 +53,12 @@ def ingest_lab_results(
     if (batch is None) == (stream is None):
         raise ValueError("give either batch or stream")
     if batch is not None:
-        report = testing_service.ingest_lab_results(
+        report = screening_service.ingest_lab_results(
             session, principal=principal, batch=batch, tz=tz, now=now
         )
     else:
         assert stream is not None
-        report = testing_service.ingest_lab_results_file(
+        report = screening_service.ingest_lab_results_file(
             session,
             principal=principal,
             stream=stream,

@@ -1,7 +1,7 @@
-"""The screening plan of a day, composed from the zones' high-risk buildings and testing's plan.
+"""The screening plan of a day, composed from the zones' high-risk buildings and screening's plan.
 
-The testing domain never asks zones itself (zones depends on testing for the lifting check);
-this flow reads the buildings locked on the day and hands them to `testing.service`.
+The screening domain never asks zones itself (zones depends on screening for the lifting check);
+this flow reads the buildings locked on the day and hands them to `screening.service`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from xietong.core.principal import Principal
-from xietong.testing import service as testing_service
-from xietong.testing.schemas import PlanRead
+from xietong.screening import service as screening_service
+from xietong.screening.schemas import PlanRead
 from xietong.zones import service as zones_service
 
 
@@ -27,7 +27,7 @@ def issue_plan(
 ) -> PlanRead:
     """Issue (or re-issue, after a designation or a lifting) the plan of `day`."""
     high_risk = zones_service.active_high_risk_building_ids(session, day=day)
-    plan = testing_service.issue_plan(
+    plan = screening_service.issue_plan(
         session,
         principal=principal,
         day=day,
@@ -35,11 +35,11 @@ def issue_plan(
         wind_down_first_rounds=wind_down_first_rounds,
         now=now,
     )
-    return testing_service.plan_read(
+    return screening_service.plan_read(
         session,
         principal=principal,
         day=day,
-        entries=testing_service.stored_entries(session, day=day),
+        entries=screening_service.stored_entries(session, day=day),
         plan=plan,
         high_risk_buildings=len(high_risk),
         limit=0,
@@ -57,20 +57,20 @@ def read_plan(
     wind_down_first_rounds: Mapping[int, date] | None = None,
 ) -> PlanRead:
     """The issued plan of `day`, or — before it is issued — what it would be now (a preview)."""
-    plan = testing_service.get_issued_plan(session, day=day)
+    plan = screening_service.get_issued_plan(session, day=day)
     if plan is not None:
-        entries = testing_service.stored_entries(session, day=day)
+        entries = screening_service.stored_entries(session, day=day)
         high_risk = plan.high_risk_buildings
     else:
         locked = zones_service.active_high_risk_building_ids(session, day=day)
-        entries = testing_service.compute_plan(
+        entries = screening_service.compute_plan(
             session,
             day=day,
             high_risk_building_ids=locked,
             wind_down_first_rounds=wind_down_first_rounds,
         )
         high_risk = len(locked)
-    return testing_service.plan_read(
+    return screening_service.plan_read(
         session,
         principal=principal,
         day=day,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from xietong.cases import service as cases_service
 from xietong.core.principal import SYSTEM, Principal
 from xietong.referrals.service import ReferralCause, open_referrals
-from xietong.testing import service as testing_service
+from xietong.screening import service as screening_service
 
 BATCH = 10_000
 
@@ -24,7 +24,7 @@ def open_referrals_from_needs(
     (a file ingested twice) opens nothing new and is marked opened all the same."""
     opened = needs = 0
     while True:
-        screening = testing_service.pending_referral_needs(session, limit=BATCH)
+        screening = screening_service.pending_referral_needs(session, limit=BATCH)
         contacts = cases_service.pending_referral_needs(session, limit=BATCH)
         if not screening and not contacts:
             break
@@ -51,7 +51,7 @@ def open_referrals_from_needs(
             if n.from_district_id != n.to_district_id
         ]
         opened += len(open_referrals(session, causes=causes, actor=actor, at=now, tz=tz))
-        testing_service.mark_referral_needs_opened(session, need_ids=[n.id for n in screening])
+        screening_service.mark_referral_needs_opened(session, need_ids=[n.id for n in screening])
         cases_service.mark_referral_needs_opened(session, need_ids=[n.id for n in contacts])
         needs += len(screening) + len(contacts)
     return {"needs": needs, "opened": opened}

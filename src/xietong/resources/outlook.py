@@ -1,6 +1,6 @@
 """Capacity against demand per district and day over the planning days: the numbers the plan
-and the dashboard start from, read from the capacity reports, the cases and testing domains (through
-their service functions), or stated explicitly by the caller.
+and the dashboard start from, read from the capacity reports, the cases and screening domains
+(through their service functions), or stated explicitly by the caller.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What mutual aid reads from and writes to other domains, through their service functions only:
-beds in use (cases), new cases per day (cases' daily metrics), tubes planned (testing) and the
+beds in use (cases), new cases per day (cases' daily metrics), tubes planned (screening) and the
 deliveries to districts (outbox). One module, so that the contracts it relies on are in one place.
 """
 
@@ -49,11 +49,11 @@ def new_cases(
 def planned_tubes(
     session: Session, *, days: Sequence[date]
 ) -> dict[date, Mapping[int, float]] | None:
-    """Tubes of the screening plan on each day per district; None while no testing domain runs."""
-    testing = optional_module("xietong.testing.service")
-    if testing is None:
+    """Tubes of the screening plan on each day per district; None while no screening domain runs."""
+    screening = optional_module("xietong.screening.service")
+    if screening is None:
         return None
-    return {day: testing.planned_tubes(session, day=day) for day in days}
+    return {day: screening.planned_tubes(session, day=day) for day in days}
 
 
 def deliver(

@@ -16,7 +16,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from xietong.cases.models import Case, QuarantineOrder
-from xietong.testing.models import LabResult, Membership, RetestTask, Tube
+from xietong.screening.models import LabResult, Membership, RetestTask, Tube
 from xietong.twin.world import City, int_rows
 
 IntArray = npt.NDArray[np.int64]

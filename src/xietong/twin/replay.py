@@ -36,9 +36,9 @@ from xietong.referrals.flows import open_referrals_from_needs
 from xietong.reports import service as reports_service
 from xietong.resources import service as resources_service
 from xietong.resources.schemas import CapacityReportIn, ResourceKind
+from xietong.screening import service as screening_service
+from xietong.screening.schemas import SiteCreate
 from xietong.storage.bulk import bulk_insert
-from xietong.testing import service as testing_service
-from xietong.testing.schemas import SiteCreate
 from xietong.twin import casework, screening
 from xietong.twin.desk import ReferralDesk
 from xietong.twin.models import TwinInfection, TwinRun, TwinStep
@@ -281,7 +281,7 @@ class Replay:
         city = scene.city
         at = scene.at(START_DAY, "00:30")
         sites = 0
-        existing = {s.code for s in testing_service.list_sites(session, principal=SYSTEM)}
+        existing = {s.code for s in screening_service.list_sites(session, principal=SYSTEM)}
         streets = sorted(
             {int(s) for s in city.street_of(np.unique(city.current_building)).tolist()}
         )
@@ -299,7 +299,7 @@ class Replay:
         for code, district_id, name in wanted:
             if code in existing:
                 continue
-            testing_service.create_site(
+            screening_service.create_site(
                 session,
                 principal=scene.coordinator(session, district_id),
                 site_in=SiteCreate(code=code, name=name, district_code=scene.code(district_id)),

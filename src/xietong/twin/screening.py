@@ -1,4 +1,4 @@
-"""The twin's screening day through the testing services: the plan issued, swabs taken into pools
+"""The twin's screening day through the screening services: the plan issued, swabs taken into pools
 by building (and single tubes for quarantined contacts, fever clinics and people who ask for a
 test), the sampling files registered by each district, the laboratories' result files sent
 through the intake flow (which makes holds, retests, cases and referrals), and the single-tube
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from xietong.core.principal import SYSTEM
 from xietong.flows import intake
 from xietong.flows import screening as screening_flow
-from xietong.testing import service as testing_service
+from xietong.screening import service as screening_service
 from xietong.twin import labs, observe
 from xietong.twin.scene import DETECTABLE_FROM, DETECTABLE_UNTIL, ONSET_AFTER, Scene
 from xietong.twin.world import groups
@@ -129,7 +129,7 @@ def register(
                 )
 
         with _file(lines()) as stream:
-            report = testing_service.register_tubes_file(
+            report = screening_service.register_tubes_file(
                 session,
                 principal=(
                     scene.field_worker(session, district_id)
@@ -167,7 +167,7 @@ def morning(session: Session, scene: Scene, day: date) -> tuple[dict[str, int], 
     plan = screening_flow.issue_plan(
         session, principal=scene.command(session), day=day, now=scene.at(day, "06:30")
     )
-    entries = testing_service.stored_entries(session, day=day)
+    entries = screening_service.stored_entries(session, day=day)
     is_case = observe.cases(session, city)
     orders = observe.active_orders(session, city)
     in_quarantine = orders.isolated_on(city, day)
@@ -440,7 +440,7 @@ def _retest_round(
     offset = 0
     district_ids = {code: i for i, code in city.district_codes.items()}
     while True:
-        page, _ = testing_service.list_retest_tasks(
+        page, _ = screening_service.list_retest_tasks(
             session, principal=SYSTEM, status="open", limit=1000, offset=offset
         )
         for task in page:
@@ -452,7 +452,7 @@ def _retest_round(
         if len(page) < 1000:
             break
         offset += 1000
-    resamples, _ = testing_service.list_resample_tasks(
+    resamples, _ = screening_service.list_resample_tasks(
         session, principal=SYSTEM, status="open", limit=10_000
     )
     is_case = observe.cases(session, city)

@@ -1,5 +1,5 @@
 """What zones needs from other domains, each behind one small seam: the negative screening days
-(testing), the outbox (proposals someone must act on), and read-only look-ups of buildings and
+(screening), the outbox (proposals someone must act on), and read-only look-ups of buildings and
 residents. Tests and benchmarks pass their own screening source; missing domains degrade safely.
 """
 
@@ -58,9 +58,9 @@ class ScreeningSource(Protocol):
     ) -> dict[int, set[date]]: ...
 
 
-def testing_screening_source() -> ScreeningSource | None:
-    """The testing domain's `negative_screening_days`, or None while that domain is absent."""
-    module = optional_module("xietong.testing.service")
+def screening_source() -> ScreeningSource | None:
+    """The screening domain's `negative_screening_days`, or None while that domain is absent."""
+    module = optional_module("xietong.screening.service")
     source = getattr(module, "negative_screening_days", None) if module is not None else None
     return source
 

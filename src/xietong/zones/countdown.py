@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from xietong.policy import service as policy_service
 from xietong.zones import rules
-from xietong.zones.adapters import ScreeningSource, id_in, testing_screening_source
+from xietong.zones.adapters import ScreeningSource, id_in, screening_source
 from xietong.zones.models import BuildingInfection
 from xietong.zones.schemas import ScreeningAvailability
 
@@ -36,8 +36,8 @@ def resolve_screening(
         return None, "not_required"
     if screening is not None:
         return screening, "given"
-    source = testing_screening_source()
-    return (source, "testing") if source is not None else (None, "unavailable")
+    source = screening_source()
+    return (source, "screening") if source is not None else (None, "unavailable")
 
 
 class _Rows:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from xietong.policy.rules import AreaScreeningStatus, ScreeningMode
 
 RiskLevel = Literal["high", "low"]
-ScreeningAvailability = Literal["testing", "given", "unavailable", "not_required"]
+ScreeningAvailability = Literal["screening", "given", "unavailable", "not_required"]
 
 
 class RiskAreaRequest(BaseModel):

@@ -145,7 +145,7 @@ def evaluate_day(
         first = day - timedelta(days=rule.clean_days - 1)
         screening_note = {
             "given": ", screened negative every day",
-            "testing": ", screened negative every day",
+            "screening": ", screened negative every day",
         }.get(availability, "")
         proposed = propose_liftings(
             session,

@@ -72,7 +72,7 @@ def test_aggregates_are_paginated_and_filtered_by_district_and_day(
     assert [item["day"] for item in page["items"]] == ["2022-11-12", "2022-11-11", "2022-11-10"]
     assert [item["new_confirmed"] for item in page["items"]] == [5, 4, 3]
     assert page["items"][0]["district_code"] == "500106"
-    assert page["items"][0]["tubes_sampled"] is None  # no testing domain in this run
+    assert page["items"][0]["tubes_sampled"] is None  # no screening domain in this run
     assert [item["day"] for item in rest["items"]] == ["2022-11-09"]
 
 

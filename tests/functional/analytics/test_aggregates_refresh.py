@@ -73,7 +73,7 @@ def test_metrics_of_a_domain_this_deployment_lacks_are_null_not_zero(session: Se
 
     row = stored(session)[(ids(session)["500103"], DAY)]
     assert all(row[name] == 0 for name in METRICS_BY_DOMAIN["cases"])
-    assert all(row[name] is None for name in METRICS_BY_DOMAIN["testing"])
+    assert all(row[name] is None for name in METRICS_BY_DOMAIN["screening"])
     assert row["active_high_risk_areas"] is None
 
 
@@ -198,12 +198,12 @@ def test_a_cell_new_to_the_table_is_counted_by_every_domain(session: Session) ->
 
 
 def test_recounting_one_domain_keeps_the_other_domains_figures(session: Session) -> None:
-    cases, testing = MemoryDomain("cases"), MemoryDomain("testing")
+    cases, screening = MemoryDomain("cases"), MemoryDomain("screening")
     sha = ids(session)["500106"]
     day = date(2022, 11, 10)
-    testing.ingest(Fact("t1", sha, day, "tubes_sampled", 500, NOON - timedelta(days=4)))
+    screening.ingest(Fact("t1", sha, day, "tubes_sampled", 500, NOON - timedelta(days=4)))
     cases.ingest(cases_fact("c1", sha, day, NOON - timedelta(days=4)))
-    providers = [cases.provider(), testing.provider()]
+    providers = [cases.provider(), screening.provider()]
     service.refresh_aggregates(session, now=NOON, providers=providers)
 
     cases.ingest(cases_fact("c2", sha, day, NOON + timedelta(minutes=1)))
@@ -211,7 +211,7 @@ def test_recounting_one_domain_keeps_the_other_domains_figures(session: Session)
 
     row = stored(session)[(sha, day)]
     assert (row["new_confirmed"], row["tubes_sampled"]) == (2, 500)
-    assert_equals_recount(session, [cases, testing])
+    assert_equals_recount(session, [cases, screening])
 
 
 def test_a_metric_outside_the_catalogue_is_reported_not_stored(session: Session) -> None:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import testing as lab
+from tests.factories import screening as lab
 from tests.factories.people import make_person
 from xietong.analytics import service
 from xietong.analytics.catalogue import METRICS
@@ -23,7 +23,7 @@ from xietong.core.principal import SYSTEM
 from xietong.flows import intake
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
-from xietong.testing.schemas import LabResultBatch, LabResultIn, TubeIn
+from xietong.screening.schemas import LabResultBatch, LabResultIn, TubeIn
 
 TZ = "Asia/Shanghai"
 
@@ -33,7 +33,7 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def providers() -> list[service.MetricsProvider]:
-    found = [p for p in service.metrics_providers() if p.domain in ("cases", "testing", "zones")]
+    found = [p for p in service.metrics_providers() if p.domain in ("cases", "screening", "zones")]
     if not any(p.domain == "cases" for p in found):
         pytest.skip("the cases domain has no metrics module in this tree")
     return found
@@ -94,8 +94,8 @@ def test_aggregates_equal_a_recount_after_out_of_order_and_repeated_lab_results(
     session: Session, protector: PersonalDataProtector
 ) -> None:
     found = providers()
-    if not any(p.domain == "testing" for p in found):
-        pytest.skip("the testing domain has no metrics module in this tree")
+    if not any(p.domain == "screening" for p in found):
+        pytest.skip("the screening domain has no metrics module in this tree")
     shapingba = lab.make_site(session, district_code="500106")
     banan = lab.make_site(session, district_code="500113")
     sha_people = [p.id for p in lab.make_persons(session, protector, 20, district_code="500106")]

@@ -8,15 +8,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import testing as f
+from tests.factories import screening as f
 from tests.factories.cases import make_case
 from xietong.cases.models import Case
 from xietong.core.principal import SYSTEM
 from xietong.flows import intake
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
-from xietong.testing import service as testing_service
-from xietong.testing.schemas import LabResultBatch, LabResultIn
+from xietong.screening import service as screening_service
+from xietong.screening.schemas import LabResultBatch, LabResultIn
 
 DISTRICT = "500106"
 
@@ -53,7 +53,7 @@ def test_a_positive_single_tube_becomes_a_case_in_the_same_intake(
     )
     assert case.report_day.isoformat() == "2022-11-15"
     assert case.found_building_id is not None
-    assert testing_service.pending_case_candidates(session) == []
+    assert screening_service.pending_case_candidates(session) == []
 
 
 def test_the_same_results_sent_twice_make_one_case(

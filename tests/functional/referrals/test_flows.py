@@ -9,13 +9,13 @@ from sqlalchemy.orm import Session
 
 from tests.factories.cases import add_contact, make_case
 from tests.factories.referrals import district_id
-from tests.factories.testing import NOW, TZ, make_persons, make_site, register, result, tube
+from tests.factories.screening import NOW, TZ, make_persons, make_site, register, result, tube
 from xietong.core.principal import SYSTEM
 from xietong.flows.intake import ingest_lab_results
 from xietong.people.protection import PersonalDataProtector
 from xietong.referrals.flows import open_referrals_from_needs
 from xietong.referrals.models import Referral
-from xietong.testing.schemas import LabResultBatch
+from xietong.screening.schemas import LabResultBatch
 
 FOUND_IN, LIVES_IN = "500106", "500108"
 

@@ -29,9 +29,9 @@ from xietong.people.protection import PersonalDataProtector
 from xietong.referrals.models import Referral, ReferralEvent
 from xietong.referrals.query_service import list_referrals
 from xietong.resources.models import AidPlan
+from xietong.screening.models import LabResult, ResultBatch, Tube
 from xietong.storage.engine import build_engine, session_factory
 from xietong.storage.unit_of_work import unit_of_work
-from xietong.testing.models import LabResult, ResultBatch, Tube
 from xietong.twin.city import build_city
 from xietong.twin.models import TwinInfection, TwinRun, TwinStep
 from xietong.twin.outbreak import expected_reports

@@ -135,7 +135,7 @@ def test_without_screening_results_no_lifting_is_proposed_when_the_policy_asks(
 ) -> None:
     from xietong.zones import countdown
 
-    monkeypatch.setattr(countdown, "testing_screening_source", lambda: None)
+    monkeypatch.setattr(countdown, "screening_source", lambda: None)
     home = building(session, "500104", 0)
     locked_by_a_surface_case(session, protector, home, NOV[14])
     report = tasks.evaluate_day(session, day=NOV[25], now=at(NOV[25], 22), tz=TZ)
@@ -270,7 +270,7 @@ def test_the_evaluation_reads_the_days_it_needs_in_one_call_for_every_building(
     assert NOV[19] - NOV[15] == timedelta(days=4)
 
 
-# --- with the testing domain's own screening results --------------------------------------------
+# --- with the screening domain's own screening results --------------------------------------------
 
 
 def screened_every_morning(
@@ -280,7 +280,7 @@ def screened_every_morning(
     outcomes: dict[date, str],
 ) -> None:
     """Two residents tested together each morning; the laboratory reports by 11:00."""
-    from tests.factories import testing as lab
+    from tests.factories import screening as lab
 
     site = lab.make_site(session, district_code="500103")
     residents = [resident(session, protector, home) for _ in range(2)]
@@ -294,7 +294,7 @@ def screened_every_morning(
         )
 
 
-def test_the_testing_domains_negative_rounds_count_as_clean_days(
+def test_the_screening_domains_negative_rounds_count_as_clean_days(
     session: Session, protector: PersonalDataProtector
 ) -> None:
     home = building(session, "500103", 5)
@@ -303,7 +303,7 @@ def test_the_testing_domains_negative_rounds_count_as_clean_days(
         session, protector, home, {day: "negative" for day in days(NOV[14], NOV[18])}
     )
     report = tasks.evaluate_day(session, day=NOV[18], now=at(NOV[18], 22), tz=TZ)
-    assert report.screening == "testing"
+    assert report.screening == "screening"
     assert report.liftings_proposed == [locked.id]
 
 
@@ -316,7 +316,7 @@ def test_a_round_that_was_not_all_negative_does_not_count(
     outcomes[NOV[16]] = "invalid"
     screened_every_morning(session, protector, home, outcomes)
     report = tasks.evaluate_day(session, day=NOV[18], now=at(NOV[18], 22), tz=TZ)
-    assert (report.screening, report.liftings_proposed) == ("testing", [])
+    assert (report.screening, report.liftings_proposed) == ("screening", [])
 
 
 def test_asking_only_about_possible_candidates_changes_no_decision(

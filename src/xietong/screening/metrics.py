@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from xietong.testing.models import LabResult, Tube
+from xietong.screening.models import LabResult, Tube
 
 METRICS = ("swabs_sampled", "tubes_sampled", "tubes_resulted", "tubes_positive", "pooled_positives")
 
@@ -33,7 +33,7 @@ def changed_cells(session: Session, *, since: datetime) -> set[tuple[int, date]]
 def daily_metrics(
     session: Session, *, cells: Collection[tuple[int, date]], tz: str
 ) -> dict[tuple[int, date], dict[str, int]]:
-    """The testing metrics of each cell (zeros where nothing was sampled).
+    """The screening metrics of each cell (zeros where nothing was sampled).
 
     `tz` must be the deployment's zone, in which the rounds were fixed at registration.
     """

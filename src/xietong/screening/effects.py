@@ -1,4 +1,4 @@
-"""What newly applied results set off, in the results' transaction (part of the testing service).
+"""What newly applied results set off, in the results' transaction (part of the screening service).
 
 Positive and invalid tubes go through the pure fan-out (`pooling.fan_out`) with the positive-pool
 rules of their round's policy; its holds, retests, case candidates, referral needs and resample
@@ -21,10 +21,9 @@ from xietong.core.principal import SYSTEM
 from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.policy.service import policy_in_force
-from xietong.storage.bulk import bulk_insert
-from xietong.testing import pooling
-from xietong.testing.lookups import chunks, dialect_of, index_scans, member_of, table_of
-from xietong.testing.models import (
+from xietong.screening import pooling
+from xietong.screening.lookups import chunks, dialect_of, index_scans, member_of, table_of
+from xietong.screening.models import (
     CaseCandidate,
     Hold,
     LabResult,
@@ -35,7 +34,8 @@ from xietong.testing.models import (
     Site,
     Tube,
 )
-from xietong.testing.schemas import ResultBatchReport
+from xietong.screening.schemas import ResultBatchReport
+from xietong.storage.bulk import bulk_insert
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Pydantic shapes of the testing domain: batches in, reports, plans, coverage and tasks out."""
+"""Pydantic shapes of the screening domain: batches in, reports, plans, coverage and tasks out."""
 
 from __future__ import annotations
 

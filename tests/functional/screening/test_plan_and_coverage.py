@@ -11,16 +11,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories import testing as f
+from tests.factories import screening as f
 from tests.factories.auth import command_user, district_user
 from tests.factories.people import building_in
 from xietong.areas import service as areas_service
 from xietong.core.principal import SYSTEM
 from xietong.flows import screening
 from xietong.people.protection import PersonalDataProtector
-from xietong.testing import metrics, service
-from xietong.testing.models import PlannedBuilding
-from xietong.testing.plan import due_on
+from xietong.screening import metrics, service
+from xietong.screening.models import PlannedBuilding
+from xietong.screening.plan import due_on
 from xietong.zones import service as zones_service
 
 DAY = date(2022, 11, 15)
@@ -77,23 +77,23 @@ def test_the_plan_is_a_preview_until_issued_and_a_district_sees_its_own(
     _, chief = command_user(session)
     _, district = district_user(session, "500106")
     preview = app_client.get(
-        "/api/testing/plan", params={"date": "2022-11-20"}, headers=auth(district)
+        "/api/screening/plan", params={"date": "2022-11-20"}, headers=auth(district)
     )
     assert preview.status_code == 200, preview.text
     assert preview.json()["issued"] is False
     assert {d["district_code"] for d in preview.json()["districts"]} == {"500106"}
     assert (
         app_client.post(
-            "/api/testing/plan", params={"date": "2022-11-20"}, headers=auth(district)
+            "/api/screening/plan", params={"date": "2022-11-20"}, headers=auth(district)
         ).status_code
         == 403
     )
     issued = app_client.post(
-        "/api/testing/plan", params={"date": "2022-11-20"}, headers=auth(chief)
+        "/api/screening/plan", params={"date": "2022-11-20"}, headers=auth(chief)
     )
     assert issued.status_code == 200, issued.text
     shown = app_client.get(
-        "/api/testing/plan",
+        "/api/screening/plan",
         params={"date": "2022-11-20", "district": "500106"},
         headers=auth(chief),
     ).json()
@@ -153,11 +153,11 @@ def test_a_district_user_sees_only_its_districts_coverage(
     _, token = district_user(session, "500106")
     screening.issue_plan(session, principal=SYSTEM, day=DAY, now=f.NOW)
     rows = app_client.get(
-        "/api/testing/coverage", params={"date": DAY.isoformat()}, headers=auth(token)
+        "/api/screening/coverage", params={"date": DAY.isoformat()}, headers=auth(token)
     ).json()["rows"]
     assert {r["area_code"] for r in rows} <= {"500106"}
     other = app_client.get(
-        "/api/testing/coverage",
+        "/api/screening/coverage",
         params={"date": DAY.isoformat(), "district": "500108"},
         headers=auth(token),
     )

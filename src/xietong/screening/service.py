@@ -1,4 +1,4 @@
-"""The testing domain's operations: sites, tube registration, result intake, conflicts, tasks,
+"""The screening domain's operations: sites, tube registration, result intake, conflicts, tasks,
 plans and coverage, and the functions other domains call (docs/domain-contracts.md).
 
 The bulk paths live in `sampling.py` (tubes and members), `results.py` (results, set-based) and
@@ -27,11 +27,11 @@ from xietong.core.principal import SYSTEM, Permission, Principal, Role
 from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
-from xietong.testing import conflicts, results, sampling, tube_rows
-from xietong.testing.conflicts import list_conflicts as list_conflicts
-from xietong.testing.conflicts import resolve_conflict as resolve_conflict
-from xietong.testing.lookups import chunks, dialect_of, member_of
-from xietong.testing.models import (
+from xietong.screening import conflicts, results, sampling, tube_rows
+from xietong.screening.conflicts import list_conflicts as list_conflicts
+from xietong.screening.conflicts import resolve_conflict as resolve_conflict
+from xietong.screening.lookups import chunks, dialect_of, member_of
+from xietong.screening.models import (
     CaseCandidate,
     Hold,
     LabResult,
@@ -42,16 +42,16 @@ from xietong.testing.models import (
     Site,
     Tube,
 )
-from xietong.testing.planning import compute_plan as compute_plan
-from xietong.testing.planning import coverage as coverage
-from xietong.testing.planning import district_prevalence as district_prevalence
-from xietong.testing.planning import get_issued_plan as get_issued_plan
-from xietong.testing.planning import issue_plan as issue_plan
-from xietong.testing.planning import plan_read as plan_read
-from xietong.testing.planning import planned_tubes as planned_tubes
-from xietong.testing.planning import stored_entries as stored_entries
-from xietong.testing.records import Chunk, Header, read_chunks, read_column_chunks
-from xietong.testing.schemas import (
+from xietong.screening.planning import compute_plan as compute_plan
+from xietong.screening.planning import coverage as coverage
+from xietong.screening.planning import district_prevalence as district_prevalence
+from xietong.screening.planning import get_issued_plan as get_issued_plan
+from xietong.screening.planning import issue_plan as issue_plan
+from xietong.screening.planning import plan_read as plan_read
+from xietong.screening.planning import planned_tubes as planned_tubes
+from xietong.screening.planning import stored_entries as stored_entries
+from xietong.screening.records import Chunk, Header, read_chunks, read_column_chunks
+from xietong.screening.schemas import (
     CaseCandidateRead,
     LabResultBatch,
     ReferralNeedRead,
@@ -183,7 +183,7 @@ def _register(
         session,
         principal=principal,
         action="import",
-        entity="testing_tubes",
+        entity="screening_tubes",
         entity_ids=[source[:64]],
         detail=report.model_dump(),
     )

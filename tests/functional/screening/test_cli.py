@@ -1,4 +1,4 @@
-"""`xietong testing` on a fresh database of each backend: sites, tubes and results from files
+"""`xietong screening` on a fresh database of each backend: sites, tubes and results from files
 (re-loading changes nothing), conflicts resolved, the plan issued and the coverage shown."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def cli(
 
 
 def run(cli: CliRunner, *args: str) -> str:
-    result = cli.invoke(build(), ["testing", *args], env={"COLUMNS": "200"})
+    result = cli.invoke(build(), ["screening", *args], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     return result.stdout
 
@@ -129,7 +129,7 @@ def test_a_bad_tube_file_exits_with_every_bad_line_or_loads_the_valid_rows(
         "B3,YZ-01,2022-11-15 08:00:00,10,999999\n",
         encoding="utf-8",
     )
-    refused = cli.invoke(build(), ["testing", "tubes", str(tubes)])
+    refused = cli.invoke(build(), ["screening", "tubes", str(tubes)])
     assert refused.exit_code == 2
     assert "line 3: site_code: unknown sampling site" in refused.output
     assert "line 4: person_id: unknown person" in refused.output

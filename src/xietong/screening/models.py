@@ -4,7 +4,7 @@ what a result sets off (holds, retest and resample tasks, case candidates, refer
 The three tables that grow by the million every day — tubes, memberships, results — carry their
 sampling district (for sharding by district) and no foreign keys: ingestion checks references in
 bulk, and a per-row foreign-key check would cost more than the row itself. Their indexes are the
-ones the queries need and no more (docs/testing.md says which query needs which).
+ones the queries need and no more (docs/screening.md says which query needs which).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ PLAN_STATUSES = ("high_risk_area", "central_urban_area", "other_districts", "win
 class Site(Base):
     """A sampling site (採樣點): where swabs are taken; its district is the sampling district."""
 
-    __tablename__ = "testing_site"
+    __tablename__ = "screening_site"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -50,12 +50,12 @@ class Site(Base):
 class Tube(Base):
     """One sampling tube: a pool of up to `pool_size` swabs (混管), or a single swab."""
 
-    __tablename__ = "testing_tube"
+    __tablename__ = "screening_tube"
     __table_args__ = (
         UniqueConstraint("code"),
         # Coverage, metrics and planned-vs-done read a district's tubes of one round.
-        Index("ix_testing_tube_district_round", "district_id", "round_day"),
-        Index("ix_testing_tube_created_at", "created_at"),
+        Index("ix_screening_tube_district_round", "district_id", "round_day"),
+        Index("ix_screening_tube_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -83,10 +83,10 @@ class Membership(Base):
     SQLite, whose table is clustered on the primary key (WITHOUT ROWID).
     """
 
-    __tablename__ = "testing_membership"
+    __tablename__ = "screening_membership"
     __table_args__ = (
         Index(
-            "ix_testing_membership_tube",
+            "ix_screening_membership_tube",
             "tube_id",
             postgresql_using="brin",
             postgresql_with={"pages_per_range": 16},
@@ -103,7 +103,7 @@ class Membership(Base):
 class ResultBatch(Base):
     """One delivery of results (a file or an API call): who sent it and what became of it."""
 
-    __tablename__ = "testing_result_batch"
+    __tablename__ = "screening_result_batch"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(200))
@@ -119,11 +119,11 @@ class ResultBatch(Base):
 class LabResult(Base):
     """The result of record of a tube (one per tube; a differing second result is a conflict)."""
 
-    __tablename__ = "testing_lab_result"
+    __tablename__ = "screening_lab_result"
     __table_args__ = (
         UniqueConstraint("tube_id"),
         # updated_at >= created_at: one index finds rows new or changed since the last refresh.
-        Index("ix_testing_lab_result_updated_at", "updated_at"),
+        Index("ix_screening_lab_result_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -142,12 +142,12 @@ class ResultConflict(Base):
     """A second result for a tube that differs from its result of record: never an overwrite;
     a person keeps one or the other."""
 
-    __tablename__ = "testing_result_conflict"
+    __tablename__ = "screening_result_conflict"
     __table_args__ = (
         # The same differing result delivered twice is one conflict.
         UniqueConstraint("tube_id", "fingerprint"),
-        Index("ix_testing_result_conflict_status_district", "status", "district_id"),
-        Index("ix_testing_result_conflict_created_at", "created_at"),
+        Index("ix_screening_result_conflict_status_district", "status", "district_id"),
+        Index("ix_screening_result_conflict_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -170,10 +170,10 @@ class ResultConflict(Base):
 class Hold(Base):
     """A member of a positive pool held in place (temporary control) until a retest clears it."""
 
-    __tablename__ = "testing_hold"
+    __tablename__ = "screening_hold"
     __table_args__ = (
         UniqueConstraint("person_id", "tube_id"),
-        Index("ix_testing_hold_district_released", "district_id", "released_at"),
+        Index("ix_screening_hold_district_released", "district_id", "released_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -192,10 +192,10 @@ class RetestTask(Base):
     """A single-tube retest (單採單檢) of a positive pool's member, in the district where the
     member is now."""
 
-    __tablename__ = "testing_retest_task"
+    __tablename__ = "screening_retest_task"
     __table_args__ = (
         UniqueConstraint("person_id", "source_tube_id"),
-        Index("ix_testing_retest_task_district_status", "district_id", "status"),
+        Index("ix_screening_retest_task_district_status", "district_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -212,10 +212,10 @@ class RetestTask(Base):
 class ResampleTask(Base):
     """An invalid tube whose members must be swabbed again (重採)."""
 
-    __tablename__ = "testing_resample_task"
+    __tablename__ = "screening_resample_task"
     __table_args__ = (
         UniqueConstraint("tube_id"),
-        Index("ix_testing_resample_task_district_status", "district_id", "status"),
+        Index("ix_screening_resample_task_district_status", "district_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -232,10 +232,10 @@ class ResampleTask(Base):
 class CaseCandidate(Base):
     """A positive single tube: the cases domain turns it into a case and marks it consumed."""
 
-    __tablename__ = "testing_case_candidate"
+    __tablename__ = "screening_case_candidate"
     __table_args__ = (
         UniqueConstraint("person_id", "tube_id"),
-        Index("ix_testing_case_candidate_consumed_at", "consumed_at"),
+        Index("ix_screening_case_candidate_consumed_at", "consumed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -256,10 +256,10 @@ class ReferralNeed(Base):
     """A positive found in one district whose person lives in another: the referrals domain
     opens the referral and marks the need opened."""
 
-    __tablename__ = "testing_referral_need"
+    __tablename__ = "screening_referral_need"
     __table_args__ = (
         UniqueConstraint("person_id", "tube_id", "reason"),
-        Index("ix_testing_referral_need_opened_at", "opened_at"),
+        Index("ix_screening_referral_need_opened_at", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -276,7 +276,7 @@ class ReferralNeed(Base):
 class Plan(Base):
     """The screening plan issued for a local day, under the policy of that day."""
 
-    __tablename__ = "testing_plan"
+    __tablename__ = "screening_plan"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     policy_version: Mapped[str] = mapped_column(String(64))
@@ -289,10 +289,10 @@ class Plan(Base):
 class PlannedBuilding(Base):
     """A building due on a day: how it tests (pool size) and why (its status)."""
 
-    __tablename__ = "testing_planned_building"
-    __table_args__ = (Index("ix_testing_planned_building_day_district", "day", "district_id"),)
+    __tablename__ = "screening_planned_building"
+    __table_args__ = (Index("ix_screening_planned_building_day_district", "day", "district_id"),)
 
-    day: Mapped[date] = mapped_column(ForeignKey("testing_plan.day"), primary_key=True)
+    day: Mapped[date] = mapped_column(ForeignKey("screening_plan.day"), primary_key=True)
     building_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     district_id: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))

@@ -1,4 +1,4 @@
-"""Differing second results of a tube (part of the testing service): listed for the people who
+"""Differing second results of a tube (part of the screening service): listed for the people who
 handle laboratory results, and resolved by keeping one — never by overwriting silently.
 
 Keeping the reported result replaces the result of record and sets off its effects; what the
@@ -16,9 +16,9 @@ from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.core.errors import Conflict, NotFound, PermissionDenied
 from xietong.core.principal import Principal, Role
-from xietong.testing import effects
-from xietong.testing.lookups import rowcount
-from xietong.testing.models import (
+from xietong.screening import effects
+from xietong.screening.lookups import rowcount
+from xietong.screening.models import (
     CaseCandidate,
     Hold,
     LabResult,
@@ -28,7 +28,7 @@ from xietong.testing.models import (
     RetestTask,
     Tube,
 )
-from xietong.testing.schemas import (
+from xietong.screening.schemas import (
     ConflictRead,
     ConflictResolution,
     ConflictResolve,
@@ -156,7 +156,7 @@ def resolve_conflict(
         session,
         principal=principal,
         action="resolve",
-        entity="testing_result_conflict",
+        entity="screening_result_conflict",
         entity_ids=[conflict.id],
         reason=decision.note,
         detail={"keep": decision.keep, "result_before": before},

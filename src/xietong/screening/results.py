@@ -1,4 +1,4 @@
-"""Ingesting laboratory results in bulk (part of the testing service).
+"""Ingesting laboratory results in bulk (part of the screening service).
 
 Rows are checked field by field as they are read, loaded into a temporary staging table with
 `bulk_insert` (binary COPY on PostgreSQL), then applied with set-based SQL: tube codes resolved
@@ -32,12 +32,10 @@ from sqlalchemy.orm import Session
 from xietong.core.csvfiles import RejectsWriter
 from xietong.core.errors import RowError, ValidationFailed
 from xietong.core.principal import Principal
-from xietong.storage.base import UTCDateTime
-from xietong.storage.bulk import bulk_insert
-from xietong.testing import effects
-from xietong.testing.lookups import collector_paused, dialect_of, local_settings, rowcount
-from xietong.testing.models import ResultBatch
-from xietong.testing.records import (
+from xietong.screening import effects
+from xietong.screening.lookups import collector_paused, dialect_of, local_settings, rowcount
+from xietong.screening.models import ResultBatch
+from xietong.screening.records import (
     CLOCK_SKEW,
     OUTCOME_WORDS,
     BadValue,
@@ -47,14 +45,16 @@ from xietong.testing.records import (
     parse_instant,
     parse_outcome,
 )
-from xietong.testing.schemas import ResultBatchReport
+from xietong.screening.schemas import ResultBatchReport
+from xietong.storage.base import UTCDateTime
+from xietong.storage.bulk import bulk_insert
 
 RESULT_COLUMNS = ["tube_code", "result", "ct_value", "lab", "reported_at"]
 REQUIRED = ["tube_code", "result", "lab", "reported_at"]
 CHUNK_ROWS = 50_000
 
 _STAGE = Table(
-    "testing_stage_result",
+    "screening_stage_result",
     MetaData(),
     Column("line", BigInteger),
     Column("tube_code", String(40)),
@@ -64,7 +64,7 @@ _STAGE = Table(
     Column("reported_at", UTCDateTime),
     prefixes=["TEMPORARY"],
 )
-_RANKED = "testing_stage_ranked"
+_RANKED = "screening_stage_ranked"
 # A staged row becomes a result of record: good, first of its tube, and the tube has none yet.
 _APPLIES = "bad = 0 AND rn = 1 AND current_id IS NULL"
 _STAGE_COLUMNS = [c.name for c in _STAGE.columns]
@@ -314,8 +314,8 @@ def _resolve(
             + "SELECT s.line, s.tube_code, s.outcome, s.ct_value, s.lab_code, s.reported_at, "
             f"t.id AS tube_id, t.district_id, t.round_day, {bad} AS bad, lr.id AS current_id, "
             f"row_number() OVER (PARTITION BY t.id, {bad} ORDER BY s.line) AS rn "
-            f"FROM {_STAGE.name} s LEFT JOIN testing_tube t ON t.code = s.tube_code "
-            "LEFT JOIN testing_lab_result lr ON lr.tube_id = t.id"
+            f"FROM {_STAGE.name} s LEFT JOIN screening_tube t ON t.code = s.tube_code "
+            "LEFT JOIN screening_lab_result lr ON lr.tube_id = t.id"
         )
     )
     if dialect == "postgresql":
@@ -363,7 +363,7 @@ def _apply(
     applied = rowcount(
         session.execute(
             text(
-                "INSERT INTO testing_lab_result (tube_id, district_id, outcome, ct_value, "
+                "INSERT INTO screening_lab_result (tube_id, district_id, outcome, ct_value, "
                 "lab_code, reported_at, batch_id, created_at, updated_at) "
                 "SELECT tube_id, district_id, outcome, ct_value, lab_code, reported_at, "
                 ":batch, :now, :now "
@@ -375,14 +375,14 @@ def _apply(
     conflicts = rowcount(
         session.execute(
             text(
-                "INSERT INTO testing_result_conflict (tube_id, district_id, outcome, ct_value, "
+                "INSERT INTO screening_result_conflict (tube_id, district_id, outcome, ct_value, "
                 "lab_code, reported_at, fingerprint, batch_id, status, created_at, updated_at) "
                 "SELECT r.tube_id, r.district_id, r.outcome, r.ct_value, r.lab_code, "
                 "r.reported_at, "
                 "r.outcome || '|' || r.lab_code || '|' || "
                 "coalesce(CAST(r.ct_value AS VARCHAR), ''), "
                 ":batch, 'open', :now, :now "
-                f"FROM {_RANKED} r JOIN testing_lab_result lr ON lr.tube_id = r.tube_id "
+                f"FROM {_RANKED} r JOIN screening_lab_result lr ON lr.tube_id = r.tube_id "
                 "WHERE r.bad = 0 AND NOT (r.rn = 1 AND r.current_id IS NULL) AND NOT ("
                 + _SAME.format(a="r", b="lr")
                 + ") ORDER BY r.line ON CONFLICT DO NOTHING"
@@ -393,7 +393,7 @@ def _apply(
     differing = session.execute(
         text(
             f"SELECT count(*) FROM {_RANKED} r "
-            "JOIN testing_lab_result lr ON lr.tube_id = r.tube_id "
+            "JOIN screening_lab_result lr ON lr.tube_id = r.tube_id "
             "WHERE r.bad = 0 AND NOT (r.rn = 1 AND r.current_id IS NULL) AND NOT ("
             + _SAME.format(a="r", b="lr")
             + ")"
@@ -429,7 +429,7 @@ def _apply(
         tube_id
         for (tube_id,) in session.execute(
             text(
-                f"SELECT r.tube_id FROM {_RANKED} r JOIN testing_tube t ON t.id = r.tube_id "
+                f"SELECT r.tube_id FROM {_RANKED} r JOIN screening_tube t ON t.id = r.tube_id "
                 f"WHERE {_APPLIES} AND r.outcome <> 'invalid' AND t.member_count = 1 "
                 "ORDER BY r.tube_id"
             )

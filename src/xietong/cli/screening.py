@@ -1,4 +1,4 @@
-"""`xietong testing`: the screening plan, sampling sites, tube and result files, conflicts and
+"""`xietong screening`: the screening plan, sampling sites, tube and result files, conflicts and
 coverage. Files load whole or not at all unless `--load-valid`; re-loading one changes nothing."""
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from xietong.core.errors import DomainError, ValidationFailed
 from xietong.core.principal import SYSTEM
 from xietong.flows import intake, screening
 from xietong.people.protection import PersonalDataProtector
-from xietong.testing import results as results_module
-from xietong.testing import sampling, service
-from xietong.testing.schemas import ConflictResolve, SiteCreate
+from xietong.screening import results as results_module
+from xietong.screening import sampling, service
+from xietong.screening.schemas import ConflictResolve, SiteCreate
 
 app = typer.Typer(help="Mass screening: plans, tubes, lab results, coverage.", no_args_is_help=True)
 

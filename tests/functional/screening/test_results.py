@@ -13,15 +13,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories import testing as f
+from tests.factories import screening as f
 from tests.factories.auth import command_user, district_user, make_user
 from xietong.core.errors import PermissionDenied, ValidationFailed
 from xietong.core.principal import SYSTEM, Role
 from xietong.flows import intake
 from xietong.people.protection import PersonalDataProtector
-from xietong.testing import service
-from xietong.testing.models import LabResult, ResampleTask, ResultConflict
-from xietong.testing.schemas import ConflictResolve, SiteRead, TubeIn
+from xietong.screening import service
+from xietong.screening.models import LabResult, ResampleTask, ResultConflict
+from xietong.screening.schemas import ConflictResolve, SiteRead, TubeIn
 
 
 def auth(token: str) -> dict[str, str]:
@@ -233,13 +233,13 @@ def test_laboratories_post_results_and_viewers_may_not(
         ]
     }
     assert (
-        app_client.post("/api/testing/results", json=body, headers=auth(viewer_token)).status_code
+        app_client.post("/api/screening/results", json=body, headers=auth(viewer_token)).status_code
         == 403
     )
-    posted = app_client.post("/api/testing/results", json=body, headers=auth(lab_token))
+    posted = app_client.post("/api/screening/results", json=body, headers=auth(lab_token))
     assert posted.status_code == 200, posted.text
     assert posted.json()["results"]["applied"] == 1
-    again = app_client.post("/api/testing/results", json=body, headers=auth(lab_token))
+    again = app_client.post("/api/screening/results", json=body, headers=auth(lab_token))
     assert again.json()["results"]["unchanged"] == 1
 
 
@@ -271,7 +271,7 @@ def test_the_api_refuses_bad_results_with_422_and_writes_nothing(
             },
         ]
     }
-    response = app_client.post("/api/testing/results", json=body, headers=auth(token))
+    response = app_client.post("/api/screening/results", json=body, headers=auth(token))
     assert response.status_code == 422
     details = [(d["record"], d["field"]) for d in response.json()["error"]["details"]]
     assert sorted(details) == [("results[1]", "tube_code"), ("results[2]", "result")]
@@ -287,13 +287,13 @@ def test_conflicts_are_listed_and_resolved_through_the_api_within_the_district(
     f.report(session, f.result(code, "positive", ct=30.0))
     _, mine = district_user(session, "500103")
     _, theirs = district_user(session, "500106")
-    listed = app_client.get("/api/testing/conflicts", headers=auth(mine)).json()
+    listed = app_client.get("/api/screening/conflicts", headers=auth(mine)).json()
     conflict = next(c for c in listed["items"] if c["tube_code"] == code)
     assert all(
         c["tube_code"] != code
-        for c in app_client.get("/api/testing/conflicts", headers=auth(theirs)).json()["items"]
+        for c in app_client.get("/api/screening/conflicts", headers=auth(theirs)).json()["items"]
     )
-    url = f"/api/testing/conflicts/{conflict['id']}/resolve"
+    url = f"/api/screening/conflicts/{conflict['id']}/resolve"
     assert (
         app_client.post(
             url, json={"keep": "current", "note": "x"}, headers=auth(theirs)
@@ -324,11 +324,11 @@ def test_a_laboratory_uploads_a_results_file_through_the_api(
         f"{made[1].tube_code},阳性,31.5,LAB-07,2022-11-15 11:00:00\n"
     )
     files = {"file": ("plate-17.csv", text.encode("utf-8"), "text/csv")}
-    posted = app_client.post("/api/testing/results/import", files=files, headers=auth(lab_token))
+    posted = app_client.post("/api/screening/results/import", files=files, headers=auth(lab_token))
     assert posted.status_code == 200, posted.text
     results = posted.json()["results"]
     assert (results["applied"], results["positive"], results["holds"]) == (2, 1, 2)
     bad = {"file": ("bad.csv", b"tube_code,result\nX,negative\n", "text/csv")}
-    refused = app_client.post("/api/testing/results/import", files=bad, headers=auth(lab_token))
+    refused = app_client.post("/api/screening/results/import", files=bad, headers=auth(lab_token))
     assert refused.status_code == 422
     assert {d["field"] for d in refused.json()["error"]["details"]} == {"lab", "reported_at"}

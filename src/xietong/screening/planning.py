@@ -1,4 +1,4 @@
-"""The plan of a day and its coverage (part of the testing service).
+"""The plan of a day and its coverage (part of the screening service).
 
 Issuing a plan stores, for the day, every building due and how it tests, computed by `plan.py`
 from the buildings, the persons staying in each, the high-risk set (an input: the zones domain owns
@@ -22,17 +22,17 @@ from xietong.core.principal import SYSTEM, Permission, Principal, Role
 from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.policy.service import policy_in_force
-from xietong.storage.bulk import bulk_insert
-from xietong.testing import plan as planner
-from xietong.testing.lookups import table_of
-from xietong.testing.models import LabResult, Membership, Plan, PlannedBuilding, Tube
-from xietong.testing.schemas import (
+from xietong.screening import plan as planner
+from xietong.screening.lookups import table_of
+from xietong.screening.models import LabResult, Membership, Plan, PlannedBuilding, Tube
+from xietong.screening.schemas import (
     CoverageRead,
     CoverageRow,
     PlanBuildingRead,
     PlanDistrictRead,
     PlanRead,
 )
+from xietong.storage.bulk import bulk_insert
 
 
 def building_code_by_id(session: Session) -> dict[int, str]:

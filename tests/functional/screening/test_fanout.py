@@ -10,15 +10,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories import testing as f
+from tests.factories import screening as f
 from tests.factories.auth import district_user
 from xietong.areas import service as areas_service
 from xietong.auth.models import AuditEntry
 from xietong.core.principal import SYSTEM
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
-from xietong.testing import service
-from xietong.testing.models import Hold, RetestTask
+from xietong.screening import service
+from xietong.screening.models import Hold, RetestTask
 
 POSITIVE_AT = f.SAMPLED_AT + timedelta(hours=3)
 
@@ -163,7 +163,7 @@ def test_a_district_lists_the_retests_due_where_its_people_are_and_the_read_is_a
     f.register(session, pool)
     f.report(session, f.result(pool.tube_code, "positive", reported_at=POSITIVE_AT))
     _, token = district_user(session, "500112")
-    page = app_client.get("/api/testing/retests", headers=auth(token)).json()
+    page = app_client.get("/api/screening/retests", headers=auth(token)).json()
     assert [
         (r["person_id"], r["source_tube_code"])
         for r in page["items"]

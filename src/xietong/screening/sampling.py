@@ -1,4 +1,4 @@
-"""Registering tubes and the persons swabbed into them, in bulk (part of the testing service).
+"""Registering tubes and the persons swabbed into them, in bulk (part of the screening service).
 
 Ten million memberships a day arrive as files and API batches. They are read in chunks that
 end on a tube boundary (`tube_rows.py` parses them column by column); each chunk is checked
@@ -35,7 +35,7 @@ from xietong.people import identity
 from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
-from xietong.testing.lookups import (
+from xietong.screening.lookups import (
     allocate_ids,
     chunks,
     collector_paused,
@@ -49,11 +49,11 @@ from xietong.testing.lookups import (
     table_of,
     take_write_lock,
 )
-from xietong.testing.members import PersonIndex, first_occurrence, rank_within
-from xietong.testing.models import LabResult, Membership, ResampleTask, Site, Tube
-from xietong.testing.records import Chunk, Columns, Header, Records
-from xietong.testing.schemas import TubeBatchReport
-from xietong.testing.tube_rows import TUBE_COLUMNS, Draft, Rows, TubeReader, last_tube_start
+from xietong.screening.members import PersonIndex, first_occurrence, rank_within
+from xietong.screening.models import LabResult, Membership, ResampleTask, Site, Tube
+from xietong.screening.records import Chunk, Columns, Header, Records
+from xietong.screening.schemas import TubeBatchReport
+from xietong.screening.tube_rows import TUBE_COLUMNS, Draft, Rows, TubeReader, last_tube_start
 
 CHUNK_ROWS = 50_000
 # Above this share of the person table, loading bitmaps once beats probing per chunk.
@@ -173,7 +173,7 @@ class TubeIntake:
             progress(self.tally.rows_read)
 
     def finish(self) -> TubeBatchReport:
-        summarize_block_ranges(self.session, "ix_testing_membership_tube")
+        summarize_block_ranges(self.session, "ix_screening_membership_tube")
         if self.rejects is not None:
             self.rejects.close()
         if self.tally.errors and not self.load_valid:

@@ -15,9 +15,8 @@ from xietong.auth.dependencies import PrincipalDep, ProtectorDep, SettingsDep
 from xietong.core.clock import utcnow
 from xietong.core.pagination import Page
 from xietong.flows import intake, screening
-from xietong.storage.dependencies import SessionDep
-from xietong.testing import service
-from xietong.testing.schemas import (
+from xietong.screening import service
+from xietong.screening.schemas import (
     ConflictRead,
     ConflictResolution,
     ConflictResolve,
@@ -32,8 +31,9 @@ from xietong.testing.schemas import (
     TubeBatchReport,
     TubeRead,
 )
+from xietong.storage.dependencies import SessionDep
 
-router = APIRouter(prefix="/api/testing", tags=["testing"])
+router = APIRouter(prefix="/api/screening", tags=["screening"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]

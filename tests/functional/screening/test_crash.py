@@ -1,5 +1,5 @@
 """A load killed with SIGKILL part-way through a file and run again ends in exactly the state of
-one clean run: a real `python -m xietong testing …` process on a SQLite file and on a fresh
+one clean run: a real `python -m xietong screening …` process on a SQLite file and on a fresh
 PostgreSQL database, fed through a named pipe so that the kill lands while the file is loading."""
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
 from xietong.people.synthetic import synthetic_national_id
+from xietong.screening import service
+from xietong.screening.schemas import SiteCreate
 from xietong.storage.engine import build_engine, normalise_url, session_factory
 from xietong.storage.unit_of_work import unit_of_work
-from xietong.testing import service
-from xietong.testing.schemas import SiteCreate
 
 PERSONS = 300
 SAMPLED = "2022-11-15T08:00:00+08:00"
@@ -40,24 +40,25 @@ SAMPLED = "2022-11-15T08:00:00+08:00"
 # What a run leaves behind, without surrogate keys or the clock of the run.
 STATE = {
     "tubes": "SELECT code, site_id, district_id, kind, pool_size, member_count, collected_at, "
-    "round_day FROM testing_tube",
-    "members": "SELECT t.code, m.person_id, m.round_day, m.district_id FROM testing_membership m "
-    "JOIN testing_tube t ON t.id = m.tube_id",
+    "round_day FROM screening_tube",
+    "members": "SELECT t.code, m.person_id, m.round_day, m.district_id FROM screening_membership m "
+    "JOIN screening_tube t ON t.id = m.tube_id",
     "results": "SELECT t.code, r.outcome, r.ct_value, r.lab_code, r.reported_at "
-    "FROM testing_lab_result r JOIN testing_tube t ON t.id = r.tube_id",
-    "conflicts": "SELECT t.code, c.outcome, c.fingerprint, c.status FROM testing_result_conflict c "
-    "JOIN testing_tube t ON t.id = c.tube_id",
+    "FROM screening_lab_result r JOIN screening_tube t ON t.id = r.tube_id",
+    "conflicts": "SELECT t.code, c.outcome, c.fingerprint, c.status "
+    "FROM screening_result_conflict c JOIN screening_tube t ON t.id = c.tube_id",
     "holds": "SELECT h.person_id, t.code, h.district_id, h.held_from, h.released_at "
-    "FROM testing_hold h JOIN testing_tube t ON t.id = h.tube_id",
-    "retests": "SELECT r.person_id, t.code, r.district_id, r.status FROM testing_retest_task r "
-    "JOIN testing_tube t ON t.id = r.source_tube_id",
-    "resamples": "SELECT t.code, r.status FROM testing_resample_task r "
-    "JOIN testing_tube t ON t.id = r.tube_id",
-    "candidates": "SELECT c.person_id, t.code FROM testing_case_candidate c "
-    "JOIN testing_tube t ON t.id = c.tube_id",
+    "FROM screening_hold h JOIN screening_tube t ON t.id = h.tube_id",
+    "retests": "SELECT r.person_id, t.code, r.district_id, r.status FROM screening_retest_task r "
+    "JOIN screening_tube t ON t.id = r.source_tube_id",
+    "resamples": "SELECT t.code, r.status FROM screening_resample_task r "
+    "JOIN screening_tube t ON t.id = r.tube_id",
+    "candidates": "SELECT c.person_id, t.code FROM screening_case_candidate c "
+    "JOIN screening_tube t ON t.id = c.tube_id",
     "needs": "SELECT n.person_id, n.reason, t.code, n.from_district_id, n.to_district_id "
-    "FROM testing_referral_need n JOIN testing_tube t ON t.id = n.tube_id",
-    "batches": "SELECT source, rows_read, applied, unchanged, conflicts FROM testing_result_batch",
+    "FROM screening_referral_need n JOIN screening_tube t ON t.id = n.tube_id",
+    "batches": "SELECT source, rows_read, applied, unchanged, conflicts "
+    "FROM screening_result_batch",
 }
 
 
@@ -118,7 +119,7 @@ def _prepare(url: str, workdir: Path) -> tuple[Path, Path]:
 
 def _run(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "xietong", "testing", *args],
+        [sys.executable, "-m", "xietong", "screening", *args],
         env={**os.environ, "XIETONG_DATABASE_URL": url},
         capture_output=True,
         text=True,
@@ -134,7 +135,7 @@ def _kill_part_way(url: str, command: str, source: Path, pipe: Path, batch_rows:
             sys.executable,
             "-m",
             "xietong",
-            "testing",
+            "screening",
             command,
             str(pipe),
             "--batch-rows",

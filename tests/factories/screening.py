@@ -14,8 +14,8 @@ from xietong.core.principal import SYSTEM
 from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
-from xietong.testing import service
-from xietong.testing.schemas import (
+from xietong.screening import service
+from xietong.screening.schemas import (
     LabResultBatch,
     LabResultIn,
     ResultBatchReport,

@@ -13,14 +13,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories import testing as f
+from tests.factories import screening as f
 from tests.factories.auth import district_user, make_user
 from xietong.core.errors import PermissionDenied, ValidationFailed
 from xietong.core.principal import SYSTEM, Role
 from xietong.people.protection import PersonalDataProtector
-from xietong.testing import service
-from xietong.testing.models import Membership, Tube
-from xietong.testing.schemas import TubeBatchReport
+from xietong.screening import service
+from xietong.screening.models import Membership, Tube
+from xietong.screening.schemas import TubeBatchReport
 
 
 def count(session: Session, model: type) -> int:
@@ -321,7 +321,7 @@ def test_the_api_refuses_a_batch_with_422_listing_every_bad_record_and_writes_no
             },
         ]
     }
-    response = app_client.post("/api/testing/tubes", json=body, headers=auth(token))
+    response = app_client.post("/api/screening/tubes", json=body, headers=auth(token))
     assert response.status_code == 422
     details = {(d["record"], d["field"]) for d in response.json()["error"]["details"]}
     assert details == {
@@ -330,11 +330,11 @@ def test_the_api_refuses_a_batch_with_422_listing_every_bad_record_and_writes_no
     }
     assert count(session, Tube) == before
     body["tubes"] = body["tubes"][:1]
-    accepted = app_client.post("/api/testing/tubes", json=body, headers=auth(token))
+    accepted = app_client.post("/api/screening/tubes", json=body, headers=auth(token))
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["members_added"] == 1
     code = body["tubes"][0]["tube_code"]
-    tube = app_client.get(f"/api/testing/tubes/{code}", headers=auth(token)).json()
+    tube = app_client.get(f"/api/screening/tubes/{code}", headers=auth(token)).json()
     assert (tube["pool_size"], tube["member_count"], tube["round_day"], tube["result"]) == (
         10,
         1,
@@ -354,8 +354,8 @@ def test_a_district_uploads_a_tube_file_through_the_api(
         f"{code},{site.code},2022-11-15 08:00:00,10,{pid}\n" for pid in persons
     )
     files = {"file": ("site-1.csv", text.encode("utf-8"), "text/csv")}
-    posted = app_client.post("/api/testing/tubes/import", files=files, headers=auth(token))
+    posted = app_client.post("/api/screening/tubes/import", files=files, headers=auth(token))
     assert posted.status_code == 200, posted.text
     assert (posted.json()["tubes_added"], posted.json()["members_added"]) == (1, 3)
-    again = app_client.post("/api/testing/tubes/import", files=files, headers=auth(token))
+    again = app_client.post("/api/screening/tubes/import", files=files, headers=auth(token))
     assert again.json()["members_already_present"] == 3
