@@ -426,8 +426,8 @@ def _seed_cases(
     now: datetime,
 ) -> list[tuple[int, datetime]]:
     """A growing outbreak: cases per day double every few days, `attack` of persons in all."""
-    from xietong.cases import link_service
     from xietong.cases import service as cases_service
+    from xietong.cases.links import service as link_service
     from xietong.cases.schemas import CaseCreate, LinkCreate
     from xietong.core.principal import SYSTEM
     from xietong.storage.unit_of_work import unit_of_work
@@ -489,8 +489,8 @@ def _seed_referrals(
     from xietong.areas import service as areas_service
     from xietong.core.principal import SYSTEM
     from xietong.people.models import Person
-    from xietong.referrals import action_service
     from xietong.referrals import service as referrals_service
+    from xietong.referrals.actions import service as action_service
     from xietong.storage.unit_of_work import unit_of_work
 
     opened = 0
@@ -587,7 +587,7 @@ def _busiest_inbox(session: Any, now: datetime) -> tuple[int, int]:
     """The district with the most open referrals in its inbox, and how many."""
     from xietong.areas import service as areas_service
     from xietong.core.principal import Principal, Role
-    from xietong.referrals import query_service
+    from xietong.referrals.inbox import service as query_service
     from xietong.referrals.states import OPEN
 
     counts: Counter[int] = Counter()
@@ -606,9 +606,9 @@ def measure(url: str, *, requests: int, day: date | None = None) -> dict[str, An
     from fastapi.testclient import TestClient
 
     from xietong.api.app import create_app
+    from xietong.api.deps import SESSION_COOKIE
     from xietong.areas import service as areas_service
     from xietong.auth import service as auth_service
-    from xietong.auth.dependencies import SESSION_COOKIE
     from xietong.auth.schemas import UserCreate
     from xietong.config import Settings
     from xietong.core.principal import Role

@@ -15,11 +15,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from xietong.api.app import create_app
+from xietong.api.deps import get_session
 from xietong.areas import service as areas_service
 from xietong.bootstrap import prepare_database
 from xietong.config import Settings
 from xietong.people.protection import PersonalDataProtector
-from xietong.storage.dependencies import get_session
 from xietong.storage.engine import build_engine, normalise_url
 
 

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from tests.factories.people import building_in, make_person, next_national_id
 from xietong.areas import service as areas_service
-from xietong.cases import contact_service, link_service, service
+from xietong.cases import service
+from xietong.cases.contacts import service as contact_service
+from xietong.cases.links import service as link_service
 from xietong.cases.models import Case, CloseContact
 from xietong.cases.schemas import CaseCreate, Classification, ContactCreate, LinkCreate
 from xietong.core.principal import SYSTEM, Principal

@@ -11,7 +11,8 @@ from tests.factories.people import make_person
 from xietong.areas import service as areas_service
 from xietong.core.principal import SYSTEM, Principal
 from xietong.people.protection import PersonalDataProtector
-from xietong.referrals import action_service, service
+from xietong.referrals import service
+from xietong.referrals.actions import service as action_service
 from xietong.referrals.models import Referral
 from xietong.referrals.states import Status
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.core.principal import SYSTEM, Principal
-from xietong.resources import flows
 from xietong.resources.models import Facility, Laboratory
+from xietong.resources.plans import service as flows
 from xietong.resources.schemas import CapacityReportIn, PlanRead, PlanRequest
 from xietong.resources.service import report_capacity
 

@@ -24,13 +24,12 @@ from xietong.analytics.schemas import (
     ScenariosRequest,
     TrendRead,
 )
+from xietong.api.deps import PrincipalDep, SessionDep, SettingsDep
 from xietong.areas import service as areas_service
-from xietong.auth.dependencies import PrincipalDep, SettingsDep
 from xietong.core.clock import local_day, utcnow
 from xietong.core.errors import PermissionDenied
 from xietong.core.pagination import MAX_PAGE_SIZE, Page
 from xietong.core.principal import Principal, Role
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 

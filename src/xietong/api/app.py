@@ -11,8 +11,9 @@ from sqlalchemy import Engine
 
 from xietong import __version__
 from xietong.api.errors import install_error_handlers
+from xietong.api.jobs import periodic_jobs
+from xietong.api.routers import ROUTERS
 from xietong.config import Settings
-from xietong.domains import domain_modules
 from xietong.outbox.runtime import start_workers
 from xietong.people.protection import PersonalDataProtector
 from xietong.storage.engine import build_engine, session_factory
@@ -25,7 +26,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The outbox dispatcher and the periodic jobs live as long as the server.
-        workers = start_workers(app) if settings.run_workers else None
+        workers = start_workers(app, jobs=periodic_jobs()) if settings.run_workers else None
         try:
             yield
         finally:
@@ -59,6 +60,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
             raw.close()
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
-    for module in domain_modules("router"):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

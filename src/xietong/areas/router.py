@@ -6,11 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from xietong.api.deps import PrincipalDep, SessionDep
 from xietong.areas import reference, service
 from xietong.areas.schemas import BuildingRead, DistanceMatrix, DistrictRead
-from xietong.auth.dependencies import PrincipalDep
 from xietong.core.pagination import Page
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/areas", tags=["areas"])
 

@@ -6,12 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from xietong.api.deps import PrincipalDep, SessionDep, requires
 from xietong.auth import service
-from xietong.auth.dependencies import PrincipalDep, requires
 from xietong.auth.schemas import AuditRead, IssuedToken, UserCreate, UserRead
 from xietong.core.pagination import Page
 from xietong.core.principal import Permission
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xietong.areas.models import Building
-from xietong.cases.quarantine import FacilityBeds
+from xietong.cases.quarantine.rules import FacilityBeds
 from xietong.resources.models import Facility
 
 # The facility kind that takes close contacts for centralised quarantine.

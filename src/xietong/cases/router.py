@@ -7,16 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from xietong.api.deps import PrincipalDep, ProtectorDep, SessionDep, SettingsDep
 from xietong.areas import service as areas_service
-from xietong.auth.dependencies import PrincipalDep, ProtectorDep, SettingsDep
-from xietong.cases import (
-    cluster_service,
-    contact_service,
-    link_service,
-    metrics,
-    quarantine_service,
-    service,
-)
+from xietong.cases import metrics, service
+from xietong.cases.clusters import service as cluster_service
+from xietong.cases.contacts import service as contact_service
+from xietong.cases.links import service as link_service
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.cases.schemas import (
     CaseCreate,
     CaseRead,
@@ -46,7 +43,6 @@ from xietong.core.errors import RowError, ValidationFailed
 from xietong.core.pagination import Page
 from xietong.core.principal import Permission
 from xietong.people.service import require
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
 

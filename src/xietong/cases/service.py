@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
-from xietong.cases import cluster_service, lookups
+from xietong.cases import lookups
 from xietong.cases.classification import (
     ControlState,
     Detection,
@@ -26,9 +26,10 @@ from xietong.cases.classification import (
     classify_detection,
     reclassify,
 )
+from xietong.cases.clusters import service as cluster_service
+from xietong.cases.contacts.needs import mark_referral_needs_opened, pending_referral_needs
 from xietong.cases.models import Case, CasePlace, QuarantineOrder
-from xietong.cases.needs import mark_referral_needs_opened, pending_referral_needs
-from xietong.cases.quarantine_service import active_order_of, bed_occupancy, occupies_bed_on
+from xietong.cases.quarantine.service import active_order_of, bed_occupancy, occupies_bed_on
 from xietong.cases.schemas import (
     CandidateIntake,
     CaseCreate,

@@ -11,7 +11,10 @@ import typer
 from rich.table import Table
 
 from xietong.areas import service as areas_service
-from xietong.cases import cluster_service, link_service, metrics, quarantine_service, service
+from xietong.cases import metrics, service
+from xietong.cases.clusters import service as cluster_service
+from xietong.cases.links import service as link_service
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.cases.schemas import ClusterFilter, DistrictDay
 from xietong.cli import context
 from xietong.cli.context import console, err_console

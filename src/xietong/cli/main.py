@@ -238,17 +238,24 @@ _assembled: list[bool] = []
 
 def build() -> typer.Typer:
     """The whole command line: the commands above plus each domain's group."""
-    # Each domain may bring a command group as `xietong.cli.<domain>` exposing `app`, and
-    # top-level commands in `TOP_LEVEL_COMMANDS` (the twin's `demo`).
-    from xietong.domains import DOMAINS, optional_module
+    from xietong.cli import (
+        analytics,
+        cases,
+        outbox,
+        policy,
+        referrals,
+        reports,
+        resources,
+        screening,
+        twin,
+        zones,
+    )
 
     if not _assembled:
-        for domain in DOMAINS:
-            module = optional_module(f"xietong.cli.{domain}")
-            if module is not None:
-                app.add_typer(module.app, name=domain.replace("_", "-"))
-                for command in getattr(module, "TOP_LEVEL_COMMANDS", ()):
-                    app.command()(command)
+        groups = (policy, outbox, zones, screening, cases, referrals, resources, analytics)
+        for group in (*groups, reports, twin):
+            app.add_typer(group.app, name=group.__name__.rsplit(".", 1)[1])
+        app.command()(twin.demo)
         _assembled.append(True)
     return app
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from xietong.api.jobs import periodic_jobs
 from xietong.cli import context
 from xietong.cli.context import console
 from xietong.core.principal import SYSTEM
@@ -55,6 +56,7 @@ def run() -> None:
         settings=settings,
         broadcaster=Broadcaster(),
         protector=PersonalDataProtector.from_settings(settings),
+        jobs=periodic_jobs(),
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

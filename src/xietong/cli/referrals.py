@@ -14,7 +14,8 @@ from xietong.core.clock import utcnow
 from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM, Principal
 from xietong.people.protection import PersonalDataProtector
-from xietong.referrals import action_service, query_service
+from xietong.referrals.actions import service as action_service
+from xietong.referrals.inbox import service as query_service
 from xietong.referrals.tasks import escalate_overdue
 
 app = typer.Typer(help="Cross-district referrals (協查).", no_args_is_help=True)

@@ -17,8 +17,10 @@ from xietong.cli.context import console, err_console
 from xietong.core.clock import local_day, utcnow
 from xietong.core.errors import DomainError, ValidationFailed
 from xietong.core.principal import SYSTEM
-from xietong.resources import flows, outlook, service
-from xietong.resources import orders as transfer_orders
+from xietong.resources import service
+from xietong.resources.orders import service as transfer_orders
+from xietong.resources.outlook import service as outlook
+from xietong.resources.plans import service as flows
 from xietong.resources.schemas import DemandRequest, PlanRequest
 
 app = typer.Typer(

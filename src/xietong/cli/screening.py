@@ -22,8 +22,9 @@ from xietong.core.errors import DomainError, ValidationFailed
 from xietong.core.principal import SYSTEM
 from xietong.flows import intake, screening
 from xietong.people.protection import PersonalDataProtector
-from xietong.screening import results as results_module
-from xietong.screening import sampling, service
+from xietong.screening import service
+from xietong.screening.results import service as results_module
+from xietong.screening.sampling import service as sampling
 from xietong.screening.schemas import ConflictResolve, SiteCreate
 
 app = typer.Typer(help="Mass screening: plans, tubes, lab results, coverage.", no_args_is_help=True)

@@ -271,9 +271,6 @@ def demo(
         engine.dispose()
 
 
-TOP_LEVEL_COMMANDS = (demo,)
-
-
 @app.command("status")
 def status(
     database_url: Annotated[

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
-from xietong.auth.dependencies import PrincipalDep, ProtectorDep
+from xietong.api.deps import PrincipalDep, ProtectorDep, SessionDep
 from xietong.core.pagination import Page
 from xietong.outbox import service, sse
 from xietong.outbox.schemas import (
@@ -18,7 +18,6 @@ from xietong.outbox.schemas import (
     EndpointWithSecret,
     OutboxSummary,
 )
-from xietong.storage.dependencies import SessionDep
 
 admin = APIRouter(prefix="/api/outbox", tags=["outbox"])
 

@@ -1,5 +1,5 @@
 """The server's background workers: the dispatcher (live streams and webhooks), the PostgreSQL
-listener that wakes it, and the domains' periodic jobs (each domain's `tasks.periodic_jobs()`).
+listener that wakes it, and the periodic jobs it is given (`api.jobs.periodic_jobs()`).
 
 Started and stopped by the application's lifespan (`Settings.run_workers`) or by
 `xietong outbox run`. Every loop survives a failing pass (logged, retried after a pause), so a
@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from xietong.config import Settings
 from xietong.core.clock import SystemClock
-from xietong.domains import domain_modules
 from xietong.outbox.broadcast import Broadcaster
 from xietong.outbox.dispatcher import Dispatcher
 from xietong.outbox.doorbell import DOORBELL
@@ -48,16 +47,6 @@ class PeriodicJob:
     name: str
     every_seconds: float
     run: Callable[[Session, Settings, datetime], object]
-
-
-def discover_jobs() -> list[PeriodicJob]:
-    """Every domain's `tasks.periodic_jobs()`, in the domains' order."""
-    jobs: list[PeriodicJob] = []
-    for module in domain_modules("tasks"):
-        provider = getattr(module, "periodic_jobs", None)
-        if provider is not None:
-            jobs.extend(provider())
-    return jobs
 
 
 class Workers:
@@ -88,7 +77,7 @@ class Workers:
         self.dispatcher = Dispatcher(
             work=work, read=read, protector=protector, broadcaster=broadcaster
         )
-        self._jobs = discover_jobs() if jobs is None else jobs
+        self._jobs = list(jobs or ())
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._wake_read, self._wake_write = os.pipe()
@@ -204,9 +193,10 @@ def broadcaster_of(app: FastAPI) -> Broadcaster:
         return broadcaster
 
 
-def start_workers(app: FastAPI) -> Workers:
+def start_workers(app: FastAPI, *, jobs: list[PeriodicJob]) -> Workers:
     """Start the workers of an application built by `create_app` (its lifespan calls this)."""
     workers = Workers(
+        jobs=jobs,
         engine=app.state.engine,
         settings=app.state.settings,
         broadcaster=broadcaster_of(app),

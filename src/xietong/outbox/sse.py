@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+from xietong.api.deps import SESSION_COOKIE
 from xietong.auth import service as auth_service
-from xietong.auth.dependencies import SESSION_COOKIE
 from xietong.core.errors import NotAuthenticated, PermissionDenied
 from xietong.core.principal import Principal, Role
 from xietong.outbox import queue

@@ -6,11 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, UploadFile, status
 
-from xietong.auth.dependencies import PrincipalDep, ProtectorDep
+from xietong.api.deps import PrincipalDep, ProtectorDep, SessionDep
 from xietong.core.pagination import Page
 from xietong.people import service
 from xietong.people.schemas import PersonCreate, PersonImportReport, PersonRead, PersonSummary
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/people", tags=["people"])
 

@@ -7,7 +7,7 @@ from datetime import date
 
 from fastapi import APIRouter, status
 
-from xietong.auth.dependencies import PrincipalDep, SettingsDep
+from xietong.api.deps import PrincipalDep, SessionDep, SettingsDep
 from xietong.core.clock import local_day, utcnow
 from xietong.policy import service
 from xietong.policy.schemas import (
@@ -17,7 +17,6 @@ from xietong.policy.schemas import (
     PolicyInForce,
     PolicyVersionRead,
 )
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/policy", tags=["policy"])
 

@@ -7,11 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from xietong.auth.dependencies import PrincipalDep, ProtectorDep, SettingsDep
+from xietong.api.deps import PrincipalDep, ProtectorDep, SessionDep, SettingsDep
 from xietong.core.clock import utcnow
 from xietong.core.pagination import Page
-from xietong.referrals import action_service, query_service, service
-from xietong.referrals.query_service import Box
+from xietong.referrals import service
+from xietong.referrals.actions import service as action_service
+from xietong.referrals.inbox import service as query_service
+from xietong.referrals.inbox.service import Box
 from xietong.referrals.schemas import (
     ActionNote,
     Decline,
@@ -24,7 +26,6 @@ from xietong.referrals.schemas import (
     ReferralSummary,
 )
 from xietong.referrals.states import Status
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/referrals", tags=["referrals"])
 

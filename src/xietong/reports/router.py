@@ -8,11 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, Response
 
-from xietong.auth.dependencies import PrincipalDep, SettingsDep
+from xietong.api.deps import PrincipalDep, SessionDep, SettingsDep
 from xietong.core.clock import local_day, utcnow
 from xietong.reports import service
 from xietong.reports.schemas import BulletinRead
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 

@@ -9,11 +9,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, UploadFile, status
 
-from xietong.auth.dependencies import PrincipalDep, SettingsDep
+from xietong.api.deps import PrincipalDep, SessionDep, SettingsDep
 from xietong.core.clock import local_day, utcnow
 from xietong.core.pagination import Page
-from xietong.resources import flows, offers, outlook, service
-from xietong.resources import orders as transfer_orders
+from xietong.resources import service
+from xietong.resources.offers import service as offers
+from xietong.resources.orders import service as transfer_orders
+from xietong.resources.outlook import service as outlook
+from xietong.resources.plans import service as flows
 from xietong.resources.schemas import (
     CapacityImportReport,
     CapacityReportBatch,
@@ -35,7 +38,6 @@ from xietong.resources.schemas import (
     PlanSummary,
     TransferOrderRead,
 )
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/resources", tags=["resources"])
 

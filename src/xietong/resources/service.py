@@ -22,12 +22,12 @@ from xietong.core.clock import utcnow
 from xietong.core.csvfiles import read_records
 from xietong.core.errors import NotFound, PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import Principal, Role
-from xietong.resources.allocation import LAB_TUBE
-from xietong.resources.demand import (
+from xietong.resources.models import FACILITY_KINDS, CapacityReport, Facility, Laboratory
+from xietong.resources.outlook.demand import (
     BED_RESOURCES,
     RESOURCE_OF_FACILITY_KIND,
 )
-from xietong.resources.models import FACILITY_KINDS, CapacityReport, Facility, Laboratory
+from xietong.resources.plans.allocation import LAB_TUBE
 from xietong.resources.schemas import (
     CapacityImportReport,
     CapacityReportIn,

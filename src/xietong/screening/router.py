@@ -1,5 +1,6 @@
-"""Routes of mass screening: plans, sites, tubes, results (through the intake flow), conflicts,
-tasks and coverage, each scoped to the caller's jurisdiction."""
+"""Routes of mass screening: sites, tubes, conflicts, tasks and coverage, each scoped to the
+caller's jurisdiction. The plan and the results, which span domains, are routed by
+`flows.router`."""
 
 from __future__ import annotations
 
@@ -8,21 +9,16 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, UploadFile, status
-from pydantic import BaseModel, Field
 
-from xietong.areas import service as areas_service
-from xietong.auth.dependencies import PrincipalDep, ProtectorDep, SettingsDep
+from xietong.api.deps import PrincipalDep, ProtectorDep, SessionDep, SettingsDep
 from xietong.core.clock import utcnow
 from xietong.core.pagination import Page
-from xietong.flows import intake, screening
 from xietong.screening import service
 from xietong.screening.schemas import (
     ConflictRead,
     ConflictResolution,
     ConflictResolve,
     CoverageRead,
-    LabResultBatch,
-    PlanRead,
     ResampleTaskRead,
     RetestTaskRead,
     SiteCreate,
@@ -31,52 +27,12 @@ from xietong.screening.schemas import (
     TubeBatchReport,
     TubeRead,
 )
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/screening", tags=["screening"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 TaskStatus = Literal["open", "done", "cancelled"]
-
-
-class PlanIssue(BaseModel):
-    wind_down_first_rounds: dict[str, date] = Field(
-        default_factory=dict,
-        description="wind-down mode: district code → its first round (day after its last "
-        "community case)",
-    )
-
-
-def _first_rounds(session: SessionDep, given: dict[str, date]) -> dict[int, date]:
-    return {areas_service.get_district(session, code=code).id: day for code, day in given.items()}
-
-
-@router.get("/plan", summary="The screening plan of a day (a preview until it is issued)")
-def get_plan(
-    session: SessionDep,
-    principal: PrincipalDep,
-    day: Annotated[date, Query(alias="date")],
-    district: str | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
-) -> PlanRead:
-    return screening.read_plan(
-        session, principal=principal, day=day, district_code=district, limit=limit, offset=offset
-    )
-
-
-@router.post("/plan", summary="Issue (or re-issue) the screening plan of a day (command centre)")
-def issue_plan(
-    session: SessionDep,
-    principal: PrincipalDep,
-    day: Annotated[date, Query(alias="date")],
-    body: PlanIssue | None = None,
-) -> PlanRead:
-    rounds = _first_rounds(session, body.wind_down_first_rounds if body else {})
-    return screening.issue_plan(
-        session, principal=principal, day=day, now=utcnow(), wind_down_first_rounds=rounds
-    )
 
 
 @router.get("/sites", summary="Sampling sites in your jurisdiction")
@@ -131,30 +87,6 @@ def import_tubes(
 @router.get("/tubes/{code}", summary="A tube and its result of record")
 def get_tube(code: str, session: SessionDep, principal: PrincipalDep) -> TubeRead:
     return service.get_tube(session, principal=principal, code=code)
-
-
-@router.post("/results", summary="Post laboratory results (all or nothing; idempotent)")
-def post_results(
-    batch: LabResultBatch, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
-) -> intake.IntakeReport:
-    return intake.ingest_lab_results(
-        session, principal=principal, batch=batch, tz=settings.timezone, now=utcnow()
-    )
-
-
-@router.post("/results/import", summary="Post laboratory results as a CSV file")
-def import_results(
-    file: UploadFile, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
-) -> intake.IntakeReport:
-    stream = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
-    return intake.ingest_lab_results(
-        session,
-        principal=principal,
-        stream=stream,
-        source_name=file.filename or "upload",
-        tz=settings.timezone,
-        now=utcnow(),
-    )
 
 
 @router.get("/conflicts", summary="Differing second results waiting for a decision")

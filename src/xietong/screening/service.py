@@ -27,10 +27,6 @@ from xietong.core.principal import SYSTEM, Permission, Principal, Role
 from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
-from xietong.screening import conflicts, results, sampling, tube_rows
-from xietong.screening.conflicts import list_conflicts as list_conflicts
-from xietong.screening.conflicts import resolve_conflict as resolve_conflict
-from xietong.screening.lookups import chunks, dialect_of, member_of
 from xietong.screening.models import (
     CaseCandidate,
     Hold,
@@ -42,15 +38,21 @@ from xietong.screening.models import (
     Site,
     Tube,
 )
-from xietong.screening.planning import compute_plan as compute_plan
-from xietong.screening.planning import coverage as coverage
-from xietong.screening.planning import district_prevalence as district_prevalence
-from xietong.screening.planning import get_issued_plan as get_issued_plan
-from xietong.screening.planning import issue_plan as issue_plan
-from xietong.screening.planning import plan_read as plan_read
-from xietong.screening.planning import planned_tubes as planned_tubes
-from xietong.screening.planning import stored_entries as stored_entries
-from xietong.screening.records import Chunk, Header, read_chunks, read_column_chunks
+from xietong.screening.parsing import Chunk, Header, read_chunks, read_column_chunks
+from xietong.screening.plans.service import compute_plan as compute_plan
+from xietong.screening.plans.service import coverage as coverage
+from xietong.screening.plans.service import district_prevalence as district_prevalence
+from xietong.screening.plans.service import get_issued_plan as get_issued_plan
+from xietong.screening.plans.service import issue_plan as issue_plan
+from xietong.screening.plans.service import plan_read as plan_read
+from xietong.screening.plans.service import planned_tubes as planned_tubes
+from xietong.screening.plans.service import stored_entries as stored_entries
+from xietong.screening.results import conflicts
+from xietong.screening.results import service as results
+from xietong.screening.results.conflicts import list_conflicts as list_conflicts
+from xietong.screening.results.conflicts import resolve_conflict as resolve_conflict
+from xietong.screening.sampling import service as sampling
+from xietong.screening.sampling import tube_rows
 from xietong.screening.schemas import (
     CaseCandidateRead,
     LabResultBatch,
@@ -64,6 +66,7 @@ from xietong.screening.schemas import (
     TubeBatchReport,
     TubeRead,
 )
+from xietong.storage.bulk_sql import chunks, dialect_of, member_of
 
 DEFAULT_TZ = "Asia/Shanghai"
 

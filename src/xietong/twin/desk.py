@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xietong.core.principal import SYSTEM
-from xietong.referrals import action_service
+from xietong.referrals.actions import service as action_service
+from xietong.referrals.inbox.service import list_referrals
 from xietong.referrals.models import Referral
-from xietong.referrals.query_service import list_referrals
 from xietong.referrals.schemas import ReferralSummary
 from xietong.referrals.states import Status
 from xietong.referrals.tasks import ESCALATION_EVERY_SECONDS, escalate_overdue

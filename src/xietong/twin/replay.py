@@ -28,11 +28,11 @@ from xietong.analytics import service as analytics_service
 from xietong.analytics.core.mobility import gravity_mobility
 from xietong.analytics.models import DailyAggregate
 from xietong.areas import service as areas_service
-from xietong.cases import quarantine_service
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.core.clock import FixedClock
 from xietong.core.principal import SYSTEM
+from xietong.flows.referrals import open_referrals_from_needs
 from xietong.people.protection import PersonalDataProtector
-from xietong.referrals.flows import open_referrals_from_needs
 from xietong.reports import service as reports_service
 from xietong.resources import service as resources_service
 from xietong.resources.schemas import CapacityReportIn, ResourceKind

@@ -17,13 +17,12 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from xietong.api.deps import SESSION_COOKIE, SessionDep, get_settings_dep
 from xietong.auth import service as auth_service
-from xietong.auth.dependencies import SESSION_COOKIE, get_settings_dep
 from xietong.config import Settings
 from xietong.core.clock import utcnow
 from xietong.core.errors import NotAuthenticated, PermissionDenied
 from xietong.core.principal import Principal
-from xietong.storage.dependencies import SessionDep
 from xietong.web.i18n import LANG_COOKIE, Language, pick_language
 
 # A shift is twelve hours; a session outlives it a little so nobody is logged out mid-handover.

@@ -24,7 +24,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from xietong.core.principal import SYSTEM
-from xietong.domains import optional_module
+from xietong.outbox import service as outbox_service
+from xietong.screening import service as screening_service
 
 _CHUNK = 50_000
 
@@ -59,20 +60,16 @@ class ScreeningSource(Protocol):
 
 
 def screening_source() -> ScreeningSource | None:
-    """The screening domain's `negative_screening_days`, or None while that domain is absent."""
-    module = optional_module("xietong.screening.service")
-    source = getattr(module, "negative_screening_days", None) if module is not None else None
-    return source
+    """The screening domain's `negative_screening_days` (tests may replace this seam)."""
+    return screening_service.negative_screening_days
 
 
 Enqueue = Callable[..., None]
 
 
 def outbox_enqueue() -> Enqueue | None:
-    """The outbox's `enqueue`, or None while that domain is absent (nothing is sent then)."""
-    module = optional_module("xietong.outbox.service")
-    enqueue = getattr(module, "enqueue", None) if module is not None else None
-    return enqueue
+    """The outbox's `enqueue` (tests may replace this seam)."""
+    return outbox_service.enqueue
 
 
 def notify(

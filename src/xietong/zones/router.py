@@ -8,14 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from xietong.api.deps import PrincipalDep, SessionDep, SettingsDep
 from xietong.areas import service as areas_service
-from xietong.auth.dependencies import PrincipalDep, SettingsDep
 from xietong.core.clock import local_day, utcnow
 from xietong.core.errors import DomainError, PermissionDenied
 from xietong.core.pagination import Page
 from xietong.core.principal import Principal, Role
 from xietong.policy import service as policy_service
-from xietong.storage.dependencies import SessionDep
 from xietong.zones import countdown, service, tasks, whatif
 from xietong.zones import status as zone_status
 from xietong.zones.models import ALL_STATUSES

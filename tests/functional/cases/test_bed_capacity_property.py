@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories.cases import DAY, add_contact, at, make_case, make_facility
-from xietong.cases import quarantine_service
 from xietong.cases.models import QuarantineOrder
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
 

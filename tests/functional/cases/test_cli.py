@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from tests.conftest import BACKENDS, PG_URL, _drop_postgresql_database, _fresh_postgresql_database
 from tests.factories.cases import at
-from xietong.cases import link_service, service
+from xietong.cases import service
+from xietong.cases.links import service as link_service
 from xietong.cases.schemas import CaseCreate, LinkCreate
 from xietong.cli import context
 from xietong.cli.main import build

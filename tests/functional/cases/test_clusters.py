@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from tests.factories.auth import district_user
 from tests.factories.cases import DAY, TZ, at, make_case, person_at, residence_code
 from xietong.areas import service as areas_service
-from xietong.cases import cluster_service, service
+from xietong.cases import service
+from xietong.cases.clusters import service as cluster_service
 from xietong.cases.models import Case, Cluster
 from xietong.cases.schemas import PlaceCreate
 from xietong.core.principal import SYSTEM

@@ -16,8 +16,10 @@ from tests.factories.auth import district_user
 from tests.factories.cases import DAY, TZ, add_contact, at, make_case, make_facility
 from tests.factories.people import building_in, make_person, next_national_id
 from xietong.areas import service as areas_service
-from xietong.cases import contact_service, quarantine_service, service
+from xietong.cases import service
+from xietong.cases.contacts import service as contact_service
 from xietong.cases.models import CloseContact, QuarantineOrder
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.cases.schemas import ContactCreate
 from xietong.core.principal import SYSTEM
 from xietong.people import service as people_service

@@ -22,8 +22,8 @@ from tests.factories.cases import (
     residence_code,
 )
 from tests.factories.people import make_person
-from xietong.cases import quarantine_service
 from xietong.cases.models import QuarantineOrder
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.core.principal import SYSTEM
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector

@@ -14,7 +14,7 @@ from xietong.core.principal import SYSTEM
 from xietong.outbox.models import OutboxMessage
 from xietong.people.protection import PersonalDataProtector
 from xietong.policy import service as policy_service
-from xietong.referrals import action_service
+from xietong.referrals.actions import service as action_service
 from xietong.referrals.models import Referral, ReferralEvent
 from xietong.referrals.tasks import escalate_overdue
 

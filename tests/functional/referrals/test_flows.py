@@ -12,8 +12,8 @@ from tests.factories.referrals import district_id
 from tests.factories.screening import NOW, TZ, make_persons, make_site, register, result, tube
 from xietong.core.principal import SYSTEM
 from xietong.flows.intake import ingest_lab_results
+from xietong.flows.referrals import open_referrals_from_needs
 from xietong.people.protection import PersonalDataProtector
-from xietong.referrals.flows import open_referrals_from_needs
 from xietong.referrals.models import Referral
 from xietong.screening.schemas import LabResultBatch
 

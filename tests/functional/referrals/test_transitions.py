@@ -23,7 +23,7 @@ from xietong.core.errors import ValidationFailed
 from xietong.core.principal import SYSTEM
 from xietong.outbox.models import OutboxMessage
 from xietong.people.protection import PersonalDataProtector
-from xietong.referrals import action_service
+from xietong.referrals.actions import service as action_service
 from xietong.referrals.models import Referral, ReferralEvent
 from xietong.referrals.states import Status
 

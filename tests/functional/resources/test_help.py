@@ -16,8 +16,8 @@ from xietong.areas import service as areas_service
 from xietong.core.errors import Conflict, PermissionDenied, ValidationFailed
 from xietong.core.principal import SYSTEM, Role
 from xietong.outbox.models import OutboxMessage
-from xietong.resources import offers
-from xietong.resources import orders as transfer_orders
+from xietong.resources.offers import service as offers
+from xietong.resources.orders import service as transfer_orders
 from xietong.resources.schemas import HelpOfferIn, HelpRequestIn, MatchIn
 
 CQ = "centralised_quarantine_bed"

@@ -27,8 +27,8 @@ from xietong.auth.models import AuditEntry
 from xietong.core.errors import Conflict, NotFound, PermissionDenied
 from xietong.core.principal import SYSTEM
 from xietong.outbox.models import OutboxMessage
-from xietong.resources import flows
-from xietong.resources import orders as transfer_orders
+from xietong.resources.orders import service as transfer_orders
+from xietong.resources.plans import service as flows
 
 
 def auth(token: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from xietong.flows import screening
 from xietong.people.protection import PersonalDataProtector
 from xietong.screening import metrics, service
 from xietong.screening.models import PlannedBuilding
-from xietong.screening.plan import due_on
+from xietong.screening.plans.rules import due_on
 from xietong.zones import service as zones_service
 
 DAY = date(2022, 11, 15)

@@ -26,8 +26,8 @@ from xietong.cases.models import Case, CloseContact, QuarantineOrder, Transmissi
 from xietong.config import Settings
 from xietong.models import metadata
 from xietong.people.protection import PersonalDataProtector
+from xietong.referrals.inbox.service import list_referrals
 from xietong.referrals.models import Referral, ReferralEvent
-from xietong.referrals.query_service import list_referrals
 from xietong.resources.models import AidPlan
 from xietong.screening.models import LabResult, ResultBatch, Tube
 from xietong.storage.engine import build_engine, session_factory

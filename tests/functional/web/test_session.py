@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from tests.factories.auth import make_user
 from tests.factories.people import make_person
 from tests.factories.web import PASSWORD, csrf_of, log_in
-from xietong.auth.dependencies import SESSION_COOKIE
+from xietong.api.deps import SESSION_COOKIE
 from xietong.auth.models import AuditEntry
 from xietong.core.principal import Role
 from xietong.people.protection import PersonalDataProtector

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xietong.cases.quarantine import (
+from xietong.cases.quarantine.rules import (
     FacilityBeds,
     NoQuarantine,
     QuarantinePlan,

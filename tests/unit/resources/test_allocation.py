@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from xietong.resources.allocation import (
+from xietong.resources.plans.allocation import (
     CENTRALISED_QUARANTINE_BED,
     LAB_TUBE,
     MutualAidPlan,

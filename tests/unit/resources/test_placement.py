@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xietong.resources.allocation import (
+from xietong.resources.plans.allocation import (
     CENTRALISED_QUARANTINE_BED,
     LAB_TUBE,
     MutualAidProblem,
     plan_mutual_aid,
 )
-from xietong.resources.placement import StayProblem, keep_at_home, place_arrivals
+from xietong.resources.plans.placement import StayProblem, keep_at_home, place_arrivals
 
 DAY = date(2022, 11, 14)
 FloatArray = npt.NDArray[np.float64]

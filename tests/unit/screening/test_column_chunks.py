@@ -8,7 +8,7 @@ import io
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from xietong.screening.records import Columns, read_chunks, read_column_chunks
+from xietong.screening.parsing import Columns, read_chunks, read_column_chunks
 
 HEADER = "tube_code,site_code,collected_at,pool_size,person_id\n"
 REQUIRED = ["tube_code", "site_code", "collected_at", "pool_size", "person_id"]

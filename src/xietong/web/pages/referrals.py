@@ -18,15 +18,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from xietong.auth.dependencies import get_protector
+from xietong.api.deps import SessionDep, get_protector
 from xietong.core.errors import PermissionDenied, ValidationFailed
 from xietong.core.principal import Principal, Role
 from xietong.people.protection import PersonalDataProtector
-from xietong.referrals import action_service, query_service
-from xietong.referrals.query_service import Box
+from xietong.referrals.actions import service as action_service
+from xietong.referrals.inbox import service as query_service
+from xietong.referrals.inbox.service import Box
 from xietong.referrals.schemas import ReferralSummary
 from xietong.referrals.states import OPEN, Status, allowed_actions
-from xietong.storage.dependencies import SessionDep
 from xietong.web import charts
 from xietong.web.i18n import translate
 from xietong.web.pages.common import Paging, act, clamp_limit, error_page, guard

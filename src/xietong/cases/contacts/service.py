@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.cases import lookups
-from xietong.cases.cluster_service import chunks
+from xietong.cases.clusters.service import chunks
+from xietong.cases.contacts.needs import refer_if_elsewhere
 from xietong.cases.models import Case, CloseContact, ContactReferralNeed, QuarantineOrder
-from xietong.cases.needs import refer_if_elsewhere
-from xietong.cases.quarantine_service import issue_order, order_reads
+from xietong.cases.quarantine.service import issue_order, order_reads
 from xietong.cases.schemas import (
     ContactCreate,
     ContactIdentify,

@@ -18,7 +18,7 @@ from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.cases import lookups
 from xietong.cases.models import CloseContact, QuarantineOrder
-from xietong.cases.quarantine import (
+from xietong.cases.quarantine.rules import (
     NoQuarantine,
     QuarantinePlan,
     ReleaseRefused,

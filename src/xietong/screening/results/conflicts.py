@@ -16,8 +16,6 @@ from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.core.errors import Conflict, NotFound, PermissionDenied
 from xietong.core.principal import Principal, Role
-from xietong.screening import effects
-from xietong.screening.lookups import rowcount
 from xietong.screening.models import (
     CaseCandidate,
     Hold,
@@ -28,6 +26,7 @@ from xietong.screening.models import (
     RetestTask,
     Tube,
 )
+from xietong.screening.results import effects
 from xietong.screening.schemas import (
     ConflictRead,
     ConflictResolution,
@@ -35,6 +34,7 @@ from xietong.screening.schemas import (
     ResultBatchReport,
     ResultView,
 )
+from xietong.storage.bulk_sql import rowcount
 
 # Roles that handle laboratory results and their conflicts (a district only its own).
 RESULT_HANDLERS = frozenset({Role.command, Role.lab, Role.district_coordinator})

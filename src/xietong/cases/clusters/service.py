@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.cases import lookups
-from xietong.cases.clustering import PlaceVisit, ProposedGroup, closes_on, group_by_place
+from xietong.cases.clusters.grouping import PlaceVisit, ProposedGroup, closes_on, group_by_place
 from xietong.cases.models import CasePlace, Cluster, ClusterMember
 from xietong.cases.schemas import ClusterFilter, ClusterMemberRead, ClusterRead
 from xietong.core.clock import local_day, utcnow

@@ -17,7 +17,7 @@ from xietong.areas import service as areas_service
 from xietong.core.errors import RowError, ValidationFailed
 from xietong.policy.service import policy_in_force
 from xietong.resources import sources
-from xietong.resources.demand import (
+from xietong.resources.outlook.demand import (
     PLANNED_RESOURCES,
     RESOURCE_OF_FACILITY_KIND,
     DemandProjection,

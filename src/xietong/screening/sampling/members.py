@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from xietong.core.principal import SYSTEM
 from xietong.people import service as people_service
 from xietong.people.models import Person
-from xietong.screening.lookups import chunks, dialect_of, fetch_int_column, member_of
 from xietong.screening.models import Membership
+from xietong.storage.bulk_sql import chunks, dialect_of, fetch_int_column, member_of
 
 
 class PersonIndex:

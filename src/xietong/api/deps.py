@@ -1,18 +1,32 @@
-"""FastAPI dependencies giving every endpoint its principal and the services' shared objects."""
+"""FastAPI dependencies of every route: the request's unit of work (one session, committed when the
+endpoint returns), the caller's principal and the shared objects kept in the application's state."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from xietong.auth import service
 from xietong.config import Settings
 from xietong.core.errors import NotAuthenticated, PermissionDenied
 from xietong.core.principal import Permission, Principal
 from xietong.people.protection import PersonalDataProtector
-from xietong.storage.dependencies import SessionDep
+from xietong.storage.unit_of_work import unit_of_work
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's session: committed when the endpoint returns, rolled back if it raises."""
+    with unit_of_work(request.app.state.session_factory) as session:
+        yield session
+
+
+# scope="function": the unit of work commits when the endpoint returns, before the response is
+# sent, so that an answer the caller received is never lost to a crash that follows it.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False)
 

@@ -21,8 +21,6 @@ from xietong.core.principal import SYSTEM
 from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.policy.service import policy_in_force
-from xietong.screening import pooling
-from xietong.screening.lookups import chunks, dialect_of, index_scans, member_of, table_of
 from xietong.screening.models import (
     CaseCandidate,
     Hold,
@@ -34,8 +32,10 @@ from xietong.screening.models import (
     Site,
     Tube,
 )
+from xietong.screening.results import pooling
 from xietong.screening.schemas import ResultBatchReport
 from xietong.storage.bulk import bulk_insert
+from xietong.storage.bulk_sql import chunks, dialect_of, index_scans, member_of, table_of
 
 
 @dataclass(frozen=True)

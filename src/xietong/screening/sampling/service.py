@@ -35,7 +35,18 @@ from xietong.people import identity
 from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
-from xietong.screening.lookups import (
+from xietong.screening.models import LabResult, Membership, ResampleTask, Site, Tube
+from xietong.screening.parsing import Chunk, Columns, Header, Records
+from xietong.screening.sampling.members import PersonIndex, first_occurrence, rank_within
+from xietong.screening.sampling.tube_rows import (
+    TUBE_COLUMNS,
+    Draft,
+    Rows,
+    TubeReader,
+    last_tube_start,
+)
+from xietong.screening.schemas import TubeBatchReport
+from xietong.storage.bulk_sql import (
     allocate_ids,
     chunks,
     collector_paused,
@@ -49,11 +60,6 @@ from xietong.screening.lookups import (
     table_of,
     take_write_lock,
 )
-from xietong.screening.members import PersonIndex, first_occurrence, rank_within
-from xietong.screening.models import LabResult, Membership, ResampleTask, Site, Tube
-from xietong.screening.records import Chunk, Columns, Header, Records
-from xietong.screening.schemas import TubeBatchReport
-from xietong.screening.tube_rows import TUBE_COLUMNS, Draft, Rows, TubeReader, last_tube_start
 
 CHUNK_ROWS = 50_000
 # Above this share of the person table, loading bitmaps once beats probing per chunk.

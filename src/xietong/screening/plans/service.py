@@ -22,9 +22,8 @@ from xietong.core.principal import SYSTEM, Permission, Principal, Role
 from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.policy.service import policy_in_force
-from xietong.screening import plan as planner
-from xietong.screening.lookups import table_of
 from xietong.screening.models import LabResult, Membership, Plan, PlannedBuilding, Tube
+from xietong.screening.plans import rules as planner
 from xietong.screening.schemas import (
     CoverageRead,
     CoverageRow,
@@ -33,6 +32,7 @@ from xietong.screening.schemas import (
     PlanRead,
 )
 from xietong.storage.bulk import bulk_insert
+from xietong.storage.bulk_sql import table_of
 
 
 def building_code_by_id(session: Session) -> dict[int, str]:

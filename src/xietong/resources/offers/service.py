@@ -19,7 +19,7 @@ from xietong.core.errors import Conflict, NotFound, RowError, ValidationFailed
 from xietong.core.principal import Principal
 from xietong.resources import service, sources
 from xietong.resources.models import HelpOffer, HelpRequest, TransferOrder
-from xietong.resources.orders import announce_order, order_read
+from xietong.resources.orders.service import announce_order, order_read
 from xietong.resources.schemas import (
     HelpIn,
     HelpOfferIn,

@@ -2,7 +2,7 @@
 
 A close contact placed in a quarantine site on a day keeps the bed for the whole quarantine, so
 beds given on one day are gone on the next. This module runs the one-day plan of
-`xietong.resources.allocation` day after day, each day on the beds still free for the whole stay
+`allocation` day after day, each day on the beds still free for the whole stay
 of that day's arrivals. Pure: no database.
 """
 
@@ -15,7 +15,12 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
-from xietong.resources.allocation import MutualAidPlan, MutualAidProblem, Transfer, plan_mutual_aid
+from xietong.resources.plans.allocation import (
+    MutualAidPlan,
+    MutualAidProblem,
+    Transfer,
+    plan_mutual_aid,
+)
 
 __all__ = ["StayPlan", "StayProblem", "keep_at_home", "place_arrivals"]
 

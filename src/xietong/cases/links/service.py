@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
-from xietong.cases import chains
-from xietong.cases.cluster_service import chunks
+from xietong.cases.clusters.service import chunks
+from xietong.cases.links import chains
 from xietong.cases.models import Case, TransmissionLink
 from xietong.cases.schemas import (
     ChainEdgeRead,

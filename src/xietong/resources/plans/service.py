@@ -17,16 +17,17 @@ from xietong.auth.service import record_audit
 from xietong.core.clock import local_day, utcnow
 from xietong.core.errors import Conflict, NotFound, PermissionDenied
 from xietong.core.principal import Principal, Role
-from xietong.resources import outlook, service, sources
-from xietong.resources.demand import PLANNED_RESOURCES
+from xietong.resources import service, sources
 from xietong.resources.models import (
     AidPlan,
     PlanCell,
     PlanTransfer,
     TransferOrder,
 )
-from xietong.resources.orders import announce_order, order_read
-from xietong.resources.placement import StayPlan, StayProblem, keep_at_home, place_arrivals
+from xietong.resources.orders.service import announce_order, order_read
+from xietong.resources.outlook import service as outlook
+from xietong.resources.outlook.demand import PLANNED_RESOURCES
+from xietong.resources.plans.placement import StayPlan, StayProblem, keep_at_home, place_arrivals
 from xietong.resources.schemas import (
     FlowRow,
     FlowTable,

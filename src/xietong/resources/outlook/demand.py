@@ -17,7 +17,7 @@ import numpy.typing as npt
 from xietong.analytics.core.forecast import Scenario, calibrate, forecast
 from xietong.analytics.core.growth import LOG_OFFSET, estimate_growth_rate
 from xietong.analytics.core.mobility import gravity_mobility
-from xietong.resources.allocation import (
+from xietong.resources.plans.allocation import (
     CENTRALISED_QUARANTINE_BED,
     LAB_TUBE,
     MAKESHIFT_HOSPITAL_BED,

@@ -32,10 +32,8 @@ from sqlalchemy.orm import Session
 from xietong.core.csvfiles import RejectsWriter
 from xietong.core.errors import RowError, ValidationFailed
 from xietong.core.principal import Principal
-from xietong.screening import effects
-from xietong.screening.lookups import collector_paused, dialect_of, local_settings, rowcount
 from xietong.screening.models import ResultBatch
-from xietong.screening.records import (
+from xietong.screening.parsing import (
     CLOCK_SKEW,
     OUTCOME_WORDS,
     BadValue,
@@ -45,9 +43,11 @@ from xietong.screening.records import (
     parse_instant,
     parse_outcome,
 )
+from xietong.screening.results import effects
 from xietong.screening.schemas import ResultBatchReport
 from xietong.storage.base import UTCDateTime
 from xietong.storage.bulk import bulk_insert
+from xietong.storage.bulk_sql import collector_paused, dialect_of, local_settings, rowcount
 
 RESULT_COLUMNS = ["tube_code", "result", "ct_value", "lab", "reported_at"]
 REQUIRED = ["tube_code", "result", "lab", "reported_at"]
