@@ -19,8 +19,10 @@ from xietong.api.deps import get_session
 from xietong.areas import service as areas_service
 from xietong.bootstrap import prepare_database
 from xietong.config import Settings
+from xietong.core.wallclock import SystemClock
 from xietong.people.protection import PersonalDataProtector
 from xietong.storage.engine import build_engine, normalise_url
+from xietong.storage.unit_of_work import bind_clock
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -95,6 +97,9 @@ def session(engine: Engine) -> Iterator[Session]:
     session = Session(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    # What services stamp without being given a time (audit rows, grants) reads the wall here,
+    # as it would in a command; a test that needs a fixed instant passes `now` itself.
+    bind_clock(session, SystemClock())
     yield session
     session.close()
     transaction.rollback()

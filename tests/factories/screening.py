@@ -93,7 +93,7 @@ def import_persons(
     hashes = [protector.hash_id(n) for n in numbers]
     found = dict(
         session.execute(
-            people_service.visible_persons(SYSTEM)
+            people_service.visible_persons(SYSTEM, at=datetime.now(UTC))
             .with_only_columns(Person.id_hash, Person.id)
             .where(Person.id_hash.in_(hashes))
         ).all()

@@ -173,6 +173,7 @@ def adopt_changes(
         principal=SYSTEM,
         text=policy_toml(version=version, effective_from=effective_from, changes=changes or {}),
         source=f"test policy {version}",
+        now=datetime.now(UTC),
     )
 
 

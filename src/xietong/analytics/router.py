@@ -7,7 +7,7 @@ official counts are the command centre's.
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, UploadFile
@@ -24,9 +24,9 @@ from xietong.analytics.schemas import (
     ScenariosRequest,
     TrendRead,
 )
-from xietong.api.deps import PrincipalDep, SessionDep, SettingsDep
+from xietong.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
 from xietong.areas import service as areas_service
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import local_day
 from xietong.core.errors import PermissionDenied
 from xietong.core.pagination import MAX_PAGE_SIZE, Page
 from xietong.core.principal import Principal, Role
@@ -39,9 +39,9 @@ SourceQuery = Annotated[
 ]
 
 
-def _yesterday(timezone: str) -> date:
+def _yesterday(now: datetime, timezone: str) -> date:
     # The last complete local day: today's counts are still coming in.
-    return local_day(utcnow(), timezone) - timedelta(days=1)
+    return local_day(now, timezone) - timedelta(days=1)
 
 
 def _command_only(principal: Principal, action: str) -> None:
@@ -87,15 +87,19 @@ def list_aggregates(
 
 @router.post("/refresh", summary="Recount the aggregates that changed since the last refresh")
 def refresh(
-    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, full: bool = False
+    now: NowDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    full: bool = False,
 ) -> RefreshReport:
     _command_only(principal, "refresh the aggregates")
-    return service.refresh_aggregates(session, now=utcnow(), tz=settings.timezone, full=full)
+    return service.refresh_aggregates(session, now=now, tz=settings.timezone, full=full)
 
 
 @router.post("/official-counts", summary="Import official counts per district and day (CSV)")
 def import_official_counts(
-    file: UploadFile, session: SessionDep, principal: PrincipalDep
+    now: NowDep, file: UploadFile, session: SessionDep, principal: PrincipalDep
 ) -> OfficialImportReport:
     text = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
     return official.import_official_counts(
@@ -103,7 +107,7 @@ def import_official_counts(
         principal=principal,
         stream=text,
         source_name=file.filename or "upload",
-        now=utcnow(),
+        now=now,
     )
 
 
@@ -151,6 +155,7 @@ def list_official_counts(
 
 @router.get("/trend", summary="Growth rate, Rt and phase of every district and of the city")
 def trend(
+    now: NowDep,
     session: SessionDep,
     _principal: PrincipalDep,
     settings: SettingsDep,
@@ -159,12 +164,13 @@ def trend(
     source: SourceQuery = "auto",
 ) -> TrendRead:
     return situation.trend(
-        session, last_day=last_day or _yesterday(settings.timezone), days=days, source=source
+        session, last_day=last_day or _yesterday(now, settings.timezone), days=days, source=source
     )
 
 
 @router.get("/forecast", summary="Forecast per district under the policy in force, with bands")
 def forecast(
+    now: NowDep,
     session: SessionDep,
     _principal: PrincipalDep,
     settings: SettingsDep,
@@ -180,7 +186,7 @@ def forecast(
 ) -> ForecastRead:
     return situation.forecast_districts(
         session,
-        last_day=last_day or _yesterday(settings.timezone),
+        last_day=last_day or _yesterday(now, settings.timezone),
         horizon_days=horizon_days,
         runs=runs,
         seed=seed,
@@ -192,6 +198,7 @@ def forecast(
 
 @router.post("/scenarios", summary="Policy scenarios against the policy in force, side by side")
 def scenarios(
+    now: NowDep,
     session: SessionDep,
     _principal: PrincipalDep,
     settings: SettingsDep,
@@ -200,7 +207,7 @@ def scenarios(
     request = request or ScenariosRequest()
     return situation.compare_scenarios(
         session,
-        last_day=request.last_day or _yesterday(settings.timezone),
+        last_day=request.last_day or _yesterday(now, settings.timezone),
         scenarios=request.scenarios,
         horizon_days=request.horizon_days,
         runs=request.runs,

@@ -25,14 +25,13 @@ from xietong.analytics.official import WHOLE_DAY_MINUTES
 from xietong.analytics.schemas import RefreshReport
 from xietong.areas import service as areas_service
 from xietong.areas.models import District
-from xietong.core.clock import local_day
+from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import NotFound, RowError, ValidationFailed
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 Cell = tuple[int, date]
 
-DEFAULT_TZ: Final = "Asia/Shanghai"
 WATERMARK_NAME: Final = "daily_aggregates"
 # A fact is stamped `created_at` when its transaction writes it but seen only once that
 # transaction commits; re-reading this far before the watermark catches transactions that

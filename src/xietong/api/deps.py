@@ -4,6 +4,7 @@ endpoint returns), the caller's principal and the shared objects kept in the app
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -12,15 +13,37 @@ from sqlalchemy.orm import Session
 
 from xietong.auth import service
 from xietong.config import Settings
+from xietong.core.clock import Clock, local_day
 from xietong.core.errors import NotAuthenticated, PermissionDenied
 from xietong.core.principal import Permission, Principal
 from xietong.people.protection import PersonalDataProtector
 from xietong.storage.unit_of_work import unit_of_work
 
 
+def get_clock(request: Request) -> Clock:
+    """The application's one clock (`create_app(settings, clock=...)`)."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def get_now(request: Request) -> datetime:
+    """The request's instant, read once from the application's clock."""
+    return get_clock(request).now()
+
+
+def get_today(request: Request) -> date:
+    """The request's local day in the deployment's time zone."""
+    return local_day(get_now(request), get_settings_dep(request).timezone)
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
+NowDep = Annotated[datetime, Depends(get_now)]
+TodayDep = Annotated[date, Depends(get_today)]
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """The request's session: committed when the endpoint returns, rolled back if it raises."""
-    with unit_of_work(request.app.state.session_factory) as session:
+    with unit_of_work(request.app.state.session_factory, clock=get_clock(request)) as session:
         yield session
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from xietong.api.deps import PrincipalDep, SessionDep, requires
+from xietong.api.deps import NowDep, PrincipalDep, SessionDep, requires
 from xietong.auth import service
 from xietong.auth.schemas import AuditRead, IssuedToken, UserCreate, UserRead
 from xietong.core.pagination import Page
@@ -28,8 +28,8 @@ def me(session: SessionDep, principal: PrincipalDep) -> UserRead:
     summary="Create a user and issue its first token (command centre only)",
     dependencies=[requires(Permission.manage_users)],
 )
-def create_user(user_in: UserCreate, session: SessionDep) -> IssuedToken:
-    user = service.create_user(session, user_in=user_in)
+def create_user(now: NowDep, user_in: UserCreate, session: SessionDep) -> IssuedToken:
+    user = service.create_user(session, user_in=user_in, now=now)
     token = service.issue_token(session, user=user)
     return IssuedToken(user=service.user_read(session, user), token=token)
 

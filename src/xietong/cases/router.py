@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from xietong.api.deps import PrincipalDep, ProtectorDep, SessionDep, SettingsDep
+from xietong.api.deps import NowDep, PrincipalDep, ProtectorDep, SessionDep, SettingsDep, TodayDep
 from xietong.areas import service as areas_service
 from xietong.cases import metrics, service
 from xietong.cases.clusters import service as cluster_service
@@ -38,7 +38,6 @@ from xietong.cases.schemas import (
     Reclassify,
     SpilloverRead,
 )
-from xietong.core.clock import local_day, utcnow
 from xietong.core.errors import RowError, ValidationFailed
 from xietong.core.pagination import Page
 from xietong.core.principal import Permission
@@ -50,18 +49,20 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-def _today(settings: SettingsDep) -> date:
-    return local_day(utcnow(), settings.timezone)
-
-
 # --- cases -----------------------------------------------------------------------------------
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Register a case (field worker)")
 def create_case(
-    case_in: CaseCreate, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    now: NowDep,
+    case_in: CaseCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> CaseRead:
-    case = service.create_case(session, principal=principal, case_in=case_in, tz=settings.timezone)
+    case = service.create_case(
+        session, principal=principal, case_in=case_in, tz=settings.timezone, now=now
+    )
     return service.to_read(session, case)
 
 
@@ -114,6 +115,7 @@ def day_summary(
 
 @router.get("/clusters", summary="Clusters (points) of your jurisdiction")
 def list_clusters(
+    today: TodayDep,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
@@ -122,7 +124,6 @@ def list_clusters(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ClusterRead]:
-    today = _today(settings)
     clusters, total = cluster_service.list_clusters(
         session,
         principal=principal,
@@ -142,14 +143,20 @@ def list_clusters(
 
 @router.get("/clusters/{cluster_id}", summary="One cluster with its cases")
 def get_cluster(
-    cluster_id: int, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    today: TodayDep,
+    cluster_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> ClusterRead:
     cluster = cluster_service.get_cluster(session, principal=principal, cluster_id=cluster_id)
-    return cluster_service.to_reads(session, [cluster], today=_today(settings))[0]
+    return cluster_service.to_reads(session, [cluster], today=today)[0]
 
 
 @router.post("/clusters/{cluster_id}/{decision}", summary="Confirm or reject a proposed cluster")
 def decide_cluster(
+    now: NowDep,
+    today: TodayDep,
     cluster_id: int,
     decision: cluster_service.Decision,
     decision_in: ClusterDecision,
@@ -163,8 +170,9 @@ def decide_cluster(
         cluster_id=cluster_id,
         decision=decision,
         note=decision_in.note,
+        now=now,
     )
-    return cluster_service.to_reads(session, [cluster], today=_today(settings))[0]
+    return cluster_service.to_reads(session, [cluster], today=today)[0]
 
 
 @router.post(
@@ -172,6 +180,8 @@ def decide_cluster(
     summary="Confirm or reject one case's membership of a cluster",
 )
 def decide_member(
+    now: NowDep,
+    today: TodayDep,
     cluster_id: int,
     case_id: int,
     decision: cluster_service.Decision,
@@ -180,9 +190,14 @@ def decide_member(
     settings: SettingsDep,
 ) -> ClusterRead:
     cluster = cluster_service.decide_member(
-        session, principal=principal, cluster_id=cluster_id, case_id=case_id, decision=decision
+        session,
+        principal=principal,
+        cluster_id=cluster_id,
+        case_id=case_id,
+        decision=decision,
+        now=now,
     )
-    return cluster_service.to_reads(session, [cluster], today=_today(settings))[0]
+    return cluster_service.to_reads(session, [cluster], today=today)[0]
 
 
 # --- links, chains, spillovers ---------------------------------------------------------------
@@ -191,8 +206,10 @@ def decide_member(
 @router.post(
     "/links", status_code=status.HTTP_201_CREATED, summary="Link an infectee to its source"
 )
-def create_link(link_in: LinkCreate, session: SessionDep, principal: PrincipalDep) -> LinkRead:
-    link = link_service.create_link(session, principal=principal, link_in=link_in)
+def create_link(
+    now: NowDep, link_in: LinkCreate, session: SessionDep, principal: PrincipalDep
+) -> LinkRead:
+    link = link_service.create_link(session, principal=principal, link_in=link_in, now=now)
     return link_service.link_reads(session, [link])[0]
 
 
@@ -249,6 +266,7 @@ def get_contact(
 
 @router.post("/contacts/{contact_id}/identify", summary="Attach a contact to its person")
 def identify_contact(
+    now: NowDep,
     contact_id: int,
     identify_in: ContactIdentify,
     session: SessionDep,
@@ -261,6 +279,7 @@ def identify_contact(
         protector=protector,
         contact_id=contact_id,
         identify_in=identify_in,
+        now=now,
     )
     return contact_service.contact_reads(session, [contact], principal=principal)[0]
 
@@ -296,11 +315,15 @@ def list_orders(
 
 @router.post("/quarantine-orders/assign-beds", summary="Give free beds to orders waiting for one")
 def assign_beds(
-    session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    now: NowDep,
+    today: TodayDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> list[QuarantineOrderRead]:
     require(principal, Permission.write_persons)
     placed = quarantine_service.assign_waiting_orders(
-        session, today=_today(settings), district_id=principal.district_id
+        session, today=today, district_id=principal.district_id, now=now
     )
     orders = [
         quarantine_service.get_order(session, principal=principal, order_id=i) for i in placed
@@ -319,6 +342,7 @@ def get_order(order_id: int, session: SessionDep, principal: PrincipalDep) -> Qu
     summary="Release on the end date with a negative test",
 )
 def release_order(
+    now: NowDep,
     order_id: int,
     release_in: QuarantineRelease,
     session: SessionDep,
@@ -331,7 +355,7 @@ def release_order(
         order_id=order_id,
         tested_at=release_in.tested_at,
         result=release_in.result,
-        released_at=release_in.released_at,
+        released_at=release_in.released_at or now,
         tz=settings.timezone,
     )
     return quarantine_service.order_reads(session, [order])[0]
@@ -355,6 +379,7 @@ def get_case(
 
 @router.post("/{case_id}/reclassify", summary="Correct the class, or record a conversion")
 def reclassify(
+    now: NowDep,
     case_id: int,
     reclassify_in: Reclassify,
     session: SessionDep,
@@ -366,7 +391,7 @@ def reclassify(
         principal=principal,
         case_id=case_id,
         classification=reclassify_in.classification,
-        at=reclassify_in.at,
+        at=reclassify_in.at or now,
         tz=settings.timezone,
     )
     return service.to_read(session, case)
@@ -384,6 +409,7 @@ def list_places(case_id: int, session: SessionDep, principal: PrincipalDep) -> l
     summary="Record a workplace, venue or visit (may propose a cluster)",
 )
 def add_place(
+    now: NowDep,
     case_id: int,
     place_in: PlaceCreate,
     session: SessionDep,
@@ -391,7 +417,12 @@ def add_place(
     settings: SettingsDep,
 ) -> list[PlaceRead]:
     service.add_place(
-        session, principal=principal, case_id=case_id, place_in=place_in, tz=settings.timezone
+        session,
+        principal=principal,
+        case_id=case_id,
+        place_in=place_in,
+        tz=settings.timezone,
+        now=now,
     )
     case = service.get_case(session, principal=principal, case_id=case_id, audit=False)
     return service.places_of(session, case=case)
@@ -420,6 +451,7 @@ def list_contacts(case_id: int, session: SessionDep, principal: PrincipalDep) ->
     summary="Register a close contact: a quarantine order, and a referral need if elsewhere",
 )
 def register_contact(
+    now: NowDep,
     case_id: int,
     contact_in: ContactCreate,
     session: SessionDep,
@@ -434,6 +466,7 @@ def register_contact(
         case_id=case_id,
         contact_in=contact_in,
         tz=settings.timezone,
+        now=now,
     )
     return contact_service.contact_reads(
         session, [contact], principal=principal, protector=protector

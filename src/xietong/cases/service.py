@@ -38,7 +38,7 @@ from xietong.cases.schemas import (
     PlaceCreate,
     PlaceRead,
 )
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, NotFound, PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import SYSTEM, Permission, Principal
 from xietong.people import service as people_service
@@ -47,9 +47,6 @@ from xietong.policy.service import policy_in_force
 from xietong.screening import service as screening_service
 from xietong.screening.schemas import CaseCandidateRead
 from xietong.zones import service as zones_service
-
-DEFAULT_TZ = zones_service.DEFAULT_TZ
-
 
 # --- scoping ---------------------------------------------------------------------------------
 
@@ -343,12 +340,11 @@ def create_case(
     *,
     principal: Principal,
     case_in: CaseCreate,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> Case:
     """Register a case found by a field worker; how it was found is computed, never given."""
     people_service.require(principal, Permission.write_persons)
-    now = now or utcnow()
     if case_in.detected_at > now:
         raise ValidationFailed(
             errors=[RowError("case", "detected_at", "lies in the future", str(case_in.detected_at))]
@@ -403,7 +399,7 @@ def create_case(
 def create_cases_from_candidates(
     session: Session,
     *,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
     limit: int = 10_000,
     classification: Classification = "asymptomatic",
@@ -415,14 +411,13 @@ def create_cases_from_candidates(
     a case adds nothing. Candidates are read `limit` at a time until none is pending, and marked
     consumed in the same transaction.
     """
-    now = now or utcnow()
     intake = CandidateIntake()
     while candidates := screening_service.pending_case_candidates(session, limit=limit):
         created, already, unknown = _cases_of_candidates(
             session, candidates, classification=classification, now=now, tz=tz
         )
         screening_service.mark_case_candidates_consumed(
-            session, candidate_ids=[c.id for c in candidates]
+            session, candidate_ids=[c.id for c in candidates], now=now
         )
         intake.candidates += len(candidates)
         intake.cases_created += len(created)
@@ -445,14 +440,7 @@ def _cases_of_candidates(
     tz: str,
 ) -> tuple[list[int], int, int]:
     person_ids = {c.person_id for c in candidates}
-    persons: dict[int, Person] = {}
-    for part in cluster_service.chunks(sorted(person_ids)):
-        persons.update(
-            (p.id, p)
-            for p in session.scalars(
-                people_service.visible_persons(SYSTEM).where(Person.id.in_(part))
-            )
-        )
+    persons = people_service.persons_by_id(session, ids=person_ids)
     auth_service.record_audit(
         session,
         principal=SYSTEM,
@@ -508,13 +496,12 @@ def reclassify_case(
     principal: Principal,
     case_id: int,
     classification: Classification,
-    at: datetime | None = None,
+    at: datetime,
     tz: str = DEFAULT_TZ,
 ) -> Case:
     """Change a case's class: a correction on its report day, a conversion after it."""
     people_service.require(principal, Permission.write_persons)
     case = get_case(session, principal=principal, case_id=case_id, audit=False)
-    at = at or utcnow()
     try:
         change = reclassify(
             current=cast(Classification, case.classification),
@@ -549,12 +536,11 @@ def add_place(
     principal: Principal,
     case_id: int,
     place_in: PlaceCreate,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> CasePlace:
     """Record a workplace, venue or visit of a case; it may propose the case into a cluster."""
     people_service.require(principal, Permission.write_persons)
-    now = now or utcnow()
     case = get_case(session, principal=principal, case_id=case_id, audit=False)
     building = areas_service.get_building(session, code=place_in.building_code)
     exists = session.scalar(

@@ -16,7 +16,7 @@ from xietong.analytics import official, service, situation, tasks
 from xietong.analytics.schemas import RefreshReport, ScenarioSpec
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import local_day
 from xietong.core.errors import DomainError, ValidationFailed
 from xietong.core.principal import SYSTEM
 from xietong.storage.engine import session_factory
@@ -46,7 +46,7 @@ def _fail(exc: DomainError) -> None:
 
 def _last_day(value: str | None) -> date:
     if value is None:
-        return local_day(utcnow(), context.settings().timezone) - timedelta(days=1)
+        return local_day(context.now(), context.settings().timezone) - timedelta(days=1)
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -88,7 +88,7 @@ def refresh(
     if every is None:
         try:
             with context.work() as session:
-                report = service.refresh_aggregates(session, now=utcnow(), tz=tz, full=full)
+                report = service.refresh_aggregates(session, now=context.now(), tz=tz, full=full)
         except DomainError as exc:
             _fail(exc)
         _print_refresh(report)
@@ -99,6 +99,7 @@ def refresh(
             session_factory(context.engine()),
             every=timedelta(seconds=every),
             stop=stop,
+            clock=context.clock(),
             tz=tz,
             on_report=_print_refresh,
             on_error=_print_failure,
@@ -129,7 +130,7 @@ def import_official(
                 principal=SYSTEM,
                 stream=stream,
                 source_name=file.name,
-                now=utcnow(),
+                now=context.now(),
                 load_valid=load_valid,
                 rejects_path=rejects,
             )

@@ -18,7 +18,7 @@ from xietong.cases.quarantine import service as quarantine_service
 from xietong.cases.schemas import ClusterFilter, DistrictDay
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import local_day
 from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM
 
@@ -31,7 +31,11 @@ DayOption = Annotated[str | None, typer.Option(help="Local day (YYYY-MM-DD); tod
 
 
 def _day(value: str | None) -> date:
-    return date.fromisoformat(value) if value else local_day(utcnow(), context.settings().timezone)
+    return (
+        date.fromisoformat(value)
+        if value
+        else local_day(context.now(), context.settings().timezone)
+    )
 
 
 def _fail(exc: DomainError) -> None:
@@ -105,7 +109,7 @@ def from_candidates(
     """Create cases from the screening domain's pending case candidates."""
     with context.work() as session:
         report = service.create_cases_from_candidates(
-            session, limit=limit, tz=context.settings().timezone
+            session, limit=limit, tz=context.settings().timezone, now=context.now()
         )
     console.print_json(report.model_dump_json())
 
@@ -215,7 +219,9 @@ def clusters(
 def close_clusters(day: DayOption = None) -> None:
     """Close the clusters that had no new case for the policy's number of days."""
     with context.work() as session:
-        closed = cluster_service.close_inactive_clusters(session, today=_day(day))
+        closed = cluster_service.close_inactive_clusters(
+            session, today=_day(day), now=context.now()
+        )
     console.print(f"{len(closed)} clusters closed")
 
 
@@ -223,7 +229,9 @@ def close_clusters(day: DayOption = None) -> None:
 def assign_beds(day: DayOption = None) -> None:
     """Give free quarantine beds to orders waiting for one."""
     with context.work() as session:
-        placed = quarantine_service.assign_waiting_orders(session, today=_day(day))
+        placed = quarantine_service.assign_waiting_orders(
+            session, today=_day(day), now=context.now()
+        )
     console.print(f"{len(placed)} orders placed")
 
 

@@ -1,9 +1,11 @@
-"""What every command needs: settings, engine and a unit of work, built on demand."""
+"""What every command needs: settings, engine, the process's one clock and a unit of work, built
+on demand; and the two helpers every group shares (`fail`, `principal`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 
 from rich.console import Console
@@ -11,6 +13,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from xietong.config import Settings, get_settings
+from xietong.core.clock import Clock
+from xietong.core.wallclock import SystemClock
 from xietong.storage.engine import build_engine, session_factory
 from xietong.storage.unit_of_work import unit_of_work
 
@@ -28,7 +32,17 @@ def engine() -> Engine:
     return build_engine(settings().database_url, echo=settings().sql_echo)
 
 
+@cache
+def clock() -> Clock:
+    """The command's one clock: every service it calls is given this clock's time."""
+    return SystemClock()
+
+
+def now() -> datetime:
+    return clock().now()
+
+
 @contextmanager
 def work() -> Iterator[Session]:
-    with unit_of_work(session_factory(engine())) as session:
+    with unit_of_work(session_factory(engine()), clock=clock()) as session:
         yield session

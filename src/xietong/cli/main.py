@@ -68,7 +68,7 @@ def serve(
 
     settings = context.settings()
     prepare_database(context.engine())
-    application = create_app(settings, engine=context.engine())
+    application = create_app(settings, engine=context.engine(), clock=context.clock())
     host = host or settings.host
     port = port or settings.port
     console.print(
@@ -225,6 +225,7 @@ def users_create(
                     password=password,
                     display_name=display_name,
                 ),
+                now=context.now(),
             )
             token = auth_service.issue_token(session, user=user)
     except DomainError as exc:

@@ -10,7 +10,6 @@ from rich.table import Table
 from xietong.auth import service as auth_service
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.clock import utcnow
 from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM, Principal
 from xietong.people.protection import PersonalDataProtector
@@ -51,7 +50,7 @@ def list_referrals(
             items, total = query_service.list_referrals(
                 session,
                 principal=_principal(session, user),
-                now=utcnow(),
+                now=context.now(),
                 box=box,  # type: ignore[arg-type]
                 limit=limit,
             )
@@ -86,7 +85,7 @@ def show(referral_id: int, user: UserOption = None) -> None:
                 principal=_principal(session, user),
                 protector=protector,
                 referral_id=referral_id,
-                now=utcnow(),
+                now=context.now(),
             )
     except DomainError as exc:
         _fail(exc)
@@ -112,7 +111,7 @@ def act(
     try:
         with context.work() as session:
             who = _principal(session, user)
-            common = {"principal": who, "referral_id": referral_id, "at": utcnow(), "tz": tz}
+            common = {"principal": who, "referral_id": referral_id, "at": context.now(), "tz": tz}
             if action == "acknowledge":
                 referral = action_service.acknowledge(session, note=note, **common)  # type: ignore[arg-type]
             elif action == "located":
@@ -146,5 +145,5 @@ def act(
 def escalate() -> None:
     """Run the escalation job once (the server runs it every 30 seconds)."""
     with context.work() as session:
-        ids = escalate_overdue(session, now=utcnow(), tz=context.settings().timezone)
+        ids = escalate_overdue(session, now=context.now(), tz=context.settings().timezone)
     console.print(f"{len(ids)} referrals escalated: {ids}")

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import local_day
 from xietong.core.errors import DomainError, ValidationFailed
 from xietong.core.principal import SYSTEM
 from xietong.resources import service
@@ -79,7 +79,7 @@ def _fail(exc: DomainError) -> None:
 def _day(value: str | None) -> date:
     if value:
         return date.fromisoformat(value)
-    return local_day(utcnow(), context.settings().timezone)
+    return local_day(context.now(), context.settings().timezone)
 
 
 @capacity_app.callback(invoke_without_command=True)
@@ -131,7 +131,7 @@ def capacity_import(
     try:
         with context.work() as session, file.open(encoding="utf-8-sig", newline="") as stream:
             report = service.import_capacity(
-                session, principal=SYSTEM, stream=stream, load_valid=load_valid
+                session, principal=SYSTEM, stream=stream, load_valid=load_valid, now=context.now()
             )
     except DomainError as exc:
         _fail(exc)
@@ -218,7 +218,11 @@ def plan(
     try:
         with context.work() as session:
             read = flows.propose_plan(
-                session, principal=SYSTEM, request=request, tz=context.settings().timezone
+                session,
+                principal=SYSTEM,
+                request=request,
+                tz=context.settings().timezone,
+                now=context.now(),
             )
     except DomainError as exc:
         _fail(exc)
@@ -263,7 +267,7 @@ def approve(
     try:
         with context.work() as session:
             summary, orders = flows.approve_plan(
-                session, principal=SYSTEM, plan_id=plan_id, note=note
+                session, principal=SYSTEM, plan_id=plan_id, note=note, now=context.now()
             )
     except DomainError as exc:
         _fail(exc)

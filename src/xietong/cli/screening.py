@@ -17,7 +17,7 @@ from rich.table import Table
 from xietong.areas import service as areas_service
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import local_day
 from xietong.core.errors import DomainError, ValidationFailed
 from xietong.core.principal import SYSTEM
 from xietong.flows import intake, screening
@@ -46,7 +46,9 @@ def _fail(exc: DomainError) -> None:
 
 
 def _day(text: str | None) -> date:
-    return date.fromisoformat(text) if text else local_day(utcnow(), context.settings().timezone)
+    return (
+        date.fromisoformat(text) if text else local_day(context.now(), context.settings().timezone)
+    )
 
 
 def _progress(what: str) -> Callable[[int], None]:
@@ -81,7 +83,11 @@ def plan(
                 )
             if not preview:
                 screening.issue_plan(
-                    session, principal=SYSTEM, day=when, now=utcnow(), wind_down_first_rounds=rounds
+                    session,
+                    principal=SYSTEM,
+                    day=when,
+                    now=context.now(),
+                    wind_down_first_rounds=rounds,
                 )
             shown = screening.read_plan(
                 session,
@@ -132,7 +138,7 @@ def sites(
                         district_code=record["district_code"],
                         building_code=record.get("building_code") or None,
                     ),
-                    now=utcnow(),
+                    now=context.now(),
                 )
                 added += 1
     except DomainError as exc:
@@ -167,7 +173,7 @@ def tubes(
                 stream=stream,
                 source_name=file.name,
                 tz=settings.timezone,
-                now=utcnow(),
+                now=context.now(),
                 protector=PersonalDataProtector.from_settings(settings),
                 load_valid=load_valid,
                 rejects_path=rejects,
@@ -203,7 +209,7 @@ def results(
                 stream=stream,
                 source_name=file.name,
                 tz=settings.timezone,
-                now=utcnow(),
+                now=context.now(),
                 load_valid=load_valid,
                 rejects_path=rejects,
                 chunk_rows=batch_rows,
@@ -254,7 +260,7 @@ def resolve(
                 principal=SYSTEM,
                 conflict_id=conflict_id,
                 decision=ConflictResolve(keep=keep.value, note=note),
-                now=utcnow(),
+                now=context.now(),
             )
     except DomainError as exc:
         _fail(exc)

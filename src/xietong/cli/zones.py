@@ -14,7 +14,7 @@ from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import local_day
 from xietong.core.errors import DomainError, NotFound
 from xietong.core.principal import SYSTEM, Principal
 from xietong.policy.loader import PolicyError, bundled_policy, bundled_policy_names, load_policy
@@ -50,7 +50,7 @@ def _principal(session: Session, username: str | None) -> Principal:
 
 def _day(value: str | None) -> date:
     if value is None:
-        return local_day(utcnow(), context.settings().timezone)
+        return local_day(context.now(), context.settings().timezone)
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -118,6 +118,7 @@ def propose(
                     building_code=code,
                     reason=reason,
                     tz=context.settings().timezone,
+                    now=context.now(),
                 )
                 _print_area(area, f"proposed for {code}")
     except DomainError as exc:
@@ -141,6 +142,7 @@ def designate(
                     building_code=code,
                     reason=reason,
                     tz=context.settings().timezone,
+                    now=context.now(),
                 )
                 _print_area(area, f"designated for {code}")
     except DomainError as exc:
@@ -162,6 +164,7 @@ def approve(
                 area_id=area_id,
                 reason=reason,
                 tz=context.settings().timezone,
+                now=context.now(),
             )
             _print_area(area, "approved")
     except DomainError as exc:
@@ -186,6 +189,7 @@ def reject(
                 principal=_principal(session, user),
                 area_id=area_id,
                 reason=reason,
+                now=context.now(),
                 tz=context.settings().timezone,
             )
             _print_area(area, "lifting rejected" if lifting else "rejected")
@@ -208,6 +212,7 @@ def lift(
                 area_id=area_id,
                 reason=reason,
                 tz=context.settings().timezone,
+                now=context.now(),
             )
             console.print(f"area {area.id} lifted on {area.lifted_on}")
     except DomainError as exc:
@@ -223,7 +228,9 @@ def evaluate(
     """Propose the lifting of every area with the policy's clean days up to a day."""
     when = _day(day)
     with context.work() as session:
-        report = tasks.evaluate_day(session, day=when, tz=context.settings().timezone)
+        report = tasks.evaluate_day(
+            session, day=when, tz=context.settings().timezone, now=context.now()
+        )
     if report.screening == "unavailable":
         err_console.print(
             "[yellow]no screening results are available: the policy asks for negative "

@@ -51,7 +51,11 @@ def open_referrals_from_needs(
             if n.from_district_id != n.to_district_id
         ]
         opened += len(open_referrals(session, causes=causes, actor=actor, at=now, tz=tz))
-        screening_service.mark_referral_needs_opened(session, need_ids=[n.id for n in screening])
-        cases_service.mark_referral_needs_opened(session, need_ids=[n.id for n in contacts])
+        screening_service.mark_referral_needs_opened(
+            session, need_ids=[n.id for n in screening], now=now
+        )
+        cases_service.mark_referral_needs_opened(
+            session, need_ids=[n.id for n in contacts], now=now
+        )
         needs += len(screening) + len(contacts)
     return {"needs": needs, "opened": opened}

@@ -11,9 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, UploadFile
 from pydantic import BaseModel, Field
 
-from xietong.api.deps import PrincipalDep, SessionDep, SettingsDep
+from xietong.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
 from xietong.areas import service as areas_service
-from xietong.core.clock import utcnow
 from xietong.flows import intake, screening
 from xietong.screening.schemas import LabResultBatch, PlanRead
 
@@ -51,6 +50,7 @@ def get_plan(
 
 @router.post("/plan", summary="Issue (or re-issue) the screening plan of a day (command centre)")
 def issue_plan(
+    now: NowDep,
     session: SessionDep,
     principal: PrincipalDep,
     day: Annotated[date, Query(alias="date")],
@@ -58,22 +58,30 @@ def issue_plan(
 ) -> PlanRead:
     rounds = _first_rounds(session, body.wind_down_first_rounds if body else {})
     return screening.issue_plan(
-        session, principal=principal, day=day, now=utcnow(), wind_down_first_rounds=rounds
+        session, principal=principal, day=day, now=now, wind_down_first_rounds=rounds
     )
 
 
 @router.post("/results", summary="Post laboratory results (all or nothing; idempotent)")
 def post_results(
-    batch: LabResultBatch, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    now: NowDep,
+    batch: LabResultBatch,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> intake.IntakeReport:
     return intake.ingest_lab_results(
-        session, principal=principal, batch=batch, tz=settings.timezone, now=utcnow()
+        session, principal=principal, batch=batch, tz=settings.timezone, now=now
     )
 
 
 @router.post("/results/import", summary="Post laboratory results as a CSV file")
 def import_results(
-    file: UploadFile, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    now: NowDep,
+    file: UploadFile,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> intake.IntakeReport:
     stream = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
     return intake.ingest_lab_results(
@@ -82,5 +90,5 @@ def import_results(
         stream=stream,
         source_name=file.filename or "upload",
         tz=settings.timezone,
-        now=utcnow(),
+        now=now,
     )

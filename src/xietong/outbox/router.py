@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
-from xietong.api.deps import PrincipalDep, ProtectorDep, SessionDep
+from xietong.api.deps import NowDep, PrincipalDep, ProtectorDep, SessionDep
 from xietong.core.pagination import Page
 from xietong.outbox import service, sse
 from xietong.outbox.schemas import (
@@ -41,13 +41,14 @@ def list_endpoints(session: SessionDep, principal: PrincipalDep) -> list[Endpoin
     summary="Register a webhook endpoint; its signing secret is shown once",
 )
 def create_endpoint(
+    now: NowDep,
     endpoint_in: EndpointCreate,
     session: SessionDep,
     principal: PrincipalDep,
     protector: ProtectorDep,
 ) -> EndpointWithSecret:
     endpoint, secret = service.create_endpoint(
-        session, principal=principal, protector=protector, endpoint_in=endpoint_in
+        session, principal=principal, protector=protector, endpoint_in=endpoint_in, now=now
     )
     return EndpointWithSecret(
         **service.endpoint_read(session, endpoint).model_dump(), secret=secret
@@ -56,10 +57,14 @@ def create_endpoint(
 
 @admin.patch("/endpoints/{endpoint_id}", summary="Change or deactivate a webhook endpoint")
 def update_endpoint(
-    endpoint_id: int, changes: EndpointUpdate, session: SessionDep, principal: PrincipalDep
+    now: NowDep,
+    endpoint_id: int,
+    changes: EndpointUpdate,
+    session: SessionDep,
+    principal: PrincipalDep,
 ) -> EndpointRead:
     endpoint = service.update_endpoint(
-        session, principal=principal, endpoint_id=endpoint_id, changes=changes
+        session, principal=principal, endpoint_id=endpoint_id, changes=changes, now=now
     )
     return service.endpoint_read(session, endpoint)
 
@@ -69,10 +74,14 @@ def update_endpoint(
     summary="Give an endpoint a new signing secret (shown once)",
 )
 def rotate_secret(
-    endpoint_id: int, session: SessionDep, principal: PrincipalDep, protector: ProtectorDep
+    now: NowDep,
+    endpoint_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
 ) -> EndpointWithSecret:
     endpoint, secret = service.rotate_secret(
-        session, principal=principal, protector=protector, endpoint_id=endpoint_id
+        session, principal=principal, protector=protector, endpoint_id=endpoint_id, now=now
     )
     return EndpointWithSecret(
         **service.endpoint_read(session, endpoint).model_dump(), secret=secret
@@ -119,9 +128,9 @@ def dead_letters(
     summary="Queue a dead letter again with a fresh set of attempts",
 )
 def retry_dead_letter(
-    delivery_id: int, session: SessionDep, principal: PrincipalDep
+    now: NowDep, delivery_id: int, session: SessionDep, principal: PrincipalDep
 ) -> DeliveryRead:
-    return service.retry_dead(session, principal=principal, delivery_id=delivery_id)
+    return service.retry_dead(session, principal=principal, delivery_id=delivery_id, now=now)
 
 
 router = APIRouter()

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from xietong.config import Settings
-from xietong.core.clock import SystemClock
+from xietong.core.clock import Clock
 from xietong.outbox.broadcast import Broadcaster
 from xietong.outbox.dispatcher import Dispatcher
 from xietong.outbox.doorbell import DOORBELL
@@ -59,23 +59,24 @@ class Workers:
         settings: Settings,
         broadcaster: Broadcaster,
         protector: PersonalDataProtector,
+        clock: Clock,
         jobs: list[PeriodicJob] | None = None,
     ) -> None:
         factory = session_factory(engine)
         read_factory = session_factory(engine.execution_options(**{READ_ONLY: True}))
 
         def work() -> AbstractContextManager[Session]:
-            return unit_of_work(factory)
+            return unit_of_work(factory, clock=clock)
 
         def read() -> AbstractContextManager[Session]:
-            return unit_of_work(read_factory)
+            return unit_of_work(read_factory, clock=clock)
 
         self._work = work
         self._engine = engine
         self._settings = settings
-        self._clock = SystemClock()
+        self._clock = clock
         self.dispatcher = Dispatcher(
-            work=work, read=read, protector=protector, broadcaster=broadcaster
+            work=work, read=read, protector=protector, broadcaster=broadcaster, clock=clock
         )
         self._jobs = list(jobs or ())
         self._stop = threading.Event()
@@ -196,6 +197,7 @@ def broadcaster_of(app: FastAPI) -> Broadcaster:
 def start_workers(app: FastAPI, *, jobs: list[PeriodicJob]) -> Workers:
     """Start the workers of an application built by `create_app` (its lifespan calls this)."""
     workers = Workers(
+        clock=app.state.clock,
         jobs=jobs,
         engine=app.state.engine,
         settings=app.state.settings,

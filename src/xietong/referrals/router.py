@@ -3,13 +3,16 @@ manual creation and the actions of the receiving district and the command centre
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.orm import Session
 
-from xietong.api.deps import PrincipalDep, ProtectorDep, SessionDep, SettingsDep
-from xietong.core.clock import utcnow
+from xietong.api.deps import NowDep, PrincipalDep, ProtectorDep, SessionDep, SettingsDep
 from xietong.core.pagination import Page
+from xietong.core.principal import Principal
+from xietong.people.protection import PersonalDataProtector
 from xietong.referrals import service
 from xietong.referrals.actions import service as action_service
 from xietong.referrals.inbox import service as query_service
@@ -32,6 +35,7 @@ router = APIRouter(prefix="/api/referrals", tags=["referrals"])
 
 @router.get("", summary="Referrals in your scope, most urgent first (inbox, outbox, overdue)")
 def list_referrals(
+    now: NowDep,
     session: SessionDep,
     principal: PrincipalDep,
     box: Box = "all",
@@ -44,7 +48,7 @@ def list_referrals(
     items, total = query_service.list_referrals(
         session,
         principal=principal,
-        now=utcnow(),
+        now=now,
         box=box,
         statuses=referral_status,
         reason=reason,
@@ -62,6 +66,7 @@ def list_referrals(
     responses={200: {"description": "The cause had already opened this referral"}},
 )
 def create_referral(
+    now: NowDep,
     referral_in: ReferralCreate,
     response: Response,
     session: SessionDep,
@@ -69,7 +74,6 @@ def create_referral(
     protector: ProtectorDep,
     settings: SettingsDep,
 ) -> ReferralCreated:
-    now = utcnow()
     referral, created = service.create_manual(
         session, principal=principal, referral_in=referral_in, at=now, tz=settings.timezone
     )
@@ -85,10 +89,14 @@ def create_referral(
 
 @router.get("/{referral_id}", summary="One referral with its chain (404 outside your scope)")
 def get_referral(
-    referral_id: int, session: SessionDep, principal: PrincipalDep, protector: ProtectorDep
+    now: NowDep,
+    referral_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
 ) -> ReferralRead:
     return query_service.read_referral(
-        session, principal=principal, protector=protector, referral_id=referral_id, now=utcnow()
+        session, principal=principal, protector=protector, referral_id=referral_id, now=now
     )
 
 
@@ -100,15 +108,20 @@ def referral_history(
 
 
 def _read(
-    session: SessionDep, principal: PrincipalDep, protector: ProtectorDep, referral_id: int
+    session: Session,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    referral_id: int,
+    now: datetime,
 ) -> ReferralRead:
     return query_service.read_referral(
-        session, principal=principal, protector=protector, referral_id=referral_id, now=utcnow()
+        session, principal=principal, protector=protector, referral_id=referral_id, now=now
     )
 
 
 @router.post("/{referral_id}/acknowledge", summary="Take the referral on (receiving district)")
 def acknowledge(
+    now: NowDep,
     referral_id: int,
     session: SessionDep,
     principal: PrincipalDep,
@@ -120,15 +133,16 @@ def acknowledge(
         session,
         principal=principal,
         referral_id=referral_id,
-        at=utcnow(),
+        at=now,
         tz=settings.timezone,
         note=body.note if body else None,
     )
-    return _read(session, principal, protector, referral_id)
+    return _read(session, principal, protector, referral_id, now)
 
 
 @router.post("/{referral_id}/located", summary="The person is found (找到人)")
 def located(
+    now: NowDep,
     referral_id: int,
     session: SessionDep,
     principal: PrincipalDep,
@@ -140,15 +154,16 @@ def located(
         session,
         principal=principal,
         referral_id=referral_id,
-        at=utcnow(),
+        at=now,
         tz=settings.timezone,
         note=body.note if body else None,
     )
-    return _read(session, principal, protector, referral_id)
+    return _read(session, principal, protector, referral_id, now)
 
 
 @router.post("/{referral_id}/controlled", summary="The person is under control (管住人)")
 def controlled(
+    now: NowDep,
     referral_id: int,
     session: SessionDep,
     principal: PrincipalDep,
@@ -160,15 +175,16 @@ def controlled(
         session,
         principal=principal,
         referral_id=referral_id,
-        at=utcnow(),
+        at=now,
         tz=settings.timezone,
         note=body.note if body else None,
     )
-    return _read(session, principal, protector, referral_id)
+    return _read(session, principal, protector, referral_id, now)
 
 
 @router.post("/{referral_id}/close", summary="Close with feedback to the sending district")
 def close(
+    now: NowDep,
     referral_id: int,
     body: Feedback,
     session: SessionDep,
@@ -181,10 +197,10 @@ def close(
         principal=principal,
         referral_id=referral_id,
         feedback=body.feedback,
-        at=utcnow(),
+        at=now,
         tz=settings.timezone,
     )
-    return _read(session, principal, protector, referral_id)
+    return _read(session, principal, protector, referral_id, now)
 
 
 @router.post(
@@ -192,6 +208,7 @@ def close(
     summary="Decline with a reason; naming a district pushes the referral on there",
 )
 def decline(
+    now: NowDep,
     referral_id: int,
     body: Decline,
     session: SessionDep,
@@ -205,14 +222,15 @@ def decline(
         referral_id=referral_id,
         reason=body.reason,
         redirect_to_district_code=body.redirect_to_district_code,
-        at=utcnow(),
+        at=now,
         tz=settings.timezone,
     )
-    return _read(session, principal, protector, referral_id)
+    return _read(session, principal, protector, referral_id, now)
 
 
 @router.post("/{referral_id}/reassign", summary="Push the referral to another district (command)")
 def reassign(
+    now: NowDep,
     referral_id: int,
     body: Reassign,
     session: SessionDep,
@@ -226,7 +244,7 @@ def reassign(
         referral_id=referral_id,
         to_district_code=body.to_district_code,
         note=body.note,
-        at=utcnow(),
+        at=now,
         tz=settings.timezone,
     )
-    return _read(session, principal, protector, referral_id)
+    return _read(session, principal, protector, referral_id, now)

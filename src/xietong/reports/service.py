@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from typing import Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -26,6 +25,7 @@ from xietong.analytics.service import MetricsProvider, metrics_providers
 from xietong.areas import service as areas_service
 from xietong.areas.models import District
 from xietong.areas.reference import chongqing
+from xietong.core.clock import DEFAULT_TZ
 from xietong.core.errors import DomainError, NotFound, RowError, ValidationFailed
 from xietong.reports.bulletin import (
     BulletinInput,
@@ -37,7 +37,6 @@ from xietong.reports.bulletin import (
 )
 from xietong.reports.schemas import BulletinRead, BulletinSource, CountGroupRead
 
-DEFAULT_TZ: Final = "Asia/Shanghai"
 Figures = dict[str, int | None]
 _UNTIL = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
 

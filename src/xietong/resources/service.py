@@ -18,7 +18,6 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
-from xietong.core.clock import utcnow
 from xietong.core.csvfiles import read_records
 from xietong.core.errors import NotFound, PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import Principal, Role
@@ -141,7 +140,7 @@ def report_capacity(
     principal: Principal,
     reports: Sequence[CapacityReportIn],
     source: str = "api",
-    now: datetime | None = None,
+    now: datetime,
 ) -> list[CapacityReportRead]:
     """Record capacity reports (all or nothing); register places not seen before."""
     district_ids = areas_service.district_id_by_code(session)
@@ -164,7 +163,7 @@ def report_capacity(
         principal=principal,
         reports=reports,
         source=source,
-        now=now or utcnow(),
+        now=now,
         district_ids=district_ids,
         places=places,
     )
@@ -177,7 +176,7 @@ def import_capacity(
     principal: Principal,
     stream: TextIO,
     load_valid: bool = False,
-    now: datetime | None = None,
+    now: datetime,
 ) -> CapacityImportReport:
     """Import capacity reports from CSV: the whole file or nothing unless `load_valid`."""
     district_ids = areas_service.district_id_by_code(session)
@@ -228,7 +227,7 @@ def import_capacity(
         principal=principal,
         reports=valid,
         source="csv",
-        now=now or utcnow(),
+        now=now,
         district_ids=district_ids,
         places=places,
     )

@@ -60,7 +60,7 @@ def deliver(
     payload: dict[str, Any],
     audience: Sequence[int | None],
     key: str,
-    now: datetime | None = None,
+    now: datetime,
 ) -> None:
     """Hand a message to the outbox in the caller's transaction (None: the command centre)."""
     outbox_service.enqueue(

@@ -10,8 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, UploadFile, status
 
-from xietong.api.deps import PrincipalDep, ProtectorDep, SessionDep, SettingsDep
-from xietong.core.clock import utcnow
+from xietong.api.deps import NowDep, PrincipalDep, ProtectorDep, SessionDep, SettingsDep
 from xietong.core.pagination import Page
 from xietong.screening import service
 from xietong.screening.schemas import (
@@ -41,12 +40,15 @@ def list_sites(session: SessionDep, principal: PrincipalDep) -> list[SiteRead]:
 
 
 @router.post("/sites", status_code=status.HTTP_201_CREATED, summary="Register a sampling site")
-def create_site(site_in: SiteCreate, session: SessionDep, principal: PrincipalDep) -> SiteRead:
-    return service.create_site(session, principal=principal, site_in=site_in, now=utcnow())
+def create_site(
+    now: NowDep, site_in: SiteCreate, session: SessionDep, principal: PrincipalDep
+) -> SiteRead:
+    return service.create_site(session, principal=principal, site_in=site_in, now=now)
 
 
 @router.post("/tubes", summary="Register tubes and their members (all or nothing)")
 def register_tubes(
+    now: NowDep,
     batch: TubeBatch,
     session: SessionDep,
     principal: PrincipalDep,
@@ -58,13 +60,14 @@ def register_tubes(
         principal=principal,
         batch=batch,
         tz=settings.timezone,
-        now=utcnow(),
+        now=now,
         protector=protector,
     )
 
 
 @router.post("/tubes/import", summary="Register tubes from a CSV file, one row per swab")
 def import_tubes(
+    now: NowDep,
     file: UploadFile,
     session: SessionDep,
     principal: PrincipalDep,
@@ -78,7 +81,7 @@ def import_tubes(
         stream=stream,
         source_name=file.filename or "upload",
         tz=settings.timezone,
-        now=utcnow(),
+        now=now,
         protector=protector,
         expected_rows=(file.size or 0) // 60,
     )
@@ -105,10 +108,14 @@ def list_conflicts(
 
 @router.post("/conflicts/{conflict_id}/resolve", summary="Keep one of two differing results")
 def resolve_conflict(
-    conflict_id: int, decision: ConflictResolve, session: SessionDep, principal: PrincipalDep
+    now: NowDep,
+    conflict_id: int,
+    decision: ConflictResolve,
+    session: SessionDep,
+    principal: PrincipalDep,
 ) -> ConflictResolution:
     return service.resolve_conflict(
-        session, principal=principal, conflict_id=conflict_id, decision=decision, now=utcnow()
+        session, principal=principal, conflict_id=conflict_id, decision=decision, now=now
     )
 
 

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
+from xietong.core.clock import DEFAULT_TZ
 from xietong.core.errors import Conflict, NotFound, PermissionDenied, RowError, ValidationFailed
-from xietong.core.principal import SYSTEM, Permission, Principal, Role
+from xietong.core.principal import Permission, Principal, Role
 from xietong.people import service as people_service
-from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
 from xietong.screening.models import (
     CaseCandidate,
@@ -67,8 +67,6 @@ from xietong.screening.schemas import (
     TubeRead,
 )
 from xietong.storage.bulk_sql import chunks, dialect_of, member_of
-
-DEFAULT_TZ = "Asia/Shanghai"
 
 
 def _require(principal: Principal, permission: Permission) -> None:
@@ -144,9 +142,7 @@ def list_sites(session: Session, *, principal: Principal) -> list[SiteRead]:
 def _should_preload(session: Session, expected_rows: int | None) -> bool:
     if not expected_rows:
         return False
-    largest = session.scalar(
-        people_service.visible_persons(SYSTEM).with_only_columns(func.max(Person.id))
-    )
+    largest = session.scalar(select(func.max(people_service.person_keys().c.id)))
     return largest is not None and expected_rows >= sampling.BITMAP_SHARE * largest
 
 
@@ -499,15 +495,16 @@ def pending_case_candidates(session: Session, *, limit: int = 10_000) -> list[Ca
     ]
 
 
-def mark_case_candidates_consumed(session: Session, *, candidate_ids: Sequence[int]) -> None:
+def mark_case_candidates_consumed(
+    session: Session, *, candidate_ids: Sequence[int], now: datetime
+) -> None:
     """Record that the cases domain has acted on these candidates."""
-    from xietong.core.clock import utcnow
 
     for part in chunks(list(candidate_ids)):
         session.execute(
             update(CaseCandidate)
             .where(CaseCandidate.id.in_(part), CaseCandidate.consumed_at.is_(None))
-            .values(consumed_at=utcnow())
+            .values(consumed_at=now)
         )
 
 
@@ -533,15 +530,14 @@ def pending_referral_needs(session: Session, *, limit: int = 10_000) -> list[Ref
     ]
 
 
-def mark_referral_needs_opened(session: Session, *, need_ids: Sequence[int]) -> None:
+def mark_referral_needs_opened(session: Session, *, need_ids: Sequence[int], now: datetime) -> None:
     """Record that the referrals domain has opened referrals for these needs."""
-    from xietong.core.clock import utcnow
 
     for part in chunks(list(need_ids)):
         session.execute(
             update(ReferralNeed)
             .where(ReferralNeed.id.in_(part), ReferralNeed.opened_at.is_(None))
-            .values(opened_at=utcnow())
+            .values(opened_at=now)
         )
 
 
@@ -574,12 +570,11 @@ def negative_screening_days(
         return found
     dialect = dialect_of(session)
     where: dict[int, int] = {}
-    query = people_service.visible_persons(SYSTEM).with_only_columns(
-        Person.id, Person.current_building_id
-    )
+    persons = people_service.person_keys()
+    query = select(persons.c.id, persons.c.current_building_id)
     for part in chunks(sorted(building_ids)):
         for pid, building in session.execute(
-            query.where(member_of(Person.current_building_id, part, dialect=dialect))
+            query.where(member_of(persons.c.current_building_id, part, dialect=dialect))
         ):
             if building is not None:
                 where[pid] = building

@@ -260,7 +260,7 @@ def decide_clusters(session: Session, scene: Scene, day: date) -> dict[str, int]
                 now=at,
             )
             confirmed += 1
-    closed = cluster_service.close_inactive_clusters(session, today=day)
+    closed = cluster_service.close_inactive_clusters(session, today=day, now=scene.clock.now())
     return {"clusters_confirmed": confirmed, "clusters_closed": len(closed)}
 
 

@@ -23,7 +23,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from xietong.core.principal import SYSTEM
 from xietong.outbox import service as outbox_service
 from xietong.screening import service as screening_service
 
@@ -152,9 +151,9 @@ def wider_area_kind(session: Session, code: str) -> str | None:
 
 def residents_per_building(session: Session, building_ids: Collection[int]) -> dict[int, int]:
     """How many persons live in each building: counts only, no person record is read."""
-    from xietong.people.service import visible_persons
+    from xietong.people.service import person_keys
 
-    persons = visible_persons(SYSTEM).subquery()
+    persons = person_keys()
     wanted = sorted(set(building_ids))
     counts: dict[int, int] = {}
     for chunk in _chunks(wanted):

@@ -8,9 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from xietong.api.deps import PrincipalDep, SessionDep, SettingsDep
+from xietong.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep, TodayDep
 from xietong.areas import service as areas_service
-from xietong.core.clock import local_day, utcnow
 from xietong.core.errors import DomainError, PermissionDenied
 from xietong.core.pagination import Page
 from xietong.core.principal import Principal, Role
@@ -40,10 +39,6 @@ public = APIRouter(prefix="/api/public/zones", tags=["public"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
-
-
-def _today(settings: SettingsDep) -> date:
-    return local_day(utcnow(), settings.timezone)
 
 
 def _district_id(session: SessionDep, code: str | None) -> int | None:
@@ -92,7 +87,11 @@ def list_areas(
     summary="Propose one building as a high-risk area (never a community)",
 )
 def propose(
-    body: RiskAreaRequest, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    now: NowDep,
+    body: RiskAreaRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> RiskAreaRead:
     area = service.propose_area(
         session,
@@ -102,6 +101,7 @@ def propose(
         community_code=body.community_code,
         street_code=body.street_code,
         tz=settings.timezone,
+        now=now,
     )
     return service.to_reads(session, [area])[0]
 
@@ -112,7 +112,11 @@ def propose(
     summary="Designate one building directly as a high-risk area, with a reason",
 )
 def designate(
-    body: RiskAreaRequest, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    now: NowDep,
+    body: RiskAreaRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> RiskAreaRead:
     area = service.designate_area(
         session,
@@ -122,12 +126,14 @@ def designate(
         community_code=body.community_code,
         street_code=body.street_code,
         tz=settings.timezone,
+        now=now,
     )
     return service.to_reads(session, [area])[0]
 
 
 @zones.get("/buildings/{code}", summary="The risk status of a building and its screening")
 def building_status(
+    today: TodayDep,
     code: str,
     session: SessionDep,
     _principal: PrincipalDep,
@@ -135,9 +141,7 @@ def building_status(
     day: date | None = None,
 ) -> BuildingRiskStatus:
     building = service.resolve_building(session, building_code=code)
-    found = zone_status.building_statuses(
-        session, building_ids=[building.id], today=day or _today(settings)
-    )
+    found = zone_status.building_statuses(session, building_ids=[building.id], today=day or today)
     return found[building.id]
 
 
@@ -146,6 +150,7 @@ def building_status(
     summary="The risk status of a person's residence and current building (audited)",
 )
 def person_status(
+    today: TodayDep,
     person_id: int,
     session: SessionDep,
     principal: PrincipalDep,
@@ -153,16 +158,20 @@ def person_status(
     reason: str | None = None,
 ) -> PersonRiskStatus:
     return zone_status.person_status(
-        session, principal=principal, person_id=person_id, today=_today(settings), reason=reason
+        session, principal=principal, person_id=person_id, today=today, reason=reason
     )
 
 
 @zones.post("/evaluations", summary="Run the daily lifting evaluation for a day (command)")
 def evaluate(
-    body: EvaluationRequest, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    now: NowDep,
+    body: EvaluationRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> EvaluationReport:
     _command_only(principal, "run the daily evaluation")
-    return tasks.evaluate_day(session, day=body.day, tz=settings.timezone)
+    return tasks.evaluate_day(session, day=body.day, tz=settings.timezone, now=now)
 
 
 @zones.post("/whatif", summary="Replay a past period under another policy file (command)")
@@ -180,7 +189,11 @@ def what_if(body: WhatIfRequest, session: SessionDep, principal: PrincipalDep) -
 
 @zones.get("/{area_id}", summary="One risk area with every step of its life")
 def get_area(
-    area_id: int, session: SessionDep, _principal: PrincipalDep, settings: SettingsDep
+    today: TodayDep,
+    area_id: int,
+    session: SessionDep,
+    _principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> RiskAreaDetail:
     area = service.get_area(session, area_id=area_id)
     read = service.to_reads(session, [area])[0]
@@ -188,7 +201,6 @@ def get_area(
         **read.model_dump(),
         events=service.event_reads(service.area_events(session, area_id=area_id)),
     )
-    today = _today(settings)
     if area.status in ("active", "lifting_proposed") and area.active_from is not None:
         outlook = countdown.lifting_outlook(
             session,
@@ -205,6 +217,7 @@ def get_area(
 
 @zones.post("/{area_id}/approve", summary="Approve a proposed area: locked from today")
 def approve(
+    now: NowDep,
     area_id: int,
     body: Decision,
     session: SessionDep,
@@ -212,13 +225,19 @@ def approve(
     settings: SettingsDep,
 ) -> RiskAreaRead:
     service.approve_area(
-        session, principal=principal, area_id=area_id, reason=body.reason, tz=settings.timezone
+        session,
+        principal=principal,
+        area_id=area_id,
+        reason=body.reason,
+        tz=settings.timezone,
+        now=now,
     )
     return _one(session, area_id)
 
 
 @zones.post("/{area_id}/reject", summary="Reject a proposed area, with the reason")
 def reject(
+    now: NowDep,
     area_id: int,
     body: Refusal,
     session: SessionDep,
@@ -226,7 +245,12 @@ def reject(
     settings: SettingsDep,
 ) -> RiskAreaRead:
     service.reject_area(
-        session, principal=principal, area_id=area_id, reason=body.reason, tz=settings.timezone
+        session,
+        principal=principal,
+        area_id=area_id,
+        reason=body.reason,
+        tz=settings.timezone,
+        now=now,
     )
     return _one(session, area_id)
 
@@ -236,6 +260,7 @@ def reject(
     summary="Approve a proposed lifting, or lift an active area directly with a reason",
 )
 def lift(
+    now: NowDep,
     area_id: int,
     body: Decision,
     session: SessionDep,
@@ -243,7 +268,12 @@ def lift(
     settings: SettingsDep,
 ) -> RiskAreaRead:
     service.lift_area(
-        session, principal=principal, area_id=area_id, reason=body.reason, tz=settings.timezone
+        session,
+        principal=principal,
+        area_id=area_id,
+        reason=body.reason,
+        tz=settings.timezone,
+        now=now,
     )
     return _one(session, area_id)
 
@@ -253,6 +283,7 @@ def lift(
     summary="Keep an area locked: its clean days count again from tomorrow",
 )
 def reject_lifting(
+    now: NowDep,
     area_id: int,
     body: Refusal,
     session: SessionDep,
@@ -260,7 +291,12 @@ def reject_lifting(
     settings: SettingsDep,
 ) -> RiskAreaRead:
     service.reject_lifting(
-        session, principal=principal, area_id=area_id, reason=body.reason, tz=settings.timezone
+        session,
+        principal=principal,
+        area_id=area_id,
+        reason=body.reason,
+        tz=settings.timezone,
+        now=now,
     )
     return _one(session, area_id)
 
@@ -281,6 +317,7 @@ def residents(
 
 @public.get("", summary="Current high-risk areas for the public (no token, no personal data)")
 def public_list(
+    today: TodayDep,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
@@ -292,7 +329,7 @@ def public_list(
     response.headers["Cache-Control"] = "public, max-age=60"
     return zone_status.public_list(
         session,
-        today=day or _today(settings),
+        today=day or today,
         district_id=_district_id(session, district),
         limit=limit,
         offset=offset,

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from xietong.core.principal import SYSTEM, Principal, Role
 from xietong.policy import service as policy_service
@@ -31,8 +31,6 @@ from xietong.zones.models import (
     RiskAreaEvent,
 )
 from xietong.zones.schemas import RiskAreaEventRead, RiskAreaRead
-
-DEFAULT_TZ = "Asia/Shanghai"
 
 # Who may do what: a district coordinator in its own district, the command centre anywhere;
 # a field worker (流調) may propose, never decide.
@@ -100,7 +98,7 @@ def record_infection(
     on_surface: bool,
     case_id: int | None = None,
     tz: str = DEFAULT_TZ,
-    now: datetime | None = None,
+    now: datetime,
 ) -> BuildingInfection:
     """Note a new infection in a building (idempotent per person and building).
 
@@ -115,7 +113,7 @@ def record_infection(
     )
     if existing is not None:
         return existing
-    at = max(now or utcnow(), detected_at)
+    at = max(now, detected_at)
     infection = BuildingInfection(
         building_id=building_id,
         district_id=district_id,
@@ -124,7 +122,7 @@ def record_infection(
         detected_at=detected_at,
         day=local_day(detected_at, tz),
         on_surface=on_surface,
-        created_at=utcnow(),
+        created_at=now,
     )
     session.add(infection)
     session.flush()
@@ -199,7 +197,7 @@ def propose_area(
     reason: str,
     community_code: str | None = None,
     street_code: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> RiskArea:
     """Propose one building as a high-risk area; the district approves or rejects it."""
@@ -224,7 +222,7 @@ def designate_area(
     reason: str,
     community_code: str | None = None,
     street_code: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> RiskArea:
     """Designate one building as a high-risk area directly, locked from today, with a reason."""
@@ -249,7 +247,7 @@ def _open_new(
     reason: str,
     community_code: str | None,
     street_code: str | None,
-    now: datetime | None,
+    now: datetime,
     tz: str,
     designate: bool,
 ) -> RiskArea:
@@ -262,7 +260,7 @@ def _open_new(
         session, building_code=building_code, community_code=community_code, street_code=street_code
     )
     _require_district(principal, building.district_id)
-    at = now or utcnow()
+    at = now
     existing = open_area_of(session, building_id=building.id)
     if existing is not None:
         hint = " — approve it instead" if designate and existing.status == "proposed" else ""
@@ -304,13 +302,13 @@ def approve_area(
     principal: Principal,
     area_id: int,
     reason: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> RiskArea:
     """Approve a proposed area: it is locked from the local day of approval."""
     area = _area_to_decide(session, principal=principal, area_id=area_id, action="approve")
     _require_status(area, ("proposed",), "approved")
-    at = now or utcnow()
+    at = now
     _activate(area, principal=principal, at=at, tz=tz)
     _step(session, area, step="approved", principal=principal, at=at, tz=tz, reason=reason)
     return area
@@ -322,7 +320,7 @@ def reject_area(
     principal: Principal,
     area_id: int,
     reason: str,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> RiskArea:
     """Reject a proposed area, with the reason."""
@@ -330,7 +328,7 @@ def reject_area(
     _require_status(area, ("proposed",), "rejected")
     if not reason.strip():
         raise DomainError("a reason is required to reject", code="reason_required")
-    at = now or utcnow()
+    at = now
     area.status = "rejected"
     area.decided_at = at
     area.decided_by = principal.username
@@ -344,7 +342,7 @@ def lift_area(
     principal: Principal,
     area_id: int,
     reason: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> RiskArea:
     """Approve a proposed lifting, or lift an active area directly (a reason is then required)."""
@@ -355,7 +353,7 @@ def lift_area(
         raise DomainError(
             "lifting before the policy's clean days needs a reason", code="reason_required"
         )
-    at = now or utcnow()
+    at = now
     day = local_day(at, tz)
     if area.active_from is not None and day < area.active_from:
         raise Conflict("an area cannot be lifted before it is locked", code="area_not_yet_locked")
@@ -382,7 +380,7 @@ def reject_lifting(
     principal: Principal,
     area_id: int,
     reason: str,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> RiskArea:
     """Keep the area locked; its clean days count again from tomorrow."""
@@ -390,7 +388,7 @@ def reject_lifting(
     _require_status(area, ("lifting_proposed",), "kept locked")
     if not reason.strip():
         raise DomainError("a reason is required to reject a lifting", code="reason_required")
-    at = now or utcnow()
+    at = now
     area.status = "active"
     area.countdown_from = local_day(at, tz) + timedelta(days=1)
     area.lifting_proposed_at = None

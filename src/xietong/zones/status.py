@@ -13,10 +13,8 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
-from xietong.core.errors import PermissionDenied
 from xietong.core.principal import Permission, Principal
 from xietong.people import service as people_service
-from xietong.people.models import Person
 from xietong.policy import service as policy_service
 from xietong.policy.rules import AreaScreeningStatus
 from xietong.zones import adapters, countdown, service
@@ -208,14 +206,11 @@ def residents(
     offset: int = 0,
 ) -> tuple[list[ResidentRead], int]:
     """Residents of an area's building visible to the caller (masked IDs; the read is audited)."""
-    if not principal.can(Permission.read_persons):
-        raise PermissionDenied(f"role {principal.role} may not {Permission.read_persons}")
+    principal.require(Permission.read_persons)
     area = service.get_area(session, area_id=area_id)
-    query = people_service.visible_persons(principal).where(
-        Person.residence_building_id == area.building_id
+    persons, total = people_service.residents(
+        session, principal=principal, building_id=area.building_id, limit=limit, offset=offset
     )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    persons = list(session.scalars(query.order_by(Person.id).limit(limit).offset(offset)))
     auth_service.record_audit(
         session,
         principal=principal,

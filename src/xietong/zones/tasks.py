@@ -14,11 +14,11 @@ import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from xietong.core.clock import utcnow
+from xietong.core.clock import DEFAULT_TZ
 from xietong.core.principal import SYSTEM
 from xietong.policy import service as policy_service
 from xietong.storage.bulk import bulk_insert
-from xietong.zones import adapters, countdown, notices, rules, service
+from xietong.zones import adapters, countdown, notices, rules
 from xietong.zones.adapters import ScreeningSource
 from xietong.zones.models import RiskArea, RiskAreaEvent
 from xietong.zones.schemas import EvaluationReport
@@ -41,7 +41,7 @@ def propose_liftings(
     due: Sequence[LiftingDue],
     day: date,
     reason: str,
-    now: datetime | None = None,
+    now: datetime,
 ) -> list[int]:
     """Propose the lifting of active areas (the daily evaluation), set-based; return their ids.
 
@@ -50,7 +50,7 @@ def propose_liftings(
     """
     if not due:
         return []
-    at = now or utcnow()
+    at = now
     by_id = {d.area_id: d for d in due}
     ids = sorted(by_id)
     proposed: list[int] = []
@@ -104,8 +104,8 @@ def evaluate_day(
     session: Session,
     *,
     day: date,
-    now: datetime | None = None,
-    tz: str = service.DEFAULT_TZ,
+    now: datetime,
+    tz: str = DEFAULT_TZ,
     screening: ScreeningSource | None = None,
 ) -> EvaluationReport:
     """Propose the lifting of every active area whose last N days up to `day` were clean."""
@@ -158,7 +158,7 @@ def evaluate_day(
                 f"{rule.clean_days} consecutive clean days, {first.isoformat()} to "
                 f"{day.isoformat()}{screening_note} (policy {policy.version})"
             ),
-            now=now or utcnow(),
+            now=now,
         )
     return EvaluationReport(
         day=day,

@@ -3,7 +3,7 @@ facility ever holds more contacts on a day than it has beds (a property over the
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -63,7 +63,9 @@ def test_no_facility_is_ever_filled_past_its_beds(
                     detected_at=at(DAY + timedelta(start + positive_after)),
                 )
         for offset in sorted(sweeps):
-            quarantine_service.assign_waiting_orders(session, today=DAY + timedelta(offset))
+            quarantine_service.assign_waiting_orders(
+                session, today=DAY + timedelta(offset), now=datetime.now(UTC)
+            )
 
         used: dict[tuple[int, int], int] = {}
         for order in session.scalars(

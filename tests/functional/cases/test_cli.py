@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -89,6 +89,7 @@ def two_linked_cases() -> tuple[int, int]:
                 evidence_kind="workplace",
                 evidence="同一办公室",
             ),
+            now=datetime.now(UTC),
         )
     return ids[0], ids[1]
 

@@ -3,7 +3,7 @@ centre once per hop, however often the job runs; in time, it is left alone."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 
 from sqlalchemy import select
@@ -146,6 +146,7 @@ def test_without_escalation_in_the_policy_an_overdue_referral_is_only_marked(
         text=text,
         source="test",
         effective_from=date(2022, 11, 13),
+        now=datetime.now(UTC),
     )
     referral = make_referral(session, protector)
     assert referral.policy_version == "no-escalation"

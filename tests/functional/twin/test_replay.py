@@ -24,6 +24,7 @@ from xietong.auth.models import User
 from xietong.bootstrap import prepare_database
 from xietong.cases.models import Case, CloseContact, QuarantineOrder, TransmissionLink
 from xietong.config import Settings
+from xietong.core.wallclock import SystemClock
 from xietong.models import metadata
 from xietong.people.protection import PersonalDataProtector
 from xietong.referrals.inbox.service import list_referrals
@@ -61,10 +62,10 @@ class Replayed:
 def _replay(replayed: Replayed) -> int:
     factory = session_factory(replayed.engine)
     protector = PersonalDataProtector.from_settings(replayed.settings)
-    with unit_of_work(factory) as session:
+    with unit_of_work(factory, clock=SystemClock()) as session:
         run_id = build_city(session, protector=protector, population=POPULATION, seed=SEED).run_id
     report = replay(
-        lambda: unit_of_work(factory),
+        lambda: unit_of_work(factory, clock=SystemClock()),
         run_id=run_id,
         days=DAYS,
         protector=protector,

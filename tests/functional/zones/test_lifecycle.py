@@ -3,6 +3,8 @@ the district → active → lifting proposed → lifted; every step with its use
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -66,6 +68,7 @@ def test_recording_the_same_infection_twice_changes_nothing(
         detected_at=at(NOV[16]),
         on_surface=True,
         tz=TZ,
+        now=datetime.now(UTC),
     )
     assert again.id == first.id and again.day == NOV[14]
 
@@ -123,14 +126,23 @@ def test_a_rejection_needs_a_reason_and_leaves_the_building_unlocked(session: Se
     home = building(session, "500106", 5)
     proposed = area(session, home, status="proposed")
     with pytest.raises(DomainError, match="reason"):
-        service.reject_area(session, principal=SYSTEM, area_id=proposed.id, reason=" ", tz=TZ)
+        service.reject_area(
+            session, principal=SYSTEM, area_id=proposed.id, reason=" ", tz=TZ, now=datetime.now(UTC)
+        )
     rejected = service.reject_area(
-        session, principal=SYSTEM, area_id=proposed.id, reason="the case had moved out", tz=TZ
+        session,
+        principal=SYSTEM,
+        area_id=proposed.id,
+        reason="the case had moved out",
+        tz=TZ,
+        now=datetime.now(UTC),
     )
     assert rejected.status == "rejected"
     assert home.id not in service.active_high_risk_building_ids(session, day=NOV[20])
     with pytest.raises(Conflict, match="cannot be approved"):
-        service.approve_area(session, principal=SYSTEM, area_id=proposed.id, tz=TZ)
+        service.approve_area(
+            session, principal=SYSTEM, area_id=proposed.id, tz=TZ, now=datetime.now(UTC)
+        )
 
 
 def test_a_district_acts_only_on_its_own_areas(session: Session) -> None:
@@ -138,7 +150,9 @@ def test_a_district_acts_only_on_its_own_areas(session: Session) -> None:
     proposed = area(session, home, status="proposed")
     outsider, _ = district_user(session, "500108")
     with pytest.raises(PermissionDenied, match="another district"):
-        service.approve_area(session, principal=outsider, area_id=proposed.id, tz=TZ)
+        service.approve_area(
+            session, principal=outsider, area_id=proposed.id, tz=TZ, now=datetime.now(UTC)
+        )
     with pytest.raises(PermissionDenied, match="another district"):
         service.propose_area(
             session,
@@ -146,6 +160,7 @@ def test_a_district_acts_only_on_its_own_areas(session: Session) -> None:
             building_code=building(session, "500106", 1).code,
             reason="seen there",
             tz=TZ,
+            now=datetime.now(UTC),
         )
 
 
@@ -153,10 +168,17 @@ def test_a_field_worker_may_propose_but_not_decide(session: Session) -> None:
     home = building(session, "500106", 1)
     worker, _ = make_user(session, role=Role.field_worker, district_code="500106")
     proposed = service.propose_area(
-        session, principal=worker, building_code=home.code, reason="found in a flow survey", tz=TZ
+        session,
+        principal=worker,
+        building_code=home.code,
+        reason="found in a flow survey",
+        tz=TZ,
+        now=datetime.now(UTC),
     )
     with pytest.raises(PermissionDenied, match="may not approve"):
-        service.approve_area(session, principal=worker, area_id=proposed.id, tz=TZ)
+        service.approve_area(
+            session, principal=worker, area_id=proposed.id, tz=TZ, now=datetime.now(UTC)
+        )
     viewer, _ = make_user(session, role=Role.viewer)
     with pytest.raises(PermissionDenied, match="may not propose"):
         service.propose_area(
@@ -165,6 +187,7 @@ def test_a_field_worker_may_propose_but_not_decide(session: Session) -> None:
             building_code=building(session, "500106", 2).code,
             reason="x",
             tz=TZ,
+            now=datetime.now(UTC),
         )
 
 
@@ -173,11 +196,21 @@ def test_a_building_has_at_most_one_open_area(session: Session) -> None:
     area(session, home, status="active")
     with pytest.raises(Conflict, match="already has an open area"):
         service.propose_area(
-            session, principal=SYSTEM, building_code=home.code, reason="again", tz=TZ
+            session,
+            principal=SYSTEM,
+            building_code=home.code,
+            reason="again",
+            tz=TZ,
+            now=datetime.now(UTC),
         )
     with pytest.raises(Conflict, match="already has an open area"):
         service.designate_area(
-            session, principal=SYSTEM, building_code=home.code, reason="again", tz=TZ
+            session,
+            principal=SYSTEM,
+            building_code=home.code,
+            reason="again",
+            tz=TZ,
+            now=datetime.now(UTC),
         )
 
 
@@ -196,7 +229,12 @@ def test_a_district_designates_directly_with_a_reason(session: Session) -> None:
     coordinator, _ = district_user(session, "500106")
     with pytest.raises(DomainError, match="reason"):
         service.designate_area(
-            session, principal=coordinator, building_code=home.code, reason="", tz=TZ
+            session,
+            principal=coordinator,
+            building_code=home.code,
+            reason="",
+            tz=TZ,
+            now=datetime.now(UTC),
         )
     designated = service.designate_area(
         session,
@@ -262,7 +300,9 @@ def test_rejecting_a_lifting_keeps_the_area_locked_and_restarts_the_count_tomorr
         session, home, status="lifting_proposed", active_from=NOV[14], lifted_on=NOV[19]
     )
     with pytest.raises(DomainError, match="reason"):
-        service.reject_lifting(session, principal=SYSTEM, area_id=awaiting.id, reason="", tz=TZ)
+        service.reject_lifting(
+            session, principal=SYSTEM, area_id=awaiting.id, reason="", tz=TZ, now=datetime.now(UTC)
+        )
     kept = service.reject_lifting(
         session,
         principal=SYSTEM,
@@ -287,7 +327,9 @@ def test_a_new_infection_withdraws_a_proposed_lifting(
     last = service.area_events(session, area_id=awaiting.id)[-1]
     assert (last.step, last.username) == ("lifting_withdrawn", "system")
     with pytest.raises(Conflict):
-        service.reject_lifting(session, principal=SYSTEM, area_id=awaiting.id, reason="x", tz=TZ)
+        service.reject_lifting(
+            session, principal=SYSTEM, area_id=awaiting.id, reason="x", tz=TZ, now=datetime.now(UTC)
+        )
 
 
 def test_each_step_names_the_policy_in_force_on_its_own_day(session: Session) -> None:

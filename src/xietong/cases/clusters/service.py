@@ -21,13 +21,12 @@ from xietong.cases import lookups
 from xietong.cases.clusters.grouping import PlaceVisit, ProposedGroup, closes_on, group_by_place
 from xietong.cases.models import CasePlace, Cluster, ClusterMember
 from xietong.cases.schemas import ClusterFilter, ClusterMemberRead, ClusterRead
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, NotFound
 from xietong.core.principal import Permission, Principal
 from xietong.people import service as people_service
 from xietong.policy.service import policy_in_force
 
-DEFAULT_TZ = "Asia/Shanghai"
 # Keeps IN lists well under SQLite's limit on bound parameters.
 _CHUNK = 5_000
 
@@ -274,11 +273,10 @@ def decide_cluster(
     cluster_id: int,
     decision: Decision,
     note: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Cluster:
     """Confirm a cluster with all its proposed members, or reject it with them."""
     people_service.require(principal, Permission.write_persons)
-    now = now or utcnow()
     cluster = get_cluster(session, principal=principal, cluster_id=cluster_id)
     member_status = "confirmed" if decision == "confirm" else "rejected"
     for member in session.scalars(
@@ -309,11 +307,10 @@ def decide_member(
     cluster_id: int,
     case_id: int,
     decision: Decision,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Cluster:
     """Confirm or reject one case's membership; confirming a member confirms the cluster."""
     people_service.require(principal, Permission.write_persons)
-    now = now or utcnow()
     cluster = get_cluster(session, principal=principal, cluster_id=cluster_id)
     member = session.get(ClusterMember, (cluster.id, case_id))
     if member is None:
@@ -341,7 +338,7 @@ def decide_member(
     return cluster
 
 
-def close_inactive_clusters(session: Session, *, today: date) -> list[int]:
+def close_inactive_clusters(session: Session, *, today: date, now: datetime) -> list[int]:
     """Close every cluster whose quiet days all lie before `today`; return their ids."""
     window = _window(session, today)
     horizon = today - timedelta(days=window)
@@ -354,7 +351,7 @@ def close_inactive_clusters(session: Session, *, today: date) -> list[int]:
         )
     ):
         cluster.closed_on = closes_on(cluster.last_case_day, inactive_after_days=window)
-        cluster.updated_at = utcnow()
+        cluster.updated_at = now
         closed.append(cluster.id)
     session.flush()
     return closed

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from xietong.cases.models import CloseContact, ContactReferralNeed
 from xietong.cases.schemas import ContactReferralNeedRead
-from xietong.core.clock import utcnow
 
 
 def refer_if_elsewhere(
@@ -66,12 +65,12 @@ def pending_referral_needs(
     ]
 
 
-def mark_referral_needs_opened(session: Session, *, need_ids: Sequence[int]) -> None:
+def mark_referral_needs_opened(session: Session, *, need_ids: Sequence[int], now: datetime) -> None:
     """The referrals domain opened referrals for these needs (in the same transaction)."""
     if not need_ids:
         return
     session.execute(
         update(ContactReferralNeed)
         .where(ContactReferralNeed.id.in_(list(need_ids)), ContactReferralNeed.opened_at.is_(None))
-        .values(opened_at=utcnow())
+        .values(opened_at=now)
     )

@@ -27,8 +27,8 @@ from xietong.cases.schemas import (
     ContactIdentify,
     ContactRead,
 )
-from xietong.cases.service import DEFAULT_TZ, get_case, visible_cases
-from xietong.core.clock import local_day, utcnow
+from xietong.cases.service import get_case, visible_cases
+from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, NotFound, RowError, ValidationFailed
 from xietong.core.principal import SYSTEM, Permission, Principal
 from xietong.people import service as people_service
@@ -131,13 +131,12 @@ def register_contact(
     protector: PersonalDataProtector,
     case_id: int,
     contact_in: ContactCreate,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> CloseContact:
     """Register a close contact of a case, issue its quarantine order and, when it lives in
     another district, the referral need for that district."""
     people_service.require(principal, Permission.write_persons)
-    now = now or utcnow()
     case = get_case(session, principal=principal, case_id=case_id, audit=False)
     person = None
     if contact_in.person_id is not None or contact_in.national_id is not None:
@@ -217,11 +216,10 @@ def identify_contact(
     protector: PersonalDataProtector,
     contact_id: int,
     identify_in: ContactIdentify,
-    now: datetime | None = None,
+    now: datetime,
 ) -> CloseContact:
     """Attach a contact known by name and phone to its person (registering it when new)."""
     people_service.require(principal, Permission.write_persons)
-    now = now or utcnow()
     contact = get_contact(session, principal=principal, contact_id=contact_id)
     if contact.person_id is not None:
         raise Conflict("the contact is already identified", code="contact_identified")

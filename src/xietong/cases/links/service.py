@@ -32,7 +32,6 @@ from xietong.cases.schemas import (
     SpilloverRead,
 )
 from xietong.cases.service import case_exists, get_case, visible_cases
-from xietong.core.clock import utcnow
 from xietong.core.errors import Conflict, NotFound, RowError, ValidationFailed
 from xietong.core.principal import Permission, Principal
 from xietong.people import service as people_service
@@ -43,11 +42,10 @@ def create_link(
     *,
     principal: Principal,
     link_in: LinkCreate,
-    now: datetime | None = None,
+    now: datetime,
 ) -> TransmissionLink:
     """Link an infectee to its source; a link across districts is a spillover."""
     people_service.require(principal, Permission.write_persons)
-    now = now or utcnow()
     if link_in.source_case_id == link_in.target_case_id:
         raise ValidationFailed(
             errors=[RowError("link", "target_case_id", "a case cannot infect itself")]

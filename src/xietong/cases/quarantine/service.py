@@ -27,12 +27,11 @@ from xietong.cases.quarantine.rules import (
     plan_quarantine,
 )
 from xietong.cases.schemas import FacilityUse, OccupancyRead, QuarantineOrderRead
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, NotFound
 from xietong.core.principal import Permission, Principal
 from xietong.people import service as people_service
 from xietong.policy.service import policy_in_force
-from xietong.zones.service import DEFAULT_TZ
 
 
 def occupies_bed_on(day: date) -> ColumnElement[bool]:
@@ -175,7 +174,7 @@ def beds_taken(
 
 
 def assign_waiting_orders(
-    session: Session, *, today: date, district_id: int | None = None
+    session: Session, *, today: date, now: datetime, district_id: int | None = None
 ) -> list[int]:
     """Give beds to orders still waiting for one (oldest first); return the orders placed."""
     query = select(QuarantineOrder).where(
@@ -195,7 +194,7 @@ def assign_waiting_orders(
             continue
         order.facility_id = facility_id
         order.bed_from = first
-        order.updated_at = utcnow()
+        order.updated_at = now
         session.flush()
         placed.append(order.id)
     return placed
@@ -303,7 +302,7 @@ def release_order(
     order_id: int,
     tested_at: datetime,
     result: str,
-    released_at: datetime | None = None,
+    released_at: datetime,
     tz: str = DEFAULT_TZ,
 ) -> QuarantineOrder:
     """Release a contact on the order's end date with a negative test (recorded with it)."""
@@ -311,7 +310,6 @@ def release_order(
     order = get_order(session, principal=principal, order_id=order_id)
     if order.status != "active":
         raise Conflict(f"the order is {order.status}", code="order_not_active")
-    released_at = released_at or utcnow()
     plan = QuarantinePlan(
         order.starts_on,
         order.home_from,
@@ -332,7 +330,7 @@ def release_order(
     order.release_test_at = tested_at
     order.release_test_result = result
     order.released_by = principal.username
-    order.updated_at = utcnow()
+    order.updated_at = released_at
     session.flush()
     auth_service.record_audit(
         session,

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth.service import record_audit
-from xietong.core.clock import utcnow
 from xietong.core.errors import Conflict, NotFound, RowError, ValidationFailed
 from xietong.core.principal import Principal
 from xietong.resources import service, sources
@@ -50,12 +49,11 @@ def open_request(
     *,
     principal: Principal,
     request_in: HelpRequestIn,
-    now: datetime | None = None,
+    now: datetime,
 ) -> HelpRequestRead:
     """A district asks for help; the command centre is told at once."""
     district_id = _district_for(session, principal, request_in, action="ask for help")
     service.acting_district(principal, district_id, action="ask for help")
-    now = now or utcnow()
     row = HelpRequest(
         district_id=district_id,
         resource=request_in.resource,
@@ -88,7 +86,7 @@ def open_offer(
     *,
     principal: Principal,
     offer_in: HelpOfferIn,
-    now: datetime | None = None,
+    now: datetime,
 ) -> HelpOfferRead:
     """A district offers spare capacity, perhaps answering a request (whose district is told)."""
     district_id = _district_for(session, principal, offer_in, action="offer help")
@@ -106,7 +104,6 @@ def open_offer(
         if problems:
             raise ValidationFailed(errors=problems, summary="offer refused")
         audience.append(request.district_id)
-    now = now or utcnow()
     row = HelpOffer(
         district_id=district_id,
         request_id=offer_in.request_id,
@@ -152,7 +149,7 @@ def _offer(session: Session, offer_id: int, *, lock: bool = False) -> HelpOffer:
 
 
 def withdraw_request(
-    session: Session, *, principal: Principal, request_id: int, now: datetime | None = None
+    session: Session, *, principal: Principal, request_id: int, now: datetime
 ) -> HelpRequestRead:
     """The asking district (or the command centre) withdraws an open request."""
     row = _request(session, request_id, lock=True)
@@ -160,13 +157,13 @@ def withdraw_request(
     if row.status != "open":
         raise Conflict(f"help request {row.id} is {row.status}", code="help_not_open")
     row.status = "withdrawn"
-    row.updated_at = now or utcnow()
+    row.updated_at = now
     session.flush()
     return request_read(row, areas_service.district_code_by_id(session))
 
 
 def withdraw_offer(
-    session: Session, *, principal: Principal, offer_id: int, now: datetime | None = None
+    session: Session, *, principal: Principal, offer_id: int, now: datetime
 ) -> HelpOfferRead:
     """The offering district (or the command centre) withdraws an open offer."""
     row = _offer(session, offer_id, lock=True)
@@ -174,7 +171,7 @@ def withdraw_offer(
     if row.status != "open":
         raise Conflict(f"help offer {row.id} is {row.status}", code="help_not_open")
     row.status = "withdrawn"
-    row.updated_at = now or utcnow()
+    row.updated_at = now
     session.flush()
     return offer_read(row, areas_service.district_code_by_id(session))
 
@@ -185,7 +182,7 @@ def match(
     principal: Principal,
     request_id: int,
     match_in: MatchIn,
-    now: datetime | None = None,
+    now: datetime,
 ) -> TransferOrderRead:
     """Answer a request with an offer: a transfer order from the asking district to the offering
     one, for what both still have open, on a day inside both."""
@@ -223,7 +220,6 @@ def match(
             code="match_refused",
             details=[p.as_dict() for p in problems],
         )
-    now = now or utcnow()
     matrix = areas_service.distance_matrix(session)
     codes = areas_service.district_code_by_id(session)
     position = {code: i for i, code in enumerate(matrix.codes)}

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth.service import record_audit
-from xietong.core.clock import utcnow
 from xietong.core.errors import Conflict, NotFound, PermissionDenied
 from xietong.core.principal import Principal, Role
 from xietong.resources import service, sources
@@ -87,7 +86,7 @@ def acknowledge_order(
     *,
     principal: Principal,
     order_id: int,
-    now: datetime | None = None,
+    now: datetime,
 ) -> TransferOrderRead:
     """The sending or receiving district acknowledges an order; both make it acknowledged."""
     order = _order(session, principal, order_id)
@@ -98,7 +97,6 @@ def acknowledge_order(
         )
     if order.status == "cancelled":
         raise Conflict(f"transfer order {order.id} was cancelled", code="order_cancelled")
-    now = now or utcnow()
     sender = principal.district_id == order.from_district_id
     done_at = order.sender_acknowledged_at if sender else order.receiver_acknowledged_at
     if done_at is not None:
@@ -134,14 +132,13 @@ def cancel_order(
     principal: Principal,
     order_id: int,
     note: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> TransferOrderRead:
     """The command centre cancels an order (e.g. the need went away); both ends are told."""
     service.require_command(principal, "cancel a transfer order")
     order = _order(session, principal, order_id)
     if order.status == "cancelled":
         raise Conflict(f"transfer order {order.id} was already cancelled", code="order_cancelled")
-    now = now or utcnow()
     order.status = "cancelled"
     order.cancelled_at, order.cancelled_by = now, principal.username
     order.updated_at = now

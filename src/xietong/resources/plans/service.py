@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth.service import record_audit
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import local_day
 from xietong.core.errors import Conflict, NotFound, PermissionDenied
 from xietong.core.principal import Principal, Role
 from xietong.resources import service, sources
@@ -74,14 +74,13 @@ def propose_plan(
     principal: Principal,
     request: PlanRequest,
     tz: str,
-    now: datetime | None = None,
+    now: datetime,
 ) -> PlanRead:
     """Plan the next days' transfers from capacity and demand; store it as proposed if asked."""
     if request.store:
         service.require_command(principal, "propose a mutual-aid plan")
     elif principal.role not in (Role.command, Role.district_coordinator):
         raise PermissionDenied(f"role {principal.role} may not compute a mutual-aid plan")
-    now = now or utcnow()
     first_day = request.first_day or local_day(now, tz)
     view = outlook.outlook(session, first_day=first_day, days=request.days, inputs=request, tz=tz)
     resources = PLANNED_RESOURCES
@@ -355,11 +354,10 @@ def approve_plan(
     principal: Principal,
     plan_id: int,
     note: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> tuple[PlanSummary, list[TransferOrderRead]]:
     """Approve a proposed plan: each transfer becomes an order both districts must acknowledge."""
     service.require_command(principal, "approve a mutual-aid plan")
-    now = now or utcnow()
     plan = _plan(session, plan_id, lock=True)
     _decide(plan, "approved", principal=principal, note=note, now=now)
     # Another proposal for the same days is moot once one plan is in force.
@@ -423,11 +421,10 @@ def reject_plan(
     principal: Principal,
     plan_id: int,
     note: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> PlanSummary:
     """Reject a proposed plan; nothing is ordered."""
     service.require_command(principal, "reject a mutual-aid plan")
-    now = now or utcnow()
     plan = _plan(session, plan_id, lock=True)
     _decide(plan, "rejected", principal=principal, note=note, now=now)
     record_audit(

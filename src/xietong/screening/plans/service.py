@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.core.errors import NotFound, PermissionDenied
-from xietong.core.principal import SYSTEM, Permission, Principal, Role
+from xietong.core.principal import Permission, Principal, Role
 from xietong.people import service as people_service
-from xietong.people.models import Person
 from xietong.policy.service import policy_in_force
 from xietong.screening.models import LabResult, Membership, Plan, PlannedBuilding, Tube
 from xietong.screening.plans import rules as planner
@@ -42,12 +41,12 @@ def building_code_by_id(session: Session) -> dict[int, str]:
 
 def _buildings(session: Session) -> list[planner.BuildingToPlan]:
     central = {d.id for d in areas_service.list_districts(session) if d.central_urban}
-    persons = dict(
+    keys = people_service.person_keys()
+    persons: dict[int, int] = dict(
         session.execute(
-            people_service.visible_persons(SYSTEM)
-            .with_only_columns(Person.current_building_id, func.count())
-            .where(Person.current_building_id.is_not(None))
-            .group_by(Person.current_building_id)
+            select(keys.c.current_building_id, func.count())
+            .where(keys.c.current_building_id.is_not(None))
+            .group_by(keys.c.current_building_id)
         ).all()
     )
     return [
@@ -253,13 +252,13 @@ def coverage(
         if only is not None and district.id != only:
             raise NotFound("no such district in your jurisdiction", code="district_not_found")
         return _building_coverage(session, day=day, district_id=district.id)
+    keys = people_service.person_keys()
     planned_people = (
-        people_service.visible_persons(SYSTEM)
-        .with_only_columns(Person.id.label("person_id"), PlannedBuilding.district_id)
+        select(keys.c.id.label("person_id"), PlannedBuilding.district_id)
         .join(
             PlannedBuilding,
             and_(
-                PlannedBuilding.building_id == Person.current_building_id,
+                PlannedBuilding.building_id == keys.c.current_building_id,
                 PlannedBuilding.day == day,
             ),
         )
@@ -318,13 +317,13 @@ def coverage(
 
 
 def _building_coverage(session: Session, *, day: date, district_id: int) -> CoverageRead:
+    keys = people_service.person_keys()
     people = (
-        people_service.visible_persons(SYSTEM)
-        .with_only_columns(Person.id.label("person_id"), PlannedBuilding.building_id)
+        select(keys.c.id.label("person_id"), PlannedBuilding.building_id)
         .join(
             PlannedBuilding,
             and_(
-                PlannedBuilding.building_id == Person.current_building_id,
+                PlannedBuilding.building_id == keys.c.current_building_id,
                 PlannedBuilding.day == day,
             ),
         )

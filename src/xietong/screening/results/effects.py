@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from xietong.auth import service as auth_service
 from xietong.core.principal import SYSTEM
 from xietong.people import service as people_service
-from xietong.people.models import Person
 from xietong.policy.service import policy_in_force
 from xietong.screening.models import (
     CaseCandidate,
@@ -119,12 +118,11 @@ def apply(
     members = members_of(session, positives)
     person_ids = sorted({p for ps in members.values() for p in ps})
     places: dict[int, tuple[int, int]] = {}
-    query = people_service.visible_persons(SYSTEM).with_only_columns(
-        Person.id, Person.residence_district_id, Person.current_district_id
-    )
+    persons = people_service.person_keys()
+    query = select(persons.c.id, persons.c.residence_district_id, persons.c.current_district_id)
     for part in chunks(person_ids):
         for pid, residence, current in session.execute(
-            query.where(member_of(Person.id, part, dialect=dialect))
+            query.where(member_of(persons.c.id, part, dialect=dialect))
         ):
             places[pid] = (residence, current)
     auth_service.record_audit(

@@ -13,9 +13,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xietong.core.principal import SYSTEM
 from xietong.people import service as people_service
-from xietong.people.models import Person
 from xietong.screening.models import Membership
 from xietong.storage.bulk_sql import chunks, dialect_of, fetch_int_column, member_of
 
@@ -33,9 +31,7 @@ class PersonIndex:
 
     def _known_bits(self) -> np.ndarray:
         if self._known is None:
-            ids = fetch_int_column(
-                self._session, people_service.visible_persons(SYSTEM).with_only_columns(Person.id)
-            )
+            ids = fetch_int_column(self._session, select(people_service.person_keys().c.id))
             bits = np.zeros(int(ids.max()) + 1 if ids.size else 1, dtype=bool)
             bits[ids] = True
             self._known = bits
@@ -50,11 +46,11 @@ class PersonIndex:
             return found
         wanted = np.unique(pids).tolist()
         present: set[int] = set()
-        query = people_service.visible_persons(SYSTEM).with_only_columns(Person.id)
+        keys = people_service.person_keys()
         for part in chunks(wanted):
             present.update(
                 self._session.scalars(
-                    query.where(member_of(Person.id, part, dialect=self._dialect))
+                    select(keys.c.id).where(member_of(keys.c.id, part, dialect=self._dialect))
                 )
             )
         return np.isin(pids, np.fromiter(present, dtype=np.int64, count=len(present)))

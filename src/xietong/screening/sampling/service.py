@@ -30,10 +30,9 @@ from sqlalchemy.orm import Session
 from xietong.areas import service as areas_service
 from xietong.core.csvfiles import RejectsWriter
 from xietong.core.errors import RowError, ValidationFailed
-from xietong.core.principal import SYSTEM, Principal
+from xietong.core.principal import Principal
 from xietong.people import identity
 from xietong.people import service as people_service
-from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
 from xietong.screening.models import LabResult, Membership, ResampleTask, Site, Tube
 from xietong.screening.parsing import Chunk, Columns, Header, Records
@@ -308,9 +307,10 @@ class TubeIntake:
         mask = np.zeros(len(chunk.rows), dtype=bool)
         mask[list(invalid)] = True
         chunk.refuse(mask, lambda k: ("national_id", invalid[k]))
-        query = people_service.visible_persons(SYSTEM).with_only_columns(Person.id_hash, Person.id)
+        keys = people_service.person_keys()
+        query = select(keys.c.id_hash, keys.c.id)
         for part in chunks(list(hashed), 5_000):
-            for key, pid in self.session.execute(query.where(Person.id_hash.in_(part))):
+            for key, pid in self.session.execute(query.where(keys.c.id_hash.in_(part))):
                 chunk.pids[hashed[key]] = pid
 
     def _check_members(self, drafts: Sequence[Draft], chunk: Rows) -> None:

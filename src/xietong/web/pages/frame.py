@@ -89,7 +89,9 @@ def login(
     next: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        principal, token = log_in(session, username=username.strip(), password=password)
+        principal, token = log_in(
+            session, username=username.strip(), password=password, now=viewer.now
+        )
     except NotAuthenticated:
         return _login_page(viewer, session, next_path=next, failed=True, status_code=401)
     target = safe_next(next, "")
