@@ -24,7 +24,6 @@ from xietong.analytics.models import DailyAggregate, OfficialCount, RefreshWater
 from xietong.analytics.official import WHOLE_DAY_MINUTES
 from xietong.analytics.schemas import RefreshReport
 from xietong.areas import service as areas_service
-from xietong.areas.models import District
 from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import NotFound, RowError, ValidationFailed
 
@@ -280,6 +279,17 @@ def list_aggregates(
     return list(rows), total or 0
 
 
+def official_counts_of_day(session: Session, *, day: date) -> dict[int, dict[str, int | None]]:
+    """The aggregated official figures of `day` per district (None where a metric is not counted);
+    empty when no aggregate of that day exists."""
+    rows = session.execute(
+        select(
+            DailyAggregate.district_id, *(getattr(DailyAggregate, n) for n in OFFICIAL_METRICS)
+        ).where(DailyAggregate.day == day)
+    ).all()
+    return {row[0]: dict(zip(OFFICIAL_METRICS, row[1:], strict=True)) for row in rows}
+
+
 @dataclass(frozen=True, eq=False)
 class DailySeries:
     """Daily metrics of every district as (districts × days) arrays, districts by code.
@@ -290,7 +300,7 @@ class DailySeries:
     """
 
     source: str
-    districts: tuple[District, ...]
+    districts: tuple[areas_service.District, ...]
     days: tuple[date, ...]
     values: dict[str, IntArray]
     missing: dict[str, BoolArray] = field(default_factory=dict)

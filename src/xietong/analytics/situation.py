@@ -59,7 +59,6 @@ from xietong.analytics.schemas import (
 )
 from xietong.analytics.service import DailySeries, daily_series, require_counts
 from xietong.areas import service as areas_service
-from xietong.areas.models import District
 from xietong.areas.reference import chongqing
 from xietong.core.errors import RowError, ValidationFailed
 from xietong.policy.rules import Policy
@@ -279,7 +278,7 @@ def _number(value: float | np.floating) -> float | None:
 class _Outbreak:
     """The calibrated model and what it was built from."""
 
-    units: tuple[District, ...]
+    units: tuple[areas_service.District, ...]
     unit_of_code: dict[str, int]
     merged: dict[str, str]
     baseline: Scenario
@@ -502,7 +501,7 @@ def _calibrated(
 
 def _model_units(
     series: DailySeries,
-) -> tuple[tuple[District, ...], npt.NDArray[np.int64], dict[str, str]]:
+) -> tuple[tuple[areas_service.District, ...], npt.NDArray[np.int64], dict[str, str]]:
     """Districts with a census population; a unit without one (a functional zone carved out of
     its host) is counted with its host, whose population includes it."""
     by_code = {d.code: d for d in series.districts}
@@ -529,7 +528,9 @@ def _model_units(
     return units, assignment, merged
 
 
-def _unit_of_code(units: tuple[District, ...], merged: dict[str, str]) -> dict[str, int]:
+def _unit_of_code(
+    units: tuple[areas_service.District, ...], merged: dict[str, str]
+) -> dict[str, int]:
     index = {unit.code: u for u, unit in enumerate(units)}
     return index | {code: index[host] for code, host in merged.items()}
 
@@ -583,7 +584,7 @@ def _or(value: _T | None, default: _T) -> _T:
     return default if value is None else value
 
 
-def _scenario_read(scenario: Scenario, units: tuple[District, ...]) -> ScenarioRead:
+def _scenario_read(scenario: Scenario, units: tuple[areas_service.District, ...]) -> ScenarioRead:
     cut = scenario.travel_cut or ()
     return ScenarioRead(
         name=scenario.name,

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
-from xietong.cases import lookups
 from xietong.cases.classification import (
     ControlState,
     Detection,
@@ -42,7 +41,7 @@ from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, NotFound, PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import SYSTEM, Permission, Principal
 from xietong.people import service as people_service
-from xietong.people.models import Person
+from xietong.people.service import Person
 from xietong.policy.service import policy_in_force
 from xietong.screening import service as screening_service
 from xietong.screening.schemas import CaseCandidateRead
@@ -110,9 +109,9 @@ def to_read(session: Session, case: Case) -> CaseRead:
 
 def to_reads(session: Session, cases: Sequence[Case]) -> list[CaseRead]:
     codes = areas_service.district_code_by_id(session)
-    buildings = lookups.buildings_by_id(
+    buildings = areas_service.buildings_by_id(
         session,
-        [c.residence_building_id for c in cases] + [c.found_building_id for c in cases],
+        ids=[c.residence_building_id for c in cases] + [c.found_building_id for c in cases],
     )
 
     def code_of(building_id: int | None) -> str | None:
@@ -450,7 +449,7 @@ def _cases_of_candidates(
         reason="case candidates from screening",
     )
     cases_of = _existing_case_of(session, person_ids)
-    found = lookups.buildings_by_id(session, [c.sampling_building_id for c in candidates])
+    found = areas_service.buildings_by_id(session, ids=[c.sampling_building_id for c in candidates])
     created: list[int] = []
     already = unknown = 0
     for candidate in sorted(candidates, key=lambda c: (c.detected_at, c.id)):
@@ -583,7 +582,7 @@ def places_of(session: Session, *, case: Case) -> list[PlaceRead]:
         )
     )
     codes = areas_service.district_code_by_id(session)
-    buildings = lookups.buildings_by_id(session, [p.building_id for p in rows])
+    buildings = areas_service.buildings_by_id(session, ids=[p.building_id for p in rows])
     return [
         PlaceRead(
             building_code=buildings[p.building_id].code,

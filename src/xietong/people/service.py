@@ -217,14 +217,7 @@ def create_person(
 
 
 def _building_codes(session: Session, ids: Sequence[int | None]) -> dict[int, str]:
-    from xietong.areas.models import Building
-
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return dict(
-        session.execute(select(Building.id, Building.code).where(Building.id.in_(wanted))).all()
-    )
+    return {i: b.code for i, b in areas_service.buildings_by_id(session, ids=ids).items()}
 
 
 def to_read(session: Session, person: Person, protector: PersonalDataProtector) -> PersonRead:

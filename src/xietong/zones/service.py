@@ -22,7 +22,7 @@ from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from xietong.core.principal import SYSTEM, Principal, Role
 from xietong.policy import service as policy_service
-from xietong.zones import adapters, notices
+from xietong.zones import notices
 from xietong.zones.models import (
     LOCKED_STATUSES,
     OPEN_STATUSES,
@@ -442,7 +442,7 @@ def area_events(session: Session, *, area_id: int) -> list[RiskAreaEvent]:
 
 
 def to_reads(session: Session, areas: Sequence[RiskArea]) -> list[RiskAreaRead]:
-    places = adapters.buildings_by_ids(session, [a.building_id for a in areas])
+    places = areas_service.buildings_by_id(session, ids=[a.building_id for a in areas])
     codes = areas_service.district_code_by_id(session)
     reads = []
     for a in areas:
@@ -479,7 +479,7 @@ def event_reads(events: Sequence[RiskAreaEvent]) -> list[RiskAreaEventRead]:
     return [RiskAreaEventRead.model_validate(e) for e in events]
 
 
-def resolve_building(session: Session, *, building_code: str) -> adapters.BuildingPlace:
+def resolve_building(session: Session, *, building_code: str) -> areas_service.BuildingPlace:
     """The one building a code names; a community's or a street's code is refused clearly."""
     return _one_building(
         session, building_code=building_code, community_code=None, street_code=None
@@ -495,7 +495,7 @@ def _one_building(
     building_code: str | None,
     community_code: str | None,
     street_code: str | None,
-) -> adapters.BuildingPlace:
+) -> areas_service.BuildingPlace:
     for kind, code in (("community", community_code), ("street", street_code)):
         if code:
             raise NeverWidened(_widened_message(kind, code), details={"field": f"{kind}_code"})
@@ -507,18 +507,19 @@ def _one_building(
     try:
         building = areas_service.get_building(session, code=building_code)
     except NotFound:
-        wider = adapters.wider_area_kind(session, building_code)
+        wider = areas_service.wider_area_kind(session, code=building_code)
         if wider is not None:
             raise NeverWidened(
                 _widened_message(wider, building_code), details={"field": "building_code"}
             ) from None
         raise
-    return adapters.BuildingPlace(
+    return areas_service.BuildingPlace(
         building.id,
         building.code,
         building.address_label,
         building.district_id,
         building.community_id,
+        building.kind,
     )
 
 
@@ -634,7 +635,7 @@ def _step(
     )
     session.add(event)
     session.flush()
-    place = adapters.buildings_by_ids(session, [area.building_id]).get(area.building_id)
+    place = areas_service.buildings_by_id(session, ids=[area.building_id]).get(area.building_id)
     notices.send_step(
         session,
         step=step,

@@ -17,7 +17,7 @@ from xietong.core.principal import Permission, Principal
 from xietong.people import service as people_service
 from xietong.policy import service as policy_service
 from xietong.policy.rules import AreaScreeningStatus
-from xietong.zones import adapters, countdown, service
+from xietong.zones import countdown, service
 from xietong.zones.adapters import ScreeningSource
 from xietong.zones.models import RiskArea
 from xietong.zones.schemas import (
@@ -77,7 +77,7 @@ def public_list(
             .offset(offset)
         )
     )
-    places = adapters.buildings_by_ids(session, [a.building_id for a in areas])
+    places = areas_service.buildings_by_id(session, ids=[a.building_id for a in areas])
     outlooks = _earliest(session, areas, today=today, screening=screening)
     districts = {d.id: d for d in areas_service.list_districts(session)}
     policy = policy_service.policy_in_force(session, day=today)
@@ -116,7 +116,7 @@ def building_statuses(
     wanted = sorted(set(building_ids))
     if not wanted:
         return {}
-    places = adapters.buildings_by_ids(session, wanted)
+    places = areas_service.buildings_by_id(session, ids=wanted)
     locked = {
         a.building_id: a
         for a in session.scalars(

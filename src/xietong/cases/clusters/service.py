@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
-from xietong.cases import lookups
 from xietong.cases.clusters.grouping import PlaceVisit, ProposedGroup, closes_on, group_by_place
 from xietong.cases.models import CasePlace, Cluster, ClusterMember
 from xietong.cases.schemas import ClusterFilter, ClusterMemberRead, ClusterRead
@@ -77,7 +76,7 @@ def propose_for_cases(
     groups = [
         g for g in group_by_place(visits, window_days=window) if wanted.intersection(g.case_ids)
     ]
-    refs = lookups.buildings_by_id(session, [g.building_id for g in groups])
+    refs = areas_service.buildings_by_id(session, ids=[g.building_id for g in groups])
     touched = []
     for group in groups:
         cluster = _merge(session, group, refs[group.building_id], window=window, now=now)
@@ -90,7 +89,7 @@ def propose_for_cases(
 def _merge(
     session: Session,
     group: ProposedGroup,
-    building: lookups.BuildingRef,
+    building: areas_service.BuildingPlace,
     *,
     window: int,
     now: datetime,
@@ -221,7 +220,7 @@ def list_clusters(
 
 def to_reads(session: Session, clusters: Sequence[Cluster], *, today: date) -> list[ClusterRead]:
     codes = areas_service.district_code_by_id(session)
-    buildings = lookups.buildings_by_id(session, [c.building_id for c in clusters])
+    buildings = areas_service.buildings_by_id(session, ids=[c.building_id for c in clusters])
     window = _window(session, today)
     members: dict[int, list[ClusterMember]] = {c.id: [] for c in clusters}
     for part in chunks([c.id for c in clusters]):

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
-from xietong.cases import lookups
 from xietong.cases.clusters.service import chunks
 from xietong.cases.contacts.needs import refer_if_elsewhere
 from xietong.cases.models import Case, CloseContact, ContactReferralNeed, QuarantineOrder
@@ -32,9 +31,9 @@ from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, NotFound, RowError, ValidationFailed
 from xietong.core.principal import SYSTEM, Permission, Principal
 from xietong.people import service as people_service
-from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
 from xietong.people.schemas import PersonCreate
+from xietong.people.service import Person
 
 # --- persons of contacts ---------------------------------------------------------------------
 
@@ -228,9 +227,9 @@ def identify_contact(
     district_code = identify_in.residence_district_code
     if building_code is None and district_code is None:
         if contact.residence_building_id is not None:
-            building_code = lookups.buildings_by_id(session, [contact.residence_building_id])[
-                contact.residence_building_id
-            ].code
+            building_code = areas_service.buildings_by_id(
+                session, ids=[contact.residence_building_id]
+            )[contact.residence_building_id].code
         else:
             district_code = areas_service.district_code_by_id(session)[
                 contact.residence_district_id
@@ -335,9 +334,10 @@ def contact_reads(
         o.id: r for o, r in zip(all_orders, order_reads(session, all_orders), strict=True)
     }
     codes = areas_service.district_code_by_id(session)
-    buildings = lookups.buildings_by_id(
+    buildings = areas_service.buildings_by_id(
         session,
-        [c.residence_building_id for c in contacts] + [c.exposure_building_id for c in contacts],
+        ids=[c.residence_building_id for c in contacts]
+        + [c.exposure_building_id for c in contacts],
     )
     shown = [c.id for c in contacts if c.person_id is None] if protector is not None else []
     if shown:

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
-from xietong.cases import lookups
 from xietong.cases.models import CloseContact, QuarantineOrder
 from xietong.cases.quarantine.rules import (
+    FacilityBeds,
     NoQuarantine,
     QuarantinePlan,
     ReleaseRefused,
@@ -32,6 +32,7 @@ from xietong.core.errors import Conflict, NotFound
 from xietong.core.principal import Permission, Principal
 from xietong.people import service as people_service
 from xietong.policy.service import policy_in_force
+from xietong.resources import service as resources_service
 
 
 def occupies_bed_on(day: date) -> ColumnElement[bool]:
@@ -76,7 +77,7 @@ def bed_occupancy(session: Session, *, day: date) -> dict[int, dict[str, int]]:
         .where(occupies_bed_on(day))
         .group_by(QuarantineOrder.facility_id)
     ).all()
-    facilities = lookups.facilities_by_id(session, [facility_id for facility_id, _ in rows])
+    facilities = resources_service.facilities_by_id(session, ids=[f for f, _ in rows])
     used: dict[int, dict[str, int]] = {}
     for facility_id, count in rows:
         if facility_id is None:
@@ -135,7 +136,15 @@ def assign_bed(session: Session, *, district_id: int, days: Sequence[date]) -> i
     """A facility of the district with a free bed on every one of `days`, or None."""
     if not days:
         return None
-    facilities = lookups.quarantine_facilities(session, district_id=district_id, lock=True)
+    facilities = [
+        FacilityBeds(f.id, f.code, f.beds, f.available_from, f.available_to)
+        for f in resources_service.active_facilities(
+            session,
+            district_id=district_id,
+            kind=resources_service.CENTRALISED_QUARANTINE,
+            lock=True,
+        )
+    ]
     if not facilities:
         return None
     occupied = beds_taken(
@@ -268,7 +277,7 @@ def list_orders(
 
 def order_reads(session: Session, orders: Sequence[QuarantineOrder]) -> list[QuarantineOrderRead]:
     codes = areas_service.district_code_by_id(session)
-    facilities = lookups.facilities_by_id(session, [o.facility_id for o in orders])
+    facilities = resources_service.facilities_by_id(session, ids=[o.facility_id for o in orders])
     return [
         QuarantineOrderRead(
             id=o.id,
@@ -346,7 +355,10 @@ def release_order(
 def occupancy(session: Session, *, principal: Principal, day: date) -> OccupancyRead:
     """Beds used per facility on `day` (a district sees its own), and orders waiting for a bed."""
     people_service.require(principal, Permission.read_persons)
-    facilities = lookups.facilities_of(session, district_id=principal.district_id)
+    facilities = {
+        f.id: f
+        for f in resources_service.active_facilities(session, district_id=principal.district_id)
+    }
     used = dict(
         session.execute(
             select(QuarantineOrder.facility_id, func.count(QuarantineOrder.id))
