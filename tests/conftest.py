@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -136,8 +135,3 @@ def app_client(settings: Settings, engine: Engine, session: Session) -> Iterator
     app.dependency_overrides[get_session] = request_session
     with TestClient(app) as client:
         yield client
-
-
-@pytest.fixture
-def tmp_csv(tmp_path: Path) -> Path:
-    return tmp_path

@@ -95,13 +95,14 @@ def area(
     reason: str = "surface case",
 ) -> RiskArea:
     """An area of `where` brought to `status` through the service, on the days given."""
-    proposed = service.propose_area(
+    proposed = service.open_area(
         session,
         principal=SYSTEM,
         building_code=where.code,
         reason=reason,
         now=at(active_from, 9),
         tz=TZ,
+        designate=False,
     )
     if status == "proposed":
         return proposed

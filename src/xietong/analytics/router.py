@@ -24,11 +24,11 @@ from xietong.analytics.schemas import (
     ScenariosRequest,
     TrendRead,
 )
-from xietong.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
+from xietong.api.deps import NowDep, PageDep, PrincipalDep, SessionDep, SettingsDep
 from xietong.areas import service as areas_service
 from xietong.core.clock import local_day
 from xietong.core.errors import PermissionDenied
-from xietong.core.pagination import MAX_PAGE_SIZE, Page
+from xietong.core.pagination import Page
 from xietong.core.principal import Principal, Role
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
@@ -51,13 +51,12 @@ def _command_only(principal: Principal, action: str) -> None:
 
 @router.get("/aggregates", summary="Daily aggregates per district, newest day first")
 def list_aggregates(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     district: str | None = None,
     first_day: date | None = None,
     last_day: date | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[AggregateRead]:
     district_id = areas_service.get_district(session, code=district).id if district else None
     rows, total = service.list_aggregates(
@@ -65,12 +64,12 @@ def list_aggregates(
         district_id=district_id,
         first_day=first_day,
         last_day=last_day,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
     codes = areas_service.district_code_by_id(session)
-    return Page(
-        items=[
+    return Page.of(
+        [
             AggregateRead(
                 district_code=codes[row.district_id],
                 day=row.day,
@@ -80,8 +79,7 @@ def list_aggregates(
             for row in rows
         ],
         total=total,
-        limit=limit,
-        offset=offset,
+        params=paging,
     )
 
 
@@ -113,13 +111,12 @@ def import_official_counts(
 
 @router.get("/official-counts", summary="Imported official counts, newest day first")
 def list_official_counts(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     district: str | None = None,
     first_day: date | None = None,
     last_day: date | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[OfficialCountRead]:
     district_id = areas_service.get_district(session, code=district).id if district else None
     rows, total = official.list_official_counts(
@@ -127,12 +124,12 @@ def list_official_counts(
         district_id=district_id,
         first_day=first_day,
         last_day=last_day,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
     codes = areas_service.district_code_by_id(session)
-    return Page(
-        items=[
+    return Page.of(
+        [
             OfficialCountRead(
                 district_code=codes[row.district_id],
                 day=row.day,
@@ -148,8 +145,7 @@ def list_official_counts(
             for row in rows
         ],
         total=total,
-        limit=limit,
-        offset=offset,
+        params=paging,
     )
 
 

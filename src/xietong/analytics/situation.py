@@ -19,6 +19,7 @@ import numpy.typing as npt
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
+from xietong.analytics import forecast_reads
 from xietong.analytics.catalogue import Source
 from xietong.analytics.core.distributions import discretise_serial_interval
 from xietong.analytics.core.forecast import (
@@ -43,15 +44,12 @@ from xietong.analytics.core.rt import (
     RtEstimate,
 )
 from xietong.analytics.schemas import (
-    BandsRead,
     DistrictForecastRead,
     ForecastParameters,
     ForecastRead,
     ScenarioOutcomeRead,
-    ScenarioRead,
     ScenarioSpec,
     ScenariosRead,
-    SpreadRead,
     TrendParameters,
     TrendPoint,
     TrendRead,
@@ -322,18 +320,18 @@ def forecast_districts(
     )
     return ForecastRead(
         parameters=outbreak.parameters,
-        scenario=_scenario_read(outbreak.baseline, outbreak.units),
+        scenario=forecast_reads.scenario_read(outbreak.baseline, outbreak.units),
         days=_forecast_days(last_day, horizon_days),
-        city_detections=_bands(result.city_detections),
-        city_infections=_bands(result.city_infections),
+        city_detections=forecast_reads.bands_read(result.city_detections),
+        city_infections=forecast_reads.bands_read(result.city_infections),
         districts=[
             DistrictForecastRead(
                 code=unit.code,
                 name=unit.name_hans,
                 growth_rate=float(outbreak.growth_rate[u]),
                 reproduction_number=float(outbreak.reproduction_number[u]),
-                detections=_bands(result.detections, column=u),
-                infections=_bands(result.infections, column=u),
+                detections=forecast_reads.bands_read(result.detections, column=u),
+                infections=forecast_reads.bands_read(result.infections, column=u),
             )
             for u, unit in enumerate(outbreak.units)
         ],
@@ -396,13 +394,13 @@ def compare_scenarios(
         district_totals = result.new_infections.sum(axis=1)
         outcomes.append(
             ScenarioOutcomeRead(
-                scenario=_scenario_read(result.scenario, outbreak.units),
-                city_detections=_bands(result.city_detections),
-                city_infections=_bands(result.city_infections),
-                total_infections=_spread(comparison.total_infections, s),
-                infections_averted=_spread(comparison.infections_averted, s),
+                scenario=forecast_reads.scenario_read(result.scenario, outbreak.units),
+                city_detections=forecast_reads.bands_read(result.city_detections),
+                city_infections=forecast_reads.bands_read(result.city_infections),
+                total_infections=forecast_reads.spread_read(comparison.total_infections, s),
+                infections_averted=forecast_reads.spread_read(comparison.infections_averted, s),
                 district_total_infections={
-                    unit.code: _spread(Bands.of(district_totals), u)
+                    unit.code: forecast_reads.spread_read(Bands.of(district_totals), u)
                     for u, unit in enumerate(outbreak.units)
                 },
             )
@@ -584,43 +582,5 @@ def _or(value: _T | None, default: _T) -> _T:
     return default if value is None else value
 
 
-def _scenario_read(scenario: Scenario, units: tuple[areas_service.District, ...]) -> ScenarioRead:
-    cut = scenario.travel_cut or ()
-    return ScenarioRead(
-        name=scenario.name,
-        screening_interval_days=scenario.screening_interval_days,
-        screening_coverage=scenario.screening_coverage,
-        test_sensitivity=scenario.test_sensitivity,
-        isolation_delay_days=scenario.isolation_delay_days,
-        mobility_cut={units[u].code: fraction for u, fraction in enumerate(cut) if fraction > 0},
-        lift_after_clean_days=scenario.lift_after_clean_days,
-        restriction_contact_reduction=scenario.restriction_contact_reduction,
-    )
-
-
 def _forecast_days(last_day: date, horizon_days: int) -> list[date]:
     return [last_day + timedelta(days=k + 1) for k in range(horizon_days)]
-
-
-def _bands(bands: Bands, *, column: int | None = None) -> BandsRead:
-    def pick(values: FloatArray) -> list[float]:
-        chosen = values if column is None else values[:, column]
-        return [float(v) for v in chosen]
-
-    return BandsRead(
-        p05=pick(bands.p05),
-        p25=pick(bands.p25),
-        median=pick(bands.median),
-        p75=pick(bands.p75),
-        p95=pick(bands.p95),
-    )
-
-
-def _spread(bands: Bands, index: int) -> SpreadRead:
-    return SpreadRead(
-        p05=float(bands.p05[index]),
-        p25=float(bands.p25[index]),
-        median=float(bands.median[index]),
-        p75=float(bands.p75[index]),
-        p95=float(bands.p95[index]),
-    )

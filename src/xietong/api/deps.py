@@ -4,10 +4,11 @@ endpoint returns), the caller's principal and the shared objects kept in the app
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,7 @@ from xietong.auth import service
 from xietong.config import Settings
 from xietong.core.clock import Clock, local_day
 from xietong.core.errors import NotAuthenticated, PermissionDenied
+from xietong.core.pagination import LongPageParams, PageParams
 from xietong.core.principal import Permission, Principal
 from xietong.people.protection import PersonalDataProtector
 from xietong.storage.unit_of_work import unit_of_work
@@ -39,6 +41,9 @@ def get_today(request: Request) -> date:
 ClockDep = Annotated[Clock, Depends(get_clock)]
 NowDep = Annotated[datetime, Depends(get_now)]
 TodayDep = Annotated[date, Depends(get_today)]
+# `?limit=&offset=` of a paginated list, validated as one model (422 on a bad value).
+PageDep = Annotated[PageParams, Query()]
+LongPageDep = Annotated[LongPageParams, Query()]
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -96,3 +101,22 @@ def get_protector(request: Request) -> PersonalDataProtector:
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ProtectorDep = Annotated[PersonalDataProtector, Depends(get_protector)]
+
+
+@dataclass(frozen=True)
+class Acting:
+    """What a route that changes something needs: the session, who acts, the settings and when."""
+
+    session: Session
+    principal: Principal
+    settings: Settings
+    now: datetime
+
+
+def get_acting(
+    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, now: NowDep
+) -> Acting:
+    return Acting(session=session, principal=principal, settings=settings, now=now)
+
+
+ActingDep = Annotated[Acting, Depends(get_acting)]

@@ -7,7 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from xietong.api.deps import NowDep, PrincipalDep, ProtectorDep, SessionDep, SettingsDep, TodayDep
+from xietong.api.deps import (
+    NowDep,
+    PageDep,
+    PrincipalDep,
+    ProtectorDep,
+    SessionDep,
+    SettingsDep,
+    TodayDep,
+)
 from xietong.areas import service as areas_service
 from xietong.cases import metrics, service
 from xietong.cases.clusters import service as cluster_service
@@ -41,12 +49,8 @@ from xietong.cases.schemas import (
 from xietong.core.errors import RowError, ValidationFailed
 from xietong.core.pagination import Page
 from xietong.core.principal import Permission
-from xietong.people.service import require
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
-
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 # --- cases -----------------------------------------------------------------------------------
@@ -68,6 +72,7 @@ def create_case(
 
 @router.get("", summary="Cases in your jurisdiction, newest report first")
 def list_cases(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     district: str | None = None,
@@ -75,8 +80,6 @@ def list_cases(
     last_day: date | None = None,
     classification: Classification | None = None,
     on_surface: bool | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[CaseRead]:
     cases, total = service.list_cases(
         session,
@@ -86,17 +89,17 @@ def list_cases(
         last_day=last_day,
         classification=classification,
         on_surface=on_surface,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=service.to_reads(session, cases), total=total, limit=limit, offset=offset)
+    return Page.of(service.to_reads(session, cases), total=total, params=paging)
 
 
 @router.get("/summary", summary="A day's figures per district, as the bulletin counts them")
 def day_summary(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep, day: date
 ) -> DaySummary:
-    require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     codes = areas_service.district_code_by_id(session)
     districts = [principal.district_id] if principal.district_id is not None else sorted(codes)
     figures = metrics.daily_metrics(
@@ -115,14 +118,13 @@ def day_summary(
 
 @router.get("/clusters", summary="Clusters (points) of your jurisdiction")
 def list_clusters(
+    paging: PageDep,
     today: TodayDep,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     status: ClusterFilter | None = None,
     district: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[ClusterRead]:
     clusters, total = cluster_service.list_clusters(
         session,
@@ -130,14 +132,11 @@ def list_clusters(
         status=status,
         district_code=district,
         today=today,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(
-        items=cluster_service.to_reads(session, clusters, today=today),
-        total=total,
-        limit=limit,
-        offset=offset,
+    return Page.of(
+        cluster_service.to_reads(session, clusters, today=today), total=total, params=paging
     )
 
 
@@ -222,22 +221,21 @@ def delete_link(link_id: int, session: SessionDep, principal: PrincipalDep) -> N
 
 @router.get("/chains", summary="Transmission chains touching your jurisdiction, largest first")
 def list_chains(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     min_cases: Annotated[int, Query(ge=1)] = 2,
     crossing_districts: bool = False,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[ChainSummary]:
     chains, total = link_service.list_chains(
         session,
         principal=principal,
         min_cases=min_cases,
         crossing_districts=crossing_districts,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=chains, total=total, limit=limit, offset=offset)
+    return Page.of(chains, total=total, params=paging)
 
 
 @router.get("/spillovers", summary="Spillover links per day and pair of districts")
@@ -286,14 +284,13 @@ def identify_contact(
 
 @router.get("/quarantine-orders", summary="Quarantine orders of your district")
 def list_orders(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     district: str | None = None,
     status: str | None = None,
     awaiting_bed: bool | None = None,
     ending_on: date | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[QuarantineOrderRead]:
     orders, total = quarantine_service.list_orders(
         session,
@@ -302,15 +299,10 @@ def list_orders(
         status=status,
         awaiting_bed=awaiting_bed,
         ending_on=ending_on,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(
-        items=quarantine_service.order_reads(session, orders),
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page.of(quarantine_service.order_reads(session, orders), total=total, params=paging)
 
 
 @router.post("/quarantine-orders/assign-beds", summary="Give free beds to orders waiting for one")
@@ -321,7 +313,7 @@ def assign_beds(
     principal: PrincipalDep,
     settings: SettingsDep,
 ) -> list[QuarantineOrderRead]:
-    require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     placed = quarantine_service.assign_waiting_orders(
         session, today=today, district_id=principal.district_id, now=now
     )

@@ -26,9 +26,8 @@ from xietong.cases.classification import (
     reclassify,
 )
 from xietong.cases.clusters import service as cluster_service
-from xietong.cases.contacts.needs import mark_referral_needs_opened, pending_referral_needs
 from xietong.cases.models import Case, CasePlace, QuarantineOrder
-from xietong.cases.quarantine.service import active_order_of, bed_occupancy, occupies_bed_on
+from xietong.cases.quarantine.service import active_order_of
 from xietong.cases.schemas import (
     CandidateIntake,
     CaseCreate,
@@ -76,7 +75,7 @@ def get_case(
     audit: bool = True,
 ) -> Case:
     """Read one case within the principal's jurisdiction (404 outside it); the read is audited."""
-    people_service.require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     case = session.scalar(visible_cases(principal).where(Case.id == case_id))
     if case is None:
         raise NotFound(f"no case {case_id}", code="case_not_found")
@@ -156,7 +155,7 @@ def list_cases(
     offset: int = 0,
 ) -> tuple[list[Case], int]:
     """A page of cases in the principal's jurisdiction, newest report first (audited)."""
-    people_service.require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     query = visible_cases(principal)
     if district_code is not None:
         query = query.where(
@@ -343,7 +342,7 @@ def create_case(
     tz: str = DEFAULT_TZ,
 ) -> Case:
     """Register a case found by a field worker; how it was found is computed, never given."""
-    people_service.require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     if case_in.detected_at > now:
         raise ValidationFailed(
             errors=[RowError("case", "detected_at", "lies in the future", str(case_in.detected_at))]
@@ -499,7 +498,7 @@ def reclassify_case(
     tz: str = DEFAULT_TZ,
 ) -> Case:
     """Change a case's class: a correction on its report day, a conversion after it."""
-    people_service.require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     case = get_case(session, principal=principal, case_id=case_id, audit=False)
     try:
         change = reclassify(
@@ -539,7 +538,7 @@ def add_place(
     tz: str = DEFAULT_TZ,
 ) -> CasePlace:
     """Record a workplace, venue or visit of a case; it may propose the case into a cluster."""
-    people_service.require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     case = get_case(session, principal=principal, case_id=case_id, audit=False)
     building = areas_service.get_building(session, code=place_in.building_code)
     exists = session.scalar(
@@ -592,19 +591,3 @@ def places_of(session: Session, *, case: Case) -> list[PlaceRead]:
         )
         for p in rows
     ]
-
-
-__all__ = [
-    "active_order_of",
-    "add_place",
-    "bed_occupancy",
-    "create_case",
-    "create_cases_from_candidates",
-    "get_case",
-    "list_cases",
-    "mark_referral_needs_opened",
-    "occupies_bed_on",
-    "pending_referral_needs",
-    "reclassify_case",
-    "visible_cases",
-]

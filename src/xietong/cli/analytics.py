@@ -17,7 +17,7 @@ from xietong.analytics.schemas import RefreshReport, ScenarioSpec
 from xietong.cli import context
 from xietong.cli.context import console, err_console
 from xietong.core.clock import local_day
-from xietong.core.errors import DomainError, ValidationFailed
+from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM
 from xietong.storage.engine import session_factory
 
@@ -34,14 +34,6 @@ LastDayOption = Annotated[
     str | None, typer.Option(help="Last day of data (YYYY-MM-DD); yesterday by default.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON.")]
-
-
-def _fail(exc: DomainError) -> None:
-    err_console.print(f"[red]error[/red] ({exc.code}): {escape(exc.message)}", soft_wrap=True)
-    if isinstance(exc, ValidationFailed):
-        for error in exc.errors[:200]:
-            err_console.print(f"  {escape(str(error))}", soft_wrap=True)
-    raise typer.Exit(code=2)
 
 
 def _last_day(value: str | None) -> date:
@@ -90,7 +82,7 @@ def refresh(
             with context.work() as session:
                 report = service.refresh_aggregates(session, now=context.now(), tz=tz, full=full)
         except DomainError as exc:
-            _fail(exc)
+            context.fail(exc)
         _print_refresh(report)
         return
     stop = threading.Event()
@@ -135,7 +127,7 @@ def import_official(
                 rejects_path=rejects,
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(report.model_dump_json())
 
 
@@ -153,7 +145,7 @@ def trend(
                 session, last_day=_last_day(last_day), days=days, source=_source(source)
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     if as_json:
         console.print_json(result.model_dump_json())
         return
@@ -207,7 +199,7 @@ def forecast(
                 source=_source(source),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     if as_json:
         console.print_json(result.model_dump_json())
         return
@@ -256,7 +248,7 @@ def scenarios(
                 source=_source(source),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     if as_json:
         console.print_json(result.model_dump_json())
         return

@@ -16,7 +16,7 @@ from xietong.auth import service as auth_service
 from xietong.auth.schemas import UserCreate
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.errors import DomainError, ValidationFailed
+from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM, Role
 from xietong.people import service as people_service
 from xietong.people.protection import PersonalDataProtector
@@ -43,16 +43,6 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=err_console,
     )
-
-
-def _fail(exc: DomainError) -> None:
-    err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    if isinstance(exc, ValidationFailed):
-        for error in exc.errors[:200]:
-            err_console.print(f"  {error}")
-        if len(exc.errors) > 200:
-            err_console.print(f"  … and {len(exc.errors) - 200} more")
-    raise typer.Exit(code=2)
 
 
 @app.command()
@@ -150,7 +140,7 @@ def areas_import(
                 progress=lambda n: progress.update(task, completed=n),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(report.model_dump_json())
 
 
@@ -201,7 +191,7 @@ def people_import(
                 progress=lambda n: progress.update(task, completed=n),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(report.model_dump_json())
 
 
@@ -229,7 +219,7 @@ def users_create(
             )
             token = auth_service.issue_token(session, user=user)
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print(f"user [bold]{username}[/bold] ({role.value}, {district or 'city'}) created")
     console.print(f"API token (shown once): {token}")
 

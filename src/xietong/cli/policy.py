@@ -19,11 +19,6 @@ from xietong.policy.loader import PolicyError, load_policy
 app = typer.Typer(help="The policy file: rules in force, history, adoption.", no_args_is_help=True)
 
 
-def _fail(exc: DomainError) -> None:
-    err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    raise typer.Exit(code=2)
-
-
 @app.command("show")
 def show(
     day: Annotated[str | None, typer.Option(help="Day (YYYY-MM-DD); today by default.")] = None,
@@ -47,7 +42,7 @@ def show(
                 err_console.print(f"{when}: version {policy.version}")
             console.print_json(policy.model_dump_json())
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
 
 
 @app.command("history")

@@ -4,7 +4,6 @@ the transfer orders, for the command centre's logistics desk."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -13,9 +12,8 @@ from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
 from xietong.cli import context
-from xietong.cli.context import console, err_console
-from xietong.core.clock import local_day
-from xietong.core.errors import DomainError, ValidationFailed
+from xietong.cli.context import console
+from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM
 from xietong.resources import service
 from xietong.resources.orders import service as transfer_orders
@@ -68,20 +66,6 @@ def _request(model: type[RequestT], values: dict[str, object]) -> RequestT:
         raise typer.BadParameter(problems, param_hint="--inputs") from None
 
 
-def _fail(exc: DomainError) -> None:
-    err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    if isinstance(exc, ValidationFailed):
-        for error in exc.errors[:200]:
-            err_console.print(f"  {error}")
-    raise typer.Exit(code=2)
-
-
-def _day(value: str | None) -> date:
-    if value:
-        return date.fromisoformat(value)
-    return local_day(context.now(), context.settings().timezone)
-
-
 @capacity_app.callback(invoke_without_command=True)
 def capacity(
     ctx: typer.Context,
@@ -90,7 +74,7 @@ def capacity(
     """Capacity per district and resource on a day (beds, home isolation places, tubes a day)."""
     if ctx.invoked_subcommand is not None:
         return
-    on = _day(day)
+    on = context.day(day)
     with context.work() as session:
         view = outlook.outlook(
             session,
@@ -134,7 +118,7 @@ def capacity_import(
                 session, principal=SYSTEM, stream=stream, load_valid=load_valid, now=context.now()
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(report.model_dump_json())
 
 
@@ -155,14 +139,14 @@ def demand(
             read = outlook.demand_read(
                 outlook.outlook(
                     session,
-                    first_day=_day(first_day),
+                    first_day=context.day(first_day),
                     days=days,
                     inputs=request,
                     tz=context.settings().timezone,
                 )
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     if as_json:
         console.print_json(read.model_dump_json())
         return
@@ -208,7 +192,7 @@ def plan(
         PlanRequest,
         {
             **_inputs(inputs),
-            "first_day": _day(first_day),
+            "first_day": context.day(first_day),
             "days": days,
             "max_travel_km": max_km,
             "transfer_penalty_km": penalty_km,
@@ -225,7 +209,7 @@ def plan(
                 now=context.now(),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     if as_json:
         console.print_json(read.model_dump_json())
         return
@@ -270,7 +254,7 @@ def approve(
                 session, principal=SYSTEM, plan_id=plan_id, note=note, now=context.now()
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print(f"plan {summary.id} approved: {len(orders)} transfer orders issued")
 
 
@@ -295,7 +279,7 @@ def orders(
                 limit=limit,
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     table = Table(title=f"{total} transfer orders")
     for column in ("id", "plan", "day", "resource", "from", "to", "amount", "status"):
         table.add_column(column, justify="right" if column in ("id", "amount") else "left")

@@ -17,8 +17,7 @@ from rich.table import Table
 from xietong.areas import service as areas_service
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.clock import local_day
-from xietong.core.errors import DomainError, ValidationFailed
+from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM
 from xietong.flows import intake, screening
 from xietong.people.protection import PersonalDataProtector
@@ -33,22 +32,6 @@ app = typer.Typer(help="Mass screening: plans, tubes, lab results, coverage.", n
 class Keep(StrEnum):
     current = "current"
     reported = "reported"
-
-
-def _fail(exc: DomainError) -> None:
-    err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    if isinstance(exc, ValidationFailed):
-        for error in exc.errors[:200]:
-            err_console.print(f"  {error}")
-        if len(exc.errors) > 200:
-            err_console.print(f"  … and {len(exc.errors) - 200} more")
-    raise typer.Exit(code=2)
-
-
-def _day(text: str | None) -> date:
-    return (
-        date.fromisoformat(text) if text else local_day(context.now(), context.settings().timezone)
-    )
 
 
 def _progress(what: str) -> Callable[[int], None]:
@@ -72,7 +55,7 @@ def plan(
     ] = None,
 ) -> None:
     """Issue the screening plan of a day from the policy and the high-risk areas, and show it."""
-    when = _day(day)
+    when = context.day(day)
     try:
         with context.work() as session:
             rounds = {}
@@ -98,7 +81,7 @@ def plan(
                 wind_down_first_rounds=rounds,
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     title = (
         f"plan of {when} ({'issued' if shown.issued else 'preview'}, policy {shown.policy_version})"
     )
@@ -142,7 +125,7 @@ def sites(
                 )
                 added += 1
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print(f"{added} sites added")
 
 
@@ -182,7 +165,7 @@ def tubes(
                 progress=_progress(file.name),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(report.model_dump_json())
 
 
@@ -216,7 +199,7 @@ def results(
                 progress=_progress(file.name),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(report.model_dump_json())
 
 
@@ -263,7 +246,7 @@ def resolve(
                 now=context.now(),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(resolution.model_dump_json())
 
 
@@ -275,12 +258,12 @@ def coverage(
     district: Annotated[str | None, typer.Option(help="Per building of this district.")] = None,
 ) -> None:
     """Planned, sampled, resulted and missed persons, and positivity, of a round."""
-    when = _day(day)
+    when = context.day(day)
     try:
         with context.work() as session:
             read = service.coverage(session, principal=SYSTEM, day=when, district_code=district)
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     if not read.plan_issued:
         err_console.print(f"no plan was issued for {when}: nobody counts as planned")
     table = Table(title=f"coverage of {when}")

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xietong.cases import service as cases_service
+from xietong.cases.contacts import needs as contact_needs
 from xietong.core.principal import SYSTEM, Principal
 from xietong.referrals.service import ReferralCause, open_referrals
 from xietong.screening import service as screening_service
@@ -25,7 +25,7 @@ def open_referrals_from_needs(
     opened = needs = 0
     while True:
         screening = screening_service.pending_referral_needs(session, limit=BATCH)
-        contacts = cases_service.pending_referral_needs(session, limit=BATCH)
+        contacts = contact_needs.pending_referral_needs(session, limit=BATCH)
         if not screening and not contacts:
             break
         causes = [
@@ -54,7 +54,7 @@ def open_referrals_from_needs(
         screening_service.mark_referral_needs_opened(
             session, need_ids=[n.id for n in screening], now=now
         )
-        cases_service.mark_referral_needs_opened(
+        contact_needs.mark_referral_needs_opened(
             session, need_ids=[n.id for n in contacts], now=now
         )
         needs += len(screening) + len(contacts)

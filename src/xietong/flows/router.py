@@ -11,15 +11,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, UploadFile
 from pydantic import BaseModel, Field
 
-from xietong.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
+from xietong.api.deps import LongPageDep, NowDep, PrincipalDep, SessionDep, SettingsDep
 from xietong.areas import service as areas_service
 from xietong.flows import intake, screening
 from xietong.screening.schemas import LabResultBatch, PlanRead
 
 router = APIRouter(prefix="/api/screening", tags=["screening"])
-
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 class PlanIssue(BaseModel):
@@ -36,15 +33,19 @@ def _first_rounds(session: SessionDep, given: dict[str, date]) -> dict[int, date
 
 @router.get("/plan", summary="The screening plan of a day (a preview until it is issued)")
 def get_plan(
+    paging: LongPageDep,
     session: SessionDep,
     principal: PrincipalDep,
     day: Annotated[date, Query(alias="date")],
     district: str | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> PlanRead:
     return screening.read_plan(
-        session, principal=principal, day=day, district_code=district, limit=limit, offset=offset
+        session,
+        principal=principal,
+        day=day,
+        district_code=district,
+        limit=paging.limit,
+        offset=paging.offset,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
-from xietong.api.deps import NowDep, PrincipalDep, ProtectorDep, SessionDep
+from xietong.api.deps import NowDep, PageDep, PrincipalDep, ProtectorDep, SessionDep
 from xietong.core.pagination import Page
 from xietong.outbox import service, sse
 from xietong.outbox.schemas import (
@@ -90,37 +90,35 @@ def rotate_secret(
 
 @admin.get("/deliveries", summary="Webhook deliveries, newest first")
 def list_deliveries(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     delivery_status: Annotated[
         Literal["pending", "delivered", "dead"] | None, Query(alias="status")
     ] = None,
     endpoint_id: int | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[DeliveryRead]:
     items, total = service.list_deliveries(
         session,
         principal=principal,
         status=delivery_status,
         endpoint_id=endpoint_id,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @admin.get("/dead-letters", summary="Deliveries that ran out of attempts: someone must act")
 def dead_letters(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[DeliveryRead]:
     items, total = service.list_deliveries(
-        session, principal=principal, status=service.DEAD, limit=limit, offset=offset
+        session, principal=principal, status=service.DEAD, limit=paging.limit, offset=paging.offset
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @admin.post(

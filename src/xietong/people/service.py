@@ -35,11 +35,6 @@ from xietong.storage.unit_of_work import clock_of
 _IN_CHUNK = 5_000
 
 
-def require(principal: Principal, permission: Permission) -> None:
-    if not principal.can(permission):
-        raise PermissionDenied(f"role {principal.role} may not {permission}")
-
-
 def visibility_clause(principal: Principal, *, at: datetime) -> ColumnElement[bool] | None:
     """The condition under which `principal` may see a person at `at`; None: everyone (city)."""
     if principal.district_id is None:
@@ -95,7 +90,7 @@ def residents(
     offset: int,
 ) -> tuple[list[Person], int]:
     """A page of the persons living in a building that `principal` may see, and their count."""
-    require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     query = visible_persons(principal, at=clock_of(session).now()).where(
         Person.residence_building_id == building_id
     )
@@ -167,7 +162,7 @@ def create_person(
     reason: str | None = None,
 ) -> Person:
     """Register a person; the same national ID twice is a conflict naming the existing record."""
-    require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     try:
         national_id = identity.parse(person_in.national_id)
     except identity.InvalidNationalId as exc:
@@ -242,21 +237,9 @@ def get_person(
     session: Session, *, principal: Principal, person_id: int, reason: str | None = None
 ) -> Person:
     """Read one person within the principal's jurisdiction; the read is audited."""
-    require(principal, Permission.read_persons)
-    person = session.scalar(
-        visible_persons(principal, at=clock_of(session).now()).where(Person.id == person_id)
+    return _read_one(
+        session, principal, Person.id == person_id, f"no person {person_id}", reason=reason
     )
-    if person is None:
-        raise NotFound(f"no person {person_id}", code="person_not_found")
-    auth_service.record_audit(
-        session,
-        principal=principal,
-        action="read",
-        entity="person",
-        entity_ids=[person.id],
-        reason=reason,
-    )
-    return person
 
 
 def find_by_national_id(
@@ -268,14 +251,25 @@ def find_by_national_id(
     reason: str | None = None,
 ) -> Person:
     """Look a person up by national ID through its keyed hash (audited)."""
-    require(principal, Permission.read_persons)
-    person = session.scalar(
-        visible_persons(principal, at=clock_of(session).now()).where(
-            Person.id_hash == protector.hash_id(national_id)
-        )
-    )
+    matches = Person.id_hash == protector.hash_id(national_id)
+    missing = "no such person in your jurisdiction"
+    return _read_one(session, principal, matches, missing, reason=reason)
+
+
+def _read_one(
+    session: Session,
+    principal: Principal,
+    condition: ColumnElement[bool],
+    missing: str,
+    *,
+    reason: str | None,
+) -> Person:
+    """The one visible person meeting `condition` (NotFound otherwise); the read is audited."""
+    principal.require(Permission.read_persons)
+    query = visible_persons(principal, at=clock_of(session).now()).where(condition)
+    person = session.scalar(query)
     if person is None:
-        raise NotFound("no such person in your jurisdiction", code="person_not_found")
+        raise NotFound(missing, code="person_not_found")
     auth_service.record_audit(
         session,
         principal=principal,
@@ -296,7 +290,7 @@ def list_persons(
     offset: int = 0,
 ) -> tuple[list[PersonSummary], int]:
     """A page of persons (masked ID and places only); each listed record's read is audited."""
-    require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     query = visible_persons(principal, at=clock_of(session).now())
     if district_code is not None:
         district = areas_service.get_district(session, code=district_code)
@@ -363,7 +357,7 @@ def import_persons(
     line and field, unless `load_valid` is set, in which case valid rows load and rejects go to
     `rejects_path`. Rows whose national ID is already known are skipped (idempotent re-import).
     """
-    require(principal, Permission.import_persons)
+    principal.require(Permission.import_persons)
     buildings = areas_service.building_index(session)
     errors: list[RowError] = []
     rejects = RejectsWriter(rejects_path, PERSON_COLUMNS) if rejects_path else None
@@ -514,7 +508,7 @@ def register_many(
     `first_id`, the persons get the ids first_id, first_id + 1, … in order, so that a producer
     can address them without reading them back.
     """
-    require(principal, Permission.import_persons)
+    principal.require(Permission.import_persons)
     now = clock_of(session).now()
 
     def rows() -> Iterator[tuple[object, ...]]:

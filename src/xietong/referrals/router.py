@@ -3,15 +3,21 @@ manual creation and the actions of the receiving district and the command centre
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
-from sqlalchemy.orm import Session
 
-from xietong.api.deps import NowDep, PrincipalDep, ProtectorDep, SessionDep, SettingsDep
+from xietong.api.deps import (
+    Acting,
+    ActingDep,
+    NowDep,
+    PageDep,
+    PrincipalDep,
+    ProtectorDep,
+    SessionDep,
+    SettingsDep,
+)
 from xietong.core.pagination import Page
-from xietong.core.principal import Principal
 from xietong.people.protection import PersonalDataProtector
 from xietong.referrals import service
 from xietong.referrals.actions import service as action_service
@@ -28,13 +34,17 @@ from xietong.referrals.schemas import (
     ReferralRead,
     ReferralSummary,
 )
-from xietong.referrals.states import Status
+from xietong.referrals.states import Action, Status
+
+# The steps that carry only a note (`actions.service.STEPS`).
+Step = Literal["acknowledge", "located", "controlled"]
 
 router = APIRouter(prefix="/api/referrals", tags=["referrals"])
 
 
 @router.get("", summary="Referrals in your scope, most urgent first (inbox, outbox, overdue)")
 def list_referrals(
+    paging: PageDep,
     now: NowDep,
     session: SessionDep,
     principal: PrincipalDep,
@@ -42,8 +52,6 @@ def list_referrals(
     referral_status: Annotated[list[Status] | None, Query(alias="status")] = None,
     reason: str | None = None,
     district: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[ReferralSummary]:
     items, total = query_service.list_referrals(
         session,
@@ -53,10 +61,10 @@ def list_referrals(
         statuses=referral_status,
         reason=reason,
         district_code=district,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.post(
@@ -107,100 +115,39 @@ def referral_history(
     return query_service.history(session, principal=principal, referral_id=referral_id)
 
 
-def _read(
-    session: Session,
-    principal: Principal,
+def _acted(
+    acting: Acting,
     protector: PersonalDataProtector,
     referral_id: int,
-    now: datetime,
+    action: Action,
+    *,
+    note: str | None = None,
+    to_district_code: str | None = None,
 ) -> ReferralRead:
+    action_service.act(
+        acting.session,
+        principal=acting.principal,
+        referral_id=referral_id,
+        action=action,
+        at=acting.now,
+        tz=acting.settings.timezone,
+        note=note,
+        to_district_code=to_district_code,
+    )
     return query_service.read_referral(
-        session, principal=principal, protector=protector, referral_id=referral_id, now=now
-    )
-
-
-@router.post("/{referral_id}/acknowledge", summary="Take the referral on (receiving district)")
-def acknowledge(
-    now: NowDep,
-    referral_id: int,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
-    body: ActionNote | None = None,
-) -> ReferralRead:
-    action_service.acknowledge(
-        session,
-        principal=principal,
+        acting.session,
+        principal=acting.principal,
+        protector=protector,
         referral_id=referral_id,
-        at=now,
-        tz=settings.timezone,
-        note=body.note if body else None,
+        now=acting.now,
     )
-    return _read(session, principal, protector, referral_id, now)
-
-
-@router.post("/{referral_id}/located", summary="The person is found (找到人)")
-def located(
-    now: NowDep,
-    referral_id: int,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
-    body: ActionNote | None = None,
-) -> ReferralRead:
-    action_service.mark_located(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        at=now,
-        tz=settings.timezone,
-        note=body.note if body else None,
-    )
-    return _read(session, principal, protector, referral_id, now)
-
-
-@router.post("/{referral_id}/controlled", summary="The person is under control (管住人)")
-def controlled(
-    now: NowDep,
-    referral_id: int,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
-    body: ActionNote | None = None,
-) -> ReferralRead:
-    action_service.mark_controlled(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        at=now,
-        tz=settings.timezone,
-        note=body.note if body else None,
-    )
-    return _read(session, principal, protector, referral_id, now)
 
 
 @router.post("/{referral_id}/close", summary="Close with feedback to the sending district")
 def close(
-    now: NowDep,
-    referral_id: int,
-    body: Feedback,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
+    referral_id: int, body: Feedback, acting: ActingDep, protector: ProtectorDep
 ) -> ReferralRead:
-    action_service.close(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        feedback=body.feedback,
-        at=now,
-        tz=settings.timezone,
-    )
-    return _read(session, principal, protector, referral_id, now)
+    return _acted(acting, protector, referral_id, Action.close, note=body.feedback)
 
 
 @router.post(
@@ -208,43 +155,45 @@ def close(
     summary="Decline with a reason; naming a district pushes the referral on there",
 )
 def decline(
-    now: NowDep,
-    referral_id: int,
-    body: Decline,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
+    referral_id: int, body: Decline, acting: ActingDep, protector: ProtectorDep
 ) -> ReferralRead:
-    action_service.decline(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        reason=body.reason,
-        redirect_to_district_code=body.redirect_to_district_code,
-        at=now,
-        tz=settings.timezone,
+    action = Action.reroute if body.redirect_to_district_code else Action.decline
+    return _acted(
+        acting,
+        protector,
+        referral_id,
+        action,
+        note=body.reason,
+        to_district_code=body.redirect_to_district_code,
     )
-    return _read(session, principal, protector, referral_id, now)
 
 
 @router.post("/{referral_id}/reassign", summary="Push the referral to another district (command)")
 def reassign(
-    now: NowDep,
-    referral_id: int,
-    body: Reassign,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
+    referral_id: int, body: Reassign, acting: ActingDep, protector: ProtectorDep
 ) -> ReferralRead:
-    action_service.reassign(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        to_district_code=body.to_district_code,
+    return _acted(
+        acting,
+        protector,
+        referral_id,
+        Action.reassign,
         note=body.note,
-        at=now,
-        tz=settings.timezone,
+        to_district_code=body.to_district_code,
     )
-    return _read(session, principal, protector, referral_id, now)
+
+
+# After the named actions: a path parameter would match them first.
+@router.post(
+    "/{referral_id}/{step}",
+    summary="Take the referral on (acknowledge), or the person is found (located, 找到人) or "
+    "under control (controlled, 管住人)",
+)
+def take_step(
+    referral_id: int,
+    step: Step,
+    acting: ActingDep,
+    protector: ProtectorDep,
+    body: ActionNote | None = None,
+) -> ReferralRead:
+    note = body.note if body else None
+    return _acted(acting, protector, referral_id, action_service.STEPS[step], note=note)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, UploadFile, status
 
-from xietong.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
+from xietong.api.deps import NowDep, PageDep, PrincipalDep, SessionDep, SettingsDep
 from xietong.core.clock import local_day
 from xietong.core.pagination import Page
 from xietong.resources import service
@@ -40,9 +40,6 @@ from xietong.resources.schemas import (
 )
 
 router = APIRouter(prefix="/api/resources", tags=["resources"])
-
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 # --- capacity ------------------------------------------------------------------------------------
@@ -107,21 +104,20 @@ def import_capacity(
 
 @router.get("/capacity/history", summary="Capacity reports, newest first")
 def capacity_history(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     district: str | None = None,
     code: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[CapacityReportRead]:
     items, total = service.list_capacity_reports(
         session,
         district_id=service.district_id_of(session, district),
         code=code,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 # --- capacity against demand ---------------------------------------------------------------------
@@ -189,14 +185,15 @@ def propose_plan(
 
 @router.get("/plans", summary="Mutual-aid plans, newest first")
 def list_plans(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     plan_status: Annotated[str | None, Query(alias="status")] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[PlanSummary]:
-    items, total = flows.list_plans(session, status=plan_status, limit=limit, offset=offset)
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    items, total = flows.list_plans(
+        session, status=plan_status, limit=paging.limit, offset=paging.offset
+    )
+    return Page.of(items, total=total, params=paging)
 
 
 @router.get("/plans/{plan_id}", summary="A plan's transfers and shortages (a district: its own)")
@@ -252,14 +249,13 @@ def reject_plan(
 
 @router.get("/orders", summary="Transfer orders (a district: those it sends or receives)")
 def list_orders(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
     plan_id: int | None = None,
     day: date | None = None,
     district: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[TransferOrderRead]:
     items, total = transfer_orders.list_orders(
         session,
@@ -268,10 +264,10 @@ def list_orders(
         plan_id=plan_id,
         day=day,
         district_id=service.district_id_of(session, district),
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.get("/orders/{order_id}", summary="One transfer order (404 if it does not concern you)")
@@ -321,21 +317,20 @@ def open_request(
 
 @router.get("/requests", summary="Help requests, newest first")
 def list_requests(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     request_status: Annotated[str | None, Query(alias="status")] = None,
     district: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[HelpRequestRead]:
     items, total = offers.list_requests(
         session,
         status=request_status,
         district_id=service.district_id_of(session, district),
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.post("/requests/{request_id}/withdraw", summary="Withdraw an open help request")
@@ -367,21 +362,20 @@ def open_offer(
 
 @router.get("/offers", summary="Help offers, newest first")
 def list_offers(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     offer_status: Annotated[str | None, Query(alias="status")] = None,
     district: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[HelpOfferRead]:
     items, total = offers.list_offers(
         session,
         status=offer_status,
         district_id=service.district_id_of(session, district),
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.post("/offers/{offer_id}/withdraw", summary="Withdraw an open help offer")

@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.cases import metrics as cases_metrics
-from xietong.cases import service as cases_service
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.outbox import service as outbox_service
 from xietong.screening import service as screening_service
 
 
 def bed_occupancy(session: Session, *, days: Sequence[date]) -> list[dict[int, dict[str, int]]]:
     """Beds held on each day by quarantine orders: district of the bed → facility kind → beds."""
-    return [cases_service.bed_occupancy(session, day=day) for day in days]
+    return [quarantine_service.bed_occupancy(session, day=day) for day in days]
 
 
 def new_cases(

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, UploadFile, status
 
-from xietong.api.deps import NowDep, PrincipalDep, ProtectorDep, SessionDep, SettingsDep
+from xietong.api.deps import NowDep, PageDep, PrincipalDep, ProtectorDep, SessionDep, SettingsDep
 from xietong.core.pagination import Page
 from xietong.screening import service
 from xietong.screening.schemas import (
@@ -29,8 +29,6 @@ from xietong.screening.schemas import (
 
 router = APIRouter(prefix="/api/screening", tags=["screening"])
 
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 TaskStatus = Literal["open", "done", "cancelled"]
 
 
@@ -94,16 +92,15 @@ def get_tube(code: str, session: SessionDep, principal: PrincipalDep) -> TubeRea
 
 @router.get("/conflicts", summary="Differing second results waiting for a decision")
 def list_conflicts(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     status_: Annotated[Literal["open", "kept", "replaced"] | None, Query(alias="status")] = "open",
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[ConflictRead]:
     items, total = service.list_conflicts(
-        session, principal=principal, status=status_, limit=limit, offset=offset
+        session, principal=principal, status=status_, limit=paging.limit, offset=paging.offset
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.post("/conflicts/{conflict_id}/resolve", summary="Keep one of two differing results")
@@ -121,30 +118,28 @@ def resolve_conflict(
 
 @router.get("/resample-tasks", summary="Invalid tubes to swab again, in your jurisdiction")
 def list_resample_tasks(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     status_: Annotated[TaskStatus | None, Query(alias="status")] = "open",
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[ResampleTaskRead]:
     items, total = service.list_resample_tasks(
-        session, principal=principal, status=status_, limit=limit, offset=offset
+        session, principal=principal, status=status_, limit=paging.limit, offset=paging.offset
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.get("/retests", summary="Single-tube retests due where the persons are now (audited)")
 def list_retests(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     status_: Annotated[TaskStatus | None, Query(alias="status")] = "open",
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[RetestTaskRead]:
     items, total = service.list_retest_tasks(
-        session, principal=principal, status=status_, limit=limit, offset=offset
+        session, principal=principal, status=status_, limit=paging.limit, offset=paging.offset
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.get("/coverage", summary="Planned, sampled, resulted, missed and positivity of a round")

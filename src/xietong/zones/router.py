@@ -3,20 +3,33 @@ persons, the daily evaluation and the what-if; and the public list, which needs 
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.orm import Session
 
-from xietong.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep, TodayDep
+from xietong.api.deps import (
+    Acting,
+    ActingDep,
+    LongPageDep,
+    NowDep,
+    PageDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    TodayDep,
+)
 from xietong.areas import service as areas_service
+from xietong.config import Settings
 from xietong.core.errors import DomainError, PermissionDenied
 from xietong.core.pagination import Page
 from xietong.core.principal import Principal, Role
 from xietong.policy import service as policy_service
 from xietong.zones import countdown, service, tasks, whatif
 from xietong.zones import status as zone_status
-from xietong.zones.models import ALL_STATUSES
+from xietong.zones.models import ALL_STATUSES, RiskArea
 from xietong.zones.schemas import (
     BuildingRiskStatus,
     Decision,
@@ -37,9 +50,6 @@ router = APIRouter()
 zones = APIRouter(prefix="/api/zones", tags=["zones"])
 public = APIRouter(prefix="/api/public/zones", tags=["public"])
 
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
-
 
 def _district_id(session: SessionDep, code: str | None) -> int | None:
     return areas_service.get_district(session, code=code).id if code else None
@@ -56,13 +66,12 @@ def _one(session: SessionDep, area_id: int) -> RiskAreaRead:
 
 @zones.get("", summary="Risk areas, newest first, optionally of one district or status")
 def list_areas(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     district: str | None = None,
     area_status: Annotated[list[str] | None, Query(alias="status")] = None,
     building: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[RiskAreaRead]:
     unknown = sorted(set(area_status or ()) - set(ALL_STATUSES))
     if unknown:
@@ -75,10 +84,33 @@ def list_areas(
         district_id=_district_id(session, district),
         statuses=area_status,
         building_id=building_id,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=service.to_reads(session, areas), total=total, limit=limit, offset=offset)
+    return Page.of(service.to_reads(session, areas), total=total, params=paging)
+
+
+def _open_area(
+    body: RiskAreaRequest,
+    session: Session,
+    principal: Principal,
+    settings: Settings,
+    now: datetime,
+    *,
+    designate: bool,
+) -> RiskAreaRead:
+    area = service.open_area(
+        session,
+        principal=principal,
+        building_code=body.building_code,
+        reason=body.reason,
+        designate=designate,
+        community_code=body.community_code,
+        street_code=body.street_code,
+        tz=settings.timezone,
+        now=now,
+    )
+    return service.to_reads(session, [area])[0]
 
 
 @zones.post(
@@ -93,17 +125,7 @@ def propose(
     principal: PrincipalDep,
     settings: SettingsDep,
 ) -> RiskAreaRead:
-    area = service.propose_area(
-        session,
-        principal=principal,
-        building_code=body.building_code,
-        reason=body.reason,
-        community_code=body.community_code,
-        street_code=body.street_code,
-        tz=settings.timezone,
-        now=now,
-    )
-    return service.to_reads(session, [area])[0]
+    return _open_area(body, session, principal, settings, now, designate=False)
 
 
 @zones.post(
@@ -118,17 +140,7 @@ def designate(
     principal: PrincipalDep,
     settings: SettingsDep,
 ) -> RiskAreaRead:
-    area = service.designate_area(
-        session,
-        principal=principal,
-        building_code=body.building_code,
-        reason=body.reason,
-        community_code=body.community_code,
-        street_code=body.street_code,
-        tz=settings.timezone,
-        now=now,
-    )
-    return service.to_reads(session, [area])[0]
+    return _open_area(body, session, principal, settings, now, designate=True)
 
 
 @zones.get("/buildings/{code}", summary="The risk status of a building and its screening")
@@ -215,124 +227,76 @@ def get_area(
     return detail
 
 
-@zones.post("/{area_id}/approve", summary="Approve a proposed area: locked from today")
-def approve(
-    now: NowDep,
-    area_id: int,
-    body: Decision,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
+def _decided(
+    decide: Callable[..., RiskArea], area_id: int, reason: str | None, acting: Acting
 ) -> RiskAreaRead:
-    service.approve_area(
-        session,
-        principal=principal,
+    decide(
+        acting.session,
+        principal=acting.principal,
         area_id=area_id,
-        reason=body.reason,
-        tz=settings.timezone,
-        now=now,
+        reason=reason,
+        tz=acting.settings.timezone,
+        now=acting.now,
     )
-    return _one(session, area_id)
+    return _one(acting.session, area_id)
+
+
+@zones.post("/{area_id}/approve", summary="Approve a proposed area: locked from today")
+def approve(area_id: int, body: Decision, acting: ActingDep) -> RiskAreaRead:
+    return _decided(service.approve_area, area_id, body.reason, acting)
 
 
 @zones.post("/{area_id}/reject", summary="Reject a proposed area, with the reason")
-def reject(
-    now: NowDep,
-    area_id: int,
-    body: Refusal,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-) -> RiskAreaRead:
-    service.reject_area(
-        session,
-        principal=principal,
-        area_id=area_id,
-        reason=body.reason,
-        tz=settings.timezone,
-        now=now,
-    )
-    return _one(session, area_id)
+def reject(area_id: int, body: Refusal, acting: ActingDep) -> RiskAreaRead:
+    return _decided(service.reject_area, area_id, body.reason, acting)
 
 
 @zones.post(
     "/{area_id}/lift",
     summary="Approve a proposed lifting, or lift an active area directly with a reason",
 )
-def lift(
-    now: NowDep,
-    area_id: int,
-    body: Decision,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-) -> RiskAreaRead:
-    service.lift_area(
-        session,
-        principal=principal,
-        area_id=area_id,
-        reason=body.reason,
-        tz=settings.timezone,
-        now=now,
-    )
-    return _one(session, area_id)
+def lift(area_id: int, body: Decision, acting: ActingDep) -> RiskAreaRead:
+    return _decided(service.lift_area, area_id, body.reason, acting)
 
 
 @zones.post(
     "/{area_id}/lifting/reject",
     summary="Keep an area locked: its clean days count again from tomorrow",
 )
-def reject_lifting(
-    now: NowDep,
-    area_id: int,
-    body: Refusal,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-) -> RiskAreaRead:
-    service.reject_lifting(
-        session,
-        principal=principal,
-        area_id=area_id,
-        reason=body.reason,
-        tz=settings.timezone,
-        now=now,
-    )
-    return _one(session, area_id)
+def reject_lifting(area_id: int, body: Refusal, acting: ActingDep) -> RiskAreaRead:
+    return _decided(service.reject_lifting, area_id, body.reason, acting)
 
 
 @zones.get("/{area_id}/residents", summary="Residents of a locked building (masked, audited)")
 def residents(
+    paging: PageDep,
     area_id: int,
     session: SessionDep,
     principal: PrincipalDep,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[ResidentRead]:
     items, total = zone_status.residents(
-        session, principal=principal, area_id=area_id, limit=limit, offset=offset
+        session, principal=principal, area_id=area_id, limit=paging.limit, offset=paging.offset
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @public.get("", summary="Current high-risk areas for the public (no token, no personal data)")
 def public_list(
+    paging: LongPageDep,
     today: TodayDep,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
     district: str | None = None,
     day: Annotated[date | None, Query(description="The list as it stood on a day")] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> PublicRiskAreaPage:
     response.headers["Cache-Control"] = "public, max-age=60"
     return zone_status.public_list(
         session,
         today=day or today,
         district_id=_district_id(session, district),
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
 
 

@@ -189,68 +189,20 @@ def open_area_of(session: Session, *, building_id: int) -> RiskArea | None:
     )
 
 
-def propose_area(
+def open_area(
     session: Session,
     *,
     principal: Principal,
     building_code: str | None,
     reason: str,
-    community_code: str | None = None,
-    street_code: str | None = None,
-    now: datetime,
-    tz: str = DEFAULT_TZ,
-) -> RiskArea:
-    """Propose one building as a high-risk area; the district approves or rejects it."""
-    return _open_new(
-        session,
-        principal=principal,
-        building_code=building_code,
-        reason=reason,
-        community_code=community_code,
-        street_code=street_code,
-        now=now,
-        tz=tz,
-        designate=False,
-    )
-
-
-def designate_area(
-    session: Session,
-    *,
-    principal: Principal,
-    building_code: str | None,
-    reason: str,
-    community_code: str | None = None,
-    street_code: str | None = None,
-    now: datetime,
-    tz: str = DEFAULT_TZ,
-) -> RiskArea:
-    """Designate one building as a high-risk area directly, locked from today, with a reason."""
-    return _open_new(
-        session,
-        principal=principal,
-        building_code=building_code,
-        reason=reason,
-        community_code=community_code,
-        street_code=street_code,
-        now=now,
-        tz=tz,
-        designate=True,
-    )
-
-
-def _open_new(
-    session: Session,
-    *,
-    principal: Principal,
-    building_code: str | None,
-    reason: str,
-    community_code: str | None,
-    street_code: str | None,
-    now: datetime,
-    tz: str,
     designate: bool,
+    community_code: str | None = None,
+    street_code: str | None = None,
+    now: datetime,
+    tz: str = DEFAULT_TZ,
 ) -> RiskArea:
+    """Propose one building as a high-risk area (the district approves or rejects it), or with
+    `designate` lock it directly from today; a reason is required either way."""
     _require_role(
         principal, _DECIDERS if designate else _PROPOSERS, "designate" if designate else "propose"
     )
@@ -260,7 +212,6 @@ def _open_new(
         session, building_code=building_code, community_code=community_code, street_code=street_code
     )
     _require_district(principal, building.district_id)
-    at = now
     existing = open_area_of(session, building_id=building.id)
     if existing is not None:
         hint = " — approve it instead" if designate and existing.status == "proposed" else ""
@@ -276,20 +227,20 @@ def _open_new(
         principal=principal,
         origin="designation" if designate else "user",
         reason=reason,
-        at=at,
+        at=now,
         tz=tz,
         case_id=None,
     )
     if area is None:
         raise Conflict(f"building {building.code} already has an open area", code="area_open")
     if designate:
-        _activate(area, principal=principal, at=at, tz=tz)
+        _activate(area, principal=principal, at=now, tz=tz)
     _step(
         session,
         area,
         step="designated" if designate else "proposed",
         principal=principal,
-        at=at,
+        at=now,
         tz=tz,
         reason=reason,
     )
@@ -308,9 +259,8 @@ def approve_area(
     """Approve a proposed area: it is locked from the local day of approval."""
     area = _area_to_decide(session, principal=principal, area_id=area_id, action="approve")
     _require_status(area, ("proposed",), "approved")
-    at = now
-    _activate(area, principal=principal, at=at, tz=tz)
-    _step(session, area, step="approved", principal=principal, at=at, tz=tz, reason=reason)
+    _activate(area, principal=principal, at=now, tz=tz)
+    _step(session, area, step="approved", principal=principal, at=now, tz=tz, reason=reason)
     return area
 
 
@@ -328,11 +278,10 @@ def reject_area(
     _require_status(area, ("proposed",), "rejected")
     if not reason.strip():
         raise DomainError("a reason is required to reject", code="reason_required")
-    at = now
     area.status = "rejected"
-    area.decided_at = at
+    area.decided_at = now
     area.decided_by = principal.username
-    _step(session, area, step="rejected", principal=principal, at=at, tz=tz, reason=reason)
+    _step(session, area, step="rejected", principal=principal, at=now, tz=tz, reason=reason)
     return area
 
 
@@ -353,12 +302,11 @@ def lift_area(
         raise DomainError(
             "lifting before the policy's clean days needs a reason", code="reason_required"
         )
-    at = now
-    day = local_day(at, tz)
+    day = local_day(now, tz)
     if area.active_from is not None and day < area.active_from:
         raise Conflict("an area cannot be lifted before it is locked", code="area_not_yet_locked")
     area.status = "lifted"
-    area.lifted_at = at
+    area.lifted_at = now
     area.lifted_by = principal.username
     area.lifted_on = day
     _step(
@@ -366,7 +314,7 @@ def lift_area(
         area,
         step="lifted",
         principal=principal,
-        at=at,
+        at=now,
         tz=tz,
         reason=reason,
         detail={"direct": direct},
@@ -388,12 +336,11 @@ def reject_lifting(
     _require_status(area, ("lifting_proposed",), "kept locked")
     if not reason.strip():
         raise DomainError("a reason is required to reject a lifting", code="reason_required")
-    at = now
     area.status = "active"
-    area.countdown_from = local_day(at, tz) + timedelta(days=1)
+    area.countdown_from = local_day(now, tz) + timedelta(days=1)
     area.lifting_proposed_at = None
     area.lifting_proposed_by = None
-    _step(session, area, step="lifting_rejected", principal=principal, at=at, tz=tz, reason=reason)
+    _step(session, area, step="lifting_rejected", principal=principal, at=now, tz=tz, reason=reason)
     return area
 
 

@@ -50,7 +50,6 @@ def propose_liftings(
     """
     if not due:
         return []
-    at = now
     by_id = {d.area_id: d for d in due}
     ids = sorted(by_id)
     proposed: list[int] = []
@@ -64,9 +63,9 @@ def propose_liftings(
             )
             .values(
                 status="lifting_proposed",
-                lifting_proposed_at=at,
+                lifting_proposed_at=now,
                 lifting_proposed_by=SYSTEM.username,
-                updated_at=at,
+                updated_at=now,
             )
             .returning(RiskArea.id)
             .execution_options(synchronize_session=False)
@@ -81,7 +80,16 @@ def propose_liftings(
         RiskAreaEvent.__table__,  # type: ignore[arg-type]
         ["area_id", "district_id", "step", "at", "day", "username", "policy_version", "reason"],
         (
-            (i, by_id[i].district_id, "lifting_proposed", at, day, SYSTEM.username, version, reason)
+            (
+                i,
+                by_id[i].district_id,
+                "lifting_proposed",
+                now,
+                day,
+                SYSTEM.username,
+                version,
+                reason,
+            )
             for i in proposed
         ),
     )
@@ -92,7 +100,7 @@ def propose_liftings(
     notices.send_liftings_due(
         session,
         due=[(i, by_id[i].district_id, by_id[i].building_id) for i in proposed],
-        at=at,
+        at=now,
         day=day,
         version=version,
         reason=reason,

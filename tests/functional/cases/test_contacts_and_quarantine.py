@@ -16,7 +16,7 @@ from tests.factories.auth import district_user
 from tests.factories.cases import DAY, TZ, add_contact, at, make_case, make_facility
 from tests.factories.people import building_in, make_person, next_national_id
 from xietong.areas import service as areas_service
-from xietong.cases import service
+from xietong.cases.contacts import needs as contact_needs
 from xietong.cases.contacts import service as contact_service
 from xietong.cases.models import CloseContact, QuarantineOrder
 from xietong.cases.quarantine import service as quarantine_service
@@ -195,7 +195,7 @@ def test_a_contact_living_in_another_district_is_a_referral_need_for_it(
     case = make_case(session, protector, district_code=SHAPINGBA)
     elsewhere = add_contact(session, protector, case, district_code=JIULONGPO)
     add_contact(session, protector, case, district_code=SHAPINGBA)
-    needs = [n for n in service.pending_referral_needs(session) if n.case_id == case.id]
+    needs = [n for n in contact_needs.pending_referral_needs(session) if n.case_id == case.id]
     assert [
         (n.contact_id, n.person_id, n.reason, n.from_district_id, n.to_district_id) for n in needs
     ] == [
@@ -209,8 +209,8 @@ def test_a_contact_living_in_another_district_is_a_referral_need_for_it(
     ]
     # The contact's own district quarantines the contact.
     assert order_of(session, elsewhere).district_id == district_id(session, JIULONGPO)
-    service.mark_referral_needs_opened(session, need_ids=[needs[0].id], now=datetime.now(UTC))
-    assert needs[0].id not in [n.id for n in service.pending_referral_needs(session)]
+    contact_needs.mark_referral_needs_opened(session, need_ids=[needs[0].id], now=datetime.now(UTC))
+    assert needs[0].id not in [n.id for n in contact_needs.pending_referral_needs(session)]
 
 
 def test_a_district_registers_a_contact_of_another_district_by_national_id(

@@ -33,13 +33,14 @@ from xietong.zones.models import BuildingInfection
 
 def lock_building(session: Session, building_code: str, *, day_before: int = 1) -> int:
     """Designate a building as a high-risk area from `day_before` days before DAY."""
-    area = zones_service.designate_area(
+    area = zones_service.open_area(
         session,
         principal=SYSTEM,
         building_code=building_code,
         reason="cases found in the building",
         now=at(DAY - timedelta(days=day_before), 9),
         tz=TZ,
+        designate=True,
     )
     return area.id
 

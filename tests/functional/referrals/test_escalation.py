@@ -16,6 +16,7 @@ from xietong.people.protection import PersonalDataProtector
 from xietong.policy import service as policy_service
 from xietong.referrals.actions import service as action_service
 from xietong.referrals.models import Referral, ReferralEvent
+from xietong.referrals.states import Action
 from xietong.referrals.tasks import escalate_overdue
 
 
@@ -63,8 +64,9 @@ def test_an_escalated_referral_can_still_be_worked_on(
 ) -> None:
     referral = make_referral(session, protector)
     escalate(session, timedelta(hours=2))
-    action_service.acknowledge(
+    action_service.act(
         session,
+        action=Action.acknowledge,
         principal=SYSTEM,
         referral_id=referral.id,
         at=PUSHED_AT + timedelta(hours=2, minutes=5),
@@ -78,8 +80,9 @@ def test_missing_the_locate_and_control_deadline_escalates(
     session: Session, protector: PersonalDataProtector
 ) -> None:
     referral = make_referral(session, protector)
-    action_service.acknowledge(
+    action_service.act(
         session,
+        action=Action.acknowledge,
         principal=SYSTEM,
         referral_id=referral.id,
         at=PUSHED_AT + timedelta(minutes=30),
@@ -99,16 +102,22 @@ def test_a_referral_controlled_in_time_is_never_escalated(
     session: Session, protector: PersonalDataProtector
 ) -> None:
     referral = make_referral(session, protector)
-    for minutes, step in ((10, action_service.acknowledge), (60, action_service.mark_located)):
-        step(
+    for minutes, step in ((10, Action.acknowledge), (60, Action.locate)):
+        action_service.act(
             session,
+            action=step,
             principal=SYSTEM,
             referral_id=referral.id,
             at=PUSHED_AT + timedelta(minutes=minutes),
             tz=TZ,
         )
-    action_service.mark_controlled(
-        session, principal=SYSTEM, referral_id=referral.id, at=PUSHED_AT + timedelta(hours=3), tz=TZ
+    action_service.act(
+        session,
+        action=Action.control,
+        principal=SYSTEM,
+        referral_id=referral.id,
+        at=PUSHED_AT + timedelta(hours=3),
+        tz=TZ,
     )
     assert referral.id not in escalate(session, timedelta(days=1))
     assert "escalated" not in events(session, referral)

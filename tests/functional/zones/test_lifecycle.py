@@ -94,13 +94,14 @@ def test_the_district_approves_and_the_area_is_locked_from_the_day_of_approval(
 ) -> None:
     home = building(session, "500106", 4)
     coordinator, _ = district_user(session, "500106")
-    proposed = service.propose_area(
+    proposed = service.open_area(
         session,
         principal=coordinator,
         building_code=home.code,
         reason="surface case",
         tz=TZ,
         now=at(NOV[14], 9),
+        designate=False,
     )
     approved = service.approve_area(
         session, principal=coordinator, area_id=proposed.id, now=at(NOV[15], 1), tz=TZ
@@ -154,26 +155,28 @@ def test_a_district_acts_only_on_its_own_areas(session: Session) -> None:
             session, principal=outsider, area_id=proposed.id, tz=TZ, now=datetime.now(UTC)
         )
     with pytest.raises(PermissionDenied, match="another district"):
-        service.propose_area(
+        service.open_area(
             session,
             principal=outsider,
             building_code=building(session, "500106", 1).code,
             reason="seen there",
             tz=TZ,
             now=datetime.now(UTC),
+            designate=False,
         )
 
 
 def test_a_field_worker_may_propose_but_not_decide(session: Session) -> None:
     home = building(session, "500106", 1)
     worker, _ = make_user(session, role=Role.field_worker, district_code="500106")
-    proposed = service.propose_area(
+    proposed = service.open_area(
         session,
         principal=worker,
         building_code=home.code,
         reason="found in a flow survey",
         tz=TZ,
         now=datetime.now(UTC),
+        designate=False,
     )
     with pytest.raises(PermissionDenied, match="may not approve"):
         service.approve_area(
@@ -181,13 +184,14 @@ def test_a_field_worker_may_propose_but_not_decide(session: Session) -> None:
         )
     viewer, _ = make_user(session, role=Role.viewer)
     with pytest.raises(PermissionDenied, match="may not propose"):
-        service.propose_area(
+        service.open_area(
             session,
             principal=viewer,
             building_code=building(session, "500106", 2).code,
             reason="x",
             tz=TZ,
             now=datetime.now(UTC),
+            designate=False,
         )
 
 
@@ -195,22 +199,24 @@ def test_a_building_has_at_most_one_open_area(session: Session) -> None:
     home = building(session, "500106", 2)
     area(session, home, status="active")
     with pytest.raises(Conflict, match="already has an open area"):
-        service.propose_area(
+        service.open_area(
             session,
             principal=SYSTEM,
             building_code=home.code,
             reason="again",
             tz=TZ,
             now=datetime.now(UTC),
+            designate=False,
         )
     with pytest.raises(Conflict, match="already has an open area"):
-        service.designate_area(
+        service.open_area(
             session,
             principal=SYSTEM,
             building_code=home.code,
             reason="again",
             tz=TZ,
             now=datetime.now(UTC),
+            designate=True,
         )
 
 
@@ -228,21 +234,23 @@ def test_a_district_designates_directly_with_a_reason(session: Session) -> None:
     home = building(session, "500106", 4)
     coordinator, _ = district_user(session, "500106")
     with pytest.raises(DomainError, match="reason"):
-        service.designate_area(
+        service.open_area(
             session,
             principal=coordinator,
             building_code=home.code,
             reason="",
             tz=TZ,
             now=datetime.now(UTC),
+            designate=True,
         )
-    designated = service.designate_area(
+    designated = service.open_area(
         session,
         principal=coordinator,
         building_code=home.code,
         reason="cluster at the market stalls",
         now=at(NOV[16], 22),
         tz=TZ,
+        designate=True,
     )
     assert (designated.status, designated.origin, designated.active_from) == (
         "active",
@@ -340,8 +348,14 @@ def test_each_step_names_the_policy_in_force_on_its_own_day(session: Session) ->
         changes={"risk_area.lift_after_clean_days": 6},
     )
     home = building(session, "500108", 0)
-    proposed = service.propose_area(
-        session, principal=SYSTEM, building_code=home.code, reason="case", now=at(NOV[15]), tz=TZ
+    proposed = service.open_area(
+        session,
+        principal=SYSTEM,
+        building_code=home.code,
+        reason="case",
+        now=at(NOV[15]),
+        tz=TZ,
+        designate=False,
     )
     service.approve_area(session, principal=SYSTEM, area_id=proposed.id, now=at(NOV[16]), tz=TZ)
     assert proposed.policy_version == "2022-11-11"

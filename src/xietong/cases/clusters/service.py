@@ -23,7 +23,6 @@ from xietong.cases.schemas import ClusterFilter, ClusterMemberRead, ClusterRead
 from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, NotFound
 from xietong.core.principal import Permission, Principal
-from xietong.people import service as people_service
 from xietong.policy.service import policy_in_force
 
 # Keeps IN lists well under SQLite's limit on bound parameters.
@@ -168,7 +167,7 @@ def _refresh_days(session: Session, cluster: Cluster) -> None:
 
 
 def get_cluster(session: Session, *, principal: Principal, cluster_id: int) -> Cluster:
-    people_service.require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     cluster = session.get(Cluster, cluster_id)
     if cluster is None or (
         principal.district_id is not None and cluster.district_id != principal.district_id
@@ -188,7 +187,7 @@ def list_clusters(
     offset: int = 0,
 ) -> tuple[list[Cluster], int]:
     """Clusters in the principal's jurisdiction; `active` means confirmed and not yet quiet."""
-    people_service.require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     query = select(Cluster)
     if principal.district_id is not None:
         query = query.where(Cluster.district_id == principal.district_id)
@@ -275,7 +274,7 @@ def decide_cluster(
     now: datetime,
 ) -> Cluster:
     """Confirm a cluster with all its proposed members, or reject it with them."""
-    people_service.require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     cluster = get_cluster(session, principal=principal, cluster_id=cluster_id)
     member_status = "confirmed" if decision == "confirm" else "rejected"
     for member in session.scalars(
@@ -309,7 +308,7 @@ def decide_member(
     now: datetime,
 ) -> Cluster:
     """Confirm or reject one case's membership; confirming a member confirms the cluster."""
-    people_service.require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     cluster = get_cluster(session, principal=principal, cluster_id=cluster_id)
     member = session.get(ClusterMember, (cluster.id, case_id))
     if member is None:

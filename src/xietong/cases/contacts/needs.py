@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xietong.cases.models import CloseContact, ContactReferralNeed
 from xietong.cases.schemas import ContactReferralNeedRead
+from xietong.storage import need_queue
 
 
 def refer_if_elsewhere(
@@ -44,33 +45,17 @@ def pending_referral_needs(
     session: Session, *, limit: int = 10_000
 ) -> list[ContactReferralNeedRead]:
     """Contacts living in another district that no referral has been opened for yet."""
-    rows = session.scalars(
-        select(ContactReferralNeed)
-        .where(ContactReferralNeed.opened_at.is_(None))
-        .order_by(ContactReferralNeed.id)
-        .limit(limit)
+    return need_queue.pending(
+        session,
+        ContactReferralNeed,
+        read=ContactReferralNeedRead,
+        done=ContactReferralNeed.opened_at,
+        limit=limit,
     )
-    return [
-        ContactReferralNeedRead(
-            id=n.id,
-            person_id=n.person_id,
-            reason="close_contact",
-            contact_id=n.contact_id,
-            case_id=n.case_id,
-            from_district_id=n.from_district_id,
-            to_district_id=n.to_district_id,
-            created_at=n.created_at,
-        )
-        for n in rows
-    ]
 
 
 def mark_referral_needs_opened(session: Session, *, need_ids: Sequence[int], now: datetime) -> None:
     """The referrals domain opened referrals for these needs (in the same transaction)."""
-    if not need_ids:
-        return
-    session.execute(
-        update(ContactReferralNeed)
-        .where(ContactReferralNeed.id.in_(list(need_ids)), ContactReferralNeed.opened_at.is_(None))
-        .values(opened_at=now)
+    need_queue.mark(
+        session, ContactReferralNeed, ids=need_ids, done=ContactReferralNeed.opened_at, now=now
     )

@@ -135,7 +135,7 @@ def register_contact(
 ) -> CloseContact:
     """Register a close contact of a case, issue its quarantine order and, when it lives in
     another district, the referral need for that district."""
-    people_service.require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     case = get_case(session, principal=principal, case_id=case_id, audit=False)
     person = None
     if contact_in.person_id is not None or contact_in.national_id is not None:
@@ -218,7 +218,7 @@ def identify_contact(
     now: datetime,
 ) -> CloseContact:
     """Attach a contact known by name and phone to its person (registering it when new)."""
-    people_service.require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     contact = get_contact(session, principal=principal, contact_id=contact_id)
     if contact.person_id is not None:
         raise Conflict("the contact is already identified", code="contact_identified")
@@ -272,7 +272,7 @@ def identify_contact(
 
 def get_contact(session: Session, *, principal: Principal, contact_id: int) -> CloseContact:
     """A contact whose case the principal sees, or who lives in the principal's district."""
-    people_service.require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     contact = session.get(CloseContact, contact_id)
     if contact is None or not (
         principal.district_id is None

@@ -34,7 +34,6 @@ from xietong.cases.schemas import (
 from xietong.cases.service import case_exists, get_case, visible_cases
 from xietong.core.errors import Conflict, NotFound, RowError, ValidationFailed
 from xietong.core.principal import Permission, Principal
-from xietong.people import service as people_service
 
 
 def create_link(
@@ -45,7 +44,7 @@ def create_link(
     now: datetime,
 ) -> TransmissionLink:
     """Link an infectee to its source; a link across districts is a spillover."""
-    people_service.require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     if link_in.source_case_id == link_in.target_case_id:
         raise ValidationFailed(
             errors=[RowError("link", "target_case_id", "a case cannot infect itself")]
@@ -119,7 +118,7 @@ def _ancestry(session: Session, case_id: int) -> dict[int, int]:
 
 def delete_link(session: Session, *, principal: Principal, link_id: int) -> None:
     """Remove a link found to be wrong (audited)."""
-    people_service.require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     link = session.get(TransmissionLink, link_id)
     if link is None or not _sees_any(
         session, principal, [link.source_case_id, link.target_case_id]
@@ -300,7 +299,7 @@ def list_chains(
 ) -> tuple[list[ChainSummary], int]:
     """Chains with at least `min_cases` cases that touch the principal's jurisdiction, largest
     first; with `crossing_districts`, only those spanning more than one district."""
-    people_service.require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     rows = session.execute(
         select(
             TransmissionLink.source_case_id,
@@ -359,7 +358,7 @@ def spillovers(
     last_day: date,
 ) -> list[SpilloverRead]:
     """Spillover links per day and pair of districts (a district sees the pairs it is part of)."""
-    people_service.require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     query = (
         select(
             TransmissionLink.day,

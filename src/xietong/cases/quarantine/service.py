@@ -30,9 +30,8 @@ from xietong.cases.schemas import FacilityUse, OccupancyRead, QuarantineOrderRea
 from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, NotFound
 from xietong.core.principal import Permission, Principal
-from xietong.people import service as people_service
 from xietong.policy.service import policy_in_force
-from xietong.resources import service as resources_service
+from xietong.resources.places import service as places_service
 
 
 def occupies_bed_on(day: date) -> ColumnElement[bool]:
@@ -77,7 +76,7 @@ def bed_occupancy(session: Session, *, day: date) -> dict[int, dict[str, int]]:
         .where(occupies_bed_on(day))
         .group_by(QuarantineOrder.facility_id)
     ).all()
-    facilities = resources_service.facilities_by_id(session, ids=[f for f, _ in rows])
+    facilities = places_service.facilities_by_id(session, ids=[f for f, _ in rows])
     used: dict[int, dict[str, int]] = {}
     for facility_id, count in rows:
         if facility_id is None:
@@ -138,10 +137,10 @@ def assign_bed(session: Session, *, district_id: int, days: Sequence[date]) -> i
         return None
     facilities = [
         FacilityBeds(f.id, f.code, f.beds, f.available_from, f.available_to)
-        for f in resources_service.active_facilities(
+        for f in places_service.active_facilities(
             session,
             district_id=district_id,
-            kind=resources_service.CENTRALISED_QUARANTINE,
+            kind=places_service.CENTRALISED_QUARANTINE,
             lock=True,
         )
     ]
@@ -211,7 +210,7 @@ def assign_waiting_orders(
 
 def get_order(session: Session, *, principal: Principal, order_id: int) -> QuarantineOrder:
     """An order of the principal's district, or of a contact the district traces."""
-    people_service.require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     order = session.get(QuarantineOrder, order_id)
     if order is None:
         raise NotFound(f"no quarantine order {order_id}", code="order_not_found")
@@ -236,7 +235,7 @@ def list_orders(
     offset: int = 0,
 ) -> tuple[list[QuarantineOrder], int]:
     """Orders of the principal's district (or traced by it), filtered, oldest start first."""
-    people_service.require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     query = select(QuarantineOrder)
     if principal.district_id is not None:
         traced = select(CloseContact.id).where(
@@ -277,7 +276,7 @@ def list_orders(
 
 def order_reads(session: Session, orders: Sequence[QuarantineOrder]) -> list[QuarantineOrderRead]:
     codes = areas_service.district_code_by_id(session)
-    facilities = resources_service.facilities_by_id(session, ids=[o.facility_id for o in orders])
+    facilities = places_service.facilities_by_id(session, ids=[o.facility_id for o in orders])
     return [
         QuarantineOrderRead(
             id=o.id,
@@ -315,7 +314,7 @@ def release_order(
     tz: str = DEFAULT_TZ,
 ) -> QuarantineOrder:
     """Release a contact on the order's end date with a negative test (recorded with it)."""
-    people_service.require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     order = get_order(session, principal=principal, order_id=order_id)
     if order.status != "active":
         raise Conflict(f"the order is {order.status}", code="order_not_active")
@@ -354,10 +353,10 @@ def release_order(
 
 def occupancy(session: Session, *, principal: Principal, day: date) -> OccupancyRead:
     """Beds used per facility on `day` (a district sees its own), and orders waiting for a bed."""
-    people_service.require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     facilities = {
         f.id: f
-        for f in resources_service.active_facilities(session, district_id=principal.district_id)
+        for f in places_service.active_facilities(session, district_id=principal.district_id)
     }
     used = dict(
         session.execute(

@@ -68,7 +68,15 @@ def _refuse(referral: Referral, field: str, reason: str, value: str | None = Non
     raise ValidationFailed(errors=[RowError(f"referral {referral.id}", field, reason, value)])
 
 
-def _act(
+# The steps of the receiving district that carry no more than a note, as the routes name them.
+STEPS: dict[str, Action] = {
+    "acknowledge": Action.acknowledge,
+    "located": Action.locate,
+    "controlled": Action.control,
+}
+
+
+def act(
     session: Session,
     *,
     principal: Principal,
@@ -79,6 +87,8 @@ def _act(
     note: str | None = None,
     to_district_code: str | None = None,
 ) -> Referral:
+    """Take one step on a referral: acknowledge it, the person found (找到人) or under control
+    (管住人), or any other action with its note (feedback, reason) and district."""
     referral = get_referral(session, principal=principal, referral_id=referral_id, for_update=True)
     if action in RECEIVER_ACTIONS:
         if principal.district_id is not None and principal.district_id != referral.to_district_id:
@@ -211,69 +221,6 @@ def _start_hop(
     _withdraw_grant(session, referral, previous, at)
 
 
-def acknowledge(
-    session: Session,
-    *,
-    principal: Principal,
-    referral_id: int,
-    at: datetime,
-    tz: str,
-    note: str | None = None,
-) -> Referral:
-    """The receiving district takes the referral on."""
-    return _act(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        action=Action.acknowledge,
-        at=at,
-        tz=tz,
-        note=note,
-    )
-
-
-def mark_located(
-    session: Session,
-    *,
-    principal: Principal,
-    referral_id: int,
-    at: datetime,
-    tz: str,
-    note: str | None = None,
-) -> Referral:
-    """The person is found (找到人)."""
-    return _act(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        action=Action.locate,
-        at=at,
-        tz=tz,
-        note=note,
-    )
-
-
-def mark_controlled(
-    session: Session,
-    *,
-    principal: Principal,
-    referral_id: int,
-    at: datetime,
-    tz: str,
-    note: str | None = None,
-) -> Referral:
-    """The person is under control (管住人): held, quarantined or isolated."""
-    return _act(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        action=Action.control,
-        at=at,
-        tz=tz,
-        note=note,
-    )
-
-
 def close(
     session: Session,
     *,
@@ -284,7 +231,7 @@ def close(
     tz: str,
 ) -> Referral:
     """Close with feedback to the sending district (反饋)."""
-    return _act(
+    return act(
         session,
         principal=principal,
         referral_id=referral_id,
@@ -307,7 +254,7 @@ def decline(
 ) -> Referral:
     """Decline with a reason; naming the district where the person is pushes it on there."""
     action = Action.reroute if redirect_to_district_code else Action.decline
-    return _act(
+    return act(
         session,
         principal=principal,
         referral_id=referral_id,
@@ -330,7 +277,7 @@ def reassign(
     note: str | None = None,
 ) -> Referral:
     """The command centre pushes the referral to another district (new hop, full SLA)."""
-    return _act(
+    return act(
         session,
         principal=principal,
         referral_id=referral_id,

@@ -8,8 +8,9 @@ request, which issues a transfer order that both districts then acknowledge like
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
@@ -28,6 +29,9 @@ from xietong.resources.schemas import (
     MatchIn,
     TransferOrderRead,
 )
+from xietong.storage.paging import paged
+
+_Listed = TypeVar("_Listed", HelpRequest, HelpOffer)
 
 
 def _district_for(session: Session, principal: Principal, given: HelpIn, *, action: str) -> int:
@@ -268,14 +272,9 @@ def list_requests(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[HelpRequestRead], int]:
-    query = select(HelpRequest)
-    if status is not None:
-        query = query.where(HelpRequest.status == status)
-    if district_id is not None:
-        query = query.where(HelpRequest.district_id == district_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    """Help requests, newest first, of one status and district if given."""
+    rows, total = _listing(session, HelpRequest, status, district_id, limit=limit, offset=offset)
     codes = areas_service.district_code_by_id(session)
-    rows = session.scalars(query.order_by(HelpRequest.id.desc()).limit(limit).offset(offset))
     return [request_read(r, codes) for r in rows], total
 
 
@@ -287,15 +286,27 @@ def list_offers(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[HelpOfferRead], int]:
-    query = select(HelpOffer)
-    if status is not None:
-        query = query.where(HelpOffer.status == status)
-    if district_id is not None:
-        query = query.where(HelpOffer.district_id == district_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    """Help offers, newest first, of one status and district if given."""
+    rows, total = _listing(session, HelpOffer, status, district_id, limit=limit, offset=offset)
     codes = areas_service.district_code_by_id(session)
-    rows = session.scalars(query.order_by(HelpOffer.id.desc()).limit(limit).offset(offset))
     return [offer_read(r, codes) for r in rows], total
+
+
+def _listing(
+    session: Session,
+    model: type[_Listed],
+    status: str | None,
+    district_id: int | None,
+    *,
+    limit: int,
+    offset: int,
+) -> tuple[list[_Listed], int]:
+    query = select(model)
+    if status is not None:
+        query = query.where(model.status == status)
+    if district_id is not None:
+        query = query.where(model.district_id == district_id)
+    return paged(session, query, order_by=[model.id.desc()], limit=limit, offset=offset)
 
 
 def request_read(row: HelpRequest, codes: dict[int, str]) -> HelpRequestRead:
