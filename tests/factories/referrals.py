@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from tests.factories.clock import TZ
 from tests.factories.people import make_person
 from xietong.areas import service as areas_service
 from xietong.core.principal import SYSTEM, Principal
@@ -18,7 +19,6 @@ from xietong.referrals.states import Action, Status
 
 # A Monday evening in Chongqing (UTC+8): 20:00 local.
 PUSHED_AT = datetime(2022, 11, 14, 12, 0, tzinfo=UTC)
-TZ = "Asia/Shanghai"
 SENDER, RECEIVER, THIRD, FOURTH = "500106", "500108", "500112", "500113"
 
 _serial = itertools.count(1)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from tests.factories.clock import TZ
 from tests.factories.people import building_in, make_person, next_national_id
 from xietong.core.principal import SYSTEM
 from xietong.people import service as people_service
@@ -26,7 +27,6 @@ from xietong.screening.schemas import (
     TubeIn,
 )
 
-TZ = "Asia/Shanghai"
 # A screening morning in Chongqing: 15 Nov 2022, 08:00 local; results come in by noon.
 SAMPLED_AT = datetime(2022, 11, 15, 0, 0, tzinfo=UTC)
 NOW = datetime(2022, 11, 15, 4, 0, tzinfo=UTC)

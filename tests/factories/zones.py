@@ -6,10 +6,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from tests.factories.clock import TZ, at
 from tests.factories.people import building_in, next_national_id
 from xietong.areas.models import Building
 from xietong.core.principal import SYSTEM
@@ -21,14 +21,8 @@ from xietong.policy import service as policy_service
 from xietong.zones import service, tasks
 from xietong.zones.models import BuildingInfection, RiskArea
 
-TZ = "Asia/Shanghai"
 NOV = {day: date(2022, 11, day) for day in range(1, 31)}
 _serial = itertools.count(1)
-
-
-def at(day: date, hour: int = 12) -> datetime:
-    """A UTC instant at `hour` o'clock local time on `day`."""
-    return datetime(day.year, day.month, day.day, hour, tzinfo=ZoneInfo(TZ)).astimezone(UTC)
 
 
 def days(first: date, last: date) -> list[date]:

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories.cases import DAY, add_contact, at, make_case, make_facility
+from tests.factories.cases import DAY, add_contact, at, make_case
+from tests.factories.resources import facility as make_facility
 from xietong.cases.models import QuarantineOrder
 from xietong.cases.quarantine import service as quarantine_service
 from xietong.people.models import Person
@@ -31,7 +32,6 @@ contacts = st.lists(
 
 @settings(
     max_examples=25,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(

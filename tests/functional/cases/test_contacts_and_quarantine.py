@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories.auth import district_user
-from tests.factories.cases import DAY, TZ, add_contact, at, make_case, make_facility
+from tests.factories.cases import DAY, TZ, add_contact, at, make_case
 from tests.factories.people import building_in, make_person, next_national_id
+from tests.factories.resources import facility as make_facility
 from xietong.areas import service as areas_service
 from xietong.cases.contacts import needs as contact_needs
 from xietong.cases.contacts import service as contact_service

@@ -17,11 +17,11 @@ from tests.factories.cases import (
     add_contact,
     at,
     make_case,
-    make_facility,
     person_at,
     residence_code,
 )
 from tests.factories.people import make_person
+from tests.factories.resources import facility as make_facility
 from xietong.cases.models import QuarantineOrder
 from xietong.cases.quarantine import service as quarantine_service
 from xietong.core.principal import SYSTEM

@@ -70,7 +70,7 @@ def test_windows_line_ends_read_alike() -> None:
 FIELD = st.text(alphabet=st.sampled_from(list('ab1 ,"\r\n')), max_size=4)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(
     records=st.lists(st.lists(FIELD, min_size=1, max_size=6), max_size=12),
     size=st.integers(min_value=1, max_value=8),
