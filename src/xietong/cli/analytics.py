@@ -109,10 +109,8 @@ def import_official(
             "conversions, found_under_control, found_on_surface]."
         ),
     ],
-    load_valid: Annotated[
-        bool, typer.Option(help="Load the valid rows even if some are bad.")
-    ] = False,
-    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+    load_valid: context.LoadValidOption = False,
+    rejects: context.RejectsOption = None,
 ) -> None:
     """Import published counts per district and day; a corrected file replaces the figures."""
     try:

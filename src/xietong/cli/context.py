@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import cache
-from typing import NoReturn
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -26,6 +27,10 @@ from xietong.storage.unit_of_work import unit_of_work
 
 console = Console()
 err_console = Console(stderr=True)
+# The options every bulk import shares (all or nothing unless told otherwise).
+LoadValidOption = Annotated[bool, typer.Option(help="Load the valid rows even if some are bad.")]
+RejectsOption = Annotated[Path | None, typer.Option(help="Write rejected rows here.")]
+
 # Rows of a validation error printed before "… and N more".
 _SHOWN_ERRORS = 200
 

@@ -119,10 +119,8 @@ def areas_import(
             "address_label[, kind, lon, lat]."
         ),
     ],
-    load_valid: Annotated[
-        bool, typer.Option(help="Load the valid rows even if some are bad.")
-    ] = False,
-    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+    load_valid: context.LoadValidOption = False,
+    rejects: context.RejectsOption = None,
 ) -> None:
     """Import streets, communities and buildings of a real city from CSV."""
     try:
@@ -166,10 +164,8 @@ def people_import(
             help="CSV with national_id, name, phone, residence_building, current_building."
         ),
     ],
-    load_valid: Annotated[
-        bool, typer.Option(help="Load the valid rows even if some are bad.")
-    ] = False,
-    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+    load_valid: context.LoadValidOption = False,
+    rejects: context.RejectsOption = None,
 ) -> None:
     """Import persons from CSV: the whole file or nothing; re-importing changes nothing."""
     protector = PersonalDataProtector.from_settings(context.settings())

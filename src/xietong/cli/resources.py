@@ -107,9 +107,7 @@ def capacity_import(
             "laboratory."
         ),
     ],
-    load_valid: Annotated[
-        bool, typer.Option(help="Load the valid rows even if some are bad.")
-    ] = False,
+    load_valid: context.LoadValidOption = False,
 ) -> None:
     """Import capacity reports from CSV: the whole file or nothing, every bad row named."""
     try:

@@ -138,10 +138,8 @@ def tubes(
             "or national_id[, kind, building_code, replaces_tube_code]."
         ),
     ],
-    load_valid: Annotated[
-        bool, typer.Option(help="Load the valid rows even if some are bad.")
-    ] = False,
-    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+    load_valid: context.LoadValidOption = False,
+    rejects: context.RejectsOption = None,
     batch_rows: Annotated[
         int, typer.Option(help="Rows checked and written per round trip.", hidden=True)
     ] = sampling.CHUNK_ROWS,
@@ -174,10 +172,8 @@ def results(
     file: Annotated[
         Path, typer.Argument(help="CSV: tube_code, result, lab, reported_at[, ct_value].")
     ],
-    load_valid: Annotated[
-        bool, typer.Option(help="Load the valid rows even if some are bad.")
-    ] = False,
-    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+    load_valid: context.LoadValidOption = False,
+    rejects: context.RejectsOption = None,
     batch_rows: Annotated[
         int, typer.Option(help="Rows staged per round trip.", hidden=True)
     ] = results_module.CHUNK_ROWS,
