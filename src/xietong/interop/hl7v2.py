@@ -69,6 +69,7 @@ UNSUPPORTED_EVENT = 201
 UNSUPPORTED_VERSION = 203
 UNKNOWN_KEY = 204
 SEGMENT_SEQUENCE = 100
+APPLICATION_ERROR = 207
 _CODE_TEXT = {
     0: "Message accepted",
     SEGMENT_SEQUENCE: "Segment sequence error",
@@ -79,6 +80,7 @@ _CODE_TEXT = {
     UNSUPPORTED_EVENT: "Unsupported event code",
     UNSUPPORTED_VERSION: "Unsupported version id",
     UNKNOWN_KEY: "Unknown key identifier",
+    APPLICATION_ERROR: "Application internal error",
 }
 
 
@@ -214,6 +216,23 @@ def part(fields: Fields, n: int, component: int = 1) -> str:
     return value[component - 1] if component <= len(value) else ""
 
 
+def components(fields: Fields, n: int) -> list[str]:
+    """The components of field `n` (each its first sub-component when parsed by python-hl7)."""
+    if n >= len(fields):
+        return [""]
+    value = fields[n]
+    if type(value) is not str:
+        return value  # type: ignore[return-value]
+    parts = value.split("^")
+    if "&" in value:
+        parts = [p.partition("&")[0] for p in parts]
+    return parts
+
+
+def _at(parts: list[str], k: int) -> str:
+    return parts[k] if k < len(parts) else ""
+
+
 def hl7_instant(text: str) -> str:
     """An HL7 DTM (YYYYMMDDHHMM[SS[.S…]][+/-ZZZZ]) as ISO 8601; without an offset it stays
     local time (the intake reads it in the deployment's zone)."""
@@ -275,7 +294,7 @@ def read_message(message: str, *, instants: dict[str, str] | None = None) -> Rea
     if reading.rejected:
         return reading
     cache = instants if instants is not None else {}
-    facility = part(msh, 4)
+    facility = reading.sending_facility
     sent = part(msh, 7)
     counts: dict[str, int] = {}
     orders: list[_Order] = []
@@ -310,7 +329,8 @@ def read_message(message: str, *, instants: dict[str, str] | None = None) -> Rea
 
 
 def _check_header(msh: Fields, reading: Reading) -> None:
-    kind, event = part(msh, 9, 1), part(msh, 9, 2)
+    kind_event = components(msh, 9)
+    kind, event = _at(kind_event, 0), _at(kind_event, 1)
     version = part(msh, 12)
     if kind != "ORU":
         reading.problems.append(
@@ -357,7 +377,8 @@ def _open_order(fields: Fields, seq: int, sent: str) -> _Order:
 
 
 def _observation(fields: Fields, seq: int, order: _Order, reading: Reading) -> None:
-    code, system = part(fields, 3, 1), part(fields, 3, 3)
+    test = components(fields, 3)
+    code, system = _at(test, 0), _at(test, 2)
     try:
         kind = codes.kind_of_test(code, codes.V2_SYSTEMS.get(system, system))
     except codes.UnknownCode as exc:
@@ -395,7 +416,8 @@ def _presence(fields: Fields, seq: int, order: _Order, reading: Reading) -> None
             )
         )
         return
-    code, system = part(fields, 5, 1), part(fields, 5, 3)
+    value = components(fields, 5)
+    code, system = _at(value, 0), _at(value, 2)
     try:
         found = codes.result_outcome(code, codes.V2_SYSTEMS.get(system, system))
     except codes.UnknownCode as exc:
@@ -415,7 +437,9 @@ def _presence(fields: Fields, seq: int, order: _Order, reading: Reading) -> None
         )
         return
     order.outcome, order.outcome_at = found.outcome, ("OBX", seq, 5)
-    order.lab = order.lab or part(fields, 23, 10) or part(fields, 23, 1)
+    if not order.lab:
+        performer = components(fields, 23)
+        order.lab = _at(performer, 9) or _at(performer, 0)
 
 
 def _cycle_threshold(fields: Fields, seq: int, order: _Order, reading: Reading) -> None:
@@ -519,8 +543,13 @@ def _close_order(order: _Order, facility: str, cache: dict[str, str], reading: R
 # --- acknowledgements -------------------------------------------------------------------------
 
 
+_DELIMITERS = frozenset("|^~\\&\r\n")
+
+
 def escape(text: str) -> str:
     """Text made safe for an HL7 field (delimiters escaped; non-ASCII as hex, HL7's default)."""
+    if text.isascii() and _DELIMITERS.isdisjoint(text):
+        return text
     return str(_ESCAPER.escape(text))
 
 
