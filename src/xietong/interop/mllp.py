@@ -26,7 +26,6 @@ from xietong.storage.unit_of_work import unit_of_work
 log = logging.getLogger(__name__)
 
 
-
 class Listener:
     """Receives messages from any number of connections and applies them in batches."""
 

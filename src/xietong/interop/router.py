@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -54,3 +54,29 @@ async def post_hl7(
             }
         )
     return Response("".join(answer.acks), media_type=HL7_MEDIA_TYPE)
+
+
+FHIR_MEDIA_TYPE = "application/fhir+json"
+
+
+@router.post(
+    "/api/fhir",
+    summary="Post a FHIR R4 Bundle of DiagnosticReport, Observation and Specimen results",
+)
+async def post_bundle(
+    bundle: Annotated[dict[str, Any], Body(media_type=FHIR_MEDIA_TYPE)],
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> Response:
+    answer = await run_in_threadpool(
+        service.receive_fhir,
+        session,
+        principal=principal,
+        bundle=bundle,
+        source="fhir:api",
+        tz=settings.timezone,
+        now=utcnow(),
+    )
+    status = 400 if answer.results is None and answer.refused_entries == [-1] else 200
+    return JSONResponse(answer.outcome, status_code=status, media_type=FHIR_MEDIA_TYPE)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from xietong.core.errors import PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import Permission, Principal
 from xietong.flows import intake
-from xietong.interop import hl7v2
+from xietong.interop import fhir, hl7v2
 from xietong.screening.schemas import ResultBatchReport
 
 # Problems the intake finds once the records meet the database, by the record's field.
@@ -178,5 +178,64 @@ def receive_hl7(
         errors=counts["AE"],
         rejected=counts["AR"],
         results=delivery.results,
+        followed_up=delivery.followed_up,
+    )
+
+
+# Where in an entry the intake's refusals point, by the record's field.
+_FHIR_PATHS = {"tube_code": ("specimen", "not-found"), "reported_at": ("issued", "value")}
+
+
+@dataclass
+class FhirAnswer:
+    outcome: dict[str, Any]
+    refused_entries: list[int]
+    results: ResultBatchReport | None
+    followed_up: dict[str, Any]
+
+
+def receive_fhir(
+    session: Session,
+    *,
+    principal: Principal,
+    bundle: dict[str, Any],
+    source: str,
+    tz: str,
+    now: datetime,
+) -> FhirAnswer:
+    """Validate a Bundle of laboratory results, apply its good results through the intake, and
+    answer with an OperationOutcome naming each refused entry (the others are applied)."""
+    require_lab_results(principal)
+    reading = fhir.read_bundle(bundle)
+    delivery = feed_intake(
+        session,
+        principal=principal,
+        records=reading.records,
+        owners=reading.owners,
+        describe=lambda k: f"Bundle.entry[{reading.owners[k]}]",
+        source=source,
+        tz=tz,
+        now=now,
+    )
+    issues = list(reading.issues)
+    for entry, refusals in sorted(delivery.refused.items()):
+        for _, error in refusals:
+            path, code = _FHIR_PATHS.get(error.field, ("", "invalid"))
+            issues.append(
+                fhir.Issue(
+                    entry, code, f"Bundle.entry[{entry}].resource.{path}".rstrip("."), error.reason
+                )
+            )
+    report = delivery.results
+    note = (
+        "no result applied"
+        if report is None
+        else f"{report.applied} applied, {report.unchanged} unchanged, "
+        f"{report.conflicts} kept as conflicts"
+    )
+    return FhirAnswer(
+        outcome=fhir.outcome(issues, note=note),
+        refused_entries=sorted({i.entry for i in issues}),
+        results=report,
         followed_up=delivery.followed_up,
     )
