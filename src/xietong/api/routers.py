@@ -9,6 +9,7 @@ from xietong.areas.router import router as areas
 from xietong.auth.router import router as auth
 from xietong.cases.router import router as cases
 from xietong.flows.router import router as flows
+from xietong.interop.router import router as interop
 from xietong.outbox.router import router as outbox
 from xietong.people.router import router as people
 from xietong.policy.router import router as policy
@@ -33,5 +34,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     resources,
     analytics,
     reports,
+    interop,
     web,
 )

@@ -228,6 +228,7 @@ def build() -> typer.Typer:
     from xietong.cli import (
         analytics,
         cases,
+        interop,
         outbox,
         policy,
         referrals,
@@ -242,6 +243,7 @@ def build() -> typer.Typer:
         groups = (policy, outbox, zones, screening, cases, referrals, resources, analytics)
         for group in (*groups, reports, twin):
             app.add_typer(group.app, name=group.__name__.rsplit(".", 1)[1])
+        app.add_typer(interop.app, name=interop.GROUP_NAME)
         app.command()(twin.demo)
         _assembled.append(True)
     return app
