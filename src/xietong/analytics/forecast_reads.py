@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from xietong.analytics.core.forecast import Bands, Scenario
+from xietong.analytics.core.ensemble import Bands
+from xietong.analytics.core.seir import Scenario
 from xietong.analytics.schemas import BandsRead, ScenarioRead, SpreadRead
 from xietong.areas import service as areas_service
 

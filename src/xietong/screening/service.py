@@ -357,7 +357,7 @@ def ingest_lab_result_records(
 ) -> ResultBatchReport:
     """Apply results another format was read into (tube_code, result, ct_value, lab,
     reported_at as text; `label(k)` names record k); any bad record refuses them all."""
-    _require(principal, Permission.submit_lab_results)
+    principal.require(Permission.submit_lab_results)
     header = Header({name: i for i, name in enumerate(results.RESULT_COLUMNS)}, 5)
     rows = [list(record) for record in records]
     return results.ingest(
