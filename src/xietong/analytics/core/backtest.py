@@ -21,7 +21,7 @@ from xietong.analytics.core.scores import (
     sample_quantiles,
     weighted_interval_score,
 )
-from xietong.analytics.core.validation import check_at_least
+from xietong.analytics.core.validation import as_daily_counts, check_at_least
 
 #: The forecasters of a backtest, in the order of `Backtest.quantiles`' first axis.
 METHODS: tuple[str, ...] = ("model", "hub_baseline", "persistence")
@@ -98,9 +98,7 @@ def run_backtest(
         by the counts up to its origin.
     """
     model = GrowthModel() if model is None else model
-    counts = np.asarray(series, dtype=np.float64)
-    if counts.ndim != 2 or not np.all(np.isfinite(counts)) or np.any(counts < 0):
-        raise ValueError("series: expected finite non-negative counts of shape (days, districts)")
+    counts = as_daily_counts(series, name="series")
     scored: IntArray = np.asarray(origins, dtype=np.int64)
     if len(horizons) == 0 or min(horizons) < 1:
         raise ValueError("horizons: expected at least one horizon of 1 day or more")

@@ -9,7 +9,7 @@ import numpy.typing as npt
 
 from xietong.analytics.core.arrays import FloatArray
 from xietong.analytics.core.scores import check_levels, sample_quantiles
-from xietong.analytics.core.validation import check_at_least
+from xietong.analytics.core.validation import as_daily_counts, check_at_least
 
 
 def persistence_quantiles(
@@ -26,7 +26,7 @@ def persistence_quantiles(
     -------
     ndarray, shape (horizon_days, D, Q)
     """
-    counts = _history(history)
+    counts = as_daily_counts(history, name="history")
     check_at_least("horizon_days", horizon_days, 1)
     tau = check_levels(levels)
     result: FloatArray = np.broadcast_to(
@@ -73,7 +73,7 @@ def hub_baseline_quantiles(
        forecasts of COVID-19 mortality in the United States. PNAS 119(15), e2113561119
        (the baseline model, its supplement section 4; covidHubBaselines).
     """
-    counts = _history(history)
+    counts = as_daily_counts(history, name="history")
     check_at_least("horizon_days", horizon_days, 1)
     check_at_least("samples", samples, 1)
     if counts.shape[0] < 2:
@@ -92,12 +92,3 @@ def hub_baseline_quantiles(
     q = q - q[..., tau.size // 2 : tau.size // 2 + 1]
     result: FloatArray = np.clip(counts[-1][:, None, None] + q, 0.0, None).transpose(1, 0, 2)
     return result
-
-
-def _history(history: npt.ArrayLike) -> FloatArray:
-    counts = np.asarray(history, dtype=np.float64)
-    if counts.ndim != 2 or counts.shape[0] < 1 or counts.shape[1] < 1:
-        raise ValueError(f"history: expected shape (days, districts), got {counts.shape}")
-    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
-        raise ValueError("history: counts must be finite and non-negative")
-    return counts

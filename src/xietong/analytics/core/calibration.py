@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from xietong.analytics.core.arrays import BoolArray, FloatArray, IntArray
 from xietong.analytics.core.seir import DiseaseParameters, OutbreakModel, Scenario
-from xietong.analytics.core.validation import check_positive
+from xietong.analytics.core.validation import as_daily_counts, check_positive
 
 
 @dataclass(frozen=True)
@@ -107,11 +107,7 @@ def calibrate(
     """
     scenario = Scenario() if scenario is None else scenario
     disease = DiseaseParameters() if disease is None else disease
-    counts = np.asarray(detections, dtype=np.float64)
-    if counts.ndim != 2 or counts.shape[0] < 3:
-        raise ValueError(f"detections: expected shape (K >= 3, D), got {counts.shape}")
-    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
-        raise ValueError("detections: counts must be finite and non-negative")
+    counts = as_daily_counts(detections, name="detections", min_days=3)
     pop = np.asarray(population, dtype=np.float64)
     d = counts.shape[1]
     if pop.shape != (d,):

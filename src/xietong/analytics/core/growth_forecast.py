@@ -13,7 +13,12 @@ import numpy.typing as npt
 
 from xietong.analytics.core.arrays import FloatArray
 from xietong.analytics.core.growth import LOG_OFFSET
-from xietong.analytics.core.validation import check_at_least, check_positive, check_probability
+from xietong.analytics.core.validation import (
+    as_daily_counts,
+    check_at_least,
+    check_positive,
+    check_probability,
+)
 
 # Daily growth rates beyond ±0.5 (doubling in 1.4 days) are not sustained by any outbreak of record.
 _MAX_RATE = 0.5
@@ -84,13 +89,7 @@ def growth_ensemble(
     ndarray, shape (runs, horizon_days, D)
     """
     model = GrowthModel() if model is None else model
-    counts = np.asarray(history, dtype=np.float64)
-    if counts.ndim != 2 or counts.shape[0] < model.window_days:
-        raise ValueError(
-            f"history: expected shape (days >= {model.window_days}, districts), got {counts.shape}"
-        )
-    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
-        raise ValueError("history: counts must be finite and non-negative")
+    counts = as_daily_counts(history, name="history", min_days=model.window_days)
     check_at_least("horizon_days", horizon_days, 1)
     check_at_least("runs", runs, 1)
     level, rate, rate_se, noise_sd = _fit(counts[-model.window_days :])
