@@ -27,7 +27,7 @@ from xietong.core.principal import Permission, Principal, Role
 from xietong.interop import export
 from xietong.interop.models import ExportJob
 from xietong.people import service as people_service
-from xietong.referrals import query_service as referrals_service
+from xietong.referrals.inbox import service as referrals_service
 from xietong.screening import service as screening_service
 
 PAGE = 1_000

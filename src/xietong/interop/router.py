@@ -9,10 +9,8 @@ from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from xietong.auth.dependencies import PrincipalDep, SettingsDep
-from xietong.core.clock import utcnow
+from xietong.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
 from xietong.interop import bulk_export, fhir, hl7v2, service
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(tags=["interop"])
 
@@ -27,6 +25,7 @@ HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
     },
 )
 async def post_hl7(
+    now: NowDep,
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
@@ -41,7 +40,7 @@ async def post_hl7(
         messages=hl7v2.split_messages(text),
         source="hl7:api",
         tz=settings.timezone,
-        now=utcnow(),
+        now=now,
     )
     if "application/json" in accept:
         return JSONResponse(
@@ -65,6 +64,7 @@ FHIR_MEDIA_TYPE = "application/fhir+json"
     summary="Post a FHIR R4 Bundle of DiagnosticReport, Observation and Specimen results",
 )
 async def post_bundle(
+    now: NowDep,
     bundle: Annotated[dict[str, Any], Body(media_type=FHIR_MEDIA_TYPE)],
     session: SessionDep,
     principal: PrincipalDep,
@@ -77,7 +77,7 @@ async def post_bundle(
         bundle=bundle,
         source="fhir:api",
         tz=settings.timezone,
-        now=utcnow(),
+        now=now,
     )
     status = 400 if answer.results is None and answer.refused_entries == [-1] else 200
     return JSONResponse(answer.outcome, status_code=status, media_type=FHIR_MEDIA_TYPE)
@@ -100,6 +100,7 @@ def _outcome_response(status: int, code: str, diagnostics: str) -> JSONResponse:
     status_code=202,
 )
 def start_export(
+    now: NowDep,
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
@@ -115,7 +116,7 @@ def start_export(
         types=bulk_export.parse_types(type_),
         since=since,
         request=str(request.url),
-        now=utcnow(),
+        now=now,
     )
     location = str(request.url_for("export_status", job_id=job.id))
     return Response(status_code=202, headers={"Content-Location": location})

@@ -25,7 +25,6 @@ from tests.factories.auth import command_user, district_user, make_user
 from tests.functional.interop.test_hl7_results import scenario
 from xietong.auth.models import AuditEntry
 from xietong.config import Settings
-from xietong.core.clock import utcnow
 from xietong.core.principal import SYSTEM, Role
 from xietong.interop import bulk_export, service
 from xietong.people.protection import PersonalDataProtector
@@ -77,7 +76,12 @@ def export(
     status_url = started.headers["Content-Location"]
     waiting = client.get(status_url, headers=auth(token))
     assert waiting.status_code == 202 and waiting.headers["X-Progress"] == "queued"
-    assert bulk_export.run_pending_exports(session, folder=settings.export_dir, now=utcnow()) == 1
+    assert (
+        bulk_export.run_pending_exports(
+            session, folder=settings.export_dir, now=f.NOW + timedelta(hours=1)
+        )
+        == 1
+    )
     done = client.get(status_url, headers=auth(token))
     assert done.status_code == 200, done.text
     manifest = done.json()
@@ -134,7 +138,7 @@ def test_type_and_since_narrow_the_export(
         if o["valueCodeableConcept"]["coding"][0]["code"] == "462371000124108"  # type: ignore[index]
     ]
     assert pooled
-    later = (utcnow() + timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
+    later = (f.NOW + timedelta(days=1)).isoformat().replace("+00:00", "Z")
     nothing = export(app_client, session, settings, token, f"?_type=Observation&_since={later}")
     assert nothing == {"Observation": []}
 
