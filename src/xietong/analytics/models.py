@@ -81,3 +81,26 @@ class OfficialCount(Base):
     source: Mapped[str] = mapped_column(String(200))
     imported_by: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OfficialCityCount(Base):
+    """Published city-wide counts for a day, or for the day up to a time, as printed.
+
+    A commission prints the city's total apart from its districts' figures (a total may include
+    units not broken down, or precede them): it is kept as published, never summed.
+    """
+
+    __tablename__ = "analytics_official_city_count"
+    __table_args__ = (UniqueConstraint("day", "until_minute"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)
+    until_minute: Mapped[int] = mapped_column(Integer)
+    new_confirmed: Mapped[int] = mapped_column(Integer)
+    new_asymptomatic: Mapped[int] = mapped_column(Integer)
+    conversions: Mapped[int] = mapped_column(Integer)
+    found_under_control: Mapped[int | None] = mapped_column(Integer)
+    found_on_surface: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200))
+    imported_by: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)

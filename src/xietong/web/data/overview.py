@@ -44,22 +44,28 @@ class Situation:
     def phase_day(self) -> date:
         return self.phases.parameters.last_day
 
-    def on_day(self, unit: UnitTrend) -> tuple[int, int]:
-        """(infections, of which on the surface) of a unit on the day shown."""
+    def on_day(self, unit: UnitTrend) -> tuple[int | None, int | None]:
+        """(infections, of which on the surface) of a unit on the day shown; None: the day
+        was not reported."""
         last = unit.series[-1]
         return last.cases, last.surface_cases
 
-    def surface_by_code(self) -> dict[str, int]:
+    def surface_by_code(self) -> dict[str, int | None]:
         return {u.code: self.on_day(u)[1] for u in self.trend.districts}
 
-    def city_curve(self) -> tuple[list[date], list[int], list[int]]:
+    def city_curve(self) -> tuple[list[date], list[int | None], list[int | None]]:
         points = self.trend.city.series
         days = [p.day for p in points]
         surface = [p.surface_cases for p in points]
-        under = [p.cases - p.surface_cases for p in points]
+        under = [
+            p.cases - p.surface_cases
+            if p.cases is not None and p.surface_cases is not None
+            else None
+            for p in points
+        ]
         return days, under, surface
 
-    def rows(self) -> list[tuple[UnitTrend, UnitTrend, int, int]]:
+    def rows(self) -> list[tuple[UnitTrend, UnitTrend, int | None, int | None]]:
         """Per district: its trend on the day shown, its phase unit, cases and surface that day."""
         phases = {u.code: u for u in self.phases.districts}
         found = []

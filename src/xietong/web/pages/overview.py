@@ -70,7 +70,7 @@ def overview_context(
         "situation": picture,
         "missing": missing,
         "map_json": charts.district_map(
-            {code: float(n) for code, n in surface.items()},
+            {code: float(n) for code, n in surface.items() if n is not None},
             names=names,
             label=translate(lang, "overview.new_surface"),
             highlight=own,
