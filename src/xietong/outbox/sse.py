@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -19,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from xietong.auth import service as auth_service
 from xietong.auth.dependencies import SESSION_COOKIE
+from xietong.core.clock import utcnow
 from xietong.core.errors import NotAuthenticated, PermissionDenied
 from xietong.core.principal import Principal, Role
 from xietong.outbox import queue
@@ -68,9 +70,10 @@ def _replay(request: Request, after_id: int) -> list[BroadcastMessage]:
         return queue.messages_after(session, after_id=after_id, limit=REPLAY_LIMIT)
 
 
-def _event(message: BroadcastMessage) -> ServerSentEvent:
+def _event(message: BroadcastMessage, now: datetime) -> ServerSentEvent:
+    """The message, with the server's now: a page counts its deadlines from it."""
     return ServerSentEvent(
-        data=json.dumps(message.envelope(), ensure_ascii=False),
+        data=json.dumps({**message.envelope(), "server_now": now.isoformat()}, ensure_ascii=False),
         event=message.topic,
         id=str(message.id),
     )
@@ -104,13 +107,13 @@ async def stream(
             for message in replay:
                 if subscription.wants(message):
                     highest = max(highest, message.id)
-                    yield _event(message)
+                    yield _event(message, utcnow())
             while True:
                 live = await subscription.next()
                 if live is None:
                     return
                 if live.id > highest or after_id is None:
-                    yield _event(live)
+                    yield _event(live, utcnow())
         finally:
             broadcaster.unsubscribe(subscription)
 

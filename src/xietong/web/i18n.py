@@ -164,6 +164,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "referrals.box_outbox": ("发出的协查", "Sent"),
     "referrals.box_overdue": ("超时未办", "Overdue"),
     "referrals.box_escalated": ("已上报", "Escalated"),
+    "referrals.box_due_soon": ("一小时内到期", "Due within an hour"),
     "referrals.box_all": ("全部协查", "All referrals"),
     "referrals.filter_open": ("办理中", "open"),
     "referrals.filter_all": ("全部", "all"),
