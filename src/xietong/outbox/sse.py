@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+from xietong.api.deps import SESSION_COOKIE, get_clock
 from xietong.auth import service as auth_service
-from xietong.auth.dependencies import SESSION_COOKIE
-from xietong.core.clock import utcnow
 from xietong.core.errors import NotAuthenticated, PermissionDenied
 from xietong.core.principal import Principal, Role
 from xietong.outbox import queue
@@ -58,7 +57,7 @@ def _reads(request: Request) -> sessionmaker[Session]:
 
 
 def _authenticate(request: Request) -> Principal:
-    with unit_of_work(_reads(request)) as session:
+    with unit_of_work(_reads(request), clock=get_clock(request)) as session:
         principal = auth_service.authenticate_token(session, token=_token(request))
     if principal.role not in _STREAMING_ROLES:
         raise PermissionDenied(f"role {principal.role} may not follow the live stream")
@@ -66,7 +65,7 @@ def _authenticate(request: Request) -> Principal:
 
 
 def _replay(request: Request, after_id: int) -> list[BroadcastMessage]:
-    with unit_of_work(_reads(request)) as session:
+    with unit_of_work(_reads(request), clock=get_clock(request)) as session:
         return queue.messages_after(session, after_id=after_id, limit=REPLAY_LIMIT)
 
 
@@ -96,6 +95,7 @@ async def stream(
     if last_event_id is not None and last_event_id.isdigit():
         after_id = int(last_event_id)
     broadcaster = broadcaster_of(request.app)
+    clock = get_clock(request)
     # Subscribe before reading the replay, so that nothing falls between the two.
     principal = await run_in_threadpool(_authenticate, request)
     subscription = broadcaster.subscribe(district_id=principal.district_id, topics=topic)
@@ -107,13 +107,13 @@ async def stream(
             for message in replay:
                 if subscription.wants(message):
                     highest = max(highest, message.id)
-                    yield _event(message, utcnow())
+                    yield _event(message, clock.now())
             while True:
                 live = await subscription.next()
                 if live is None:
                     return
                 if live.id > highest or after_id is None:
-                    yield _event(live, utcnow())
+                    yield _event(live, clock.now())
         finally:
             broadcaster.unsubscribe(subscription)
 

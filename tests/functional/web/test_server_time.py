@@ -12,9 +12,12 @@ from sqlalchemy.orm import Session
 
 from tests.factories.referrals import RECEIVER, SENDER, THIRD, make_referral
 from tests.factories.web import log_in
-from xietong.core.clock import utcnow
 from xietong.core.principal import Role
+from xietong.core.wallclock import SystemClock
 from xietong.people.protection import PersonalDataProtector
+
+# The application in these tests runs on the wall clock (the `app_client` fixture).
+utcnow = SystemClock().now
 
 
 def row_ids(html: str) -> set[int]:
