@@ -56,7 +56,23 @@ class RefreshWatermark(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class OfficialCount(Base):
+class PublishedFigures:
+    """The figures of one publication, for a day or the day up to `until_minute`, and where
+    they came from (district and city-wide rows alike)."""
+
+    day: Mapped[date] = mapped_column(Date)
+    until_minute: Mapped[int] = mapped_column(Integer)
+    new_confirmed: Mapped[int] = mapped_column(Integer)
+    new_asymptomatic: Mapped[int] = mapped_column(Integer)
+    conversions: Mapped[int] = mapped_column(Integer)
+    found_under_control: Mapped[int | None] = mapped_column(Integer)
+    found_on_surface: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200))
+    imported_by: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OfficialCount(PublishedFigures, Base):
     """Published counts of one district for a day, or for the day up to a time (0–18h).
 
     `until_minute` is the end of the counted period in minutes after local midnight: 1440 for
@@ -71,13 +87,16 @@ class OfficialCount(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"))
-    day: Mapped[date] = mapped_column(Date)
-    until_minute: Mapped[int] = mapped_column(Integer)
-    new_confirmed: Mapped[int] = mapped_column(Integer)
-    new_asymptomatic: Mapped[int] = mapped_column(Integer)
-    conversions: Mapped[int] = mapped_column(Integer)
-    found_under_control: Mapped[int | None] = mapped_column(Integer)
-    found_on_surface: Mapped[int | None] = mapped_column(Integer)
-    source: Mapped[str] = mapped_column(String(200))
-    imported_by: Mapped[str] = mapped_column(String(64))
-    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OfficialCityCount(PublishedFigures, Base):
+    """Published city-wide counts for a day, or for the day up to a time, as printed.
+
+    A commission prints the city's total apart from its districts' figures (a total may include
+    units not broken down, or precede them): it is kept as published, never summed.
+    """
+
+    __tablename__ = "analytics_official_city_count"
+    __table_args__ = (UniqueConstraint("day", "until_minute"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

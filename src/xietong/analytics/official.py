@@ -13,15 +13,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xietong.analytics.catalogue import OFFICIAL_METRICS
-from xietong.analytics.models import OfficialCount
+from xietong.analytics.models import OfficialCityCount, OfficialCount
 from xietong.analytics.schemas import OfficialImportReport
 from xietong.areas import service as areas_service
+from xietong.areas.names import NameLookup, fold, name_keys, name_lookup
+from xietong.areas.reference import chongqing
 from xietong.core.csvfiles import RejectsWriter, read_records
 from xietong.core.errors import PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import Principal, Role
 from xietong.storage.bulk import bulk_insert
 
 WHOLE_DAY_MINUTES: Final = 24 * 60
+# The code a city-wide row is stored under in the lookup (no district has it).
+CITY: Final = "__city__"
+# What a bulletin's table calls the whole city besides the city's own names.
+CITY_WORDS: Final = ("全市", "全市合计", "全市合計", "合计", "合計", "city", "city-wide", "total")
 
 
 OFFICIAL_REQUIRED: Final = ("district", "day", "new_confirmed", "new_asymptomatic")
@@ -32,7 +38,7 @@ _UNTIL = re.compile(r"^(\d{1,2}):(\d{2})$")
 @dataclass
 class _OfficialRow:
     line: int
-    district_id: int
+    district_id: int | None  # None: the city-wide row
     day: date
     until_minute: int
     figures: dict[str, int | None]
@@ -50,7 +56,9 @@ def import_official_counts(
 ) -> OfficialImportReport:
     """Import published counts per district and day from CSV: whole file or nothing.
 
-    Columns: district (code, or name in either script, or English name), day (YYYY-MM-DD),
+    Columns: district (code, full name in either script, the short name a bulletin prints
+    such as 秀山县, pinyin with or without tones, English name; or the city: its code or name,
+    全市 or "city" for the city-wide row, kept as published), day (YYYY-MM-DD),
     until (HH:MM, optional: the counted period ends then; empty or 24:00 for the whole day),
     new_confirmed, new_asymptomatic, conversions (optional, 0), found_under_control and
     found_on_surface (optional). Importing a corrected file replaces the earlier figures.
@@ -61,7 +69,7 @@ def import_official_counts(
     errors: list[RowError] = []
     columns = [*OFFICIAL_REQUIRED, *OFFICIAL_OPTIONAL]
     rejects = RejectsWriter(rejects_path, columns) if rejects_path else None
-    accepted: dict[tuple[int, date, int], _OfficialRow] = {}
+    accepted: dict[tuple[int | None, date, int], _OfficialRow] = {}
     rows_read = 0
     rejected_lines: set[int] = set()
     for line, record in read_records(
@@ -92,17 +100,29 @@ def import_official_counts(
     if errors and not load_valid:
         raise ValidationFailed(errors=errors, summary="official counts refused; nothing written")
 
-    existing = {
-        (r.district_id, r.day, r.until_minute): r
-        for r in session.scalars(
-            select(OfficialCount).where(OfficialCount.day.in_({key[1] for key in accepted}))
-        )
-    }
+    existing: dict[tuple[int | None, date, int], OfficialCount | OfficialCityCount] = {}
+    days = {key[1] for key in accepted}
+    for found in session.scalars(select(OfficialCount).where(OfficialCount.day.in_(days))):
+        existing[(found.district_id, found.day, found.until_minute)] = found
+    for city in session.scalars(select(OfficialCityCount).where(OfficialCityCount.day.in_(days))):
+        existing[(None, city.day, city.until_minute)] = city
     new_rows: list[tuple[object, ...]] = []
-    replaced = unchanged = 0
+    replaced = unchanged = added_city = 0
     for key, row in accepted.items():
         current = existing.get(key)
-        if current is None:
+        if current is None and row.district_id is None:
+            session.add(
+                OfficialCityCount(
+                    day=row.day,
+                    until_minute=row.until_minute,
+                    **{name: row.figures[name] for name in OFFICIAL_METRICS},
+                    source=source_name[:200],
+                    imported_by=principal.username,
+                    imported_at=now,
+                )
+            )
+            added_city += 1
+        elif current is None:
             new_rows.append(
                 (
                     row.district_id,
@@ -124,7 +144,7 @@ def import_official_counts(
             current.imported_at = now
             replaced += 1
     session.flush()
-    added = bulk_insert(
+    added = added_city + bulk_insert(
         session,
         OfficialCount.__table__,  # type: ignore[arg-type]
         [
@@ -197,24 +217,48 @@ def format_until(until_minute: int) -> str:
     return f"{until_minute // 60:02d}:{until_minute % 60:02d}"
 
 
-def _district_lookup(session: Session) -> dict[str, int]:
-    lookup: dict[str, int] = {}
-    for district in areas_service.list_districts(session):
-        for name in (district.code, district.name_hans, district.name_hant, district.english):
-            lookup.setdefault(name.strip().casefold(), district.id)
-    return lookup
+@dataclass(frozen=True)
+class _Units:
+    """Every name of every district (to its id) and of the city, as an import reads them."""
+
+    names: NameLookup
+    id_of_code: dict[str, int]
+
+    def find(self, name: str) -> tuple[bool, int | None, str | None]:
+        """(found, district id or None for the city, error)."""
+        code = self.names.find(name)
+        if code == CITY:
+            return True, None, None
+        if code is not None:
+            return True, self.id_of_code[code], None
+        shared = self.names.is_ambiguous(name)
+        if shared:
+            return False, None, f"names more than one unit ({', '.join(shared)}): use the code"
+        return False, None, "unknown district"
+
+
+def _district_lookup(session: Session) -> _Units:
+    districts = areas_service.list_districts(session)
+    names = name_lookup(districts)
+    codes = dict(names.codes)
+    for key in name_keys(chongqing()) | {fold(word) for word in CITY_WORDS}:
+        codes.setdefault(key, CITY)
+    return _Units(
+        names=NameLookup(codes=codes, ambiguous=names.ambiguous),
+        id_of_code={d.code: d.id for d in districts},
+    )
 
 
 def _check_official_row(
-    line: int, record: dict[str, str], lookup: dict[str, int]
+    line: int, record: dict[str, str], lookup: _Units
 ) -> tuple[_OfficialRow | None, list[RowError]]:
     where = f"line {line}"
     if "__width__" in record:
         return None, [RowError(where, "record", record["__width__"])]
     errors: list[RowError] = []
-    district_id = lookup.get(record.get("district", "").strip().casefold())
-    if district_id is None:
-        errors.append(RowError(where, "district", "unknown district", record.get("district")))
+    found, district_id, problem = lookup.find(record.get("district", ""))
+    if not found:
+        errors.append(RowError(where, "district", problem or "unknown", record.get("district")))
     day: date | None = None
     try:
         day = date.fromisoformat(record.get("day", ""))
@@ -243,7 +287,7 @@ def _check_official_row(
             continue
         figures[name] = int(text)
     errors.extend(_check_official_figures(where, figures))
-    if errors or district_id is None or day is None:
+    if errors or not found or day is None:
         return None, errors
     return _OfficialRow(line, district_id, day, until_minute, figures), errors
 

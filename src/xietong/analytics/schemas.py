@@ -72,8 +72,8 @@ class TrendPoint(BaseModel):
     """One day of a unit's trend; estimates are None before their window is complete."""
 
     day: date
-    cases: int
-    surface_cases: int
+    cases: int | None  # None: the day was not reported (unknown, never zero)
+    surface_cases: int | None
     growth_rate: float | None = None
     rt_mean: float | None = None
     rt_lower: float | None = None
@@ -85,13 +85,20 @@ class UnitTrend(BaseModel):
 
     code: str  # district code, or the city's code
     name: str
+    day: date  # the day every figure below is of
     phase: Phase
-    cases_last_day: int
-    cases_last_week: int
+    cases_last_day: int | None  # None: that day was not reported
+    cases_last_week: int  # reported days only
     days_without_surface_case: int
-    growth_rate: float
-    growth_rate_lower: float
-    growth_rate_upper: float
+    unknown_days: list[date]  # days of the series not reported (filled for the estimates)
+    # The estimates are None where the data do not carry them (docs/analytics.md, "When the
+    # data carry an estimate"): growth below GROWTH_MIN_CASES in its window, Rt with a
+    # posterior coefficient of variation of RT_MAX_CV or more, or a day not reported.
+    growth_enough_data: bool
+    rt_enough_data: bool
+    growth_rate: float | None
+    growth_rate_lower: float | None
+    growth_rate_upper: float | None
     doubling_time_days: float | None
     doubling_time_lower: float | None
     doubling_time_upper: float | None  # None with doubling_time set: not excluded from "never"
@@ -118,6 +125,8 @@ class TrendParameters(BaseModel):
     prior_sd: float
     surface_zero_days: int
     rapid_doubling_days: float
+    growth_min_cases: int
+    rt_max_cv: float
 
 
 class TrendRead(BaseModel):

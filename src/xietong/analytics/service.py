@@ -296,7 +296,9 @@ class DailySeries:
 
     A cell with no row counts 0 (no fact that day). `missing` marks cells whose store had no
     figure at all (a metric no domain counts, an official count without the split by where
-    cases were found).
+    cases were found) and, in official counts, every cell of a day not reported: a bulletin
+    lists only the districts with cases, so on a published day a district without a row had
+    none, but a day with no published row at all is unknown, never zero.
     """
 
     source: str
@@ -308,6 +310,11 @@ class DailySeries:
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(d.code for d in self.districts)
+
+    def unknown_counts(self) -> BoolArray:
+        """Cells (districts × days) whose case counts are unknown (a day not reported)."""
+        unknown: BoolArray = self.missing["new_confirmed"] | self.missing["new_asymptomatic"]
+        return unknown
 
     def infections(self) -> IntArray:
         """New local infections: confirmed plus asymptomatic, minus conversions (already
@@ -385,6 +392,11 @@ def daily_series(
             # In the aggregates a metric no domain counts is NULL on every row of the days:
             # missing everywhere, also where no row exists.
             missing[name][:] = True
+    if resolved == "official":
+        reported = np.zeros(len(days), dtype=np.bool_)
+        reported[day_index] = True
+        for name in metrics:
+            missing[name][:, ~reported] = True
     return DailySeries(
         source=resolved, districts=districts, days=days, values=values, missing=missing
     )

@@ -58,8 +58,13 @@ from xietong.policy.rules import Policy
 from xietong.policy.service import policy_in_force
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 MIN_TREND_DAYS: Final = DEFAULT_WINDOW_DAYS + 1
+# When the data carry an estimate (docs/analytics.md): cases in the growth window, and the
+# largest coefficient of variation of Rt's posterior (Cori et al. 2013).
+GROWTH_MIN_CASES: Final = 12
+RT_MAX_CV: Final = 0.3
 # Modelling assumptions of the forecast that the policy file does not hold (docs/analytics.md).
 ISOLATION_DELAY_DAYS: Final = 1
 RESTRICTION_CONTACT_REDUCTION: Final = 0.2
@@ -98,9 +103,49 @@ def trend(
     first_day = last_day - timedelta(days=days - 1)
     series = daily_series(session, first_day=first_day, last_day=last_day, source=source)
     require_counts(series)
-    policy = policy_in_force(session, day=last_day)
-    cases = series.infections()
-    surface = series.surface_infections()
+    return trend_of_series(series, policy=policy_in_force(session, day=last_day))
+
+
+def fill_unknown_days(counts: npt.ArrayLike, unknown: npt.ArrayLike) -> FloatArray:
+    """Counts with the days not reported filled in, for the estimates only.
+
+    An unknown day between two reported days takes the log-linear interpolation of
+    log(count + 0.5) between them (the scale on which the growth rate is fitted); one after
+    the last reported day keeps that day's value. Days before the first reported day (before
+    the publications began) count nothing, as a series that starts there would: the growth
+    rate is not given for a window reaching back into them (`carried_by_data`).
+    """
+    filled = np.asarray(counts, dtype=np.float64).copy()
+    missing = np.asarray(unknown, dtype=np.bool_)
+    axis = np.arange(filled.shape[1])
+    for row in np.flatnonzero(missing.any(axis=1) & ~missing.all(axis=1)):
+        known = ~missing[row]
+        logs = np.log(filled[row, known] + 0.5)
+        filled[row, ~known] = np.exp(np.interp(axis[~known], axis[known], logs)) - 0.5
+    filled[before_first_report(missing)] = 0.0
+    clipped: FloatArray = np.clip(filled, 0.0, None)
+    return clipped
+
+
+def before_first_report(unknown: BoolArray) -> BoolArray:
+    """The unknown days of each row that come before its first reported day."""
+    leading: BoolArray = np.cumsum(~unknown, axis=1) == 0
+    return leading
+
+
+def trend_of_series(series: DailySeries, *, policy: Policy) -> TrendRead:
+    """The trend of a daily series under `policy` (see `trend`); days not reported are
+    filled by `fill_unknown_days` for the estimates and shown as unknown."""
+    unknown = series.unknown_counts()
+    city_unknown: BoolArray = np.asarray(unknown.any(axis=0), dtype=np.bool_)
+    observed = series.infections()
+    cases = fill_unknown_days(observed, unknown)
+    # A day not reported is never a clean day: it ends the run of days without a surface case.
+    surface = np.where(
+        unknown,
+        np.maximum(np.ceil(fill_unknown_days(series.surface_infections(), unknown)), 1.0),
+        series.surface_infections(),
+    )
     picture = situation_phases(
         cases=cases,
         surface_cases=surface,
@@ -108,15 +153,21 @@ def trend(
         surface_zero_days=policy.surface_zero.consecutive_days,
     )
     city = chongqing()
-    days = len(series.days)
-    city_days = _EstimatesByDay.of(picture.city_growth, picture.city_rt, days=days)
-    district_days = _EstimatesByDay.of(picture.district_growth, picture.district_rt, days=days)
+    city_days = _EstimatesByDay.of(
+        picture.city_growth,
+        picture.city_rt,
+        cases=cases.sum(axis=0, keepdims=True),
+        unknown=city_unknown[np.newaxis, :],
+    )
+    district_days = _EstimatesByDay.of(
+        picture.district_growth, picture.district_rt, cases=cases, unknown=unknown
+    )
     city_trend = _unit_trend(
         code=city.code,
         name=city.name_hans,
         phase=picture.city_phase,
-        cases=cases.sum(axis=0),
-        surface=surface.sum(axis=0),
+        cases=np.where(city_unknown, -1, observed.sum(axis=0)),
+        surface=np.where(city_unknown, -1, series.surface_infections().sum(axis=0)),
         days_without_surface_case=picture.city_days_without_surface_case,
         growth=picture.city_growth,
         rt=picture.city_rt,
@@ -124,13 +175,14 @@ def trend(
         by_day=city_days,
         series_days=series.days,
     )
+    shown_surface = np.where(unknown, -1, series.surface_infections())
     districts = [
         _unit_trend(
             code=district.code,
             name=district.name_hans,
             phase=Phase(str(picture.district_phase[i])),
-            cases=cases[i],
-            surface=surface[i],
+            cases=np.where(unknown[i], -1, observed[i]),
+            surface=shown_surface[i],
             days_without_surface_case=int(picture.district_days_without_surface_case[i]),
             growth=picture.district_growth,
             rt=picture.district_rt,
@@ -143,8 +195,8 @@ def trend(
     return TrendRead(
         parameters=TrendParameters(
             source="official" if series.source == "official" else "aggregates",
-            first_day=first_day,
-            last_day=last_day,
+            first_day=series.days[0],
+            last_day=series.days[-1],
             policy_version=policy.version,
             growth_window_days=DEFAULT_GROWTH_WINDOW_DAYS,
             rt_window_days=DEFAULT_WINDOW_DAYS,
@@ -154,41 +206,83 @@ def trend(
             prior_sd=DEFAULT_PRIOR_SD,
             surface_zero_days=policy.surface_zero.consecutive_days,
             rapid_doubling_days=DEFAULT_RAPID_DOUBLING_DAYS,
+            growth_min_cases=GROWTH_MIN_CASES,
+            rt_max_cv=RT_MAX_CV,
         ),
         city=city_trend,
         districts=districts,
     )
 
 
+def carried_by_data(
+    growth: GrowthEstimate, rt: RtEstimate, *, cases: FloatArray, unknown: BoolArray
+) -> tuple[BoolArray, BoolArray]:
+    """Where the data carry the growth rate and Rt: arrays shaped as `growth.rate`, `rt.mean`.
+
+    Growth needs at least GROWTH_MIN_CASES cases in its window (a log-linear fit on a handful
+    of cases is noise); Rt needs a posterior coefficient of variation (sd / mean) below
+    RT_MAX_CV, the threshold Cori et al. (2013) suggest, which with the default prior means
+    about 11 or more cases in the window. Neither is given on a day not reported.
+    """
+    window = _window_totals(cases, growth.t_start, growth.t_end)
+    leading = _window_totals(before_first_report(unknown), growth.t_start, growth.t_end)
+    growth_ok: BoolArray = (
+        (window >= GROWTH_MIN_CASES) & (leading == 0) & ~unknown[:, growth.t_end - 1]
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = rt.sd / rt.mean
+    rt_ok: BoolArray = np.isfinite(cv) & (cv < RT_MAX_CV) & ~unknown[:, rt.t_end - 1]
+    return growth_ok, rt_ok
+
+
+def _window_totals(
+    values: npt.ArrayLike, t_start: npt.NDArray[np.int64], t_end: npt.NDArray[np.int64]
+) -> FloatArray:
+    """Sums of each row over the windows [t_start, t_end] (1-based, inclusive)."""
+    array = np.asarray(values, dtype=np.float64)
+    totals = np.concatenate([np.zeros((array.shape[0], 1)), np.cumsum(array, axis=1)], axis=1)
+    sums: FloatArray = totals[:, t_end] - totals[:, t_start - 1]
+    return sums
+
+
 @dataclass(frozen=True)
 class _EstimatesByDay:
     """The day-by-day estimates of every row laid out on the series' days, as JSON numbers.
 
-    An estimate belongs to its window's last day (`t_end`, 1-based); days without one, and
-    estimates that are not finite, are None. Each array is read once for all rows and days:
-    looking the estimates up point by point costs far more than computing them.
+    An estimate belongs to its window's last day (`t_end`, 1-based); days without one,
+    estimates that are not finite and those the data do not carry are None. Each array is read
+    once for all rows and days: looking the estimates up point by point costs far more than
+    computing them.
     """
 
     growth_rate: list[list[float | None]]
     rt_mean: list[list[float | None]]
     rt_lower: list[list[float | None]]
     rt_upper: list[list[float | None]]
+    growth_ok: BoolArray
+    rt_ok: BoolArray
 
     @classmethod
-    def of(cls, growth: GrowthEstimate, rt: RtEstimate, *, days: int) -> _EstimatesByDay:
+    def of(
+        cls, growth: GrowthEstimate, rt: RtEstimate, *, cases: FloatArray, unknown: BoolArray
+    ) -> _EstimatesByDay:
+        days = cases.shape[1]
+        growth_ok, rt_ok = carried_by_data(growth, rt, cases=cases, unknown=unknown)
         return cls(
-            growth_rate=_on_days(growth.rate, growth.t_end, days),
-            rt_mean=_on_days(rt.mean, rt.t_end, days),
-            rt_lower=_on_days(rt.lower, rt.t_end, days),
-            rt_upper=_on_days(rt.upper, rt.t_end, days),
+            growth_rate=_on_days(growth.rate, growth.t_end, days, growth_ok),
+            rt_mean=_on_days(rt.mean, rt.t_end, days, rt_ok),
+            rt_lower=_on_days(rt.lower, rt.t_end, days, rt_ok),
+            rt_upper=_on_days(rt.upper, rt.t_end, days, rt_ok),
+            growth_ok=growth_ok,
+            rt_ok=rt_ok,
         )
 
 
 def _on_days(
-    values: FloatArray, t_end: npt.NDArray[np.int64], days: int
+    values: FloatArray, t_end: npt.NDArray[np.int64], days: int, carried: BoolArray
 ) -> list[list[float | None]]:
     laid_out = np.full((values.shape[0], days), np.nan)
-    laid_out[:, t_end - 1] = values
+    laid_out[:, t_end - 1] = np.where(carried, values, np.nan)
     return [[v if math.isfinite(v) else None for v in row] for row in laid_out.tolist()]
 
 
@@ -209,13 +303,15 @@ def _unit_trend(
     by_day: _EstimatesByDay,
     series_days: tuple[date, ...],
 ) -> UnitTrend:
+    """One unit's trend; `cases` and `surface` are -1 on the days not reported."""
+    reported = cases >= 0
     # Validated as one list: pydantic's core checks the points without a Python call each.
     points = _TREND_POINTS.validate_python(
         [
             {
                 "day": day,
-                "cases": day_cases,
-                "surface_cases": day_surface,
+                "cases": day_cases if day_cases >= 0 else None,
+                "surface_cases": day_surface if day_surface >= 0 else None,
                 "growth_rate": growth_rate,
                 "rt_mean": rt_mean,
                 "rt_lower": rt_lower,
@@ -233,26 +329,39 @@ def _unit_trend(
             )
         ]
     )
+    growth_ok = bool(by_day.growth_ok[row, -1])
+    rt_ok = bool(by_day.rt_ok[row, -1])
+
+    def grown(values: FloatArray) -> float | None:
+        return _number(values[row, -1]) if growth_ok else None
+
+    def rt_of(values: FloatArray) -> float | None:
+        return _number(values[row, -1]) if rt_ok else None
+
     return UnitTrend(
         code=code,
         name=name,
+        day=series_days[-1],
         phase=phase,
-        cases_last_day=int(cases[-1]),
-        cases_last_week=int(cases[-7:].sum()),
+        cases_last_day=int(cases[-1]) if reported[-1] else None,
+        cases_last_week=int(np.where(reported, cases, 0)[-7:].sum()),
         days_without_surface_case=days_without_surface_case,
-        growth_rate=float(growth.rate[row, -1]),
-        growth_rate_lower=float(growth.rate_lower[row, -1]),
-        growth_rate_upper=float(growth.rate_upper[row, -1]),
-        doubling_time_days=_number(growth.doubling_time[row, -1]),
-        doubling_time_lower=_number(growth.doubling_time_lower[row, -1]),
-        doubling_time_upper=_number(growth.doubling_time_upper[row, -1]),
-        halving_time_days=_number(growth.halving_time[row, -1]),
-        halving_time_lower=_number(growth.halving_time_lower[row, -1]),
-        halving_time_upper=_number(growth.halving_time_upper[row, -1]),
-        rt_mean=_number(rt.mean[row, -1]),
-        rt_median=_number(rt.median[row, -1]),
-        rt_lower=_number(rt.lower[row, -1]),
-        rt_upper=_number(rt.upper[row, -1]),
+        unknown_days=[day for day, known in zip(series_days, reported, strict=True) if not known],
+        growth_enough_data=growth_ok,
+        rt_enough_data=rt_ok,
+        growth_rate=grown(growth.rate),
+        growth_rate_lower=grown(growth.rate_lower),
+        growth_rate_upper=grown(growth.rate_upper),
+        doubling_time_days=grown(growth.doubling_time),
+        doubling_time_lower=grown(growth.doubling_time_lower),
+        doubling_time_upper=grown(growth.doubling_time_upper),
+        halving_time_days=grown(growth.halving_time),
+        halving_time_lower=grown(growth.halving_time_lower),
+        halving_time_upper=grown(growth.halving_time_upper),
+        rt_mean=rt_of(rt.mean),
+        rt_median=rt_of(rt.median),
+        rt_lower=rt_of(rt.lower),
+        rt_upper=rt_of(rt.upper),
         series=points,
     )
 

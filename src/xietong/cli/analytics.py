@@ -160,14 +160,14 @@ def trend(
         rt = (
             f"{unit.rt_mean:.2f} ({unit.rt_lower:.2f}–{unit.rt_upper:.2f})"
             if unit.rt_mean is not None and unit.rt_lower is not None and unit.rt_upper is not None
-            else "—"
+            else "not enough data"
         )
         doubling = f"{unit.doubling_time_days:.1f} d" if unit.doubling_time_days else "—"
         table.add_row(
             f"{unit.name} {unit.code}",
             unit.phase.value,
-            str(unit.cases_last_day),
-            f"{unit.growth_rate:+.3f}",
+            "not reported" if unit.cases_last_day is None else str(unit.cases_last_day),
+            "not enough data" if unit.growth_rate is None else f"{unit.growth_rate:+.3f}",
             doubling,
             rt,
         )

@@ -35,6 +35,9 @@ def bulletin(
         str, typer.Option(help="auto (official counts when imported), official, aggregates.")
     ] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Figures and text as JSON.")] = False,
+    short_names: Annotated[
+        bool, typer.Option("--short-names", help="Units as the commission prints them (秀山县).")
+    ] = False,
 ) -> None:
     """Print the bulletin of a day (or of 0h to --until) in the official form."""
     tz = context.settings().timezone
@@ -55,6 +58,7 @@ def bulletin(
                 until_minute=service.parse_until(until),
                 source=cast(Source, source),
                 tz=tz,
+                short_names=short_names,
             )
     except DomainError as exc:
         err_console.print(f"[red]error[/red] ({exc.code}): {escape(exc.message)}", soft_wrap=True)

@@ -33,7 +33,7 @@ from xietong.people.protection import PersonalDataProtector
 from xietong.storage.engine import build_engine, session_factory
 from xietong.storage.unit_of_work import unit_of_work
 from xietong.twin.models import TwinRun, TwinStep
-from xietong.twin.replay import HORIZON_DAYS, START_DAY, replay
+from xietong.twin.replay import DAY_CLOSES_AT, HORIZON_DAYS, START_DAY, replay
 from xietong.twin.users import DEMO_PASSWORD, DemoUser, ensure_demo_users
 
 # Ready in about a minute on two cores (docs/twin.md has the measured figures).
@@ -190,7 +190,7 @@ def _summary(engine: Engine, run_id: int) -> Table:
 
 
 def _serve(engine: Engine, settings: Settings, *, host: str, port: int, as_of: datetime) -> None:
-    """`xietong serve` on the demo database, its clock set to the replay's last evening: the
+    """`xietong serve` on the demo database, its clock set to the replay's last step: the
     dashboard, the API, the outbox dispatcher and the escalation job see the outbreak's time."""
     import uvicorn
 
@@ -263,9 +263,12 @@ def demo(
             f"dashboard: [bold]http://{host}:{port}/overview[/bold]  "
             f"(log in as command / {DEMO_PASSWORD}; API documentation: http://{host}:{port}/api/docs)"
         )
-        evening = datetime.combine(last, time(22, 0), tzinfo=ZoneInfo(settings.timezone))
-        console.print(f"the server's clock runs from {evening:%Y-%m-%d %H:%M %Z}")
-        _serve(engine, settings, host=host, port=port, as_of=evening)
+        # From the replay's last step on: no record it wrote is later than the server's now.
+        closing = datetime.combine(
+            last, time.fromisoformat(DAY_CLOSES_AT), tzinfo=ZoneInfo(settings.timezone)
+        )
+        console.print(f"the server's clock runs from {closing:%Y-%m-%d %H:%M %Z}")
+        _serve(engine, settings, host=host, port=port, as_of=closing)
     finally:
         engine.dispose()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -68,9 +69,10 @@ def _replay(request: Request, after_id: int) -> list[BroadcastMessage]:
         return queue.messages_after(session, after_id=after_id, limit=REPLAY_LIMIT)
 
 
-def _event(message: BroadcastMessage) -> ServerSentEvent:
+def _event(message: BroadcastMessage, now: datetime) -> ServerSentEvent:
+    """The message, with the server's now: a page counts its deadlines from it."""
     return ServerSentEvent(
-        data=json.dumps(message.envelope(), ensure_ascii=False),
+        data=json.dumps({**message.envelope(), "server_now": now.isoformat()}, ensure_ascii=False),
         event=message.topic,
         id=str(message.id),
     )
@@ -93,6 +95,7 @@ async def stream(
     if last_event_id is not None and last_event_id.isdigit():
         after_id = int(last_event_id)
     broadcaster = broadcaster_of(request.app)
+    clock = get_clock(request)
     # Subscribe before reading the replay, so that nothing falls between the two.
     principal = await run_in_threadpool(_authenticate, request)
     subscription = broadcaster.subscribe(district_id=principal.district_id, topics=topic)
@@ -104,13 +107,13 @@ async def stream(
             for message in replay:
                 if subscription.wants(message):
                     highest = max(highest, message.id)
-                    yield _event(message)
+                    yield _event(message, clock.now())
             while True:
                 live = await subscription.next()
                 if live is None:
                     return
                 if live.id > highest or after_id is None:
-                    yield _event(live)
+                    yield _event(live, clock.now())
         finally:
             broadcaster.unsubscribe(subscription)
 

@@ -96,7 +96,8 @@ class ReferralSummary(BaseModel):
     control_due_at: datetime
     next_deadline: datetime | None
     seconds_left: int | None
-    overdue: bool
+    overdue: bool  # decided on the server: a deadline passed (strictly) before `now`
+    missed_deadline: datetime | None  # the first deadline passed, when overdue
     escalated_at: datetime | None
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, Final
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -379,6 +379,25 @@ def get_referral(
     if referral is None:
         raise NotFound(f"no referral {referral_id}", code="referral_not_found")
     return referral
+
+
+DUE_SOON: Final = timedelta(hours=1)
+
+
+def due_soon_clause(now: datetime, within: timedelta = DUE_SOON) -> Any:
+    """Open referrals not yet overdue whose next deadline falls within `within` of `now`."""
+    return or_(
+        and_(
+            Referral.status == Status.pushed.value,
+            Referral.acknowledge_due_at >= now,
+            Referral.acknowledge_due_at <= now + within,
+        ),
+        and_(
+            Referral.status.in_([s.value for s in RUNNING]),
+            Referral.control_due_at >= now,
+            Referral.control_due_at <= now + within,
+        ),
+    )
 
 
 def overdue_clause(now: datetime) -> Any:

@@ -37,6 +37,10 @@ def get_bulletin(
     format: Annotated[
         Literal["json", "text"], Query(description="text: the bulletin's text alone")
     ] = "json",
+    names: Annotated[
+        Literal["full", "short"],
+        Query(description="short: units as the commission prints them (秀山县)"),
+    ] = "full",
 ) -> Response | BulletinRead:
     result = service.bulletin(
         session,
@@ -45,6 +49,7 @@ def get_bulletin(
         until_minute=service.parse_until(until),
         source=source,
         tz=settings.timezone,
+        short_names=names == "short",
     )
     if format == "text":
         return PlainTextResponse(result.text + "\n")

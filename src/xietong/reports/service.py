@@ -22,6 +22,7 @@ from xietong.analytics.catalogue import OFFICIAL_METRICS, Source
 from xietong.analytics.official import WHOLE_DAY_MINUTES, official_counts_for_period
 from xietong.analytics.service import MetricsProvider, metrics_providers
 from xietong.areas import service as areas_service
+from xietong.areas.names import short_name
 from xietong.areas.reference import chongqing
 from xietong.core.clock import DEFAULT_TZ
 from xietong.core.errors import DomainError, NotFound, RowError, ValidationFailed
@@ -68,8 +69,11 @@ def bulletin_input(
     source: Source = "auto",
     tz: str = DEFAULT_TZ,
     providers: list[MetricsProvider] | None = None,
+    short_names: bool = False,
 ) -> tuple[BulletinInput, BulletinSource]:
-    """The bulletin's input for `day` from midnight to `until_minute`, and the source used."""
+    """The bulletin's input for `day` from midnight to `until_minute`, and the source used.
+
+    `short_names`: the units as the commission prints them (秀山县 for 秀山土家族苗族自治县)."""
     if not 0 < until_minute <= WHOLE_DAY_MINUTES:
         raise ValidationFailed(
             errors=[RowError("request", "until", "must lie within the day (00:01..24:00)")]
@@ -102,7 +106,7 @@ def bulletin_input(
             place_hant=chongqing().name_hant,
             place_english=chongqing().english,
             districts=tuple(
-                _district_counts(district, figures.get(district.id, {}))
+                _district_counts(district, figures.get(district.id, {}), short=short_names)
                 for district in areas_service.list_districts(session)
             ),
             time_zone=tz,
@@ -123,10 +127,17 @@ def bulletin(
     source: Source = "auto",
     tz: str = DEFAULT_TZ,
     providers: list[MetricsProvider] | None = None,
+    short_names: bool = False,
 ) -> BulletinRead:
     """The bulletin of `day` (whole, or up to `until_minute`) as text and figures."""
     content, used = bulletin_input(
-        session, day=day, until_minute=until_minute, source=source, tz=tz, providers=providers
+        session,
+        day=day,
+        until_minute=until_minute,
+        source=source,
+        tz=tz,
+        providers=providers,
+        short_names=short_names,
     )
     summary = summarise(content)
     names = {
@@ -201,11 +212,13 @@ def _counted_from_facts(
     return figures
 
 
-def _district_counts(district: areas_service.District, figures: Figures) -> DistrictCounts:
+def _district_counts(
+    district: areas_service.District, figures: Figures, *, short: bool
+) -> DistrictCounts:
     return DistrictCounts(
         code=district.code,
-        name_hans=district.name_hans,
-        name_hant=district.name_hant,
+        name_hans=short_name(district.name_hans) if short else district.name_hans,
+        name_hant=short_name(district.name_hant) if short else district.name_hant,
         english=district.english,
         pinyin=district.pinyin,
         new_confirmed=figures.get("new_confirmed") or 0,

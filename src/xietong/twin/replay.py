@@ -49,6 +49,9 @@ from xietong.twin.users import ensure_demo_users
 from xietong.twin.world import City, load_city, load_truth
 
 START_DAY = date(2022, 11, 1)
+# The local time of a day's last step (the aggregates and the bulletin): nothing the replay writes
+# for a day is later, so a server serving the replay starts its clock there, never behind a record.
+DAY_CLOSES_AT = "23:59"
 HORIZON_DAYS = 30  # the outbreak is simulated for November; a replay covers any prefix of it
 DAY_STAGES = ("morning", "results", "followup", "close")
 # Where the outbreak starts: the districts of the first clusters of November 2022.
@@ -395,7 +398,7 @@ class Replay:
         return summary
 
     def _close(self, session: Session, scene: Scene, day: date) -> dict[str, Any]:
-        at = scene.at(day, "23:59")
+        at = scene.at(day, DAY_CLOSES_AT)
         analytics_service.refresh_aggregates(session, now=at, tz=scene.tz)
         bulletin = reports_service.bulletin(session, day=day, tz=scene.tz, lang="en")
         return {

@@ -159,13 +159,15 @@ def district_map(
 def epidemic_curve(
     days: Sequence[date],
     *,
-    under_control: Sequence[int],
-    surface: Sequence[int],
+    under_control: Sequence[int | None],
+    surface: Sequence[int | None],
     under_control_label: str,
     surface_label: str,
     height: int = 300,
 ) -> str:
-    """New infections by day, stacked: found under control below, found on the surface above."""
+    """New infections by day, stacked: found under control below, found on the surface above.
+
+    None is a day not reported: a gap, never a zero."""
     x = [d.isoformat() for d in days]
     data = [
         {
@@ -195,7 +197,7 @@ def epidemic_curve(
 def band_chart(
     *,
     observed_days: Sequence[date],
-    observed: Sequence[float],
+    observed: Sequence[float | None],
     series: Sequence[dict[str, Any]],
     observed_label: str,
     height: int = 340,

@@ -114,6 +114,13 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "overview.from_to": ("{source} → {target}", "{source} → {target}"),
     "overview.new_on": ("{day} 新增", "New on {day}"),
     "overview.city_phase": ("全市阶段（{day}）", "City phase ({day})"),
+    "overview.city_rt": ("全市 Rt（{day}，95%区间）", "City Rt ({day}, 95% interval)"),
+    "overview.not_enough_data": ("数据不足", "not enough data"),
+    "overview.not_reported": ("未报告", "not reported"),
+    "overview.partial_day": (
+        "{day} 的数据仍在汇入：各项为截至目前之数，阶段与 Rt 亦然。",
+        "Data of {day} are still coming in: every figure, phase and Rt included, is so far.",
+    ),
     "overview.no_counts": (
         "尚无病例统计：请刷新每日汇总或导入官方数据。",
         "No case counts yet: refresh the daily aggregates or import the official counts.",
@@ -157,6 +164,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "referrals.box_outbox": ("发出的协查", "Sent"),
     "referrals.box_overdue": ("超时未办", "Overdue"),
     "referrals.box_escalated": ("已上报", "Escalated"),
+    "referrals.box_due_soon": ("一小时内到期", "Due within an hour"),
     "referrals.box_all": ("全部协查", "All referrals"),
     "referrals.filter_open": ("办理中", "open"),
     "referrals.filter_all": ("全部", "all"),

@@ -99,6 +99,7 @@ class Formatter:
     def __init__(self, viewer: Viewer) -> None:
         self.lang = viewer.lang
         self.zone = ZoneInfo(viewer.settings.timezone)
+        self.now = viewer.now
 
     def time(self, at: datetime | None) -> str:
         if at is None:
@@ -123,6 +124,13 @@ class Formatter:
         if minutes >= 120:
             return translate(self.lang, "frame.hours", n=minutes // 60)
         return translate(self.lang, "frame.minutes", n=minutes)
+
+    def countdown(self, deadline: datetime, *, overdue: bool) -> str:
+        """Time left to `deadline`, or how long it is overdue, from the server's now: the text
+        the page opens with, which its script then keeps counting from the same now."""
+        seconds = (deadline - self.now).total_seconds()
+        key = "frame.overdue_by" if overdue else "frame.due_in"
+        return translate(self.lang, key, t=self.duration(seconds))
 
 
 def query_url(path: str, params: Mapping[str, object], **changes: object) -> str:
@@ -169,6 +177,7 @@ def render(
             as_of_text=as_of_text
             or translate(lang, "frame.data_as_of", at=fmt.time(as_of or viewer.now)),
             generated=fmt.time(viewer.now),
+            server_now=viewer.now.isoformat(),
             path=viewer.path,
             query=dict(viewer.params if query is None else query),
             csrf=viewer.csrf if viewer.session_token else "",
@@ -204,6 +213,7 @@ def render_fragment(
             districts_by_code={d.code: d.name(lang) for d in labels.values()},
             csrf=viewer.csrf if viewer.session_token else "",
             as_of_text=translate(lang, "frame.data_as_of", at=fmt.time(viewer.now)),
+            server_now=viewer.now.isoformat(),
             principal=viewer.principal,
             **context,
         )

@@ -31,6 +31,7 @@ from xietong.referrals.schemas import (
 )
 from xietong.referrals.service import (
     REASONS,
+    due_soon_clause,
     get_referral,
     overdue_clause,
     require_actor,
@@ -38,7 +39,7 @@ from xietong.referrals.service import (
 )
 from xietong.referrals.states import OPEN, Status, allowed_actions
 
-Box = Literal["all", "inbox", "outbox", "overdue", "escalated"]
+Box = Literal["all", "inbox", "outbox", "overdue", "escalated", "due_soon"]
 # Once acknowledged, the receiving district needs the person to find and control them.
 _PERSON_SHOWN = frozenset({Status.acknowledged, Status.located, Status.controlled, Status.closed})
 
@@ -64,6 +65,9 @@ def _summary(referral: Referral, codes: dict[int, str], now: datetime) -> Referr
         next_deadline=timer.deadline,
         seconds_left=int(timer.remaining.total_seconds()) if timer.remaining is not None else None,
         overdue=timer.overdue,
+        missed_deadline=sla.missed_deadline(
+            status, sla.Deadlines(referral.acknowledge_due_at, referral.control_due_at), now
+        ),
         escalated_at=referral.escalated_at,
     )
 
@@ -169,7 +173,8 @@ def list_referrals(
 
     `inbox`: to the caller's district (command centre: escalated or declined, waiting for it);
     `outbox`: sent by the caller's district; `overdue`: past a deadline now; `escalated`:
-    escalated in their current hop and still open.
+    escalated in their current hop and still open; `due_soon`: not overdue, next deadline
+    within the hour.
     """
     require_actor(principal)
     query = select(Referral)
@@ -191,6 +196,8 @@ def list_referrals(
             query = query.where(Referral.from_district_id == mine)
     elif box == "overdue":
         query = query.where(overdue_clause(now))
+    elif box == "due_soon":
+        query = query.where(due_soon_clause(now))
     elif box == "escalated":
         query = query.where(Referral.escalated_at.is_not(None), Referral.status.in_(open_values))
     if statuses:

@@ -1,9 +1,11 @@
 """The overview's numbers, read through the analytics and cases services.
 
-The map, the curve and the surface panel come from `analytics.situation.trend` (the same call as
-`GET /api/analytics/trend`); phase and Rt are given for the last complete day, since a partial
-day would read as a fall. Points and lines come from the cases services (clusters, chains,
-spillovers), which only roles that may read persons see.
+Every panel is of one day, the day shown: the map, the curve, the surface panel, phase and Rt
+come from one `analytics.situation.trend` (the same call as `GET /api/analytics/trend`) ending on
+that day, and points and lines are read for it. The page shows the last complete day unless
+another is asked for (a partial day would read as a fall; asked for, it says so). Points and
+lines come from the cases services (clusters, chains, spillovers), which only roles that may
+read persons see.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy.orm import Session
 
@@ -31,10 +34,9 @@ PANEL_ROWS = 50
 
 @dataclass(frozen=True)
 class Situation:
-    """The trend up to the day shown, and the phases of the last complete day."""
+    """The trend up to the day shown: every panel of the overview reads this one trend."""
 
     trend: TrendRead
-    phases: TrendRead
     as_of: datetime | None
 
     @property
@@ -42,31 +44,49 @@ class Situation:
         return self.trend.parameters.last_day
 
     @property
-    def phase_day(self) -> date:
-        return self.phases.parameters.last_day
+    def phases(self) -> TrendRead:
+        return self.trend
 
-    def on_day(self, unit: UnitTrend) -> tuple[int, int]:
-        """(infections, of which on the surface) of a unit on the day shown."""
+    @property
+    def phase_day(self) -> date:
+        return self.trend.parameters.last_day
+
+    def on_day(self, unit: UnitTrend) -> tuple[int | None, int | None]:
+        """(infections, of which on the surface) of a unit on the day shown; None: the day
+        was not reported."""
         last = unit.series[-1]
         return last.cases, last.surface_cases
 
-    def surface_by_code(self) -> dict[str, int]:
+    def surface_by_code(self) -> dict[str, int | None]:
         return {u.code: self.on_day(u)[1] for u in self.trend.districts}
 
-    def city_curve(self) -> tuple[list[date], list[int], list[int]]:
+    def city_curve(self) -> tuple[list[date], list[int | None], list[int | None]]:
         points = self.trend.city.series
         days = [p.day for p in points]
         surface = [p.surface_cases for p in points]
-        under = [p.cases - p.surface_cases for p in points]
+        under = [
+            p.cases - p.surface_cases
+            if p.cases is not None and p.surface_cases is not None
+            else None
+            for p in points
+        ]
         return days, under, surface
 
-    def rows(self) -> list[tuple[UnitTrend, UnitTrend, int, int]]:
-        """Per district: its trend on the day shown, its phase unit, cases and surface that day."""
-        phases = {u.code: u for u in self.phases.districts}
+    def rows(
+        self, *, by: Literal["cases", "surface"] = "cases"
+    ) -> list[tuple[UnitTrend, UnitTrend, int | None, int | None]]:
+        """Per district, most `by` first (not reported last): its trend on the day shown (twice,
+        as the template reads it), cases and surface that day."""
         found = []
         for unit in self.trend.districts:
             cases, surface = self.on_day(unit)
-            found.append((unit, phases.get(unit.code, unit), cases, surface))
+            found.append((unit, unit, cases, surface))
+
+        def count(row: tuple[UnitTrend, UnitTrend, int | None, int | None]) -> int:
+            value = row[2] if by == "cases" else row[3]
+            return -1 if value is None else value
+
+        found.sort(key=count, reverse=True)
         return found
 
 
@@ -86,21 +106,13 @@ def trend(
     )
 
 
-def situation(session: Session, *, day: date, today: date) -> tuple[Situation | None, str | None]:
+def situation(session: Session, *, day: date) -> tuple[Situation | None, str | None]:
     """The situation on `day`, or None with the reason (no case counts at all yet)."""
-    # One digest of the days both trends read: the shown day's and the day before's.
-    covering = memo.series_fingerprint(
-        session, first_day=day - timedelta(days=CURVE_DAYS), last_day=day
-    )
     try:
-        shown = trend(session, last_day=day, fingerprint=covering)
-        phases = shown
-        if day >= today:
-            # Today is still coming in: phase and Rt are read on yesterday, a complete day.
-            phases = trend(session, last_day=day - timedelta(days=1), fingerprint=covering)
+        shown = trend(session, last_day=day)
     except NotFound as exc:
         return None, exc.message
-    return Situation(shown, phases, analytics_service.last_watermark(session)), None
+    return Situation(shown, analytics_service.last_watermark(session)), None
 
 
 @dataclass(frozen=True)

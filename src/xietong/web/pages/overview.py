@@ -8,7 +8,7 @@ cases and days since the last one). Every number comes from the analytics and ca
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter
@@ -41,7 +41,8 @@ def parse_day(value: str | None, default: date) -> date:
 def overview(viewer: ViewerDep, session: SessionDep, day: str | None = None) -> Response:
     def build(principal: Principal) -> Response:
         today = local_day(viewer.now, viewer.settings.timezone)
-        shown = min(parse_day(day, today), today)
+        # The last complete day unless another is asked for: today's counts are still arriving.
+        shown = min(parse_day(day, today - timedelta(days=1)), today)
         context, as_of = overview_context(
             viewer, session, principal=principal, day=shown, today=today
         )
@@ -61,16 +62,17 @@ def overview_context(
     labels = district_labels(session)
     names = {d.code: d.name(lang) for d in labels.values()}
     own = labels[principal.district_id].code if principal.district_id is not None else None
-    picture, missing = data.situation(session, day=day, today=today)
+    picture, missing = data.situation(session, day=day)
     surface = picture.surface_by_code() if picture is not None else {}
     context: dict[str, Any] = {
         "charts": True,
         "day": day,
+        "partial_day": day >= today,
         "own_code": own,
         "situation": picture,
         "missing": missing,
         "map_json": charts.district_map(
-            {code: float(n) for code, n in surface.items()},
+            {code: float(n) for code, n in surface.items() if n is not None},
             names=names,
             label=translate(lang, "overview.new_surface"),
             highlight=own,
@@ -97,7 +99,7 @@ def coordination_panels(viewer: ViewerDep, session: SessionDep, day: str | None 
     if principal is None:
         return HTMLResponse("", status_code=401)
     today = local_day(viewer.now, viewer.settings.timezone)
-    shown = min(parse_day(day, today), today)
+    shown = min(parse_day(day, today - timedelta(days=1)), today)
     labels = district_labels(session)
     context = {
         "coordination": data.coordination(session, principal=principal, day=shown),

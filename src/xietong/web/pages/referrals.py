@@ -77,7 +77,7 @@ class InboxQuery:
 
 def boxes_for(principal: Principal) -> tuple[Box, ...]:
     if principal.district_id is None:
-        return ("inbox", "overdue", "escalated", "all")
+        return ("inbox", "overdue", "escalated", "due_soon", "all")
     return ("inbox", "outbox")
 
 
@@ -308,6 +308,10 @@ def board_context(
 ) -> dict[str, Any]:
     overdue, overdue_total = _all_of_box(session, principal, "overdue", viewer.now)
     escalated, escalated_total = _all_of_box(session, principal, "escalated", viewer.now)
+    # Each tile is the total of the list it links to: the same query, the same now.
+    _, due_soon_total = query_service.list_referrals(
+        session, principal=principal, now=viewer.now, box="due_soon", limit=1
+    )
     pairs: dict[tuple[str, str], list[Any]] = {}
     for item in overdue:
         entry = pairs.setdefault((item.from_district_code, item.to_district_code), [0, 0, None])
@@ -330,6 +334,7 @@ def board_context(
         "pairs": table,
         "overdue_total": overdue_total,
         "escalated_total": escalated_total,
+        "due_soon_total": due_soon_total,
         "counted": len(overdue),
         "truncated": overdue_total > len(overdue),
         "page": listing,

@@ -37,14 +37,24 @@
     });
   }
 
-  // Countdowns: <span class="countdown" data-deadline="ISO"> shows time left or overdue.
+  // The server's now: every page, live fragment and stream event carries it, and the page counts
+  // from it, so a browser whose clock is off (by minutes or by years) shows the server's minutes.
+  let serverOffset = 0;
+  function syncServerNow(iso) {
+    const at = Date.parse(iso || "");
+    if (!Number.isNaN(at)) serverOffset = at - Date.now();
+  }
+  const serverNow = () => Date.now() + serverOffset;
+
+  // Countdowns: <span class="countdown" data-deadline="ISO"> shows time left or overdue. A
+  // deadline is missed strictly after it, as the server decides (`data-overdue` at render).
   function duration(ms) {
     const minutes = Math.floor(Math.abs(ms) / 60000);
     if (minutes >= 120) return text("tHours", { n: Math.floor(minutes / 60) });
     return text("tMinutes", { n: minutes });
   }
   function tick() {
-    const now = Date.now();
+    const now = serverNow();
     document.querySelectorAll(".countdown[data-deadline]").forEach((el) => {
       const left = Date.parse(el.dataset.deadline) - now;
       el.classList.toggle("overdue", left < 0);
@@ -78,6 +88,8 @@
             if (!seen.has(row.dataset.rowId)) { row.classList.add("fresh"); fresh += 1; }
           });
           if (fresh && region.dataset.liveToast) toast(region.dataset.liveToast);
+          const stamped = region.querySelector("[data-server-now]");
+          if (stamped) syncServerNow(stamped.dataset.serverNow);
           const asOf = region.querySelector("[data-as-of]");
           const head = document.getElementById("as-of");
           if (asOf && head) head.textContent = asOf.dataset.asOf;
@@ -98,7 +110,9 @@
     let pending = null;
     const onEvent = (event) => {
       try {
-        const payload = JSON.parse(event.data).payload || {};
+        const message = JSON.parse(event.data);
+        syncServerNow(message.server_now);
+        const payload = message.payload || {};
         if (payload.actor && payload.actor === body.dataset.username) return;
       } catch (ignored) { /* a message without a JSON body still means "something changed" */ }
       clearTimeout(pending);
@@ -153,6 +167,7 @@
     });
   }
 
+  syncServerNow(body.dataset.serverNow);
   document.addEventListener("DOMContentLoaded", () => {
     drawFigures(document);
     loadFragments();
