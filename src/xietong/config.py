@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     # The server runs the outbox dispatcher and the periodic jobs; tests driving them by hand,
     # or a deployment running them in a separate `xietong outbox run` process, turn this off.
     run_workers: bool = True
+    # Accounts: API tokens live at most this long; refused logins are counted over a window per
+    # account and per address, and past the limit the login answers 429 until the window passes.
+    token_days: int = Field(default=90, ge=1, le=3650)
+    login_window_minutes: int = Field(default=15, ge=1)
+    login_failures_per_account: int = Field(default=10, ge=1)
+    login_failures_per_address: int = Field(default=100, ge=1)
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Settings:

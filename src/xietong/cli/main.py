@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,7 @@ from xietong.auth import service as auth_service
 from xietong.auth.schemas import UserCreate
 from xietong.cli import context
 from xietong.cli.context import console, err_console
+from xietong.core.clock import utcnow
 from xietong.core.errors import DomainError, ValidationFailed
 from xietong.core.principal import SYSTEM, Role
 from xietong.people import service as people_service
@@ -210,10 +212,26 @@ def users_create(
     username: Annotated[str, typer.Argument(help="Login name.")],
     role: Annotated[Role, typer.Option(help="Role.")] = Role.command,
     district: Annotated[str | None, typer.Option(help="District code; none for the city.")] = None,
-    password: Annotated[str | None, typer.Option(help="Password for the dashboard.")] = None,
+    ask_password: Annotated[
+        bool, typer.Option("--ask-password", help="Prompt for a dashboard password.")
+    ] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read a dashboard password from stdin.")
+    ] = False,
     display_name: Annotated[str | None, typer.Option(help="Name shown in the dashboard.")] = None,
 ) -> None:
-    """Create a user (the first one: a command-centre user) and print its API token."""
+    """Create a user (the first one: a command-centre user) and print its API token.
+
+    A password is never taken from the command line (it would stay in the shell's history and
+    the process list): ask for a prompt, or pipe it in.
+    """
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif ask_password:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = context.settings()
+    now = utcnow()
     try:
         with context.work() as session:
             user = auth_service.create_user(
@@ -225,8 +243,12 @@ def users_create(
                     password=password,
                     display_name=display_name,
                 ),
+                now=now,
+                production=settings.environment == "production",
             )
-            token = auth_service.issue_token(session, user=user)
+            token = auth_service.issue_token(
+                session, user=user, now=now, expires_at=now + timedelta(days=settings.token_days)
+            )
     except DomainError as exc:
         _fail(exc)
     console.print(f"user [bold]{username}[/bold] ({role.value}, {district or 'city'}) created")
