@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=15, ge=1)
     login_failures_per_account: int = Field(default=10, ge=1)
     login_failures_per_address: int = Field(default=100, ge=1)
+    # An open live stream checks its token again this often (0: before every event).
+    stream_recheck_seconds: float = Field(default=5.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Settings:
