@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=15, ge=1)
     login_failures_per_account: int = Field(default=10, ge=1)
     login_failures_per_address: int = Field(default=100, ge=1)
+    # Webhooks go to public addresses only; these networks (CIDR) are allowed besides, for a
+    # receiver on the deployment's own network (e.g. ["10.20.0.0/16"]).
+    webhook_allowed_networks: list[str] = Field(default_factory=list)
     # An open live stream checks its token again this often (0: before every event).
     stream_recheck_seconds: float = Field(default=5.0, ge=0)
 

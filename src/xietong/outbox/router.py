@@ -7,9 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
-from xietong.auth.dependencies import PrincipalDep, ProtectorDep
+from xietong.auth.dependencies import PrincipalDep, ProtectorDep, SettingsDep
 from xietong.core.pagination import Page
 from xietong.outbox import service, sse
+from xietong.outbox.addresses import parse_networks
 from xietong.outbox.schemas import (
     DeliveryRead,
     EndpointCreate,
@@ -46,9 +47,14 @@ def create_endpoint(
     session: SessionDep,
     principal: PrincipalDep,
     protector: ProtectorDep,
+    settings: SettingsDep,
 ) -> EndpointWithSecret:
     endpoint, secret = service.create_endpoint(
-        session, principal=principal, protector=protector, endpoint_in=endpoint_in
+        session,
+        principal=principal,
+        protector=protector,
+        endpoint_in=endpoint_in,
+        allowed_networks=parse_networks(settings.webhook_allowed_networks),
     )
     return EndpointWithSecret(
         **service.endpoint_read(session, endpoint).model_dump(), secret=secret
@@ -57,10 +63,18 @@ def create_endpoint(
 
 @admin.patch("/endpoints/{endpoint_id}", summary="Change or deactivate a webhook endpoint")
 def update_endpoint(
-    endpoint_id: int, changes: EndpointUpdate, session: SessionDep, principal: PrincipalDep
+    endpoint_id: int,
+    changes: EndpointUpdate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> EndpointRead:
     endpoint = service.update_endpoint(
-        session, principal=principal, endpoint_id=endpoint_id, changes=changes
+        session,
+        principal=principal,
+        endpoint_id=endpoint_id,
+        changes=changes,
+        allowed_networks=parse_networks(settings.webhook_allowed_networks),
     )
     return service.endpoint_read(session, endpoint)
 

@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 from xietong.config import Settings
 from xietong.core.clock import SystemClock
 from xietong.domains import domain_modules
+from xietong.outbox.addresses import parse_networks
 from xietong.outbox.broadcast import Broadcaster
-from xietong.outbox.dispatcher import Dispatcher
+from xietong.outbox.dispatcher import Dispatcher, HttpWebhookSender
 from xietong.outbox.doorbell import DOORBELL
 from xietong.outbox.service import NOTIFY_CHANNEL
 from xietong.people.protection import PersonalDataProtector
@@ -86,7 +87,13 @@ class Workers:
         self._settings = settings
         self._clock = SystemClock()
         self.dispatcher = Dispatcher(
-            work=work, read=read, protector=protector, broadcaster=broadcaster
+            work=work,
+            read=read,
+            protector=protector,
+            broadcaster=broadcaster,
+            sender=HttpWebhookSender(
+                allowed_networks=parse_networks(settings.webhook_allowed_networks)
+            ),
         )
         self._jobs = discover_jobs() if jobs is None else jobs
         self._stop = threading.Event()

@@ -28,6 +28,7 @@ from xietong.bootstrap import prepare_database
 from xietong.config import Settings
 from xietong.core.principal import SYSTEM, Role
 from xietong.outbox import service as outbox_service
+from xietong.outbox.addresses import parse_networks
 from xietong.outbox.schemas import EndpointCreate
 from xietong.people import service as people_service
 from xietong.people.protection import PersonalDataProtector
@@ -148,6 +149,7 @@ def prepare_city(url: str, *, persons: int, webhook_url: str | None) -> City:
                     secret=secret,
                     topics=["referral."],
                 ),
+                allowed_networks=parse_networks(["127.0.0.0/8"]),
             )
     engine.dispose()
     return City(url=url, person_ids=person_ids, tokens=tokens, endpoint_secret=secret)
@@ -168,7 +170,13 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Server:
-        env = {**os.environ, "XIETONG_DATABASE_URL": self.url, "COLUMNS": "200"}
+        env = {
+            **os.environ,
+            "XIETONG_DATABASE_URL": self.url,
+            "COLUMNS": "200",
+            # The test's webhook receiver listens on loopback.
+            "XIETONG_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
+        }
         self._close_log()
         self._handle = open(self.log, "a") if self.log else None  # noqa: SIM115
         self.process = subprocess.Popen(
