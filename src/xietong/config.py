@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=15, ge=1)
     login_failures_per_account: int = Field(default=10, ge=1)
     login_failures_per_address: int = Field(default=100, ge=1)
+    # Request bodies above these sizes are answered 413 before they are read: JSON and forms,
+    # and uploaded files (laboratory results, person imports).
+    max_json_bytes: int = Field(default=10 * 2**20, ge=1024)
+    max_upload_bytes: int = Field(default=256 * 2**20, ge=1024)
     # Webhooks go to public addresses only; these networks (CIDR) are allowed besides, for a
     # receiver on the deployment's own network (e.g. ["10.20.0.0/16"]).
     webhook_allowed_networks: list[str] = Field(default_factory=list)

@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from xietong import __version__
 from xietong.api.errors import install_error_handlers
+from xietong.api.guards import guard_input
+from xietong.api.limits import BodyLimit, SecurityHeaders
 from xietong.config import Settings
 from xietong.domains import domain_modules
 from xietong.outbox.runtime import start_workers
@@ -34,6 +36,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        dependencies=[Depends(guard_input)],
         title="xietong",
         version=__version__,
         description="Coordinated epidemic response across a city's districts.",
@@ -46,6 +49,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.session_factory = session_factory(engine)
     app.state.protector = PersonalDataProtector.from_settings(settings)
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimit, json_bytes=settings.max_json_bytes, file_bytes=settings.max_upload_bytes
+    )
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/health", tags=["health"], summary="Liveness and database reachability")
     def health() -> dict[str, Any]:

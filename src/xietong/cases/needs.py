@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from xietong.cases.models import CloseContact, ContactReferralNeed
 from xietong.cases.schemas import ContactReferralNeedRead
 from xietong.core.clock import utcnow
+from xietong.people.models import Person
 
 
 def refer_if_elsewhere(
@@ -34,6 +35,35 @@ def refer_if_elsewhere(
         reason="close_contact",
         from_district_id=contact.tracing_district_id,
         to_district_id=contact.residence_district_id,
+        created_at=now,
+    )
+    session.add(need)
+    session.flush()
+    return need
+
+
+def refer_person(
+    session: Session, *, contact: CloseContact, person: Person, now: datetime
+) -> ContactReferralNeed | None:
+    """A contact reported by a district that may not see its person: the person's responsible
+    district (residence; its place of stay when it lives in the reporting district) finds it."""
+    to_district = person.residence_district_id
+    if to_district == contact.tracing_district_id:
+        to_district = person.current_district_id
+    if to_district == contact.tracing_district_id:
+        return None
+    existing = session.scalar(
+        select(ContactReferralNeed).where(ContactReferralNeed.contact_id == contact.id)
+    )
+    if existing is not None:
+        return existing
+    need = ContactReferralNeed(
+        contact_id=contact.id,
+        person_id=person.id,
+        case_id=contact.case_id,
+        reason="close_contact",
+        from_district_id=contact.tracing_district_id,
+        to_district_id=to_district,
         created_at=now,
     )
     session.add(need)

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
+from fastapi.responses import JSONResponse
 
 from xietong.areas import service as areas_service
 from xietong.auth.dependencies import PrincipalDep, ProtectorDep, SettingsDep
 from xietong.cases import (
     cluster_service,
     contact_service,
+    link_proposals,
     link_service,
     metrics,
     quarantine_service,
     service,
 )
+from xietong.cases.models import LinkProposal
 from xietong.cases.schemas import (
     CaseCreate,
     CaseRead,
@@ -32,6 +35,7 @@ from xietong.cases.schemas import (
     DaySummary,
     DistrictDay,
     LinkCreate,
+    LinkProposalRead,
     LinkRead,
     OccupancyRead,
     PlaceCreate,
@@ -43,8 +47,9 @@ from xietong.cases.schemas import (
 )
 from xietong.core.clock import local_day, utcnow
 from xietong.core.errors import RowError, ValidationFailed
-from xietong.core.pagination import Page
+from xietong.core.pagination import MAX_PAGE_SIZE, Page
 from xietong.core.principal import Permission
+from xietong.flows import contacts as contact_flows
 from xietong.people.service import require
 from xietong.storage.dependencies import SessionDep
 
@@ -193,11 +198,64 @@ def decide_member(
 
 
 @router.post(
-    "/links", status_code=status.HTTP_201_CREATED, summary="Link an infectee to its source"
+    "/links",
+    status_code=status.HTTP_201_CREATED,
+    summary="Link an infectee to its source (a case you may not see: proposed to its district)",
+    response_model=LinkRead,
+    responses={202: {"model": LinkProposalRead, "description": "Proposed to the other district"}},
 )
-def create_link(link_in: LinkCreate, session: SessionDep, principal: PrincipalDep) -> LinkRead:
+def create_link(
+    link_in: LinkCreate, session: SessionDep, principal: PrincipalDep
+) -> Any:
     link = link_service.create_link(session, principal=principal, link_in=link_in)
+    if isinstance(link, LinkProposal):
+        proposal = link_proposals.proposal_reads(session, [link], principal=principal)[0]
+        return JSONResponse(proposal.model_dump(mode="json"), status_code=202)
     return link_service.link_reads(session, [link])[0]
+
+
+@router.get("/link-proposals", summary="Links proposed to your district (or by it) to decide")
+def list_link_proposals(
+    session: SessionDep,
+    principal: PrincipalDep,
+    incoming: bool = True,
+    state: Annotated[
+        Literal["proposed", "confirmed", "rejected"] | None, Query(alias="status")
+    ] = "proposed",
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[LinkProposalRead]:
+    rows, total = link_proposals.list_proposals(
+        session, principal=principal, incoming=incoming, status=state, limit=limit, offset=offset
+    )
+    return Page(
+        items=link_proposals.proposal_reads(session, rows, principal=principal),
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post(
+    "/link-proposals/{proposal_id}/confirm",
+    summary="Confirm a link proposed to your district: the link is made",
+)
+def confirm_link_proposal(
+    proposal_id: int, session: SessionDep, principal: PrincipalDep
+) -> LinkRead:
+    link = link_proposals.confirm(
+        session, principal=principal, proposal_id=proposal_id, now=utcnow()
+    )
+    return link_service.link_reads(session, [link])[0]
+
+
+@router.post(
+    "/link-proposals/{proposal_id}/reject",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Reject a link proposed to your district",
+)
+def reject_link_proposal(proposal_id: int, session: SessionDep, principal: PrincipalDep) -> None:
+    link_proposals.reject(session, principal=principal, proposal_id=proposal_id, now=utcnow())
 
 
 @router.delete(
@@ -258,15 +316,20 @@ def identify_contact(
     session: SessionDep,
     principal: PrincipalDep,
     protector: ProtectorDep,
+    settings: SettingsDep,
 ) -> ContactRead:
-    contact = contact_service.identify_contact(
+    contact = contact_flows.identify_contact(
         session,
         principal=principal,
         protector=protector,
         contact_id=contact_id,
         identify_in=identify_in,
+        now=utcnow(),
+        tz=settings.timezone,
     )
-    return contact_service.contact_reads(session, [contact], principal=principal)[0]
+    return contact_service.contact_reads(
+        session, [contact], principal=principal, protector=protector
+    )[0]
 
 
 @router.get("/quarantine-orders", summary="Quarantine orders of your district")
@@ -431,12 +494,13 @@ def register_contact(
     protector: ProtectorDep,
     settings: SettingsDep,
 ) -> ContactRead:
-    contact = contact_service.register_contact(
+    contact = contact_flows.register_contact(
         session,
         principal=principal,
         protector=protector,
         case_id=case_id,
         contact_in=contact_in,
+        now=utcnow(),
         tz=settings.timezone,
     )
     return contact_service.contact_reads(

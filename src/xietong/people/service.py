@@ -136,10 +136,15 @@ def create_person(
     id_hash = protector.hash_id(national_id.number)
     existing = session.scalar(select(Person.id).where(Person.id_hash == id_hash))
     if existing is not None:
+        # The record is named only to a caller who may see it; otherwise nothing about it (its
+        # district, whether it is a case) is told.
+        visible = session.scalar(
+            visible_persons(principal).with_only_columns(Person.id).where(Person.id == existing)
+        )
         raise Conflict(
             "a person with this national ID exists",
             code="person_exists",
-            details={"person_id": existing},
+            details={"person_id": existing} if visible is not None else None,
         )
     now = utcnow()
     person = Person(
