@@ -19,6 +19,10 @@ DEVELOPMENT_ID_HASH_KEY = "xietong-development-id-hash-key-not-for-production"
 DEVELOPMENT_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"xietong-dev-key-32-bytes-long!!!").decode()
 
 
+# An HMAC key shorter than its hash's output is weaker than the hash: 32 characters at least.
+MIN_ID_HASH_KEY_LENGTH = 32
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("xietong", appauthor=False))
 
@@ -69,6 +73,10 @@ class Settings(BaseSettings):
                 raise ValueError("XIETONG_ID_HASH_KEY must be set in production")
             if self.encryption_key.get_secret_value() == DEVELOPMENT_ENCRYPTION_KEY:
                 raise ValueError("XIETONG_ENCRYPTION_KEY must be set in production")
+            if len(self.id_hash_key.get_secret_value()) < MIN_ID_HASH_KEY_LENGTH:
+                raise ValueError(
+                    f"XIETONG_ID_HASH_KEY must be at least {MIN_ID_HASH_KEY_LENGTH} characters"
+                )
         key = base64.urlsafe_b64decode(self.encryption_key.get_secret_value().encode())
         if len(key) != 32:
             raise ValueError("XIETONG_ENCRYPTION_KEY must be 32 bytes in URL-safe base64")

@@ -204,9 +204,7 @@ def decide_member(
     response_model=LinkRead,
     responses={202: {"model": LinkProposalRead, "description": "Proposed to the other district"}},
 )
-def create_link(
-    link_in: LinkCreate, session: SessionDep, principal: PrincipalDep
-) -> Any:
+def create_link(link_in: LinkCreate, session: SessionDep, principal: PrincipalDep) -> Any:
     link = link_service.create_link(session, principal=principal, link_in=link_in)
     if isinstance(link, LinkProposal):
         proposal = link_proposals.proposal_reads(session, [link], principal=principal)[0]
