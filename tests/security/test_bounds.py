@@ -159,3 +159,27 @@ def test_answers_are_not_cached_and_hsts_is_sent_over_tls(
     assert "strict-transport-security" not in answer.headers
     tls = TestClient(app_client.app, base_url="https://testserver")
     assert "max-age" in tls.get("/health").headers["strict-transport-security"]
+
+
+def test_the_api_docs_come_from_the_installed_package(app_client: TestClient) -> None:
+    page = app_client.get("/api/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower() and "/api/docs/assets/swagger-ui-bundle.js" in page.text
+    script = app_client.get("/api/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.content) > 100_000
+    assert app_client.get("/api/docs/assets/..%2Fpyproject.toml").status_code == 404
+
+
+def test_in_production_the_docs_and_the_schema_need_a_login(
+    app_client: TestClient, session: Session
+) -> None:
+    from xietong.api.app import create_app
+
+    settings = app_client.app.state.settings.model_copy(  # type: ignore[attr-defined]
+        update={"environment": "production"}
+    )
+    production = TestClient(create_app(settings, engine=app_client.app.state.engine))  # type: ignore[attr-defined]
+    production.app.dependency_overrides = app_client.app.dependency_overrides  # type: ignore[attr-defined]
+    assert production.get("/api/docs").status_code == 401
+    assert production.get("/api/openapi.json").status_code == 401
+    assert production.get("/api/openapi.json", headers=_headers(session)).status_code == 200

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from xietong import __version__
+from xietong.api.docs import install_docs
 from xietong.api.errors import install_error_handlers
 from xietong.api.guards import guard_input
 from xietong.api.limits import BodyLimit, SecurityHeaders
@@ -40,8 +41,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         title="xietong",
         version=__version__,
         description="Coordinated epidemic response across a city's districts.",
-        openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -49,6 +50,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.session_factory = session_factory(engine)
     app.state.protector = PersonalDataProtector.from_settings(settings)
     install_error_handlers(app)
+    install_docs(app, behind_login=settings.environment == "production")
     app.add_middleware(
         BodyLimit, json_bytes=settings.max_json_bytes, file_bytes=settings.max_upload_bytes
     )
