@@ -396,13 +396,11 @@ def contact_reads(
         session,
         [c.residence_building_id for c in contacts] + [c.exposure_building_id for c in contacts],
     )
-    # A contact not (yet) identified is shown as its district reported it, whoever it was
-    # matched to behind the answer.
-    shown = [c.id for c in contacts if c.identified_at is None] if protector is not None else []
-    if shown:
-        auth_service.record_audit(
-            session, principal=principal, action="read", entity="contact", entity_ids=shown
-        )
+    # Every contact read is audited (it names a person, or a name and phone); one not (yet)
+    # identified is shown as its district reported it, whoever it was matched to behind it.
+    auth_service.record_audit(
+        session, principal=principal, action="read", entity="contact", entity_ids=ids
+    )
     reads = []
     for c in contacts:
         identified = c.identified_at is not None

@@ -221,6 +221,7 @@ def get_order(session: Session, *, principal: Principal, order_id: int) -> Quara
         )
         if tracing != principal.district_id:
             raise NotFound(f"no quarantine order {order_id}", code="order_not_found")
+    _audit_read(session, principal, [order])
     return order
 
 
@@ -272,7 +273,19 @@ def list_orders(
             .offset(offset)
         )
     )
+    _audit_read(session, principal, orders)
     return orders, total
+
+
+def _audit_read(session: Session, principal: Principal, orders: list[QuarantineOrder]) -> None:
+    # An order names a person and where it is held: every read is audited like a person's.
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="read",
+        entity="quarantine_order",
+        entity_ids=[o.id for o in orders],
+    )
 
 
 def order_reads(session: Session, orders: Sequence[QuarantineOrder]) -> list[QuarantineOrderRead]:
