@@ -23,6 +23,19 @@ def refer_if_elsewhere(
     """A contact living outside the tracing district: that district must find the person."""
     if contact.person_id is None or contact.residence_district_id == contact.tracing_district_id:
         return None
+    return _need(
+        session,
+        contact=contact,
+        person_id=contact.person_id,
+        to_district_id=contact.residence_district_id,
+        now=now,
+    )
+
+
+def _need(
+    session: Session, *, contact: CloseContact, person_id: int, to_district_id: int, now: datetime
+) -> ContactReferralNeed:
+    """The contact's one referral need (made once; asked again, the same one)."""
     existing = session.scalar(
         select(ContactReferralNeed).where(ContactReferralNeed.contact_id == contact.id)
     )
@@ -30,11 +43,11 @@ def refer_if_elsewhere(
         return existing
     need = ContactReferralNeed(
         contact_id=contact.id,
-        person_id=contact.person_id,
+        person_id=person_id,
         case_id=contact.case_id,
         reason="close_contact",
         from_district_id=contact.tracing_district_id,
-        to_district_id=contact.residence_district_id,
+        to_district_id=to_district_id,
         created_at=now,
     )
     session.add(need)
@@ -52,23 +65,7 @@ def refer_person(
         to_district = person.current_district_id
     if to_district == contact.tracing_district_id:
         return None
-    existing = session.scalar(
-        select(ContactReferralNeed).where(ContactReferralNeed.contact_id == contact.id)
-    )
-    if existing is not None:
-        return existing
-    need = ContactReferralNeed(
-        contact_id=contact.id,
-        person_id=person.id,
-        case_id=contact.case_id,
-        reason="close_contact",
-        from_district_id=contact.tracing_district_id,
-        to_district_id=to_district,
-        created_at=now,
-    )
-    session.add(need)
-    session.flush()
-    return need
+    return _need(session, contact=contact, person_id=person.id, to_district_id=to_district, now=now)
 
 
 def pending_referral_needs(
