@@ -148,10 +148,15 @@ def _parameters(route: APIRoute) -> Iterator[tuple[str, str, Any]]:
     pending = [route.dependant]
     while pending:
         dependant = pending.pop()
-        for field in dependant.path_params:
-            yield "path", field.alias, field.field_info.annotation
-        for field in dependant.query_params:
-            yield "query", field.alias, field.field_info.annotation
+        for where, fields in (("path", dependant.path_params), ("query", dependant.query_params)):
+            for field in fields:
+                model = _model_of(field.field_info.annotation)
+                if model is None:
+                    yield where, field.alias, field.field_info.annotation
+                    continue
+                # A model of parameters (`?limit=&offset=` as one `PageParams`): its fields.
+                for name, info in model.model_fields.items():
+                    yield where, info.alias or name, info.annotation
         pending.extend(dependant.dependencies)
 
 
