@@ -4,7 +4,7 @@ and logins are throttled per account and per address."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +14,6 @@ from tests.factories.auth import command_user, district_user, make_user
 from tests.factories.web import PASSWORD, csrf_of, log_in
 from xietong.auth import service, tokens
 from xietong.auth.passwords import verify_password
-from xietong.core.clock import utcnow
 from xietong.core.errors import NotAuthenticated, ValidationFailed
 from xietong.core.principal import Role
 
@@ -26,7 +25,7 @@ def _bearer(token: str) -> dict[str, str]:
 def test_a_token_expires(session: Session) -> None:
     principal, _ = command_user(session)
     user = service.require_user(session, username=principal.username)
-    now = utcnow()
+    now = datetime(2022, 11, 14, 12, tzinfo=UTC)
     token = tokens.issue_token(session, user=user, expires_at=now + timedelta(hours=1), now=now)
     assert tokens.authenticate_token(session, token=token, now=now).user_id == user.id
     with pytest.raises(NotAuthenticated):
@@ -185,6 +184,7 @@ def test_production_refuses_weak_passwords(session: Session) -> None:
             service.create_user(
                 session,
                 user_in=UserCreate(username="prod-user", role=Role.viewer, password=weak),
+                now=datetime(2022, 11, 14, 12, tzinfo=UTC),
                 production=True,
             )
         assert refused.value.errors[0].field == "password"

@@ -12,7 +12,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from swagger_ui_bundle import swagger_ui_path
 
-from xietong.auth.dependencies import get_principal
+from xietong.api.deps import get_principal
 
 DOCS_URL, OPENAPI_URL, ASSETS = "/api/docs", "/api/openapi.json", "/api/docs/assets"
 _ASSET_TYPES = {

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from xietong.api.deps import NowDep, PageDep, PrincipalDep, SessionDep, SettingsDep, requires
 from xietong.auth import service, tokens
-from xietong.auth.dependencies import PrincipalDep, SettingsDep, requires
 from xietong.auth.schemas import (
     AuditRead,
     IssuedToken,
@@ -20,16 +20,12 @@ from xietong.auth.schemas import (
     UserCreate,
     UserRead,
 )
-from xietong.core.clock import utcnow
-from xietong.core.pagination import MAX_PAGE_SIZE, Page
+from xietong.core.pagination import Page
 from xietong.core.principal import Permission, Principal
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 Username = Annotated[str, Path(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
-Offset = Annotated[int, Query(ge=0, le=2**31)]
 _MANAGE = [requires(Permission.manage_users)]
 
 
@@ -50,14 +46,18 @@ def me(session: SessionDep, principal: PrincipalDep) -> UserRead:
     summary="Change your password; your other tokens and sessions end",
 )
 def change_password(
-    change: PasswordChange, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    change: PasswordChange,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> Response:
     service.change_password(
         session,
         principal=principal,
         current_password=change.current_password,
         new_password=change.new_password,
-        now=utcnow(),
+        now=now,
         production=settings.environment == "production",
     )
     _audit_user(session, principal, "change_password", principal.username)
@@ -76,10 +76,13 @@ def my_tokens(
     "/tokens", status_code=status.HTTP_201_CREATED, summary="Issue yourself a new API token"
 )
 def issue_token(
-    token_in: TokenCreate, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    token_in: TokenCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> NewToken:
     user = service.require_user(session, username=principal.username)
-    now = utcnow()
     days = min(token_in.days or settings.token_days, settings.token_days)
     token = tokens.issue_token(
         session, user=user, name=token_in.name, expires_at=now + timedelta(days=days), now=now
@@ -94,23 +97,21 @@ def issue_token(
     summary="Revoke a token or session (yours; any, for the command centre)",
 )
 def revoke_token(
-    token_id: Annotated[int, Path(ge=1, le=2**31)], session: SessionDep, principal: PrincipalDep
+    token_id: Annotated[int, Path(ge=1, le=2**31)],
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: NowDep,
 ) -> Response:
-    tokens.revoke_token_by_id(session, principal=principal, token_id=token_id)
+    tokens.revoke_token_by_id(session, principal=principal, token_id=token_id, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/users", summary="Users by name (command centre only)", dependencies=_MANAGE)
-def list_users(
-    session: SessionDep,
-    active: bool | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> Page[UserRead]:
-    rows, total = service.list_users(session, active=active, limit=limit, offset=offset)
-    return Page(
-        items=[service.user_read(session, u) for u in rows], total=total, limit=limit, offset=offset
+def list_users(paging: PageDep, session: SessionDep, active: bool | None = None) -> Page[UserRead]:
+    rows, total = service.list_users(
+        session, active=active, limit=paging.limit, offset=paging.offset
     )
+    return Page.of([service.user_read(session, u) for u in rows], total=total, params=paging)
 
 
 @router.post(
@@ -120,9 +121,12 @@ def list_users(
     dependencies=_MANAGE,
 )
 def create_user(
-    user_in: UserCreate, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    user_in: UserCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> IssuedToken:
-    now = utcnow()
     user = service.create_user(
         session, user_in=user_in, now=now, production=settings.environment == "production"
     )
@@ -156,8 +160,10 @@ def user_tokens(
     summary="Shut a user out: its tokens, sessions and streams end (command centre only)",
     dependencies=_MANAGE,
 )
-def deactivate_user(username: Username, session: SessionDep, principal: PrincipalDep) -> UserRead:
-    user = service.deactivate_user(session, username=username, now=utcnow())
+def deactivate_user(
+    username: Username, session: SessionDep, principal: PrincipalDep, now: NowDep
+) -> UserRead:
+    user = service.deactivate_user(session, username=username, now=now)
     _audit_user(session, principal, "deactivate", username)
     return service.user_read(session, user)
 
@@ -179,9 +185,9 @@ def reactivate_user(username: Username, session: SessionDep, principal: Principa
     dependencies=_MANAGE,
 )
 def reset_password(
-    username: Username, session: SessionDep, principal: PrincipalDep
+    username: Username, session: SessionDep, principal: PrincipalDep, now: NowDep
 ) -> PasswordReset:
-    user, password = service.reset_password(session, username=username, now=utcnow())
+    user, password = service.reset_password(session, username=username, now=now)
     _audit_user(session, principal, "reset_password", username)
     return PasswordReset(user=service.user_read(session, user), password=password)
 
@@ -192,21 +198,18 @@ def reset_password(
     dependencies=[requires(Permission.read_audit)],
 )
 def audit(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     entity: Annotated[str | None, Query(max_length=32)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[AuditRead]:
     rows, total = service.list_audit(
         session,
         entity=entity,
         entity_id=entity_id,
         district_id=principal.district_id,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(
-        items=[AuditRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
-    )
+    return Page.of([AuditRead.model_validate(r) for r in rows], total=total, params=paging)

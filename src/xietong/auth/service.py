@@ -23,9 +23,9 @@ from xietong.auth.tokens import (
     principal_of,
     revoke_token,
 )
-from xietong.core.clock import utcnow
 from xietong.core.errors import Conflict, DomainError, NotAuthenticated, NotFound
 from xietong.core.principal import Principal, Role
+from xietong.storage.unit_of_work import clock_of
 
 __all__ = [
     "authenticate_password",
@@ -51,7 +51,7 @@ def create_user(
     session: Session,
     *,
     user_in: UserCreate,
-    now: datetime | None = None,
+    now: datetime,
     password_hash: str | None = None,
     production: bool = False,
 ) -> User:
@@ -69,7 +69,6 @@ def create_user(
         raise DomainError("a district coordinator needs a district", code="district_required")
     if user_in.password is not None:
         check_policy(user_in.password, username=user_in.username, production=production)
-    now = now or utcnow()
     user = User(
         username=user_in.username,
         display_name=user_in.display_name or user_in.username,
@@ -135,9 +134,7 @@ def list_users(
     return list(rows), total
 
 
-def authenticate_password(
-    session: Session, *, username: str, password: str, now: datetime | None = None
-) -> Principal:
+def authenticate_password(session: Session, *, username: str, password: str) -> Principal:
     """The user behind a name and password, or NotAuthenticated; an older hash is replaced by
     one with today's parameters. An unknown name costs the same work as a known one."""
     user = get_user(session, username=username)
@@ -215,7 +212,7 @@ def record_audit(
     """Write one audit row per record touched, in the caller's transaction."""
     if not entity_ids:
         return
-    now = utcnow()
+    now = clock_of(session).now()
     session.execute(
         insert(AuditEntry),
         [

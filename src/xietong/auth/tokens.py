@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from xietong.auth.models import ApiToken, User
-from xietong.core.clock import utcnow
 from xietong.core.errors import NotAuthenticated, NotFound, PermissionDenied
 from xietong.core.principal import Permission, Principal, Role
+from xietong.storage.unit_of_work import clock_of
 
 TOKEN_PREFIX = "xt_"  # noqa: S105 (a prefix, not a secret)
 # An API token lives this long unless the caller asks for less (the settings may change it).
@@ -50,7 +50,7 @@ def issue_token(
 ) -> str:
     """Issue a token expiring at `expires_at` (default: in 90 days); the plain token is returned
     once and only its hash is kept."""
-    now = now or utcnow()
+    now = now or clock_of(session).now()
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(
         ApiToken(
@@ -74,7 +74,7 @@ def authenticate_token(session: Session, *, token: str, now: datetime | None = N
         .join(User, User.id == ApiToken.user_id)
         .where(ApiToken.token_hash == hash_token(token))
     ).first()
-    now = now or utcnow()
+    now = now or clock_of(session).now()
     if (
         row is None
         or row[0].revoked_at is not None
@@ -92,7 +92,7 @@ def list_tokens(
     """A user's tokens and sessions, newest first (by default only those still live)."""
     query = select(ApiToken).where(ApiToken.user_id == user_id)
     if not include_ended:
-        now = now or utcnow()
+        now = now or clock_of(session).now()
         query = query.where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
     return list(session.scalars(query.order_by(ApiToken.id.desc())))
 
@@ -108,7 +108,7 @@ def revoke_token_by_id(
         # Someone else's token answers like one that does not exist.
         raise NotFound(f"no token {token_id}", code="token_not_found")
     if api_token.revoked_at is None:
-        api_token.revoked_at = now or utcnow()
+        api_token.revoked_at = now or clock_of(session).now()
         session.flush()
     return api_token
 
@@ -118,7 +118,7 @@ def revoke_token(session: Session, *, token: str, now: datetime | None = None) -
     session.execute(
         update(ApiToken)
         .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
-        .values(revoked_at=now or utcnow())
+        .values(revoked_at=now or clock_of(session).now())
     )
 
 

@@ -12,8 +12,6 @@ from rich.table import Table
 from xietong.auth import service, tokens
 from xietong.cli import context
 from xietong.cli.context import console
-from xietong.cli.main import _fail
-from xietong.core.clock import utcnow
 from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM
 
@@ -49,12 +47,12 @@ def deactivate(username: Username) -> None:
     """Shut a user out: its tokens and dashboard sessions end, and its open streams with them."""
     try:
         with context.work() as session:
-            service.deactivate_user(session, username=username, now=utcnow())
+            service.deactivate_user(session, username=username, now=context.now())
             service.record_audit(
                 session, principal=SYSTEM, action="deactivate", entity="user", entity_ids=[username]
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print(f"user [bold]{username}[/bold] deactivated; its tokens and sessions ended")
 
 
@@ -68,7 +66,7 @@ def reactivate(username: Username) -> None:
                 session, principal=SYSTEM, action="reactivate", entity="user", entity_ids=[username]
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print(f"user [bold]{username}[/bold] reactivated")
 
 
@@ -77,7 +75,7 @@ def reset_password(username: Username) -> None:
     """Give a user a new random password, printed once; its tokens and sessions end."""
     try:
         with context.work() as session:
-            _, password = service.reset_password(session, username=username, now=utcnow())
+            _, password = service.reset_password(session, username=username, now=context.now())
             service.record_audit(
                 session,
                 principal=SYSTEM,
@@ -86,7 +84,7 @@ def reset_password(username: Username) -> None:
                 entity_ids=[username],
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print(f"new password for {username} (shown once): {password}")
 
 
@@ -111,7 +109,7 @@ def list_tokens(
                     t.revoked_at.isoformat(timespec="minutes") if t.revoked_at else "",
                 )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print(table)
 
 
@@ -125,7 +123,7 @@ def issue(
 ) -> None:
     """Issue a user a new API token, printed once."""
     settings = context.settings()
-    now = utcnow()
+    now = context.now()
     lifetime = timedelta(days=min(days or settings.token_days, settings.token_days))
     try:
         with context.work() as session:
@@ -134,7 +132,7 @@ def issue(
                 session, user=user, name=name, expires_at=now + lifetime, now=now
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print(f"API token (shown once, expires {(now + lifetime).date()}): {token}")
 
 
@@ -145,5 +143,5 @@ def revoke(token_id: Annotated[int, typer.Argument(min=1, help="The token's id."
         with context.work() as session:
             tokens.revoke_token_by_id(session, principal=SYSTEM, token_id=token_id)
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print(f"token {token_id} revoked")

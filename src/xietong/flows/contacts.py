@@ -8,12 +8,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from xietong.cases import contact_service
-from xietong.cases.models import CloseContact
-from xietong.cases.schemas import ContactCreate, ContactIdentify
+from xietong.cases.contacts import service as contact_service
+from xietong.cases.schemas import ContactCreate, ContactIdentify, ContactRead
 from xietong.core.principal import Principal
+from xietong.flows.referrals import open_referrals_from_needs
 from xietong.people.protection import PersonalDataProtector
-from xietong.referrals import flows as referral_flows
 
 
 def register_contact(
@@ -25,8 +24,9 @@ def register_contact(
     contact_in: ContactCreate,
     now: datetime,
     tz: str,
-) -> CloseContact:
-    """Register a close contact and open the referral it needs, in the caller's transaction."""
+) -> ContactRead:
+    """Register a close contact and open the referral it needs, in the caller's transaction;
+    the contact as the caller may read it (an audited read)."""
     contact = contact_service.register_contact(
         session,
         principal=principal,
@@ -36,8 +36,10 @@ def register_contact(
         now=now,
         tz=tz,
     )
-    referral_flows.open_referrals_from_needs(session, now=now, tz=tz)
-    return contact
+    open_referrals_from_needs(session, now=now, tz=tz)
+    return contact_service.contact_reads(
+        session, [contact], principal=principal, protector=protector
+    )[0]
 
 
 def identify_contact(
@@ -49,8 +51,9 @@ def identify_contact(
     identify_in: ContactIdentify,
     now: datetime,
     tz: str,
-) -> CloseContact:
-    """Identify a contact and open the referral it needs, in the caller's transaction."""
+) -> ContactRead:
+    """Identify a contact and open the referral it needs, in the caller's transaction; the
+    contact as the caller may read it (an audited read)."""
     contact = contact_service.identify_contact(
         session,
         principal=principal,
@@ -59,5 +62,7 @@ def identify_contact(
         identify_in=identify_in,
         now=now,
     )
-    referral_flows.open_referrals_from_needs(session, now=now, tz=tz)
-    return contact
+    open_referrals_from_needs(session, now=now, tz=tz)
+    return contact_service.contact_reads(
+        session, [contact], principal=principal, protector=protector
+    )[0]

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+from xietong.api.deps import SESSION_COOKIE, get_clock
 from xietong.auth import service as auth_service
-from xietong.auth.dependencies import SESSION_COOKIE
 from xietong.core.errors import NotAuthenticated, PermissionDenied
 from xietong.core.principal import Principal, Role
 from xietong.outbox import queue
@@ -64,7 +64,7 @@ def _reads(request: Request) -> sessionmaker[Session]:
 
 
 def _authenticate(request: Request, token: str) -> Principal:
-    with unit_of_work(_reads(request)) as session:
+    with unit_of_work(_reads(request), clock=get_clock(request)) as session:
         principal = auth_service.authenticate_token(session, token=token)
     if principal.role not in _STREAMING_ROLES:
         raise PermissionDenied(f"role {principal.role} may not follow the live stream")
@@ -87,7 +87,7 @@ def _replay(
     wanted: list[BroadcastMessage] = []
     scanned = 0
     cursor = after_id
-    with unit_of_work(_reads(request)) as session:
+    with unit_of_work(_reads(request), clock=get_clock(request)) as session:
         while True:
             batch = queue.messages_after(session, after_id=cursor, limit=REPLAY_SCAN_BATCH)
             for message in batch:

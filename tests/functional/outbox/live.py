@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -133,7 +134,9 @@ def prepare_city(url: str, *, persons: int, webhook_url: str | None) -> City:
             ("command", Role.command, None),
         ):
             user = auth_service.create_user(
-                session, user_in=UserCreate(username=f"live-{name}", role=role, district_code=code)
+                session,
+                user_in=UserCreate(username=f"live-{name}", role=role, district_code=code),
+                now=datetime.now(UTC),
             )
             tokens[name] = auth_service.issue_token(session, user=user)
         secret = ""
@@ -149,6 +152,7 @@ def prepare_city(url: str, *, persons: int, webhook_url: str | None) -> City:
                     secret=secret,
                     topics=["referral."],
                 ),
+                now=datetime.now(UTC),
                 allowed_networks=parse_networks(["127.0.0.0/8"]),
             )
     engine.dispose()

@@ -15,11 +15,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from xietong.auth.dependencies import SESSION_COOKIE
+from xietong.api.deps import SESSION_COOKIE, SessionDep
 from xietong.auth.throttle import TooManyLogins
 from xietong.core.errors import NotAuthenticated, NotFound
 from xietong.core.principal import Role
-from xietong.storage.dependencies import SessionDep
 from xietong.web import charts
 from xietong.web.pages.common import safe_next
 from xietong.web.rendering import render
