@@ -21,6 +21,10 @@ DEVELOPMENT_ID_HASH_KEY = "xietong-development-id-hash-key-not-for-production"
 DEVELOPMENT_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"xietong-dev-key-32-bytes-long!!!").decode()
 
 
+# An HMAC key shorter than its hash's output is weaker than the hash: 32 characters at least.
+MIN_ID_HASH_KEY_LENGTH = 32
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("xietong", appauthor=False))
 
@@ -50,6 +54,21 @@ class Settings(BaseSettings):
     # The server runs the outbox dispatcher and the periodic jobs; tests driving them by hand,
     # or a deployment running them in a separate `xietong outbox run` process, turn this off.
     run_workers: bool = True
+    # Accounts: API tokens live at most this long; refused logins are counted over a window per
+    # account and per address, and past the limit the login answers 429 until the window passes.
+    token_days: int = Field(default=90, ge=1, le=3650)
+    login_window_minutes: int = Field(default=15, ge=1)
+    login_failures_per_account: int = Field(default=10, ge=1)
+    login_failures_per_address: int = Field(default=100, ge=1)
+    # Request bodies above these sizes are answered 413 before they are read: JSON and forms,
+    # and uploaded files (laboratory results, person imports).
+    max_json_bytes: int = Field(default=10 * 2**20, ge=1024)
+    max_upload_bytes: int = Field(default=256 * 2**20, ge=1024)
+    # Webhooks go to public addresses only; these networks (CIDR) are allowed besides, for a
+    # receiver on the deployment's own network (e.g. ["10.20.0.0/16"]).
+    webhook_allowed_networks: list[str] = Field(default_factory=list)
+    # An open live stream checks its token again this often (0: before every event).
+    stream_recheck_seconds: float = Field(default=5.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Settings:
@@ -58,6 +77,10 @@ class Settings(BaseSettings):
                 raise ValueError("XIETONG_ID_HASH_KEY must be set in production")
             if self.encryption_key.get_secret_value() == DEVELOPMENT_ENCRYPTION_KEY:
                 raise ValueError("XIETONG_ENCRYPTION_KEY must be set in production")
+            if len(self.id_hash_key.get_secret_value()) < MIN_ID_HASH_KEY_LENGTH:
+                raise ValueError(
+                    f"XIETONG_ID_HASH_KEY must be at least {MIN_ID_HASH_KEY_LENGTH} characters"
+                )
         key = base64.urlsafe_b64decode(self.encryption_key.get_secret_value().encode())
         if len(key) != 32:
             raise ValueError("XIETONG_ENCRYPTION_KEY must be 32 bytes in URL-safe base64")

@@ -70,10 +70,11 @@ class Server:
     backend: str
     users: list[User] = field(default_factory=list)
 
-    def cli(self, *args: str) -> str:
+    def cli(self, *args: str, stdin: str | None = None) -> str:
         result = subprocess.run(
             [sys.executable, "-m", "xietong", *args],
             env=self.env,
+            input=stdin,
             capture_output=True,
             text=True,
             check=False,
@@ -84,10 +85,11 @@ class Server:
     def create_user(self, role: str, district: str | None = None) -> User:
         """A user made with `xietong users create`, as an operator would."""
         username = f"{role.replace('_', '-')}-{district or 'city'}-{next(_serial)}"
-        args = ["users", "create", username, "--role", role, "--password", PASSWORD]
+        # The password is piped in, as an operator would (never on the command line).
+        args = ["users", "create", username, "--role", role, "--password-stdin"]
         if district is not None:
             args += ["--district", district]
-        out = self.cli(*args)
+        out = self.cli(*args, stdin=PASSWORD + "\n")
         match = re.search(r"(xt_[A-Za-z0-9_\-]+)", out)
         assert match is not None, out
         user = User(username, role, district, match.group(1))

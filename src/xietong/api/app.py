@@ -6,12 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from xietong import __version__
+from xietong.api.docs import install_docs
 from xietong.api.errors import install_error_handlers
+from xietong.api.guards import guard_input
 from xietong.api.jobs import periodic_jobs
+from xietong.api.limits import BodyLimit, SecurityHeaders
 from xietong.api.routers import ROUTERS
 from xietong.config import Settings
 from xietong.core.clock import Clock
@@ -44,11 +47,12 @@ def create_app(
 
     app = FastAPI(
         lifespan=lifespan,
+        dependencies=[Depends(guard_input)],
         title="xietong",
         version=__version__,
         description="Coordinated epidemic response across a city's districts.",
-        openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -57,6 +61,11 @@ def create_app(
     app.state.session_factory = session_factory(engine)
     app.state.protector = PersonalDataProtector.from_settings(settings)
     install_error_handlers(app)
+    install_docs(app, behind_login=settings.environment == "production")
+    app.add_middleware(
+        BodyLimit, json_bytes=settings.max_json_bytes, file_bytes=settings.max_upload_bytes
+    )
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/health", tags=["health"], summary="Liveness and database reachability")
     def health() -> dict[str, Any]:

@@ -3,6 +3,7 @@ endpoint returns), the caller's principal and the shared objects kept in the app
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -12,7 +13,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from xietong.auth import service
+from xietong.auth import service, tokens
 from xietong.config import Settings
 from xietong.core.clock import Clock, local_day
 from xietong.core.errors import NotAuthenticated, PermissionDenied
@@ -61,6 +62,31 @@ _bearer = HTTPBearer(auto_error=False)
 SESSION_COOKIE = "xietong_session"
 
 
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if not origin:
+        return False
+    return origin.rstrip("/") == f"{request.url.scheme}://{request.url.netloc}"
+
+
+def check_cookie_request(request: Request, session_token: str) -> None:
+    """A state change authenticated by the session cookie alone must prove it comes from our
+    own pages: the session's CSRF token in a header, or a same-origin Origin header (a browser
+    always sends Origin on cross-site POSTs, and a page cannot forge it)."""
+    if request.method in _SAFE_METHODS or _same_origin(request):
+        return
+    submitted = request.headers.get(CSRF_HEADER, "")
+    if not hmac.compare_digest(submitted, tokens.csrf_token(session_token)):
+        raise PermissionDenied(
+            "a cookie-authenticated change needs the CSRF token or a same-origin request",
+            code="csrf",
+        )
+
+
 def get_principal(
     request: Request,
     session: SessionDep,
@@ -70,6 +96,8 @@ def get_principal(
     token = credentials.credentials if credentials is not None else None
     if token is None:
         token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            check_cookie_request(request, token)
     if not token:
         raise NotAuthenticated("a bearer token is required", code="not_authenticated")
     return service.authenticate_token(session, token=token)

@@ -8,6 +8,7 @@ from xietong.analytics.router import router as analytics
 from xietong.areas.router import router as areas
 from xietong.auth.router import router as auth
 from xietong.cases.router import router as cases
+from xietong.flows.router import cases_router as case_flows
 from xietong.flows.router import router as flows
 from xietong.interop.router import router as interop
 from xietong.outbox.router import router as outbox
@@ -29,6 +30,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     zones,
     flows,
     screening,
+    case_flows,
     cases,
     referrals,
     resources,

@@ -24,11 +24,49 @@ class UserRead(BaseModel):
     display_name: str
     role: Role
     district_code: str | None
+    active: bool = True
+    created_at: datetime | None = None
+    deactivated_at: datetime | None = None
+    password_changed_at: datetime | None = None
 
 
 class IssuedToken(BaseModel):
     user: UserRead
     token: str = Field(description="Shown once; only its hash is stored.")
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(default="api", min_length=1, max_length=64)
+    days: int | None = Field(
+        default=None, ge=1, le=3650, description="Lifetime; at most the deployment's maximum."
+    )
+
+
+class TokenRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    prefix: str = Field(description="The token's first characters, to recognise it.")
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class NewToken(BaseModel):
+    token: str = Field(description="Shown once; only its hash is stored.")
+    detail: TokenRead
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class PasswordReset(BaseModel):
+    user: UserRead
+    password: str = Field(description="A new random password, shown once.")
 
 
 class AuditRead(BaseModel):

@@ -1,9 +1,9 @@
-"""Users, tokens and the audit trail. Every read and change of a person record goes through
-`record_audit` in the same transaction as the read or the change."""
+"""Users, their passwords and the audit trail. Every read and change of a person record goes
+through `record_audit` in the same transaction as the read or the change; tokens and sessions are
+in `auth.tokens`."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -13,18 +13,38 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
-from xietong.auth.models import ApiToken, AuditEntry, User
-from xietong.auth.passwords import hash_password, verify_password
+from xietong.auth import tokens
+from xietong.auth.models import AuditEntry, User
+from xietong.auth.passwords import check_policy, hash_password, needs_rehash, verify_password
 from xietong.auth.schemas import UserCreate, UserRead
-from xietong.core.errors import Conflict, DomainError, NotAuthenticated
+from xietong.auth.tokens import (
+    authenticate_token,
+    issue_token,
+    principal_of,
+    revoke_token,
+)
+from xietong.core.errors import Conflict, DomainError, NotAuthenticated, NotFound
 from xietong.core.principal import Principal, Role
 from xietong.storage.unit_of_work import clock_of
 
-TOKEN_PREFIX = "xt_"  # noqa: S105 (a prefix, not a secret)
-
-
-def _hash_token(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
+__all__ = [
+    "authenticate_password",
+    "authenticate_token",
+    "change_password",
+    "create_user",
+    "deactivate_user",
+    "get_user",
+    "issue_token",
+    "list_audit",
+    "list_users",
+    "principal_of",
+    "reactivate_user",
+    "record_audit",
+    "require_user",
+    "reset_password",
+    "revoke_token",
+    "user_read",
+]
 
 
 def create_user(
@@ -33,6 +53,7 @@ def create_user(
     user_in: UserCreate,
     now: datetime,
     password_hash: str | None = None,
+    production: bool = False,
 ) -> User:
     """Create a user with a role and a jurisdiction (the city, or one district).
 
@@ -46,6 +67,8 @@ def create_user(
         district_id = areas_service.get_district(session, code=user_in.district_code).id
     elif user_in.role is Role.district_coordinator:
         raise DomainError("a district coordinator needs a district", code="district_required")
+    if user_in.password is not None:
+        check_policy(user_in.password, username=user_in.username, production=production)
     user = User(
         username=user_in.username,
         display_name=user_in.display_name or user_in.username,
@@ -56,6 +79,7 @@ def create_user(
         ),
         active=True,
         created_at=now,
+        password_changed_at=now if (password_hash or user_in.password) else None,
     )
     session.add(user)
     session.flush()
@@ -72,6 +96,10 @@ def user_read(session: Session, user: User) -> UserRead:
         display_name=user.display_name,
         role=Role(user.role),
         district_code=code,
+        active=user.active,
+        created_at=user.created_at,
+        deactivated_at=user.deactivated_at,
+        password_changed_at=user.password_changed_at,
     )
 
 
@@ -79,66 +107,96 @@ def get_user(session: Session, *, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
 
 
-def issue_token(
-    session: Session, *, user: User, name: str = "default", expires_at: datetime | None = None
-) -> str:
-    """Issue an API token; the plain token is returned once and only its hash is kept."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            user_id=user.id,
-            name=name,
-            token_hash=_hash_token(token),
-            prefix=token[:10],
-            created_at=clock_of(session).now(),
-            expires_at=expires_at,
-        )
-    )
-    session.flush()
-    return token
+def require_user(session: Session, *, username: str) -> User:
+    """The user called `username`, or NotFound."""
+    user = get_user(session, username=username)
+    if user is None:
+        raise NotFound(f"no user {username!r}", code="user_not_found")
+    return user
 
 
-def principal_of(user: User) -> Principal:
-    return Principal(
-        user_id=user.id, username=user.username, role=Role(user.role), district_id=user.district_id
-    )
-
-
-def authenticate_token(session: Session, *, token: str) -> Principal:
-    """The principal behind a bearer token, or NotAuthenticated."""
-    row = session.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == _hash_token(token))
-    ).first()
-    if row is None:
-        raise NotAuthenticated("unknown token", code="invalid_token")
-    api_token, user = row
-    now = clock_of(session).now()
-    if api_token.revoked_at is not None or not user.active:
-        raise NotAuthenticated("token revoked", code="invalid_token")
-    if api_token.expires_at is not None and api_token.expires_at <= now:
-        raise NotAuthenticated("token expired", code="invalid_token")
-    return principal_of(user)
+def list_users(
+    session: Session,
+    *,
+    district_id: int | None = None,
+    active: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[User], int]:
+    """Users by name, optionally of one district or only (in)active ones, and their total."""
+    query = select(User)
+    if district_id is not None:
+        query = query.where(User.district_id == district_id)
+    if active is not None:
+        query = query.where(User.active.is_(active))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(User.username).limit(limit).offset(offset)).all()
+    return list(rows), total
 
 
 def authenticate_password(session: Session, *, username: str, password: str) -> Principal:
+    """The user behind a name and password, or NotAuthenticated; an older hash is replaced by
+    one with today's parameters. An unknown name costs the same work as a known one."""
     user = get_user(session, username=username)
-    if (
-        user is None
-        or not user.active
-        or user.password_hash is None
-        or not verify_password(password, user.password_hash)
-    ):
+    stored = user.password_hash if user is not None else None
+    if not verify_password(password, stored) or user is None or not user.active:
         raise NotAuthenticated("wrong user name or password", code="invalid_credentials")
+    assert stored is not None
+    if needs_rehash(stored):
+        user.password_hash = hash_password(password)
+        session.flush()
     return principal_of(user)
 
 
-def revoke_token(session: Session, *, token: str) -> None:
-    api_token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
-    if api_token is not None:
-        api_token.revoked_at = clock_of(session).now()
-        session.flush()
+def change_password(
+    session: Session,
+    *,
+    principal: Principal,
+    current_password: str,
+    new_password: str,
+    now: datetime,
+    production: bool,
+) -> User:
+    """Change one's own password; every other token and session of the user ends."""
+    user = require_user(session, username=principal.username)
+    if not verify_password(current_password, user.password_hash):
+        raise NotAuthenticated("the current password is wrong", code="invalid_credentials")
+    check_policy(new_password, username=user.username, production=production)
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = now
+    tokens.revoke_all(session, user_id=user.id, now=now, keep_token_id=principal.token_id)
+    session.flush()
+    return user
+
+
+def reset_password(session: Session, *, username: str, now: datetime) -> tuple[User, str]:
+    """Give a user a new random password (shown once) and end all its tokens and sessions."""
+    user = require_user(session, username=username)
+    password = secrets.token_urlsafe(15)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = now
+    tokens.revoke_all(session, user_id=user.id, now=now)
+    session.flush()
+    return user, password
+
+
+def deactivate_user(session: Session, *, username: str, now: datetime) -> User:
+    """Shut a user out: it can no longer log in, and every token, session and stream ends."""
+    user = require_user(session, username=username)
+    user.active = False
+    user.deactivated_at = now
+    tokens.revoke_all(session, user_id=user.id, now=now)
+    session.flush()
+    return user
+
+
+def reactivate_user(session: Session, *, username: str) -> User:
+    """Let a deactivated user log in again (its old tokens stay revoked)."""
+    user = require_user(session, username=username)
+    user.active = True
+    user.deactivated_at = None
+    session.flush()
+    return user
 
 
 def record_audit(

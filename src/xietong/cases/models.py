@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -236,3 +237,26 @@ class ContactReferralNeed(Base):
     to_district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LinkProposal(Base):
+    """A link a district proposes between its case and a case it may not see: the other case's
+    district confirms it (the link is made) or rejects it. A proposal naming no existing case
+    has no district and is never decided; its proposer cannot tell it from the others."""
+
+    __tablename__ = "cases_link_proposal"
+    __table_args__ = (Index("ix_cases_link_proposal_to_status", "to_district_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    source_case_id: Mapped[int] = mapped_column(BigInteger)
+    target_case_id: Mapped[int] = mapped_column(BigInteger)
+    evidence_kind: Mapped[str] = mapped_column(String(24))
+    evidence: Mapped[str] = mapped_column(Text)
+    from_district_id: Mapped[int | None] = mapped_column(ForeignKey("areas_district.id"))
+    to_district_id: Mapped[int | None] = mapped_column(ForeignKey("areas_district.id"))
+    status: Mapped[str] = mapped_column(String(16))  # proposed, confirmed, rejected
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    link_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
+from fastapi.responses import JSONResponse
 
 from xietong.api.deps import (
     NowDep,
@@ -20,7 +21,9 @@ from xietong.areas import service as areas_service
 from xietong.cases import metrics, service
 from xietong.cases.clusters import service as cluster_service
 from xietong.cases.contacts import service as contact_service
+from xietong.cases.links import proposals as link_proposals
 from xietong.cases.links import service as link_service
+from xietong.cases.models import LinkProposal
 from xietong.cases.quarantine import service as quarantine_service
 from xietong.cases.schemas import (
     CaseCreate,
@@ -31,12 +34,11 @@ from xietong.cases.schemas import (
     ClusterDecision,
     ClusterFilter,
     ClusterRead,
-    ContactCreate,
-    ContactIdentify,
     ContactRead,
     DaySummary,
     DistrictDay,
     LinkCreate,
+    LinkProposalRead,
     LinkRead,
     OccupancyRead,
     PlaceCreate,
@@ -203,13 +205,67 @@ def decide_member(
 
 
 @router.post(
-    "/links", status_code=status.HTTP_201_CREATED, summary="Link an infectee to its source"
+    "/links",
+    status_code=status.HTTP_201_CREATED,
+    summary="Link an infectee to its source (a case you may not see: proposed to its district)",
+    response_model=LinkRead,
+    responses={202: {"model": LinkProposalRead, "description": "Proposed to the other district"}},
 )
 def create_link(
     now: NowDep, link_in: LinkCreate, session: SessionDep, principal: PrincipalDep
-) -> LinkRead:
+) -> Any:
     link = link_service.create_link(session, principal=principal, link_in=link_in, now=now)
+    if isinstance(link, LinkProposal):
+        proposal = link_proposals.proposal_reads(session, [link], principal=principal)[0]
+        return JSONResponse(proposal.model_dump(mode="json"), status_code=202)
     return link_service.link_reads(session, [link])[0]
+
+
+@router.get("/link-proposals", summary="Links proposed to your district (or by it) to decide")
+def list_link_proposals(
+    paging: PageDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    incoming: bool = True,
+    state: Annotated[
+        Literal["proposed", "confirmed", "rejected"] | None, Query(alias="status")
+    ] = "proposed",
+) -> Page[LinkProposalRead]:
+    rows, total = link_proposals.list_proposals(
+        session,
+        principal=principal,
+        incoming=incoming,
+        status=state,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return Page.of(
+        link_proposals.proposal_reads(session, rows, principal=principal),
+        total=total,
+        params=paging,
+    )
+
+
+@router.post(
+    "/link-proposals/{proposal_id}/confirm",
+    summary="Confirm a link proposed to your district: the link is made",
+)
+def confirm_link_proposal(
+    now: NowDep, proposal_id: int, session: SessionDep, principal: PrincipalDep
+) -> LinkRead:
+    link = link_proposals.confirm(session, principal=principal, proposal_id=proposal_id, now=now)
+    return link_service.link_reads(session, [link])[0]
+
+
+@router.post(
+    "/link-proposals/{proposal_id}/reject",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Reject a link proposed to your district",
+)
+def reject_link_proposal(
+    now: NowDep, proposal_id: int, session: SessionDep, principal: PrincipalDep
+) -> None:
+    link_proposals.reject(session, principal=principal, proposal_id=proposal_id, now=now)
 
 
 @router.delete(
@@ -260,26 +316,6 @@ def get_contact(
     return contact_service.contact_reads(
         session, [contact], principal=principal, protector=protector
     )[0]
-
-
-@router.post("/contacts/{contact_id}/identify", summary="Attach a contact to its person")
-def identify_contact(
-    now: NowDep,
-    contact_id: int,
-    identify_in: ContactIdentify,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-) -> ContactRead:
-    contact = contact_service.identify_contact(
-        session,
-        principal=principal,
-        protector=protector,
-        contact_id=contact_id,
-        identify_in=identify_in,
-        now=now,
-    )
-    return contact_service.contact_reads(session, [contact], principal=principal)[0]
 
 
 @router.get("/quarantine-orders", summary="Quarantine orders of your district")
@@ -435,31 +471,3 @@ def chain(case_id: int, session: SessionDep, principal: PrincipalDep) -> ChainRe
 def list_contacts(case_id: int, session: SessionDep, principal: PrincipalDep) -> list[ContactRead]:
     contacts = contact_service.contacts_of_case(session, principal=principal, case_id=case_id)
     return contact_service.contact_reads(session, contacts, principal=principal)
-
-
-@router.post(
-    "/{case_id}/contacts",
-    status_code=status.HTTP_201_CREATED,
-    summary="Register a close contact: a quarantine order, and a referral need if elsewhere",
-)
-def register_contact(
-    now: NowDep,
-    case_id: int,
-    contact_in: ContactCreate,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
-) -> ContactRead:
-    contact = contact_service.register_contact(
-        session,
-        principal=principal,
-        protector=protector,
-        case_id=case_id,
-        contact_in=contact_in,
-        tz=settings.timezone,
-        now=now,
-    )
-    return contact_service.contact_reads(
-        session, [contact], principal=principal, protector=protector
-    )[0]

@@ -106,6 +106,23 @@ class LinkCreate(BaseModel):
     evidence: str = Field(min_length=1, max_length=4000)
 
 
+class LinkProposalRead(BaseModel):
+    """A link waiting for the other case's district; the proposer does not see that district."""
+
+    id: int
+    source_case_id: int
+    target_case_id: int
+    evidence_kind: str
+    evidence: str
+    from_district_code: str | None
+    to_district_code: str | None
+    status: Literal["proposed", "confirmed", "rejected"]
+    proposed_by: str
+    created_at: datetime
+    decided_at: datetime | None
+    link_id: int | None
+
+
 class LinkRead(BaseModel):
     id: int
     source_case_id: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -196,10 +197,26 @@ def users_create(
     username: Annotated[str, typer.Argument(help="Login name.")],
     role: Annotated[Role, typer.Option(help="Role.")] = Role.command,
     district: Annotated[str | None, typer.Option(help="District code; none for the city.")] = None,
-    password: Annotated[str | None, typer.Option(help="Password for the dashboard.")] = None,
+    ask_password: Annotated[
+        bool, typer.Option("--ask-password", help="Prompt for a dashboard password.")
+    ] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read a dashboard password from stdin.")
+    ] = False,
     display_name: Annotated[str | None, typer.Option(help="Name shown in the dashboard.")] = None,
 ) -> None:
-    """Create a user (the first one: a command-centre user) and print its API token."""
+    """Create a user (the first one: a command-centre user) and print its API token.
+
+    A password is never taken from the command line (it would stay in the shell's history and
+    the process list): ask for a prompt, or pipe it in.
+    """
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif ask_password:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = context.settings()
+    now = context.now()
     try:
         with context.work() as session:
             user = auth_service.create_user(
@@ -211,9 +228,12 @@ def users_create(
                     password=password,
                     display_name=display_name,
                 ),
-                now=context.now(),
+                now=now,
+                production=settings.environment == "production",
             )
-            token = auth_service.issue_token(session, user=user)
+            token = auth_service.issue_token(
+                session, user=user, now=now, expires_at=now + timedelta(days=settings.token_days)
+            )
     except DomainError as exc:
         context.fail(exc)
     console.print(f"user [bold]{username}[/bold] ({role.value}, {district or 'city'}) created")
@@ -227,6 +247,7 @@ def build() -> typer.Typer:
     """The whole command line: the commands above plus each domain's group."""
     from xietong.cli import (
         analytics,
+        auth,
         cases,
         interop,
         outbox,
@@ -240,7 +261,7 @@ def build() -> typer.Typer:
     )
 
     if not _assembled:
-        groups = (policy, outbox, zones, screening, cases, referrals, resources, analytics)
+        groups = (auth, policy, outbox, zones, screening, cases, referrals, resources, analytics)
         for group in (*groups, reports, twin):
             app.add_typer(group.app, name=group.__name__.rsplit(".", 1)[1])
         app.add_typer(interop.app, name=interop.GROUP_NAME)

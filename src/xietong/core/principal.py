@@ -55,6 +55,8 @@ class Principal:
     username: str
     role: Role
     district_id: int | None
+    # The token or dashboard session the caller came with (None: the system, a CLI command).
+    token_id: int | None = None
 
     @property
     def is_city(self) -> bool:

@@ -8,15 +8,25 @@ import io
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, UploadFile
+from fastapi import APIRouter, Query, UploadFile, status
 from pydantic import BaseModel, Field
 
-from xietong.api.deps import LongPageDep, NowDep, PrincipalDep, SessionDep, SettingsDep
+from xietong.api.deps import (
+    LongPageDep,
+    NowDep,
+    PrincipalDep,
+    ProtectorDep,
+    SessionDep,
+    SettingsDep,
+)
 from xietong.areas import service as areas_service
-from xietong.flows import intake, screening
+from xietong.cases.schemas import ContactCreate, ContactIdentify, ContactRead
+from xietong.flows import contacts, intake, screening
 from xietong.screening.schemas import LabResultBatch, PlanRead
 
 router = APIRouter(prefix="/api/screening", tags=["screening"])
+# Contacts registered or identified open the referral they need in the same transaction.
+cases_router = APIRouter(prefix="/api/cases", tags=["cases"])
 
 
 class PlanIssue(BaseModel):
@@ -92,4 +102,52 @@ def import_results(
         source_name=file.filename or "upload",
         tz=settings.timezone,
         now=now,
+    )
+
+
+@cases_router.post(
+    "/{case_id}/contacts",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a close contact: a quarantine order, and a referral if elsewhere",
+)
+def register_contact(
+    now: NowDep,
+    case_id: int,
+    contact_in: ContactCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
+    settings: SettingsDep,
+) -> ContactRead:
+    return contacts.register_contact(
+        session,
+        principal=principal,
+        protector=protector,
+        case_id=case_id,
+        contact_in=contact_in,
+        now=now,
+        tz=settings.timezone,
+    )
+
+
+@cases_router.post(
+    "/contacts/{contact_id}/identify", summary="Attach a contact to its person (or refer it)"
+)
+def identify_contact(
+    now: NowDep,
+    contact_id: int,
+    identify_in: ContactIdentify,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
+    settings: SettingsDep,
+) -> ContactRead:
+    return contacts.identify_contact(
+        session,
+        principal=principal,
+        protector=protector,
+        contact_id=contact_id,
+        identify_in=identify_in,
+        now=now,
+        tz=settings.timezone,
     )

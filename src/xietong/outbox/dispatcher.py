@@ -14,7 +14,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
@@ -25,6 +25,13 @@ from sqlalchemy.orm import Session
 
 from xietong.core.clock import Clock
 from xietong.outbox import queue, signing
+from xietong.outbox.addresses import (
+    IPNetwork,
+    Resolver,
+    WebhookTargetRefused,
+    check_url,
+    system_resolver,
+)
 from xietong.outbox.broadcast import Broadcaster, TailCursor
 from xietong.outbox.queue import ClaimedDelivery, DeliveryOutcome
 from xietong.outbox.retry import RetrySchedule
@@ -51,10 +58,24 @@ class WebhookSender(Protocol):
 
 
 class HttpWebhookSender:
-    """Webhooks over HTTP(S) with httpx; any 2xx answer is a delivery."""
+    """Webhooks over HTTP(S) with httpx; any 2xx answer is a delivery.
 
-    def __init__(self, *, timeout: float = 5.0) -> None:
+    Each send resolves the host, refuses it unless every address is public (or allow-listed),
+    and connects to the address it checked, so that a name cannot be re-pointed inward between
+    the check and the connection. Only the status code or the error's class is kept: never the
+    receiver's answer, which could carry what an inward request fetched.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 5.0,
+        allowed_networks: Sequence[IPNetwork] = (),
+        resolve: Resolver = system_resolver,
+    ) -> None:
         self._timeout = timeout
+        self._allowed = tuple(allowed_networks)
+        self._resolve = resolve
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
 
@@ -69,16 +90,24 @@ class HttpWebhookSender:
 
     def send(self, *, url: str, body: bytes, headers: dict[str, str]) -> WebhookResult:
         try:
-            response = self._http().post(url, content=body, headers=headers)
+            target = check_url(url, allowed=self._allowed, resolve=self._resolve)
+        except WebhookTargetRefused:
+            return WebhookResult(ok=False, status_code=None, error="WebhookTargetRefused")
+        pinned = httpx.URL(url).copy_with(host=str(target.address))
+        try:
+            with self._http().stream(
+                "POST",
+                pinned,
+                content=body,
+                headers={**headers, "Host": httpx.URL(url).netloc.decode("ascii")},
+                extensions={"sni_hostname": target.host},
+            ) as response:
+                status = response.status_code
         except httpx.HTTPError as exc:
-            return WebhookResult(ok=False, status_code=None, error=f"{type(exc).__name__}: {exc}")
-        if 200 <= response.status_code < 300:
-            return WebhookResult(ok=True, status_code=response.status_code, error=None)
-        return WebhookResult(
-            ok=False,
-            status_code=response.status_code,
-            error=f"HTTP {response.status_code}: {response.text[:500]}",
-        )
+            return WebhookResult(ok=False, status_code=None, error=type(exc).__name__)
+        if 200 <= status < 300:
+            return WebhookResult(ok=True, status_code=status, error=None)
+        return WebhookResult(ok=False, status_code=status, error=f"HTTP {status}")
 
     def close(self) -> None:
         with self._lock:
@@ -218,7 +247,7 @@ class Dispatcher:
             result = self._sender.send(url=claimed.url, body=claimed.body, headers=headers)
         except Exception as exc:  # a sender bug must not lose the outcome of the batch
             logger.exception("webhook sender failed")
-            result = WebhookResult(ok=False, status_code=None, error=f"{type(exc).__name__}: {exc}")
+            result = WebhookResult(ok=False, status_code=None, error=type(exc).__name__)
         retry_at = None
         if not result.ok and not self.schedule.exhausted(claimed.attempt):
             retry_at = self._clock.now() + self.schedule.delay_after(claimed.attempt, self._rng)

@@ -7,9 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
-from xietong.api.deps import NowDep, PageDep, PrincipalDep, ProtectorDep, SessionDep
+from xietong.api.deps import NowDep, PageDep, PrincipalDep, ProtectorDep, SessionDep, SettingsDep
 from xietong.core.pagination import Page
 from xietong.outbox import service, sse
+from xietong.outbox.addresses import parse_networks
 from xietong.outbox.schemas import (
     DeliveryRead,
     EndpointCreate,
@@ -46,9 +47,15 @@ def create_endpoint(
     session: SessionDep,
     principal: PrincipalDep,
     protector: ProtectorDep,
+    settings: SettingsDep,
 ) -> EndpointWithSecret:
     endpoint, secret = service.create_endpoint(
-        session, principal=principal, protector=protector, endpoint_in=endpoint_in, now=now
+        session,
+        principal=principal,
+        protector=protector,
+        endpoint_in=endpoint_in,
+        now=now,
+        allowed_networks=parse_networks(settings.webhook_allowed_networks),
     )
     return EndpointWithSecret(
         **service.endpoint_read(session, endpoint).model_dump(), secret=secret
@@ -62,9 +69,15 @@ def update_endpoint(
     changes: EndpointUpdate,
     session: SessionDep,
     principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> EndpointRead:
     endpoint = service.update_endpoint(
-        session, principal=principal, endpoint_id=endpoint_id, changes=changes, now=now
+        session,
+        principal=principal,
+        endpoint_id=endpoint_id,
+        changes=changes,
+        now=now,
+        allowed_networks=parse_networks(settings.webhook_allowed_networks),
     )
     return service.endpoint_read(session, endpoint)
 

@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session
 
 from xietong.config import Settings
 from xietong.core.clock import Clock
+from xietong.outbox.addresses import parse_networks
 from xietong.outbox.broadcast import Broadcaster
-from xietong.outbox.dispatcher import Dispatcher
+from xietong.outbox.dispatcher import Dispatcher, HttpWebhookSender
 from xietong.outbox.doorbell import DOORBELL
 from xietong.outbox.service import NOTIFY_CHANNEL
 from xietong.people.protection import PersonalDataProtector
@@ -76,7 +77,14 @@ class Workers:
         self._settings = settings
         self._clock = clock
         self.dispatcher = Dispatcher(
-            work=work, read=read, protector=protector, broadcaster=broadcaster, clock=clock
+            work=work,
+            read=read,
+            protector=protector,
+            broadcaster=broadcaster,
+            clock=clock,
+            sender=HttpWebhookSender(
+                allowed_networks=parse_networks(settings.webhook_allowed_networks)
+            ),
         )
         self._jobs = list(jobs or ())
         self._stop = threading.Event()

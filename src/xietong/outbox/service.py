@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from xietong.areas import service as areas_service
 from xietong.core.errors import NotFound, PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import Principal, Role
+from xietong.outbox.addresses import IPNetwork, check_url
 from xietong.outbox.doorbell import DOORBELL
 from xietong.outbox.models import Delivery, OutboxMessage, WebhookEndpoint
 from xietong.outbox.schemas import (
@@ -183,8 +184,11 @@ def create_endpoint(
     protector: PersonalDataProtector,
     endpoint_in: EndpointCreate,
     now: datetime,
+    allowed_networks: Sequence[IPNetwork] = (),
 ) -> tuple[WebhookEndpoint, str]:
-    """Register a district's webhook; return it with its signing secret (shown once)."""
+    """Register a district's webhook; return it with its signing secret (shown once). A URL
+    whose host is not a public address (outside `allowed_networks`) is refused."""
+    check_url(str(endpoint_in.url), allowed=allowed_networks)
     district_id: int | None
     if endpoint_in.district_code is not None:
         district_id = areas_service.get_district(session, code=endpoint_in.district_code).id
@@ -231,10 +235,12 @@ def update_endpoint(
     endpoint_id: int,
     changes: EndpointUpdate,
     now: datetime,
+    allowed_networks: Sequence[IPNetwork] = (),
 ) -> WebhookEndpoint:
     """Change an endpoint's URL, topics or activity; messages already queued keep their endpoint."""
     endpoint = get_endpoint(session, principal=principal, endpoint_id=endpoint_id)
     if changes.url is not None:
+        check_url(str(changes.url), allowed=allowed_networks)
         endpoint.url = str(changes.url)
     if changes.description is not None:
         endpoint.description = changes.description

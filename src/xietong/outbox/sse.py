@@ -8,7 +8,9 @@ units of work, so that a hundred open dashboards do not pin a hundred connection
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
@@ -23,6 +25,7 @@ from xietong.auth import service as auth_service
 from xietong.core.errors import NotAuthenticated, PermissionDenied
 from xietong.core.principal import Principal, Role
 from xietong.outbox import queue
+from xietong.outbox.broadcast import Subscription
 from xietong.outbox.queue import BroadcastMessage
 from xietong.outbox.runtime import broadcaster_of
 from xietong.storage.engine import READ_ONLY, session_factory
@@ -31,6 +34,11 @@ from xietong.storage.unit_of_work import unit_of_work
 router = APIRouter(tags=["outbox"])
 
 REPLAY_LIMIT = 1_000
+# A reconnecting client's missed messages are read in batches and filtered by its district
+# before the limit applies; past this many rows scanned it is told to reload instead.
+REPLAY_SCAN_BATCH = 2_000
+REPLAY_SCAN_LIMIT = 100_000
+RELOAD_EVENT = "stream.reload"
 PING_SECONDS = 15
 _STREAMING_ROLES = {Role.command, Role.district_coordinator, Role.field_worker}
 
@@ -56,17 +64,44 @@ def _reads(request: Request) -> sessionmaker[Session]:
     return factory
 
 
-def _authenticate(request: Request) -> Principal:
+def _authenticate(request: Request, token: str) -> Principal:
     with unit_of_work(_reads(request), clock=get_clock(request)) as session:
-        principal = auth_service.authenticate_token(session, token=_token(request))
+        principal = auth_service.authenticate_token(session, token=token)
     if principal.role not in _STREAMING_ROLES:
         raise PermissionDenied(f"role {principal.role} may not follow the live stream")
     return principal
 
 
-def _replay(request: Request, after_id: int) -> list[BroadcastMessage]:
+def _still_valid(request: Request, token: str) -> bool:
+    try:
+        _authenticate(request, token)
+    except (NotAuthenticated, PermissionDenied):
+        return False
+    return True
+
+
+def _replay(
+    request: Request, after_id: int, subscription: Subscription
+) -> tuple[list[BroadcastMessage], bool]:
+    """What the subscriber missed after `after_id` (its own district's, up to the limit), and
+    whether it is too far behind to catch up by replay (it must reload)."""
+    wanted: list[BroadcastMessage] = []
+    scanned = 0
+    cursor = after_id
     with unit_of_work(_reads(request), clock=get_clock(request)) as session:
-        return queue.messages_after(session, after_id=after_id, limit=REPLAY_LIMIT)
+        while True:
+            batch = queue.messages_after(session, after_id=cursor, limit=REPLAY_SCAN_BATCH)
+            for message in batch:
+                if subscription.wants(message):
+                    if len(wanted) == REPLAY_LIMIT:
+                        return wanted, True
+                    wanted.append(message)
+            scanned += len(batch)
+            if len(batch) < REPLAY_SCAN_BATCH:
+                return wanted, False
+            if scanned >= REPLAY_SCAN_LIMIT:
+                return wanted, True
+            cursor = batch[-1].id
 
 
 def _event(message: BroadcastMessage, now: datetime) -> ServerSentEvent:
@@ -92,26 +127,48 @@ async def stream(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
     after_id = after
-    if last_event_id is not None and last_event_id.isdigit():
+    if last_event_id is not None and last_event_id.isdigit() and len(last_event_id) < 19:
         after_id = int(last_event_id)
     broadcaster = broadcaster_of(request.app)
     clock = get_clock(request)
+    token = _token(request)
+    recheck = float(request.app.state.settings.stream_recheck_seconds)
     # Subscribe before reading the replay, so that nothing falls between the two.
-    principal = await run_in_threadpool(_authenticate, request)
+    principal = await run_in_threadpool(_authenticate, request, token)
     subscription = broadcaster.subscribe(district_id=principal.district_id, topics=topic)
-    replay = [] if after_id is None else await run_in_threadpool(_replay, request, after_id)
+    replay: list[BroadcastMessage] = []
+    behind = False
+    if after_id is not None:
+        replay, behind = await run_in_threadpool(_replay, request, after_id, subscription)
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         highest = after_id or 0
+        checked = time.monotonic()
         try:
+            if behind:
+                # Too much was missed to replay: the client reloads its state and reconnects.
+                yield ServerSentEvent(data="{}", event=RELOAD_EVENT)
+                return
             for message in replay:
-                if subscription.wants(message):
-                    highest = max(highest, message.id)
-                    yield _event(message, clock.now())
+                highest = max(highest, message.id)
+                yield _event(message, clock.now())
             while True:
-                live = await subscription.next()
-                if live is None:
+                idle = False
+                live: BroadcastMessage | None = None
+                try:
+                    live = await asyncio.wait_for(subscription.next(), timeout=max(recheck, 0.5))
+                except TimeoutError:
+                    idle = True
+                if live is None and not idle:
                     return
+                # The token or session may have been revoked, or its user deactivated: the
+                # stream ends within `stream_recheck_seconds`, and before any further event.
+                if time.monotonic() - checked >= recheck:
+                    if not await run_in_threadpool(_still_valid, request, token):
+                        return
+                    checked = time.monotonic()
+                if live is None:
+                    continue
                 if live.id > highest or after_id is None:
                     yield _event(live, clock.now())
         finally:

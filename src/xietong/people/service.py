@@ -177,13 +177,20 @@ def create_person(
         raise PermissionDenied("the person neither lives nor stays in your district")
     id_hash = protector.hash_id(national_id.number)
     existing = session.scalar(select(Person.id).where(Person.id_hash == id_hash))
+    now = clock_of(session).now()
     if existing is not None:
+        # The record is named only to a caller who may see it; otherwise nothing about it (its
+        # district, whether it is a case) is told.
+        visible = session.scalar(
+            visible_persons(principal, at=now)
+            .with_only_columns(Person.id)
+            .where(Person.id == existing)
+        )
         raise Conflict(
             "a person with this national ID exists",
             code="person_exists",
-            details={"person_id": existing},
+            details={"person_id": existing} if visible is not None else None,
         )
-    now = clock_of(session).now()
     person = Person(
         id_hash=id_hash,
         id_masked=national_id.masked,

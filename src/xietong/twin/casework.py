@@ -13,11 +13,13 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
+from xietong.areas import service as areas_service
 from xietong.cases import service as cases_service
 from xietong.cases.clusters import service as cluster_service
 from xietong.cases.contacts.service import register_contact
+from xietong.cases.links import proposals as link_proposals
 from xietong.cases.links import service as link_service
-from xietong.cases.models import Case
+from xietong.cases.models import Case, LinkProposal
 from xietong.cases.quarantine import service as quarantine_service
 from xietong.cases.schemas import CaseCreate, ContactCreate, LinkCreate
 from xietong.core.principal import SYSTEM
@@ -41,6 +43,9 @@ REJECTED_AREA_SHARE = 0.03  # proposals a district rejects (e.g. the building st
 PLAN_EVERY_DAYS = 3  # the command centre plans mutual aid for three days at a time
 FULL_BEDS = 0.9  # a district reports more beds when its facilities are this full
 _PAGE = 1000
+# What a field worker records for a contact living in another district: the interview's words
+# (that district finds the person from the referral).
+REPORTED_NAME = "密接"
 
 
 def _pages(fetch: object) -> list[Case]:
@@ -140,6 +145,7 @@ def trace(session: Session, scene: Scene, day: date, ids: NationalIds) -> dict[s
     is_case = index.is_case()
     rng = scene.rng(day, 3)
     done = {"contacts": 0, "contacts_by_national_id": 0, "links": 0}
+    codes = areas_service.district_code_by_id(session)
     by_household = np.argsort(city.household, kind="stable")
     households = city.household[by_household]
     by_workplace = np.argsort(city.workplace, kind="stable")
@@ -181,6 +187,10 @@ def trace(session: Session, scene: Scene, day: date, ids: NationalIds) -> dict[s
                 contact_in=ContactCreate(
                     person_id=city.person_id(contact) if sees else None,
                     national_id=None if sees else ids.of(contact),
+                    name=None if sees else REPORTED_NAME,
+                    residence_district_code=None
+                    if sees
+                    else codes[int(city.residence_district[contact])],
                     exposure_kind=kind,
                     last_exposure_at=case.detected_at - timedelta(hours=2),
                     quarantine_starts_on=day + timedelta(days=1),
@@ -201,7 +211,7 @@ def trace(session: Session, scene: Scene, day: date, ids: NationalIds) -> dict[s
             if setting == "community" and rng.random() >= LINKED_COMMUNITY_SHARE:
                 continue
             evidence_kind = setting if setting in ("household", "workplace") else "venue"
-            link_service.create_link(
+            made = link_service.create_link(
                 session,
                 principal=tracer,
                 link_in=LinkCreate(
@@ -212,6 +222,14 @@ def trace(session: Session, scene: Scene, day: date, ids: NationalIds) -> dict[s
                 ),
                 now=at,
             )
+            if isinstance(made, LinkProposal) and made.to_district_id is not None:
+                # The other case's district checks the investigation's finding and confirms it.
+                link_proposals.confirm(
+                    session,
+                    principal=scene.field_worker(session, made.to_district_id),
+                    proposal_id=made.id,
+                    now=at,
+                )
             done["links"] += 1
     return done
 

@@ -43,7 +43,7 @@ def ensure_demo_users(session: Session) -> list[DemoUser]:
         wanted.append(
             DemoUser(f"field-{code}", Role.field_worker, district.code, district.name_hans)
         )
-    # One published password for all: hashed once (scrypt takes ~0.1 s a time).
+    # One published password for all: hashed once (argon2id takes ~0.1 s a time).
     shared: str | None = None
     for user in wanted:
         if auth_service.get_user(session, username=user.username) is None:

@@ -7,7 +7,6 @@ browser's EventSource on `/api/stream` is authenticated by the same cookie.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from xietong.api.deps import SESSION_COOKIE, SessionDep, get_now, get_settings_dep
 from xietong.auth import service as auth_service
+from xietong.auth import throttle
+from xietong.auth.tokens import csrf_token
 from xietong.config import Settings
 from xietong.core.errors import NotAuthenticated, PermissionDenied
 from xietong.core.principal import Principal
@@ -52,11 +53,6 @@ class Viewer:
         return self.principal
 
 
-def csrf_token(session_token: str) -> str:
-    """A per-session token for forms, derived from the session so nothing more is stored."""
-    return hashlib.sha256(b"xietong-csrf:" + session_token.encode()).hexdigest()[:32]
-
-
 def check_csrf(viewer: Viewer, submitted: str | None) -> None:
     if viewer.session_token is None or not hmac.compare_digest(viewer.csrf, submitted or ""):
         raise PermissionDenied("the form has expired; reload the page", code="csrf")
@@ -85,14 +81,43 @@ ViewerDep = Annotated[Viewer, Depends(get_viewer)]
 
 
 def log_in(
-    session: Session, *, username: str, password: str, now: datetime
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    address: str | None,
+    settings: Settings,
+    now: datetime,
 ) -> tuple[Principal, str]:
-    """Check the password and issue a session token (an API token named `dashboard`)."""
-    principal = auth_service.authenticate_password(session, username=username, password=password)
-    user = auth_service.get_user(session, username=username)
-    assert user is not None
+    """Check the password and issue a session token (an API token named `dashboard`).
+
+    Refused logins are counted (and committed by the caller, who answers rather than raises);
+    past the limit, TooManyLogins without checking the password.
+    """
+    throttle.check_login_allowed(
+        session,
+        username=username,
+        address=address,
+        now=now,
+        window=timedelta(minutes=settings.login_window_minutes),
+        per_account=settings.login_failures_per_account,
+        per_address=settings.login_failures_per_address,
+    )
+    try:
+        principal = auth_service.authenticate_password(
+            session, username=username, password=password
+        )
+    except NotAuthenticated:
+        throttle.record_login_failure(session, username=username, address=address, now=now)
+        raise
+    throttle.forget_login_failures(session, username=username)
+    user = auth_service.require_user(session, username=username)
     token = auth_service.issue_token(
-        session, user=user, name="dashboard", expires_at=now + timedelta(hours=SESSION_HOURS)
+        session,
+        user=user,
+        name="dashboard",
+        expires_at=now + timedelta(hours=SESSION_HOURS),
+        now=now,
     )
     return principal, token
 

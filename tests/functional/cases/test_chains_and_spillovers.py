@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import district_user
+from tests.factories.auth import command_user, district_user
 from tests.factories.cases import DAY, add_contact, at, link, make_case
 from xietong.cases.models import Case
 from xietong.people.models import Person
@@ -185,8 +185,18 @@ def test_a_district_links_its_case_to_a_source_in_another_district(
             "evidence": "同乘 G123 次列车 8 车厢",
         },
     )
-    assert response.status_code == 201, response.text
-    body = response.json()
+    # 南岸 may not see 沙坪壩's case: the link is proposed to 沙坪壩, who confirms it.
+    assert response.status_code == 202, response.text
+    proposal = response.json()
+    assert (proposal["status"], proposal["to_district_code"]) == ("proposed", None)
+    _, owner = district_user(session, SHAPINGBA)
+    inbox = app_client.get("/api/cases/link-proposals", headers=auth(owner)).json()
+    assert [p["id"] for p in inbox["items"]] == [proposal["id"]]
+    confirmed = app_client.post(
+        f"/api/cases/link-proposals/{proposal['id']}/confirm", headers=auth(owner)
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    body = confirmed.json()
     assert (body["from_district_code"], body["to_district_code"], body["spillover"]) == (
         SHAPINGBA,
         NAN_AN,
@@ -198,7 +208,7 @@ def test_a_district_links_its_case_to_a_source_in_another_district(
 def test_a_case_has_one_source_and_no_link_closes_a_cycle(
     app_client: TestClient, session: Session, built_chain: Chain
 ) -> None:
-    _, token = district_user(session, JIULONGPO)
+    _, token = command_user(session)
 
     def post(source: Case, target: Case) -> tuple[int, str]:
         response = app_client.post(

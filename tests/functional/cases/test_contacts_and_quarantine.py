@@ -214,6 +214,17 @@ def test_a_contact_living_in_another_district_is_a_referral_need_for_it(
     assert needs[0].id not in [n.id for n in contact_needs.pending_referral_needs(session)]
 
 
+def _referral_to(session: Session, person_id: int) -> tuple[int, int] | None:
+    from xietong.referrals.models import Referral
+
+    row = session.execute(
+        select(Referral.from_district_id, Referral.to_district_id).where(
+            Referral.person_id == person_id
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 def test_a_district_registers_a_contact_of_another_district_by_national_id(
     app_client: TestClient, session: Session, protector: PersonalDataProtector
 ) -> None:
@@ -232,20 +243,33 @@ def test_a_district_registers_a_contact_of_another_district_by_national_id(
         ),
     )
     _, token = district_user(session, SHAPINGBA)
-    # Not visible to 沙坪壩 yet: registering matches the existing person, never duplicates it.
     assert app_client.get(f"/api/people/{known.id}", headers=auth(token)).status_code == 404
+    # Another district's person needs what the district knows of it, like anyone unknown.
+    bare = app_client.post(
+        f"/api/cases/{case.id}/contacts",
+        headers=auth(token),
+        json={"national_id": known_id, "exposure_kind": "workplace"},
+    )
+    assert bare.status_code == 422
     response = app_client.post(
         f"/api/cases/{case.id}/contacts",
         headers=auth(token),
         json={
             "national_id": known_id,
+            "name": "孙五",
+            "residence_district_code": JIULONGPO,
             "exposure_kind": "workplace",
         },
     )
     assert response.status_code == 201, response.text
-    assert response.json()["person_id"] == known.id
-    assert response.json()["referral_need_id"] is not None
-    assert app_client.get(f"/api/people/{known.id}", headers=auth(token)).status_code == 200
+    # Matched to the existing person behind the answer (never duplicated), shown as reported,
+    # with no access granted: that person's district gets the referral at once.
+    assert response.json()["person_id"] is None and response.json()["name"] == "孙五"
+    assert app_client.get(f"/api/people/{known.id}", headers=auth(token)).status_code == 404
+    assert _referral_to(session, known.id) == (
+        district_id(session, SHAPINGBA),
+        district_id(session, JIULONGPO),
+    )
     # A person not yet registered, with partial data (national ID, name, district only).
     created = app_client.post(
         f"/api/cases/{case.id}/contacts",
@@ -258,17 +282,21 @@ def test_a_district_registers_a_contact_of_another_district_by_national_id(
         },
     )
     assert created.status_code == 201, created.text
-    person = session.get_one(Person, created.json()["person_id"])
+    person = session.scalars(
+        select(Person).where(Person.id_hash == protector.hash_id(normalise(national_id)))
+    ).one()
     assert (person.residence_district_id, person.residence_building_id) == (
         district_id(session, JIULONGPO),
         None,
     )
-    assert person.id_hash == protector.hash_id(normalise(national_id))
+    assert _referral_to(session, person.id) is not None
 
 
 def test_a_contact_known_by_name_and_phone_is_referred_once_identified(
     app_client: TestClient, session: Session, protector: PersonalDataProtector
 ) -> None:
+    from xietong.people.identity import normalise
+
     case = make_case(session, protector, district_code=SHAPINGBA)
     _, token = district_user(session, SHAPINGBA)
     registered = app_client.post(
@@ -287,18 +315,25 @@ def test_a_contact_known_by_name_and_phone_is_referred_once_identified(
         None,
     )
     assert registered["quarantine_order"]["district_code"] == JIULONGPO
+    national_id = next_national_id()
     identified = app_client.post(
         f"/api/cases/contacts/{registered['id']}/identify",
         headers=auth(token),
-        json={"national_id": next_national_id()},
+        json={"national_id": national_id},
     )
     assert identified.status_code == 200, identified.text
     body = identified.json()
-    assert body["identified"] is True and body["name"] is None
-    assert body["referral_need_id"] is not None
-    assert body["quarantine_order"]["person_id"] == body["person_id"]
-    person = session.get_one(Person, body["person_id"])
+    # Living in 九龍坡, the person is that district's to find: registered there and referred
+    # at once; 沙坪壩 keeps the contact as it reported it.
+    assert body["identified"] is False and body["name"] == "钱七"
+    person = session.scalars(
+        select(Person).where(Person.id_hash == protector.hash_id(normalise(national_id)))
+    ).one()
     assert protector.decrypt(person.name_enc) == "钱七"
+    assert _referral_to(session, person.id) == (
+        district_id(session, SHAPINGBA),
+        district_id(session, JIULONGPO),
+    )
 
 
 def test_a_person_who_is_a_contact_of_two_cases_keeps_one_order(

@@ -29,6 +29,7 @@ from xietong.bootstrap import prepare_database
 from xietong.config import Settings
 from xietong.core.principal import SYSTEM, Role
 from xietong.outbox import service as outbox_service
+from xietong.outbox.addresses import parse_networks
 from xietong.outbox.schemas import EndpointCreate
 from xietong.people import service as people_service
 from xietong.people.protection import PersonalDataProtector
@@ -152,6 +153,7 @@ def prepare_city(url: str, *, persons: int, webhook_url: str | None) -> City:
                     topics=["referral."],
                 ),
                 now=datetime.now(UTC),
+                allowed_networks=parse_networks(["127.0.0.0/8"]),
             )
     engine.dispose()
     return City(url=url, person_ids=person_ids, tokens=tokens, endpoint_secret=secret)
@@ -172,7 +174,13 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Server:
-        env = {**os.environ, "XIETONG_DATABASE_URL": self.url, "COLUMNS": "200"}
+        env = {
+            **os.environ,
+            "XIETONG_DATABASE_URL": self.url,
+            "COLUMNS": "200",
+            # The test's webhook receiver listens on loopback.
+            "XIETONG_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
+        }
         self._close_log()
         self._handle = open(self.log, "a") if self.log else None  # noqa: SIM115
         self.process = subprocess.Popen(

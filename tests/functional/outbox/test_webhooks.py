@@ -20,13 +20,16 @@ from tests.functional.outbox.receiver import Receiver
 from xietong.core.clock import FixedClock
 from xietong.core.principal import SYSTEM
 from xietong.outbox import queue, service
-from xietong.outbox.dispatcher import Dispatcher
+from xietong.outbox.addresses import parse_networks
+from xietong.outbox.dispatcher import Dispatcher, HttpWebhookSender
 from xietong.outbox.models import Delivery, OutboxMessage, WebhookEndpoint
 from xietong.outbox.retry import RetrySchedule
 from xietong.outbox.schemas import EndpointCreate
 from xietong.people.protection import PersonalDataProtector
 
 SECRET = "district-108-shared-secret"
+# The test receiver listens on loopback, which a deployment must allow-list to reach.
+LOOPBACK = parse_networks(["127.0.0.0/8", "::1"])
 NOW = datetime(2022, 11, 14, 12, 0, tzinfo=UTC)
 
 
@@ -44,7 +47,9 @@ def endpoint_for(
         session,
         principal=SYSTEM,
         protector=protector,
-        endpoint_in=EndpointCreate(url=url, district_code=code, secret=SECRET),  # type: ignore[arg-type], now=datetime.now(UTC)
+        endpoint_in=EndpointCreate(url=url, district_code=code, secret=SECRET),  # type: ignore[arg-type]
+        now=datetime.now(UTC),
+        allowed_networks=LOOPBACK,
     )
     return endpoint
 
@@ -63,6 +68,7 @@ def dispatcher_on(
     return Dispatcher(
         work=work,
         protector=protector,
+        sender=HttpWebhookSender(allowed_networks=LOOPBACK),
         clock=clock,
         schedule=schedule or RetrySchedule(jitter=0.0),
         rng=random.Random(1),
@@ -269,6 +275,8 @@ def test_the_endpoint_api_shows_the_secret_once(
 ) -> None:
     _, token = district_user(session, RECEIVER)
     headers = {"Authorization": f"Bearer {token}"}
+    state = app_client.app.state  # type: ignore[attr-defined]
+    state.settings = state.settings.model_copy(update={"webhook_allowed_networks": ["127.0.0.1"]})
     created = app_client.post(
         "/api/outbox/endpoints",
         json={"url": receiver.url, "description": "区指挥部系统"},

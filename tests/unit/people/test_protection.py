@@ -58,4 +58,6 @@ def test_production_refuses_the_development_keys() -> None:
     with pytest.raises(ValueError, match="ID_HASH_KEY"):
         Settings(environment="production")
     key = base64.urlsafe_b64encode(b"p" * 32).decode()
-    Settings(environment="production", id_hash_key="a-real-secret", encryption_key=key)
+    with pytest.raises(ValueError, match="at least 32"):
+        Settings(environment="production", id_hash_key="a-real-secret", encryption_key=key)
+    Settings(environment="production", id_hash_key="a-real-secret-" + "k" * 24, encryption_key=key)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from xietong.cases.models import CloseContact, ContactReferralNeed
 from xietong.cases.schemas import ContactReferralNeedRead
+from xietong.people.service import Person
 from xietong.storage import need_queue
 
 
@@ -22,6 +23,19 @@ def refer_if_elsewhere(
     """A contact living outside the tracing district: that district must find the person."""
     if contact.person_id is None or contact.residence_district_id == contact.tracing_district_id:
         return None
+    return _need(
+        session,
+        contact=contact,
+        person_id=contact.person_id,
+        to_district_id=contact.residence_district_id,
+        now=now,
+    )
+
+
+def _need(
+    session: Session, *, contact: CloseContact, person_id: int, to_district_id: int, now: datetime
+) -> ContactReferralNeed:
+    """The contact's one referral need (made once; asked again, the same one)."""
     existing = session.scalar(
         select(ContactReferralNeed).where(ContactReferralNeed.contact_id == contact.id)
     )
@@ -29,16 +43,29 @@ def refer_if_elsewhere(
         return existing
     need = ContactReferralNeed(
         contact_id=contact.id,
-        person_id=contact.person_id,
+        person_id=person_id,
         case_id=contact.case_id,
         reason="close_contact",
         from_district_id=contact.tracing_district_id,
-        to_district_id=contact.residence_district_id,
+        to_district_id=to_district_id,
         created_at=now,
     )
     session.add(need)
     session.flush()
     return need
+
+
+def refer_person(
+    session: Session, *, contact: CloseContact, person: Person, now: datetime
+) -> ContactReferralNeed | None:
+    """A contact reported by a district that may not see its person: the person's responsible
+    district (residence; its place of stay when it lives in the reporting district) finds it."""
+    to_district = person.residence_district_id
+    if to_district == contact.tracing_district_id:
+        to_district = person.current_district_id
+    if to_district == contact.tracing_district_id:
+        return None
+    return _need(session, contact=contact, person_id=person.id, to_district_id=to_district, now=now)
 
 
 def pending_referral_needs(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.cases.clusters.service import chunks
-from xietong.cases.contacts.needs import refer_if_elsewhere
+from xietong.cases.contacts.needs import refer_if_elsewhere, refer_person
 from xietong.cases.models import Case, CloseContact, ContactReferralNeed, QuarantineOrder
 from xietong.cases.quarantine.service import issue_order, order_reads
 from xietong.cases.schemas import (
@@ -46,11 +46,8 @@ def _resolve_person(
     case: Case,
     person_id: int | None,
     national_id: str | None,
-    name: str | None,
-    phone: str | None,
-    residence_building_code: str | None,
-    residence_district_code: str | None,
-) -> Person:
+) -> Person | None:
+    """The contact's person when the caller may see it (by id or national ID), else None."""
     reason = f"close contact of case {case.id}"
     if person_id is not None:
         return people_service.get_person(
@@ -66,22 +63,46 @@ def _resolve_person(
             reason=reason,
         )
     except NotFound:
-        pass
-    # Outside the caller's jurisdiction, or new: match on the keyed hash so that no duplicate is
-    # made, then open the person to the district tracing the contact.
+        return None
+
+
+def _report_unseen_person(
+    session: Session,
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    case: Case,
+    national_id: str,
+    name: str | None,
+    phone: str | None,
+    residence_building_code: str | None,
+    residence_district_code: str | None,
+) -> tuple[Person, int | None, int]:
+    """A national ID the caller may not see: another district's person, a case, or nobody yet.
+
+    The caller learns nothing and is granted nothing: whatever the ID is, it must give a name
+    and a residence (the same refusal otherwise), and the contact keeps what the caller gave.
+    Behind the answer the ID is matched on its keyed hash (an unknown person is registered where
+    the caller says it lives); the person's responsible district gets the referral need.
+    Returns the person and the residence (building, district) the caller gave.
+    """
+    problems = []
+    if not name:
+        problems.append(RowError("contact", "name", "a contact by national ID needs a name"))
+    if not (residence_building_code or residence_district_code):
+        problems.append(
+            RowError("contact", "residence", "a contact by national ID needs a residence")
+        )
+    if problems:
+        raise ValidationFailed(errors=problems)
+    assert name is not None
+    building_id, district_id = _residence(session, residence_building_code, residence_district_code)
+    reason = f"close contact of case {case.id}, registered by {principal.username}"
     try:
         person = people_service.find_by_national_id(
-            session,
-            principal=SYSTEM,
-            protector=protector,
-            national_id=national_id,
-            reason=f"{reason}, registered by {principal.username}",
+            session, principal=SYSTEM, protector=protector, national_id=national_id, reason=reason
         )
     except NotFound:
-        if not name:
-            raise ValidationFailed(
-                errors=[RowError("contact", "name", "a person not yet registered needs a name")]
-            ) from None
         person = people_service.create_person(
             session,
             principal=SYSTEM,
@@ -93,13 +114,9 @@ def _resolve_person(
                 residence_building_code=residence_building_code,
                 residence_district_code=residence_district_code,
             ),
-            reason=f"{reason}, registered by {principal.username}",
+            reason=reason,
         )
-    if case.report_district_id not in (person.residence_district_id, person.current_district_id):
-        people_service.grant_access(
-            session, person_id=person.id, district_id=case.report_district_id, reason=reason
-        )
-    return person
+    return person, building_id, district_id
 
 
 def _check_new_contact(session: Session, *, case: Case, person: Person) -> None:
@@ -138,6 +155,7 @@ def register_contact(
     principal.require(Permission.write_persons)
     case = get_case(session, principal=principal, case_id=case_id, audit=False)
     person = None
+    reported = False
     if contact_in.person_id is not None or contact_in.national_id is not None:
         person = _resolve_person(
             session,
@@ -146,14 +164,24 @@ def register_contact(
             case=case,
             person_id=contact_in.person_id,
             national_id=contact_in.national_id,
+        )
+    if person is not None:
+        _check_new_contact(session, case=case, person=person)
+        residence_district_id = person.residence_district_id
+        residence_building_id = person.residence_building_id
+    elif contact_in.national_id is not None:
+        reported = True
+        person, residence_building_id, residence_district_id = _report_unseen_person(
+            session,
+            principal=principal,
+            protector=protector,
+            case=case,
+            national_id=contact_in.national_id,
             name=contact_in.name,
             phone=contact_in.phone,
             residence_building_code=contact_in.residence_building_code,
             residence_district_code=contact_in.residence_district_code,
         )
-        _check_new_contact(session, case=case, person=person)
-        residence_district_id = person.residence_district_id
-        residence_building_id = person.residence_building_id
     else:
         residence_building_id, residence_district_id = _residence(
             session, contact_in.residence_building_code, contact_in.residence_district_code
@@ -163,11 +191,14 @@ def register_contact(
         exposure_building_id = areas_service.get_building(
             session, code=contact_in.exposure_building_code
         ).id
+    # A reported contact keeps the caller's own words (name, phone, residence) next to the
+    # person it was matched to, and is shown to the caller as it reported it.
+    keeps_words = person is None or reported
     contact = CloseContact(
         case_id=case.id,
         person_id=person.id if person is not None else None,
-        name_enc=None if person is not None else protector.encrypt_optional(contact_in.name),
-        phone_enc=None if person is not None else protector.encrypt_optional(contact_in.phone),
+        name_enc=protector.encrypt_optional(contact_in.name) if keeps_words else None,
+        phone_enc=protector.encrypt_optional(contact_in.phone) if keeps_words else None,
         residence_district_id=residence_district_id,
         residence_building_id=residence_building_id,
         tracing_district_id=case.report_district_id,
@@ -176,7 +207,7 @@ def register_contact(
         last_exposure_at=contact_in.last_exposure_at,
         registered_by=principal.username,
         registered_at=now,
-        identified_at=now if person is not None else None,
+        identified_at=now if person is not None and not reported else None,
     )
     session.add(contact)
     session.flush()
@@ -185,8 +216,13 @@ def register_contact(
         contact=contact,
         starts_on=contact_in.quarantine_starts_on or local_day(now, tz),
         now=now,
+        whatever_runs=reported,
     )
-    refer_if_elsewhere(session, contact=contact, now=now)
+    if reported:
+        assert person is not None
+        refer_person(session, contact=contact, person=person, now=now)
+    else:
+        refer_if_elsewhere(session, contact=contact, now=now)
     auth_service.record_audit(
         session,
         principal=principal,
@@ -220,7 +256,7 @@ def identify_contact(
     """Attach a contact known by name and phone to its person (registering it when new)."""
     principal.require(Permission.write_persons)
     contact = get_contact(session, principal=principal, contact_id=contact_id)
-    if contact.person_id is not None:
+    if contact.identified_at is not None:
         raise Conflict("the contact is already identified", code="contact_identified")
     case = session.get_one(Case, contact.case_id)
     building_code = identify_in.residence_building_code
@@ -234,6 +270,8 @@ def identify_contact(
             district_code = areas_service.district_code_by_id(session)[
                 contact.residence_district_id
             ]
+    name = identify_in.name or protector.decrypt_optional(contact.name_enc)
+    phone = identify_in.phone or protector.decrypt_optional(contact.phone_enc)
     person = _resolve_person(
         session,
         principal=principal,
@@ -241,24 +279,41 @@ def identify_contact(
         case=case,
         person_id=None,
         national_id=identify_in.national_id,
-        name=identify_in.name or protector.decrypt_optional(contact.name_enc),
-        phone=identify_in.phone or protector.decrypt_optional(contact.phone_enc),
-        residence_building_code=building_code,
-        residence_district_code=district_code,
     )
-    _check_new_contact(session, case=case, person=person)
-    contact.person_id = person.id
-    contact.name_enc = contact.phone_enc = None
-    contact.residence_district_id = person.residence_district_id
-    contact.residence_building_id = person.residence_building_id
-    contact.identified_at = now
-    for order in session.scalars(
-        select(QuarantineOrder).where(QuarantineOrder.contact_id == contact.id)
-    ):
-        order.person_id = person.id
-        order.updated_at = now
-    session.flush()
-    refer_if_elsewhere(session, contact=contact, now=now)
+    if person is None:
+        # Not the caller's to see: the contact stays as reported, and the person's district
+        # is asked to find it (the same answer whoever the ID belongs to).
+        person, building_id, district_id = _report_unseen_person(
+            session,
+            principal=principal,
+            protector=protector,
+            case=case,
+            national_id=identify_in.national_id,
+            name=name,
+            phone=phone,
+            residence_building_code=building_code,
+            residence_district_code=district_code,
+        )
+        contact.person_id = person.id
+        contact.name_enc = protector.encrypt_optional(name)
+        contact.phone_enc = protector.encrypt_optional(phone)
+        contact.residence_building_id, contact.residence_district_id = building_id, district_id
+        session.flush()
+        refer_person(session, contact=contact, person=person, now=now)
+    else:
+        _check_new_contact(session, case=case, person=person)
+        contact.person_id = person.id
+        contact.name_enc = contact.phone_enc = None
+        contact.residence_district_id = person.residence_district_id
+        contact.residence_building_id = person.residence_building_id
+        contact.identified_at = now
+        for order in session.scalars(
+            select(QuarantineOrder).where(QuarantineOrder.contact_id == contact.id)
+        ):
+            order.person_id = person.id
+            order.updated_at = now
+        session.flush()
+        refer_if_elsewhere(session, contact=contact, now=now)
     auth_service.record_audit(
         session,
         principal=principal,
@@ -339,23 +394,24 @@ def contact_reads(
         ids=[c.residence_building_id for c in contacts]
         + [c.exposure_building_id for c in contacts],
     )
-    shown = [c.id for c in contacts if c.person_id is None] if protector is not None else []
-    if shown:
-        auth_service.record_audit(
-            session, principal=principal, action="read", entity="contact", entity_ids=shown
-        )
+    # Every contact read is audited (it names a person, or a name and phone); one not (yet)
+    # identified is shown as its district reported it, whoever it was matched to behind it.
+    auth_service.record_audit(
+        session, principal=principal, action="read", entity="contact", entity_ids=ids
+    )
     reads = []
     for c in contacts:
+        identified = c.identified_at is not None
         shown_order = orders_by_contact.get(c.id) or (
-            orders_by_person.get(c.person_id) if c.person_id is not None else None
+            orders_by_person.get(c.person_id) if c.person_id is not None and identified else None
         )
-        reveal = protector is not None and c.person_id is None
+        reveal = protector is not None and not identified
         reads.append(
             ContactRead(
                 id=c.id,
                 case_id=c.case_id,
-                person_id=c.person_id,
-                identified=c.person_id is not None,
+                person_id=c.person_id if identified else None,
+                identified=identified,
                 name=protector.decrypt_optional(c.name_enc) if reveal and protector else None,
                 phone=protector.decrypt_optional(c.phone_enc) if reveal and protector else None,
                 residence_district_code=codes[c.residence_district_id],
@@ -372,7 +428,7 @@ def contact_reads(
                 quarantine_order=reads_of_orders[shown_order.id]
                 if shown_order is not None
                 else None,
-                referral_need_id=needs.get(c.id),
+                referral_need_id=needs.get(c.id) if identified else None,
             )
         )
     return reads

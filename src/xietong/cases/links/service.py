@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.cases.clusters.service import chunks
-from xietong.cases.links import chains
-from xietong.cases.models import Case, TransmissionLink
+from xietong.cases.links import chains, proposals
+from xietong.cases.models import Case, LinkProposal, TransmissionLink
 from xietong.cases.schemas import (
     ChainEdgeRead,
     ChainNodeRead,
@@ -42,8 +42,9 @@ def create_link(
     principal: Principal,
     link_in: LinkCreate,
     now: datetime,
-) -> TransmissionLink:
-    """Link an infectee to its source; a link across districts is a spillover."""
+) -> TransmissionLink | LinkProposal:
+    """Link an infectee to its source; a link across districts is a spillover. When the caller
+    may not see one of the two cases, the link is proposed to that case's district instead."""
     principal.require(Permission.write_persons)
     if link_in.source_case_id == link_in.target_case_id:
         raise ValidationFailed(
@@ -58,8 +59,32 @@ def create_link(
     )
     if not seen:
         raise NotFound(f"no case {link_in.target_case_id}", code="case_not_found")
-    source = case_exists(session, case_id=link_in.source_case_id)
-    target = case_exists(session, case_id=link_in.target_case_id)
+    if len(seen) == 1:
+        return proposals.propose_link(
+            session, principal=principal, link_in=link_in, seen_case_id=seen.pop(), now=now
+        )
+    return make_link(
+        session,
+        principal=principal,
+        source=case_exists(session, case_id=link_in.source_case_id),
+        target=case_exists(session, case_id=link_in.target_case_id),
+        evidence_kind=link_in.evidence_kind,
+        evidence=link_in.evidence,
+        now=now,
+    )
+
+
+def make_link(
+    session: Session,
+    *,
+    principal: Principal,
+    source: Case,
+    target: Case,
+    evidence_kind: str,
+    evidence: str,
+    now: datetime,
+) -> TransmissionLink:
+    """Record the link between two cases the deciding principal may link (checked by callers)."""
     existing = session.scalar(
         select(TransmissionLink.id).where(TransmissionLink.target_case_id == target.id)
     )
@@ -77,8 +102,8 @@ def create_link(
     link = TransmissionLink(
         source_case_id=source.id,
         target_case_id=target.id,
-        evidence_kind=link_in.evidence_kind,
-        evidence=link_in.evidence,
+        evidence_kind=evidence_kind,
+        evidence=evidence,
         from_district_id=source.report_district_id,
         to_district_id=target.report_district_id,
         day=target.report_day,

@@ -88,14 +88,21 @@ def bed_occupancy(session: Session, *, day: date) -> dict[int, dict[str, int]]:
 
 
 def issue_order(
-    session: Session, *, contact: CloseContact, starts_on: date, now: datetime
+    session: Session,
+    *,
+    contact: CloseContact,
+    starts_on: date,
+    now: datetime,
+    whatever_runs: bool = False,
 ) -> QuarantineOrder | None:
     """The contact's order from the policy in force on `starts_on`, with a bed if one is free.
 
-    A person already under an order that runs past `starts_on` keeps it (no second order);
-    a policy without quarantine issues none. Without a free bed the order waits for one.
+    A person already under an order that runs past `starts_on` keeps it (no second order),
+    unless `whatever_runs`: a contact reported by a district that may not see the person gets
+    its order all the same, so that the answer does not tell whether the person is in quarantine.
+    A policy without quarantine issues none. Without a free bed the order waits for one.
     """
-    if contact.person_id is not None:
+    if contact.person_id is not None and not whatever_runs:
         running = session.scalar(
             select(QuarantineOrder.id).where(
                 QuarantineOrder.person_id == contact.person_id,
@@ -113,7 +120,8 @@ def issue_order(
     facility_id = assign_bed(session, district_id=contact.residence_district_id, days=plan.bed_days)
     order = QuarantineOrder(
         contact_id=contact.id,
-        person_id=contact.person_id,
+        # A reported contact's order does not name the person its district may not see.
+        person_id=None if whatever_runs else contact.person_id,
         district_id=contact.residence_district_id,
         facility_id=facility_id,
         bed_from=starts_on if facility_id is not None else None,
@@ -220,6 +228,7 @@ def get_order(session: Session, *, principal: Principal, order_id: int) -> Quara
         )
         if tracing != principal.district_id:
             raise NotFound(f"no quarantine order {order_id}", code="order_not_found")
+    _audit_read(session, principal, [order])
     return order
 
 
@@ -271,7 +280,19 @@ def list_orders(
             .offset(offset)
         )
     )
+    _audit_read(session, principal, orders)
     return orders, total
+
+
+def _audit_read(session: Session, principal: Principal, orders: list[QuarantineOrder]) -> None:
+    # An order names a person and where it is held: every read is audited like a person's.
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="read",
+        entity="quarantine_order",
+        entity_ids=[o.id for o in orders],
+    )
 
 
 def order_reads(session: Session, orders: Sequence[QuarantineOrder]) -> list[QuarantineOrderRead]:

@@ -11,11 +11,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from xietong.api.deps import SESSION_COOKIE, SessionDep
+from xietong.auth.throttle import TooManyLogins
 from xietong.core.errors import NotAuthenticated, NotFound
 from xietong.core.principal import Role
 from xietong.web import charts
@@ -82,6 +83,7 @@ def login_form(viewer: ViewerDep, session: SessionDep, next: str = "") -> Respon
 
 @router.post("/login")
 def login(
+    request: Request,
     viewer: ViewerDep,
     session: SessionDep,
     username: Annotated[str, Form()],
@@ -90,10 +92,17 @@ def login(
 ) -> Response:
     try:
         principal, token = log_in(
-            session, username=username.strip(), password=password, now=viewer.now
+            session,
+            username=username.strip(),
+            password=password,
+            address=request.client.host if request.client else None,
+            settings=viewer.settings,
+            now=viewer.now,
         )
     except NotAuthenticated:
         return _login_page(viewer, session, next_path=next, failed=True, status_code=401)
+    except TooManyLogins:
+        return _login_page(viewer, session, next_path=next, failed=True, status_code=429)
     target = safe_next(next, "")
     if not target:
         target = "/referrals" if principal.role is Role.district_coordinator else "/overview"
