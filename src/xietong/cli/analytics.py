@@ -313,7 +313,7 @@ def backtest(
         else:
             raise typer.BadParameter(f"unknown series {series!r}")
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     if as_json:
         console.print_json(result.model_dump_json())
         return
