@@ -12,13 +12,26 @@ from xietong.web.pages import (
     bulletin,
     forecast,
     frame,
+    lab,
     overview,
     persons,
     referrals,
     resources,
+    screening,
     zones,
 )
 
 router = APIRouter(include_in_schema=False)
-for page in (frame, overview, persons, referrals, zones, resources, forecast, bulletin):
+for page in (
+    frame,
+    overview,
+    persons,
+    referrals,
+    zones,
+    resources,
+    forecast,
+    bulletin,
+    lab,
+    screening,
+):
     router.include_router(page.router)
