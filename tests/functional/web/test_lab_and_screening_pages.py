@@ -39,7 +39,8 @@ def test_a_file_with_a_bad_row_is_refused_whole_then_loaded_without_it(
     app_client: TestClient, session: Session, protector: PersonalDataProtector
 ) -> None:
     site = make_site(session, district_code="500103")
-    good = [tube(site, [p.id]) for p in (resident(session, protector, building(session, "500103")),)]
+    person = resident(session, protector, building(session, "500103"))
+    good = [tube(site, [person.id])]
     register(session, *good)
     text = (
         HEADER
