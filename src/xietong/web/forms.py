@@ -34,27 +34,38 @@ def claim(session: Session, *, key: str, username: str, now: datetime) -> bool:
 
 
 def mark_seen(
-    session: Session, *, username: str, entity: str, entity_id: int, now: datetime
+    session: Session,
+    *,
+    username: str,
+    entity: str,
+    entity_id: int,
+    status: str | None,
+    now: datetime,
 ) -> None:
+    """Record that the user has just seen the record in `status`."""
     mark = session.get(SeenMark, (username, entity, entity_id))
     if mark is None:
-        session.add(SeenMark(username=username, entity=entity, entity_id=entity_id, seen_at=now))
+        session.add(
+            SeenMark(
+                username=username, entity=entity, entity_id=entity_id, seen_at=now, status=status
+            )
+        )
     else:
-        mark.seen_at = now
+        mark.seen_at, mark.status = now, status
     session.flush()
 
 
-def seen_at(
+def seen_status(
     session: Session, *, username: str, entity: str, entity_ids: list[int]
-) -> dict[int, datetime]:
-    """When the user last opened each of these records (absent: never)."""
+) -> dict[int, str | None]:
+    """The state each record was in when the user last opened it (absent: never opened)."""
     if not entity_ids:
         return {}
     rows = session.execute(
-        select(SeenMark.entity_id, SeenMark.seen_at).where(
+        select(SeenMark.entity_id, SeenMark.status).where(
             SeenMark.username == username,
             SeenMark.entity == entity,
             SeenMark.entity_id.in_(entity_ids),
         )
     )
-    return {int(entity_id): at for entity_id, at in rows}
+    return {int(entity_id): status for entity_id, status in rows}

@@ -22,7 +22,8 @@ class FormSubmission(Base):
 
 
 class SeenMark(Base):
-    """When a user last opened a record (a referral): changes after it are unread."""
+    """When a user last opened a record (a referral) and in which state it was then: a record
+    answered since (another state) is unread."""
 
     __tablename__ = "web_seen_mark"
 
@@ -30,3 +31,4 @@ class SeenMark(Base):
     entity: Mapped[str] = mapped_column(String(32), primary_key=True)
     entity_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str | None] = mapped_column(String(32))

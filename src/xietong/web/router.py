@@ -10,14 +10,17 @@ from fastapi import APIRouter
 
 from xietong.web.pages import (
     bulletin,
+    cases,
     forecast,
     frame,
     lab,
     overview,
     persons,
+    referral_forms,
     referrals,
     resources,
     screening,
+    zone_history,
     zones,
 )
 
@@ -26,6 +29,7 @@ for page in (
     frame,
     overview,
     persons,
+    referral_forms,
     referrals,
     zones,
     resources,
@@ -33,5 +37,7 @@ for page in (
     bulletin,
     lab,
     screening,
+    zone_history,
+    cases,
 ):
     router.include_router(page.router)

@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("entity", sa.String(length=32), nullable=False),
         sa.Column("entity_id", sa.BigInteger(), nullable=False),
         sa.Column("seen_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("username", "entity", "entity_id", name=op.f("pk_web_seen_mark")),
     )
 
