@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +29,7 @@ def _resident(server: Server, user: User, building: str, name: str) -> int:
 
     n = 500 + next(_serial)
     body = {
-        "national_id": synthetic_national_id(serial=n, birth=datetime(1975, 3, 1 + n % 28).date()),
+        "national_id": synthetic_national_id(serial=n, birth=date(1975, 3, 1 + n % 28)),
         "name": name,
         "phone": f"1390000{n:04d}",
         "residence_building_code": building,
