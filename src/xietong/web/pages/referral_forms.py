@@ -141,7 +141,7 @@ def referrals_csv(
                 session,
                 principal=principal,
                 now=viewer.now,
-                box=chosen,  # type: ignore[arg-type]
+                box=chosen,
                 limit=500,
                 offset=len(rows),
             )
