@@ -523,3 +523,40 @@ def register_many(
 def next_person_id(session: Session) -> int:
     """The id after the highest in use (for producers that assign ids in bulk)."""
     return int(session.scalar(select(func.coalesce(func.max(Person.id), 0))) or 0) + 1
+
+
+def find_by_id_tail(
+    session: Session, *, principal: Principal, tail: str, limit: int = 20
+) -> list[PersonSummary]:
+    """Persons the principal may see whose national ID ends with `tail` (the masked form keeps
+    the last four characters); each one found is audited."""
+    require(principal, Permission.read_persons)
+    tail = tail.strip().upper()
+    if len(tail) != 4 or not tail.isalnum():
+        return []
+    persons = list(
+        session.scalars(
+            visible_persons(principal)
+            .where(Person.id_masked.like(f"%{tail}"))
+            .order_by(Person.id)
+            .limit(limit)
+        )
+    )
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="search",
+        entity="person",
+        entity_ids=[p.id for p in persons],
+        reason=f"search: ID ending {tail}",
+    )
+    codes = areas_service.district_code_by_id(session)
+    return [
+        PersonSummary(
+            id=p.id,
+            id_masked=p.id_masked,
+            residence_district_code=codes[p.residence_district_id],
+            current_district_code=codes[p.current_district_id],
+        )
+        for p in persons
+    ]

@@ -128,6 +128,17 @@ WORK_STRINGS: Final[dict[str, tuple[str, str]]] = {
     "plan.other_districts": ("其他区县", "other districts"),
     "plan.wind_down": ("逐步停检", "winding down"),
     "search.go": ("查询", "Find"),
+    "search.title": ("搜索", "Search"),
+    "search.what": (
+        "编号、管码、地址或证件号后四位",
+        "Number, tube code, address or last 4 of an ID",
+    ),
+    "search.hint": (
+        "协查或病例编号、管码、楼栋编码或地址，证件号后四位；仅在您的辖区内查找。",
+        "A referral or case number, a tube code, a building code or address, or the last four "
+        "characters of a national ID; only within your jurisdiction.",
+    ),
+    "search.found": ("找到 {n} 条", "{n} found"),
     # zones
     "zones.lift_now": ("直接解封", "Lift now"),
     "zones.one": ("风险区", "Risk area"),

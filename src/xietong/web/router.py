@@ -20,6 +20,7 @@ from xietong.web.pages import (
     referrals,
     resources,
     screening,
+    search,
     zone_history,
     zones,
 )
@@ -39,5 +40,6 @@ for page in (
     screening,
     zone_history,
     cases,
+    search,
 ):
     router.include_router(page.router)
