@@ -12,8 +12,10 @@ import time
 
 import numpy as np
 
-from xietong.analytics.core.forecast import Scenario, calibrate, forecast
+from xietong.analytics.core.calibration import calibrate
+from xietong.analytics.core.ensemble import forecast
 from xietong.analytics.core.mobility import gravity_mobility
+from xietong.analytics.core.seir import Scenario
 
 CITY_POPULATION = 10_000_000
 

@@ -20,15 +20,9 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from xietong.analytics.catalogue import Source
+from xietong.analytics.core.calibration import calibrate
 from xietong.analytics.core.distributions import discretise_serial_interval
-from xietong.analytics.core.forecast import (
-    Bands,
-    OutbreakModel,
-    Scenario,
-    calibrate,
-    forecast,
-    run_scenarios,
-)
+from xietong.analytics.core.ensemble import Bands, forecast, run_scenarios
 from xietong.analytics.core.growth import DEFAULT_GROWTH_WINDOW_DAYS, GrowthEstimate
 from xietong.analytics.core.mobility import gravity_mobility
 from xietong.analytics.core.phase import (
@@ -42,6 +36,7 @@ from xietong.analytics.core.rt import (
     DEFAULT_WINDOW_DAYS,
     RtEstimate,
 )
+from xietong.analytics.core.seir import OutbreakModel, Scenario
 from xietong.analytics.schemas import (
     BandsRead,
     DistrictForecastRead,

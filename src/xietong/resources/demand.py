@@ -14,9 +14,11 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from xietong.analytics.core.forecast import Scenario, calibrate, forecast
+from xietong.analytics.core.calibration import calibrate
+from xietong.analytics.core.ensemble import forecast
 from xietong.analytics.core.growth import LOG_OFFSET, estimate_growth_rate
 from xietong.analytics.core.mobility import gravity_mobility
+from xietong.analytics.core.seir import Scenario
 from xietong.resources.allocation import (
     CENTRALISED_QUARANTINE_BED,
     LAB_TUBE,
@@ -113,7 +115,7 @@ def project_new_cases(
     In order of preference:
 
     1. ``forecast_given`` (shape (D, T)): a forecast made elsewhere, used as it is.
-    2. The metapopulation forecast of `xietong.analytics.core.forecast`, calibrated on the
+    2. The metapopulation forecast of `xietong.analytics.core.ensemble`, calibrated on the
        recent counts (mean field, no noise), when ``population`` and ``distance_km`` are given,
        at least three days are known and some case was seen; districts without a positive
        population (NaN) keep the trend.

@@ -11,14 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
-from xietong.analytics.core.forecast import (
-    DiseaseParameters,
-    OutbreakModel,
-    Scenario,
-    calibrate,
-    forecast,
-    run_scenarios,
-)
+from xietong.analytics.core.calibration import calibrate
+from xietong.analytics.core.ensemble import forecast, run_scenarios
+from xietong.analytics.core.seir import DiseaseParameters, OutbreakModel, Scenario
 
 NO_SYMPTOM_FINDING = DiseaseParameters(
     latent_period_days=3.0, infectious_period_days=5.0, symptomatic_detection_per_day=0.0

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xietong.reports.bulletin import (
@@ -264,6 +264,7 @@ def test_districts_with_the_same_pinyin_fall_back_to_the_code() -> None:
     assert count_groups([a, b], measure="new_confirmed")[0].district_codes == ("A", "B")
 
 
+@settings(deadline=None)
 @given(st.permutations(reference_rows()))
 def test_the_text_does_not_depend_on_the_order_of_the_input(rows: list[DistrictCounts]) -> None:
     for lang in ("zh-Hans", "zh-Hant", "en"):
@@ -271,6 +272,7 @@ def test_the_text_does_not_depend_on_the_order_of_the_input(rows: list[DistrictC
         assert shuffled == render_bulletin(reference_bulletin(), lang=lang)
 
 
+@settings(deadline=None)  # no timing limit: the suite runs on a loaded machine
 @given(
     st.lists(
         st.integers(0, 30),

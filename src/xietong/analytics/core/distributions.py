@@ -13,6 +13,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
+from xietong.analytics.core.arrays import FloatArray
+
 __all__ = [
     "OMICRON_SERIAL_INTERVAL_MEAN_DAYS",
     "OMICRON_SERIAL_INTERVAL_SD_DAYS",
@@ -24,7 +26,6 @@ __all__ = [
     "serial_interval_mean",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 OMICRON_SERIAL_INTERVAL_MEAN_DAYS: Final = 3.0
 """Default mean serial interval of Omicron, in days (see `omicron_serial_interval`)."""

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats
 
+from xietong.analytics.core.arrays import BoolArray, FloatArray, IntArray
 from xietong.analytics.core.rt import as_district_matrix
 
 __all__ = [
@@ -25,8 +26,6 @@ __all__ = [
     "estimate_growth_rate",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 DEFAULT_GROWTH_WINDOW_DAYS: Final = 7
 DEFAULT_CONFIDENCE: Final = 0.95
@@ -180,9 +179,9 @@ def estimate_growth_rate(
 
 def _ln2_over(
     rate: FloatArray,
-    where: npt.NDArray[np.bool_],
+    where: BoolArray,
     *,
-    unbounded: npt.NDArray[np.bool_] | None = None,
+    unbounded: BoolArray | None = None,
 ) -> FloatArray:
     """ln 2 / rate where ``where``, +inf where also ``unbounded``, NaN elsewhere."""
     safe = where if unbounded is None else where & ~unbounded

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MobilityMatrix", "apply_travel_cut", "gravity_mobility"]
+from xietong.analytics.core.arrays import FloatArray
 
-FloatArray = npt.NDArray[np.float64]
+__all__ = ["MobilityMatrix", "apply_travel_cut", "gravity_mobility"]
 
 
 @dataclass(frozen=True)

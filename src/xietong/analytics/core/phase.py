@@ -38,6 +38,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from xietong.analytics.core.arrays import IntArray
 from xietong.analytics.core.growth import (
     DEFAULT_GROWTH_WINDOW_DAYS,
     GrowthEstimate,
@@ -61,8 +62,6 @@ __all__ = [
     "situation_phases",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 PhaseArray = npt.NDArray[np.str_]
 
 DEFAULT_SURFACE_ZERO_DAYS: Final = 3

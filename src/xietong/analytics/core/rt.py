@@ -15,6 +15,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import special
 
+from xietong.analytics.core.arrays import FloatArray, IntArray
 from xietong.analytics.core.distributions import check_serial_interval, serial_interval_mean
 
 __all__ = [
@@ -29,8 +30,6 @@ __all__ = [
     "total_infectiousness",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 DEFAULT_WINDOW_DAYS: Final = 7
 DEFAULT_PRIOR_MEAN: Final = 5.0
