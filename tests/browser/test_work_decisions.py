@@ -19,7 +19,8 @@ from tests.browser.conftest import Server
 from tests.browser.test_work_pages import _building, _resident
 
 TZ = ZoneInfo("Asia/Shanghai")
-SENDER, RECEIVER = "500106", "500108"
+# Districts no other browser test refers between, so the receiving inbox holds this one alone.
+SENDER, RECEIVER = "500107", "500109"
 FEEDBACK = "已找到密接，已转运集中隔离"
 # A reason that a spreadsheet would run as a formula if the export did not escape it.
 REASON = "=1+1 社会面病例"

@@ -120,8 +120,9 @@ def test_a_district_finds_the_persons_of_a_building_the_round_missed(
     server: Server, open_page: Any
 ) -> None:
     command = server.create_user("command")
-    coordinator = server.create_user("district_coordinator", "500106")
-    building = _building(server, command, "500106", 1)
+    # A district and building no other browser test locks or refers to.
+    coordinator = server.create_user("district_coordinator", "500107")
+    building = _building(server, command, "500107", 3)
     locked = server.api(
         command,
         "POST",
@@ -133,7 +134,7 @@ def test_a_district_finds_the_persons_of_a_building_the_round_missed(
     issued = server.api(command, "POST", f"/api/screening/plan?date={today}")
     assert issued.status_code == 200, issued.text
     residents = [_resident(server, command, building, f"住户{i}") for i in range(3)]
-    _tubes(server, command, "500106", {f"MISS{server.backend}{next(_serial)}": residents[:1]})
+    _tubes(server, command, "500107", {f"MISS{server.backend}{next(_serial)}": residents[:1]})
 
     watched = open_page()
     watched.log_in(coordinator)
