@@ -11,12 +11,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from xietong.cases import contact_service
-from xietong.cases.models import CloseContact
+from xietong.cases.contacts import service as contact_service
 from xietong.cases.schemas import ContactCreate
 from xietong.core.principal import Principal
+from xietong.flows import referrals as referral_flows
 from xietong.people.protection import PersonalDataProtector
-from xietong.referrals import flows as referral_flows
 
 
 def register_contact(
@@ -28,9 +27,9 @@ def register_contact(
     contact_in: ContactCreate,
     now: datetime,
     tz: str,
-) -> CloseContact:
+) -> None:
     """Register a close contact of a case and push its referral when it lives elsewhere."""
-    contact = contact_service.register_contact(
+    contact_service.register_contact(
         session,
         principal=principal,
         protector=protector,
@@ -40,4 +39,3 @@ def register_contact(
         tz=tz,
     )
     referral_flows.open_referrals_from_needs(session, now=now, tz=tz)
-    return contact

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import ColumnElement, Select, Subquery, exists, func, or_, select, text
 from sqlalchemy.orm import Session
@@ -564,17 +564,17 @@ def next_person_id(session: Session) -> int:
 
 
 def find_by_id_tail(
-    session: Session, *, principal: Principal, tail: str, limit: int = 20
+    session: Session, *, principal: Principal, tail: str, at: datetime, limit: int = 20
 ) -> list[PersonSummary]:
     """Persons the principal may see whose national ID ends with `tail` (the masked form keeps
     the last four characters); each one found is audited."""
-    require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     tail = tail.strip().upper()
     if len(tail) != 4 or not tail.isalnum():
         return []
     persons = list(
         session.scalars(
-            visible_persons(principal)
+            visible_persons(principal, at=at)
             .where(Person.id_masked.like(f"%{tail}"))
             .order_by(Person.id)
             .limit(limit)
@@ -598,3 +598,34 @@ def find_by_id_tail(
         )
         for p in persons
     ]
+
+
+def persons_staying_in(
+    session: Session,
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    building_id: int,
+    excluding: Select[Any],
+    at: datetime,
+    reason: str,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[PersonRead], int]:
+    """The persons the principal may see who stay in a building, less the ids `excluding`
+    selects (e.g. those sampled in a round); each one listed is audited with `reason`."""
+    principal.require(Permission.read_persons)
+    query = visible_persons(principal, at=at).where(
+        Person.current_building_id == building_id, Person.id.not_in(excluding)
+    )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    persons = list(session.scalars(query.order_by(Person.id).limit(limit).offset(offset)))
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="list",
+        entity="person",
+        entity_ids=[p.id for p in persons],
+        reason=reason,
+    )
+    return [to_read(session, p, protector) for p in persons], total

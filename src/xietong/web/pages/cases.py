@@ -17,14 +17,14 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from xietong.auth.dependencies import get_protector
-from xietong.cases import contact_service, link_service
+from xietong.api.deps import SessionDep, get_protector
 from xietong.cases import service as cases_service
+from xietong.cases.contacts import service as contact_service
+from xietong.cases.links import service as link_service
 from xietong.cases.schemas import ChainRead, ContactCreate
 from xietong.core.errors import DomainError, NotFound, RowError, ValidationFailed
 from xietong.core.principal import Principal, Role
 from xietong.flows import contacts as contact_flow
-from xietong.storage.dependencies import SessionDep
 from xietong.web import forms
 from xietong.web.export import csv_response
 from xietong.web.pages.common import Paging, clamp_limit, error_page, guard

@@ -20,13 +20,13 @@ from fastapi import APIRouter, Form, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from xietong.api.deps import SessionDep
 from xietong.core.errors import DomainError, ValidationFailed
 from xietong.core.principal import Permission, Principal, Role
 from xietong.flows import intake
 from xietong.screening import batches
 from xietong.screening import service as screening_service
 from xietong.screening.schemas import ConflictResolve
-from xietong.storage.dependencies import SessionDep
 from xietong.web import forms
 from xietong.web.export import csv_response
 from xietong.web.pages.common import Paging, act, clamp_limit, error_page, guard

@@ -13,12 +13,12 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from xietong.api.deps import SessionDep
 from xietong.core.errors import DomainError, RowError, ValidationFailed
 from xietong.core.principal import Principal, Role
-from xietong.referrals import query_service
 from xietong.referrals import service as referrals_service
+from xietong.referrals.inbox import service as query_service
 from xietong.referrals.schemas import ReferralCreate, ReferralSummary
-from xietong.storage.dependencies import SessionDep
 from xietong.web import forms
 from xietong.web.export import csv_response
 from xietong.web.pages.common import error_page, guard

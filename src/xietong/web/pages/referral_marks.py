@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from xietong.core.principal import Principal
-from xietong.referrals import query_service
+from xietong.referrals.inbox import service as query_service
 from xietong.referrals.schemas import ReferralSummary
 from xietong.referrals.states import Status
 from xietong.web import forms

@@ -15,14 +15,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from xietong.auth.dependencies import get_protector
+from xietong.api.deps import SessionDep, get_protector
 from xietong.core.clock import local_day
 from xietong.core.errors import DomainError
 from xietong.core.principal import Permission, Principal, Role
 from xietong.flows import screening as screening_flow
 from xietong.screening import missed
 from xietong.screening import service as screening_service
-from xietong.storage.dependencies import SessionDep
 from xietong.web.export import csv_response
 from xietong.web.pages.common import Paging, clamp_limit, guard
 from xietong.web.rendering import district_labels, render
@@ -115,6 +114,7 @@ def missed_page(
             protector=get_protector(request),
             day=on,
             building_code=building.strip(),
+            now=viewer.now,
             limit=size,
             offset=start,
         )

@@ -12,15 +12,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from xietong.api.deps import SessionDep, get_protector
 from xietong.areas import service as areas_service
-from xietong.auth.dependencies import get_protector
 from xietong.cases import service as cases_service
 from xietong.core.errors import DomainError
 from xietong.core.principal import Permission, Principal, Role
 from xietong.people import service as people_service
-from xietong.referrals import query_service
+from xietong.referrals.inbox import service as query_service
 from xietong.screening import service as screening_service
-from xietong.storage.dependencies import SessionDep
 from xietong.web.pages.common import guard
 from xietong.web.rendering import render
 from xietong.web.session import Viewer, ViewerDep
@@ -91,7 +90,9 @@ def search(
             session, text=text, district_id=principal.district_id
         )
     if principal.can(Permission.read_persons) and len(text) == 4:
-        hits.persons = people_service.find_by_id_tail(session, principal=principal, tail=text)
+        hits.persons = people_service.find_by_id_tail(
+            session, principal=principal, tail=text, at=viewer.now
+        )
     return hits
 
 

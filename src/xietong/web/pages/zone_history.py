@@ -11,9 +11,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from xietong.api.deps import SessionDep
 from xietong.core.clock import local_day
 from xietong.core.principal import Principal
-from xietong.storage.dependencies import SessionDep
 from xietong.web.export import csv_response
 from xietong.web.pages.common import guard
 from xietong.web.pages.zones import DECIDERS, _district_id, _statuses, area_rows
