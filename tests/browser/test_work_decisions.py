@@ -122,12 +122,14 @@ def _lifting_proposal(server: Server, building_code: str) -> int:
 
     from tests.factories.zones import area
     from xietong.areas.models import Building
+    from xietong.core.clock import FixedClock
     from xietong.storage.engine import build_engine, session_factory
     from xietong.storage.unit_of_work import unit_of_work
 
     engine = build_engine(server.env["XIETONG_DATABASE_URL"])
     try:
-        with unit_of_work(session_factory(engine)) as session:
+        clock = FixedClock(datetime.now(TZ))
+        with unit_of_work(session_factory(engine), clock=clock) as session:
             place = session.scalars(select(Building).where(Building.code == building_code)).one()
             today = datetime.now(TZ).date()
             made = area(
