@@ -288,6 +288,7 @@ def list_persons(
     *,
     principal: Principal,
     district_code: str | None = None,
+    updated_since: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[PersonSummary], int]:
@@ -297,6 +298,8 @@ def list_persons(
     if district_code is not None:
         district = areas_service.get_district(session, code=district_code)
         query = query.where(Person.residence_district_id == district.id)
+    if updated_since is not None:
+        query = query.where(Person.updated_at > updated_since)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     persons = list(session.scalars(query.order_by(Person.id).limit(limit).offset(offset)))
     auth_service.record_audit(
