@@ -492,6 +492,7 @@ def _seed_referrals(
     from xietong.people.models import Person
     from xietong.referrals import service as referrals_service
     from xietong.referrals.actions import service as action_service
+    from xietong.referrals.states import Action
     from xietong.storage.unit_of_work import unit_of_work
 
     opened = 0
@@ -527,9 +528,14 @@ def _seed_referrals(
             # Referrals older than a day were worked on: most closed with feedback.
             if made and now - at > timedelta(days=1) and rng.random() < 0.8:
                 step: dict[str, Any] = {"principal": SYSTEM, "referral_id": made[0].id, "tz": TZ}
-                action_service.acknowledge(session, at=at + timedelta(minutes=20), **step)
-                action_service.mark_located(session, at=at + timedelta(hours=1), **step)
-                action_service.mark_controlled(session, at=at + timedelta(hours=2), **step)
+                for minutes, action in (
+                    (20, Action.acknowledge),
+                    (60, Action.locate),
+                    (120, Action.control),
+                ):
+                    action_service.act(
+                        session, action=action, at=at + timedelta(minutes=minutes), **step
+                    )
                 action_service.close(
                     session, feedback="已集中隔离", at=at + timedelta(hours=3), **step
                 )

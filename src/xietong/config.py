@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     port: int = 8000
     policy_file: Path | None = None
     sql_echo: bool = False
+    # Where FHIR bulk exports write their NDJSON files (one folder per export).
+    export_dir: Path = Field(default_factory=lambda: default_data_dir() / "exports")
     # The server runs the outbox dispatcher and the periodic jobs; tests driving them by hand,
     # or a deployment running them in a separate `xietong outbox run` process, turn this off.
     run_workers: bool = True

@@ -11,6 +11,7 @@ def metadata() -> MetaData:
     import xietong.areas.models
     import xietong.auth.models
     import xietong.cases.models
+    import xietong.interop.models
     import xietong.outbox.models
     import xietong.people.models
     import xietong.policy.models

@@ -12,10 +12,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, UploadFile
 
-from xietong.analytics import official, service, situation
+from xietong.analytics import backtests, official, service, situation
 from xietong.analytics.catalogue import METRICS
 from xietong.analytics.schemas import (
     AggregateRead,
+    BacktestRead,
     ForecastRead,
     OfficialCountRead,
     OfficialImportReport,
@@ -189,6 +190,29 @@ def forecast(
         calibration_days=calibration_days,
         source=source,
         deterministic=deterministic,
+    )
+
+
+@router.get("/backtest", summary="Forecasts from every day in a range scored against the baselines")
+def backtest(
+    session: SessionDep,
+    _principal: PrincipalDep,
+    first_day: Annotated[date, Query(description="First forecast date")],
+    last_day: Annotated[date, Query(description="Last forecast date (14 days of data after it)")],
+    series: Annotated[
+        Literal["database", "shanghai-2022", "shanghai-2022-districts"],
+        Query(description="This deployment's daily series, or a published one shipped with it"),
+    ] = "database",
+    runs: Annotated[int, Query(ge=10, le=2000)] = 400,
+    seed: Annotated[int, Query(ge=0)] = 0,
+    source: SourceQuery = "auto",
+) -> BacktestRead:
+    if series == "database":
+        return backtests.backtest_districts(
+            session, first_day=first_day, last_day=last_day, source=source, seed=seed, runs=runs
+        )
+    return backtests.backtest_reference(
+        series=series, first_day=first_day, last_day=last_day, seed=seed, runs=runs
     )
 
 

@@ -233,3 +233,33 @@ class ScenariosRequest(BaseModel):
     source: Literal["auto", "aggregates", "official"] = "auto"
     deterministic: bool = False  # the mean-field paths instead of an ensemble
     scenarios: list[ScenarioSpec] | None = Field(default=None, max_length=12)
+
+
+class BacktestRow(BaseModel):
+    """Scores of the forecasts at one horizon, for one unit or all of them (``unit`` "all").
+
+    Relative WIS is the model's mean weighted interval score over the hub baseline's (below 1:
+    better than the baseline); coverage is the share of the values that came inside the band.
+    """
+
+    unit: str
+    horizon_days: int
+    forecasts: int
+    relative_wis: float
+    relative_wis_log: float
+    coverage_50: float
+    coverage_90: float
+    median_error_vs_persistence: float  # mean absolute error of the median over persistence's
+    hub_coverage_50: float
+    hub_coverage_90: float
+    persistence_relative_wis: float
+
+
+class BacktestRead(BaseModel):
+    """A backtest: forecasts from every day in a range, each from the data known then."""
+
+    series: str
+    first_forecast_day: date
+    last_forecast_day: date
+    quantile_levels: list[float]
+    rows: list[BacktestRow]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from xietong.interop import tasks as interop_tasks
 from xietong.outbox.runtime import PeriodicJob
 from xietong.referrals import tasks as referral_tasks
 
 
 def periodic_jobs() -> list[PeriodicJob]:
-    """Every domain's scheduled work (today: the escalation of overdue referrals)."""
-    return [*referral_tasks.periodic_jobs()]
+    """Every domain's scheduled work: the escalation of overdue referrals, the bulk exports."""
+    return [*referral_tasks.periodic_jobs(), *interop_tasks.periodic_jobs()]

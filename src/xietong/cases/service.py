@@ -151,6 +151,7 @@ def list_cases(
     last_day: date | None = None,
     classification: Classification | None = None,
     on_surface: bool | None = None,
+    updated_since: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Case], int]:
@@ -169,6 +170,8 @@ def list_cases(
         query = query.where(Case.classification == classification)
     if on_surface is not None:
         query = query.where(Case.found_under_control.is_(not on_surface))
+    if updated_since is not None:
+        query = query.where(Case.updated_at > updated_since)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     cases = list(
         session.scalars(

@@ -12,8 +12,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from xietong.analytics import official, service, situation, tasks
-from xietong.analytics.schemas import RefreshReport, ScenarioSpec
+from xietong.analytics import backtests, official, service, situation, tasks
+from xietong.analytics.schemas import BacktestRead, RefreshReport, ScenarioSpec
 from xietong.cli import context
 from xietong.cli.context import console, err_console
 from xietong.core.clock import local_day
@@ -261,3 +261,96 @@ def scenarios(
             f"{averted.median:,.0f} ({averted.p05:,.0f}–{averted.p95:,.0f})",
         )
     console.print(table)
+
+
+_REFERENCE_RANGE = (date(2022, 3, 20), date(2022, 5, 31))
+
+
+@app.command("backtest")
+def backtest(
+    series: Annotated[
+        str,
+        typer.Option(
+            help="database (this deployment's series), or a published series shipped with "
+            "xietong: shanghai-2022 (city), shanghai-2022-districts."
+        ),
+    ] = "database",
+    first_day: Annotated[
+        str | None,
+        typer.Option(help="First forecast date; 2022-03-20 for the Shanghai series."),
+    ] = None,
+    last_day: Annotated[
+        str | None,
+        typer.Option(help="Last forecast date; 2022-05-31 for the Shanghai series."),
+    ] = None,
+    runs: Annotated[int, typer.Option(help="Ensemble runs per forecast.")] = 400,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same scores).")] = 0,
+    source: SourceOption = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """Forecast from every day in a range with the data known then; score against the baselines."""
+    try:
+        if series == "database":
+            if first_day is None or last_day is None:
+                raise typer.BadParameter("--first-day and --last-day are needed for the database")
+            with context.work() as session:
+                result = backtests.backtest_districts(
+                    session,
+                    first_day=_last_day(first_day),
+                    last_day=_last_day(last_day),
+                    source=_source(source),
+                    seed=seed,
+                    runs=runs,
+                )
+        elif series in ("shanghai-2022", "shanghai-2022-districts"):
+            result = backtests.backtest_reference(
+                series="shanghai-2022" if series == "shanghai-2022" else "shanghai-2022-districts",
+                first_day=_last_day(first_day) if first_day else _REFERENCE_RANGE[0],
+                last_day=_last_day(last_day) if last_day else _REFERENCE_RANGE[1],
+                seed=seed,
+                runs=runs,
+            )
+        else:
+            raise typer.BadParameter(f"unknown series {series!r}")
+    except DomainError as exc:
+        context.fail(exc)
+    if as_json:
+        console.print_json(result.model_dump_json())
+        return
+    console.print(backtest_table(result))
+
+
+def backtest_table(result: BacktestRead) -> Table:
+    """The scores of a backtest as a table: one row per unit and horizon."""
+    table = Table(
+        title=f"{result.series}: forecasts from {result.first_forecast_day} to "
+        f"{result.last_forecast_day}, against the forecast hub's baseline"
+    )
+    columns = (
+        "unit",
+        "horizon",
+        "forecasts",
+        "rel. WIS",
+        "rel. WIS log",
+        "50 % cov.",
+        "90 % cov.",
+        "MAE / persistence",
+        "hub 50 %",
+        "hub 90 %",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column == "unit" else "right")
+    for row in result.rows:
+        table.add_row(
+            row.unit,
+            f"{row.horizon_days} d",
+            str(row.forecasts),
+            f"{row.relative_wis:.2f}",
+            f"{row.relative_wis_log:.2f}",
+            f"{row.coverage_50:.0%}",
+            f"{row.coverage_90:.0%}",
+            f"{row.median_error_vs_persistence:.2f}",
+            f"{row.hub_coverage_50:.0%}",
+            f"{row.hub_coverage_90:.0%}",
+        )
+    return table

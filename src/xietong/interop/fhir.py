@@ -272,12 +272,8 @@ def _record(
 def outcome(issues: Sequence[Issue], *, note: str) -> dict[str, Any]:
     """The OperationOutcome: an error per problem naming its entry, and a summary."""
     items: list[dict[str, Any]] = [
-        {
-            "severity": "error",
-            "code": issue.code,
-            "diagnostics": issue.diagnostics,
-            "expression": [issue.expression],
-        }
+        {"severity": "error", "code": issue.code, "diagnostics": issue.diagnostics}
+        | ({"expression": [issue.expression]} if issue.expression else {})
         for issue in issues
     ]
     items.append({"severity": "information", "code": "informational", "diagnostics": note})

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from xietong.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
-from xietong.interop import hl7v2, service
+from xietong.interop import bulk_export, fhir, hl7v2, service
 
 router = APIRouter(tags=["interop"])
 
@@ -80,3 +81,75 @@ async def post_bundle(
     )
     status = 400 if answer.results is None and answer.refused_entries == [-1] else 200
     return JSONResponse(answer.outcome, status_code=status, media_type=FHIR_MEDIA_TYPE)
+
+
+EXPORT = "/api/fhir/$export"
+EXPORT_STATUS = "/api/fhir/$export-status"
+EXPORT_FILES = "/api/fhir/$export-files"
+
+
+def _outcome_response(status: int, code: str, diagnostics: str) -> JSONResponse:
+    body = fhir.outcome([fhir.Issue(-1, code, "", diagnostics)], note=diagnostics)
+    return JSONResponse(body, status_code=status, media_type=FHIR_MEDIA_TYPE)
+
+
+@router.get(
+    EXPORT,
+    summary="Start a FHIR bulk export of what you may see (Patient, Observation, Condition, "
+    "ServiceRequest) as NDJSON, asynchronously",
+    status_code=202,
+)
+def start_export(
+    now: NowDep,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    prefer: Annotated[str | None, Header()] = None,
+    type_: Annotated[str | None, Query(alias="_type")] = None,
+    since: Annotated[datetime | None, Query(alias="_since")] = None,
+) -> Response:
+    if prefer is None or "respond-async" not in prefer:
+        return _outcome_response(400, "required", "the Prefer: respond-async header is required")
+    job = bulk_export.start_export(
+        session,
+        principal=principal,
+        types=bulk_export.parse_types(type_),
+        since=since,
+        request=str(request.url),
+        now=now,
+    )
+    location = str(request.url_for("export_status", job_id=job.id))
+    return Response(status_code=202, headers={"Content-Location": location})
+
+
+@router.get(EXPORT_STATUS + "/{job_id}", summary="The status of a bulk export, or its manifest")
+def export_status(
+    job_id: str, request: Request, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    job = bulk_export.get_job(session, principal=principal, job_id=job_id)
+    if job.status in ("queued", "running"):
+        return Response(status_code=202, headers={"X-Progress": job.status, "Retry-After": "2"})
+    if job.status == "failed":
+        return _outcome_response(500, "exception", job.error or "the export failed")
+    base = str(request.url_for("export_file", job_id=job.id, name="x")).rsplit("/", 2)[0]
+    return JSONResponse(bulk_export.manifest(job, base_url=base))
+
+
+@router.delete(EXPORT_STATUS + "/{job_id}", summary="Cancel a bulk export or delete its files")
+def cancel_export(
+    job_id: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> Response:
+    bulk_export.cancel_export(
+        session, principal=principal, job_id=job_id, folder=settings.export_dir
+    )
+    return Response(status_code=202)
+
+
+@router.get(EXPORT_FILES + "/{job_id}/{name}", summary="One NDJSON file of a finished export")
+def export_file(
+    job_id: str, name: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+) -> FileResponse:
+    path = bulk_export.file_path(
+        session, principal=principal, job_id=job_id, name=name, folder=settings.export_dir
+    )
+    return FileResponse(path, media_type="application/fhir+ndjson")

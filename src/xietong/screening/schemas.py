@@ -89,6 +89,21 @@ class ResultBatchReport(BaseModel):
     rejects_file: str | None = None
 
 
+class ResultRecordRead(BaseModel):
+    """A tube's result of record with its tube, for exports."""
+
+    id: int
+    tube_code: str
+    district_code: str
+    member_count: int
+    outcome: Outcome
+    ct_value: float | None
+    lab: str
+    reported_at: datetime
+    collected_at: datetime
+    updated_at: datetime
+
+
 class ResultView(BaseModel):
     outcome: Outcome
     ct_value: float | None

@@ -59,6 +59,7 @@ from xietong.screening.schemas import (
     ReferralNeedRead,
     ResampleTaskRead,
     ResultBatchReport,
+    ResultRecordRead,
     RetestTaskRead,
     SiteCreate,
     SiteRead,
@@ -403,6 +404,43 @@ def ingest_lab_results_file(
         rejects_path=rejects_path,
         progress=progress,
     )
+
+
+def list_results(
+    session: Session,
+    *,
+    principal: Principal,
+    updated_since: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[ResultRecordRead]:
+    """Results of record sampled in the caller's jurisdiction (a laboratory: all), in the order
+    they were written; `updated_since`: only those written or replaced after it."""
+    if principal.role is Role.viewer:
+        raise PermissionDenied("a viewer does not see laboratory results")
+    query = select(LabResult, Tube).join(Tube, Tube.id == LabResult.tube_id)
+    if principal.district_id is not None and principal.role is not Role.lab:
+        query = query.where(LabResult.district_id == principal.district_id)
+    if updated_since is not None:
+        query = query.where(LabResult.updated_at > updated_since)
+    codes = areas_service.district_code_by_id(session)
+    return [
+        ResultRecordRead(
+            id=result.id,
+            tube_code=tube.code,
+            district_code=codes[result.district_id],
+            member_count=tube.member_count,
+            outcome=result.outcome,
+            ct_value=result.ct_value,
+            lab=result.lab_code,
+            reported_at=result.reported_at,
+            collected_at=tube.collected_at,
+            updated_at=result.updated_at,
+        )
+        for result, tube in session.execute(
+            query.order_by(LabResult.id).limit(limit).offset(offset)
+        )
+    ]
 
 
 # --- tasks -------------------------------------------------------------------------------------

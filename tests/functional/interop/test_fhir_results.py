@@ -3,8 +3,6 @@ a CSV file; the answer is an OperationOutcome naming each refused entry."""
 
 from __future__ import annotations
 
-import io
-
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from sqlalchemy.orm import Session
@@ -12,9 +10,8 @@ from sqlalchemy.orm import Session
 from tests.factories import interop as hl7f
 from tests.factories import screening as f
 from tests.factories.auth import make_user
-from tests.functional.interop.test_hl7_results import OUTCOMES, effects, scenario
+from tests.functional.interop.test_hl7_results import OUTCOMES, effects, load_csv, scenario
 from xietong.core.principal import SYSTEM, Role
-from xietong.flows import intake
 from xietong.interop import fhir, service
 from xietong.people.protection import PersonalDataProtector
 
@@ -47,19 +44,7 @@ def test_a_bundle_with_a_positive_pool_sets_off_what_the_same_csv_does(
 ) -> None:
     csv_codes, csv_persons = scenario(session, protector)
     fhir_codes, fhir_persons = scenario(session, protector)
-    lines = ["tube_code,result,ct_value,lab,reported_at"]
-    lines += [
-        f"{code},{outcome},{'' if ct is None else ct},LAB-01,{hl7f.REPORTED_AT.isoformat()}"
-        for code, (outcome, ct) in zip(csv_codes, OUTCOMES, strict=True)
-    ]
-    csv_report = intake.ingest_lab_results(
-        session,
-        principal=SYSTEM,
-        stream=io.StringIO("\n".join(lines) + "\n"),
-        source_name="r.csv",
-        tz=f.TZ,
-        now=f.NOW,
-    )
+    csv_report = load_csv(session, csv_codes)
     answer = receive(session, bundle(fhir_codes, OUTCOMES))
     assert errors(answer) == []
     OperationOutcome.model_validate(answer.outcome)

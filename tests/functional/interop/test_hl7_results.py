@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from tests.factories import interop as hl7f
 from tests.factories import screening as f
 from tests.factories.auth import make_user
+from tests.functional.screening.test_fanout import household
 from xietong.cases.models import Case
 from xietong.core.principal import SYSTEM, Role
 from xietong.flows import intake
@@ -42,13 +43,7 @@ def scenario(session: Session, protector: PersonalDataProtector) -> tuple[list[s
     """A positive pool of a local, a resident of 500106 staying here and a local now in 500112;
     a negative pool; an invalid tube; a positive single tube. Tube codes and persons in order."""
     site = f.make_site(session, district_code="500103")
-    local = f.make_persons(session, protector, 1, district_code="500103")[0]
-    visitor = f.make_persons(
-        session, protector, 1, district_code="500106", current_district_code="500103"
-    )[0]
-    away = f.make_persons(
-        session, protector, 1, district_code="500103", current_district_code="500112"
-    )[0]
+    local, visitor, away = household(session, protector)
     others = f.make_persons(session, protector, 4, district_code="500106")
     persons = [local.id, visitor.id, away.id, *[p.id for p in others]]
     tubes = [
@@ -103,17 +98,14 @@ def effects(session: Session, codes: Sequence[str], persons: Sequence[int]) -> d
     }
 
 
-def test_an_oru_file_with_a_positive_pool_sets_off_what_the_same_csv_does(
-    session: Session, protector: PersonalDataProtector
-) -> None:
-    csv_codes, csv_persons = scenario(session, protector)
-    hl7_codes, hl7_persons = scenario(session, protector)
+def load_csv(session: Session, codes: Sequence[str]) -> intake.IntakeReport:
+    """The scenario's results (OUTCOMES) as a CSV file through the intake."""
     lines = ["tube_code,result,ct_value,lab,reported_at"]
     lines += [
         f"{code},{outcome},{'' if ct is None else ct},LAB-01,{hl7f.REPORTED_AT.isoformat()}"
-        for code, (outcome, ct) in zip(csv_codes, OUTCOMES, strict=True)
+        for code, (outcome, ct) in zip(codes, OUTCOMES, strict=True)
     ]
-    csv_report = intake.ingest_lab_results(
+    return intake.ingest_lab_results(
         session,
         principal=SYSTEM,
         stream=io.StringIO("\n".join(lines) + "\n"),
@@ -121,6 +113,14 @@ def test_an_oru_file_with_a_positive_pool_sets_off_what_the_same_csv_does(
         tz=f.TZ,
         now=f.NOW,
     )
+
+
+def test_an_oru_file_with_a_positive_pool_sets_off_what_the_same_csv_does(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    csv_codes, csv_persons = scenario(session, protector)
+    hl7_codes, hl7_persons = scenario(session, protector)
+    csv_report = load_csv(session, csv_codes)
     # One file of ORU^R01 messages, as a laboratory's batch (FHS/BHS ... BTS/FTS).
     messages = [
         hl7f.message(code, outcome, ct=ct, pooled=k < 2)

@@ -44,7 +44,8 @@ def endpoint_for(
         session,
         principal=SYSTEM,
         protector=protector,
-        endpoint_in=EndpointCreate(url=url, district_code=code, secret=SECRET),  # type: ignore[arg-type], now=datetime.now(UTC)
+        endpoint_in=EndpointCreate(url=url, district_code=code, secret=SECRET),  # type: ignore[arg-type]
+        now=datetime.now(UTC),
     )
     return endpoint
 

@@ -450,22 +450,37 @@ def test_calibrated_reproduction_number_is_beta_times_the_infectious_days() -> N
     np.testing.assert_allclose(calibration.reproduction_number, beta * days_infectious, rtol=1e-5)
 
 
-def test_districts_with_few_detections_borrow_the_city_growth_rate() -> None:
+def test_districts_with_few_detections_are_pooled_towards_the_city_not_copied() -> None:
     t = np.arange(10)
     busy = np.round(50 * np.exp(0.1 * t))
     sparse = np.array([0, 1, 0, 0, 2, 0, 1, 0, 0, 1], dtype=float)
+    rising = np.array([0, 0, 0, 0, 0, 1, 1, 2, 2, 3], dtype=float)
     silent = np.zeros(10)
     calibration = calibrate(
-        detections=np.column_stack([busy, sparse, silent]),
-        population=np.full(3, 1e6),
-        contact_share=np.eye(3),
+        detections=np.column_stack([busy, sparse, rising, silent]),
+        population=np.full(4, 1e6),
+        contact_share=np.eye(4),
     )
-    assert calibration.pooled.tolist() == [False, True, True]
-    city = np.log((busy + sparse).astype(float))
-    assert calibration.growth_rate[1] == calibration.growth_rate[2]
-    assert calibration.growth_rate[1] == pytest.approx(np.polyfit(t, city, 1)[0], abs=0.01)
-    assert calibration.model.infectious[2] == 0.0
-    assert calibration.model.clean_days.tolist() == [0, 0, 10]
+    alone = calibrate(
+        detections=np.column_stack([busy, sparse, rising, silent]),
+        population=np.full(4, 1e6),
+        contact_share=np.eye(4),
+        min_total_detections=0,
+    )
+    assert calibration.pooled.tolist() == [False, True, True, True]
+    city = np.log((busy + sparse + rising).astype(float))
+    city_rate = np.polyfit(t, city, 1)[0]
+    rates = calibration.growth_rate
+    # The silent district is the city's exactly; the sparse ones lie between their own and the
+    # city's rate, each nearer the city, and differ from each other.
+    assert rates[3] == pytest.approx(city_rate, abs=0.01)
+    for k in (1, 2):
+        own = alone.growth_rate[k]
+        assert min(own, rates[3]) <= rates[k] <= max(own, rates[3])
+        assert abs(rates[k] - rates[3]) < abs(own - rates[3])
+    assert len(set(np.round(rates[1:], 6))) == 3
+    assert calibration.model.infectious[3] == 0.0
+    assert calibration.model.clean_days.tolist() == [0, 0, 0, 10]
 
 
 def test_a_one_day_jump_does_not_imply_an_absurd_growth_rate() -> None:

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from xietong.analytics.core.arrays import BoolArray, FloatArray, IntArray
 from xietong.analytics.core.seir import DiseaseParameters, OutbreakModel, Scenario
-from xietong.analytics.core.validation import check_positive
+from xietong.analytics.core.validation import as_daily_counts, check_positive
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ class Calibration:
     reproduction_number : ndarray, shape (D,)
         Effective reproduction number implied under the calibration scenario.
     pooled : ndarray of bool, shape (D,)
-        Districts with too few detections whose growth rate is the city's.
+        Districts with fewer than ``min_total_detections`` detections: their growth rate is
+        mostly the city's (shrunk towards it, see `calibrate`).
     """
 
     model: OutbreakModel
@@ -50,8 +51,11 @@ def calibrate(
     """Calibrate the outbreak model to the last days of detections per district.
 
     1. Per district, fit ``log E[y_t] = a + r t`` to the daily detections ``y`` by Poisson
-       regression (Newton's method). Districts with fewer than ``min_total_detections`` in the
-       window take the growth rate fitted to the city total and keep only their own level.
+       regression (Newton's method), shrunk towards the rate fitted to the city total by the
+       weight ``n / (n + min_total_detections)`` of the district's ``n`` detections in the
+       window (partial pooling [3]_): a district with few detections is mostly the city's, one
+       with none is the city's exactly, and none copies another's. Each keeps its own level.
+       Districts with fewer than ``min_total_detections`` are marked ``pooled``.
     2. Turn each growth rate into a transmission rate through the Euler-Lotka relation of the
        linearised model [1]_: with ``T`` the daily transition matrix of the latent, infectious and
        found-but-not-isolated states under the calibration scenario, ``b`` the entry of a new
@@ -80,7 +84,8 @@ def calibrate(
     immune_fraction : float or array_like, shape (D,)
         Fraction of residents not susceptible before the window.
     min_total_detections : int
-        Fewer detections than this in the window and a district uses the city's growth rate.
+        Detections at which a district's own growth rate and the city's weigh the same; fewer,
+        and the district is marked ``pooled``. 0 turns pooling off.
     max_growth_rate : float
         Fitted daily growth rates are clipped to ``±max_growth_rate`` so that a one-day jump in
         a small district does not imply an absurd reproduction number (0.5 doubles in 1.4 days;
@@ -97,14 +102,12 @@ def calibrate(
     .. [2] Diekmann, O., Heesterbeek, J. A. P., & Roberts, M. G. (2010). The construction of
        next-generation matrices for compartmental epidemic models. J. R. Soc. Interface 7,
        873-885.
+    .. [3] Gelman, A., & Hill, J. (2007). Data Analysis Using Regression and Multilevel/
+       Hierarchical Models, section 12.2 (partial pooling). Cambridge University Press.
     """
     scenario = Scenario() if scenario is None else scenario
     disease = DiseaseParameters() if disease is None else disease
-    counts = np.asarray(detections, dtype=np.float64)
-    if counts.ndim != 2 or counts.shape[0] < 3:
-        raise ValueError(f"detections: expected shape (K >= 3, D), got {counts.shape}")
-    if not np.all(np.isfinite(counts)) or np.any(counts < 0):
-        raise ValueError("detections: counts must be finite and non-negative")
+    counts = as_daily_counts(detections, name="detections", min_days=3)
     pop = np.asarray(population, dtype=np.float64)
     d = counts.shape[1]
     if pop.shape != (d,):
@@ -214,8 +217,10 @@ def _fit_growth(
     t = np.arange(days, dtype=np.float64) - (days - 1)  # the last day is t = 0
     city_slope = _poisson_slope(counts.sum(axis=1, keepdims=True), t)[0]
     slope = _poisson_slope(counts, t)
-    pooled = counts.sum(axis=0) < min_total
-    slope = np.clip(np.where(pooled, city_slope, slope), -max_rate, max_rate)
+    total = counts.sum(axis=0)
+    pooled = total < min_total
+    weight = total / (total + min_total) if min_total > 0 else np.ones_like(total)
+    slope = np.clip(weight * slope + (1.0 - weight) * city_slope, -max_rate, max_rate)
     # With the slope fixed, the Poisson intercept matches the total count exactly.
     level = counts.sum(axis=0) / np.exp(np.outer(t, slope)).sum(axis=0)
     return slope, level, pooled

@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats
 
 from xietong.analytics.core.arrays import BoolArray, FloatArray, IntArray
-from xietong.analytics.core.rt import as_district_matrix
+from xietong.analytics.core.validation import as_district_matrix
 
 __all__ = [
     "DEFAULT_CONFIDENCE",

@@ -47,9 +47,9 @@ from xietong.analytics.core.growth import (
 from xietong.analytics.core.rt import (
     DEFAULT_WINDOW_DAYS,
     RtEstimate,
-    as_district_matrix,
     estimate_rt,
 )
+from xietong.analytics.core.validation import as_district_matrix
 
 __all__ = [
     "DEFAULT_RAPID_DOUBLING_DAYS",

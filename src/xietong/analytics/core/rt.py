@@ -17,6 +17,7 @@ from scipy import special
 
 from xietong.analytics.core.arrays import FloatArray, IntArray
 from xietong.analytics.core.distributions import check_serial_interval, serial_interval_mean
+from xietong.analytics.core.validation import as_district_matrix
 
 __all__ = [
     "DEFAULT_PRIOR_MEAN",
@@ -24,7 +25,6 @@ __all__ = [
     "DEFAULT_QUANTILE_LEVELS",
     "DEFAULT_WINDOW_DAYS",
     "RtEstimate",
-    "as_district_matrix",
     "estimate_rt",
     "gamma_quantiles",
     "total_infectiousness",
@@ -409,42 +409,6 @@ def total_infectiousness(incidence: npt.ArrayLike, serial_interval: npt.ArrayLik
     kernel = np.zeros((days, days), dtype=np.float64)
     kernel[in_support] = weights[lag[in_support]]
     return np.asarray(cases @ kernel, dtype=np.float64)
-
-
-def as_district_matrix(values: npt.ArrayLike, *, name: str) -> FloatArray:
-    """Check daily counts and return them as a float (districts × days) array.
-
-    Parameters
-    ----------
-    values : array_like, shape (D, T) or (T,)
-        Non-negative, finite counts; a 1-D series becomes one district.
-    name : str
-        The caller's argument name, used in error messages.
-
-    Returns
-    -------
-    numpy.ndarray, shape (D, T)
-        A float64 array (a copy when the input was not already float64).
-    """
-    try:
-        matrix = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be an array of numbers: {exc}") from exc
-    if matrix.ndim == 1:
-        matrix = matrix[np.newaxis, :]
-    if matrix.ndim != 2:
-        raise ValueError(f"{name} must have shape (districts, days) or (days,), got {matrix.shape}")
-    if matrix.shape[0] == 0 or matrix.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one district and one day, got {matrix.shape}")
-    if not np.all(np.isfinite(matrix)):
-        raise ValueError(f"{name} must contain only finite numbers (no NaN: report 0 cases)")
-    if np.any(matrix < 0):
-        district, day = (int(i) for i in np.argwhere(matrix < 0)[0])
-        raise ValueError(
-            f"{name} must be non-negative, got {matrix[district, day]} "
-            f"for district {district} on day {day + 1}"
-        )
-    return matrix
 
 
 def _window_sums(values: FloatArray, window: int) -> FloatArray:

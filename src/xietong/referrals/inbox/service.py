@@ -161,6 +161,7 @@ def list_referrals(
     statuses: list[Status] | None = None,
     reason: str | None = None,
     district_code: str | None = None,
+    updated_since: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[ReferralSummary], int]:
@@ -203,6 +204,8 @@ def list_referrals(
         query = query.where(
             (Referral.to_district_id == district) | (Referral.from_district_id == district)
         )
+    if updated_since is not None:
+        query = query.where(Referral.updated_at > updated_since)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     urgency = case(
         (Referral.status == Status.pushed.value, Referral.acknowledge_due_at),

@@ -1,0 +1,137 @@
+"""Forecasts of daily reported counts from their recent growth: the growth rate fitted to the last
+days, carried forward as a damped random walk on the log scale (so the rate can change over the
+horizon and the trend fades), with its fitting error and the day-to-day noise of the counts, and
+the susceptibles a district still holds depleted as the forecast infects them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from xietong.analytics.core.arrays import FloatArray
+from xietong.analytics.core.growth import LOG_OFFSET
+from xietong.analytics.core.validation import (
+    as_daily_counts,
+    check_at_least,
+    check_positive,
+    check_probability,
+)
+
+# Daily growth rates beyond ±0.5 (doubling in 1.4 days) are not sustained by any outbreak of record.
+_MAX_RATE = 0.5
+
+
+@dataclass(frozen=True)
+class GrowthModel:
+    """How the recent growth is carried forward.
+
+    Attributes
+    ----------
+    window_days : int
+        Trailing days the growth rate and level are fitted on (log-linear least squares).
+    damping : float
+        Daily factor φ by which the growth rate decays towards 0 (a damped trend [1]_): the
+        log count grows by ``r (φ + φ² + … + φ^h)`` over ``h`` days.
+    growth_sd : float
+        Standard deviation of the daily random-walk step of the growth rate (per day).
+
+    References
+    ----------
+    .. [1] Gardner, E. S., & McKenzie, E. (1985). Forecasting trends in time series.
+       Management Science 31(10), 1237-1246.
+    """
+
+    window_days: int = 7
+    damping: float = 0.85
+    growth_sd: float = 0.03
+
+    def __post_init__(self) -> None:
+        check_at_least("window_days", self.window_days, 3)
+        check_probability("damping", self.damping)
+        check_positive("growth_sd", self.growth_sd)
+
+
+def growth_ensemble(
+    history: npt.ArrayLike,
+    *,
+    horizon_days: int,
+    runs: int,
+    rng: np.random.Generator,
+    model: GrowthModel | None = None,
+    susceptible: npt.ArrayLike | None = None,
+) -> FloatArray:
+    """Trajectories of daily counts over the horizon, per district.
+
+    Per district, ``log(y + 0.5) = a + r t`` is fitted by least squares to the last
+    ``window_days`` days (as in `growth.estimate_growth_rate`). Each run draws its starting rate
+    from the fit's normal approximation ``N(r, SE²)`` and moves it as ``r_k = φ r_{k-1} + η_k``,
+    ``η_k ~ N(0, growth_sd²)``; the log count on day ``h`` is the fitted level on the last day
+    plus ``r_1 + … + r_h``. Days vary around that path by the fit's residual spread
+    (log-normal, mean preserving). Where ``susceptible`` is given, each day's count is scaled by
+    the share of the district's susceptibles still left and never exceeds them, so a run can
+    infect no more people than the district holds.
+
+    Parameters
+    ----------
+    history : array_like, shape (T, D)
+        Daily counts up to the forecast date, oldest first; ``T >= window_days``.
+    horizon_days, runs : int
+    rng : numpy.random.Generator
+    model : GrowthModel, optional
+    susceptible : array_like, shape (D,), optional
+        People still susceptible on the forecast date.
+
+    Returns
+    -------
+    ndarray, shape (runs, horizon_days, D)
+    """
+    model = GrowthModel() if model is None else model
+    counts = as_daily_counts(history, name="history", min_days=model.window_days)
+    check_at_least("horizon_days", horizon_days, 1)
+    check_at_least("runs", runs, 1)
+    level, rate, rate_se, noise_sd = _fit(counts[-model.window_days :])
+    d = counts.shape[1]
+
+    steps = rng.normal(0.0, model.growth_sd, size=(runs, horizon_days, d))
+    current = rng.normal(rate, rate_se, size=(runs, d))
+    path = np.empty((runs, horizon_days, d))
+    for day in range(horizon_days):
+        current = np.clip(model.damping * current + steps[:, day], -_MAX_RATE, _MAX_RATE)
+        path[:, day] = current
+    log_mean = level + np.cumsum(path, axis=1)
+    jitter = rng.normal(0.0, 1.0, size=(runs, horizon_days, d)) * noise_sd - noise_sd**2 / 2
+    mean = np.clip(np.exp(np.clip(log_mean + jitter, -50.0, 30.0)) - LOG_OFFSET, 0.0, None)
+    daily = rng.poisson(mean).astype(np.float64)
+    if susceptible is None:
+        return daily
+    return _deplete(daily, np.asarray(susceptible, dtype=np.float64), d)
+
+
+def _fit(window: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Fitted log level on the last day, rate, its standard error and the residual spread."""
+    n = window.shape[0]
+    logs = np.log(window + LOG_OFFSET)
+    t = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
+    sxx = float(t @ t)
+    rate = (t @ logs) / sxx
+    mean = logs.mean(axis=0)
+    residuals = logs - mean - np.outer(t, rate)
+    variance = (residuals**2).sum(axis=0) / (n - 2)
+    result = (mean + rate * t[-1], rate, np.sqrt(variance / sxx), np.sqrt(variance))
+    return result
+
+
+def _deplete(daily: FloatArray, susceptible: FloatArray, d: int) -> FloatArray:
+    if susceptible.shape != (d,) or np.any(~np.isfinite(susceptible)) or np.any(susceptible < 0):
+        raise ValueError(f"susceptible: expected {d} finite non-negative numbers")
+    start = np.where(susceptible > 0, susceptible, 1.0)
+    left = np.broadcast_to(susceptible, daily[:, 0].shape).copy()
+    result = np.empty_like(daily)
+    for day in range(daily.shape[1]):
+        taken = np.minimum(daily[:, day] * left / start, left)
+        result[:, day] = taken
+        left = left - taken
+    return result

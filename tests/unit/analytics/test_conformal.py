@@ -1,0 +1,60 @@
+"""Recalibration from past errors: a model whose bands are too narrow is widened to its nominal
+coverage, and a forecast never uses what came after its own date."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from xietong.analytics.core.conformal import recalibrate
+from xietong.analytics.core.scores import HUB_QUANTILE_LEVELS, interval_coverage
+
+LEVELS = np.asarray(HUB_QUANTILE_LEVELS)
+
+
+def _overconfident(origins: int, horizons: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A model that says sd 0.1·√h when the truth varies by 0.5·√h around its median."""
+    rng = np.random.default_rng(seed)
+    median = rng.normal(5.0, 1.0, size=(origins, horizons, 2))
+    h = np.arange(1, horizons + 1)[None, :, None]
+    model = median[..., None] + 0.1 * np.sqrt(h)[..., None] * stats.norm.ppf(LEVELS)
+    observed = median + 0.5 * np.sqrt(h) * rng.standard_normal(median.shape)
+    return model, observed
+
+
+def test_overconfident_bands_are_widened_to_their_nominal_coverage() -> None:
+    model, observed = _overconfident(300, 14, seed=5)
+
+    tuned = recalibrate(
+        model, observed, origin_days=np.arange(300), levels=LEVELS, lookback_days=120
+    )
+
+    scored = slice(150, 300)
+    for central, raw_at_most in ((0.5, 0.2), (0.9, 0.35)):
+        raw = interval_coverage(model[scored], observed[scored], levels=LEVELS, central=central)
+        fixed = interval_coverage(tuned[scored], observed[scored], levels=LEVELS, central=central)
+        assert raw.mean() < raw_at_most
+        assert abs(fixed.mean() - central) < 0.05
+    # and the band widens with the horizon, as the errors do
+    width = tuned[scored, :, :, 20] - tuned[scored, :, :, 2]
+    assert width[:, 13].mean() > width[:, 0].mean()
+
+
+def test_a_forecast_never_uses_what_came_after_its_date() -> None:
+    model, observed = _overconfident(60, 7, seed=8)
+    before = recalibrate(model, observed, origin_days=np.arange(60), levels=LEVELS, min_scores=10)
+    target_day = np.arange(60)[:, None, None] + np.arange(1, 8)[None, :, None]
+    changed = np.where(target_day > 40, observed + 100.0, observed)  # what came after day 40
+
+    after = recalibrate(model, changed, origin_days=np.arange(60), levels=LEVELS, min_scores=10)
+
+    np.testing.assert_array_equal(after[:41], before[:41])
+    assert not np.array_equal(after[50:], before[50:])
+
+
+def test_without_enough_past_errors_the_model_is_kept() -> None:
+    model, observed = _overconfident(5, 3, seed=1)
+
+    tuned = recalibrate(model, observed, origin_days=np.arange(5), levels=LEVELS, min_scores=100)
+
+    np.testing.assert_array_equal(tuned, model)
