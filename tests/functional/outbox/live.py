@@ -28,11 +28,13 @@ from xietong.auth.schemas import UserCreate
 from xietong.bootstrap import prepare_database
 from xietong.config import Settings
 from xietong.core.principal import SYSTEM, Role
+from xietong.core.wallclock import SystemClock
 from xietong.outbox import service as outbox_service
 from xietong.outbox.schemas import EndpointCreate
 from xietong.people import service as people_service
 from xietong.people.protection import PersonalDataProtector
 from xietong.storage.engine import build_engine, normalise_url
+from xietong.storage.unit_of_work import bind_clock
 
 PG_URL = os.environ.get("XIETONG_TEST_DATABASE_URL")
 SENDER, RECEIVER, THIRD = "500106", "500108", "500112"
@@ -87,6 +89,7 @@ def prepare_city(url: str, *, persons: int, webhook_url: str | None) -> City:
     protector = PersonalDataProtector.from_settings(Settings(database_url=url))
     tokens: dict[str, str] = {}
     with Session(engine) as session, session.begin():
+        bind_clock(session, SystemClock())
         areas_service.generate_synthetic_areas(
             session,
             buildings_per_district={SENDER: 3, RECEIVER: 3, THIRD: 3},
