@@ -2,13 +2,14 @@
 services, timing each stage and reading the process's peak memory after it.
 
 Usage: .venv/bin/python -m benchmarks.twin_build --population 10000000 [--days 21]
-       [--seed 2022] [--postgres-url URL]
+       [--seed 2022] [--postgres-url URL] [--city-only]
 
 Without --postgres-url it runs on a fresh SQLite file in a temporary folder; with it, on a fresh
 PostgreSQL database created there and dropped afterwards. Per stage: wall time and the peak
 resident memory of the process so far (ru_maxrss: it never falls, so a stage that holds more
 than the ones before it shows as a rise). The replay's steps are summed per stage of the day
-(morning, results, followup, close) and the slowest day is named.
+(morning, results, followup, close) and the slowest day is named. `--city-only` builds the city
+and stops (the persons' part is `people.register_many`, on one worker process per core).
 """
 
 from __future__ import annotations
@@ -78,6 +79,11 @@ def run(url: str, *, population: int, days: int, seed: int) -> dict[str, Any]:
     mark("city", started)
     figures["city_parts"] = city
     figures["buildings"] = built.buildings
+    if days == 0:
+        figures.update(replay_seconds=0.0, steps_run=0, last_day={}, rows={})
+        figures["peak_mib"] = _peak_mib()
+        engine.dispose()
+        return figures
 
     step = [time.perf_counter(), ""]
 
@@ -131,7 +137,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--days", type=int, default=21, help="days of November 2022 (1-30)")
     parser.add_argument("--seed", type=int, default=2022)
     parser.add_argument("--postgres-url", help="admin URL: a fresh database is made there")
+    parser.add_argument("--city-only", action="store_true", help="build the city, replay nothing")
     args = parser.parse_args(argv)
+    if args.city_only:
+        args.days = 0
     with tempfile.TemporaryDirectory(prefix="xietong-twin-") as tmp:
         if args.postgres_url:
             url, name = fresh_postgresql(args.postgres_url, prefix="xietong_twin")

@@ -79,6 +79,8 @@ def test_a_pushed_referral_arrives_live_and_its_feedback_reaches_the_sender(
         page.wait_for_selector(f'tr[data-row-id="{referral_id}"][data-status="{status}"]')
         row = page.locator(f'tr[data-row-id="{referral_id}"]')
     row.locator("textarea[name=feedback]").fill(FEEDBACK)
+    # Closing is a decision: the page asks first.
+    page.once("dialog", lambda dialog: dialog.accept())
     row.locator('button[data-action="close"]').click()
     # A closed referral leaves the list of open ones.
     page.wait_for_selector(f'tr[data-row-id="{referral_id}"]', state="detached")

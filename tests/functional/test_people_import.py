@@ -15,6 +15,7 @@ from xietong.core.principal import SYSTEM
 from xietong.people import service
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
+from xietong.people.rows import CHUNK
 
 HEADER = "national_id,name,phone,residence_building,current_building\n"
 
@@ -117,3 +118,27 @@ def test_names_and_phones_are_stored_encrypted(
     assert "居民".encode() not in person.name_enc
     assert protector.decrypt(person.name_enc) == "居民0"
     assert person.id_masked.startswith("5001") and "*" in person.id_masked
+
+
+@pytest.mark.slow
+def test_worker_processes_load_a_city_file_and_name_bad_rows_across_chunks_in_order(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    lines = good_rows(session, 2 * CHUNK + 50)
+    lines[10] = lines[10].replace(",居民10,", ",,")
+    lines[2 * CHUNK + 5] = "12345," + lines[2 * CHUNK + 5].split(",", 1)[1]
+    text = HEADER + "\n".join(lines) + "\n"
+    before = person_count(session)
+    with pytest.raises(ValidationFailed) as refused:
+        run_import(session, protector, text, workers=2)
+    assert [(e.record, e.field) for e in refused.value.errors] == [
+        ("line 12", "name"),
+        (f"line {2 * CHUNK + 7}", "national_id"),
+    ]
+    session.rollback()  # the caller's unit of work rolls back on the error
+    assert person_count(session) == before
+    report = run_import(session, protector, text, workers=2, load_valid=True)
+    assert report.inserted == 2 * CHUNK + 48  # type: ignore[attr-defined]
+    last_id = protector.hash_id(lines[-1].split(",")[0])
+    last = session.scalars(select(Person).where(Person.id_hash == last_id)).one()
+    assert protector.decrypt(last.name_enc) == f"居民{2 * CHUNK + 49}"

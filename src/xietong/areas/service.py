@@ -408,3 +408,16 @@ def iter_building_codes(session: Session, *, district_id: int | None = None) -> 
     if district_id is not None:
         query = query.where(Building.district_id == district_id)
     return session.scalars(query)
+
+
+def find_buildings(
+    session: Session, *, text: str, district_id: int | None = None, limit: int = 20
+) -> list[Building]:
+    """Buildings whose code or address contains `text` (a search box), within one district."""
+    needle = f"%{text.strip()}%"
+    query = select(Building).where(
+        (Building.code.like(needle)) | (Building.address_label.like(needle))
+    )
+    if district_id is not None:
+        query = query.where(Building.district_id == district_id)
+    return list(session.scalars(query.order_by(Building.code).limit(limit)))

@@ -166,6 +166,10 @@ def people_import(
     ],
     load_valid: context.LoadValidOption = False,
     rejects: context.RejectsOption = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Processes that hash and encrypt (default: one per core).", min=1),
+    ] = None,
 ) -> None:
     """Import persons from CSV: the whole file or nothing; re-importing changes nothing."""
     protector = PersonalDataProtector.from_settings(context.settings())
@@ -185,6 +189,7 @@ def people_import(
                 load_valid=load_valid,
                 rejects_path=rejects,
                 progress=lambda n: progress.update(task, completed=n),
+                workers=workers,
             )
     except DomainError as exc:
         context.fail(exc)

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -26,7 +27,15 @@ class PersonalDataProtector:
         if len(encryption_key) != 32:
             raise ValueError("encryption_key: must be 32 bytes for AES-256-GCM")
         self._hash_key = id_hash_key
+        self._encryption_key = encryption_key
         self._aead = AESGCM(encryption_key)
+
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[[bytes, bytes], PersonalDataProtector], tuple[bytes, bytes]]:
+        # Worker processes of a bulk import get the keys through their own pipe from the caller,
+        # who holds them anyway; the cipher object itself cannot be pickled.
+        return _rebuild, (self._hash_key, self._encryption_key)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PersonalDataProtector:
@@ -54,3 +63,7 @@ class PersonalDataProtector:
 
     def decrypt_optional(self, blob: bytes | None) -> str | None:
         return None if blob is None else self.decrypt(blob)
+
+
+def _rebuild(id_hash_key: bytes, encryption_key: bytes) -> PersonalDataProtector:
+    return PersonalDataProtector(id_hash_key=id_hash_key, encryption_key=encryption_key)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import ColumnElement, Select, Subquery, exists, func, or_, select, text
 from sqlalchemy.orm import Session
@@ -20,13 +20,15 @@ from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.core.csvfiles import RejectsWriter, read_records
 from xietong.core.errors import Conflict, NotFound, PermissionDenied, RowError, ValidationFailed
+from xietong.core.parallel import default_workers, ordered_map
 from xietong.core.principal import Permission, Principal
-from xietong.people import identity
+from xietong.people import identity, rows
 
 # `Person` is the record type this service returns: other domains name it from here.
 from xietong.people.models import Person as Person
 from xietong.people.models import PersonAccessGrant
 from xietong.people.protection import PersonalDataProtector
+from xietong.people.rows import NewPerson as NewPerson
 from xietong.people.schemas import PersonCreate, PersonImportReport, PersonRead, PersonSummary
 from xietong.storage.bulk import bulk_insert
 from xietong.storage.unit_of_work import clock_of
@@ -320,27 +322,6 @@ def list_persons(
 
 
 PERSON_COLUMNS = ["national_id", "name", "phone", "residence_building", "current_building"]
-_PERSON_TABLE_COLUMNS = [
-    "id_hash",
-    "id_masked",
-    "name_enc",
-    "phone_enc",
-    "birth_date",
-    "sex",
-    "residence_building_id",
-    "residence_district_id",
-    "current_building_id",
-    "current_district_id",
-    "created_at",
-    "updated_at",
-]
-
-
-@dataclass
-class _ImportTally:
-    rows_read: int = 0
-    rows_valid: int = 0
-    rejected_lines: int = 0
 
 
 def import_persons(
@@ -353,46 +334,57 @@ def import_persons(
     load_valid: bool = False,
     rejects_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> PersonImportReport:
     """Stream persons from CSV into the table in one transaction.
 
     The file is loaded whole or not at all: any bad row refuses it, listing every bad row with its
     line and field, unless `load_valid` is set, in which case valid rows load and rejects go to
     `rejects_path`. Rows whose national ID is already known are skipped (idempotent re-import).
+    Validation, hashing and encryption run on `workers` processes (one per core by default)
+    while this one loads what they return.
     """
     principal.require(Permission.import_persons)
-    buildings = areas_service.building_index(session)
+    context = rows.RowContext(
+        protector=protector,
+        now=clock_of(session).now(),
+        district_id=principal.district_id,
+        buildings=areas_service.building_index(session),
+    )
     errors: list[RowError] = []
     rejects = RejectsWriter(rejects_path, PERSON_COLUMNS) if rejects_path else None
     tally = _ImportTally()
-    now = clock_of(session).now()
+    records = read_records(
+        stream,
+        required=["national_id", "name", "residence_building"],
+        optional=["phone", "current_building"],
+    )
 
-    def valid_rows() -> Iterator[tuple[object, ...]]:
-        for line, record in read_records(
-            stream,
-            required=["national_id", "name", "residence_building"],
-            optional=["phone", "current_building"],
+    def valid_rows() -> Iterator[rows.Row]:
+        for chunk in ordered_map(
+            rows.record_rows,
+            rows.in_chunks(records),
+            workers=default_workers() if workers is None else workers,
+            initializer=rows.use_context,
+            initargs=(context,),
         ):
-            tally.rows_read += 1
-            if progress is not None and tally.rows_read % 50_000 == 0:
+            before = tally.rows_read
+            tally.rows_read += chunk.records
+            if progress is not None and before // 50_000 != tally.rows_read // 50_000:
                 progress(tally.rows_read)
-            row_errors, row = _person_row(line, record, buildings, principal, protector, now)
-            if row_errors:
+            for line, record, row_errors in chunk.rejected:
                 errors.extend(row_errors)
-                tally.rejected_lines += 1
                 if rejects is not None:
                     rejects.write(line, record, row_errors)
-                continue
-            tally.rows_valid += 1
-            yield row
-
-    from xietong.people.models import Person as PersonTable
+            tally.rejected_lines += len(chunk.rejected)
+            tally.rows_valid += len(chunk.rows)
+            yield from chunk.rows
 
     try:
         inserted = bulk_insert(
             session,
-            PersonTable.__table__,  # type: ignore[arg-type]
-            _PERSON_TABLE_COLUMNS,
+            Person.__table__,  # type: ignore[arg-type]
+            rows.TABLE_COLUMNS,
             valid_rows(),
             skip_conflicts_on=["id_hash"],
         )
@@ -424,75 +416,11 @@ def import_persons(
     )
 
 
-def _person_row(
-    line: int,
-    record: dict[str, str],
-    buildings: dict[str, areas_service.BuildingRef],
-    principal: Principal,
-    protector: PersonalDataProtector,
-    now: datetime,
-) -> tuple[list[RowError], tuple[object, ...]]:
-    where = f"line {line}"
-    if "__width__" in record:
-        return [RowError(where, "record", record["__width__"])], ()
-    errors: list[RowError] = []
-    national_id = None
-    try:
-        national_id = identity.parse(record["national_id"])
-    except identity.InvalidNationalId as exc:
-        # The bad value is not echoed back: it may be a real person's number.
-        errors.append(RowError(where, "national_id", str(exc)))
-    name = record["name"]
-    if not name:
-        errors.append(RowError(where, "name", "required value is empty"))
-    elif len(name) > 64:
-        errors.append(RowError(where, "name", "longer than 64 characters"))
-    phone = record.get("phone") or None
-    if phone is not None and not phone.replace("+", "").replace("-", "").isdigit():
-        errors.append(RowError(where, "phone", "only digits, + and - are allowed", phone))
-    residence = buildings.get(record["residence_building"])
-    if residence is None:
-        errors.append(
-            RowError(where, "residence_building", "unknown building", record["residence_building"])
-        )
-    elif principal.district_id is not None and residence.district_id != principal.district_id:
-        errors.append(RowError(where, "residence_building", "outside your district"))
-    current = residence
-    if record.get("current_building"):
-        current = buildings.get(record["current_building"])
-        if current is None:
-            errors.append(
-                RowError(where, "current_building", "unknown building", record["current_building"])
-            )
-    if errors or national_id is None or residence is None or current is None:
-        return errors, ()
-    return [], (
-        protector.hash_id(national_id.number),
-        national_id.masked,
-        protector.encrypt(name),
-        protector.encrypt_optional(phone),
-        national_id.birth_date,
-        national_id.sex,
-        residence.id,
-        residence.district_id,
-        current.id,
-        current.district_id,
-        now,
-        now,
-    )
-
-
-@dataclass(frozen=True)
-class NewPerson:
-    """A person to register in bulk (building ids already resolved)."""
-
-    national_id: str
-    name: str
-    phone: str | None
-    residence_building_id: int
-    residence_district_id: int
-    current_building_id: int
-    current_district_id: int
+@dataclass
+class _ImportTally:
+    rows_read: int = 0
+    rows_valid: int = 0
+    rejected_lines: int = 0
 
 
 def register_many(
@@ -503,43 +431,39 @@ def register_many(
     persons: Iterable[NewPerson],
     source_name: str,
     first_id: int | None = None,
+    workers: int | None = None,
 ) -> int:
     """Register persons in bulk (skipping known IDs); return how many were new.
 
     For trusted producers that already hold valid building ids (the synthetic city, a registry
     feed): numbers are still validated, and one audit row names the source and the count. With
     `first_id`, the persons get the ids first_id, first_id + 1, … in order, so that a producer
-    can address them without reading them back.
+    can address them without reading them back. Hashing and encryption run on `workers`
+    processes (one per core by default).
     """
     principal.require(Permission.import_persons)
-    now = clock_of(session).now()
+    context = rows.RowContext(protector=protector, now=clock_of(session).now())
 
-    def rows() -> Iterator[tuple[object, ...]]:
-        for index, person in enumerate(persons):
-            number = identity.parse(person.national_id)
-            explicit = () if first_id is None else (first_id + index,)
-            yield (
-                *explicit,
-                protector.hash_id(number.number),
-                number.masked,
-                protector.encrypt(person.name),
-                protector.encrypt_optional(person.phone),
-                number.birth_date,
-                number.sex,
-                person.residence_building_id,
-                person.residence_district_id,
-                person.current_building_id,
-                person.current_district_id,
-                now,
-                now,
-            )
+    def numbered() -> Iterator[tuple[int | None, list[NewPerson]]]:
+        start = first_id
+        for chunk in rows.in_chunks(persons):
+            yield start, chunk
+            if start is not None:
+                start += len(chunk)
 
-    columns = _PERSON_TABLE_COLUMNS if first_id is None else ["id", *_PERSON_TABLE_COLUMNS]
+    protected = ordered_map(
+        rows.new_person_rows,
+        numbered(),
+        workers=default_workers() if workers is None else workers,
+        initializer=rows.use_context,
+        initargs=(context,),
+    )
+    columns = rows.TABLE_COLUMNS if first_id is None else ["id", *rows.TABLE_COLUMNS]
     inserted = bulk_insert(
         session,
         Person.__table__,  # type: ignore[arg-type]
         columns,
-        rows(),
+        (row for chunk in protected for row in chunk),
         skip_conflicts_on=["id_hash"],
     )
     if first_id is not None and session.get_bind().dialect.name == "postgresql":
@@ -564,3 +488,71 @@ def register_many(
 def next_person_id(session: Session) -> int:
     """The id after the highest in use (for producers that assign ids in bulk)."""
     return int(session.scalar(select(func.coalesce(func.max(Person.id), 0))) or 0) + 1
+
+
+def find_by_id_tail(
+    session: Session, *, principal: Principal, tail: str, at: datetime, limit: int = 20
+) -> list[PersonSummary]:
+    """Persons the principal may see whose national ID ends with `tail` (the masked form keeps
+    the last four characters); each one found is audited."""
+    principal.require(Permission.read_persons)
+    tail = tail.strip().upper()
+    if len(tail) != 4 or not tail.isalnum():
+        return []
+    persons = list(
+        session.scalars(
+            visible_persons(principal, at=at)
+            .where(Person.id_masked.like(f"%{tail}"))
+            .order_by(Person.id)
+            .limit(limit)
+        )
+    )
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="search",
+        entity="person",
+        entity_ids=[p.id for p in persons],
+        reason=f"search: ID ending {tail}",
+    )
+    codes = areas_service.district_code_by_id(session)
+    return [
+        PersonSummary(
+            id=p.id,
+            id_masked=p.id_masked,
+            residence_district_code=codes[p.residence_district_id],
+            current_district_code=codes[p.current_district_id],
+        )
+        for p in persons
+    ]
+
+
+def persons_staying_in(
+    session: Session,
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    building_id: int,
+    excluding: Select[Any],
+    at: datetime,
+    reason: str,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[PersonRead], int]:
+    """The persons the principal may see who stay in a building, less the ids `excluding`
+    selects (e.g. those sampled in a round); each one listed is audited with `reason`."""
+    principal.require(Permission.read_persons)
+    query = visible_persons(principal, at=at).where(
+        Person.current_building_id == building_id, Person.id.not_in(excluding)
+    )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    persons = list(session.scalars(query.order_by(Person.id).limit(limit).offset(offset)))
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="list",
+        entity="person",
+        entity_ids=[p.id for p in persons],
+        reason=reason,
+    )
+    return [to_read(session, p, protector) for p in persons], total

@@ -299,3 +299,16 @@ class PlannedBuilding(Base):
     every_days: Mapped[int] = mapped_column(SmallInteger)
     pool_size: Mapped[int] = mapped_column(SmallInteger)
     persons: Mapped[int] = mapped_column(Integer)
+
+
+class ResultBatchRejects(Base):
+    """The rejected rows of a delivery loaded without them, as the file the sender downloads to
+    fix them (line, the row as sent, and the reasons)."""
+
+    __tablename__ = "screening_result_batch_rejects"
+
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("screening_result_batch.id", ondelete="CASCADE"), primary_key=True
+    )
+    rows: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)

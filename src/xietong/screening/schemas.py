@@ -246,3 +246,16 @@ class ReferralNeedRead(BaseModel):
     from_district_id: int
     to_district_id: int
     created_at: datetime
+
+
+class ResultBatchRead(BaseModel):
+    id: int
+    source: str
+    submitted_by: str
+    received_at: datetime
+    rows_read: int
+    applied: int
+    unchanged: int
+    conflicts: int
+    rejected: int
+    rejects_kept: bool = Field(description="the rejected rows can be downloaded")

@@ -103,6 +103,7 @@ PLACEMENT: dict[str, Placement] = {
     "analytics_official_count": COORDINATOR,
     "analytics_refresh_watermark": COORDINATOR,
     "outbox_message": COORDINATOR,
+    "interop_export_job": COORDINATOR,
     "outbox_delivery": COORDINATOR,
     "resources_capacity_report": COORDINATOR,
     "resources_help_offer": COORDINATOR,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+from xietong.web.i18n_work import WORK_STRINGS
+
 Language = Literal["zh", "en"]
 LANGUAGES: Final[tuple[Language, ...]] = ("zh", "en")
 LANG_COOKIE: Final = "xietong_lang"
@@ -356,6 +358,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "本次查看已记入审计日志。",
         "This view has been written to the audit trail.",
     ),
+    **WORK_STRINGS,
 }
 
 

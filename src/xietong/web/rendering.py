@@ -23,6 +23,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
+from xietong.web.forms import new_form_key
 from xietong.web.i18n import LANG_COOKIE, Language, label, translate
 from xietong.web.session import Viewer
 
@@ -90,6 +91,7 @@ def environment() -> Environment:
     env.filters["script_json"] = to_json_for_script
     env.globals["asset"] = asset
     env.globals["query_url"] = query_url
+    env.globals["form_key"] = new_form_key
     return env
 
 

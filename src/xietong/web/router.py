@@ -10,15 +10,36 @@ from fastapi import APIRouter
 
 from xietong.web.pages import (
     bulletin,
+    cases,
     forecast,
     frame,
+    lab,
     overview,
     persons,
+    referral_forms,
     referrals,
     resources,
+    screening,
+    search,
+    zone_history,
     zones,
 )
 
 router = APIRouter(include_in_schema=False)
-for page in (frame, overview, persons, referrals, zones, resources, forecast, bulletin):
+for page in (
+    frame,
+    overview,
+    persons,
+    referral_forms,
+    referrals,
+    zones,
+    resources,
+    forecast,
+    bulletin,
+    lab,
+    screening,
+    zone_history,
+    cases,
+    search,
+):
     router.include_router(page.router)

@@ -23,6 +23,7 @@ from xietong.core.errors import (
 )
 from xietong.core.pagination import MAX_PAGE_SIZE
 from xietong.core.principal import Principal, Role
+from xietong.web import forms
 from xietong.web.i18n import translate
 from xietong.web.rendering import render
 from xietong.web.session import Viewer, check_csrf, to_login
@@ -78,14 +79,23 @@ def act(
     csrf: str | None,
     action: Callable[[Principal], None],
     back_to: str,
+    form_key: str | None = None,
 ) -> Response:
-    """Run a state change from a form in a savepoint, then go back (post/redirect/get)."""
-    if viewer.principal is None:
+    """Run a state change from a form in a savepoint, then go back (post/redirect/get).
+
+    A form's key is claimed with the change: a second submission of the same form (a double
+    click, a resent request) finds it claimed and only goes back, acting once in all."""
+    principal = viewer.principal
+    if principal is None:
         return to_login(viewer)
     try:
         check_csrf(viewer, csrf)
         with session.begin_nested():
-            action(viewer.principal)
+            if form_key and not forms.claim(
+                session, key=form_key, username=principal.username, now=viewer.now
+            ):
+                return RedirectResponse(safe_next(back_to), status_code=303)
+            action(principal)
     except DomainError as exc:
         return error_page(viewer, session, exc)
     return RedirectResponse(safe_next(back_to), status_code=303)

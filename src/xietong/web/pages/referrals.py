@@ -27,8 +27,9 @@ from xietong.referrals.inbox import service as query_service
 from xietong.referrals.inbox.service import Box
 from xietong.referrals.schemas import ReferralSummary
 from xietong.referrals.states import OPEN, Action, Status, allowed_actions
-from xietong.web import charts
+from xietong.web import charts, forms
 from xietong.web.i18n import translate
+from xietong.web.pages import referral_marks
 from xietong.web.pages.common import Paging, act, clamp_limit, error_page, guard
 from xietong.web.rendering import district_labels, query_url, render, render_fragment
 from xietong.web.session import Viewer, ViewerDep
@@ -96,9 +97,11 @@ def parse_query(
     for candidate in boxes:
         if candidate == box:
             chosen = candidate
+    # The sender's view keeps answered referrals in sight (their feedback is the point).
+    default_status = "all" if chosen == "outbox" else "open"
     return InboxQuery(
         box=chosen,
-        status=status if status in STATUS_FILTERS else "open",
+        status=status if status in STATUS_FILTERS else default_status,
         reason=reason if reason in REASONS else None,
         district=district or None,
         limit=clamp_limit(limit),
@@ -122,6 +125,7 @@ class Row:
     actions: list[str]
     feedback: str | None
     person_link: bool
+    unread: bool = False
 
 
 def inbox_rows(
@@ -144,6 +148,7 @@ def inbox_rows(
     )
     labels = district_labels(session)
     own_code = labels[principal.district_id].code if principal.district_id is not None else None
+    unread = referral_marks.unread_ids(session, principal, items, own_code)
     rows = []
     for item in items:
         receiving = principal.is_city or item.to_district_code == own_code
@@ -164,7 +169,7 @@ def inbox_rows(
         person_link = principal.is_city or (
             receiving and item.status not in (Status.pushed, Status.declined)
         )
-        rows.append(Row(item, actions, feedback, person_link))
+        rows.append(Row(item, actions, feedback, person_link, item.id in unread))
     return Paging(rows, total, query.limit, query.offset)
 
 
@@ -210,8 +215,11 @@ def inbox_page(
             offset=offset,
         )
         context = _rows_context(session, viewer, principal, query, get_protector(request))
+        labels = district_labels(session)
+        own = labels[principal.district_id].code if principal.district_id is not None else None
         context.update(
             {
+                "unread_answers": referral_marks.unread_answers(session, viewer, principal, own),
                 "boxes": boxes_for(principal),
                 "status_filters": STATUS_FILTERS,
                 "reasons": REASONS,
@@ -358,6 +366,15 @@ def referral_page(
         labels = district_labels(session)
         own = labels[principal.district_id].code if principal.district_id is not None else None
         receiving = principal.is_city or referral.to_district_code == own
+        if own is not None and referral.from_district_code == own:
+            forms.mark_seen(
+                session,
+                username=principal.username,
+                entity="referral",
+                entity_id=referral_id,
+                status=referral.status.value,
+                now=viewer.now,
+            )
         return render(
             viewer,
             session,
@@ -391,6 +408,7 @@ def referral_action(
     reason: Text = "",
     district: Text = "",
     next: Text = "",
+    form_key: Text = "",
 ) -> Response:
     tz = viewer.settings.timezone
     at = viewer.now
@@ -417,4 +435,6 @@ def referral_action(
 
     if viewer.principal is not None and viewer.principal.role not in _ACTORS:
         return error_page(viewer, session, PermissionDenied("role may not act on referrals"))
-    return act(viewer, session, csrf=csrf, action=run, back_to=next or "/referrals")
+    return act(
+        viewer, session, csrf=csrf, action=run, back_to=next or "/referrals", form_key=form_key
+    )

@@ -202,6 +202,7 @@ def decide(
     csrf: Text = "",
     reason: Text = "",
     next: Text = "",
+    form_key: Text = "",
 ) -> Response:
     tz = viewer.settings.timezone
 
@@ -223,4 +224,4 @@ def decide(
         else:
             raise DomainError(f"unknown decision {decision!r}", code="unknown_decision")
 
-    return act(viewer, session, csrf=csrf, action=run, back_to=next or "/zones")
+    return act(viewer, session, csrf=csrf, action=run, back_to=next or "/zones", form_key=form_key)

@@ -153,6 +153,38 @@
     });
   }
 
+
+  // Decisions: a form with data-confirm asks first; any posted form disables its buttons while
+  // the request runs, and a second submit of a busy form is dropped (the server's form key
+  // makes a resent form act once as well).
+  function guardForms() {
+    document.addEventListener("submit", (event) => {
+      const form = event.target;
+      if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "post") return;
+      if (form.dataset.busy === "1") { event.preventDefault(); return; }
+      if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+        event.preventDefault();
+        return;
+      }
+      form.dataset.busy = "1";
+      form.setAttribute("aria-busy", "true");
+      setTimeout(() => {
+        form.querySelectorAll("button, input[type=submit]").forEach((b) => { b.disabled = true; });
+      }, 0);
+      // An upload shows that it is under way (sending, then checking every row).
+      const progress = form.querySelector("progress[data-progress]");
+      if (progress) progress.hidden = false;
+    });
+    // Back/forward cache: a page shown again must not keep its forms disabled.
+    window.addEventListener("pageshow", () => {
+      document.querySelectorAll("form[data-busy='1']").forEach((form) => {
+        form.dataset.busy = "";
+        form.removeAttribute("aria-busy");
+        form.querySelectorAll("button, input[type=submit]").forEach((b) => { b.disabled = false; });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     drawFigures(document);
     loadFragments();
@@ -162,6 +194,7 @@
     copyButtons();
     backLinks();
     autosubmit();
+    guardForms();
     body.dataset.ready = "1";
   });
   window.xietong = { refreshLive, drawFigures };

@@ -1,0 +1,187 @@
+"""Referrals made and followed from the screen: the form that pushes a referral (from a case or
+contact page, or from scratch), the inbox as CSV.
+
+A referral is made through `referrals.service.create_manual`, as `POST /api/referrals` does.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from xietong.api.deps import SessionDep
+from xietong.core.errors import DomainError, RowError, ValidationFailed
+from xietong.core.principal import Principal, Role
+from xietong.referrals import service as referrals_service
+from xietong.referrals.inbox import service as query_service
+from xietong.referrals.schemas import ReferralCreate, ReferralSummary
+from xietong.web import forms
+from xietong.web.export import csv_response
+from xietong.web.pages.common import error_page, guard
+from xietong.web.pages.referrals import boxes_for
+from xietong.web.rendering import render
+from xietong.web.session import Viewer, ViewerDep, check_csrf, to_login
+
+router = APIRouter(include_in_schema=False)
+
+ACTORS = (Role.command, Role.district_coordinator, Role.field_worker)
+REASONS = ("close_contact", "left_high_risk_area", "positive", "pooled_positive", "manual")
+Text = Annotated[str, Form()]
+
+
+def _form(
+    viewer: Viewer,
+    session: Session,
+    *,
+    values: dict[str, str],
+    errors: list[RowError],
+    status_code: int = 200,
+) -> Response:
+    context = {"values": values, "errors": errors, "reasons": REASONS}
+    return render(viewer, session, "referral_new.html", context, status_code=status_code)
+
+
+@router.get("/referrals/new")
+def new_referral(
+    viewer: ViewerDep,
+    session: SessionDep,
+    person: str = "",
+    reason: str = "",
+    evidence: str = "",
+) -> Response:
+    def build(principal: Principal) -> Response:
+        values = {"person_id": person, "reason": reason, "evidence": evidence}
+        return _form(viewer, session, values=values, errors=[])
+
+    return guard(viewer, session, build, roles=ACTORS)
+
+
+@router.post("/referrals/new")
+def push_referral(
+    viewer: ViewerDep,
+    session: SessionDep,
+    csrf: Text = "",
+    person_id: Text = "",
+    reason: Text = "",
+    evidence: Text = "",
+    to_district: Text = "",
+    note: Text = "",
+    form_key: Text = "",
+) -> Response:
+    """Push a referral; the same person, reason and evidence give the same referral."""
+    principal = viewer.principal
+    if principal is None:
+        return to_login(viewer)
+    if principal.role not in ACTORS:
+        return guard(viewer, session, lambda p: Response(), roles=ACTORS)
+    values = {
+        "person_id": person_id,
+        "reason": reason,
+        "evidence": evidence,
+        "to_district": to_district,
+        "note": note,
+    }
+    try:
+        check_csrf(viewer, csrf)
+        if not to_district:
+            raise ValidationFailed(
+                errors=[RowError("referral", "to_district_code", "choose the receiving district")]
+            )
+        try:
+            referral_in = ReferralCreate.model_validate(
+                {
+                    "person_id": person_id.strip(),
+                    "reason": reason,
+                    "evidence": evidence.strip(),
+                    "to_district_code": to_district,
+                    "note": note.strip() or None,
+                }
+            )
+        except ValidationError as exc:
+            raise ValidationFailed(
+                errors=[
+                    RowError("referral", ".".join(map(str, e["loc"])), e["msg"])
+                    for e in exc.errors()
+                ]
+            ) from exc
+        with session.begin_nested():
+            if form_key and not forms.claim(
+                session, key=form_key, username=principal.username, now=viewer.now
+            ):
+                return RedirectResponse("/referrals?box=outbox", status_code=303)
+            referral, _ = referrals_service.create_manual(
+                session,
+                principal=principal,
+                referral_in=referral_in,
+                at=viewer.now,
+                tz=viewer.settings.timezone,
+            )
+    except ValidationFailed as refused:
+        return _form(viewer, session, values=values, errors=refused.errors, status_code=422)
+    except DomainError as exc:
+        return error_page(viewer, session, exc)
+    return RedirectResponse(f"/referrals/{referral.id}", status_code=303)
+
+
+@router.get("/referrals.csv")
+def referrals_csv(
+    request: Request, viewer: ViewerDep, session: SessionDep, box: str = "inbox"
+) -> Response:
+    """The viewer's referrals of one box (no personal data: the list rows only)."""
+
+    def build(principal: Principal) -> Response:
+        chosen = box if box in boxes_for(principal) else boxes_for(principal)[0]
+        rows: list[ReferralSummary] = []
+        while len(rows) < 10_000:
+            items, _ = query_service.list_referrals(
+                session,
+                principal=principal,
+                now=viewer.now,
+                box=chosen,
+                limit=500,
+                offset=len(rows),
+            )
+            rows.extend(items)
+            if len(items) < 500:
+                break
+        return csv_response(
+            session,
+            principal=principal,
+            name=f"referrals-{chosen}",
+            header=[
+                "id",
+                "reason",
+                "evidence",
+                "status",
+                "from",
+                "to",
+                "hop",
+                "pushed_at",
+                "next_deadline",
+                "overdue",
+                "escalated_at",
+            ],
+            rows=[
+                [
+                    r.id,
+                    r.reason,
+                    r.evidence,
+                    r.status.value,
+                    r.from_district_code,
+                    r.to_district_code,
+                    r.hop,
+                    r.pushed_at.isoformat(),
+                    r.next_deadline.isoformat() if r.next_deadline else "",
+                    r.overdue,
+                    r.escalated_at.isoformat() if r.escalated_at else "",
+                ]
+                for r in rows
+            ],
+            detail={"box": chosen},
+        )
+
+    return guard(viewer, session, build, roles=ACTORS)
