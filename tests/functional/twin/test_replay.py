@@ -28,7 +28,6 @@ from xietong.auth.models import User
 from xietong.bootstrap import prepare_database
 from xietong.cases.models import Case, CloseContact, QuarantineOrder, TransmissionLink
 from xietong.config import Settings
-from xietong.core.clock import FixedClock
 from xietong.core.wallclock import SystemClock
 from xietong.models import metadata
 from xietong.people.protection import PersonalDataProtector
@@ -169,8 +168,8 @@ def test_the_replay_went_through_every_service_with_the_laboratories_imperfectio
 def test_every_referral_opened_is_in_the_receiving_districts_inbox(replayed: Replayed) -> None:
     now = datetime(2022, 11, DAYS, 16, tzinfo=UTC)
     app = create_app(replayed.settings, engine=replayed.engine)
-    # The inbox audits what it shows, stamped by the unit of work's clock.
-    with unit_of_work(session_factory(replayed.engine), clock=FixedClock(now)) as session:
+    # The inbox audits what it shows and the tokens expire, both by the clock the app serves with.
+    with unit_of_work(session_factory(replayed.engine), clock=SystemClock()) as session:
         referrals = session.execute(select(Referral.id, Referral.to_district_id)).all()
         assert referrals
         receivers = sorted({to for _, to in referrals})
