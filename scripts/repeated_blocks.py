@@ -123,7 +123,11 @@ def main() -> int:
         for block in blocks:
             (a, a1, a2), (b, b1, b2) = block.first, block.second
             print(f"{block.lines:4d}  {a}:{a1}-{a2} ~ {b}:{b1}-{b2}")
-    print(f"{len(blocks)} blocks of {args.min_lines} or more identical lines repeated in {args.root}")
+    pairs = {(block.first[0], block.second[0]) for block in blocks}
+    print(
+        f"{len(blocks)} blocks of {args.min_lines} or more identical lines repeated in "
+        f"{args.root} ({len(pairs)} pairs of files)"
+    )
     return 0
 
 
