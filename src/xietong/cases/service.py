@@ -37,7 +37,7 @@ from xietong.cases.schemas import (
     PlaceCreate,
     PlaceRead,
 )
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import CLOCK_SKEW, local_day, utcnow
 from xietong.core.errors import Conflict, NotFound, PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import SYSTEM, Permission, Principal
 from xietong.people import service as people_service
@@ -348,7 +348,7 @@ def create_case(
     """Register a case found by a field worker; how it was found is computed, never given."""
     people_service.require(principal, Permission.write_persons)
     now = now or utcnow()
-    if case_in.detected_at > now:
+    if case_in.detected_at > now + CLOCK_SKEW:
         raise ValidationFailed(
             errors=[RowError("case", "detected_at", "lies in the future", str(case_in.detected_at))]
         )

@@ -111,6 +111,29 @@ def _resolve_places(
     return residence_building, residence_district, current_building, current_district
 
 
+MAX_WARNINGS = 200
+
+
+def region_warning(
+    national_id: identity.NationalId,
+    *,
+    residence_district_id: int,
+    district_ids: dict[str, int],
+    record: str = "person",
+) -> RowError | None:
+    """A warning when the ID's region code is one of our districts but not the residence's: a
+    person born elsewhere in the city is common, a number typed for the wrong person too."""
+    named = district_ids.get(national_id.region_code)
+    if named is None or named == residence_district_id:
+        return None
+    return RowError(
+        record,
+        "national_id",
+        f"the region code names district {national_id.region_code}, "
+        "not the residence district; accepted, check the number",
+    )
+
+
 def create_person(
     session: Session,
     *,
@@ -178,6 +201,18 @@ def _building_codes(session: Session, ids: Sequence[int | None]) -> dict[int, st
     return dict(
         session.execute(select(Building.id, Building.code).where(Building.id.in_(wanted))).all()
     )
+
+
+def registration_warnings(
+    session: Session, *, person_in: PersonCreate, person: Person
+) -> list[str]:
+    """What is worth a look in a person just registered (accepted all the same)."""
+    warning = region_warning(
+        identity.parse(person_in.national_id),
+        residence_district_id=person.residence_district_id,
+        district_ids=areas_service.district_id_by_code(session),
+    )
+    return [] if warning is None else [str(warning)]
 
 
 def to_read(session: Session, person: Person, protector: PersonalDataProtector) -> PersonRead:
@@ -321,7 +356,9 @@ def import_persons(
     """
     require(principal, Permission.import_persons)
     buildings = areas_service.building_index(session)
+    district_ids = areas_service.district_id_by_code(session)
     errors: list[RowError] = []
+    warnings: list[RowError] = []
     rejects = RejectsWriter(rejects_path, PERSON_COLUMNS) if rejects_path else None
     tally = _ImportTally()
     now = utcnow()
@@ -336,6 +373,15 @@ def import_persons(
             if progress is not None and tally.rows_read % 50_000 == 0:
                 progress(tally.rows_read)
             row_errors, row = _person_row(line, record, buildings, principal, protector, now)
+            if not row_errors:
+                warning = region_warning(
+                    identity.parse(record["national_id"]),
+                    residence_district_id=buildings[record["residence_building"]].district_id,
+                    district_ids=district_ids,
+                    record=f"line {line}",
+                )
+                if warning is not None:
+                    warnings.append(warning)
             if row_errors:
                 errors.extend(row_errors)
                 tally.rejected_lines += 1
@@ -380,6 +426,8 @@ def import_persons(
         inserted=inserted,
         already_present=tally.rows_valid - inserted,
         rejects_file=str(rejects_path) if rejects is not None and rejects.count else None,
+        rows_warned=len(warnings),
+        warnings=[str(w) for w in warnings[:MAX_WARNINGS]],
     )
 
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from xietong.core.clock import CLOCK_SKEW
 from xietong.core.csvfiles import RejectsWriter
 from xietong.core.errors import RowError, ValidationFailed
 from xietong.core.principal import Principal
@@ -36,7 +37,6 @@ from xietong.screening import effects
 from xietong.screening.lookups import collector_paused, dialect_of, local_settings, rowcount
 from xietong.screening.models import ResultBatch
 from xietong.screening.records import (
-    CLOCK_SKEW,
     OUTCOME_WORDS,
     BadValue,
     Header,

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from xietong.areas import service as areas_service
 from xietong.auth.dependencies import PrincipalDep, ProtectorDep, SettingsDep
-from xietong.core.clock import utcnow
+from xietong.core.clock import local_day, utcnow
 from xietong.core.pagination import Page
 from xietong.flows import intake, screening
 from xietong.screening import service
@@ -38,6 +38,11 @@ router = APIRouter(prefix="/api/screening", tags=["screening"])
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 TaskStatus = Literal["open", "done", "cancelled"]
+# The CLI's --load-valid: the API answers the count of rejected rows (the CLI can also write them
+# to a file); without it the file is refused whole and the error names every bad line.
+LoadValid = Annotated[
+    bool, Query(description="Load the valid rows even if some are bad (rows_rejected counts them).")
+]
 
 
 class PlanIssue(BaseModel):
@@ -114,6 +119,7 @@ def import_tubes(
     principal: PrincipalDep,
     settings: SettingsDep,
     protector: ProtectorDep,
+    load_valid: LoadValid = False,
 ) -> TubeBatchReport:
     stream = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
     return service.register_tubes_file(
@@ -124,6 +130,7 @@ def import_tubes(
         tz=settings.timezone,
         now=utcnow(),
         protector=protector,
+        load_valid=load_valid,
         expected_rows=(file.size or 0) // 60,
     )
 
@@ -144,7 +151,11 @@ def post_results(
 
 @router.post("/results/import", summary="Post laboratory results as a CSV file")
 def import_results(
-    file: UploadFile, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    file: UploadFile,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    load_valid: LoadValid = False,
 ) -> intake.IntakeReport:
     stream = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
     return intake.ingest_lab_results(
@@ -154,6 +165,7 @@ def import_results(
         source_name=file.filename or "upload",
         tz=settings.timezone,
         now=utcnow(),
+        load_valid=load_valid,
     )
 
 
@@ -212,7 +224,11 @@ def list_retests(
 def get_coverage(
     session: SessionDep,
     principal: PrincipalDep,
-    day: Annotated[date, Query(alias="date")],
+    settings: SettingsDep,
+    day: Annotated[
+        date | None, Query(alias="date", description="The round's day; today by default.")
+    ] = None,
     district: str | None = None,
 ) -> CoverageRead:
-    return service.coverage(session, principal=principal, day=day, district_code=district)
+    when = day or local_day(utcnow(), settings.timezone)
+    return service.coverage(session, principal=principal, day=when, district_code=district)
