@@ -142,8 +142,9 @@ def act(
 
 
 @app.command("escalate")
-def escalate() -> None:
+def escalate(as_of: context.AsOfOption = None) -> None:
     """Run the escalation job once (the server runs it every 30 seconds)."""
+    now = context.as_of(as_of)
     with context.work() as session:
-        ids = escalate_overdue(session, now=utcnow(), tz=context.settings().timezone)
+        ids = escalate_overdue(session, now=now, tz=context.settings().timezone)
     console.print(f"{len(ids)} referrals escalated: {ids}")

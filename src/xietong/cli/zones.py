@@ -217,13 +217,17 @@ def lift(
 @app.command("evaluate")
 def evaluate(
     day: Annotated[
-        str | None, typer.Option("--date", help="Day evaluated (YYYY-MM-DD); today by default.")
+        str | None,
+        typer.Option("--date", help="Day evaluated (YYYY-MM-DD); the --as-of day by default."),
     ] = None,
+    as_of: context.AsOfOption = None,
 ) -> None:
     """Propose the lifting of every area with the policy's clean days up to a day."""
-    when = _day(day)
+    now = context.as_of(as_of)
+    tz = context.settings().timezone
+    when = _day(day) if day is not None else local_day(now, tz)
     with context.work() as session:
-        report = tasks.evaluate_day(session, day=when, tz=context.settings().timezone)
+        report = tasks.evaluate_day(session, day=when, now=now, tz=tz)
     if report.screening == "unavailable":
         err_console.print(
             "[yellow]no screening results are available: the policy asks for negative "
