@@ -129,8 +129,10 @@ def designate(
     building: Annotated[list[str], typer.Argument(help="Building code(s), one area each.")],
     reason: Annotated[str, typer.Option(help="Why the building is locked at once.")],
     user: UserOption = None,
+    as_of: context.AsOfOption = None,
 ) -> None:
     """Designate buildings directly as high-risk areas, locked from today."""
+    now = context.as_of(as_of)
     try:
         with context.work() as session:
             principal = _principal(session, user)
@@ -140,6 +142,7 @@ def designate(
                     principal=principal,
                     building_code=code,
                     reason=reason,
+                    now=now,
                     tz=context.settings().timezone,
                 )
                 _print_area(area, f"designated for {code}")

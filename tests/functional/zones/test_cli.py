@@ -180,7 +180,13 @@ def test_as_of_runs_the_evaluation_on_that_instant_s_day(cli: CliRunner, session
 
 
 @pytest.mark.parametrize(
-    "command", [["zones", "evaluate"], ["referrals", "escalate"]], ids=" ".join
+    "command",
+    [
+        ["zones", "evaluate"],
+        ["referrals", "escalate"],
+        ["zones", "designate", "B", "--reason", "r"],
+    ],
+    ids=" ".join,
 )
 def test_as_of_is_refused_in_production(
     cli: CliRunner, monkeypatch: pytest.MonkeyPatch, command: list[str]
