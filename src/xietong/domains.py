@@ -22,6 +22,7 @@ DOMAINS: tuple[str, ...] = (
     "resources",
     "analytics",
     "reports",
+    "interop",
     "web",
     "twin",
 )

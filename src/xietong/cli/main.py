@@ -246,7 +246,8 @@ def build() -> typer.Typer:
         for domain in DOMAINS:
             module = optional_module(f"xietong.cli.{domain}")
             if module is not None:
-                app.add_typer(module.app, name=domain.replace("_", "-"))
+                name = getattr(module, "GROUP_NAME", domain.replace("_", "-"))
+                app.add_typer(module.app, name=name)
                 for command in getattr(module, "TOP_LEVEL_COMMANDS", ()):
                     app.command()(command)
         _assembled.append(True)

@@ -12,7 +12,7 @@ and the CLI for lab results call this flow, never the service directly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -43,16 +43,29 @@ def ingest_lab_results(
     now: datetime,
     batch: LabResultBatch | None = None,
     stream: TextIO | None = None,
+    records: Sequence[Sequence[str]] | None = None,
+    label: Callable[[int], str] = str,
     source_name: str = "api",
     load_valid: bool = False,
     rejects_path: Path | None = None,
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
 ) -> IntakeReport:
-    """Ingest a batch (API) or a CSV stream of results, then let the consumers act on them."""
-    if (batch is None) == (stream is None):
-        raise ValueError("give either batch or stream")
-    if batch is not None:
+    """Ingest a batch (API), a CSV stream or the records another format was read into (HL7 v2,
+    FHIR; `label` names each), then let the consumers act on them."""
+    if [batch, stream, records].count(None) != 2:
+        raise ValueError("give one of batch, stream or records")
+    if records is not None:
+        report = screening_service.ingest_lab_result_records(
+            session,
+            principal=principal,
+            records=records,
+            label=label,
+            source=source_name,
+            tz=tz,
+            now=now,
+        )
+    elif batch is not None:
         report = screening_service.ingest_lab_results(
             session, principal=principal, batch=batch, tz=tz, now=now
         )

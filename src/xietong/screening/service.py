@@ -350,6 +350,33 @@ def ingest_lab_results(
     )
 
 
+def ingest_lab_result_records(
+    session: Session,
+    *,
+    principal: Principal,
+    records: Sequence[Sequence[str]],
+    label: Callable[[int], str],
+    source: str,
+    tz: str = DEFAULT_TZ,
+    now: datetime,
+) -> ResultBatchReport:
+    """Apply results another format was read into (tube_code, result, ct_value, lab,
+    reported_at as text; `label(k)` names record k); any bad record refuses them all."""
+    _require(principal, Permission.submit_lab_results)
+    header = Header({name: i for i, name in enumerate(results.RESULT_COLUMNS)}, 5)
+    rows = [list(record) for record in records]
+    return results.ingest(
+        session,
+        principal=principal,
+        header=header,
+        chunks=iter([(np.arange(len(rows), dtype=np.int64), rows)]),
+        label=label,
+        source=source,
+        tz=tz,
+        now=now,
+    )
+
+
 def ingest_lab_results_file(
     session: Session,
     *,
