@@ -50,6 +50,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, text
 
 from benchmarks.databases import drop_postgresql, fresh_postgresql
+from xietong.core.wallclock import SystemClock
 
 TZ = "Asia/Shanghai"
 PERSONS_PER_BUILDING = 100
@@ -91,7 +92,7 @@ def _seed(
     engine = build_engine(url)
     factory = session_factory(engine)
     protector = PersonalDataProtector.from_settings(Settings(database_url=url))
-    with unit_of_work(factory) as session:
+    with unit_of_work(factory, clock=SystemClock()) as session:
         buildings = sorted(areas_service.building_index(session).values(), key=lambda r: r.id)
     rng = random.Random(rng_seed)
     now = datetime.now(UTC)
@@ -137,7 +138,7 @@ def _seed(
     seconds["referrals"] = time.perf_counter() - mark
     _progress(f"{referrals:,} referrals in {seconds['referrals']:.0f} s")
     mark = time.perf_counter()
-    with unit_of_work(factory) as session:
+    with unit_of_work(factory, clock=SystemClock()) as session:
         analytics_service.refresh_aggregates(session, now=now, tz=TZ, full=True)
     _analyse(engine)
     seconds["refresh"] = time.perf_counter() - mark
@@ -239,7 +240,7 @@ def _seed_persons(
         "created_at",
         "updated_at",
     ]
-    with unit_of_work(factory) as session:
+    with unit_of_work(factory, clock=SystemClock()) as session:
         inserted = bulk_insert(
             session,
             Person.__table__,  # type: ignore[arg-type]
@@ -301,7 +302,7 @@ def _seed_screening(
     # Sites: one per PERSONS_PER_SITE persons staying in a district; a building's site is one of
     # its district's, in turn by building.
     site_codes: dict[int, list[str]] = {}
-    with unit_of_work(factory) as session:
+    with unit_of_work(factory, clock=SystemClock()) as session:
         codes = areas_service.district_code_by_id(session)
         staying = Counter(building_district[stay].tolist())
         for district_id, count in sorted(staying.items()):
@@ -377,7 +378,7 @@ def _seed_screening(
                     )
             mark = time.perf_counter()
             with (
-                unit_of_work(factory) as session,
+                unit_of_work(factory, clock=SystemClock()) as session,
                 tubes_path.open(encoding="utf-8", newline="") as stream,
             ):
                 report = screening_service.register_tubes_file(
@@ -393,7 +394,7 @@ def _seed_screening(
             figures["seconds_tubes"] += time.perf_counter() - mark
             mark = time.perf_counter()
             with (
-                unit_of_work(factory) as session,
+                unit_of_work(factory, clock=SystemClock()) as session,
                 results_path.open(encoding="utf-8", newline="") as stream,
             ):
                 results = intake.ingest_lab_results(
@@ -426,8 +427,8 @@ def _seed_cases(
     now: datetime,
 ) -> list[tuple[int, datetime]]:
     """A growing outbreak: cases per day double every few days, `attack` of persons in all."""
-    from xietong.cases import link_service
     from xietong.cases import service as cases_service
+    from xietong.cases.links import service as link_service
     from xietong.cases.schemas import CaseCreate, LinkCreate
     from xietong.core.principal import SYSTEM
     from xietong.storage.unit_of_work import unit_of_work
@@ -445,7 +446,7 @@ def _seed_cases(
         day_start = (now - timedelta(days=days - 1 - offset)).replace(
             hour=1, minute=0, second=0, microsecond=0
         )
-        with unit_of_work(factory) as session:
+        with unit_of_work(factory, clock=SystemClock()) as session:
             for k in range(count):
                 if cursor >= len(chosen):
                     break
@@ -489,12 +490,12 @@ def _seed_referrals(
     from xietong.areas import service as areas_service
     from xietong.core.principal import SYSTEM
     from xietong.people.models import Person
-    from xietong.referrals import action_service
     from xietong.referrals import service as referrals_service
+    from xietong.referrals.actions import service as action_service
     from xietong.storage.unit_of_work import unit_of_work
 
     opened = 0
-    with unit_of_work(factory) as session:
+    with unit_of_work(factory, clock=SystemClock()) as session:
         district_ids = sorted(areas_service.district_code_by_id(session))
         homes = dict(
             session.execute(
@@ -506,7 +507,7 @@ def _seed_referrals(
     for person_id, at in case_people[::3]:
         home = homes[person_id]
         sender = rng.choice([d for d in district_ids if d != home])
-        with unit_of_work(factory) as session:
+        with unit_of_work(factory, clock=SystemClock()) as session:
             made = referrals_service.open_referrals(
                 session,
                 causes=[
@@ -587,7 +588,7 @@ def _busiest_inbox(session: Any, now: datetime) -> tuple[int, int]:
     """The district with the most open referrals in its inbox, and how many."""
     from xietong.areas import service as areas_service
     from xietong.core.principal import Principal, Role
-    from xietong.referrals import query_service
+    from xietong.referrals.inbox import service as query_service
     from xietong.referrals.states import OPEN
 
     counts: Counter[int] = Counter()
@@ -606,9 +607,9 @@ def measure(url: str, *, requests: int, day: date | None = None) -> dict[str, An
     from fastapi.testclient import TestClient
 
     from xietong.api.app import create_app
+    from xietong.api.deps import SESSION_COOKIE
     from xietong.areas import service as areas_service
     from xietong.auth import service as auth_service
-    from xietong.auth.dependencies import SESSION_COOKIE
     from xietong.auth.schemas import UserCreate
     from xietong.config import Settings
     from xietong.core.principal import Role
@@ -618,12 +619,14 @@ def measure(url: str, *, requests: int, day: date | None = None) -> dict[str, An
 
     engine = build_engine(url)
     now = datetime.now(UTC)
-    with unit_of_work(session_factory(engine)) as session:
+    with unit_of_work(session_factory(engine), clock=SystemClock()) as session:
         district_id, open_in_inbox = _busiest_inbox(session, now)
         district_code = areas_service.district_code_by_id(session)[district_id]
         tag = uuid.uuid4().hex[:8]
         command = auth_service.create_user(
-            session, user_in=UserCreate(username=f"bench-command-{tag}", role=Role.command)
+            session,
+            user_in=UserCreate(username=f"bench-command-{tag}", role=Role.command),
+            now=datetime.now(UTC),
         )
         coordinator = auth_service.create_user(
             session,
@@ -632,6 +635,7 @@ def measure(url: str, *, requests: int, day: date | None = None) -> dict[str, An
                 role=Role.district_coordinator,
                 district_code=district_code,
             ),
+            now=datetime.now(UTC),
         )
         tokens = {
             "command": auth_service.issue_token(session, user=command),

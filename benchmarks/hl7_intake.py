@@ -27,6 +27,7 @@ from typing import Any
 
 from benchmarks.databases import drop_postgresql, fresh_postgresql
 from benchmarks.screening_day import INVALID_EVERY, NOW, POSITIVE_EVERY, START, prepare, tube_code
+from xietong.core.wallclock import SystemClock
 
 POOL = 2
 TZ = "Asia/Shanghai"
@@ -98,7 +99,7 @@ def register_tubes(url: str, path: Path) -> None:
     engine = build_engine(url)
     protector = PersonalDataProtector.from_settings(Settings(database_url=url))
     with (
-        unit_of_work(session_factory(engine)) as session,
+        unit_of_work(session_factory(engine), clock=SystemClock()) as session,
         path.open(encoding="utf-8", newline="") as stream,
     ):
         service.register_tubes_file(
@@ -123,7 +124,7 @@ def csv_path(url: str, path: Path) -> dict[str, Any]:
     engine = build_engine(url)
     started = time.perf_counter()
     with (
-        unit_of_work(session_factory(engine)) as session,
+        unit_of_work(session_factory(engine), clock=SystemClock()) as session,
         path.open(encoding="utf-8", newline="") as stream,
     ):
         report = intake.ingest_lab_results(
@@ -150,7 +151,7 @@ def hl7_path(url: str, path: Path, acks: Path, batch: int) -> dict[str, Any]:
         acks.open("w", encoding="utf-8", newline="") as out,
     ):
         for messages in hl7v2.chunked(hl7v2.iter_messages(stream), batch):
-            with unit_of_work(factory) as session:
+            with unit_of_work(factory, clock=SystemClock()) as session:
                 answer = service.receive_hl7(
                     session, principal=SYSTEM, messages=messages, source="bench", tz=TZ, now=NOW
                 )

@@ -18,7 +18,7 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
-from xietong.resources.allocation import (
+from xietong.resources.plans.allocation import (
     CENTRALISED_QUARANTINE_BED,
     LAB_TUBE,
     MAKESHIFT_HOSPITAL_BED,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.databases import drop_postgresql, fresh_postgresql
+from xietong.core.wallclock import SystemClock
 
 PERSONS_PER_BUILDING = 100
 
@@ -50,7 +51,7 @@ def _prepare(url: str, buildings: int) -> list[str]:
 
     engine = build_engine(url)
     prepare_database(engine)
-    with unit_of_work(session_factory(engine)) as session:
+    with unit_of_work(session_factory(engine), clock=SystemClock()) as session:
         districts = areas_service.list_districts(session)
         total_population = sum(d.population or 0 for d in districts)
         per_district = {
@@ -77,7 +78,7 @@ def _import_worker(url: str, csv_path: str, queue: Any) -> None:
     for attempt in ("first", "again"):
         started = time.perf_counter()
         with (
-            unit_of_work(session_factory(engine)) as session,
+            unit_of_work(session_factory(engine), clock=SystemClock()) as session,
             open(csv_path, encoding="utf-8", newline="") as stream,
         ):
             report = people_service.import_persons(

@@ -45,6 +45,7 @@ from tests.functional.outbox.live import RECEIVER, SENDER, Server
 
 from benchmarks.databases import drop_postgresql, fresh_postgresql
 from benchmarks.people_import import write_persons_csv
+from xietong.core.wallclock import SystemClock
 
 TZ = "Asia/Shanghai"
 SITE = "S-LATENCY"
@@ -107,7 +108,7 @@ def prepare(url: str, folder: Path, *, referrals: int, load_tubes: int, pool: in
     factory = session_factory(engine)
     protector = PersonalDataProtector.from_settings(Settings(database_url=url))
     buildings = max(10, persons // PERSONS_PER_BUILDING)
-    with unit_of_work(factory) as session:
+    with unit_of_work(factory, clock=SystemClock()) as session:
         areas_service.generate_synthetic_areas(
             session,
             buildings_per_district={SENDER: buildings - buildings // 10, RECEIVER: buildings // 10},
@@ -117,13 +118,13 @@ def prepare(url: str, folder: Path, *, referrals: int, load_tubes: int, pool: in
     persons_csv = folder / "persons.csv"
     write_persons_csv(persons_csv, persons=persons, building_codes=codes)
     with (
-        unit_of_work(factory) as session,
+        unit_of_work(factory, clock=SystemClock()) as session,
         persons_csv.open(encoding="utf-8", newline="") as stream,
     ):
         people_service.import_persons(
             session, principal=SYSTEM, protector=protector, stream=stream, source_name="latency"
         )
-    with unit_of_work(factory) as session:
+    with unit_of_work(factory, clock=SystemClock()) as session:
         receiver_id = areas_service.get_district(session, code=RECEIVER).id
         screening_service.create_site(
             session,
@@ -132,7 +133,7 @@ def prepare(url: str, folder: Path, *, referrals: int, load_tubes: int, pool: in
             now=datetime.now(UTC),
         )
         rows = session.execute(
-            people_service.visible_persons(SYSTEM)
+            people_service.visible_persons(SYSTEM, at=datetime.now(UTC))
             .with_only_columns(Person.id, Person.residence_district_id)
             .order_by(Person.id)
         ).all()
@@ -168,7 +169,7 @@ def prepare(url: str, folder: Path, *, referrals: int, load_tubes: int, pool: in
             )
             memberships += pool
     with (
-        unit_of_work(factory) as session,
+        unit_of_work(factory, clock=SystemClock()) as session,
         tubes_csv.open(encoding="utf-8", newline="") as stream,
     ):
         report = screening_service.register_tubes_file(
@@ -184,7 +185,7 @@ def prepare(url: str, folder: Path, *, referrals: int, load_tubes: int, pool: in
     if report.tubes_added != referrals + load_tubes or report.rows_rejected:
         raise RuntimeError(f"tubes not registered as planned: {report}")
     tokens: dict[str, str] = {}
-    with unit_of_work(factory) as session:
+    with unit_of_work(factory, clock=SystemClock()) as session:
         for name, role, district in (
             ("lab", Role.lab, None),
             ("receiver", Role.district_coordinator, RECEIVER),
@@ -192,6 +193,7 @@ def prepare(url: str, folder: Path, *, referrals: int, load_tubes: int, pool: in
             user = auth_service.create_user(
                 session,
                 user_in=UserCreate(username=f"latency-{name}", role=role, district_code=district),
+                now=datetime.now(UTC),
             )
             tokens[name] = auth_service.issue_token(session, user=user)
     if engine.dialect.name == "postgresql":
@@ -273,7 +275,7 @@ def _load(
 
         def ingest(k: int) -> int:
             results = LabResultBatch.model_validate({"results": _negatives(k * batch, batch)})
-            with unit_of_work(factory) as session:
+            with unit_of_work(factory, clock=SystemClock()) as session:
                 report = intake.ingest_lab_results(
                     session, principal=SYSTEM, tz=TZ, now=datetime.now(UTC), batch=results
                 )

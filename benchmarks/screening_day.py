@@ -33,6 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from benchmarks.databases import drop_postgresql, fresh_postgresql
+from xietong.core.wallclock import SystemClock
 
 DAY = date(2022, 11, 15)
 START = datetime(2022, 11, 14, 23, 0, tzinfo=UTC)  # 07:00 in Chongqing
@@ -85,7 +86,7 @@ def prepare(url: str, n: dict[str, int]) -> dict[str, Any]:
     prepare_database(engine)
     protector = PersonalDataProtector.from_settings(Settings(database_url=url))
     buildings = max(1, n["persons"] // PERSONS_PER_BUILDING)
-    with unit_of_work(session_factory(engine)) as session:
+    with unit_of_work(session_factory(engine), clock=SystemClock()) as session:
         central = [d for d in areas_service.list_districts(session) if d.central_urban]
         total = sum(d.population or 0 for d in central)
         per = {d.code: max(1, round(buildings * (d.population or 0) / total)) for d in central}
@@ -205,7 +206,7 @@ def _ours(url: str, tubes_path: str, results_path: str, queue: Any) -> None:
     figures: dict[str, Any] = {}
     started = time.perf_counter()
     with (
-        unit_of_work(session_factory(engine)) as session,
+        unit_of_work(session_factory(engine), clock=SystemClock()) as session,
         open(tubes_path, encoding="utf-8", newline="") as stream,
     ):
         report = service.register_tubes_file(
@@ -222,7 +223,7 @@ def _ours(url: str, tubes_path: str, results_path: str, queue: Any) -> None:
     figures["tubes_report"] = report.model_dump()
     started = time.perf_counter()
     with (
-        unit_of_work(session_factory(engine)) as session,
+        unit_of_work(session_factory(engine), clock=SystemClock()) as session,
         open(results_path, encoding="utf-8", newline="") as stream,
     ):
         intake_report = intake.ingest_lab_results(

@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from benchmarks.databases import drop_postgresql, fresh_postgresql
+from xietong.core.wallclock import SystemClock
 
 
 def _peak_mib() -> float:
@@ -53,7 +54,7 @@ def run(url: str, *, population: int, days: int, seed: int) -> dict[str, Any]:
     factory = session_factory(engine)
 
     def work() -> AbstractContextManager[Session]:
-        return unit_of_work(factory)
+        return unit_of_work(factory, clock=SystemClock())
 
     started = time.perf_counter()
     prepare_database(engine)

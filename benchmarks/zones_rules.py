@@ -47,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from benchmarks.databases import drop_postgresql, fresh_postgresql
+from xietong.core.wallclock import SystemClock
 
 LAST_DAY = date(2022, 11, 30)
 INFECTIONS_PER_DAY = 3_000
@@ -119,7 +120,7 @@ def populate(engine: Engine, *, buildings: int, days: int, seed: int = 0) -> dic
     _bench_metadata.create_all(engine)
     rng = np.random.default_rng(seed)
     first_day = LAST_DAY - timedelta(days=days - 1)
-    with unit_of_work(session_factory(engine)) as session:
+    with unit_of_work(session_factory(engine), clock=SystemClock()) as session:
         districts = areas_service.list_districts(session)
         total = sum(d.population or 0 for d in districts)
         per_district = {
@@ -184,7 +185,7 @@ def populate(engine: Engine, *, buildings: int, days: int, seed: int = 0) -> dic
             for building_id in ids[negative].tolist():
                 yield (building_id, day)
 
-    with unit_of_work(session_factory(engine)) as session:
+    with unit_of_work(session_factory(engine), clock=SystemClock()) as session:
         bulk_insert(
             session,
             Person.__table__,  # type: ignore[arg-type]

@@ -14,6 +14,8 @@ import platformdirs
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from xietong.core.clock import DEFAULT_TZ
+
 # Development-only keys: anyone can read them here, so production refuses them.
 DEVELOPMENT_ID_HASH_KEY = "xietong-development-id-hash-key-not-for-production"
 DEVELOPMENT_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"xietong-dev-key-32-bytes-long!!!").decode()
@@ -38,7 +40,7 @@ class Settings(BaseSettings):
     id_hash_key: SecretStr = SecretStr(DEVELOPMENT_ID_HASH_KEY)
     # AES-256-GCM key (32 bytes, URL-safe base64) for names and phone numbers at rest.
     encryption_key: SecretStr = SecretStr(DEVELOPMENT_ENCRYPTION_KEY)
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TZ
     host: str = "127.0.0.1"
     port: int = 8000
     policy_file: Path | None = None

@@ -7,8 +7,18 @@ from sqlalchemy import MetaData
 
 def metadata() -> MetaData:
     """The metadata of all tables (importing every domain's `models` module on first call)."""
-    from xietong.domains import domain_modules
+    import xietong.analytics.models
+    import xietong.areas.models
+    import xietong.auth.models
+    import xietong.cases.models
+    import xietong.outbox.models
+    import xietong.people.models
+    import xietong.policy.models
+    import xietong.referrals.models
+    import xietong.resources.models
+    import xietong.screening.models
+    import xietong.twin.models
+    import xietong.zones.models  # noqa: F401
     from xietong.storage.base import Base
 
-    domain_modules("models")
     return Base.metadata

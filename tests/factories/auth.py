@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ def make_user(
             district_code=district_code,
             password=password,
         ),
+        now=datetime.now(UTC),
     )
     token = service.issue_token(session, user=user)
     return service.principal_of(user), token

@@ -6,14 +6,17 @@ Times are in November 2022 in Chongqing: `at(day, hour)` is that local hour as U
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from tests.factories import clock
+from tests.factories.clock import TZ
 from tests.factories.people import building_in, make_person, next_national_id
 from xietong.areas import service as areas_service
-from xietong.cases import contact_service, link_service, service
+from xietong.cases import service
+from xietong.cases.contacts import service as contact_service
+from xietong.cases.links import service as link_service
 from xietong.cases.models import Case, CloseContact
 from xietong.cases.schemas import CaseCreate, Classification, ContactCreate, LinkCreate
 from xietong.core.principal import SYSTEM, Principal
@@ -21,17 +24,14 @@ from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
 from xietong.people.schemas import PersonCreate
-from xietong.resources.models import Facility
 
-TZ = "Asia/Shanghai"
 DAY = date(2022, 11, 14)
 _serial = itertools.count(1)
 
 
 def at(day: date = DAY, hour: int = 12) -> datetime:
-    """`hour` o'clock local time on `day`, as UTC."""
-    local = datetime(day.year, day.month, day.day, hour, tzinfo=ZoneInfo(TZ))
-    return local.astimezone(UTC)
+    """`hour` o'clock local time on `day` (the 14th by default), as UTC."""
+    return clock.at(day, hour)
 
 
 def make_case(
@@ -88,29 +88,6 @@ def link(
         ),
         now=at(),
     )
-
-
-def make_facility(
-    session: Session,
-    *,
-    district_code: str = "500106",
-    beds: int = 10,
-    kind: str = "centralised_quarantine",
-    code: str | None = None,
-) -> Facility:
-    district = areas_service.get_district(session, code=district_code)
-    facility = Facility(
-        code=code or f"F-{district_code}-{next(_serial):04d}",
-        name="隔离酒店",
-        district_id=district.id,
-        kind=kind,
-        beds=beds,
-        active=True,
-        updated_at=at(),
-    )
-    session.add(facility)
-    session.flush()
-    return facility
 
 
 def add_contact(

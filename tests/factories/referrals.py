@@ -7,17 +7,18 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from tests.factories.clock import TZ
 from tests.factories.people import make_person
 from xietong.areas import service as areas_service
 from xietong.core.principal import SYSTEM, Principal
 from xietong.people.protection import PersonalDataProtector
-from xietong.referrals import action_service, service
+from xietong.referrals import service
+from xietong.referrals.actions import service as action_service
 from xietong.referrals.models import Referral
-from xietong.referrals.states import Status
+from xietong.referrals.states import Action, Status
 
 # A Monday evening in Chongqing (UTC+8): 20:00 local.
 PUSHED_AT = datetime(2022, 11, 14, 12, 0, tzinfo=UTC)
-TZ = "Asia/Shanghai"
 SENDER, RECEIVER, THIRD, FOURTH = "500106", "500108", "500112", "500113"
 
 _serial = itertools.count(1)
@@ -72,12 +73,8 @@ def bring_to(
     for minutes, step in enumerate(steps, start=1):
         at = PUSHED_AT.replace(minute=minutes * 5)
         common = {"principal": by, "referral_id": referral.id, "at": at, "tz": TZ}
-        if step == "acknowledge":
-            action_service.acknowledge(session, **common)
-        elif step == "locate":
-            action_service.mark_located(session, **common)
-        elif step == "control":
-            action_service.mark_controlled(session, **common)
+        if step in ("acknowledge", "locate", "control"):
+            action_service.act(session, action=Action(step), **common)
         elif step == "close":
             action_service.close(session, feedback="已集中隔离", **common)
         elif step == "decline":

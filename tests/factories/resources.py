@@ -12,14 +12,14 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session
 
+from tests.factories.clock import TZ
 from xietong.areas import service as areas_service
 from xietong.core.principal import SYSTEM, Principal
-from xietong.resources import flows
 from xietong.resources.models import Facility, Laboratory
+from xietong.resources.plans import service as flows
 from xietong.resources.schemas import CapacityReportIn, PlanRead, PlanRequest
 from xietong.resources.service import report_capacity
 
-TZ = "Asia/Shanghai"
 DAY = date(2022, 11, 14)
 NOW = datetime(2022, 11, 14, 2, 0, tzinfo=UTC)  # 10:00 in Chongqing
 _serial = itertools.count(1)

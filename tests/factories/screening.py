@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from tests.factories.clock import TZ
 from tests.factories.people import building_in, make_person, next_national_id
 from xietong.core.principal import SYSTEM
 from xietong.people import service as people_service
@@ -26,7 +27,6 @@ from xietong.screening.schemas import (
     TubeIn,
 )
 
-TZ = "Asia/Shanghai"
 # A screening morning in Chongqing: 15 Nov 2022, 08:00 local; results come in by noon.
 SAMPLED_AT = datetime(2022, 11, 15, 0, 0, tzinfo=UTC)
 NOW = datetime(2022, 11, 15, 4, 0, tzinfo=UTC)
@@ -93,7 +93,7 @@ def import_persons(
     hashes = [protector.hash_id(n) for n in numbers]
     found = dict(
         session.execute(
-            people_service.visible_persons(SYSTEM)
+            people_service.visible_persons(SYSTEM, at=datetime.now(UTC))
             .with_only_columns(Person.id_hash, Person.id)
             .where(Person.id_hash.in_(hashes))
         ).all()

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.factories.auth import make_user
-from xietong.auth.dependencies import SESSION_COOKIE
+from xietong.api.deps import SESSION_COOKIE
 from xietong.core.principal import Principal, Role
 
 PASSWORD = "correct horse battery"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Collection, Iterable
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from tests.factories.clock import TZ, at
 from tests.factories.people import building_in, next_national_id
 from xietong.areas.models import Building
 from xietong.core.principal import SYSTEM
@@ -21,14 +21,8 @@ from xietong.policy import service as policy_service
 from xietong.zones import service, tasks
 from xietong.zones.models import BuildingInfection, RiskArea
 
-TZ = "Asia/Shanghai"
 NOV = {day: date(2022, 11, day) for day in range(1, 31)}
 _serial = itertools.count(1)
-
-
-def at(day: date, hour: int = 12) -> datetime:
-    """A UTC instant at `hour` o'clock local time on `day`."""
-    return datetime(day.year, day.month, day.day, hour, tzinfo=ZoneInfo(TZ)).astimezone(UTC)
 
 
 def days(first: date, last: date) -> list[date]:
@@ -95,13 +89,14 @@ def area(
     reason: str = "surface case",
 ) -> RiskArea:
     """An area of `where` brought to `status` through the service, on the days given."""
-    proposed = service.propose_area(
+    proposed = service.open_area(
         session,
         principal=SYSTEM,
         building_code=where.code,
         reason=reason,
         now=at(active_from, 9),
         tz=TZ,
+        designate=False,
     )
     if status == "proposed":
         return proposed
@@ -173,6 +168,7 @@ def adopt_changes(
         principal=SYSTEM,
         text=policy_toml(version=version, effective_from=effective_from, changes=changes or {}),
         source=f"test policy {version}",
+        now=datetime.now(UTC),
     )
 
 

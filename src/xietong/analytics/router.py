@@ -7,7 +7,7 @@ official counts are the command centre's.
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, UploadFile
@@ -24,13 +24,12 @@ from xietong.analytics.schemas import (
     ScenariosRequest,
     TrendRead,
 )
+from xietong.api.deps import NowDep, PageDep, PrincipalDep, SessionDep, SettingsDep
 from xietong.areas import service as areas_service
-from xietong.auth.dependencies import PrincipalDep, SettingsDep
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import local_day
 from xietong.core.errors import PermissionDenied
-from xietong.core.pagination import MAX_PAGE_SIZE, Page
+from xietong.core.pagination import Page
 from xietong.core.principal import Principal, Role
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
@@ -40,9 +39,9 @@ SourceQuery = Annotated[
 ]
 
 
-def _yesterday(timezone: str) -> date:
+def _yesterday(now: datetime, timezone: str) -> date:
     # The last complete local day: today's counts are still coming in.
-    return local_day(utcnow(), timezone) - timedelta(days=1)
+    return local_day(now, timezone) - timedelta(days=1)
 
 
 def _command_only(principal: Principal, action: str) -> None:
@@ -52,13 +51,12 @@ def _command_only(principal: Principal, action: str) -> None:
 
 @router.get("/aggregates", summary="Daily aggregates per district, newest day first")
 def list_aggregates(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     district: str | None = None,
     first_day: date | None = None,
     last_day: date | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[AggregateRead]:
     district_id = areas_service.get_district(session, code=district).id if district else None
     rows, total = service.list_aggregates(
@@ -66,12 +64,12 @@ def list_aggregates(
         district_id=district_id,
         first_day=first_day,
         last_day=last_day,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
     codes = areas_service.district_code_by_id(session)
-    return Page(
-        items=[
+    return Page.of(
+        [
             AggregateRead(
                 district_code=codes[row.district_id],
                 day=row.day,
@@ -81,22 +79,25 @@ def list_aggregates(
             for row in rows
         ],
         total=total,
-        limit=limit,
-        offset=offset,
+        params=paging,
     )
 
 
 @router.post("/refresh", summary="Recount the aggregates that changed since the last refresh")
 def refresh(
-    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, full: bool = False
+    now: NowDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    full: bool = False,
 ) -> RefreshReport:
     _command_only(principal, "refresh the aggregates")
-    return service.refresh_aggregates(session, now=utcnow(), tz=settings.timezone, full=full)
+    return service.refresh_aggregates(session, now=now, tz=settings.timezone, full=full)
 
 
 @router.post("/official-counts", summary="Import official counts per district and day (CSV)")
 def import_official_counts(
-    file: UploadFile, session: SessionDep, principal: PrincipalDep
+    now: NowDep, file: UploadFile, session: SessionDep, principal: PrincipalDep
 ) -> OfficialImportReport:
     text = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
     return official.import_official_counts(
@@ -104,19 +105,18 @@ def import_official_counts(
         principal=principal,
         stream=text,
         source_name=file.filename or "upload",
-        now=utcnow(),
+        now=now,
     )
 
 
 @router.get("/official-counts", summary="Imported official counts, newest day first")
 def list_official_counts(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     district: str | None = None,
     first_day: date | None = None,
     last_day: date | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[OfficialCountRead]:
     district_id = areas_service.get_district(session, code=district).id if district else None
     rows, total = official.list_official_counts(
@@ -124,12 +124,12 @@ def list_official_counts(
         district_id=district_id,
         first_day=first_day,
         last_day=last_day,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
     codes = areas_service.district_code_by_id(session)
-    return Page(
-        items=[
+    return Page.of(
+        [
             OfficialCountRead(
                 district_code=codes[row.district_id],
                 day=row.day,
@@ -145,13 +145,13 @@ def list_official_counts(
             for row in rows
         ],
         total=total,
-        limit=limit,
-        offset=offset,
+        params=paging,
     )
 
 
 @router.get("/trend", summary="Growth rate, Rt and phase of every district and of the city")
 def trend(
+    now: NowDep,
     session: SessionDep,
     _principal: PrincipalDep,
     settings: SettingsDep,
@@ -160,12 +160,13 @@ def trend(
     source: SourceQuery = "auto",
 ) -> TrendRead:
     return situation.trend(
-        session, last_day=last_day or _yesterday(settings.timezone), days=days, source=source
+        session, last_day=last_day or _yesterday(now, settings.timezone), days=days, source=source
     )
 
 
 @router.get("/forecast", summary="Forecast per district under the policy in force, with bands")
 def forecast(
+    now: NowDep,
     session: SessionDep,
     _principal: PrincipalDep,
     settings: SettingsDep,
@@ -181,7 +182,7 @@ def forecast(
 ) -> ForecastRead:
     return situation.forecast_districts(
         session,
-        last_day=last_day or _yesterday(settings.timezone),
+        last_day=last_day or _yesterday(now, settings.timezone),
         horizon_days=horizon_days,
         runs=runs,
         seed=seed,
@@ -193,6 +194,7 @@ def forecast(
 
 @router.post("/scenarios", summary="Policy scenarios against the policy in force, side by side")
 def scenarios(
+    now: NowDep,
     session: SessionDep,
     _principal: PrincipalDep,
     settings: SettingsDep,
@@ -201,7 +203,7 @@ def scenarios(
     request = request or ScenariosRequest()
     return situation.compare_scenarios(
         session,
-        last_day=request.last_day or _yesterday(settings.timezone),
+        last_day=request.last_day or _yesterday(now, settings.timezone),
         scenarios=request.scenarios,
         horizon_days=request.horizon_days,
         runs=request.runs,

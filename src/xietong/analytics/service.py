@@ -24,16 +24,13 @@ from xietong.analytics.models import DailyAggregate, OfficialCount, RefreshWater
 from xietong.analytics.official import WHOLE_DAY_MINUTES
 from xietong.analytics.schemas import RefreshReport
 from xietong.areas import service as areas_service
-from xietong.areas.models import District
-from xietong.core.clock import local_day
+from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import NotFound, RowError, ValidationFailed
-from xietong.domains import domain_modules
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 Cell = tuple[int, date]
 
-DEFAULT_TZ: Final = "Asia/Shanghai"
 WATERMARK_NAME: Final = "daily_aggregates"
 # A fact is stamped `created_at` when its transaction writes it but seen only once that
 # transaction commits; re-reading this far before the watermark catches transactions that
@@ -68,7 +65,12 @@ class MetricsProvider:
 def metrics_providers() -> list[MetricsProvider]:
     """Every domain's `metrics` module that exists and computes metrics of the catalogue."""
     providers = []
-    for module in domain_modules("metrics"):
+    from xietong.cases import metrics as cases_metrics
+    from xietong.referrals import metrics as referrals_metrics
+    from xietong.screening import metrics as screening_metrics
+    from xietong.zones import metrics as zones_metrics
+
+    for module in (zones_metrics, screening_metrics, cases_metrics, referrals_metrics):
         domain = module.__name__.split(".")[1]
         if domain not in METRICS_BY_DOMAIN:
             continue
@@ -277,6 +279,17 @@ def list_aggregates(
     return list(rows), total or 0
 
 
+def official_counts_of_day(session: Session, *, day: date) -> dict[int, dict[str, int | None]]:
+    """The aggregated official figures of `day` per district (None where a metric is not counted);
+    empty when no aggregate of that day exists."""
+    rows = session.execute(
+        select(
+            DailyAggregate.district_id, *(getattr(DailyAggregate, n) for n in OFFICIAL_METRICS)
+        ).where(DailyAggregate.day == day)
+    ).all()
+    return {row[0]: dict(zip(OFFICIAL_METRICS, row[1:], strict=True)) for row in rows}
+
+
 @dataclass(frozen=True, eq=False)
 class DailySeries:
     """Daily metrics of every district as (districts × days) arrays, districts by code.
@@ -287,7 +300,7 @@ class DailySeries:
     """
 
     source: str
-    districts: tuple[District, ...]
+    districts: tuple[areas_service.District, ...]
     days: tuple[date, ...]
     values: dict[str, IntArray]
     missing: dict[str, BoolArray] = field(default_factory=dict)

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
+from xietong.analytics import forecast_reads
 from xietong.analytics.catalogue import Source
 from xietong.analytics.core.calibration import calibrate
 from xietong.analytics.core.distributions import discretise_serial_interval
@@ -38,15 +39,12 @@ from xietong.analytics.core.rt import (
 )
 from xietong.analytics.core.seir import OutbreakModel, Scenario
 from xietong.analytics.schemas import (
-    BandsRead,
     DistrictForecastRead,
     ForecastParameters,
     ForecastRead,
     ScenarioOutcomeRead,
-    ScenarioRead,
     ScenarioSpec,
     ScenariosRead,
-    SpreadRead,
     TrendParameters,
     TrendPoint,
     TrendRead,
@@ -54,7 +52,6 @@ from xietong.analytics.schemas import (
 )
 from xietong.analytics.service import DailySeries, daily_series, require_counts
 from xietong.areas import service as areas_service
-from xietong.areas.models import District
 from xietong.areas.reference import chongqing
 from xietong.core.errors import RowError, ValidationFailed
 from xietong.policy.rules import Policy
@@ -274,7 +271,7 @@ def _number(value: float | np.floating) -> float | None:
 class _Outbreak:
     """The calibrated model and what it was built from."""
 
-    units: tuple[District, ...]
+    units: tuple[areas_service.District, ...]
     unit_of_code: dict[str, int]
     merged: dict[str, str]
     baseline: Scenario
@@ -318,18 +315,18 @@ def forecast_districts(
     )
     return ForecastRead(
         parameters=outbreak.parameters,
-        scenario=_scenario_read(outbreak.baseline, outbreak.units),
+        scenario=forecast_reads.scenario_read(outbreak.baseline, outbreak.units),
         days=_forecast_days(last_day, horizon_days),
-        city_detections=_bands(result.city_detections),
-        city_infections=_bands(result.city_infections),
+        city_detections=forecast_reads.bands_read(result.city_detections),
+        city_infections=forecast_reads.bands_read(result.city_infections),
         districts=[
             DistrictForecastRead(
                 code=unit.code,
                 name=unit.name_hans,
                 growth_rate=float(outbreak.growth_rate[u]),
                 reproduction_number=float(outbreak.reproduction_number[u]),
-                detections=_bands(result.detections, column=u),
-                infections=_bands(result.infections, column=u),
+                detections=forecast_reads.bands_read(result.detections, column=u),
+                infections=forecast_reads.bands_read(result.infections, column=u),
             )
             for u, unit in enumerate(outbreak.units)
         ],
@@ -392,13 +389,13 @@ def compare_scenarios(
         district_totals = result.new_infections.sum(axis=1)
         outcomes.append(
             ScenarioOutcomeRead(
-                scenario=_scenario_read(result.scenario, outbreak.units),
-                city_detections=_bands(result.city_detections),
-                city_infections=_bands(result.city_infections),
-                total_infections=_spread(comparison.total_infections, s),
-                infections_averted=_spread(comparison.infections_averted, s),
+                scenario=forecast_reads.scenario_read(result.scenario, outbreak.units),
+                city_detections=forecast_reads.bands_read(result.city_detections),
+                city_infections=forecast_reads.bands_read(result.city_infections),
+                total_infections=forecast_reads.spread_read(comparison.total_infections, s),
+                infections_averted=forecast_reads.spread_read(comparison.infections_averted, s),
                 district_total_infections={
-                    unit.code: _spread(Bands.of(district_totals), u)
+                    unit.code: forecast_reads.spread_read(Bands.of(district_totals), u)
                     for u, unit in enumerate(outbreak.units)
                 },
             )
@@ -497,7 +494,7 @@ def _calibrated(
 
 def _model_units(
     series: DailySeries,
-) -> tuple[tuple[District, ...], npt.NDArray[np.int64], dict[str, str]]:
+) -> tuple[tuple[areas_service.District, ...], npt.NDArray[np.int64], dict[str, str]]:
     """Districts with a census population; a unit without one (a functional zone carved out of
     its host) is counted with its host, whose population includes it."""
     by_code = {d.code: d for d in series.districts}
@@ -524,7 +521,9 @@ def _model_units(
     return units, assignment, merged
 
 
-def _unit_of_code(units: tuple[District, ...], merged: dict[str, str]) -> dict[str, int]:
+def _unit_of_code(
+    units: tuple[areas_service.District, ...], merged: dict[str, str]
+) -> dict[str, int]:
     index = {unit.code: u for u, unit in enumerate(units)}
     return index | {code: index[host] for code, host in merged.items()}
 
@@ -578,43 +577,5 @@ def _or(value: _T | None, default: _T) -> _T:
     return default if value is None else value
 
 
-def _scenario_read(scenario: Scenario, units: tuple[District, ...]) -> ScenarioRead:
-    cut = scenario.travel_cut or ()
-    return ScenarioRead(
-        name=scenario.name,
-        screening_interval_days=scenario.screening_interval_days,
-        screening_coverage=scenario.screening_coverage,
-        test_sensitivity=scenario.test_sensitivity,
-        isolation_delay_days=scenario.isolation_delay_days,
-        mobility_cut={units[u].code: fraction for u, fraction in enumerate(cut) if fraction > 0},
-        lift_after_clean_days=scenario.lift_after_clean_days,
-        restriction_contact_reduction=scenario.restriction_contact_reduction,
-    )
-
-
 def _forecast_days(last_day: date, horizon_days: int) -> list[date]:
     return [last_day + timedelta(days=k + 1) for k in range(horizon_days)]
-
-
-def _bands(bands: Bands, *, column: int | None = None) -> BandsRead:
-    def pick(values: FloatArray) -> list[float]:
-        chosen = values if column is None else values[:, column]
-        return [float(v) for v in chosen]
-
-    return BandsRead(
-        p05=pick(bands.p05),
-        p25=pick(bands.p25),
-        median=pick(bands.median),
-        p75=pick(bands.p75),
-        p95=pick(bands.p95),
-    )
-
-
-def _spread(bands: Bands, index: int) -> SpreadRead:
-    return SpreadRead(
-        p05=float(bands.p05[index]),
-        p25=float(bands.p25[index]),
-        median=float(bands.median[index]),
-        p75=float(bands.p75[index]),
-        p95=float(bands.p95[index]),
-    )

@@ -13,22 +13,21 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from xietong.analytics.schemas import RefreshReport
-from xietong.analytics.service import DEFAULT_TZ, refresh_aggregates
-from xietong.core.clock import Clock, SystemClock
+from xietong.analytics.service import refresh_aggregates
+from xietong.core.clock import DEFAULT_TZ, Clock
 from xietong.storage.unit_of_work import unit_of_work
 
 
 def run_refresh(
     factory: sessionmaker[Session],
     *,
-    clock: Clock | None = None,
+    clock: Clock,
     tz: str = DEFAULT_TZ,
     full: bool = False,
 ) -> RefreshReport:
     """One refresh in one unit of work: all recounted cells and the watermark, or nothing."""
-    now = (clock or SystemClock()).now()
-    with unit_of_work(factory) as session:
-        return refresh_aggregates(session, now=now, tz=tz, full=full)
+    with unit_of_work(factory, clock=clock) as session:
+        return refresh_aggregates(session, now=clock.now(), tz=tz, full=full)
 
 
 def refresh_periodically(
@@ -36,7 +35,7 @@ def refresh_periodically(
     *,
     every: timedelta,
     stop: threading.Event,
-    clock: Clock | None = None,
+    clock: Clock,
     tz: str = DEFAULT_TZ,
     on_report: Callable[[RefreshReport], None] | None = None,
     on_error: Callable[[Exception], None] | None = None,

@@ -11,21 +11,31 @@ from sqlalchemy import Engine
 
 from xietong import __version__
 from xietong.api.errors import install_error_handlers
+from xietong.api.jobs import periodic_jobs
+from xietong.api.routers import ROUTERS
 from xietong.config import Settings
-from xietong.domains import domain_modules
+from xietong.core.clock import Clock
+from xietong.core.wallclock import SystemClock
 from xietong.outbox.runtime import start_workers
 from xietong.people.protection import PersonalDataProtector
 from xietong.storage.engine import build_engine, session_factory
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
-    """Build the API for one deployment (the engine may be shared, e.g. by tests)."""
+def create_app(
+    settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """Build the API for one deployment (the engine may be shared, e.g. by tests).
+
+    `clock` is the process's one clock (the wall's by default; a replaying server passes a
+    `RunningClock`): routes, pages, the outbox, escalation and the analytics refresh read it.
+    """
+    clock = clock or SystemClock()
     engine = engine or build_engine(settings.database_url, echo=settings.sql_echo)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The outbox dispatcher and the periodic jobs live as long as the server.
-        workers = start_workers(app) if settings.run_workers else None
+        workers = start_workers(app, jobs=periodic_jobs()) if settings.run_workers else None
         try:
             yield
         finally:
@@ -42,6 +52,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.clock = clock
     app.state.engine = engine
     app.state.session_factory = session_factory(engine)
     app.state.protector = PersonalDataProtector.from_settings(settings)
@@ -59,6 +70,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
             raw.close()
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
-    for module in domain_modules("router"):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

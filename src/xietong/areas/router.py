@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
+from xietong.api.deps import PageDep, PrincipalDep, SessionDep
 from xietong.areas import reference, service
 from xietong.areas.schemas import BuildingRead, DistanceMatrix, DistrictRead
-from xietong.auth.dependencies import PrincipalDep
 from xietong.core.pagination import Page
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/areas", tags=["areas"])
 
@@ -37,19 +36,18 @@ def shapes(_principal: PrincipalDep) -> dict[str, Any]:
 
 @router.get("/buildings", summary="Buildings, paginated, optionally of one district")
 def list_buildings(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     district: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[BuildingRead]:
     district_id = service.get_district(session, code=district).id if district else None
     rows, total = service.list_buildings(
-        session, district_id=district_id, limit=limit, offset=offset
+        session, district_id=district_id, limit=paging.limit, offset=paging.offset
     )
     codes = service.district_code_by_id(session)
-    return Page(
-        items=[
+    return Page.of(
+        [
             BuildingRead(
                 id=b.id,
                 code=b.code,
@@ -63,6 +61,5 @@ def list_buildings(
             for b, community_code in rows
         ],
         total=total,
-        limit=limit,
-        offset=offset,
+        params=paging,
     )

@@ -4,7 +4,7 @@ synthetic generator for demos and tests, and look-ups other domains use."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -12,7 +12,11 @@ from typing import TextIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from xietong.areas.models import Building, Community, District, DistrictDistance, Street
+# `District` and `Building` are the record types this service returns: other domains name them
+# from here, never from `areas.models`.
+from xietong.areas.models import Building as Building
+from xietong.areas.models import Community, DistrictDistance, Street
+from xietong.areas.models import District as District
 from xietong.areas.reference import ReferenceCity, chongqing
 from xietong.areas.schemas import AreaImportReport, DistanceMatrix
 from xietong.core.csvfiles import RejectsWriter, read_records
@@ -20,6 +24,10 @@ from xietong.core.errors import NotFound, RowError, ValidationFailed
 from xietong.storage.bulk import bulk_insert
 
 _CODE_CACHE = "xietong.areas.codes"
+
+
+# Ids per IN list: well under every backend's limit on bound parameters.
+_IN_CHUNK = 5_000
 
 
 def load_reference_districts(session: Session, *, city: ReferenceCity | None = None) -> int:
@@ -115,6 +123,46 @@ def building_index(session: Session) -> dict[str, BuildingRef]:
             select(Building.id, Building.code, Building.district_id)
         )
     }
+
+
+@dataclass(frozen=True)
+class BuildingPlace:
+    """A building as other domains show and count it: code, address, district and community."""
+
+    id: int
+    code: str
+    address_label: str
+    district_id: int
+    community_id: int
+    kind: str
+
+
+def buildings_by_id(session: Session, *, ids: Collection[int | None]) -> dict[int, BuildingPlace]:
+    """The buildings of `ids` that exist (None and unknown ids are left out)."""
+    wanted = sorted({i for i in ids if i is not None})
+    found: dict[int, BuildingPlace] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        rows = session.execute(
+            select(
+                Building.id,
+                Building.code,
+                Building.address_label,
+                Building.district_id,
+                Building.community_id,
+                Building.kind,
+            ).where(Building.id.in_(wanted[start : start + _IN_CHUNK]))
+        )
+        found.update((row[0], BuildingPlace(*row)) for row in rows)
+    return found
+
+
+def wider_area_kind(session: Session, *, code: str) -> str | None:
+    """'community' or 'street' when `code` names such an area rather than a building."""
+    if session.scalar(select(Community.id).where(Community.code == code)) is not None:
+        return "community"
+    if session.scalar(select(Street.id).where(Street.code == code)) is not None:
+        return "street"
+    return None
 
 
 def get_building(session: Session, *, code: str) -> Building:

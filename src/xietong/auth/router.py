@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, status
 
-from fastapi import APIRouter, Query, status
-
+from xietong.api.deps import NowDep, PageDep, PrincipalDep, SessionDep, requires
 from xietong.auth import service
-from xietong.auth.dependencies import PrincipalDep, requires
 from xietong.auth.schemas import AuditRead, IssuedToken, UserCreate, UserRead
 from xietong.core.pagination import Page
 from xietong.core.principal import Permission
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -29,8 +26,8 @@ def me(session: SessionDep, principal: PrincipalDep) -> UserRead:
     summary="Create a user and issue its first token (command centre only)",
     dependencies=[requires(Permission.manage_users)],
 )
-def create_user(user_in: UserCreate, session: SessionDep) -> IssuedToken:
-    user = service.create_user(session, user_in=user_in)
+def create_user(now: NowDep, user_in: UserCreate, session: SessionDep) -> IssuedToken:
+    user = service.create_user(session, user_in=user_in, now=now)
     token = service.issue_token(session, user=user)
     return IssuedToken(user=service.user_read(session, user), token=token)
 
@@ -41,21 +38,18 @@ def create_user(user_in: UserCreate, session: SessionDep) -> IssuedToken:
     dependencies=[requires(Permission.read_audit)],
 )
 def audit(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     entity: str | None = None,
     entity_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[AuditRead]:
     rows, total = service.list_audit(
         session,
         entity=entity,
         entity_id=entity_id,
         district_id=principal.district_id,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(
-        items=[AuditRead.model_validate(r) for r in rows], total=total, limit=limit, offset=offset
-    )
+    return Page.of([AuditRead.model_validate(r) for r in rows], total=total, params=paging)

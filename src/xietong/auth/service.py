@@ -16,9 +16,9 @@ from xietong.areas import service as areas_service
 from xietong.auth.models import ApiToken, AuditEntry, User
 from xietong.auth.passwords import hash_password, verify_password
 from xietong.auth.schemas import UserCreate, UserRead
-from xietong.core.clock import utcnow
 from xietong.core.errors import Conflict, DomainError, NotAuthenticated
 from xietong.core.principal import Principal, Role
+from xietong.storage.unit_of_work import clock_of
 
 TOKEN_PREFIX = "xt_"  # noqa: S105 (a prefix, not a secret)
 
@@ -31,7 +31,7 @@ def create_user(
     session: Session,
     *,
     user_in: UserCreate,
-    now: datetime | None = None,
+    now: datetime,
     password_hash: str | None = None,
 ) -> User:
     """Create a user with a role and a jurisdiction (the city, or one district).
@@ -55,7 +55,7 @@ def create_user(
             password_hash or (hash_password(user_in.password) if user_in.password else None)
         ),
         active=True,
-        created_at=now or utcnow(),
+        created_at=now,
     )
     session.add(user)
     session.flush()
@@ -90,7 +90,7 @@ def issue_token(
             name=name,
             token_hash=_hash_token(token),
             prefix=token[:10],
-            created_at=utcnow(),
+            created_at=clock_of(session).now(),
             expires_at=expires_at,
         )
     )
@@ -114,7 +114,7 @@ def authenticate_token(session: Session, *, token: str) -> Principal:
     if row is None:
         raise NotAuthenticated("unknown token", code="invalid_token")
     api_token, user = row
-    now = utcnow()
+    now = clock_of(session).now()
     if api_token.revoked_at is not None or not user.active:
         raise NotAuthenticated("token revoked", code="invalid_token")
     if api_token.expires_at is not None and api_token.expires_at <= now:
@@ -137,7 +137,7 @@ def authenticate_password(session: Session, *, username: str, password: str) -> 
 def revoke_token(session: Session, *, token: str) -> None:
     api_token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
     if api_token is not None:
-        api_token.revoked_at = utcnow()
+        api_token.revoked_at = clock_of(session).now()
         session.flush()
 
 
@@ -154,7 +154,7 @@ def record_audit(
     """Write one audit row per record touched, in the caller's transaction."""
     if not entity_ids:
         return
-    now = utcnow()
+    now = clock_of(session).now()
     session.execute(
         insert(AuditEntry),
         [

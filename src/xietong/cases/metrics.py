@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xietong.cases.models import Case, QuarantineOrder
-from xietong.cases.quarantine_service import occupies_bed_on
+from xietong.cases.quarantine.service import occupies_bed_on
 
 METRICS = (
     "new_confirmed",

@@ -7,16 +7,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from xietong.areas import service as areas_service
-from xietong.auth.dependencies import PrincipalDep, ProtectorDep, SettingsDep
-from xietong.cases import (
-    cluster_service,
-    contact_service,
-    link_service,
-    metrics,
-    quarantine_service,
-    service,
+from xietong.api.deps import (
+    NowDep,
+    PageDep,
+    PrincipalDep,
+    ProtectorDep,
+    SessionDep,
+    SettingsDep,
+    TodayDep,
 )
+from xietong.areas import service as areas_service
+from xietong.cases import metrics, service
+from xietong.cases.clusters import service as cluster_service
+from xietong.cases.contacts import service as contact_service
+from xietong.cases.links import service as link_service
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.cases.schemas import (
     CaseCreate,
     CaseRead,
@@ -41,21 +46,11 @@ from xietong.cases.schemas import (
     Reclassify,
     SpilloverRead,
 )
-from xietong.core.clock import local_day, utcnow
 from xietong.core.errors import RowError, ValidationFailed
 from xietong.core.pagination import Page
 from xietong.core.principal import Permission
-from xietong.people.service import require
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
-
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
-
-
-def _today(settings: SettingsDep) -> date:
-    return local_day(utcnow(), settings.timezone)
 
 
 # --- cases -----------------------------------------------------------------------------------
@@ -63,14 +58,21 @@ def _today(settings: SettingsDep) -> date:
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Register a case (field worker)")
 def create_case(
-    case_in: CaseCreate, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    now: NowDep,
+    case_in: CaseCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> CaseRead:
-    case = service.create_case(session, principal=principal, case_in=case_in, tz=settings.timezone)
+    case = service.create_case(
+        session, principal=principal, case_in=case_in, tz=settings.timezone, now=now
+    )
     return service.to_read(session, case)
 
 
 @router.get("", summary="Cases in your jurisdiction, newest report first")
 def list_cases(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     district: str | None = None,
@@ -78,8 +80,6 @@ def list_cases(
     last_day: date | None = None,
     classification: Classification | None = None,
     on_surface: bool | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[CaseRead]:
     cases, total = service.list_cases(
         session,
@@ -89,17 +89,17 @@ def list_cases(
         last_day=last_day,
         classification=classification,
         on_surface=on_surface,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=service.to_reads(session, cases), total=total, limit=limit, offset=offset)
+    return Page.of(service.to_reads(session, cases), total=total, params=paging)
 
 
 @router.get("/summary", summary="A day's figures per district, as the bulletin counts them")
 def day_summary(
     session: SessionDep, principal: PrincipalDep, settings: SettingsDep, day: date
 ) -> DaySummary:
-    require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     codes = areas_service.district_code_by_id(session)
     districts = [principal.district_id] if principal.district_id is not None else sorted(codes)
     figures = metrics.daily_metrics(
@@ -118,42 +118,44 @@ def day_summary(
 
 @router.get("/clusters", summary="Clusters (points) of your jurisdiction")
 def list_clusters(
+    paging: PageDep,
+    today: TodayDep,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     status: ClusterFilter | None = None,
     district: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[ClusterRead]:
-    today = _today(settings)
     clusters, total = cluster_service.list_clusters(
         session,
         principal=principal,
         status=status,
         district_code=district,
         today=today,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(
-        items=cluster_service.to_reads(session, clusters, today=today),
-        total=total,
-        limit=limit,
-        offset=offset,
+    return Page.of(
+        cluster_service.to_reads(session, clusters, today=today), total=total, params=paging
     )
 
 
 @router.get("/clusters/{cluster_id}", summary="One cluster with its cases")
 def get_cluster(
-    cluster_id: int, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    today: TodayDep,
+    cluster_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> ClusterRead:
     cluster = cluster_service.get_cluster(session, principal=principal, cluster_id=cluster_id)
-    return cluster_service.to_reads(session, [cluster], today=_today(settings))[0]
+    return cluster_service.to_reads(session, [cluster], today=today)[0]
 
 
 @router.post("/clusters/{cluster_id}/{decision}", summary="Confirm or reject a proposed cluster")
 def decide_cluster(
+    now: NowDep,
+    today: TodayDep,
     cluster_id: int,
     decision: cluster_service.Decision,
     decision_in: ClusterDecision,
@@ -167,8 +169,9 @@ def decide_cluster(
         cluster_id=cluster_id,
         decision=decision,
         note=decision_in.note,
+        now=now,
     )
-    return cluster_service.to_reads(session, [cluster], today=_today(settings))[0]
+    return cluster_service.to_reads(session, [cluster], today=today)[0]
 
 
 @router.post(
@@ -176,6 +179,8 @@ def decide_cluster(
     summary="Confirm or reject one case's membership of a cluster",
 )
 def decide_member(
+    now: NowDep,
+    today: TodayDep,
     cluster_id: int,
     case_id: int,
     decision: cluster_service.Decision,
@@ -184,9 +189,14 @@ def decide_member(
     settings: SettingsDep,
 ) -> ClusterRead:
     cluster = cluster_service.decide_member(
-        session, principal=principal, cluster_id=cluster_id, case_id=case_id, decision=decision
+        session,
+        principal=principal,
+        cluster_id=cluster_id,
+        case_id=case_id,
+        decision=decision,
+        now=now,
     )
-    return cluster_service.to_reads(session, [cluster], today=_today(settings))[0]
+    return cluster_service.to_reads(session, [cluster], today=today)[0]
 
 
 # --- links, chains, spillovers ---------------------------------------------------------------
@@ -195,8 +205,10 @@ def decide_member(
 @router.post(
     "/links", status_code=status.HTTP_201_CREATED, summary="Link an infectee to its source"
 )
-def create_link(link_in: LinkCreate, session: SessionDep, principal: PrincipalDep) -> LinkRead:
-    link = link_service.create_link(session, principal=principal, link_in=link_in)
+def create_link(
+    now: NowDep, link_in: LinkCreate, session: SessionDep, principal: PrincipalDep
+) -> LinkRead:
+    link = link_service.create_link(session, principal=principal, link_in=link_in, now=now)
     return link_service.link_reads(session, [link])[0]
 
 
@@ -209,22 +221,21 @@ def delete_link(link_id: int, session: SessionDep, principal: PrincipalDep) -> N
 
 @router.get("/chains", summary="Transmission chains touching your jurisdiction, largest first")
 def list_chains(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     min_cases: Annotated[int, Query(ge=1)] = 2,
     crossing_districts: bool = False,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[ChainSummary]:
     chains, total = link_service.list_chains(
         session,
         principal=principal,
         min_cases=min_cases,
         crossing_districts=crossing_districts,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=chains, total=total, limit=limit, offset=offset)
+    return Page.of(chains, total=total, params=paging)
 
 
 @router.get("/spillovers", summary="Spillover links per day and pair of districts")
@@ -253,6 +264,7 @@ def get_contact(
 
 @router.post("/contacts/{contact_id}/identify", summary="Attach a contact to its person")
 def identify_contact(
+    now: NowDep,
     contact_id: int,
     identify_in: ContactIdentify,
     session: SessionDep,
@@ -265,20 +277,20 @@ def identify_contact(
         protector=protector,
         contact_id=contact_id,
         identify_in=identify_in,
+        now=now,
     )
     return contact_service.contact_reads(session, [contact], principal=principal)[0]
 
 
 @router.get("/quarantine-orders", summary="Quarantine orders of your district")
 def list_orders(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     district: str | None = None,
     status: str | None = None,
     awaiting_bed: bool | None = None,
     ending_on: date | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[QuarantineOrderRead]:
     orders, total = quarantine_service.list_orders(
         session,
@@ -287,24 +299,23 @@ def list_orders(
         status=status,
         awaiting_bed=awaiting_bed,
         ending_on=ending_on,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(
-        items=quarantine_service.order_reads(session, orders),
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
+    return Page.of(quarantine_service.order_reads(session, orders), total=total, params=paging)
 
 
 @router.post("/quarantine-orders/assign-beds", summary="Give free beds to orders waiting for one")
 def assign_beds(
-    session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    now: NowDep,
+    today: TodayDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> list[QuarantineOrderRead]:
-    require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     placed = quarantine_service.assign_waiting_orders(
-        session, today=_today(settings), district_id=principal.district_id
+        session, today=today, district_id=principal.district_id, now=now
     )
     orders = [
         quarantine_service.get_order(session, principal=principal, order_id=i) for i in placed
@@ -323,6 +334,7 @@ def get_order(order_id: int, session: SessionDep, principal: PrincipalDep) -> Qu
     summary="Release on the end date with a negative test",
 )
 def release_order(
+    now: NowDep,
     order_id: int,
     release_in: QuarantineRelease,
     session: SessionDep,
@@ -335,7 +347,7 @@ def release_order(
         order_id=order_id,
         tested_at=release_in.tested_at,
         result=release_in.result,
-        released_at=release_in.released_at,
+        released_at=release_in.released_at or now,
         tz=settings.timezone,
     )
     return quarantine_service.order_reads(session, [order])[0]
@@ -359,6 +371,7 @@ def get_case(
 
 @router.post("/{case_id}/reclassify", summary="Correct the class, or record a conversion")
 def reclassify(
+    now: NowDep,
     case_id: int,
     reclassify_in: Reclassify,
     session: SessionDep,
@@ -370,7 +383,7 @@ def reclassify(
         principal=principal,
         case_id=case_id,
         classification=reclassify_in.classification,
-        at=reclassify_in.at,
+        at=reclassify_in.at or now,
         tz=settings.timezone,
     )
     return service.to_read(session, case)
@@ -388,6 +401,7 @@ def list_places(case_id: int, session: SessionDep, principal: PrincipalDep) -> l
     summary="Record a workplace, venue or visit (may propose a cluster)",
 )
 def add_place(
+    now: NowDep,
     case_id: int,
     place_in: PlaceCreate,
     session: SessionDep,
@@ -395,7 +409,12 @@ def add_place(
     settings: SettingsDep,
 ) -> list[PlaceRead]:
     service.add_place(
-        session, principal=principal, case_id=case_id, place_in=place_in, tz=settings.timezone
+        session,
+        principal=principal,
+        case_id=case_id,
+        place_in=place_in,
+        tz=settings.timezone,
+        now=now,
     )
     case = service.get_case(session, principal=principal, case_id=case_id, audit=False)
     return service.places_of(session, case=case)
@@ -424,6 +443,7 @@ def list_contacts(case_id: int, session: SessionDep, principal: PrincipalDep) ->
     summary="Register a close contact: a quarantine order, and a referral need if elsewhere",
 )
 def register_contact(
+    now: NowDep,
     case_id: int,
     contact_in: ContactCreate,
     session: SessionDep,
@@ -438,6 +458,7 @@ def register_contact(
         case_id=case_id,
         contact_in=contact_in,
         tz=settings.timezone,
+        now=now,
     )
     return contact_service.contact_reads(
         session, [contact], principal=principal, protector=protector

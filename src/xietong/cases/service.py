@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
-from xietong.cases import cluster_service, lookups
 from xietong.cases.classification import (
     ControlState,
     Detection,
@@ -26,9 +25,9 @@ from xietong.cases.classification import (
     classify_detection,
     reclassify,
 )
+from xietong.cases.clusters import service as cluster_service
 from xietong.cases.models import Case, CasePlace, QuarantineOrder
-from xietong.cases.needs import mark_referral_needs_opened, pending_referral_needs
-from xietong.cases.quarantine_service import active_order_of, bed_occupancy, occupies_bed_on
+from xietong.cases.quarantine.service import active_order_of
 from xietong.cases.schemas import (
     CandidateIntake,
     CaseCreate,
@@ -37,18 +36,15 @@ from xietong.cases.schemas import (
     PlaceCreate,
     PlaceRead,
 )
-from xietong.core.clock import CLOCK_SKEW, local_day, utcnow
+from xietong.core.clock import CLOCK_SKEW, DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, NotFound, PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import SYSTEM, Permission, Principal
 from xietong.people import service as people_service
-from xietong.people.models import Person
+from xietong.people.service import Person
 from xietong.policy.service import policy_in_force
 from xietong.screening import service as screening_service
 from xietong.screening.schemas import CaseCandidateRead
 from xietong.zones import service as zones_service
-
-DEFAULT_TZ = zones_service.DEFAULT_TZ
-
 
 # --- scoping ---------------------------------------------------------------------------------
 
@@ -79,7 +75,7 @@ def get_case(
     audit: bool = True,
 ) -> Case:
     """Read one case within the principal's jurisdiction (404 outside it); the read is audited."""
-    people_service.require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     case = session.scalar(visible_cases(principal).where(Case.id == case_id))
     if case is None:
         raise NotFound(f"no case {case_id}", code="case_not_found")
@@ -112,9 +108,9 @@ def to_read(session: Session, case: Case) -> CaseRead:
 
 def to_reads(session: Session, cases: Sequence[Case]) -> list[CaseRead]:
     codes = areas_service.district_code_by_id(session)
-    buildings = lookups.buildings_by_id(
+    buildings = areas_service.buildings_by_id(
         session,
-        [c.residence_building_id for c in cases] + [c.found_building_id for c in cases],
+        ids=[c.residence_building_id for c in cases] + [c.found_building_id for c in cases],
     )
 
     def code_of(building_id: int | None) -> str | None:
@@ -159,7 +155,7 @@ def list_cases(
     offset: int = 0,
 ) -> tuple[list[Case], int]:
     """A page of cases in the principal's jurisdiction, newest report first (audited)."""
-    people_service.require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     query = visible_cases(principal)
     if district_code is not None:
         query = query.where(
@@ -342,12 +338,11 @@ def create_case(
     *,
     principal: Principal,
     case_in: CaseCreate,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> Case:
     """Register a case found by a field worker; how it was found is computed, never given."""
-    people_service.require(principal, Permission.write_persons)
-    now = now or utcnow()
+    principal.require(Permission.write_persons)
     if case_in.detected_at > now + CLOCK_SKEW:
         raise ValidationFailed(
             errors=[RowError("case", "detected_at", "lies in the future", str(case_in.detected_at))]
@@ -402,7 +397,7 @@ def create_case(
 def create_cases_from_candidates(
     session: Session,
     *,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
     limit: int = 10_000,
     classification: Classification = "asymptomatic",
@@ -414,14 +409,13 @@ def create_cases_from_candidates(
     a case adds nothing. Candidates are read `limit` at a time until none is pending, and marked
     consumed in the same transaction.
     """
-    now = now or utcnow()
     intake = CandidateIntake()
     while candidates := screening_service.pending_case_candidates(session, limit=limit):
         created, already, unknown = _cases_of_candidates(
             session, candidates, classification=classification, now=now, tz=tz
         )
         screening_service.mark_case_candidates_consumed(
-            session, candidate_ids=[c.id for c in candidates]
+            session, candidate_ids=[c.id for c in candidates], now=now
         )
         intake.candidates += len(candidates)
         intake.cases_created += len(created)
@@ -444,14 +438,7 @@ def _cases_of_candidates(
     tz: str,
 ) -> tuple[list[int], int, int]:
     person_ids = {c.person_id for c in candidates}
-    persons: dict[int, Person] = {}
-    for part in cluster_service.chunks(sorted(person_ids)):
-        persons.update(
-            (p.id, p)
-            for p in session.scalars(
-                people_service.visible_persons(SYSTEM).where(Person.id.in_(part))
-            )
-        )
+    persons = people_service.persons_by_id(session, ids=person_ids)
     auth_service.record_audit(
         session,
         principal=SYSTEM,
@@ -461,7 +448,7 @@ def _cases_of_candidates(
         reason="case candidates from screening",
     )
     cases_of = _existing_case_of(session, person_ids)
-    found = lookups.buildings_by_id(session, [c.sampling_building_id for c in candidates])
+    found = areas_service.buildings_by_id(session, ids=[c.sampling_building_id for c in candidates])
     created: list[int] = []
     already = unknown = 0
     for candidate in sorted(candidates, key=lambda c: (c.detected_at, c.id)):
@@ -507,13 +494,12 @@ def reclassify_case(
     principal: Principal,
     case_id: int,
     classification: Classification,
-    at: datetime | None = None,
+    at: datetime,
     tz: str = DEFAULT_TZ,
 ) -> Case:
     """Change a case's class: a correction on its report day, a conversion after it."""
-    people_service.require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     case = get_case(session, principal=principal, case_id=case_id, audit=False)
-    at = at or utcnow()
     try:
         change = reclassify(
             current=cast(Classification, case.classification),
@@ -548,12 +534,11 @@ def add_place(
     principal: Principal,
     case_id: int,
     place_in: PlaceCreate,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> CasePlace:
     """Record a workplace, venue or visit of a case; it may propose the case into a cluster."""
-    people_service.require(principal, Permission.write_persons)
-    now = now or utcnow()
+    principal.require(Permission.write_persons)
     case = get_case(session, principal=principal, case_id=case_id, audit=False)
     building = areas_service.get_building(session, code=place_in.building_code)
     exists = session.scalar(
@@ -596,7 +581,7 @@ def places_of(session: Session, *, case: Case) -> list[PlaceRead]:
         )
     )
     codes = areas_service.district_code_by_id(session)
-    buildings = lookups.buildings_by_id(session, [p.building_id for p in rows])
+    buildings = areas_service.buildings_by_id(session, ids=[p.building_id for p in rows])
     return [
         PlaceRead(
             building_code=buildings[p.building_id].code,
@@ -606,19 +591,3 @@ def places_of(session: Session, *, case: Case) -> list[PlaceRead]:
         )
         for p in rows
     ]
-
-
-__all__ = [
-    "active_order_of",
-    "add_place",
-    "bed_occupancy",
-    "create_case",
-    "create_cases_from_candidates",
-    "get_case",
-    "list_cases",
-    "mark_referral_needs_opened",
-    "occupies_bed_on",
-    "pending_referral_needs",
-    "reclassify_case",
-    "visible_cases",
-]

@@ -16,8 +16,8 @@ from xietong.analytics import official, service, situation, tasks
 from xietong.analytics.schemas import RefreshReport, ScenarioSpec
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.clock import local_day, utcnow
-from xietong.core.errors import DomainError, ValidationFailed
+from xietong.core.clock import local_day
+from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM
 from xietong.storage.engine import session_factory
 
@@ -41,17 +41,9 @@ DeterministicOption = Annotated[
 CalibrationOption = Annotated[int, typer.Option(help="Days the model is fitted to (5–60).")]
 
 
-def _fail(exc: DomainError) -> None:
-    err_console.print(f"[red]error[/red] ({exc.code}): {escape(exc.message)}", soft_wrap=True)
-    if isinstance(exc, ValidationFailed):
-        for error in exc.errors[:200]:
-            err_console.print(f"  {escape(str(error))}", soft_wrap=True)
-    raise typer.Exit(code=2)
-
-
 def _last_day(value: str | None) -> date:
     if value is None:
-        return local_day(utcnow(), context.settings().timezone) - timedelta(days=1)
+        return local_day(context.now(), context.settings().timezone) - timedelta(days=1)
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -93,9 +85,9 @@ def refresh(
     if every is None:
         try:
             with context.work() as session:
-                report = service.refresh_aggregates(session, now=utcnow(), tz=tz, full=full)
+                report = service.refresh_aggregates(session, now=context.now(), tz=tz, full=full)
         except DomainError as exc:
-            _fail(exc)
+            context.fail(exc)
         _print_refresh(report)
         return
     stop = threading.Event()
@@ -104,6 +96,7 @@ def refresh(
             session_factory(context.engine()),
             every=timedelta(seconds=every),
             stop=stop,
+            clock=context.clock(),
             tz=tz,
             on_report=_print_refresh,
             on_error=_print_failure,
@@ -121,10 +114,8 @@ def import_official(
             "conversions, found_under_control, found_on_surface]."
         ),
     ],
-    load_valid: Annotated[
-        bool, typer.Option(help="Load the valid rows even if some are bad.")
-    ] = False,
-    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+    load_valid: context.LoadValidOption = False,
+    rejects: context.RejectsOption = None,
 ) -> None:
     """Import published counts per district and day; a corrected file replaces the figures."""
     try:
@@ -134,12 +125,12 @@ def import_official(
                 principal=SYSTEM,
                 stream=stream,
                 source_name=file.name,
-                now=utcnow(),
+                now=context.now(),
                 load_valid=load_valid,
                 rejects_path=rejects,
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(report.model_dump_json())
 
 
@@ -157,7 +148,7 @@ def trend(
                 session, last_day=_last_day(last_day), days=days, source=_source(source)
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     if as_json:
         console.print_json(result.model_dump_json())
         return
@@ -213,7 +204,7 @@ def forecast(
                 deterministic=deterministic,
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     if as_json:
         console.print_json(result.model_dump_json())
         return
@@ -266,7 +257,7 @@ def scenarios(
                 deterministic=deterministic,
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     if as_json:
         console.print_json(result.model_dump_json())
         return

@@ -11,11 +11,13 @@ import typer
 from rich.table import Table
 
 from xietong.areas import service as areas_service
-from xietong.cases import cluster_service, link_service, metrics, quarantine_service, service
+from xietong.cases import metrics, service
+from xietong.cases.clusters import service as cluster_service
+from xietong.cases.links import service as link_service
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.cases.schemas import ClusterFilter, DistrictDay
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.clock import local_day, utcnow
 from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM
 
@@ -25,15 +27,6 @@ app = typer.Typer(
 )
 
 DayOption = Annotated[str | None, typer.Option(help="Local day (YYYY-MM-DD); today by default.")]
-
-
-def _day(value: str | None) -> date:
-    return date.fromisoformat(value) if value else local_day(utcnow(), context.settings().timezone)
-
-
-def _fail(exc: DomainError) -> None:
-    err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    raise typer.Exit(code=2)
 
 
 @app.command("list")
@@ -58,7 +51,7 @@ def list_cases(
             )
             reads = service.to_reads(session, cases)
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     table = Table(title=f"{total} cases")
     for column in ("id", "day", "district", "class", "found", "reason"):
         table.add_column(column)
@@ -77,7 +70,7 @@ def list_cases(
 @app.command("summary")
 def summary(day: DayOption = None) -> None:
     """A day's figures per district of report, as the bulletin counts them."""
-    when = _day(day)
+    when = context.day(day)
     with context.work() as session:
         codes = areas_service.district_code_by_id(session)
         figures = metrics.daily_metrics(
@@ -102,7 +95,7 @@ def from_candidates(
     """Create cases from the screening domain's pending case candidates."""
     with context.work() as session:
         report = service.create_cases_from_candidates(
-            session, limit=limit, tz=context.settings().timezone
+            session, limit=limit, tz=context.settings().timezone, now=context.now()
         )
     console.print_json(report.model_dump_json())
 
@@ -117,7 +110,7 @@ def chain(
         with context.work() as session:
             exported = link_service.export_chain(session, principal=SYSTEM, case_id=case_id)
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     text = exported.model_dump_json(indent=2)
     if output is not None:
         output.write_text(text, encoding="utf-8")
@@ -179,7 +172,7 @@ def clusters(
     day: DayOption = None,
 ) -> None:
     """List clusters (points)."""
-    when = _day(day)
+    when = context.day(day)
     if status is not None and status not in get_args(ClusterFilter):
         err_console.print(f"status must be one of {', '.join(get_args(ClusterFilter))}")
         raise typer.Exit(code=2)
@@ -212,7 +205,9 @@ def clusters(
 def close_clusters(day: DayOption = None) -> None:
     """Close the clusters that had no new case for the policy's number of days."""
     with context.work() as session:
-        closed = cluster_service.close_inactive_clusters(session, today=_day(day))
+        closed = cluster_service.close_inactive_clusters(
+            session, today=context.day(day), now=context.now()
+        )
     console.print(f"{len(closed)} clusters closed")
 
 
@@ -220,7 +215,9 @@ def close_clusters(day: DayOption = None) -> None:
 def assign_beds(day: DayOption = None) -> None:
     """Give free quarantine beds to orders waiting for one."""
     with context.work() as session:
-        placed = quarantine_service.assign_waiting_orders(session, today=_day(day))
+        placed = quarantine_service.assign_waiting_orders(
+            session, today=context.day(day), now=context.now()
+        )
     console.print(f"{len(placed)} orders placed")
 
 
@@ -228,7 +225,7 @@ def assign_beds(day: DayOption = None) -> None:
 def occupancy(day: DayOption = None) -> None:
     """Quarantine beds in use per facility on a day."""
     with context.work() as session:
-        used = quarantine_service.occupancy(session, principal=SYSTEM, day=_day(day))
+        used = quarantine_service.occupancy(session, principal=SYSTEM, day=context.day(day))
     table = Table(title=f"quarantine beds on {used.day} ({used.awaiting_bed} orders waiting)")
     for column in ("facility", "district", "kind", "beds", "used"):
         table.add_column(column, justify="right" if column in ("beds", "used") else "left")

@@ -1,26 +1,39 @@
-"""What every command needs: settings, engine and a unit of work, built on demand."""
+"""What every command needs: settings, engine, the process's one clock and a unit of work, built
+on demand; and the two helpers every group shares (`fail`, `principal`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from xietong.auth import service as auth_service
 from xietong.config import Settings, get_settings
-from xietong.core.clock import utcnow
+from xietong.core.clock import Clock, local_day
+from xietong.core.errors import DomainError, NotFound, ValidationFailed
+from xietong.core.principal import SYSTEM, Principal
+from xietong.core.wallclock import SystemClock
 from xietong.storage.engine import build_engine, session_factory
 from xietong.storage.unit_of_work import unit_of_work
 
 console = Console()
 err_console = Console(stderr=True)
+# The options every bulk import shares (all or nothing unless told otherwise).
+LoadValidOption = Annotated[bool, typer.Option(help="Load the valid rows even if some are bad.")]
+RejectsOption = Annotated[Path | None, typer.Option(help="Write rejected rows here.")]
+
+# Rows of a validation error printed before "… and N more".
+_SHOWN_ERRORS = 200
 
 
 @cache
@@ -33,10 +46,56 @@ def engine() -> Engine:
     return build_engine(settings().database_url, echo=settings().sql_echo)
 
 
+@cache
+def clock() -> Clock:
+    """The command's one clock: every service it calls is given this clock's time."""
+    return SystemClock()
+
+
+def now() -> datetime:
+    return clock().now()
+
+
 @contextmanager
 def work() -> Iterator[Session]:
-    with unit_of_work(session_factory(engine())) as session:
+    with unit_of_work(session_factory(engine()), clock=clock()) as session:
         yield session
+
+
+def today() -> date:
+    """The command's local day in the deployment's time zone."""
+    return local_day(now(), settings().timezone)
+
+
+def day(value: str | None) -> date:
+    """A day given as YYYY-MM-DD, or today when none is given."""
+    if value is None or value == "":
+        return today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a day like 2022-11-14") from None
+
+
+def fail(exc: DomainError) -> NoReturn:
+    """Print a domain error (and the rows a validation names, up to 200) and exit with status 2."""
+    err_console.print(f"[red]error[/red] ({exc.code}): {escape(exc.message)}", soft_wrap=True)
+    if isinstance(exc, ValidationFailed):
+        for error in exc.errors[:_SHOWN_ERRORS]:
+            err_console.print(f"  {escape(str(error))}", soft_wrap=True)
+        if len(exc.errors) > _SHOWN_ERRORS:
+            err_console.print(f"  … and {len(exc.errors) - _SHOWN_ERRORS} more")
+    raise typer.Exit(code=2)
+
+
+def principal(session: Session, username: str | None) -> Principal:
+    """The principal a command acts as: `--user`'s (an active user), or the system."""
+    if username is None:
+        return SYSTEM
+    user = auth_service.get_user(session, username=username)
+    if user is None or not user.active:
+        raise NotFound(f"no active user {username!r}", code="user_not_found")
+    return auth_service.principal_of(user)
 
 
 AsOfOption = Annotated[
@@ -52,7 +111,7 @@ AsOfOption = Annotated[
 def as_of(value: str | None) -> datetime:
     """The instant a command runs at: now, or the `--as-of` instant outside production."""
     if value is None:
-        return utcnow()
+        return now()
     current = settings()
     if current.environment == "production":
         raise typer.BadParameter(

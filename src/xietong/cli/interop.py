@@ -11,7 +11,6 @@ import typer
 
 from xietong.cli import context
 from xietong.cli.context import err_console
-from xietong.core.clock import utcnow
 from xietong.core.principal import SYSTEM
 from xietong.interop import hl7v2, service
 from xietong.interop.mllp import Listener
@@ -36,7 +35,7 @@ def listen(
             sessions=session_factory(context.engine()),
             principal=SYSTEM,
             tz=context.settings().timezone,
-            clock=utcnow,
+            clock=context.clock(),
             batch_size=batch,
         )
         server = await listener.serve(host, port)
@@ -72,7 +71,7 @@ def load_file(
                     messages=messages,
                     source=f"hl7:{path.name}"[:200],
                     tz=context.settings().timezone,
-                    now=utcnow(),
+                    now=context.now(),
                 )
             out.write("\n".join(a.replace("\r", "\n") for a in answer.acks))
             counts["AA"] += answer.accepted

@@ -16,7 +16,7 @@ from xietong.auth import service as auth_service
 from xietong.auth.schemas import UserCreate
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.errors import DomainError, ValidationFailed
+from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM, Role
 from xietong.people import service as people_service
 from xietong.people.protection import PersonalDataProtector
@@ -45,16 +45,6 @@ def _progress() -> Progress:
     )
 
 
-def _fail(exc: DomainError) -> None:
-    err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    if isinstance(exc, ValidationFailed):
-        for error in exc.errors[:200]:
-            err_console.print(f"  {error}")
-        if len(exc.errors) > 200:
-            err_console.print(f"  … and {len(exc.errors) - 200} more")
-    raise typer.Exit(code=2)
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
@@ -68,7 +58,7 @@ def serve(
 
     settings = context.settings()
     prepare_database(context.engine())
-    application = create_app(settings, engine=context.engine())
+    application = create_app(settings, engine=context.engine(), clock=context.clock())
     host = host or settings.host
     port = port or settings.port
     console.print(
@@ -129,10 +119,8 @@ def areas_import(
             "address_label[, kind, lon, lat]."
         ),
     ],
-    load_valid: Annotated[
-        bool, typer.Option(help="Load the valid rows even if some are bad.")
-    ] = False,
-    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+    load_valid: context.LoadValidOption = False,
+    rejects: context.RejectsOption = None,
 ) -> None:
     """Import streets, communities and buildings of a real city from CSV."""
     try:
@@ -150,7 +138,7 @@ def areas_import(
                 progress=lambda n: progress.update(task, completed=n),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(report.model_dump_json())
 
 
@@ -176,10 +164,8 @@ def people_import(
             help="CSV with national_id, name, phone, residence_building, current_building."
         ),
     ],
-    load_valid: Annotated[
-        bool, typer.Option(help="Load the valid rows even if some are bad.")
-    ] = False,
-    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+    load_valid: context.LoadValidOption = False,
+    rejects: context.RejectsOption = None,
 ) -> None:
     """Import persons from CSV: the whole file or nothing; re-importing changes nothing."""
     protector = PersonalDataProtector.from_settings(context.settings())
@@ -201,7 +187,7 @@ def people_import(
                 progress=lambda n: progress.update(task, completed=n),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(report.model_dump_json())
 
 
@@ -225,10 +211,11 @@ def users_create(
                     password=password,
                     display_name=display_name,
                 ),
+                now=context.now(),
             )
             token = auth_service.issue_token(session, user=user)
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print(f"user [bold]{username}[/bold] ({role.value}, {district or 'city'}) created")
     console.print(f"API token (shown once): {token}")
 
@@ -238,18 +225,26 @@ _assembled: list[bool] = []
 
 def build() -> typer.Typer:
     """The whole command line: the commands above plus each domain's group."""
-    # Each domain may bring a command group as `xietong.cli.<domain>` exposing `app`, and
-    # top-level commands in `TOP_LEVEL_COMMANDS` (the twin's `demo`).
-    from xietong.domains import DOMAINS, optional_module
+    from xietong.cli import (
+        analytics,
+        cases,
+        interop,
+        outbox,
+        policy,
+        referrals,
+        reports,
+        resources,
+        screening,
+        twin,
+        zones,
+    )
 
     if not _assembled:
-        for domain in DOMAINS:
-            module = optional_module(f"xietong.cli.{domain}")
-            if module is not None:
-                name = getattr(module, "GROUP_NAME", domain.replace("_", "-"))
-                app.add_typer(module.app, name=name)
-                for command in getattr(module, "TOP_LEVEL_COMMANDS", ()):
-                    app.command()(command)
+        groups = (policy, outbox, zones, screening, cases, referrals, resources, analytics)
+        for group in (*groups, reports, twin):
+            app.add_typer(group.app, name=group.__name__.rsplit(".", 1)[1])
+        app.add_typer(interop.app, name=interop.GROUP_NAME)
+        app.command()(twin.demo)
         _assembled.append(True)
     return app
 

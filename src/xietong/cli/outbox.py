@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from xietong.api.jobs import periodic_jobs
 from xietong.cli import context
 from xietong.cli.context import console
 from xietong.core.principal import SYSTEM
@@ -42,7 +43,9 @@ def dead(limit: Annotated[int, typer.Option(help="Rows to show.")] = 50) -> None
 def retry(delivery_id: int) -> None:
     """Queue a dead letter again with a fresh set of attempts."""
     with context.work() as session:
-        read = service.retry_dead(session, principal=SYSTEM, delivery_id=delivery_id)
+        read = service.retry_dead(
+            session, principal=SYSTEM, delivery_id=delivery_id, now=context.now()
+        )
     console.print(f"delivery {read.id}: {read.status}")
 
 
@@ -55,6 +58,8 @@ def run() -> None:
         settings=settings,
         broadcaster=Broadcaster(),
         protector=PersonalDataProtector.from_settings(settings),
+        clock=context.clock(),
+        jobs=periodic_jobs(),
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

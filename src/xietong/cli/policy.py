@@ -10,18 +10,13 @@ import typer
 
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import local_day
 from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM
 from xietong.policy import service
 from xietong.policy.loader import PolicyError, load_policy
 
 app = typer.Typer(help="The policy file: rules in force, history, adoption.", no_args_is_help=True)
-
-
-def _fail(exc: DomainError) -> None:
-    err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    raise typer.Exit(code=2)
 
 
 @app.command("show")
@@ -41,13 +36,13 @@ def show(
                 when = (
                     date.fromisoformat(day)
                     if day
-                    else local_day(utcnow(), context.settings().timezone)
+                    else local_day(context.now(), context.settings().timezone)
                 )
                 policy = service.policy_in_force(session, day=when)
                 err_console.print(f"{when}: version {policy.version}")
             console.print_json(policy.model_dump_json())
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
 
 
 @app.command("history")
@@ -94,7 +89,7 @@ def adopt(
                 if configured is None:
                     err_console.print("name a file, or set XIETONG_POLICY_FILE")
                     raise typer.Exit(code=2)
-                row = service.adopt_configured_policy(session, path=configured)
+                row = service.adopt_configured_policy(session, path=configured, now=context.now())
                 if row is None:
                     console.print(f"{configured}: already adopted")
                     return
@@ -105,6 +100,7 @@ def adopt(
                     text=file.read_text(encoding="utf-8"),
                     source=str(file),
                     effective_from=date.fromisoformat(effective_from) if effective_from else None,
+                    now=context.now(),
                 )
     except DomainError as exc:
         err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")

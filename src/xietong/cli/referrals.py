@@ -7,14 +7,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from xietong.auth import service as auth_service
 from xietong.cli import context
-from xietong.cli.context import console, err_console
-from xietong.core.clock import utcnow
+from xietong.cli.context import console
 from xietong.core.errors import DomainError
-from xietong.core.principal import SYSTEM, Principal
 from xietong.people.protection import PersonalDataProtector
-from xietong.referrals import action_service, query_service
+from xietong.referrals.actions import service as action_service
+from xietong.referrals.inbox import service as query_service
 from xietong.referrals.tasks import escalate_overdue
 
 app = typer.Typer(help="Cross-district referrals (協查).", no_args_is_help=True)
@@ -22,20 +20,6 @@ app = typer.Typer(help="Cross-district referrals (協查).", no_args_is_help=Tru
 UserOption = Annotated[
     str | None, typer.Option("--user", help="Act as this user (default: the system, city-wide).")
 ]
-
-
-def _principal(session: object, username: str | None) -> Principal:
-    if username is None:
-        return SYSTEM
-    user = auth_service.get_user(session, username=username)  # type: ignore[arg-type]
-    if user is None:
-        raise DomainError(f"no user {username!r}", code="user_not_found")
-    return auth_service.principal_of(user)
-
-
-def _fail(exc: DomainError) -> None:
-    err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    raise typer.Exit(code=2)
 
 
 @app.command("list")
@@ -49,13 +33,13 @@ def list_referrals(
         with context.work() as session:
             items, total = query_service.list_referrals(
                 session,
-                principal=_principal(session, user),
-                now=utcnow(),
+                principal=context.principal(session, user),
+                now=context.now(),
                 box=box,  # type: ignore[arg-type]
                 limit=limit,
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     table = Table(title=f"{total} referrals ({box})")
     for column in ("id", "status", "reason", "from", "to", "hop", "left", "escalated"):
         table.add_column(column)
@@ -82,13 +66,13 @@ def show(referral_id: int, user: UserOption = None) -> None:
         with context.work() as session:
             read = query_service.read_referral(
                 session,
-                principal=_principal(session, user),
+                principal=context.principal(session, user),
                 protector=protector,
                 referral_id=referral_id,
-                now=utcnow(),
+                now=context.now(),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(read.model_dump_json())
 
 
@@ -110,14 +94,15 @@ def act(
     tz = context.settings().timezone
     try:
         with context.work() as session:
-            who = _principal(session, user)
-            common = {"principal": who, "referral_id": referral_id, "at": utcnow(), "tz": tz}
-            if action == "acknowledge":
-                referral = action_service.acknowledge(session, note=note, **common)  # type: ignore[arg-type]
-            elif action == "located":
-                referral = action_service.mark_located(session, note=note, **common)  # type: ignore[arg-type]
-            elif action == "controlled":
-                referral = action_service.mark_controlled(session, note=note, **common)  # type: ignore[arg-type]
+            who = context.principal(session, user)
+            common = {"principal": who, "referral_id": referral_id, "at": context.now(), "tz": tz}
+            if action in action_service.STEPS:
+                referral = action_service.act(
+                    session,
+                    action=action_service.STEPS[action],
+                    note=note,
+                    **common,  # type: ignore[arg-type]
+                )
             elif action == "close":
                 referral = action_service.close(session, feedback=note or "", **common)  # type: ignore[arg-type]
             elif action == "decline":
@@ -138,7 +123,7 @@ def act(
                 raise DomainError(f"unknown action {action!r}", code="unknown_action")
             console.print(f"referral {referral.id}: {referral.status} (hop {referral.hop})")
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
 
 
 @app.command("escalate")

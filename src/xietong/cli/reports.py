@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import local_day
 from xietong.core.errors import DomainError
 from xietong.reports import service
 
@@ -39,7 +39,7 @@ def bulletin(
     """Print the bulletin of a day (or of 0h to --until) in the official form."""
     tz = context.settings().timezone
     try:
-        when = date.fromisoformat(day) if day else local_day(utcnow(), tz) - timedelta(days=1)
+        when = date.fromisoformat(day) if day else local_day(context.now(), tz) - timedelta(days=1)
     except ValueError:
         raise typer.BadParameter(f"{day!r} is not a day like 2022-11-14") from None
     if lang not in ("zh-Hans", "zh-Hant", "en"):

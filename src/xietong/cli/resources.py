@@ -4,7 +4,6 @@ the transfer orders, for the command centre's logistics desk."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -13,12 +12,13 @@ from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
 from xietong.cli import context
-from xietong.cli.context import console, err_console
-from xietong.core.clock import local_day, utcnow
-from xietong.core.errors import DomainError, ValidationFailed
+from xietong.cli.context import console
+from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM
-from xietong.resources import flows, outlook, service
-from xietong.resources import orders as transfer_orders
+from xietong.resources import service
+from xietong.resources.orders import service as transfer_orders
+from xietong.resources.outlook import service as outlook
+from xietong.resources.plans import service as flows
 from xietong.resources.schemas import DemandRequest, PlanRequest
 
 app = typer.Typer(
@@ -66,20 +66,6 @@ def _request(model: type[RequestT], values: dict[str, object]) -> RequestT:
         raise typer.BadParameter(problems, param_hint="--inputs") from None
 
 
-def _fail(exc: DomainError) -> None:
-    err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    if isinstance(exc, ValidationFailed):
-        for error in exc.errors[:200]:
-            err_console.print(f"  {error}")
-    raise typer.Exit(code=2)
-
-
-def _day(value: str | None) -> date:
-    if value:
-        return date.fromisoformat(value)
-    return local_day(utcnow(), context.settings().timezone)
-
-
 @capacity_app.callback(invoke_without_command=True)
 def capacity(
     ctx: typer.Context,
@@ -88,7 +74,7 @@ def capacity(
     """Capacity per district and resource on a day (beds, home isolation places, tubes a day)."""
     if ctx.invoked_subcommand is not None:
         return
-    on = _day(day)
+    on = context.day(day)
     with context.work() as session:
         view = outlook.outlook(
             session,
@@ -121,18 +107,16 @@ def capacity_import(
             "laboratory."
         ),
     ],
-    load_valid: Annotated[
-        bool, typer.Option(help="Load the valid rows even if some are bad.")
-    ] = False,
+    load_valid: context.LoadValidOption = False,
 ) -> None:
     """Import capacity reports from CSV: the whole file or nothing, every bad row named."""
     try:
         with context.work() as session, file.open(encoding="utf-8-sig", newline="") as stream:
             report = service.import_capacity(
-                session, principal=SYSTEM, stream=stream, load_valid=load_valid
+                session, principal=SYSTEM, stream=stream, load_valid=load_valid, now=context.now()
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(report.model_dump_json())
 
 
@@ -153,14 +137,14 @@ def demand(
             read = outlook.demand_read(
                 outlook.outlook(
                     session,
-                    first_day=_day(first_day),
+                    first_day=context.day(first_day),
                     days=days,
                     inputs=request,
                     tz=context.settings().timezone,
                 )
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     if as_json:
         console.print_json(read.model_dump_json())
         return
@@ -206,7 +190,7 @@ def plan(
         PlanRequest,
         {
             **_inputs(inputs),
-            "first_day": _day(first_day),
+            "first_day": context.day(first_day),
             "days": days,
             "max_travel_km": max_km,
             "transfer_penalty_km": penalty_km,
@@ -216,10 +200,14 @@ def plan(
     try:
         with context.work() as session:
             read = flows.propose_plan(
-                session, principal=SYSTEM, request=request, tz=context.settings().timezone
+                session,
+                principal=SYSTEM,
+                request=request,
+                tz=context.settings().timezone,
+                now=context.now(),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     if as_json:
         console.print_json(read.model_dump_json())
         return
@@ -261,10 +249,10 @@ def approve(
     try:
         with context.work() as session:
             summary, orders = flows.approve_plan(
-                session, principal=SYSTEM, plan_id=plan_id, note=note
+                session, principal=SYSTEM, plan_id=plan_id, note=note, now=context.now()
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print(f"plan {summary.id} approved: {len(orders)} transfer orders issued")
 
 
@@ -289,7 +277,7 @@ def orders(
                 limit=limit,
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     table = Table(title=f"{total} transfer orders")
     for column in ("id", "plan", "day", "resource", "from", "to", "amount", "status"):
         table.add_column(column, justify="right" if column in ("id", "amount") else "left")

@@ -17,13 +17,13 @@ from rich.table import Table
 from xietong.areas import service as areas_service
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.clock import local_day, utcnow
-from xietong.core.errors import DomainError, ValidationFailed
+from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM
 from xietong.flows import intake, screening
 from xietong.people.protection import PersonalDataProtector
-from xietong.screening import results as results_module
-from xietong.screening import sampling, service
+from xietong.screening import service
+from xietong.screening.results import service as results_module
+from xietong.screening.sampling import service as sampling
 from xietong.screening.schemas import ConflictResolve, SiteCreate
 
 app = typer.Typer(help="Mass screening: plans, tubes, lab results, coverage.", no_args_is_help=True)
@@ -32,20 +32,6 @@ app = typer.Typer(help="Mass screening: plans, tubes, lab results, coverage.", n
 class Keep(StrEnum):
     current = "current"
     reported = "reported"
-
-
-def _fail(exc: DomainError) -> None:
-    err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    if isinstance(exc, ValidationFailed):
-        for error in exc.errors[:200]:
-            err_console.print(f"  {error}")
-        if len(exc.errors) > 200:
-            err_console.print(f"  … and {len(exc.errors) - 200} more")
-    raise typer.Exit(code=2)
-
-
-def _day(text: str | None) -> date:
-    return date.fromisoformat(text) if text else local_day(utcnow(), context.settings().timezone)
 
 
 def _progress(what: str) -> Callable[[int], None]:
@@ -70,7 +56,7 @@ def plan(
     ] = None,
 ) -> None:
     """Issue the screening plan of a day from the policy and the high-risk areas, and show it."""
-    when = _day(day)
+    when = context.day(day)
     try:
         with context.work() as session:
             rounds = {}
@@ -81,7 +67,11 @@ def plan(
                 )
             if not preview:
                 screening.issue_plan(
-                    session, principal=SYSTEM, day=when, now=utcnow(), wind_down_first_rounds=rounds
+                    session,
+                    principal=SYSTEM,
+                    day=when,
+                    now=context.now(),
+                    wind_down_first_rounds=rounds,
                 )
             shown = screening.read_plan(
                 session,
@@ -92,7 +82,7 @@ def plan(
                 wind_down_first_rounds=rounds,
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     title = (
         f"plan of {when} ({'issued' if shown.issued else 'preview'}, policy {shown.policy_version})"
     )
@@ -132,11 +122,11 @@ def sites(
                         district_code=record["district_code"],
                         building_code=record.get("building_code") or None,
                     ),
-                    now=utcnow(),
+                    now=context.now(),
                 )
                 added += 1
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print(f"{added} sites added")
 
 
@@ -149,10 +139,8 @@ def tubes(
             "or national_id[, kind, building_code, replaces_tube_code]."
         ),
     ],
-    load_valid: Annotated[
-        bool, typer.Option(help="Load the valid rows even if some are bad.")
-    ] = False,
-    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+    load_valid: context.LoadValidOption = False,
+    rejects: context.RejectsOption = None,
     batch_rows: Annotated[
         int, typer.Option(help="Rows checked and written per round trip.", hidden=True)
     ] = sampling.CHUNK_ROWS,
@@ -167,7 +155,7 @@ def tubes(
                 stream=stream,
                 source_name=file.name,
                 tz=settings.timezone,
-                now=utcnow(),
+                now=context.now(),
                 protector=PersonalDataProtector.from_settings(settings),
                 load_valid=load_valid,
                 rejects_path=rejects,
@@ -176,7 +164,7 @@ def tubes(
                 progress=_progress(file.name),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(report.model_dump_json())
 
 
@@ -185,10 +173,8 @@ def results(
     file: Annotated[
         Path, typer.Argument(help="CSV: tube_code, result, lab, reported_at[, ct_value].")
     ],
-    load_valid: Annotated[
-        bool, typer.Option(help="Load the valid rows even if some are bad.")
-    ] = False,
-    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+    load_valid: context.LoadValidOption = False,
+    rejects: context.RejectsOption = None,
     batch_rows: Annotated[
         int, typer.Option(help="Rows staged per round trip.", hidden=True)
     ] = results_module.CHUNK_ROWS,
@@ -203,14 +189,14 @@ def results(
                 stream=stream,
                 source_name=file.name,
                 tz=settings.timezone,
-                now=utcnow(),
+                now=context.now(),
                 load_valid=load_valid,
                 rejects_path=rejects,
                 chunk_rows=batch_rows,
                 progress=_progress(file.name),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(report.model_dump_json())
 
 
@@ -254,10 +240,10 @@ def resolve(
                 principal=SYSTEM,
                 conflict_id=conflict_id,
                 decision=ConflictResolve(keep=keep.value, note=note),
-                now=utcnow(),
+                now=context.now(),
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     console.print_json(resolution.model_dump_json())
 
 
@@ -269,12 +255,12 @@ def coverage(
     district: Annotated[str | None, typer.Option(help="Per building of this district.")] = None,
 ) -> None:
     """Planned, sampled, resulted and missed persons, and positivity, of a round."""
-    when = _day(day)
+    when = context.day(day)
     try:
         with context.work() as session:
             read = service.coverage(session, principal=SYSTEM, day=when, district_code=district)
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     if not read.plan_issued:
         err_console.print(f"no plan was issued for {when}: nobody counts as planned")
     table = Table(title=f"coverage of {when}")

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from xietong.cli import context
 from xietong.cli.context import console, err_console
 from xietong.config import Settings, default_data_dir
-from xietong.core.clock import run_clock_from
+from xietong.core.wallclock import RunningClock
 from xietong.people.protection import PersonalDataProtector
 from xietong.storage.engine import build_engine, session_factory
 from xietong.storage.unit_of_work import unit_of_work
@@ -85,7 +85,7 @@ def build_and_replay(
     factory = session_factory(engine)
 
     def work() -> AbstractContextManager[Session]:
-        return unit_of_work(factory)
+        return unit_of_work(factory, clock=context.clock())
 
     def task(description: str, total: float | None) -> Callable[..., None]:
         if progress is None:
@@ -196,8 +196,7 @@ def _serve(engine: Engine, settings: Settings, *, host: str, port: int, as_of: d
 
     from xietong.api.app import create_app
 
-    run_clock_from(as_of)
-    application = create_app(settings, engine=engine)
+    application = create_app(settings, engine=engine, clock=RunningClock(as_of))
     gc.collect()
     gc.freeze()  # what start-up built lives as long as the server (see `xietong serve`)
     uvicorn.run(application, host=host, port=port, log_level="warning")
@@ -269,9 +268,6 @@ def demo(
         _serve(engine, settings, host=host, port=port, as_of=evening)
     finally:
         engine.dispose()
-
-
-TOP_LEVEL_COMMANDS = (demo,)
 
 
 @app.command("status")

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
-from xietong.auth import service as auth_service
 from xietong.cli import context
 from xietong.cli.context import console, err_console
-from xietong.core.clock import local_day, utcnow
-from xietong.core.errors import DomainError, NotFound
-from xietong.core.principal import SYSTEM, Principal
+from xietong.core.clock import local_day
+from xietong.core.errors import DomainError
 from xietong.policy.loader import PolicyError, bundled_policy, bundled_policy_names, load_policy
 from xietong.policy.rules import Policy
 from xietong.zones import service, tasks, whatif
@@ -32,29 +29,6 @@ UserOption = Annotated[
     typer.Option("--user", help="Act as this user (recorded on the step); the system otherwise."),
 ]
 ReasonOption = Annotated[str | None, typer.Option(help="Why (recorded on the step).")]
-
-
-def _fail(exc: DomainError) -> None:
-    err_console.print(f"[red]error[/red] ({exc.code}): {exc.message}")
-    raise typer.Exit(code=2)
-
-
-def _principal(session: Session, username: str | None) -> Principal:
-    if username is None:
-        return SYSTEM
-    user = auth_service.get_user(session, username=username)
-    if user is None or not user.active:
-        raise NotFound(f"no active user {username!r}", code="user_not_found")
-    return auth_service.principal_of(user)
-
-
-def _day(value: str | None) -> date:
-    if value is None:
-        return local_day(utcnow(), context.settings().timezone)
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a day like 2022-11-14") from None
 
 
 def _print_area(area: RiskArea, verb: str) -> None:
@@ -81,7 +55,7 @@ def list_areas(
             )
             reads = service.to_reads(session, areas)
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     table = Table(
         title=f"{total} risk areas" + (f" (showing {len(reads)})" if total > limit else "")
     )
@@ -101,6 +75,32 @@ def list_areas(
     console.print(table)
 
 
+def _open_areas(
+    buildings: list[str],
+    *,
+    reason: str,
+    user: str | None,
+    designate: bool,
+    now: datetime | None = None,
+) -> None:
+    try:
+        with context.work() as session:
+            principal = context.principal(session, user)
+            for code in buildings:
+                area = service.open_area(
+                    session,
+                    principal=principal,
+                    building_code=code,
+                    reason=reason,
+                    designate=designate,
+                    tz=context.settings().timezone,
+                    now=now or context.now(),
+                )
+                _print_area(area, f"{'designated' if designate else 'proposed'} for {code}")
+    except DomainError as exc:
+        context.fail(exc)
+
+
 @app.command("propose")
 def propose(
     building: Annotated[list[str], typer.Argument(help="Building code(s), one area each.")],
@@ -108,20 +108,7 @@ def propose(
     user: UserOption = None,
 ) -> None:
     """Propose buildings as high-risk areas; the district approves or rejects each."""
-    try:
-        with context.work() as session:
-            principal = _principal(session, user)
-            for code in building:
-                area = service.propose_area(
-                    session,
-                    principal=principal,
-                    building_code=code,
-                    reason=reason,
-                    tz=context.settings().timezone,
-                )
-                _print_area(area, f"proposed for {code}")
-    except DomainError as exc:
-        _fail(exc)
+    _open_areas(building, reason=reason, user=user, designate=False)
 
 
 @app.command("designate")
@@ -132,22 +119,7 @@ def designate(
     as_of: context.AsOfOption = None,
 ) -> None:
     """Designate buildings directly as high-risk areas, locked from today."""
-    now = context.as_of(as_of)
-    try:
-        with context.work() as session:
-            principal = _principal(session, user)
-            for code in building:
-                area = service.designate_area(
-                    session,
-                    principal=principal,
-                    building_code=code,
-                    reason=reason,
-                    now=now,
-                    tz=context.settings().timezone,
-                )
-                _print_area(area, f"designated for {code}")
-    except DomainError as exc:
-        _fail(exc)
+    _open_areas(building, reason=reason, user=user, designate=True, now=context.as_of(as_of))
 
 
 @app.command("approve")
@@ -161,14 +133,15 @@ def approve(
         with context.work() as session:
             area = service.approve_area(
                 session,
-                principal=_principal(session, user),
+                principal=context.principal(session, user),
                 area_id=area_id,
                 reason=reason,
                 tz=context.settings().timezone,
+                now=context.now(),
             )
             _print_area(area, "approved")
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
 
 
 @app.command("reject")
@@ -186,14 +159,15 @@ def reject(
             decide = service.reject_lifting if lifting else service.reject_area
             area = decide(
                 session,
-                principal=_principal(session, user),
+                principal=context.principal(session, user),
                 area_id=area_id,
                 reason=reason,
+                now=context.now(),
                 tz=context.settings().timezone,
             )
             _print_area(area, "lifting rejected" if lifting else "rejected")
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
 
 
 @app.command("lift")
@@ -207,14 +181,15 @@ def lift(
         with context.work() as session:
             area = service.lift_area(
                 session,
-                principal=_principal(session, user),
+                principal=context.principal(session, user),
                 area_id=area_id,
                 reason=reason,
                 tz=context.settings().timezone,
+                now=context.now(),
             )
             console.print(f"area {area.id} lifted on {area.lifted_on}")
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
 
 
 @app.command("evaluate")
@@ -228,9 +203,9 @@ def evaluate(
     """Propose the lifting of every area with the policy's clean days up to a day."""
     now = context.as_of(as_of)
     tz = context.settings().timezone
-    when = _day(day) if day is not None else local_day(now, tz)
+    when = context.day(day) if day is not None else local_day(now, tz)
     with context.work() as session:
-        report = tasks.evaluate_day(session, day=when, now=now, tz=tz)
+        report = tasks.evaluate_day(session, day=when, tz=tz, now=now)
     if report.screening == "unavailable":
         err_console.print(
             "[yellow]no screening results are available: the policy asks for negative "
@@ -283,12 +258,12 @@ def what_if(
             report = whatif.what_if(
                 session,
                 policy=alternative,
-                first_day=_day(first_day),
-                last_day=_day(last_day),
+                first_day=context.day(first_day),
+                last_day=context.day(last_day),
                 district_id=district_id,
             )
     except DomainError as exc:
-        _fail(exc)
+        context.fail(exc)
     if as_json:
         console.print_json(report.model_dump_json())
         return

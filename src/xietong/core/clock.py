@@ -1,4 +1,10 @@
-"""Time: timezone-aware UTC inside; the configured zone only for day boundaries and display."""
+"""Time: timezone-aware UTC inside; the configured zone only for day boundaries and display.
+
+A process has one `Clock`, built at start (`core.wallclock`) and passed down: the application
+keeps it in its state, the CLI in its context, the jobs receive it. Domain services never read a
+clock: they take `now`. This module holds the protocol, the hand-moved clock of tests and the
+calendar arithmetic; the clocks that read the wall live in `core.wallclock`.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,14 @@ from zoneinfo import ZoneInfo
 # Clocks of sampling devices, laboratory systems and field workers' phones drift: a time this far
 # ahead of the server's is accepted, further is refused as lying in the future.
 CLOCK_SKEW = timedelta(minutes=15)
+# The deployment's zone unless configured (`Settings.timezone`): the reference city's.
+DEFAULT_TZ = "Asia/Shanghai"
 
 
 class Clock(Protocol):
+    """The one source of the current instant in a process (timezone-aware UTC)."""
+
     def now(self) -> datetime: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class FixedClock:
@@ -38,24 +43,6 @@ class FixedClock:
         if at.tzinfo is None:
             raise ValueError("at: must be timezone-aware")
         self._at = at.astimezone(UTC)
-
-
-# How far this process's clock is set from the wall clock: zero but in a server replaying the
-# past (the demo serves its outbreak as of the evening of its last day, and time runs on from there
-# so that SLA countdowns, escalations and "today" are those of the replay).
-_shift = timedelta(0)
-
-
-def run_clock_from(start: datetime) -> None:
-    """Set this process's clock (`utcnow`) to read `start` now and run on at the wall's pace."""
-    global _shift
-    if start.tzinfo is None:
-        raise ValueError("start: must be timezone-aware")
-    _shift = start.astimezone(UTC) - datetime.now(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC) + _shift
 
 
 def local_day(at: datetime, tz: str) -> date:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from xietong.core.errors import PermissionDenied
+
 
 class Role(enum.StrEnum):
     command = "command"  # 市指揮部: the city's command centre
@@ -60,6 +62,11 @@ class Principal:
 
     def can(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
+
+    def require(self, permission: Permission) -> None:
+        """Refuse (PermissionDenied) a caller whose role lacks `permission`."""
+        if not self.can(permission):
+            raise PermissionDenied(f"role {self.role} may not {permission}")
 
 
 # The system acting on its own (migrations, scheduled jobs, the twin's replay).

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from xietong.cases import service as cases_service
 from xietong.core.principal import Principal
-from xietong.referrals import flows as referral_flows
+from xietong.flows import referrals as referral_flows
 from xietong.screening import service as screening_service
-from xietong.screening.results import CHUNK_ROWS
+from xietong.screening.results.service import CHUNK_ROWS
 from xietong.screening.schemas import LabResultBatch, ResultBatchReport
 
 

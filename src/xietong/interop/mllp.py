@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from datetime import datetime
 
 from hl7.mllp import HL7StreamReader, HL7StreamWriter, start_hl7_server
 from sqlalchemy.orm import Session, sessionmaker
 
+from xietong.core.clock import Clock
 from xietong.core.principal import Principal
 from xietong.interop import hl7v2, service
 from xietong.storage.unit_of_work import unit_of_work
@@ -35,7 +34,7 @@ class Listener:
         sessions: sessionmaker[Session],
         principal: Principal,
         tz: str,
-        clock: Callable[[], datetime],
+        clock: Clock,
         batch_size: int = 5_000,
     ) -> None:
         self.sessions = sessions
@@ -95,14 +94,14 @@ class Listener:
                 answer.set_result(ack)
 
     def _apply(self, messages: list[str]) -> list[str]:
-        with unit_of_work(self.sessions) as session:
+        with unit_of_work(self.sessions, clock=self.clock) as session:
             answer = service.receive_hl7(
                 session,
                 principal=self.principal,
                 messages=messages,
                 source="hl7:mllp",
                 tz=self.tz,
-                now=self.clock(),
+                now=self.clock.now(),
             )
         self.applied += answer.accepted
         return answer.acks
@@ -120,7 +119,7 @@ class Listener:
         return hl7v2.ack(
             reading,
             code="AR",
-            at=self.clock(),
+            at=self.clock.now(),
             control_id=f"ACK{reading.control_id}",
             problems=[problem],
         )

@@ -8,10 +8,8 @@ from fastapi import APIRouter, Body, Header, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from xietong.auth.dependencies import PrincipalDep, SettingsDep
-from xietong.core.clock import utcnow
+from xietong.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
 from xietong.interop import hl7v2, service
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(tags=["interop"])
 
@@ -26,6 +24,7 @@ HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
     },
 )
 async def post_hl7(
+    now: NowDep,
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
@@ -40,7 +39,7 @@ async def post_hl7(
         messages=hl7v2.split_messages(text),
         source="hl7:api",
         tz=settings.timezone,
-        now=utcnow(),
+        now=now,
     )
     if "application/json" in accept:
         return JSONResponse(
@@ -64,6 +63,7 @@ FHIR_MEDIA_TYPE = "application/fhir+json"
     summary="Post a FHIR R4 Bundle of DiagnosticReport, Observation and Specimen results",
 )
 async def post_bundle(
+    now: NowDep,
     bundle: Annotated[dict[str, Any], Body(media_type=FHIR_MEDIA_TYPE)],
     session: SessionDep,
     principal: PrincipalDep,
@@ -76,7 +76,7 @@ async def post_bundle(
         bundle=bundle,
         source="fhir:api",
         tz=settings.timezone,
-        now=utcnow(),
+        now=now,
     )
     status = 400 if answer.results is None and answer.refused_entries == [-1] else 200
     return JSONResponse(answer.outcome, status_code=status, media_type=FHIR_MEDIA_TYPE)

@@ -81,11 +81,6 @@ class Broadcaster:
         with self._lock:
             self._subscriptions.discard(subscription)
 
-    @property
-    def subscriber_count(self) -> int:
-        with self._lock:
-            return len(self._subscriptions)
-
     def publish(self, messages: Iterable[BroadcastMessage]) -> None:
         with self._lock:
             subscriptions = list(self._subscriptions)

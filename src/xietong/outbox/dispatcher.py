@@ -23,7 +23,7 @@ from typing import Protocol
 import httpx
 from sqlalchemy.orm import Session
 
-from xietong.core.clock import Clock, SystemClock
+from xietong.core.clock import Clock
 from xietong.outbox import queue, signing
 from xietong.outbox.broadcast import Broadcaster, TailCursor
 from xietong.outbox.queue import ClaimedDelivery, DeliveryOutcome
@@ -98,7 +98,7 @@ class Dispatcher:
         read: UnitOfWork | None = None,
         broadcaster: Broadcaster | None = None,
         sender: WebhookSender | None = None,
-        clock: Clock | None = None,
+        clock: Clock,
         schedule: RetrySchedule | None = None,
         lease: timedelta = timedelta(seconds=30),
         batch_size: int = 100,
@@ -111,7 +111,7 @@ class Dispatcher:
         self._protector = protector
         self.broadcaster = broadcaster or Broadcaster()
         self._sender = sender or HttpWebhookSender()
-        self._clock = clock or SystemClock()
+        self._clock = clock
         self.schedule = schedule or RetrySchedule()
         self._lease = lease
         self._batch_size = batch_size

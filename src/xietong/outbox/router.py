@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
-from xietong.auth.dependencies import PrincipalDep, ProtectorDep
+from xietong.api.deps import NowDep, PageDep, PrincipalDep, ProtectorDep, SessionDep
 from xietong.core.pagination import Page
 from xietong.outbox import service, sse
 from xietong.outbox.schemas import (
@@ -18,7 +18,6 @@ from xietong.outbox.schemas import (
     EndpointWithSecret,
     OutboxSummary,
 )
-from xietong.storage.dependencies import SessionDep
 
 admin = APIRouter(prefix="/api/outbox", tags=["outbox"])
 
@@ -42,13 +41,14 @@ def list_endpoints(session: SessionDep, principal: PrincipalDep) -> list[Endpoin
     summary="Register a webhook endpoint; its signing secret is shown once",
 )
 def create_endpoint(
+    now: NowDep,
     endpoint_in: EndpointCreate,
     session: SessionDep,
     principal: PrincipalDep,
     protector: ProtectorDep,
 ) -> EndpointWithSecret:
     endpoint, secret = service.create_endpoint(
-        session, principal=principal, protector=protector, endpoint_in=endpoint_in
+        session, principal=principal, protector=protector, endpoint_in=endpoint_in, now=now
     )
     return EndpointWithSecret(
         **service.endpoint_read(session, endpoint).model_dump(), secret=secret
@@ -57,10 +57,14 @@ def create_endpoint(
 
 @admin.patch("/endpoints/{endpoint_id}", summary="Change or deactivate a webhook endpoint")
 def update_endpoint(
-    endpoint_id: int, changes: EndpointUpdate, session: SessionDep, principal: PrincipalDep
+    now: NowDep,
+    endpoint_id: int,
+    changes: EndpointUpdate,
+    session: SessionDep,
+    principal: PrincipalDep,
 ) -> EndpointRead:
     endpoint = service.update_endpoint(
-        session, principal=principal, endpoint_id=endpoint_id, changes=changes
+        session, principal=principal, endpoint_id=endpoint_id, changes=changes, now=now
     )
     return service.endpoint_read(session, endpoint)
 
@@ -70,10 +74,14 @@ def update_endpoint(
     summary="Give an endpoint a new signing secret (shown once)",
 )
 def rotate_secret(
-    endpoint_id: int, session: SessionDep, principal: PrincipalDep, protector: ProtectorDep
+    now: NowDep,
+    endpoint_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
 ) -> EndpointWithSecret:
     endpoint, secret = service.rotate_secret(
-        session, principal=principal, protector=protector, endpoint_id=endpoint_id
+        session, principal=principal, protector=protector, endpoint_id=endpoint_id, now=now
     )
     return EndpointWithSecret(
         **service.endpoint_read(session, endpoint).model_dump(), secret=secret
@@ -82,37 +90,35 @@ def rotate_secret(
 
 @admin.get("/deliveries", summary="Webhook deliveries, newest first")
 def list_deliveries(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     delivery_status: Annotated[
         Literal["pending", "delivered", "dead"] | None, Query(alias="status")
     ] = None,
     endpoint_id: int | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[DeliveryRead]:
     items, total = service.list_deliveries(
         session,
         principal=principal,
         status=delivery_status,
         endpoint_id=endpoint_id,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @admin.get("/dead-letters", summary="Deliveries that ran out of attempts: someone must act")
 def dead_letters(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[DeliveryRead]:
     items, total = service.list_deliveries(
-        session, principal=principal, status=service.DEAD, limit=limit, offset=offset
+        session, principal=principal, status=service.DEAD, limit=paging.limit, offset=paging.offset
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @admin.post(
@@ -120,9 +126,9 @@ def dead_letters(
     summary="Queue a dead letter again with a fresh set of attempts",
 )
 def retry_dead_letter(
-    delivery_id: int, session: SessionDep, principal: PrincipalDep
+    now: NowDep, delivery_id: int, session: SessionDep, principal: PrincipalDep
 ) -> DeliveryRead:
-    return service.retry_dead(session, principal=principal, delivery_id=delivery_id)
+    return service.retry_dead(session, principal=principal, delivery_id=delivery_id, now=now)
 
 
 router = APIRouter()

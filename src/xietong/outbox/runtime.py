@@ -1,5 +1,5 @@
 """The server's background workers: the dispatcher (live streams and webhooks), the PostgreSQL
-listener that wakes it, and the domains' periodic jobs (each domain's `tasks.periodic_jobs()`).
+listener that wakes it, and the periodic jobs it is given (`api.jobs.periodic_jobs()`).
 
 Started and stopped by the application's lifespan (`Settings.run_workers`) or by
 `xietong outbox run`. Every loop survives a failing pass (logged, retried after a pause), so a
@@ -24,8 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from xietong.config import Settings
-from xietong.core.clock import SystemClock
-from xietong.domains import domain_modules
+from xietong.core.clock import Clock
 from xietong.outbox.broadcast import Broadcaster
 from xietong.outbox.dispatcher import Dispatcher
 from xietong.outbox.doorbell import DOORBELL
@@ -50,16 +49,6 @@ class PeriodicJob:
     run: Callable[[Session, Settings, datetime], object]
 
 
-def discover_jobs() -> list[PeriodicJob]:
-    """Every domain's `tasks.periodic_jobs()`, in the domains' order."""
-    jobs: list[PeriodicJob] = []
-    for module in domain_modules("tasks"):
-        provider = getattr(module, "periodic_jobs", None)
-        if provider is not None:
-            jobs.extend(provider())
-    return jobs
-
-
 class Workers:
     """The background threads of one process."""
 
@@ -70,25 +59,26 @@ class Workers:
         settings: Settings,
         broadcaster: Broadcaster,
         protector: PersonalDataProtector,
+        clock: Clock,
         jobs: list[PeriodicJob] | None = None,
     ) -> None:
         factory = session_factory(engine)
         read_factory = session_factory(engine.execution_options(**{READ_ONLY: True}))
 
         def work() -> AbstractContextManager[Session]:
-            return unit_of_work(factory)
+            return unit_of_work(factory, clock=clock)
 
         def read() -> AbstractContextManager[Session]:
-            return unit_of_work(read_factory)
+            return unit_of_work(read_factory, clock=clock)
 
         self._work = work
         self._engine = engine
         self._settings = settings
-        self._clock = SystemClock()
+        self._clock = clock
         self.dispatcher = Dispatcher(
-            work=work, read=read, protector=protector, broadcaster=broadcaster
+            work=work, read=read, protector=protector, broadcaster=broadcaster, clock=clock
         )
-        self._jobs = discover_jobs() if jobs is None else jobs
+        self._jobs = list(jobs or ())
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._wake_read, self._wake_write = os.pipe()
@@ -204,9 +194,11 @@ def broadcaster_of(app: FastAPI) -> Broadcaster:
         return broadcaster
 
 
-def start_workers(app: FastAPI) -> Workers:
+def start_workers(app: FastAPI, *, jobs: list[PeriodicJob]) -> Workers:
     """Start the workers of an application built by `create_app` (its lifespan calls this)."""
     workers = Workers(
+        clock=app.state.clock,
+        jobs=jobs,
         engine=app.state.engine,
         settings=app.state.settings,
         broadcaster=broadcaster_of(app),

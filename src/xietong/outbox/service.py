@@ -19,7 +19,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
-from xietong.core.clock import utcnow
 from xietong.core.errors import NotFound, PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import Principal, Role
 from xietong.outbox.doorbell import DOORBELL
@@ -99,13 +98,12 @@ def enqueue(
     payload: dict[str, Any],
     audience_district_ids: Sequence[int | None],
     idempotency_key: str,
-    now: datetime | None = None,
+    now: datetime,
 ) -> None:
     """Write a message for `audience_district_ids` (None: the command centre) in this transaction.
 
     A key already written is ignored, so a cause processed twice notifies once.
     """
-    now = now or utcnow()
     audience = list(dict.fromkeys(audience_district_ids))
     statement = (
         _insert(session)(OutboxMessage)
@@ -184,10 +182,9 @@ def create_endpoint(
     principal: Principal,
     protector: PersonalDataProtector,
     endpoint_in: EndpointCreate,
-    now: datetime | None = None,
+    now: datetime,
 ) -> tuple[WebhookEndpoint, str]:
     """Register a district's webhook; return it with its signing secret (shown once)."""
-    now = now or utcnow()
     district_id: int | None
     if endpoint_in.district_code is not None:
         district_id = areas_service.get_district(session, code=endpoint_in.district_code).id
@@ -233,7 +230,7 @@ def update_endpoint(
     principal: Principal,
     endpoint_id: int,
     changes: EndpointUpdate,
-    now: datetime | None = None,
+    now: datetime,
 ) -> WebhookEndpoint:
     """Change an endpoint's URL, topics or activity; messages already queued keep their endpoint."""
     endpoint = get_endpoint(session, principal=principal, endpoint_id=endpoint_id)
@@ -245,7 +242,7 @@ def update_endpoint(
         endpoint.topics = changes.topics or None
     if changes.active is not None:
         endpoint.active = changes.active
-    endpoint.updated_at = now or utcnow()
+    endpoint.updated_at = now
     session.flush()
     return endpoint
 
@@ -256,13 +253,13 @@ def rotate_secret(
     principal: Principal,
     protector: PersonalDataProtector,
     endpoint_id: int,
-    now: datetime | None = None,
+    now: datetime,
 ) -> tuple[WebhookEndpoint, str]:
     """Give an endpoint a new signing secret (shown once); the old one stops at once."""
     endpoint = get_endpoint(session, principal=principal, endpoint_id=endpoint_id)
     secret = secrets.token_urlsafe(32)
     endpoint.secret_enc = protector.encrypt(secret)
-    endpoint.updated_at = now or utcnow()
+    endpoint.updated_at = now
     session.flush()
     return endpoint, secret
 
@@ -333,10 +330,9 @@ def list_deliveries(
 
 
 def retry_dead(
-    session: Session, *, principal: Principal, delivery_id: int, now: datetime | None = None
+    session: Session, *, principal: Principal, delivery_id: int, now: datetime
 ) -> DeliveryRead:
     """Put a dead letter back in the queue with a fresh set of attempts."""
-    now = now or utcnow()
     row = session.execute(_delivery_query(principal).where(Delivery.id == delivery_id)).first()
     if row is None:
         raise NotFound(f"no delivery {delivery_id}", code="delivery_not_found")

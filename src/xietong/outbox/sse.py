@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+from xietong.api.deps import SESSION_COOKIE, get_clock
 from xietong.auth import service as auth_service
-from xietong.auth.dependencies import SESSION_COOKIE
 from xietong.core.errors import NotAuthenticated, PermissionDenied
 from xietong.core.principal import Principal, Role
 from xietong.outbox import queue
@@ -56,7 +56,7 @@ def _reads(request: Request) -> sessionmaker[Session]:
 
 
 def _authenticate(request: Request) -> Principal:
-    with unit_of_work(_reads(request)) as session:
+    with unit_of_work(_reads(request), clock=get_clock(request)) as session:
         principal = auth_service.authenticate_token(session, token=_token(request))
     if principal.role not in _STREAMING_ROLES:
         raise PermissionDenied(f"role {principal.role} may not follow the live stream")
@@ -64,7 +64,7 @@ def _authenticate(request: Request) -> Principal:
 
 
 def _replay(request: Request, after_id: int) -> list[BroadcastMessage]:
-    with unit_of_work(_reads(request)) as session:
+    with unit_of_work(_reads(request), clock=get_clock(request)) as session:
         return queue.messages_after(session, after_id=after_id, limit=REPLAY_LIMIT)
 
 

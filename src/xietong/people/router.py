@@ -6,11 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, UploadFile, status
 
-from xietong.auth.dependencies import PrincipalDep, ProtectorDep
+from xietong.api.deps import PageDep, PrincipalDep, ProtectorDep, SessionDep
 from xietong.core.pagination import Page
 from xietong.people import service
 from xietong.people.schemas import PersonCreate, PersonImportReport, PersonRead, PersonSummary
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/people", tags=["people"])
 
@@ -32,16 +31,19 @@ def create_person(
 
 @router.get("", summary="Persons in your jurisdiction, paginated (no names)")
 def list_persons(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     district: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[PersonSummary]:
     items, total = service.list_persons(
-        session, principal=principal, district_code=district, limit=limit, offset=offset
+        session,
+        principal=principal,
+        district_code=district,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.get("/{person_id}", summary="One person (audited; 404 outside your jurisdiction)")

@@ -7,53 +7,95 @@ every read or change writes an audit row in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, Subquery, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
-from xietong.core.clock import utcnow
 from xietong.core.csvfiles import RejectsWriter, read_records
 from xietong.core.errors import Conflict, NotFound, PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import Permission, Principal
 from xietong.people import identity
-from xietong.people.models import Person, PersonAccessGrant
+
+# `Person` is the record type this service returns: other domains name it from here.
+from xietong.people.models import Person as Person
+from xietong.people.models import PersonAccessGrant
 from xietong.people.protection import PersonalDataProtector
 from xietong.people.schemas import PersonCreate, PersonImportReport, PersonRead, PersonSummary
 from xietong.storage.bulk import bulk_insert
+from xietong.storage.unit_of_work import clock_of
+
+# Ids per IN list: well under every backend's limit on bound parameters.
+_IN_CHUNK = 5_000
 
 
-def require(principal: Principal, permission: Permission) -> None:
-    if not principal.can(permission):
-        raise PermissionDenied(f"role {principal.role} may not {permission}")
-
-
-def visibility_clause(principal: Principal) -> ColumnElement[bool] | None:
-    """The condition under which `principal` may see a person; None means everyone (city)."""
+def visibility_clause(principal: Principal, *, at: datetime) -> ColumnElement[bool] | None:
+    """The condition under which `principal` may see a person at `at`; None: everyone (city)."""
     if principal.district_id is None:
         return None
     district = principal.district_id
     granted = exists().where(
         PersonAccessGrant.person_id == Person.id,
         PersonAccessGrant.district_id == district,
-        or_(PersonAccessGrant.expires_at.is_(None), PersonAccessGrant.expires_at > utcnow()),
+        or_(PersonAccessGrant.expires_at.is_(None), PersonAccessGrant.expires_at > at),
     )
     return or_(
         Person.residence_district_id == district, Person.current_district_id == district, granted
     )
 
 
-def visible_persons(principal: Principal) -> Select[Person]:
-    """The one query every read of persons starts from."""
+def visible_persons(principal: Principal, *, at: datetime) -> Select[Person]:
+    """The one query every read of persons by a user starts from."""
     query = select(Person)
-    clause = visibility_clause(principal)
+    clause = visibility_clause(principal, at=at)
     return query if clause is None else query.where(clause)
+
+
+def person_keys() -> Subquery:
+    """Every person's id, keyed ID hash and places (district and building of residence and of
+    stay), and no personal data: what other domains join on in their set-based work. The
+    system's own reads; a user's read starts from `visible_persons`."""
+    return select(
+        Person.id,
+        Person.id_hash,
+        Person.residence_district_id,
+        Person.residence_building_id,
+        Person.current_district_id,
+        Person.current_building_id,
+    ).subquery("person_keys")
+
+
+def persons_by_id(session: Session, *, ids: Collection[int]) -> dict[int, Person]:
+    """The persons of `ids` that exist, for the system's own work (the caller audits the read)."""
+    found: dict[int, Person] = {}
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), _IN_CHUNK):
+        part = wanted[start : start + _IN_CHUNK]
+        found.update((p.id, p) for p in session.scalars(select(Person).where(Person.id.in_(part))))
+    return found
+
+
+def residents(
+    session: Session,
+    *,
+    principal: Principal,
+    building_id: int,
+    limit: int,
+    offset: int,
+) -> tuple[list[Person], int]:
+    """A page of the persons living in a building that `principal` may see, and their count."""
+    principal.require(Permission.read_persons)
+    query = visible_persons(principal, at=clock_of(session).now()).where(
+        Person.residence_building_id == building_id
+    )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return list(session.scalars(query.order_by(Person.id).limit(limit).offset(offset))), total
 
 
 def grant_access(
@@ -72,7 +114,7 @@ def grant_access(
                 person_id=person_id,
                 district_id=district_id,
                 reason=reason,
-                granted_at=utcnow(),
+                granted_at=clock_of(session).now(),
                 expires_at=expires_at,
             )
         )
@@ -143,7 +185,7 @@ def create_person(
     reason: str | None = None,
 ) -> Person:
     """Register a person; the same national ID twice is a conflict naming the existing record."""
-    require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     try:
         national_id = identity.parse(person_in.national_id)
     except identity.InvalidNationalId as exc:
@@ -164,7 +206,7 @@ def create_person(
             code="person_exists",
             details={"person_id": existing},
         )
-    now = utcnow()
+    now = clock_of(session).now()
     person = Person(
         id_hash=id_hash,
         id_masked=national_id.masked,
@@ -193,14 +235,7 @@ def create_person(
 
 
 def _building_codes(session: Session, ids: Sequence[int | None]) -> dict[int, str]:
-    from xietong.areas.models import Building
-
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    return dict(
-        session.execute(select(Building.id, Building.code).where(Building.id.in_(wanted))).all()
-    )
+    return {i: b.code for i, b in areas_service.buildings_by_id(session, ids=ids).items()}
 
 
 def registration_warnings(
@@ -237,19 +272,9 @@ def get_person(
     session: Session, *, principal: Principal, person_id: int, reason: str | None = None
 ) -> Person:
     """Read one person within the principal's jurisdiction; the read is audited."""
-    require(principal, Permission.read_persons)
-    person = session.scalar(visible_persons(principal).where(Person.id == person_id))
-    if person is None:
-        raise NotFound(f"no person {person_id}", code="person_not_found")
-    auth_service.record_audit(
-        session,
-        principal=principal,
-        action="read",
-        entity="person",
-        entity_ids=[person.id],
-        reason=reason,
+    return _read_one(
+        session, principal, Person.id == person_id, f"no person {person_id}", reason=reason
     )
-    return person
 
 
 def find_by_national_id(
@@ -261,12 +286,25 @@ def find_by_national_id(
     reason: str | None = None,
 ) -> Person:
     """Look a person up by national ID through its keyed hash (audited)."""
-    require(principal, Permission.read_persons)
-    person = session.scalar(
-        visible_persons(principal).where(Person.id_hash == protector.hash_id(national_id))
-    )
+    matches = Person.id_hash == protector.hash_id(national_id)
+    missing = "no such person in your jurisdiction"
+    return _read_one(session, principal, matches, missing, reason=reason)
+
+
+def _read_one(
+    session: Session,
+    principal: Principal,
+    condition: ColumnElement[bool],
+    missing: str,
+    *,
+    reason: str | None,
+) -> Person:
+    """The one visible person meeting `condition` (NotFound otherwise); the read is audited."""
+    principal.require(Permission.read_persons)
+    query = visible_persons(principal, at=clock_of(session).now()).where(condition)
+    person = session.scalar(query)
     if person is None:
-        raise NotFound("no such person in your jurisdiction", code="person_not_found")
+        raise NotFound(missing, code="person_not_found")
     auth_service.record_audit(
         session,
         principal=principal,
@@ -287,8 +325,8 @@ def list_persons(
     offset: int = 0,
 ) -> tuple[list[PersonSummary], int]:
     """A page of persons (masked ID and places only); each listed record's read is audited."""
-    require(principal, Permission.read_persons)
-    query = visible_persons(principal)
+    principal.require(Permission.read_persons)
+    query = visible_persons(principal, at=clock_of(session).now())
     if district_code is not None:
         district = areas_service.get_district(session, code=district_code)
         query = query.where(Person.residence_district_id == district.id)
@@ -354,14 +392,14 @@ def import_persons(
     line and field, unless `load_valid` is set, in which case valid rows load and rejects go to
     `rejects_path`. Rows whose national ID is already known are skipped (idempotent re-import).
     """
-    require(principal, Permission.import_persons)
+    principal.require(Permission.import_persons)
     buildings = areas_service.building_index(session)
     district_ids = areas_service.district_id_by_code(session)
     errors: list[RowError] = []
     warnings: list[RowError] = []
     rejects = RejectsWriter(rejects_path, PERSON_COLUMNS) if rejects_path else None
     tally = _ImportTally()
-    now = utcnow()
+    now = clock_of(session).now()
 
     def valid_rows() -> Iterator[tuple[object, ...]]:
         for line, record in read_records(
@@ -518,8 +556,8 @@ def register_many(
     `first_id`, the persons get the ids first_id, first_id + 1, … in order, so that a producer
     can address them without reading them back.
     """
-    require(principal, Permission.import_persons)
-    now = utcnow()
+    principal.require(Permission.import_persons)
+    now = clock_of(session).now()
 
     def rows() -> Iterator[tuple[object, ...]]:
         for index, person in enumerate(persons):

@@ -7,8 +7,8 @@ from datetime import date
 
 from fastapi import APIRouter, status
 
-from xietong.auth.dependencies import PrincipalDep, SettingsDep
-from xietong.core.clock import local_day, utcnow
+from xietong.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
+from xietong.core.clock import local_day
 from xietong.policy import service
 from xietong.policy.schemas import (
     PolicyAdopt,
@@ -17,16 +17,19 @@ from xietong.policy.schemas import (
     PolicyInForce,
     PolicyVersionRead,
 )
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/policy", tags=["policy"])
 
 
 @router.get("", summary="The policy in force on a day (today by default), with its version")
 def in_force(
-    session: SessionDep, _principal: PrincipalDep, settings: SettingsDep, day: date | None = None
+    now: NowDep,
+    session: SessionDep,
+    _principal: PrincipalDep,
+    settings: SettingsDep,
+    day: date | None = None,
 ) -> PolicyInForce:
-    day = day or local_day(utcnow(), settings.timezone)
+    day = day or local_day(now, settings.timezone)
     rules = service.history(session)
     policy = service.policy_in_force(session, day=day)
     try:
@@ -85,13 +88,16 @@ def check(body: PolicyCheck, _principal: PrincipalDep) -> PolicyChecked:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Adopt a policy file (command)")
-def adopt(body: PolicyAdopt, session: SessionDep, principal: PrincipalDep) -> PolicyVersionRead:
+def adopt(
+    now: NowDep, body: PolicyAdopt, session: SessionDep, principal: PrincipalDep
+) -> PolicyVersionRead:
     row = service.adopt_policy(
         session,
         principal=principal,
         text=body.text,
         source="request body",
         effective_from=body.effective_from,
+        now=now,
     )
     return PolicyVersionRead(
         version=row.version,

@@ -12,7 +12,6 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from xietong.core.clock import utcnow
 from xietong.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from xietong.core.principal import SYSTEM, Principal, Role
 from xietong.policy.history import NoPolicyInForce, PolicyHistory, PolicyHistoryConflict
@@ -104,7 +103,7 @@ def adopt_policy(
     text: str,
     source: str,
     effective_from: date | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> AdoptedPolicy:
     """Validate a policy file and adopt it from its (or the given) effective date."""
     if principal.role is not Role.command:
@@ -123,7 +122,7 @@ def adopt_policy(
         effective_from=starts,
         name=policy.name,
         source_text=text,
-        adopted_at=now or utcnow(),
+        adopted_at=now,
         adopted_by=principal.username,
     )
     session.add(row)
@@ -132,9 +131,7 @@ def adopt_policy(
     return row
 
 
-def adopt_configured_policy(
-    session: Session, *, path: Path, now: datetime | None = None
-) -> AdoptedPolicy | None:
+def adopt_configured_policy(session: Session, *, path: Path, now: datetime) -> AdoptedPolicy | None:
     """Adopt the deployment's policy file (`XIETONG_POLICY_FILE`) unless it is adopted already.
 
     Idempotent, so that it can run at every start: the same version with the same text is left

@@ -3,15 +3,26 @@ manual creation and the actions of the receiving district and the command centre
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from xietong.auth.dependencies import PrincipalDep, ProtectorDep, SettingsDep
-from xietong.core.clock import utcnow
+from xietong.api.deps import (
+    Acting,
+    ActingDep,
+    NowDep,
+    PageDep,
+    PrincipalDep,
+    ProtectorDep,
+    SessionDep,
+    SettingsDep,
+)
 from xietong.core.pagination import Page
-from xietong.referrals import action_service, query_service, service
-from xietong.referrals.query_service import Box
+from xietong.people.protection import PersonalDataProtector
+from xietong.referrals import service
+from xietong.referrals.actions import service as action_service
+from xietong.referrals.inbox import service as query_service
+from xietong.referrals.inbox.service import Box
 from xietong.referrals.schemas import (
     ActionNote,
     Decline,
@@ -23,35 +34,37 @@ from xietong.referrals.schemas import (
     ReferralRead,
     ReferralSummary,
 )
-from xietong.referrals.states import Status
-from xietong.storage.dependencies import SessionDep
+from xietong.referrals.states import Action, Status
+
+# The steps that carry only a note (`actions.service.STEPS`).
+Step = Literal["acknowledge", "located", "controlled"]
 
 router = APIRouter(prefix="/api/referrals", tags=["referrals"])
 
 
 @router.get("", summary="Referrals in your scope, most urgent first (inbox, outbox, overdue)")
 def list_referrals(
+    paging: PageDep,
+    now: NowDep,
     session: SessionDep,
     principal: PrincipalDep,
     box: Box = "all",
     referral_status: Annotated[list[Status] | None, Query(alias="status")] = None,
     reason: str | None = None,
     district: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[ReferralSummary]:
     items, total = query_service.list_referrals(
         session,
         principal=principal,
-        now=utcnow(),
+        now=now,
         box=box,
         statuses=referral_status,
         reason=reason,
         district_code=district,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.post(
@@ -61,6 +74,7 @@ def list_referrals(
     responses={200: {"description": "The cause had already opened this referral"}},
 )
 def create_referral(
+    now: NowDep,
     referral_in: ReferralCreate,
     response: Response,
     session: SessionDep,
@@ -68,7 +82,6 @@ def create_referral(
     protector: ProtectorDep,
     settings: SettingsDep,
 ) -> ReferralCreated:
-    now = utcnow()
     referral, created = service.create_manual(
         session, principal=principal, referral_in=referral_in, at=now, tz=settings.timezone
     )
@@ -84,10 +97,14 @@ def create_referral(
 
 @router.get("/{referral_id}", summary="One referral with its chain (404 outside your scope)")
 def get_referral(
-    referral_id: int, session: SessionDep, principal: PrincipalDep, protector: ProtectorDep
+    now: NowDep,
+    referral_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
 ) -> ReferralRead:
     return query_service.read_referral(
-        session, principal=principal, protector=protector, referral_id=referral_id, now=utcnow()
+        session, principal=principal, protector=protector, referral_id=referral_id, now=now
     )
 
 
@@ -98,92 +115,39 @@ def referral_history(
     return query_service.history(session, principal=principal, referral_id=referral_id)
 
 
-def _read(
-    session: SessionDep, principal: PrincipalDep, protector: ProtectorDep, referral_id: int
+def _acted(
+    acting: Acting,
+    protector: PersonalDataProtector,
+    referral_id: int,
+    action: Action,
+    *,
+    note: str | None = None,
+    to_district_code: str | None = None,
 ) -> ReferralRead:
+    action_service.act(
+        acting.session,
+        principal=acting.principal,
+        referral_id=referral_id,
+        action=action,
+        at=acting.now,
+        tz=acting.settings.timezone,
+        note=note,
+        to_district_code=to_district_code,
+    )
     return query_service.read_referral(
-        session, principal=principal, protector=protector, referral_id=referral_id, now=utcnow()
-    )
-
-
-@router.post("/{referral_id}/acknowledge", summary="Take the referral on (receiving district)")
-def acknowledge(
-    referral_id: int,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
-    body: ActionNote | None = None,
-) -> ReferralRead:
-    action_service.acknowledge(
-        session,
-        principal=principal,
+        acting.session,
+        principal=acting.principal,
+        protector=protector,
         referral_id=referral_id,
-        at=utcnow(),
-        tz=settings.timezone,
-        note=body.note if body else None,
+        now=acting.now,
     )
-    return _read(session, principal, protector, referral_id)
-
-
-@router.post("/{referral_id}/located", summary="The person is found (找到人)")
-def located(
-    referral_id: int,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
-    body: ActionNote | None = None,
-) -> ReferralRead:
-    action_service.mark_located(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        at=utcnow(),
-        tz=settings.timezone,
-        note=body.note if body else None,
-    )
-    return _read(session, principal, protector, referral_id)
-
-
-@router.post("/{referral_id}/controlled", summary="The person is under control (管住人)")
-def controlled(
-    referral_id: int,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
-    body: ActionNote | None = None,
-) -> ReferralRead:
-    action_service.mark_controlled(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        at=utcnow(),
-        tz=settings.timezone,
-        note=body.note if body else None,
-    )
-    return _read(session, principal, protector, referral_id)
 
 
 @router.post("/{referral_id}/close", summary="Close with feedback to the sending district")
 def close(
-    referral_id: int,
-    body: Feedback,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
+    referral_id: int, body: Feedback, acting: ActingDep, protector: ProtectorDep
 ) -> ReferralRead:
-    action_service.close(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        feedback=body.feedback,
-        at=utcnow(),
-        tz=settings.timezone,
-    )
-    return _read(session, principal, protector, referral_id)
+    return _acted(acting, protector, referral_id, Action.close, note=body.feedback)
 
 
 @router.post(
@@ -191,41 +155,45 @@ def close(
     summary="Decline with a reason; naming a district pushes the referral on there",
 )
 def decline(
-    referral_id: int,
-    body: Decline,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
+    referral_id: int, body: Decline, acting: ActingDep, protector: ProtectorDep
 ) -> ReferralRead:
-    action_service.decline(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        reason=body.reason,
-        redirect_to_district_code=body.redirect_to_district_code,
-        at=utcnow(),
-        tz=settings.timezone,
+    action = Action.reroute if body.redirect_to_district_code else Action.decline
+    return _acted(
+        acting,
+        protector,
+        referral_id,
+        action,
+        note=body.reason,
+        to_district_code=body.redirect_to_district_code,
     )
-    return _read(session, principal, protector, referral_id)
 
 
 @router.post("/{referral_id}/reassign", summary="Push the referral to another district (command)")
 def reassign(
-    referral_id: int,
-    body: Reassign,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
+    referral_id: int, body: Reassign, acting: ActingDep, protector: ProtectorDep
 ) -> ReferralRead:
-    action_service.reassign(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        to_district_code=body.to_district_code,
+    return _acted(
+        acting,
+        protector,
+        referral_id,
+        Action.reassign,
         note=body.note,
-        at=utcnow(),
-        tz=settings.timezone,
+        to_district_code=body.to_district_code,
     )
-    return _read(session, principal, protector, referral_id)
+
+
+# After the named actions: a path parameter would match them first.
+@router.post(
+    "/{referral_id}/{step}",
+    summary="Take the referral on (acknowledge), or the person is found (located, 找到人) or "
+    "under control (controlled, 管住人)",
+)
+def take_step(
+    referral_id: int,
+    step: Step,
+    acting: ActingDep,
+    protector: ProtectorDep,
+    body: ActionNote | None = None,
+) -> ReferralRead:
+    note = body.note if body else None
+    return _acted(acting, protector, referral_id, action_service.STEPS[step], note=note)

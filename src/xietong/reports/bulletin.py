@@ -37,11 +37,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Final, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from xietong.core.clock import DEFAULT_TZ
+
 Language = Literal["zh-Hans", "zh-Hant", "en"]
 Measure = Literal["new_confirmed", "new_asymptomatic"]
 
 LANGUAGES: Final[tuple[Language, ...]] = get_args(Language)
-DEFAULT_TIME_ZONE: Final = "Asia/Shanghai"
 
 _COUNT_FIELDS: Final = ("new_confirmed", "new_asymptomatic", "conversions")
 _FOUND_FIELDS: Final = ("found_under_control", "found_on_surface")
@@ -143,7 +144,7 @@ class BulletinInput:
     place_english: str
     districts: tuple[DistrictCounts, ...]
     extra_lines: tuple[ExtraLine, ...] = ()
-    time_zone: str = DEFAULT_TIME_ZONE
+    time_zone: str = DEFAULT_TZ
 
     def __post_init__(self) -> None:
         for name in ("place_hans", "place_hant", "place_english"):

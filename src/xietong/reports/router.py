@@ -8,11 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, Response
 
-from xietong.auth.dependencies import PrincipalDep, SettingsDep
-from xietong.core.clock import local_day, utcnow
+from xietong.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
+from xietong.core.clock import local_day
 from xietong.reports import service
 from xietong.reports.schemas import BulletinRead
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
@@ -23,6 +22,7 @@ router = APIRouter(prefix="/api/reports", tags=["reports"])
     response_model=BulletinRead,
 )
 def get_bulletin(
+    now: NowDep,
     session: SessionDep,
     _principal: PrincipalDep,
     settings: SettingsDep,
@@ -40,7 +40,7 @@ def get_bulletin(
 ) -> Response | BulletinRead:
     result = service.bulletin(
         session,
-        day=day or local_day(utcnow(), settings.timezone) - timedelta(days=1),
+        day=day or local_day(now, settings.timezone) - timedelta(days=1),
         lang=lang,
         until_minute=service.parse_until(until),
         source=source,

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from typing import Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xietong.analytics import service as analytics_service
 from xietong.analytics.catalogue import OFFICIAL_METRICS, Source
-from xietong.analytics.models import DailyAggregate
 from xietong.analytics.official import WHOLE_DAY_MINUTES, official_counts_for_period
 from xietong.analytics.service import MetricsProvider, metrics_providers
 from xietong.areas import service as areas_service
-from xietong.areas.models import District
 from xietong.areas.reference import chongqing
+from xietong.core.clock import DEFAULT_TZ
 from xietong.core.errors import DomainError, NotFound, RowError, ValidationFailed
 from xietong.reports.bulletin import (
     BulletinInput,
@@ -37,7 +35,6 @@ from xietong.reports.bulletin import (
 )
 from xietong.reports.schemas import BulletinRead, BulletinSource, CountGroupRead
 
-DEFAULT_TZ: Final = "Asia/Shanghai"
 Figures = dict[str, int | None]
 _UNTIL = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
 
@@ -166,23 +163,19 @@ def bulletin(
 
 
 def _aggregated(session: Session, *, day: date) -> dict[int, Figures]:
-    rows = session.execute(
-        select(
-            DailyAggregate.district_id, *(getattr(DailyAggregate, n) for n in OFFICIAL_METRICS)
-        ).where(DailyAggregate.day == day)
-    ).all()
-    if not rows:
+    figures = analytics_service.official_counts_of_day(session, day=day)
+    if not figures:
         raise NotFound(
             f"no counts for {day}: refresh the aggregates or import the official counts",
             code="no_counts",
         )
-    if all(row[1] is None for row in rows):
+    if all(values[OFFICIAL_METRICS[0]] is None for values in figures.values()):
         raise NotFound(
             f"no case counts for {day}: this deployment counts no cases; import the official "
             "counts",
             code="no_case_counts",
         )
-    return {row[0]: dict(zip(OFFICIAL_METRICS, row[1:], strict=True)) for row in rows}
+    return figures
 
 
 def _counted_from_facts(
@@ -208,7 +201,7 @@ def _counted_from_facts(
     return figures
 
 
-def _district_counts(district: District, figures: Figures) -> DistrictCounts:
+def _district_counts(district: areas_service.District, figures: Figures) -> DistrictCounts:
     return DistrictCounts(
         code=district.code,
         name_hans=district.name_hans,

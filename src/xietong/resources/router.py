@@ -4,16 +4,19 @@ requests and offers. Thin: parse, call the service, shape the answer."""
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, UploadFile, status
 
-from xietong.auth.dependencies import PrincipalDep, SettingsDep
-from xietong.core.clock import local_day, utcnow
+from xietong.api.deps import NowDep, PageDep, PrincipalDep, SessionDep, SettingsDep
+from xietong.core.clock import local_day
 from xietong.core.pagination import Page
-from xietong.resources import flows, offers, outlook, service
-from xietong.resources import orders as transfer_orders
+from xietong.resources import service
+from xietong.resources.offers import service as offers
+from xietong.resources.orders import service as transfer_orders
+from xietong.resources.outlook import service as outlook
+from xietong.resources.plans import service as flows
 from xietong.resources.schemas import (
     CapacityImportReport,
     CapacityReportBatch,
@@ -35,12 +38,8 @@ from xietong.resources.schemas import (
     PlanSummary,
     TransferOrderRead,
 )
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/resources", tags=["resources"])
-
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 # --- capacity ------------------------------------------------------------------------------------
@@ -48,6 +47,7 @@ Offset = Annotated[int, Query(ge=0)]
 
 @router.get("/facilities", summary="Quarantine sites, makeshift hospitals, home isolation")
 def list_facilities(
+    now: NowDep,
     session: SessionDep,
     _principal: PrincipalDep,
     settings: SettingsDep,
@@ -57,12 +57,13 @@ def list_facilities(
     return service.list_facilities(
         session,
         district_id=service.district_id_of(session, district),
-        day=day or local_day(utcnow(), settings.timezone),
+        day=day or local_day(now, settings.timezone),
     )
 
 
 @router.get("/laboratories", summary="Laboratories and their tubes per day")
 def list_laboratories(
+    now: NowDep,
     session: SessionDep,
     _principal: PrincipalDep,
     settings: SettingsDep,
@@ -72,7 +73,7 @@ def list_laboratories(
     return service.list_laboratories(
         session,
         district_id=service.district_id_of(session, district),
-        day=day or local_day(utcnow(), settings.timezone),
+        day=day or local_day(now, settings.timezone),
     )
 
 
@@ -82,39 +83,41 @@ def list_laboratories(
     summary="Report capacity changes (all or nothing; every bad report named)",
 )
 def report_capacity(
-    batch: CapacityReportBatch, session: SessionDep, principal: PrincipalDep
+    now: NowDep, batch: CapacityReportBatch, session: SessionDep, principal: PrincipalDep
 ) -> list[CapacityReportRead]:
-    return service.report_capacity(session, principal=principal, reports=batch.reports)
+    return service.report_capacity(session, principal=principal, reports=batch.reports, now=now)
 
 
 @router.post("/capacity/import", summary="Import capacity reports from CSV (all or nothing)")
 def import_capacity(
+    now: NowDep,
     file: UploadFile,
     session: SessionDep,
     principal: PrincipalDep,
     load_valid: bool = False,
 ) -> CapacityImportReport:
     text = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
-    return service.import_capacity(session, principal=principal, stream=text, load_valid=load_valid)
+    return service.import_capacity(
+        session, principal=principal, stream=text, load_valid=load_valid, now=now
+    )
 
 
 @router.get("/capacity/history", summary="Capacity reports, newest first")
 def capacity_history(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     district: str | None = None,
     code: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[CapacityReportRead]:
     items, total = service.list_capacity_reports(
         session,
         district_id=service.district_id_of(session, district),
         code=code,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 # --- capacity against demand ---------------------------------------------------------------------
@@ -125,6 +128,7 @@ def capacity_history(
     summary="Capacity against demand per district, resource and day (the dashboard's table)",
 )
 def get_outlook(
+    now: NowDep,
     session: SessionDep,
     _principal: PrincipalDep,
     settings: SettingsDep,
@@ -132,7 +136,7 @@ def get_outlook(
     days: Annotated[int, Query(ge=1, le=28)] = 7,
 ) -> DemandRead:
     request = DemandRequest(first_day=first_day, days=days)
-    return _demand(session, settings.timezone, request)
+    return _demand(now, session, settings.timezone, request)
 
 
 @router.post(
@@ -140,15 +144,19 @@ def get_outlook(
     summary="Capacity against demand, with inputs stated explicitly (forecast, counts, tubes)",
 )
 def post_demand(
-    request: DemandRequest, session: SessionDep, _principal: PrincipalDep, settings: SettingsDep
+    now: NowDep,
+    request: DemandRequest,
+    session: SessionDep,
+    _principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> DemandRead:
-    return _demand(session, settings.timezone, request)
+    return _demand(now, session, settings.timezone, request)
 
 
-def _demand(session: SessionDep, tz: str, request: DemandRequest) -> DemandRead:
+def _demand(now: datetime, session: SessionDep, tz: str, request: DemandRequest) -> DemandRead:
     view = outlook.outlook(
         session,
-        first_day=request.first_day or local_day(utcnow(), tz),
+        first_day=request.first_day or local_day(now, tz),
         days=request.days,
         inputs=request,
         tz=tz,
@@ -164,21 +172,28 @@ def _demand(session: SessionDep, tz: str, request: DemandRequest) -> DemandRead:
     summary="Propose a mutual-aid plan: transfers (from, to, resource, amount, day) and shortages",
 )
 def propose_plan(
-    request: PlanRequest, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    now: NowDep,
+    request: PlanRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> PlanRead:
-    return flows.propose_plan(session, principal=principal, request=request, tz=settings.timezone)
+    return flows.propose_plan(
+        session, principal=principal, request=request, tz=settings.timezone, now=now
+    )
 
 
 @router.get("/plans", summary="Mutual-aid plans, newest first")
 def list_plans(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     plan_status: Annotated[str | None, Query(alias="status")] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[PlanSummary]:
-    items, total = flows.list_plans(session, status=plan_status, limit=limit, offset=offset)
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    items, total = flows.list_plans(
+        session, status=plan_status, limit=paging.limit, offset=paging.offset
+    )
+    return Page.of(items, total=total, params=paging)
 
 
 @router.get("/plans/{plan_id}", summary="A plan's transfers and shortages (a district: its own)")
@@ -196,20 +211,36 @@ def get_flows(plan_id: int, session: SessionDep, principal: PrincipalDep) -> Flo
     summary="Approve a proposed plan (command centre): its transfers become orders",
 )
 def approve_plan(
-    plan_id: int, session: SessionDep, principal: PrincipalDep, decision: Decision | None = None
+    now: NowDep,
+    plan_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    decision: Decision | None = None,
 ) -> list[TransferOrderRead]:
     _, orders = flows.approve_plan(
-        session, principal=principal, plan_id=plan_id, note=decision.note if decision else None
+        session,
+        principal=principal,
+        plan_id=plan_id,
+        note=decision.note if decision else None,
+        now=now,
     )
     return orders
 
 
 @router.post("/plans/{plan_id}/reject", summary="Reject a proposed plan (command centre)")
 def reject_plan(
-    plan_id: int, session: SessionDep, principal: PrincipalDep, decision: Decision | None = None
+    now: NowDep,
+    plan_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    decision: Decision | None = None,
 ) -> PlanSummary:
     return flows.reject_plan(
-        session, principal=principal, plan_id=plan_id, note=decision.note if decision else None
+        session,
+        principal=principal,
+        plan_id=plan_id,
+        note=decision.note if decision else None,
+        now=now,
     )
 
 
@@ -218,14 +249,13 @@ def reject_plan(
 
 @router.get("/orders", summary="Transfer orders (a district: those it sends or receives)")
 def list_orders(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
     plan_id: int | None = None,
     day: date | None = None,
     district: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[TransferOrderRead]:
     items, total = transfer_orders.list_orders(
         session,
@@ -234,10 +264,10 @@ def list_orders(
         plan_id=plan_id,
         day=day,
         district_id=service.district_id_of(session, district),
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.get("/orders/{order_id}", summary="One transfer order (404 if it does not concern you)")
@@ -249,17 +279,27 @@ def get_order(order_id: int, session: SessionDep, principal: PrincipalDep) -> Tr
     "/orders/{order_id}/acknowledge", summary="Acknowledge an order (sending or receiving district)"
 )
 def acknowledge_order(
-    order_id: int, session: SessionDep, principal: PrincipalDep
+    now: NowDep, order_id: int, session: SessionDep, principal: PrincipalDep
 ) -> TransferOrderRead:
-    return transfer_orders.acknowledge_order(session, principal=principal, order_id=order_id)
+    return transfer_orders.acknowledge_order(
+        session, principal=principal, order_id=order_id, now=now
+    )
 
 
 @router.post("/orders/{order_id}/cancel", summary="Cancel an order (command centre)")
 def cancel_order(
-    order_id: int, session: SessionDep, principal: PrincipalDep, decision: Decision | None = None
+    now: NowDep,
+    order_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    decision: Decision | None = None,
 ) -> TransferOrderRead:
     return transfer_orders.cancel_order(
-        session, principal=principal, order_id=order_id, note=decision.note if decision else None
+        session,
+        principal=principal,
+        order_id=order_id,
+        note=decision.note if decision else None,
+        now=now,
     )
 
 
@@ -270,35 +310,34 @@ def cancel_order(
     "/requests", status_code=status.HTTP_201_CREATED, summary="Ask other districts for help"
 )
 def open_request(
-    request_in: HelpRequestIn, session: SessionDep, principal: PrincipalDep
+    now: NowDep, request_in: HelpRequestIn, session: SessionDep, principal: PrincipalDep
 ) -> HelpRequestRead:
-    return offers.open_request(session, principal=principal, request_in=request_in)
+    return offers.open_request(session, principal=principal, request_in=request_in, now=now)
 
 
 @router.get("/requests", summary="Help requests, newest first")
 def list_requests(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     request_status: Annotated[str | None, Query(alias="status")] = None,
     district: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[HelpRequestRead]:
     items, total = offers.list_requests(
         session,
         status=request_status,
         district_id=service.district_id_of(session, district),
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.post("/requests/{request_id}/withdraw", summary="Withdraw an open help request")
 def withdraw_request(
-    request_id: int, session: SessionDep, principal: PrincipalDep
+    now: NowDep, request_id: int, session: SessionDep, principal: PrincipalDep
 ) -> HelpRequestRead:
-    return offers.withdraw_request(session, principal=principal, request_id=request_id)
+    return offers.withdraw_request(session, principal=principal, request_id=request_id, now=now)
 
 
 @router.post(
@@ -307,37 +346,40 @@ def withdraw_request(
     summary="Answer a request with an offer (command centre): issues a transfer order",
 )
 def match(
-    request_id: int, match_in: MatchIn, session: SessionDep, principal: PrincipalDep
+    now: NowDep, request_id: int, match_in: MatchIn, session: SessionDep, principal: PrincipalDep
 ) -> TransferOrderRead:
-    return offers.match(session, principal=principal, request_id=request_id, match_in=match_in)
+    return offers.match(
+        session, principal=principal, request_id=request_id, match_in=match_in, now=now
+    )
 
 
 @router.post("/offers", status_code=status.HTTP_201_CREATED, summary="Offer spare capacity")
 def open_offer(
-    offer_in: HelpOfferIn, session: SessionDep, principal: PrincipalDep
+    now: NowDep, offer_in: HelpOfferIn, session: SessionDep, principal: PrincipalDep
 ) -> HelpOfferRead:
-    return offers.open_offer(session, principal=principal, offer_in=offer_in)
+    return offers.open_offer(session, principal=principal, offer_in=offer_in, now=now)
 
 
 @router.get("/offers", summary="Help offers, newest first")
 def list_offers(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     offer_status: Annotated[str | None, Query(alias="status")] = None,
     district: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[HelpOfferRead]:
     items, total = offers.list_offers(
         session,
         status=offer_status,
         district_id=service.district_id_of(session, district),
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.post("/offers/{offer_id}/withdraw", summary="Withdraw an open help offer")
-def withdraw_offer(offer_id: int, session: SessionDep, principal: PrincipalDep) -> HelpOfferRead:
-    return offers.withdraw_offer(session, principal=principal, offer_id=offer_id)
+def withdraw_offer(
+    now: NowDep, offer_id: int, session: SessionDep, principal: PrincipalDep
+) -> HelpOfferRead:
+    return offers.withdraw_offer(session, principal=principal, offer_id=offer_id, now=now)

@@ -18,16 +18,15 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
-from xietong.core.clock import utcnow
 from xietong.core.csvfiles import read_records
 from xietong.core.errors import NotFound, PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import Principal, Role
-from xietong.resources.allocation import LAB_TUBE
-from xietong.resources.demand import (
+from xietong.resources.models import FACILITY_KINDS, CapacityReport, Facility, Laboratory
+from xietong.resources.outlook.demand import (
     BED_RESOURCES,
     RESOURCE_OF_FACILITY_KIND,
 )
-from xietong.resources.models import FACILITY_KINDS, CapacityReport, Facility, Laboratory
+from xietong.resources.plans.allocation import LAB_TUBE
 from xietong.resources.schemas import (
     CapacityImportReport,
     CapacityReportIn,
@@ -141,7 +140,7 @@ def report_capacity(
     principal: Principal,
     reports: Sequence[CapacityReportIn],
     source: str = "api",
-    now: datetime | None = None,
+    now: datetime,
 ) -> list[CapacityReportRead]:
     """Record capacity reports (all or nothing); register places not seen before."""
     district_ids = areas_service.district_id_by_code(session)
@@ -164,7 +163,7 @@ def report_capacity(
         principal=principal,
         reports=reports,
         source=source,
-        now=now or utcnow(),
+        now=now,
         district_ids=district_ids,
         places=places,
     )
@@ -177,7 +176,7 @@ def import_capacity(
     principal: Principal,
     stream: TextIO,
     load_valid: bool = False,
-    now: datetime | None = None,
+    now: datetime,
 ) -> CapacityImportReport:
     """Import capacity reports from CSV: the whole file or nothing unless `load_valid`."""
     district_ids = areas_service.district_id_by_code(session)
@@ -228,7 +227,7 @@ def import_capacity(
         principal=principal,
         reports=valid,
         source="csv",
-        now=now or utcnow(),
+        now=now,
         district_ids=district_ids,
         places=places,
     )
@@ -571,10 +570,3 @@ def district_id_of(session: Session, code: str | None) -> int | None:
     if district_id is None:
         raise NotFound(f"no district with code {code!r}", code="district_not_found")
     return district_id
-
-
-def scoped_district(session: Session, principal: Principal, code: str | None) -> int | None:
-    """The district a listing is limited to: a district user's own, whatever it asks."""
-    if principal.district_id is not None:
-        return principal.district_id
-    return district_id_of(session, code)

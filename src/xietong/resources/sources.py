@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.cases import metrics as cases_metrics
-from xietong.cases import service as cases_service
-from xietong.domains import optional_module
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.outbox import service as outbox_service
+from xietong.screening import service as screening_service
 
 
 def bed_occupancy(session: Session, *, days: Sequence[date]) -> list[dict[int, dict[str, int]]]:
     """Beds held on each day by quarantine orders: district of the bed → facility kind → beds."""
-    return [cases_service.bed_occupancy(session, day=day) for day in days]
+    return [quarantine_service.bed_occupancy(session, day=day) for day in days]
 
 
 def new_cases(
@@ -49,11 +49,8 @@ def new_cases(
 def planned_tubes(
     session: Session, *, days: Sequence[date]
 ) -> dict[date, Mapping[int, float]] | None:
-    """Tubes of the screening plan on each day per district; None while no screening domain runs."""
-    screening = optional_module("xietong.screening.service")
-    if screening is None:
-        return None
-    return {day: screening.planned_tubes(session, day=day) for day in days}
+    """Tubes of the screening plan on each day per district."""
+    return {day: screening_service.planned_tubes(session, day=day) for day in days}
 
 
 def deliver(
@@ -63,7 +60,7 @@ def deliver(
     payload: dict[str, Any],
     audience: Sequence[int | None],
     key: str,
-    now: datetime | None = None,
+    now: datetime,
 ) -> None:
     """Hand a message to the outbox in the caller's transaction (None: the command centre)."""
     outbox_service.enqueue(

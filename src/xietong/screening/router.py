@@ -1,5 +1,6 @@
-"""Routes of mass screening: plans, sites, tubes, results (through the intake flow), conflicts,
-tasks and coverage, each scoped to the caller's jurisdiction."""
+"""Routes of mass screening: sites, tubes, conflicts, tasks and coverage, each scoped to the
+caller's jurisdiction. The plan and the results, which span domains, are routed by
+`flows.router`."""
 
 from __future__ import annotations
 
@@ -8,21 +9,16 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, UploadFile, status
-from pydantic import BaseModel, Field
 
-from xietong.areas import service as areas_service
-from xietong.auth.dependencies import PrincipalDep, ProtectorDep, SettingsDep
-from xietong.core.clock import local_day, utcnow
+from xietong.api.deps import NowDep, PageDep, PrincipalDep, ProtectorDep, SessionDep, SettingsDep
+from xietong.core.clock import local_day
 from xietong.core.pagination import Page
-from xietong.flows import intake, screening
 from xietong.screening import service
 from xietong.screening.schemas import (
     ConflictRead,
     ConflictResolution,
     ConflictResolve,
     CoverageRead,
-    LabResultBatch,
-    PlanRead,
     ResampleTaskRead,
     RetestTaskRead,
     SiteCreate,
@@ -31,12 +27,9 @@ from xietong.screening.schemas import (
     TubeBatchReport,
     TubeRead,
 )
-from xietong.storage.dependencies import SessionDep
 
 router = APIRouter(prefix="/api/screening", tags=["screening"])
 
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 TaskStatus = Literal["open", "done", "cancelled"]
 # The CLI's --load-valid: the API answers the count of rejected rows (the CLI can also write them
 # to a file); without it the file is refused whole and the error names every bad line.
@@ -45,57 +38,21 @@ LoadValid = Annotated[
 ]
 
 
-class PlanIssue(BaseModel):
-    wind_down_first_rounds: dict[str, date] = Field(
-        default_factory=dict,
-        description="wind-down mode: district code → its first round (day after its last "
-        "community case)",
-    )
-
-
-def _first_rounds(session: SessionDep, given: dict[str, date]) -> dict[int, date]:
-    return {areas_service.get_district(session, code=code).id: day for code, day in given.items()}
-
-
-@router.get("/plan", summary="The screening plan of a day (a preview until it is issued)")
-def get_plan(
-    session: SessionDep,
-    principal: PrincipalDep,
-    day: Annotated[date, Query(alias="date")],
-    district: str | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
-) -> PlanRead:
-    return screening.read_plan(
-        session, principal=principal, day=day, district_code=district, limit=limit, offset=offset
-    )
-
-
-@router.post("/plan", summary="Issue (or re-issue) the screening plan of a day (command centre)")
-def issue_plan(
-    session: SessionDep,
-    principal: PrincipalDep,
-    day: Annotated[date, Query(alias="date")],
-    body: PlanIssue | None = None,
-) -> PlanRead:
-    rounds = _first_rounds(session, body.wind_down_first_rounds if body else {})
-    return screening.issue_plan(
-        session, principal=principal, day=day, now=utcnow(), wind_down_first_rounds=rounds
-    )
-
-
 @router.get("/sites", summary="Sampling sites in your jurisdiction")
 def list_sites(session: SessionDep, principal: PrincipalDep) -> list[SiteRead]:
     return service.list_sites(session, principal=principal)
 
 
 @router.post("/sites", status_code=status.HTTP_201_CREATED, summary="Register a sampling site")
-def create_site(site_in: SiteCreate, session: SessionDep, principal: PrincipalDep) -> SiteRead:
-    return service.create_site(session, principal=principal, site_in=site_in, now=utcnow())
+def create_site(
+    now: NowDep, site_in: SiteCreate, session: SessionDep, principal: PrincipalDep
+) -> SiteRead:
+    return service.create_site(session, principal=principal, site_in=site_in, now=now)
 
 
 @router.post("/tubes", summary="Register tubes and their members (all or nothing)")
 def register_tubes(
+    now: NowDep,
     batch: TubeBatch,
     session: SessionDep,
     principal: PrincipalDep,
@@ -107,13 +64,14 @@ def register_tubes(
         principal=principal,
         batch=batch,
         tz=settings.timezone,
-        now=utcnow(),
+        now=now,
         protector=protector,
     )
 
 
 @router.post("/tubes/import", summary="Register tubes from a CSV file, one row per swab")
 def import_tubes(
+    now: NowDep,
     file: UploadFile,
     session: SessionDep,
     principal: PrincipalDep,
@@ -128,7 +86,7 @@ def import_tubes(
         stream=stream,
         source_name=file.filename or "upload",
         tz=settings.timezone,
-        now=utcnow(),
+        now=now,
         protector=protector,
         load_valid=load_valid,
         expected_rows=(file.size or 0) // 60,
@@ -140,88 +98,61 @@ def get_tube(code: str, session: SessionDep, principal: PrincipalDep) -> TubeRea
     return service.get_tube(session, principal=principal, code=code)
 
 
-@router.post("/results", summary="Post laboratory results (all or nothing; idempotent)")
-def post_results(
-    batch: LabResultBatch, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
-) -> intake.IntakeReport:
-    return intake.ingest_lab_results(
-        session, principal=principal, batch=batch, tz=settings.timezone, now=utcnow()
-    )
-
-
-@router.post("/results/import", summary="Post laboratory results as a CSV file")
-def import_results(
-    file: UploadFile,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-    load_valid: LoadValid = False,
-) -> intake.IntakeReport:
-    stream = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
-    return intake.ingest_lab_results(
-        session,
-        principal=principal,
-        stream=stream,
-        source_name=file.filename or "upload",
-        tz=settings.timezone,
-        now=utcnow(),
-        load_valid=load_valid,
-    )
-
-
 @router.get("/conflicts", summary="Differing second results waiting for a decision")
 def list_conflicts(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     status_: Annotated[Literal["open", "kept", "replaced"] | None, Query(alias="status")] = "open",
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[ConflictRead]:
     items, total = service.list_conflicts(
-        session, principal=principal, status=status_, limit=limit, offset=offset
+        session, principal=principal, status=status_, limit=paging.limit, offset=paging.offset
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.post("/conflicts/{conflict_id}/resolve", summary="Keep one of two differing results")
 def resolve_conflict(
-    conflict_id: int, decision: ConflictResolve, session: SessionDep, principal: PrincipalDep
+    now: NowDep,
+    conflict_id: int,
+    decision: ConflictResolve,
+    session: SessionDep,
+    principal: PrincipalDep,
 ) -> ConflictResolution:
     return service.resolve_conflict(
-        session, principal=principal, conflict_id=conflict_id, decision=decision, now=utcnow()
+        session, principal=principal, conflict_id=conflict_id, decision=decision, now=now
     )
 
 
 @router.get("/resample-tasks", summary="Invalid tubes to swab again, in your jurisdiction")
 def list_resample_tasks(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     status_: Annotated[TaskStatus | None, Query(alias="status")] = "open",
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[ResampleTaskRead]:
     items, total = service.list_resample_tasks(
-        session, principal=principal, status=status_, limit=limit, offset=offset
+        session, principal=principal, status=status_, limit=paging.limit, offset=paging.offset
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.get("/retests", summary="Single-tube retests due where the persons are now (audited)")
 def list_retests(
+    paging: PageDep,
     session: SessionDep,
     principal: PrincipalDep,
     status_: Annotated[TaskStatus | None, Query(alias="status")] = "open",
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[RetestTaskRead]:
     items, total = service.list_retest_tasks(
-        session, principal=principal, status=status_, limit=limit, offset=offset
+        session, principal=principal, status=status_, limit=paging.limit, offset=paging.offset
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @router.get("/coverage", summary="Planned, sampled, resulted, missed and positivity of a round")
 def get_coverage(
+    now: NowDep,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
@@ -230,5 +161,5 @@ def get_coverage(
     ] = None,
     district: str | None = None,
 ) -> CoverageRead:
-    when = day or local_day(utcnow(), settings.timezone)
+    when = day or local_day(now, settings.timezone)
     return service.coverage(session, principal=principal, day=when, district_code=district)

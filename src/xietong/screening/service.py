@@ -17,20 +17,16 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
+from xietong.core.clock import DEFAULT_TZ
 from xietong.core.errors import Conflict, NotFound, PermissionDenied, RowError, ValidationFailed
-from xietong.core.principal import SYSTEM, Permission, Principal, Role
+from xietong.core.principal import Permission, Principal, Role
 from xietong.people import service as people_service
-from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
-from xietong.screening import conflicts, results, sampling, tube_rows
-from xietong.screening.conflicts import list_conflicts as list_conflicts
-from xietong.screening.conflicts import resolve_conflict as resolve_conflict
-from xietong.screening.lookups import chunks, dialect_of, member_of
 from xietong.screening.models import (
     CaseCandidate,
     Hold,
@@ -42,15 +38,21 @@ from xietong.screening.models import (
     Site,
     Tube,
 )
-from xietong.screening.planning import compute_plan as compute_plan
-from xietong.screening.planning import coverage as coverage
-from xietong.screening.planning import district_prevalence as district_prevalence
-from xietong.screening.planning import get_issued_plan as get_issued_plan
-from xietong.screening.planning import issue_plan as issue_plan
-from xietong.screening.planning import plan_read as plan_read
-from xietong.screening.planning import planned_tubes as planned_tubes
-from xietong.screening.planning import stored_entries as stored_entries
-from xietong.screening.records import Chunk, Header, read_chunks, read_column_chunks
+from xietong.screening.parsing import Chunk, Header, read_chunks, read_column_chunks
+from xietong.screening.plans.service import compute_plan as compute_plan
+from xietong.screening.plans.service import coverage as coverage
+from xietong.screening.plans.service import district_prevalence as district_prevalence
+from xietong.screening.plans.service import get_issued_plan as get_issued_plan
+from xietong.screening.plans.service import issue_plan as issue_plan
+from xietong.screening.plans.service import plan_read as plan_read
+from xietong.screening.plans.service import planned_tubes as planned_tubes
+from xietong.screening.plans.service import stored_entries as stored_entries
+from xietong.screening.results import conflicts
+from xietong.screening.results import service as results
+from xietong.screening.results.conflicts import list_conflicts as list_conflicts
+from xietong.screening.results.conflicts import resolve_conflict as resolve_conflict
+from xietong.screening.sampling import service as sampling
+from xietong.screening.sampling import tube_rows
 from xietong.screening.schemas import (
     CaseCandidateRead,
     LabResultBatch,
@@ -64,13 +66,8 @@ from xietong.screening.schemas import (
     TubeBatchReport,
     TubeRead,
 )
-
-DEFAULT_TZ = "Asia/Shanghai"
-
-
-def _require(principal: Principal, permission: Permission) -> None:
-    if not principal.can(permission):
-        raise PermissionDenied(f"role {principal.role} may not {permission}")
+from xietong.storage import need_queue
+from xietong.storage.bulk_sql import chunks, dialect_of, member_of
 
 
 def _in_scope(principal: Principal, district_id: int) -> bool:
@@ -84,7 +81,7 @@ def create_site(
     session: Session, *, principal: Principal, site_in: SiteCreate, now: datetime
 ) -> SiteRead:
     """Register a sampling site in a district (a district user: in its own)."""
-    _require(principal, Permission.write_areas)
+    principal.require(Permission.write_areas)
     district = areas_service.get_district(session, code=site_in.district_code)
     if not _in_scope(principal, district.id):
         raise PermissionDenied("the site is outside your district")
@@ -141,9 +138,7 @@ def list_sites(session: Session, *, principal: Principal) -> list[SiteRead]:
 def _should_preload(session: Session, expected_rows: int | None) -> bool:
     if not expected_rows:
         return False
-    largest = session.scalar(
-        people_service.visible_persons(SYSTEM).with_only_columns(func.max(Person.id))
-    )
+    largest = session.scalar(select(func.max(people_service.person_keys().c.id)))
     return largest is not None and expected_rows >= sampling.BITMAP_SHARE * largest
 
 
@@ -164,7 +159,7 @@ def _register(
     preload: bool | None,
     progress: Callable[[int], None] | None,
 ) -> TubeBatchReport:
-    _require(principal, Permission.write_persons)
+    principal.require(Permission.write_persons)
     intake = sampling.TubeIntake(
         session,
         principal=principal,
@@ -326,7 +321,7 @@ def ingest_lab_results(
     now: datetime,
 ) -> ResultBatchReport:
     """Apply a batch of results posted by a laboratory; any bad record refuses the batch."""
-    _require(principal, Permission.submit_lab_results)
+    principal.require(Permission.submit_lab_results)
     header = Header({name: i for i, name in enumerate(results.RESULT_COLUMNS)}, 5)
     rows = [
         [
@@ -362,7 +357,7 @@ def ingest_lab_result_records(
 ) -> ResultBatchReport:
     """Apply results another format was read into (tube_code, result, ct_value, lab,
     reported_at as text; `label(k)` names record k); any bad record refuses them all."""
-    _require(principal, Permission.submit_lab_results)
+    principal.require(Permission.submit_lab_results)
     header = Header({name: i for i, name in enumerate(results.RESULT_COLUMNS)}, 5)
     rows = [list(record) for record in records]
     return results.ingest(
@@ -391,7 +386,7 @@ def ingest_lab_results_file(
     progress: Callable[[int], None] | None = None,
 ) -> ResultBatchReport:
     """Apply results from CSV: whole file or nothing unless `load_valid`; idempotent."""
-    _require(principal, Permission.submit_lab_results)
+    principal.require(Permission.submit_lab_results)
     header, chunks = read_chunks(
         stream, size=chunk_rows, required=results.REQUIRED, optional=["ct_value"]
     )
@@ -466,7 +461,7 @@ def list_retest_tasks(
     offset: int = 0,
 ) -> tuple[list[RetestTaskRead], int]:
     """Single-tube retests due in the caller's district (where the person is now); audited."""
-    _require(principal, Permission.read_persons)
+    principal.require(Permission.read_persons)
     query = select(RetestTask, Tube.code).join(Tube, Tube.id == RetestTask.source_tube_id)
     if status is not None:
         query = query.where(RetestTask.status == status)
@@ -502,71 +497,40 @@ def list_retest_tasks(
 
 def pending_case_candidates(session: Session, *, limit: int = 10_000) -> list[CaseCandidateRead]:
     """Positive single tubes no case has been made of yet (oldest first)."""
-    rows = session.scalars(
-        select(CaseCandidate)
-        .where(CaseCandidate.consumed_at.is_(None), CaseCandidate.withdrawn_at.is_(None))
-        .order_by(CaseCandidate.id)
-        .limit(limit)
+    return need_queue.pending(
+        session,
+        CaseCandidate,
+        read=CaseCandidateRead,
+        done=CaseCandidate.consumed_at,
+        still_open=[CaseCandidate.withdrawn_at.is_(None)],
+        limit=limit,
     )
-    return [
-        CaseCandidateRead(
-            id=c.id,
-            person_id=c.person_id,
-            tube_id=c.tube_id,
-            lab_result_id=c.lab_result_id,
-            sampled_at=c.sampled_at,
-            detected_at=c.detected_at,
-            sampling_district_id=c.sampling_district_id,
-            sampling_building_id=c.sampling_building_id,
-        )
-        for c in rows
-    ]
 
 
-def mark_case_candidates_consumed(session: Session, *, candidate_ids: Sequence[int]) -> None:
+def mark_case_candidates_consumed(
+    session: Session, *, candidate_ids: Sequence[int], now: datetime
+) -> None:
     """Record that the cases domain has acted on these candidates."""
-    from xietong.core.clock import utcnow
-
-    for part in chunks(list(candidate_ids)):
-        session.execute(
-            update(CaseCandidate)
-            .where(CaseCandidate.id.in_(part), CaseCandidate.consumed_at.is_(None))
-            .values(consumed_at=utcnow())
-        )
+    need_queue.mark(
+        session, CaseCandidate, ids=candidate_ids, done=CaseCandidate.consumed_at, now=now
+    )
 
 
 def pending_referral_needs(session: Session, *, limit: int = 10_000) -> list[ReferralNeedRead]:
     """Positives whose person lives in another district, not yet opened as referrals."""
-    rows = session.scalars(
-        select(ReferralNeed)
-        .where(ReferralNeed.opened_at.is_(None), ReferralNeed.withdrawn_at.is_(None))
-        .order_by(ReferralNeed.id)
-        .limit(limit)
+    return need_queue.pending(
+        session,
+        ReferralNeed,
+        read=ReferralNeedRead,
+        done=ReferralNeed.opened_at,
+        still_open=[ReferralNeed.withdrawn_at.is_(None)],
+        limit=limit,
     )
-    return [
-        ReferralNeedRead(
-            id=n.id,
-            person_id=n.person_id,
-            reason=n.reason,
-            tube_id=n.tube_id,
-            from_district_id=n.from_district_id,
-            to_district_id=n.to_district_id,
-            created_at=n.created_at,
-        )
-        for n in rows
-    ]
 
 
-def mark_referral_needs_opened(session: Session, *, need_ids: Sequence[int]) -> None:
+def mark_referral_needs_opened(session: Session, *, need_ids: Sequence[int], now: datetime) -> None:
     """Record that the referrals domain has opened referrals for these needs."""
-    from xietong.core.clock import utcnow
-
-    for part in chunks(list(need_ids)):
-        session.execute(
-            update(ReferralNeed)
-            .where(ReferralNeed.id.in_(part), ReferralNeed.opened_at.is_(None))
-            .values(opened_at=utcnow())
-        )
+    need_queue.mark(session, ReferralNeed, ids=need_ids, done=ReferralNeed.opened_at, now=now)
 
 
 def is_held(session: Session, *, person_id: int, at: datetime) -> bool:
@@ -598,12 +562,11 @@ def negative_screening_days(
         return found
     dialect = dialect_of(session)
     where: dict[int, int] = {}
-    query = people_service.visible_persons(SYSTEM).with_only_columns(
-        Person.id, Person.current_building_id
-    )
+    persons = people_service.person_keys()
+    query = select(persons.c.id, persons.c.current_building_id)
     for part in chunks(sorted(building_ids)):
         for pid, building in session.execute(
-            query.where(member_of(Person.current_building_id, part, dialect=dialect))
+            query.where(member_of(persons.c.current_building_id, part, dialect=dialect))
         ):
             if building is not None:
                 where[pid] = building

@@ -13,15 +13,17 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from xietong.cases import cluster_service, link_service, quarantine_service
 from xietong.cases import service as cases_service
-from xietong.cases.contact_service import register_contact
+from xietong.cases.clusters import service as cluster_service
+from xietong.cases.contacts.service import register_contact
+from xietong.cases.links import service as link_service
 from xietong.cases.models import Case
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.cases.schemas import CaseCreate, ContactCreate, LinkCreate
 from xietong.core.principal import SYSTEM
-from xietong.resources import flows as aid_flows
-from xietong.resources import orders as aid_orders
 from xietong.resources import service as resources_service
+from xietong.resources.orders import service as aid_orders
+from xietong.resources.plans import service as aid_flows
 from xietong.resources.schemas import CapacityReportIn, PlanRequest
 from xietong.twin import observe
 from xietong.twin.city import birth_serials, city_streams, national_id_at
@@ -258,7 +260,7 @@ def decide_clusters(session: Session, scene: Scene, day: date) -> dict[str, int]
                 now=at,
             )
             confirmed += 1
-    closed = cluster_service.close_inactive_clusters(session, today=day)
+    closed = cluster_service.close_inactive_clusters(session, today=day, now=scene.clock.now())
     return {"clusters_confirmed": confirmed, "clusters_closed": len(closed)}
 
 

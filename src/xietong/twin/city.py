@@ -221,13 +221,6 @@ def city_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, n
     )
 
 
-def national_ids_of(seed: int, ages: IntArray, indices: IntArray) -> list[str]:
-    """The numbers the city of `seed` gave the persons at `indices` (ages: the whole city's)."""
-    _, ids_rng, _ = city_streams(seed)
-    birth, serial = birth_serials(ids_rng, ages)
-    return [national_id_at(birth, serial, int(i)) for i in indices]
-
-
 @dataclass(frozen=True)
 class CityBuild:
     run_id: int

@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xietong.core.principal import SYSTEM
-from xietong.referrals import action_service
+from xietong.referrals.actions import service as action_service
+from xietong.referrals.inbox.service import list_referrals
 from xietong.referrals.models import Referral
-from xietong.referrals.query_service import list_referrals
 from xietong.referrals.schemas import ReferralSummary
-from xietong.referrals.states import Status
+from xietong.referrals.states import Action, Status
 from xietong.referrals.tasks import ESCALATION_EVERY_SECONDS, escalate_overdue
 from xietong.twin import responses
 from xietong.twin.scene import Scene
@@ -211,17 +211,9 @@ class ReferralDesk:
         scene, tz = self.scene, self.scene.tz
         actor = scene.coordinator(session, r.to_district_id)
         self._count(what)
-        if what == "acknowledge":
-            return action_service.acknowledge(
-                session, principal=actor, referral_id=r.id, at=at, tz=tz
-            )
-        if what == "locate":
-            return action_service.mark_located(
-                session, principal=actor, referral_id=r.id, at=at, tz=tz
-            )
-        if what == "control":
-            return action_service.mark_controlled(
-                session, principal=actor, referral_id=r.id, at=at, tz=tz
+        if what in ("acknowledge", "locate", "control"):
+            return action_service.act(
+                session, principal=actor, referral_id=r.id, action=Action(what), at=at, tz=tz
             )
         if what == "close":
             return action_service.close(

@@ -28,17 +28,18 @@ from xietong.analytics import service as analytics_service
 from xietong.analytics.core.mobility import gravity_mobility
 from xietong.analytics.models import DailyAggregate
 from xietong.areas import service as areas_service
-from xietong.cases import quarantine_service
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.core.clock import FixedClock
 from xietong.core.principal import SYSTEM
+from xietong.flows.referrals import open_referrals_from_needs
 from xietong.people.protection import PersonalDataProtector
-from xietong.referrals.flows import open_referrals_from_needs
 from xietong.reports import service as reports_service
 from xietong.resources import service as resources_service
 from xietong.resources.schemas import CapacityReportIn, ResourceKind
 from xietong.screening import service as screening_service
 from xietong.screening.schemas import SiteCreate
 from xietong.storage.bulk import bulk_insert
+from xietong.storage.unit_of_work import bind_clock
 from xietong.twin import casework, screening
 from xietong.twin.desk import ReferralDesk
 from xietong.twin.models import TwinInfection, TwinRun, TwinStep
@@ -136,6 +137,8 @@ class Replay:
         self._scene: Scene | None = None
         self._desk: ReferralDesk | None = None
         self._ids: casework.NationalIds | None = None
+        # The replay's one clock: every step runs at its simulated time, audit rows included.
+        self.clock = FixedClock(datetime.combine(START_DAY, datetime.min.time(), tzinfo=UTC))
 
     # --- bookkeeping ---------------------------------------------------------------------------
 
@@ -153,6 +156,7 @@ class Replay:
                 report.steps_skipped += 1
                 continue
             with self.work() as session:
+                bind_clock(session, self.clock)
                 summary = self._step(session, day, stage)
                 session.add(
                     TwinStep(
@@ -196,7 +200,7 @@ class Replay:
                 seed=run.seed,
                 tz=self.tz,
                 protector=self.protector,
-                clock=FixedClock(datetime.combine(START_DAY, datetime.min.time(), tzinfo=UTC)),
+                clock=self.clock,
                 lab_of=lab_of,
                 rejects_dir=self.rejects_dir,
             )
@@ -358,7 +362,7 @@ class Replay:
             "liftings_approved": casework.approve_liftings(session, scene, day),
             "transfer_acknowledgements": casework.acknowledge_transfers(session, scene, day),
         }
-        quarantine_service.assign_waiting_orders(session, today=day)
+        quarantine_service.assign_waiting_orders(session, today=day, now=scene.clock.now())
         summary["bed_reports"] = casework.report_more_beds(session, scene, day)
         swabs, diagnosed = screening.morning(session, scene, day)
         summary.update(swabs)

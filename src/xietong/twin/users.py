@@ -15,6 +15,7 @@ from xietong.auth import service as auth_service
 from xietong.auth.passwords import hash_password
 from xietong.auth.schemas import UserCreate
 from xietong.core.principal import Role
+from xietong.storage.unit_of_work import clock_of
 
 DEMO_PASSWORD = "xietong-demo"  # noqa: S105 (a published demo password, development only)
 
@@ -58,5 +59,6 @@ def ensure_demo_users(session: Session) -> list[DemoUser]:
                     district_code=user.district_code,
                 ),
                 password_hash=shared,
+                now=clock_of(session).now(),
             )
     return wanted

@@ -20,9 +20,7 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.areas.models import Building, Community, Street
-from xietong.core.principal import SYSTEM
 from xietong.people import service as people_service
-from xietong.people.models import Person
 from xietong.twin.models import TwinInfection, TwinPerson, TwinRun
 
 IntArray = npt.NDArray[np.int64]
@@ -100,18 +98,18 @@ class City:
 
 def load_city(session: Session, run: TwinRun) -> City:
     first, last = run.first_person_id, run.first_person_id + run.population
+    keys = people_service.person_keys()
     persons = _columns(
         session,
-        people_service.visible_persons(SYSTEM)
-        .with_only_columns(
-            Person.id,
-            func.coalesce(Person.current_building_id, -1),
-            Person.current_district_id,
-            func.coalesce(Person.residence_building_id, -1),
-            Person.residence_district_id,
+        select(
+            keys.c.id,
+            func.coalesce(keys.c.current_building_id, -1),
+            keys.c.current_district_id,
+            func.coalesce(keys.c.residence_building_id, -1),
+            keys.c.residence_district_id,
         )
-        .where(Person.id >= first, Person.id < last)
-        .order_by(Person.id),
+        .where(keys.c.id >= first, keys.c.id < last)
+        .order_by(keys.c.id),
         5,
     )
     twin = _columns(

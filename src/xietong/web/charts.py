@@ -156,44 +156,6 @@ def district_map(
     return _figure_json(data, layout)
 
 
-def points_map(
-    points: Sequence[tuple[float, float, str]],
-    *,
-    height: int = 420,
-    colour: str = SURFACE,
-) -> str:
-    """Buildings (lon, lat, label) over the district outlines."""
-    shaped, _, centre = _city_frame()
-    fig = go.Figure()
-    fig.add_trace(
-        go.Choroplethmap(
-            geojson=shapes_url(),
-            featureidkey="id",
-            locations=list(shaped),
-            z=[0] * len(shaped),
-            colorscale=[[0, "#f4f4f4"], [1, "#f4f4f4"]],
-            showscale=False,
-            marker={"line": {"width": 0.6, "color": "#888888"}},
-            hoverinfo="skip",
-        )
-    )
-    fig.add_trace(
-        go.Scattermap(
-            lon=[p[0] for p in points],
-            lat=[p[1] for p in points],
-            text=[p[2] for p in points],
-            mode="markers",
-            marker={"size": 9, "color": colour},
-            hovertemplate="%{text}<extra></extra>",
-            showlegend=False,
-        )
-    )
-    fig.update_layout(map={"style": "white-bg", "center": centre, "zoom": 5.6})
-    _layout(fig, height=height, legend=False)
-    fig.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0})
-    return str(fig.to_json())
-
-
 def epidemic_curve(
     days: Sequence[date],
     *,

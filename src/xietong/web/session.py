@@ -17,13 +17,11 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from xietong.api.deps import SESSION_COOKIE, SessionDep, get_now, get_settings_dep
 from xietong.auth import service as auth_service
-from xietong.auth.dependencies import SESSION_COOKIE, get_settings_dep
 from xietong.config import Settings
-from xietong.core.clock import utcnow
 from xietong.core.errors import NotAuthenticated, PermissionDenied
 from xietong.core.principal import Principal
-from xietong.storage.dependencies import SessionDep
 from xietong.web.i18n import LANG_COOKIE, Language, pick_language
 
 # A shift is twelve hours; a session outlives it a little so nobody is logged out mid-handover.
@@ -76,7 +74,7 @@ def get_viewer(request: Request, session: SessionDep) -> Viewer:
         principal=principal,
         lang=pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)),
         settings=get_settings_dep(request),
-        now=utcnow(),
+        now=get_now(request),
         session_token=token,
         path=request.url.path,
         params={k: v for k, v in request.query_params.items() if k != "lang"},
@@ -86,13 +84,15 @@ def get_viewer(request: Request, session: SessionDep) -> Viewer:
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
 
 
-def log_in(session: Session, *, username: str, password: str) -> tuple[Principal, str]:
+def log_in(
+    session: Session, *, username: str, password: str, now: datetime
+) -> tuple[Principal, str]:
     """Check the password and issue a session token (an API token named `dashboard`)."""
     principal = auth_service.authenticate_password(session, username=username, password=password)
     user = auth_service.get_user(session, username=username)
     assert user is not None
     token = auth_service.issue_token(
-        session, user=user, name="dashboard", expires_at=utcnow() + timedelta(hours=SESSION_HOURS)
+        session, user=user, name="dashboard", expires_at=now + timedelta(hours=SESSION_HOURS)
     )
     return principal, token
 

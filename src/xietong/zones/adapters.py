@@ -1,14 +1,13 @@
 """What zones needs from other domains, each behind one small seam: the negative screening days
-(screening), the outbox (proposals someone must act on), and read-only look-ups of buildings and
-residents. Tests and benchmarks pass their own screening source; missing domains degrade safely.
+(screening), the outbox (proposals someone must act on) and the number of residents per building
+(people). Tests and benchmarks pass their own screening source.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Callable, Collection, Sequence
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -23,8 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from xietong.core.principal import SYSTEM
-from xietong.domains import optional_module
+from xietong.outbox import service as outbox_service
+from xietong.screening import service as screening_service
 
 _CHUNK = 50_000
 
@@ -59,20 +58,16 @@ class ScreeningSource(Protocol):
 
 
 def screening_source() -> ScreeningSource | None:
-    """The screening domain's `negative_screening_days`, or None while that domain is absent."""
-    module = optional_module("xietong.screening.service")
-    source = getattr(module, "negative_screening_days", None) if module is not None else None
-    return source
+    """The screening domain's `negative_screening_days` (tests may replace this seam)."""
+    return screening_service.negative_screening_days
 
 
 Enqueue = Callable[..., None]
 
 
 def outbox_enqueue() -> Enqueue | None:
-    """The outbox's `enqueue`, or None while that domain is absent (nothing is sent then)."""
-    module = optional_module("xietong.outbox.service")
-    enqueue = getattr(module, "enqueue", None) if module is not None else None
-    return enqueue
+    """The outbox's `enqueue` (tests may replace this seam)."""
+    return outbox_service.enqueue
 
 
 def notify(
@@ -82,6 +77,7 @@ def notify(
     payload: dict[str, Any],
     district_id: int,
     idempotency_key: str,
+    now: datetime,
     command_centre: bool = False,
 ) -> bool:
     """Send a notice to the district (and the command centre) in the caller's transaction.
@@ -100,67 +96,23 @@ def notify(
         payload=payload,
         audience_district_ids=audience,
         idempotency_key=idempotency_key,
+        now=now,
     )
     return True
 
 
-# --- buildings and residents (read-only look-ups the areas and people services do not offer) ---
-
-
-@dataclass(frozen=True)
-class BuildingPlace:
-    id: int
-    code: str
-    address_label: str
-    district_id: int
-    community_id: int
-
-
-def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
-def buildings_by_ids(session: Session, ids: Collection[int]) -> dict[int, BuildingPlace]:
-    """Code, address label and district of each building (for lists and notices)."""
-    from xietong.areas.models import Building
-
-    wanted = sorted(set(ids))
-    found: dict[int, BuildingPlace] = {}
-    for chunk in _chunks(wanted):
-        rows = session.execute(
-            select(
-                Building.id,
-                Building.code,
-                Building.address_label,
-                Building.district_id,
-                Building.community_id,
-            ).where(id_in(Building.id, chunk, session=session))
-        )
-        for id_, code, label, district_id, community_id in rows:
-            found[id_] = BuildingPlace(id_, code, label, district_id, community_id)
-    return found
-
-
-def wider_area_kind(session: Session, code: str) -> str | None:
-    """'community' or 'street' when `code` names such an area rather than a building."""
-    from xietong.areas.models import Community, Street
-
-    if session.scalar(select(Community.id).where(Community.code == code)) is not None:
-        return "community"
-    if session.scalar(select(Street.id).where(Street.code == code)) is not None:
-        return "street"
-    return None
+# --- residents (counts only; the areas service gives the buildings) ---
 
 
 def residents_per_building(session: Session, building_ids: Collection[int]) -> dict[int, int]:
     """How many persons live in each building: counts only, no person record is read."""
-    from xietong.people.service import visible_persons
+    from xietong.people.service import person_keys
 
-    persons = visible_persons(SYSTEM).subquery()
+    persons = person_keys()
     wanted = sorted(set(building_ids))
     counts: dict[int, int] = {}
-    for chunk in _chunks(wanted):
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
         rows = session.execute(
             select(persons.c.residence_building_id, func.count())
             .where(id_in(persons.c.residence_building_id, chunk, session=session))

@@ -13,11 +13,10 @@ import numpy as np
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.zones.models import LOCKED_STATUSES, RiskArea, RiskAreaEvent
 
 METRICS = ("active_high_risk_areas",)
-DEFAULT_TZ = "Asia/Shanghai"
 _NEVER = date.max.toordinal()
 
 
@@ -25,21 +24,26 @@ def changed_cells(session: Session, *, since: datetime) -> set[tuple[int, date]]
     """(district, day) cells whose count may have changed since `since`.
 
     A step on an area changes every day of its locked span: from its designation to the day
-    before its lifting, or to today while it is still locked.
+    before its lifting, or to the day of its last step while it is still locked (the days after
+    that are cells new to the aggregates, which the refresh recounts for every domain).
     """
-    today = local_day(utcnow(), DEFAULT_TZ)
     changed = select(RiskAreaEvent.area_id).where(RiskAreaEvent.at >= since)
     rows = session.execute(
-        select(RiskArea.district_id, RiskArea.active_from, RiskArea.lifted_on).where(
+        select(
+            RiskArea.district_id, RiskArea.active_from, RiskArea.lifted_on, RiskArea.updated_at
+        ).where(
             RiskArea.active_from.is_not(None),
             or_(RiskArea.updated_at >= since, RiskArea.id.in_(changed)),
         )
     )
     cells: set[tuple[int, date]] = set()
-    for district_id, active_from, lifted_on in rows:
+    for district_id, active_from, lifted_on, updated_at in rows:
         if active_from is None:
             continue
-        end = lifted_on - timedelta(days=1) if lifted_on is not None else max(today, active_from)
+        last_step = local_day(updated_at, DEFAULT_TZ)
+        end = (
+            lifted_on - timedelta(days=1) if lifted_on is not None else max(last_step, active_from)
+        )
         day = active_from
         while day <= end:
             cells.add((district_id, day))

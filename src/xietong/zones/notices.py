@@ -37,7 +37,7 @@ def send_step(
     step: str,
     area_id: int,
     district_id: int,
-    place: adapters.BuildingPlace | None,
+    place: areas_service.BuildingPlace | None,
     at: datetime,
     day: date,
     policy_version: str,
@@ -61,6 +61,7 @@ def send_step(
         },
         district_id=district_id,
         idempotency_key=f"zones:{area_id}:{step}:{at.isoformat()}",
+        now=at,
         command_centre=to_command_centre,
     )
 
@@ -78,7 +79,7 @@ def send_liftings_due(
 
     `due` holds (area id, district id, building id).
     """
-    places = adapters.buildings_by_ids(session, [building for _, _, building in due])
+    places = areas_service.buildings_by_id(session, ids=[building for _, _, building in due])
     codes = areas_service.district_code_by_id(session)
     by_district: dict[int, list[dict[str, Any]]] = {}
     for area_id, district_id, building_id in due:
@@ -108,4 +109,5 @@ def send_liftings_due(
                 },
                 district_id=district_id,
                 idempotency_key=f"zones:lifting_proposed:{district_id}:{day}:{digest[:20]}",
+                now=at,
             )

@@ -3,22 +3,33 @@ persons, the daily evaluation and the what-if; and the public list, which needs 
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from sqlalchemy.orm import Session
 
+from xietong.api.deps import (
+    Acting,
+    ActingDep,
+    LongPageDep,
+    NowDep,
+    PageDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    TodayDep,
+)
 from xietong.areas import service as areas_service
-from xietong.auth.dependencies import PrincipalDep, SettingsDep
-from xietong.core.clock import local_day, utcnow
+from xietong.config import Settings
 from xietong.core.errors import DomainError, PermissionDenied
 from xietong.core.pagination import Page
 from xietong.core.principal import Principal, Role
 from xietong.policy import service as policy_service
-from xietong.storage.dependencies import SessionDep
 from xietong.zones import countdown, service, tasks, whatif
 from xietong.zones import status as zone_status
-from xietong.zones.models import ALL_STATUSES
+from xietong.zones.models import ALL_STATUSES, RiskArea
 from xietong.zones.schemas import (
     BuildingRiskStatus,
     Decision,
@@ -39,13 +50,6 @@ router = APIRouter()
 zones = APIRouter(prefix="/api/zones", tags=["zones"])
 public = APIRouter(prefix="/api/public/zones", tags=["public"])
 
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
-
-
-def _today(settings: SettingsDep) -> date:
-    return local_day(utcnow(), settings.timezone)
-
 
 def _district_id(session: SessionDep, code: str | None) -> int | None:
     return areas_service.get_district(session, code=code).id if code else None
@@ -62,13 +66,12 @@ def _one(session: SessionDep, area_id: int) -> RiskAreaRead:
 
 @zones.get("", summary="Risk areas, newest first, optionally of one district or status")
 def list_areas(
+    paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
     district: str | None = None,
     area_status: Annotated[list[str] | None, Query(alias="status")] = None,
     building: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[RiskAreaRead]:
     unknown = sorted(set(area_status or ()) - set(ALL_STATUSES))
     if unknown:
@@ -81,10 +84,33 @@ def list_areas(
         district_id=_district_id(session, district),
         statuses=area_status,
         building_id=building_id,
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
-    return Page(items=service.to_reads(session, areas), total=total, limit=limit, offset=offset)
+    return Page.of(service.to_reads(session, areas), total=total, params=paging)
+
+
+def _open_area(
+    body: RiskAreaRequest,
+    session: Session,
+    principal: Principal,
+    settings: Settings,
+    now: datetime,
+    *,
+    designate: bool,
+) -> RiskAreaRead:
+    area = service.open_area(
+        session,
+        principal=principal,
+        building_code=body.building_code,
+        reason=body.reason,
+        designate=designate,
+        community_code=body.community_code,
+        street_code=body.street_code,
+        tz=settings.timezone,
+        now=now,
+    )
+    return service.to_reads(session, [area])[0]
 
 
 @zones.post(
@@ -93,18 +119,13 @@ def list_areas(
     summary="Propose one building as a high-risk area (never a community)",
 )
 def propose(
-    body: RiskAreaRequest, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    now: NowDep,
+    body: RiskAreaRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> RiskAreaRead:
-    area = service.propose_area(
-        session,
-        principal=principal,
-        building_code=body.building_code,
-        reason=body.reason,
-        community_code=body.community_code,
-        street_code=body.street_code,
-        tz=settings.timezone,
-    )
-    return service.to_reads(session, [area])[0]
+    return _open_area(body, session, principal, settings, now, designate=False)
 
 
 @zones.post(
@@ -113,22 +134,18 @@ def propose(
     summary="Designate one building directly as a high-risk area, with a reason",
 )
 def designate(
-    body: RiskAreaRequest, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    now: NowDep,
+    body: RiskAreaRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> RiskAreaRead:
-    area = service.designate_area(
-        session,
-        principal=principal,
-        building_code=body.building_code,
-        reason=body.reason,
-        community_code=body.community_code,
-        street_code=body.street_code,
-        tz=settings.timezone,
-    )
-    return service.to_reads(session, [area])[0]
+    return _open_area(body, session, principal, settings, now, designate=True)
 
 
 @zones.get("/buildings/{code}", summary="The risk status of a building and its screening")
 def building_status(
+    today: TodayDep,
     code: str,
     session: SessionDep,
     _principal: PrincipalDep,
@@ -136,9 +153,7 @@ def building_status(
     day: date | None = None,
 ) -> BuildingRiskStatus:
     building = service.resolve_building(session, building_code=code)
-    found = zone_status.building_statuses(
-        session, building_ids=[building.id], today=day or _today(settings)
-    )
+    found = zone_status.building_statuses(session, building_ids=[building.id], today=day or today)
     return found[building.id]
 
 
@@ -147,6 +162,7 @@ def building_status(
     summary="The risk status of a person's residence and current building (audited)",
 )
 def person_status(
+    today: TodayDep,
     person_id: int,
     session: SessionDep,
     principal: PrincipalDep,
@@ -154,16 +170,20 @@ def person_status(
     reason: str | None = None,
 ) -> PersonRiskStatus:
     return zone_status.person_status(
-        session, principal=principal, person_id=person_id, today=_today(settings), reason=reason
+        session, principal=principal, person_id=person_id, today=today, reason=reason
     )
 
 
 @zones.post("/evaluations", summary="Run the daily lifting evaluation for a day (command)")
 def evaluate(
-    body: EvaluationRequest, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
+    now: NowDep,
+    body: EvaluationRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> EvaluationReport:
     _command_only(principal, "run the daily evaluation")
-    return tasks.evaluate_day(session, day=body.day, tz=settings.timezone)
+    return tasks.evaluate_day(session, day=body.day, tz=settings.timezone, now=now)
 
 
 @zones.post("/whatif", summary="Replay a past period under another policy file (command)")
@@ -181,7 +201,11 @@ def what_if(body: WhatIfRequest, session: SessionDep, principal: PrincipalDep) -
 
 @zones.get("/{area_id}", summary="One risk area with every step of its life")
 def get_area(
-    area_id: int, session: SessionDep, _principal: PrincipalDep, settings: SettingsDep
+    today: TodayDep,
+    area_id: int,
+    session: SessionDep,
+    _principal: PrincipalDep,
+    settings: SettingsDep,
 ) -> RiskAreaDetail:
     area = service.get_area(session, area_id=area_id)
     read = service.to_reads(session, [area])[0]
@@ -189,7 +213,6 @@ def get_area(
         **read.model_dump(),
         events=service.event_reads(service.area_events(session, area_id=area_id)),
     )
-    today = _today(settings)
     if area.status in ("active", "lifting_proposed") and area.active_from is not None:
         outlook = countdown.lifting_outlook(
             session,
@@ -204,99 +227,76 @@ def get_area(
     return detail
 
 
-@zones.post("/{area_id}/approve", summary="Approve a proposed area: locked from today")
-def approve(
-    area_id: int,
-    body: Decision,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
+def _decided(
+    decide: Callable[..., RiskArea], area_id: int, reason: str | None, acting: Acting
 ) -> RiskAreaRead:
-    service.approve_area(
-        session, principal=principal, area_id=area_id, reason=body.reason, tz=settings.timezone
+    decide(
+        acting.session,
+        principal=acting.principal,
+        area_id=area_id,
+        reason=reason,
+        tz=acting.settings.timezone,
+        now=acting.now,
     )
-    return _one(session, area_id)
+    return _one(acting.session, area_id)
+
+
+@zones.post("/{area_id}/approve", summary="Approve a proposed area: locked from today")
+def approve(area_id: int, body: Decision, acting: ActingDep) -> RiskAreaRead:
+    return _decided(service.approve_area, area_id, body.reason, acting)
 
 
 @zones.post("/{area_id}/reject", summary="Reject a proposed area, with the reason")
-def reject(
-    area_id: int,
-    body: Refusal,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-) -> RiskAreaRead:
-    service.reject_area(
-        session, principal=principal, area_id=area_id, reason=body.reason, tz=settings.timezone
-    )
-    return _one(session, area_id)
+def reject(area_id: int, body: Refusal, acting: ActingDep) -> RiskAreaRead:
+    return _decided(service.reject_area, area_id, body.reason, acting)
 
 
 @zones.post(
     "/{area_id}/lift",
     summary="Approve a proposed lifting, or lift an active area directly with a reason",
 )
-def lift(
-    area_id: int,
-    body: Decision,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-) -> RiskAreaRead:
-    service.lift_area(
-        session, principal=principal, area_id=area_id, reason=body.reason, tz=settings.timezone
-    )
-    return _one(session, area_id)
+def lift(area_id: int, body: Decision, acting: ActingDep) -> RiskAreaRead:
+    return _decided(service.lift_area, area_id, body.reason, acting)
 
 
 @zones.post(
     "/{area_id}/lifting/reject",
     summary="Keep an area locked: its clean days count again from tomorrow",
 )
-def reject_lifting(
-    area_id: int,
-    body: Refusal,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-) -> RiskAreaRead:
-    service.reject_lifting(
-        session, principal=principal, area_id=area_id, reason=body.reason, tz=settings.timezone
-    )
-    return _one(session, area_id)
+def reject_lifting(area_id: int, body: Refusal, acting: ActingDep) -> RiskAreaRead:
+    return _decided(service.reject_lifting, area_id, body.reason, acting)
 
 
 @zones.get("/{area_id}/residents", summary="Residents of a locked building (masked, audited)")
 def residents(
+    paging: PageDep,
     area_id: int,
     session: SessionDep,
     principal: PrincipalDep,
-    limit: Limit = 50,
-    offset: Offset = 0,
 ) -> Page[ResidentRead]:
     items, total = zone_status.residents(
-        session, principal=principal, area_id=area_id, limit=limit, offset=offset
+        session, principal=principal, area_id=area_id, limit=paging.limit, offset=paging.offset
     )
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    return Page.of(items, total=total, params=paging)
 
 
 @public.get("", summary="Current high-risk areas for the public (no token, no personal data)")
 def public_list(
+    paging: LongPageDep,
+    today: TodayDep,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
     district: str | None = None,
     day: Annotated[date | None, Query(description="The list as it stood on a day")] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> PublicRiskAreaPage:
     response.headers["Cache-Control"] = "public, max-age=60"
     return zone_status.public_list(
         session,
-        today=day or _today(settings),
+        today=day or today,
         district_id=_district_id(session, district),
-        limit=limit,
-        offset=offset,
+        limit=paging.limit,
+        offset=paging.offset,
     )
 
 

@@ -18,11 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from xietong.core.principal import SYSTEM, Principal, Role
 from xietong.policy import service as policy_service
-from xietong.zones import adapters, notices
+from xietong.zones import notices
 from xietong.zones.models import (
     LOCKED_STATUSES,
     OPEN_STATUSES,
@@ -31,8 +31,6 @@ from xietong.zones.models import (
     RiskAreaEvent,
 )
 from xietong.zones.schemas import RiskAreaEventRead, RiskAreaRead
-
-DEFAULT_TZ = "Asia/Shanghai"
 
 # Who may do what: a district coordinator in its own district, the command centre anywhere;
 # a field worker (流調) may propose, never decide.
@@ -100,7 +98,7 @@ def record_infection(
     on_surface: bool,
     case_id: int | None = None,
     tz: str = DEFAULT_TZ,
-    now: datetime | None = None,
+    now: datetime,
 ) -> BuildingInfection:
     """Note a new infection in a building (idempotent per person and building).
 
@@ -115,7 +113,7 @@ def record_infection(
     )
     if existing is not None:
         return existing
-    at = max(now or utcnow(), detected_at)
+    at = max(now, detected_at)
     infection = BuildingInfection(
         building_id=building_id,
         district_id=district_id,
@@ -124,7 +122,7 @@ def record_infection(
         detected_at=detected_at,
         day=local_day(detected_at, tz),
         on_surface=on_surface,
-        created_at=utcnow(),
+        created_at=now,
     )
     session.add(infection)
     session.flush()
@@ -191,68 +189,20 @@ def open_area_of(session: Session, *, building_id: int) -> RiskArea | None:
     )
 
 
-def propose_area(
+def open_area(
     session: Session,
     *,
     principal: Principal,
     building_code: str | None,
     reason: str,
-    community_code: str | None = None,
-    street_code: str | None = None,
-    now: datetime | None = None,
-    tz: str = DEFAULT_TZ,
-) -> RiskArea:
-    """Propose one building as a high-risk area; the district approves or rejects it."""
-    return _open_new(
-        session,
-        principal=principal,
-        building_code=building_code,
-        reason=reason,
-        community_code=community_code,
-        street_code=street_code,
-        now=now,
-        tz=tz,
-        designate=False,
-    )
-
-
-def designate_area(
-    session: Session,
-    *,
-    principal: Principal,
-    building_code: str | None,
-    reason: str,
-    community_code: str | None = None,
-    street_code: str | None = None,
-    now: datetime | None = None,
-    tz: str = DEFAULT_TZ,
-) -> RiskArea:
-    """Designate one building as a high-risk area directly, locked from today, with a reason."""
-    return _open_new(
-        session,
-        principal=principal,
-        building_code=building_code,
-        reason=reason,
-        community_code=community_code,
-        street_code=street_code,
-        now=now,
-        tz=tz,
-        designate=True,
-    )
-
-
-def _open_new(
-    session: Session,
-    *,
-    principal: Principal,
-    building_code: str | None,
-    reason: str,
-    community_code: str | None,
-    street_code: str | None,
-    now: datetime | None,
-    tz: str,
     designate: bool,
+    community_code: str | None = None,
+    street_code: str | None = None,
+    now: datetime,
+    tz: str = DEFAULT_TZ,
 ) -> RiskArea:
+    """Propose one building as a high-risk area (the district approves or rejects it), or with
+    `designate` lock it directly from today; a reason is required either way."""
     _require_role(
         principal, _DECIDERS if designate else _PROPOSERS, "designate" if designate else "propose"
     )
@@ -262,7 +212,6 @@ def _open_new(
         session, building_code=building_code, community_code=community_code, street_code=street_code
     )
     _require_district(principal, building.district_id)
-    at = now or utcnow()
     existing = open_area_of(session, building_id=building.id)
     if existing is not None:
         hint = " — approve it instead" if designate and existing.status == "proposed" else ""
@@ -278,20 +227,20 @@ def _open_new(
         principal=principal,
         origin="designation" if designate else "user",
         reason=reason,
-        at=at,
+        at=now,
         tz=tz,
         case_id=None,
     )
     if area is None:
         raise Conflict(f"building {building.code} already has an open area", code="area_open")
     if designate:
-        _activate(area, principal=principal, at=at, tz=tz)
+        _activate(area, principal=principal, at=now, tz=tz)
     _step(
         session,
         area,
         step="designated" if designate else "proposed",
         principal=principal,
-        at=at,
+        at=now,
         tz=tz,
         reason=reason,
     )
@@ -304,15 +253,14 @@ def approve_area(
     principal: Principal,
     area_id: int,
     reason: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> RiskArea:
     """Approve a proposed area: it is locked from the local day of approval."""
     area = _area_to_decide(session, principal=principal, area_id=area_id, action="approve")
     _require_status(area, ("proposed",), "approved")
-    at = now or utcnow()
-    _activate(area, principal=principal, at=at, tz=tz)
-    _step(session, area, step="approved", principal=principal, at=at, tz=tz, reason=reason)
+    _activate(area, principal=principal, at=now, tz=tz)
+    _step(session, area, step="approved", principal=principal, at=now, tz=tz, reason=reason)
     return area
 
 
@@ -322,7 +270,7 @@ def reject_area(
     principal: Principal,
     area_id: int,
     reason: str,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> RiskArea:
     """Reject a proposed area, with the reason."""
@@ -330,11 +278,10 @@ def reject_area(
     _require_status(area, ("proposed",), "rejected")
     if not reason.strip():
         raise DomainError("a reason is required to reject", code="reason_required")
-    at = now or utcnow()
     area.status = "rejected"
-    area.decided_at = at
+    area.decided_at = now
     area.decided_by = principal.username
-    _step(session, area, step="rejected", principal=principal, at=at, tz=tz, reason=reason)
+    _step(session, area, step="rejected", principal=principal, at=now, tz=tz, reason=reason)
     return area
 
 
@@ -344,7 +291,7 @@ def lift_area(
     principal: Principal,
     area_id: int,
     reason: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> RiskArea:
     """Approve a proposed lifting, or lift an active area directly (a reason is then required)."""
@@ -355,12 +302,11 @@ def lift_area(
         raise DomainError(
             "lifting before the policy's clean days needs a reason", code="reason_required"
         )
-    at = now or utcnow()
-    day = local_day(at, tz)
+    day = local_day(now, tz)
     if area.active_from is not None and day < area.active_from:
         raise Conflict("an area cannot be lifted before it is locked", code="area_not_yet_locked")
     area.status = "lifted"
-    area.lifted_at = at
+    area.lifted_at = now
     area.lifted_by = principal.username
     area.lifted_on = day
     _step(
@@ -368,7 +314,7 @@ def lift_area(
         area,
         step="lifted",
         principal=principal,
-        at=at,
+        at=now,
         tz=tz,
         reason=reason,
         detail={"direct": direct},
@@ -382,7 +328,7 @@ def reject_lifting(
     principal: Principal,
     area_id: int,
     reason: str,
-    now: datetime | None = None,
+    now: datetime,
     tz: str = DEFAULT_TZ,
 ) -> RiskArea:
     """Keep the area locked; its clean days count again from tomorrow."""
@@ -390,12 +336,11 @@ def reject_lifting(
     _require_status(area, ("lifting_proposed",), "kept locked")
     if not reason.strip():
         raise DomainError("a reason is required to reject a lifting", code="reason_required")
-    at = now or utcnow()
     area.status = "active"
-    area.countdown_from = local_day(at, tz) + timedelta(days=1)
+    area.countdown_from = local_day(now, tz) + timedelta(days=1)
     area.lifting_proposed_at = None
     area.lifting_proposed_by = None
-    _step(session, area, step="lifting_rejected", principal=principal, at=at, tz=tz, reason=reason)
+    _step(session, area, step="lifting_rejected", principal=principal, at=now, tz=tz, reason=reason)
     return area
 
 
@@ -444,7 +389,7 @@ def area_events(session: Session, *, area_id: int) -> list[RiskAreaEvent]:
 
 
 def to_reads(session: Session, areas: Sequence[RiskArea]) -> list[RiskAreaRead]:
-    places = adapters.buildings_by_ids(session, [a.building_id for a in areas])
+    places = areas_service.buildings_by_id(session, ids=[a.building_id for a in areas])
     codes = areas_service.district_code_by_id(session)
     reads = []
     for a in areas:
@@ -481,7 +426,7 @@ def event_reads(events: Sequence[RiskAreaEvent]) -> list[RiskAreaEventRead]:
     return [RiskAreaEventRead.model_validate(e) for e in events]
 
 
-def resolve_building(session: Session, *, building_code: str) -> adapters.BuildingPlace:
+def resolve_building(session: Session, *, building_code: str) -> areas_service.BuildingPlace:
     """The one building a code names; a community's or a street's code is refused clearly."""
     return _one_building(
         session, building_code=building_code, community_code=None, street_code=None
@@ -497,7 +442,7 @@ def _one_building(
     building_code: str | None,
     community_code: str | None,
     street_code: str | None,
-) -> adapters.BuildingPlace:
+) -> areas_service.BuildingPlace:
     for kind, code in (("community", community_code), ("street", street_code)):
         if code:
             raise NeverWidened(_widened_message(kind, code), details={"field": f"{kind}_code"})
@@ -509,18 +454,19 @@ def _one_building(
     try:
         building = areas_service.get_building(session, code=building_code)
     except NotFound:
-        wider = adapters.wider_area_kind(session, building_code)
+        wider = areas_service.wider_area_kind(session, code=building_code)
         if wider is not None:
             raise NeverWidened(
                 _widened_message(wider, building_code), details={"field": "building_code"}
             ) from None
         raise
-    return adapters.BuildingPlace(
+    return areas_service.BuildingPlace(
         building.id,
         building.code,
         building.address_label,
         building.district_id,
         building.community_id,
+        building.kind,
     )
 
 
@@ -636,7 +582,7 @@ def _step(
     )
     session.add(event)
     session.flush()
-    place = adapters.buildings_by_ids(session, [area.building_id]).get(area.building_id)
+    place = areas_service.buildings_by_id(session, ids=[area.building_id]).get(area.building_id)
     notices.send_step(
         session,
         step=step,

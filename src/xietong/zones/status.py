@@ -13,13 +13,11 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
-from xietong.core.errors import PermissionDenied
 from xietong.core.principal import Permission, Principal
 from xietong.people import service as people_service
-from xietong.people.models import Person
 from xietong.policy import service as policy_service
 from xietong.policy.rules import AreaScreeningStatus
-from xietong.zones import adapters, countdown, service
+from xietong.zones import countdown, service
 from xietong.zones.adapters import ScreeningSource
 from xietong.zones.models import RiskArea
 from xietong.zones.schemas import (
@@ -79,7 +77,7 @@ def public_list(
             .offset(offset)
         )
     )
-    places = adapters.buildings_by_ids(session, [a.building_id for a in areas])
+    places = areas_service.buildings_by_id(session, ids=[a.building_id for a in areas])
     outlooks = _earliest(session, areas, today=today, screening=screening)
     districts = {d.id: d for d in areas_service.list_districts(session)}
     policy = policy_service.policy_in_force(session, day=today)
@@ -118,7 +116,7 @@ def building_statuses(
     wanted = sorted(set(building_ids))
     if not wanted:
         return {}
-    places = adapters.buildings_by_ids(session, wanted)
+    places = areas_service.buildings_by_id(session, ids=wanted)
     locked = {
         a.building_id: a
         for a in session.scalars(
@@ -208,14 +206,11 @@ def residents(
     offset: int = 0,
 ) -> tuple[list[ResidentRead], int]:
     """Residents of an area's building visible to the caller (masked IDs; the read is audited)."""
-    if not principal.can(Permission.read_persons):
-        raise PermissionDenied(f"role {principal.role} may not {Permission.read_persons}")
+    principal.require(Permission.read_persons)
     area = service.get_area(session, area_id=area_id)
-    query = people_service.visible_persons(principal).where(
-        Person.residence_building_id == area.building_id
+    persons, total = people_service.residents(
+        session, principal=principal, building_id=area.building_id, limit=limit, offset=offset
     )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    persons = list(session.scalars(query.order_by(Person.id).limit(limit).offset(offset)))
     auth_service.record_audit(
         session,
         principal=principal,

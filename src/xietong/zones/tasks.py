@@ -14,11 +14,11 @@ import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from xietong.core.clock import utcnow
+from xietong.core.clock import DEFAULT_TZ
 from xietong.core.principal import SYSTEM
 from xietong.policy import service as policy_service
 from xietong.storage.bulk import bulk_insert
-from xietong.zones import adapters, countdown, notices, rules, service
+from xietong.zones import adapters, countdown, notices, rules
 from xietong.zones.adapters import ScreeningSource
 from xietong.zones.models import RiskArea, RiskAreaEvent
 from xietong.zones.schemas import EvaluationReport
@@ -41,7 +41,7 @@ def propose_liftings(
     due: Sequence[LiftingDue],
     day: date,
     reason: str,
-    now: datetime | None = None,
+    now: datetime,
 ) -> list[int]:
     """Propose the lifting of active areas (the daily evaluation), set-based; return their ids.
 
@@ -50,7 +50,6 @@ def propose_liftings(
     """
     if not due:
         return []
-    at = now or utcnow()
     by_id = {d.area_id: d for d in due}
     ids = sorted(by_id)
     proposed: list[int] = []
@@ -64,9 +63,9 @@ def propose_liftings(
             )
             .values(
                 status="lifting_proposed",
-                lifting_proposed_at=at,
+                lifting_proposed_at=now,
                 lifting_proposed_by=SYSTEM.username,
-                updated_at=at,
+                updated_at=now,
             )
             .returning(RiskArea.id)
             .execution_options(synchronize_session=False)
@@ -81,7 +80,16 @@ def propose_liftings(
         RiskAreaEvent.__table__,  # type: ignore[arg-type]
         ["area_id", "district_id", "step", "at", "day", "username", "policy_version", "reason"],
         (
-            (i, by_id[i].district_id, "lifting_proposed", at, day, SYSTEM.username, version, reason)
+            (
+                i,
+                by_id[i].district_id,
+                "lifting_proposed",
+                now,
+                day,
+                SYSTEM.username,
+                version,
+                reason,
+            )
             for i in proposed
         ),
     )
@@ -92,7 +100,7 @@ def propose_liftings(
     notices.send_liftings_due(
         session,
         due=[(i, by_id[i].district_id, by_id[i].building_id) for i in proposed],
-        at=at,
+        at=now,
         day=day,
         version=version,
         reason=reason,
@@ -104,8 +112,8 @@ def evaluate_day(
     session: Session,
     *,
     day: date,
-    now: datetime | None = None,
-    tz: str = service.DEFAULT_TZ,
+    now: datetime,
+    tz: str = DEFAULT_TZ,
     screening: ScreeningSource | None = None,
 ) -> EvaluationReport:
     """Propose the lifting of every active area whose last N days up to `day` were clean."""
@@ -158,7 +166,7 @@ def evaluate_day(
                 f"{rule.clean_days} consecutive clean days, {first.isoformat()} to "
                 f"{day.isoformat()}{screening_note} (policy {policy.version})"
             ),
-            now=now or utcnow(),
+            now=now,
         )
     return EvaluationReport(
         day=day,

@@ -212,7 +212,7 @@ def _comparisons(
     alternative: dict[int, list[LockEpisode]],
     residents: dict[int, int],
 ) -> list[BuildingComparison]:
-    places = adapters.buildings_by_ids(session, buildings)
+    places = areas_service.buildings_by_id(session, ids=buildings)
     codes = areas_service.district_code_by_id(session)
     found = [
         BuildingComparison(

@@ -106,7 +106,6 @@ def test_the_default_scenarios_are_the_policy_changes_the_command_centre_weighs(
 
 @settings(
     max_examples=12,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(

@@ -14,6 +14,7 @@ from xietong.analytics.models import DailyAggregate
 from xietong.analytics.schemas import RefreshReport
 from xietong.bootstrap import prepare_database
 from xietong.core.clock import FixedClock
+from xietong.core.wallclock import SystemClock
 from xietong.storage.engine import build_engine, session_factory
 
 NOON = datetime(2022, 11, 14, 4, tzinfo=UTC)
@@ -79,4 +80,5 @@ def test_the_period_must_be_positive() -> None:
             session_factory(build_engine("sqlite://")),
             every=timedelta(0),
             stop=threading.Event(),
+            clock=SystemClock(),
         )

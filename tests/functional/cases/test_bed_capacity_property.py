@@ -3,16 +3,17 @@ facility ever holds more contacts on a day than it has beds (a property over the
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories.cases import DAY, add_contact, at, make_case, make_facility
-from xietong.cases import quarantine_service
+from tests.factories.cases import DAY, add_contact, at, make_case
+from tests.factories.resources import facility as make_facility
 from xietong.cases.models import QuarantineOrder
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
 
@@ -31,7 +32,6 @@ contacts = st.lists(
 
 @settings(
     max_examples=25,
-    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
@@ -63,7 +63,9 @@ def test_no_facility_is_ever_filled_past_its_beds(
                     detected_at=at(DAY + timedelta(start + positive_after)),
                 )
         for offset in sorted(sweeps):
-            quarantine_service.assign_waiting_orders(session, today=DAY + timedelta(offset))
+            quarantine_service.assign_waiting_orders(
+                session, today=DAY + timedelta(offset), now=datetime.now(UTC)
+            )
 
         used: dict[tuple[int, int], int] = {}
         for order in session.scalars(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from tests.conftest import BACKENDS, PG_URL, _drop_postgresql_database, _fresh_postgresql_database
 from tests.factories.cases import at
-from xietong.cases import link_service, service
+from xietong.cases import service
+from xietong.cases.links import service as link_service
 from xietong.cases.schemas import CaseCreate, LinkCreate
 from xietong.cli import context
 from xietong.cli.main import build
@@ -88,6 +89,7 @@ def two_linked_cases() -> tuple[int, int]:
                 evidence_kind="workplace",
                 evidence="同一办公室",
             ),
+            now=datetime.now(UTC),
         )
     return ids[0], ids[1]
 

@@ -3,7 +3,7 @@ person confirms or rejects; a cluster with no new case for the policy's days is 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from tests.factories.auth import district_user
 from tests.factories.cases import DAY, TZ, at, make_case, person_at, residence_code
 from xietong.areas import service as areas_service
-from xietong.cases import cluster_service, service
+from xietong.cases import service
+from xietong.cases.clusters import service as cluster_service
 from xietong.cases.models import Case, Cluster
 from xietong.cases.schemas import PlaceCreate
 from xietong.core.principal import SYSTEM
@@ -106,8 +107,15 @@ def test_confirming_a_cluster_makes_it_active_until_its_quiet_days_pass(
     assert (read.status, read.active, read.closes_on) == ("confirmed", True, last_quiet_day)
     assert {m.status for m in read.members} == {"confirmed"}
 
-    assert cluster_service.close_inactive_clusters(session, today=last_quiet_day) == []
-    closed = cluster_service.close_inactive_clusters(session, today=last_quiet_day + timedelta(1))
+    assert (
+        cluster_service.close_inactive_clusters(
+            session, today=last_quiet_day, now=datetime.now(UTC)
+        )
+        == []
+    )
+    closed = cluster_service.close_inactive_clusters(
+        session, today=last_quiet_day + timedelta(1), now=datetime.now(UTC)
+    )
     assert closed == [cluster.id]
     assert cluster.closed_on == last_quiet_day
     read = cluster_service.to_reads(session, [cluster], today=last_quiet_day + timedelta(1))[0]
@@ -127,7 +135,12 @@ def test_a_new_case_before_the_quiet_days_end_keeps_the_cluster_open(
     newest = case_at_home(session, protector, building, day_offset=1 + QUIET_DAYS)
     assert clusters_at(session, building) == [cluster]
     assert cluster.last_case_day == newest.report_day
-    assert cluster_service.close_inactive_clusters(session, today=newest.report_day) == []
+    assert (
+        cluster_service.close_inactive_clusters(
+            session, today=newest.report_day, now=datetime.now(UTC)
+        )
+        == []
+    )
 
 
 def test_a_rejected_cluster_is_proposed_again_when_a_new_case_appears_there(

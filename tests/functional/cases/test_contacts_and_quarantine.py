@@ -5,7 +5,7 @@ living in another district is a referral need for that district."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 
 from fastapi.testclient import TestClient
@@ -13,11 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories.auth import district_user
-from tests.factories.cases import DAY, TZ, add_contact, at, make_case, make_facility
+from tests.factories.cases import DAY, TZ, add_contact, at, make_case
 from tests.factories.people import building_in, make_person, next_national_id
+from tests.factories.resources import facility as make_facility
 from xietong.areas import service as areas_service
-from xietong.cases import contact_service, quarantine_service, service
+from xietong.cases.contacts import needs as contact_needs
+from xietong.cases.contacts import service as contact_service
 from xietong.cases.models import CloseContact, QuarantineOrder
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.cases.schemas import ContactCreate
 from xietong.core.principal import SYSTEM
 from xietong.people import service as people_service
@@ -77,7 +80,9 @@ def test_an_order_takes_its_dates_from_the_policy_in_force_on_its_first_day(
         "centralised_quarantine_test_days = [1, 3, 5, 7]",
         text,
     )
-    policy_service.adopt_policy(session, principal=SYSTEM, text=text, source="test")
+    policy_service.adopt_policy(
+        session, principal=SYSTEM, text=text, source="test", now=datetime.now(UTC)
+    )
     case = make_case(session, protector, district_code=SHAPINGBA)
     before = order_of(session, add_contact(session, protector, case, starts_on=DAY))
     after = order_of(session, add_contact(session, protector, case, starts_on=date(2022, 11, 20)))
@@ -134,9 +139,9 @@ def test_a_bed_freed_by_a_contact_who_became_a_case_goes_to_a_waiting_order(
         person=session.get_one(Person, placed.person_id),
         detected_at=at(DAY + timedelta(1)),
     )
-    assert quarantine_service.assign_waiting_orders(session, today=DAY + timedelta(1)) == [
-        waiting.id
-    ]
+    assert quarantine_service.assign_waiting_orders(
+        session, today=DAY + timedelta(1), now=datetime.now(UTC)
+    ) == [waiting.id]
     assert (waiting.facility_id, waiting.bed_from) == (facility.id, DAY + timedelta(1))
     assert quarantine_service.bed_occupancy(session, day=DAY + timedelta(1)) == {
         district_id(session, JIULONGPO): {"centralised_quarantine": 1}
@@ -191,7 +196,7 @@ def test_a_contact_living_in_another_district_is_a_referral_need_for_it(
     case = make_case(session, protector, district_code=SHAPINGBA)
     elsewhere = add_contact(session, protector, case, district_code=JIULONGPO)
     add_contact(session, protector, case, district_code=SHAPINGBA)
-    needs = [n for n in service.pending_referral_needs(session) if n.case_id == case.id]
+    needs = [n for n in contact_needs.pending_referral_needs(session) if n.case_id == case.id]
     assert [
         (n.contact_id, n.person_id, n.reason, n.from_district_id, n.to_district_id) for n in needs
     ] == [
@@ -205,8 +210,8 @@ def test_a_contact_living_in_another_district_is_a_referral_need_for_it(
     ]
     # The contact's own district quarantines the contact.
     assert order_of(session, elsewhere).district_id == district_id(session, JIULONGPO)
-    service.mark_referral_needs_opened(session, need_ids=[needs[0].id])
-    assert needs[0].id not in [n.id for n in service.pending_referral_needs(session)]
+    contact_needs.mark_referral_needs_opened(session, need_ids=[needs[0].id], now=datetime.now(UTC))
+    assert needs[0].id not in [n.id for n in contact_needs.pending_referral_needs(session)]
 
 
 def test_a_district_registers_a_contact_of_another_district_by_national_id(

@@ -17,13 +17,13 @@ from tests.factories.cases import (
     add_contact,
     at,
     make_case,
-    make_facility,
     person_at,
     residence_code,
 )
 from tests.factories.people import make_person
-from xietong.cases import quarantine_service
+from tests.factories.resources import facility as make_facility
 from xietong.cases.models import QuarantineOrder
+from xietong.cases.quarantine import service as quarantine_service
 from xietong.core.principal import SYSTEM
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
@@ -33,13 +33,14 @@ from xietong.zones.models import BuildingInfection
 
 def lock_building(session: Session, building_code: str, *, day_before: int = 1) -> int:
     """Designate a building as a high-risk area from `day_before` days before DAY."""
-    area = zones_service.designate_area(
+    area = zones_service.open_area(
         session,
         principal=SYSTEM,
         building_code=building_code,
         reason="cases found in the building",
         now=at(DAY - timedelta(days=day_before), 9),
         tz=TZ,
+        designate=True,
     )
     return area.id
 

@@ -25,6 +25,7 @@ from xietong.areas import service as areas_service
 from xietong.bootstrap import prepare_database
 from xietong.config import Settings
 from xietong.core.principal import SYSTEM
+from xietong.core.wallclock import SystemClock
 from xietong.interop import hl7v2
 from xietong.people import service as people_service
 from xietong.people.protection import PersonalDataProtector
@@ -47,7 +48,7 @@ def _prepare(url: str) -> None:
     engine = build_engine(url)
     prepare_database(engine)
     protector = PersonalDataProtector.from_settings(Settings(database_url=url))
-    with unit_of_work(session_factory(engine)) as session:
+    with unit_of_work(session_factory(engine), clock=SystemClock()) as session:
         areas_service.generate_synthetic_areas(
             session, buildings_per_district={"500103": 2}, seed=3
         )

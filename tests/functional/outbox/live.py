@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -132,7 +133,9 @@ def prepare_city(url: str, *, persons: int, webhook_url: str | None) -> City:
             ("command", Role.command, None),
         ):
             user = auth_service.create_user(
-                session, user_in=UserCreate(username=f"live-{name}", role=role, district_code=code)
+                session,
+                user_in=UserCreate(username=f"live-{name}", role=role, district_code=code),
+                now=datetime.now(UTC),
             )
             tokens[name] = auth_service.issue_token(session, user=user)
         secret = ""
@@ -148,6 +151,7 @@ def prepare_city(url: str, *, persons: int, webhook_url: str | None) -> City:
                     secret=secret,
                     topics=["referral."],
                 ),
+                now=datetime.now(UTC),
             )
     engine.dispose()
     return City(url=url, person_ids=person_ids, tokens=tokens, endpoint_secret=secret)

@@ -44,7 +44,7 @@ def endpoint_for(
         session,
         principal=SYSTEM,
         protector=protector,
-        endpoint_in=EndpointCreate(url=url, district_code=code, secret=SECRET),  # type: ignore[arg-type]
+        endpoint_in=EndpointCreate(url=url, district_code=code, secret=SECRET),  # type: ignore[arg-type], now=datetime.now(UTC)
     )
     return endpoint
 
@@ -256,6 +256,7 @@ def test_enqueue_is_idempotent_on_its_key(session: Session) -> None:
             payload={"at": NOW},
             audience_district_ids=[district_id(session, RECEIVER), None],
             idempotency_key="test:once",
+            now=datetime.now(UTC),
         )
     rows = session.scalars(
         select(OutboxMessage).where(OutboxMessage.idempotency_key == "test:once")

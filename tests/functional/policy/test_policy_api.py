@@ -60,7 +60,12 @@ def test_a_changed_policy_applies_from_its_date_and_earlier_days_keep_their_rule
 def test_the_stated_date_may_differ_from_the_date_in_the_file(session: Session) -> None:
     text = policy_toml(version="later", effective_from=date(2022, 11, 25), changes={})
     row = service.adopt_policy(
-        session, principal=SYSTEM, text=text, source="t", effective_from=date(2022, 12, 1)
+        session,
+        principal=SYSTEM,
+        text=text,
+        source="t",
+        effective_from=date(2022, 12, 1),
+        now=datetime.now(UTC),
     )
     assert row.effective_from == date(2022, 12, 1)
     assert service.policy_in_force(session, day=date(2022, 11, 30)).version == "2022-11-11"
@@ -71,12 +76,16 @@ def test_two_policies_on_one_day_or_one_version_twice_conflict(session: Session)
     adopt_wind_down(session)
     same_day = policy_toml(version="other", effective_from=WIND_DOWN_DAY, changes={})
     with pytest.raises(Conflict, match="already takes effect on 2022-11-21"):
-        service.adopt_policy(session, principal=SYSTEM, text=same_day, source="t")
+        service.adopt_policy(
+            session, principal=SYSTEM, text=same_day, source="t", now=datetime.now(UTC)
+        )
     same_version = policy_toml(
         version="2022-11-21-wind-down", effective_from=date(2022, 12, 5), changes={}
     )
     with pytest.raises(Conflict, match="already in the history"):
-        service.adopt_policy(session, principal=SYSTEM, text=same_version, source="t")
+        service.adopt_policy(
+            session, principal=SYSTEM, text=same_version, source="t", now=datetime.now(UTC)
+        )
 
 
 def test_only_the_command_centre_adopts(session: Session) -> None:
@@ -87,6 +96,7 @@ def test_only_the_command_centre_adopts(session: Session) -> None:
             principal=coordinator,
             text=policy_toml(version="x", effective_from=date(2022, 12, 1), changes={}),
             source="t",
+            now=datetime.now(UTC),
         )
 
 
@@ -99,7 +109,9 @@ def test_an_invalid_file_is_refused_with_every_problem_and_nothing_is_kept(
         changes={"screening.pool_size": 30, "risk_area.lift_after_clean_days": "five"},
     )
     with pytest.raises(PolicyInvalid) as refused:
-        service.adopt_policy(session, principal=SYSTEM, text=text, source="bad.toml")
+        service.adopt_policy(
+            session, principal=SYSTEM, text=text, source="bad.toml", now=datetime.now(UTC)
+        )
     keys = {p["key"] for p in refused.value.details}
     assert keys == {"screening.pool_size", "risk_area.lift_after_clean_days"}
     assert [v.version for v in service.history(session).as_of_versions()] == ["2022-11-11"]
@@ -265,8 +277,8 @@ def test_the_deployments_policy_file_is_adopted_once(session: Session, tmp_path:
         policy_toml(version="city-2022-12", effective_from=date(2022, 12, 1), changes={}),
         encoding="utf-8",
     )
-    assert service.adopt_configured_policy(session, path=path) is not None
-    assert service.adopt_configured_policy(session, path=path) is None
+    assert service.adopt_configured_policy(session, path=path, now=datetime.now(UTC)) is not None
+    assert service.adopt_configured_policy(session, path=path, now=datetime.now(UTC)) is None
     assert service.policy_in_force(session, day=date(2022, 12, 2)).version == "city-2022-12"
     path.write_text(
         policy_toml(
@@ -277,4 +289,4 @@ def test_the_deployments_policy_file_is_adopted_once(session: Session, tmp_path:
         encoding="utf-8",
     )
     with pytest.raises(Conflict, match="adopted with other rules"):
-        service.adopt_configured_policy(session, path=path)
+        service.adopt_configured_policy(session, path=path, now=datetime.now(UTC))

@@ -3,7 +3,7 @@ centre once per hop, however often the job runs; in time, it is left alone."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 
 from sqlalchemy import select
@@ -14,8 +14,9 @@ from xietong.core.principal import SYSTEM
 from xietong.outbox.models import OutboxMessage
 from xietong.people.protection import PersonalDataProtector
 from xietong.policy import service as policy_service
-from xietong.referrals import action_service
+from xietong.referrals.actions import service as action_service
 from xietong.referrals.models import Referral, ReferralEvent
+from xietong.referrals.states import Action
 from xietong.referrals.tasks import escalate_overdue
 
 
@@ -63,8 +64,9 @@ def test_an_escalated_referral_can_still_be_worked_on(
 ) -> None:
     referral = make_referral(session, protector)
     escalate(session, timedelta(hours=2))
-    action_service.acknowledge(
+    action_service.act(
         session,
+        action=Action.acknowledge,
         principal=SYSTEM,
         referral_id=referral.id,
         at=PUSHED_AT + timedelta(hours=2, minutes=5),
@@ -78,8 +80,9 @@ def test_missing_the_locate_and_control_deadline_escalates(
     session: Session, protector: PersonalDataProtector
 ) -> None:
     referral = make_referral(session, protector)
-    action_service.acknowledge(
+    action_service.act(
         session,
+        action=Action.acknowledge,
         principal=SYSTEM,
         referral_id=referral.id,
         at=PUSHED_AT + timedelta(minutes=30),
@@ -99,16 +102,22 @@ def test_a_referral_controlled_in_time_is_never_escalated(
     session: Session, protector: PersonalDataProtector
 ) -> None:
     referral = make_referral(session, protector)
-    for minutes, step in ((10, action_service.acknowledge), (60, action_service.mark_located)):
-        step(
+    for minutes, step in ((10, Action.acknowledge), (60, Action.locate)):
+        action_service.act(
             session,
+            action=step,
             principal=SYSTEM,
             referral_id=referral.id,
             at=PUSHED_AT + timedelta(minutes=minutes),
             tz=TZ,
         )
-    action_service.mark_controlled(
-        session, principal=SYSTEM, referral_id=referral.id, at=PUSHED_AT + timedelta(hours=3), tz=TZ
+    action_service.act(
+        session,
+        action=Action.control,
+        principal=SYSTEM,
+        referral_id=referral.id,
+        at=PUSHED_AT + timedelta(hours=3),
+        tz=TZ,
     )
     assert referral.id not in escalate(session, timedelta(days=1))
     assert "escalated" not in events(session, referral)
@@ -146,6 +155,7 @@ def test_without_escalation_in_the_policy_an_overdue_referral_is_only_marked(
         text=text,
         source="test",
         effective_from=date(2022, 11, 13),
+        now=datetime.now(UTC),
     )
     referral = make_referral(session, protector)
     assert referral.policy_version == "no-escalation"

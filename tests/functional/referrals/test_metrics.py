@@ -17,7 +17,8 @@ from tests.factories.referrals import (
 )
 from xietong.core.principal import SYSTEM
 from xietong.people.protection import PersonalDataProtector
-from xietong.referrals import action_service, metrics
+from xietong.referrals import metrics
+from xietong.referrals.actions import service as action_service
 from xietong.referrals.states import Status
 from xietong.referrals.tasks import escalate_overdue
 

@@ -23,9 +23,9 @@ from xietong.core.errors import ValidationFailed
 from xietong.core.principal import SYSTEM
 from xietong.outbox.models import OutboxMessage
 from xietong.people.protection import PersonalDataProtector
-from xietong.referrals import action_service
+from xietong.referrals.actions import service as action_service
 from xietong.referrals.models import Referral, ReferralEvent
-from xietong.referrals.states import Status
+from xietong.referrals.states import Action, Status
 
 LATER = PUSHED_AT + timedelta(minutes=40)
 MANUAL_ACTIONS = ["acknowledge", "locate", "control", "close", "decline", "reroute", "reassign"]
@@ -47,12 +47,8 @@ CASES = [(status, action) for status in Status for action in MANUAL_ACTIONS]
 
 def act(session: Session, referral: Referral, action: str) -> None:
     common = {"principal": SYSTEM, "referral_id": referral.id, "at": LATER, "tz": TZ}
-    if action == "acknowledge":
-        action_service.acknowledge(session, **common)
-    elif action == "locate":
-        action_service.mark_located(session, **common)
-    elif action == "control":
-        action_service.mark_controlled(session, **common)
+    if action in ("acknowledge", "locate", "control"):
+        action_service.act(session, action=Action(action), **common)
     elif action == "close":
         action_service.close(session, feedback="已管控, 核酸阴性", **common)
     elif action == "decline":

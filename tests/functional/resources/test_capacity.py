@@ -4,7 +4,7 @@ named; the capacity on a day is the latest report covering it, else the standing
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -189,6 +189,7 @@ def test_a_laboratory_reports_its_own_tubes_but_not_beds(session: Session) -> No
                 district_code=SHAPINGBA, code=lab.code, kind="laboratory", capacity=1500
             )
         ],
+        now=datetime.now(UTC),
     )
     assert session.get(Laboratory, lab.id).tubes_per_day == 1500  # type: ignore[union-attr]
     try:
@@ -203,6 +204,7 @@ def test_a_laboratory_reports_its_own_tubes_but_not_beds(session: Session) -> No
                     capacity=1,
                 )
             ],
+            now=datetime.now(UTC),
         )
     except ValidationFailed as exc:
         assert exc.errors[0].field == "kind"
@@ -253,7 +255,9 @@ def test_a_capacity_file_with_bad_rows_is_refused_whole_with_each_line_named(
     session: Session,
 ) -> None:
     try:
-        service.import_capacity(session, principal=SYSTEM, stream=io.StringIO(CSV_BAD))
+        service.import_capacity(
+            session, principal=SYSTEM, stream=io.StringIO(CSV_BAD), now=datetime.now(UTC)
+        )
     except ValidationFailed as exc:
         named = {(e.record, e.field) for e in exc.errors}
     else:
@@ -269,7 +273,11 @@ def test_a_capacity_file_with_bad_rows_is_refused_whole_with_each_line_named(
 
 def test_load_valid_keeps_the_good_rows_of_a_bad_file(session: Session) -> None:
     report = service.import_capacity(
-        session, principal=SYSTEM, stream=io.StringIO(CSV_BAD), load_valid=True
+        session,
+        principal=SYSTEM,
+        stream=io.StringIO(CSV_BAD),
+        load_valid=True,
+        now=datetime.now(UTC),
     )
     assert (report.rows_read, report.rows_rejected, report.reports_added) == (6, 5, 1)
     assert session.scalars(select(Facility).where(Facility.code == "SPB-Q-02")).one().beds == 300
@@ -278,7 +286,10 @@ def test_load_valid_keeps_the_good_rows_of_a_bad_file(session: Session) -> None:
 def test_a_file_missing_a_column_is_refused_on_its_header(session: Session) -> None:
     try:
         service.import_capacity(
-            session, principal=SYSTEM, stream=io.StringIO("district_code,code,kind\n")
+            session,
+            principal=SYSTEM,
+            stream=io.StringIO("district_code,code,kind\n"),
+            now=datetime.now(UTC),
         )
     except ValidationFailed as exc:
         assert {(e.record, e.field) for e in exc.errors} >= {("line 1", "capacity")}

@@ -3,7 +3,7 @@ by the command centre into a transfer order that both districts acknowledge."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,8 +16,8 @@ from xietong.areas import service as areas_service
 from xietong.core.errors import Conflict, PermissionDenied, ValidationFailed
 from xietong.core.principal import SYSTEM, Role
 from xietong.outbox.models import OutboxMessage
-from xietong.resources import offers
-from xietong.resources import orders as transfer_orders
+from xietong.resources.offers import service as offers
+from xietong.resources.orders import service as transfer_orders
 from xietong.resources.schemas import HelpOfferIn, HelpRequestIn, MatchIn
 
 CQ = "centralised_quarantine_bed"
@@ -34,6 +34,7 @@ def ask(session: Session, code: str = SHAPINGBA, amount: int = 200) -> int:
         session,
         principal=principal,
         request_in=HelpRequestIn(resource=CQ, amount=amount, first_day=DAY, last_day=LAST),
+        now=datetime.now(UTC),
     )
     return request.id
 
@@ -50,6 +51,7 @@ def offer(session: Session, code: str, amount: int, request_id: int | None = Non
             last_day=LAST,
             request_id=request_id,
         ),
+        now=datetime.now(UTC),
     ).id
 
 
@@ -92,6 +94,7 @@ def test_a_district_may_not_ask_or_offer_in_another_districts_name(session: Sess
             request_in=HelpRequestIn(
                 district_code=NANAN, resource=CQ, amount=1, first_day=DAY, last_day=DAY
             ),
+            now=datetime.now(UTC),
         )
     viewer, _ = make_user(session, role=Role.viewer, district_code=NANAN)
     with pytest.raises(PermissionDenied):
@@ -99,6 +102,7 @@ def test_a_district_may_not_ask_or_offer_in_another_districts_name(session: Sess
             session,
             principal=viewer,
             offer_in=HelpOfferIn(resource=CQ, amount=1, first_day=DAY, last_day=DAY),
+            now=datetime.now(UTC),
         )
 
 
@@ -122,6 +126,7 @@ def test_an_offer_must_answer_an_open_request_for_the_same_resource(session: Ses
             offer_in=HelpOfferIn(
                 resource="lab_tube", amount=5, first_day=DAY, last_day=DAY, request_id=request_id
             ),
+            now=datetime.now(UTC),
         )
 
 
@@ -130,7 +135,11 @@ def test_matching_issues_an_order_and_fills_the_request_and_the_offer(session: S
     first = offer(session, JIULONGPO, 120)
     second = offer(session, NANAN, 150)
     order = offers.match(
-        session, principal=SYSTEM, request_id=request_id, match_in=MatchIn(offer_id=first)
+        session,
+        principal=SYSTEM,
+        request_id=request_id,
+        match_in=MatchIn(offer_id=first),
+        now=datetime.now(UTC),
     )
     assert (order.from_district_code, order.to_district_code, order.amount) == (
         SHAPINGBA,
@@ -140,7 +149,11 @@ def test_matching_issues_an_order_and_fills_the_request_and_the_offer(session: S
     assert order.day == DAY + timedelta(days=1)  # the first day both are open
     assert order.distance_km == 21.8 and order.status == "issued"
     rest = offers.match(
-        session, principal=SYSTEM, request_id=request_id, match_in=MatchIn(offer_id=second)
+        session,
+        principal=SYSTEM,
+        request_id=request_id,
+        match_in=MatchIn(offer_id=second),
+        now=datetime.now(UTC),
     )
     assert rest.amount == 80
     requests, _ = offers.list_requests(session)
@@ -153,8 +166,12 @@ def test_matching_issues_an_order_and_fills_the_request_and_the_offer(session: S
     # The order is acknowledged like a plan's, by both ends.
     sender, _ = district_user(session, SHAPINGBA)
     receiver, _ = district_user(session, JIULONGPO)
-    transfer_orders.acknowledge_order(session, principal=sender, order_id=order.id)
-    done = transfer_orders.acknowledge_order(session, principal=receiver, order_id=order.id)
+    transfer_orders.acknowledge_order(
+        session, principal=sender, order_id=order.id, now=datetime.now(UTC)
+    )
+    done = transfer_orders.acknowledge_order(
+        session, principal=receiver, order_id=order.id, now=datetime.now(UTC)
+    )
     assert done.status == "acknowledged" and done.help_request_id == request_id
 
 
@@ -165,11 +182,19 @@ def test_refused_matches_change_nothing(session: Session) -> None:
     coordinator, _ = district_user(session, JIULONGPO)
     with pytest.raises(PermissionDenied):
         offers.match(
-            session, principal=coordinator, request_id=request_id, match_in=MatchIn(offer_id=other)
+            session,
+            principal=coordinator,
+            request_id=request_id,
+            match_in=MatchIn(offer_id=other),
+            now=datetime.now(UTC),
         )
     with pytest.raises(Conflict, match="asking district"):
         offers.match(
-            session, principal=SYSTEM, request_id=request_id, match_in=MatchIn(offer_id=own)
+            session,
+            principal=SYSTEM,
+            request_id=request_id,
+            match_in=MatchIn(offer_id=own),
+            now=datetime.now(UTC),
         )
     with pytest.raises(Conflict, match="amount"):
         offers.match(
@@ -177,6 +202,7 @@ def test_refused_matches_change_nothing(session: Session) -> None:
             principal=SYSTEM,
             request_id=request_id,
             match_in=MatchIn(offer_id=other, amount=40),
+            now=datetime.now(UTC),
         )
     with pytest.raises(Conflict, match="day"):
         offers.match(
@@ -184,17 +210,27 @@ def test_refused_matches_change_nothing(session: Session) -> None:
             principal=SYSTEM,
             request_id=request_id,
             match_in=MatchIn(offer_id=other, day=LAST + timedelta(days=1)),
+            now=datetime.now(UTC),
         )
     offers.withdraw_request(
-        session, principal=district_user(session, SHAPINGBA)[0], request_id=request_id
+        session,
+        principal=district_user(session, SHAPINGBA)[0],
+        request_id=request_id,
+        now=datetime.now(UTC),
     )
     with pytest.raises(Conflict, match="withdrawn"):
         offers.match(
-            session, principal=SYSTEM, request_id=request_id, match_in=MatchIn(offer_id=other)
+            session,
+            principal=SYSTEM,
+            request_id=request_id,
+            match_in=MatchIn(offer_id=other),
+            now=datetime.now(UTC),
         )
     assert transfer_orders.list_orders(session, principal=SYSTEM)[1] == 0
     with pytest.raises(Conflict):
-        offers.withdraw_request(session, principal=SYSTEM, request_id=request_id)
+        offers.withdraw_request(
+            session, principal=SYSTEM, request_id=request_id, now=datetime.now(UTC)
+        )
 
 
 def test_matching_through_the_api(app_client: TestClient, session: Session) -> None:

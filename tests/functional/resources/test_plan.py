@@ -23,9 +23,9 @@ from tests.factories.resources import (
     window,
 )
 from xietong.areas import service as areas_service
-from xietong.resources import flows
-from xietong.resources.demand import BED_RESOURCES
-from xietong.resources.placement import StayPlan
+from xietong.resources.outlook.demand import BED_RESOURCES
+from xietong.resources.plans import service as flows
+from xietong.resources.plans.placement import StayPlan
 from xietong.resources.service import capacity_by_district
 
 CQ, MH, TUBE = "centralised_quarantine_bed", "makeshift_hospital_bed", "lab_tube"

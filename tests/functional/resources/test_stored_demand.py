@@ -11,7 +11,8 @@ from tests.factories.cases import add_contact, at, make_case
 from tests.factories.resources import DAY, JIULONGPO, SHAPINGBA, TZ, facility
 from xietong.core.principal import SYSTEM
 from xietong.people.protection import PersonalDataProtector
-from xietong.resources import flows, outlook
+from xietong.resources.outlook import service as outlook
+from xietong.resources.plans import service as flows
 from xietong.resources.schemas import DemandRequest, PlanRequest
 
 CQ = "centralised_quarantine_bed"

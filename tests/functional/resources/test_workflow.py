@@ -4,7 +4,7 @@ the districts concerned through the outbox."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,8 +27,8 @@ from xietong.auth.models import AuditEntry
 from xietong.core.errors import Conflict, NotFound, PermissionDenied
 from xietong.core.principal import SYSTEM
 from xietong.outbox.models import OutboxMessage
-from xietong.resources import flows
-from xietong.resources import orders as transfer_orders
+from xietong.resources.orders import service as transfer_orders
+from xietong.resources.plans import service as flows
 
 
 def auth(token: str) -> dict[str, str]:
@@ -70,7 +70,9 @@ def test_a_proposed_plan_is_announced_to_the_command_centre(
 def test_approval_turns_each_transfer_into_an_order_both_districts_are_told_of(
     session: Session, proposed: int
 ) -> None:
-    summary, orders = flows.approve_plan(session, principal=SYSTEM, plan_id=proposed, note="同意")
+    summary, orders = flows.approve_plan(
+        session, principal=SYSTEM, plan_id=proposed, note="同意", now=datetime.now(UTC)
+    )
     assert summary.status == "approved" and summary.decided_by == "system"
     assert {(o.from_district_code, o.to_district_code, o.amount, o.status) for o in orders} == {
         (SHAPINGBA, JIULONGPO, 30, "issued"),
@@ -108,23 +110,25 @@ def test_each_district_is_told_of_the_approval_with_only_its_own_orders(
 def test_only_the_command_centre_approves(session: Session, proposed: int) -> None:
     coordinator, _ = district_user(session, JIULONGPO)
     with pytest.raises(PermissionDenied):
-        flows.approve_plan(session, principal=coordinator, plan_id=proposed)
+        flows.approve_plan(session, principal=coordinator, plan_id=proposed, now=datetime.now(UTC))
     assert flows.get_plan(session, principal=SYSTEM, plan_id=proposed).status == "proposed"
 
 
 def test_a_plan_is_approved_once_and_a_rejected_plan_never(session: Session, proposed: int) -> None:
-    flows.approve_plan(session, principal=SYSTEM, plan_id=proposed)
+    flows.approve_plan(session, principal=SYSTEM, plan_id=proposed, now=datetime.now(UTC))
     with pytest.raises(Conflict, match="approved"):
-        flows.approve_plan(session, principal=SYSTEM, plan_id=proposed)
+        flows.approve_plan(session, principal=SYSTEM, plan_id=proposed, now=datetime.now(UTC))
     with pytest.raises(Conflict):
-        flows.reject_plan(session, principal=SYSTEM, plan_id=proposed)
+        flows.reject_plan(session, principal=SYSTEM, plan_id=proposed, now=datetime.now(UTC))
     other = propose(
         session, plan_request(contacts={SHAPINGBA: [5]}, first_day=DAY + timedelta(days=30))
     )
     assert other.id is not None
-    flows.reject_plan(session, principal=SYSTEM, plan_id=other.id, note="需求已变化")
+    flows.reject_plan(
+        session, principal=SYSTEM, plan_id=other.id, note="需求已变化", now=datetime.now(UTC)
+    )
     with pytest.raises(Conflict, match="rejected"):
-        flows.approve_plan(session, principal=SYSTEM, plan_id=other.id)
+        flows.approve_plan(session, principal=SYSTEM, plan_id=other.id, now=datetime.now(UTC))
     orders, _ = transfer_orders.list_orders(session, principal=SYSTEM, plan_id=other.id)
     assert orders == []
 
@@ -134,21 +138,23 @@ def test_approving_one_plan_supersedes_other_proposals_for_the_same_days(
 ) -> None:
     rival = propose(session, plan_request(contacts={SHAPINGBA: [10]}))
     assert rival.id is not None
-    flows.approve_plan(session, principal=SYSTEM, plan_id=proposed)
+    flows.approve_plan(session, principal=SYSTEM, plan_id=proposed, now=datetime.now(UTC))
     assert flows.get_plan(session, principal=SYSTEM, plan_id=rival.id).status == "superseded"
     with pytest.raises(Conflict):
-        flows.approve_plan(session, principal=SYSTEM, plan_id=rival.id)
+        flows.approve_plan(session, principal=SYSTEM, plan_id=rival.id, now=datetime.now(UTC))
 
 
 def test_an_unknown_plan_is_not_found(session: Session) -> None:
     with pytest.raises(NotFound):
-        flows.approve_plan(session, principal=SYSTEM, plan_id=987654)
+        flows.approve_plan(session, principal=SYSTEM, plan_id=987654, now=datetime.now(UTC))
 
 
 def test_both_ends_acknowledge_and_the_order_is_acknowledged(
     app_client: TestClient, session: Session, proposed: int
 ) -> None:
-    _, orders = flows.approve_plan(session, principal=SYSTEM, plan_id=proposed)
+    _, orders = flows.approve_plan(
+        session, principal=SYSTEM, plan_id=proposed, now=datetime.now(UTC)
+    )
     order = next(o for o in orders if o.from_district_code == SHAPINGBA)
     _, sender = district_user(session, SHAPINGBA)
     _, receiver = district_user(session, JIULONGPO)
@@ -175,7 +181,9 @@ def test_both_ends_acknowledge_and_the_order_is_acknowledged(
 def test_a_district_sees_only_the_orders_concerning_it(
     app_client: TestClient, session: Session, proposed: int
 ) -> None:
-    _, orders = flows.approve_plan(session, principal=SYSTEM, plan_id=proposed)
+    _, orders = flows.approve_plan(
+        session, principal=SYSTEM, plan_id=proposed, now=datetime.now(UTC)
+    )
     theirs = next(o for o in orders if o.from_district_code == YUZHONG)
     _, token = district_user(session, JIULONGPO)
     listed = app_client.get("/api/resources/orders", headers=auth(token)).json()
@@ -192,29 +200,41 @@ def test_a_district_sees_only_the_orders_concerning_it(
 def test_the_command_centre_does_not_acknowledge_for_a_district(
     session: Session, proposed: int
 ) -> None:
-    _, orders = flows.approve_plan(session, principal=SYSTEM, plan_id=proposed)
+    _, orders = flows.approve_plan(
+        session, principal=SYSTEM, plan_id=proposed, now=datetime.now(UTC)
+    )
     with pytest.raises(PermissionDenied):
-        transfer_orders.acknowledge_order(session, principal=SYSTEM, order_id=orders[0].id)
+        transfer_orders.acknowledge_order(
+            session, principal=SYSTEM, order_id=orders[0].id, now=datetime.now(UTC)
+        )
 
 
 def test_a_cancelled_order_can_be_neither_acknowledged_nor_cancelled_again(
     session: Session, proposed: int
 ) -> None:
-    _, orders = flows.approve_plan(session, principal=SYSTEM, plan_id=proposed)
+    _, orders = flows.approve_plan(
+        session, principal=SYSTEM, plan_id=proposed, now=datetime.now(UTC)
+    )
     order = next(o for o in orders if o.from_district_code == SHAPINGBA)
     cancelled = transfer_orders.cancel_order(
-        session, principal=SYSTEM, order_id=order.id, note="已就地解决"
+        session, principal=SYSTEM, order_id=order.id, note="已就地解决", now=datetime.now(UTC)
     )
     assert cancelled.status == "cancelled"
     (told,) = messages(session, "resources.transfer_order.cancelled")
     assert district_id(session, SHAPINGBA) in told.audience
     coordinator, _ = district_user(session, JIULONGPO)
     with pytest.raises(Conflict, match="cancelled"):
-        transfer_orders.acknowledge_order(session, principal=coordinator, order_id=order.id)
+        transfer_orders.acknowledge_order(
+            session, principal=coordinator, order_id=order.id, now=datetime.now(UTC)
+        )
     with pytest.raises(Conflict):
-        transfer_orders.cancel_order(session, principal=SYSTEM, order_id=order.id)
+        transfer_orders.cancel_order(
+            session, principal=SYSTEM, order_id=order.id, now=datetime.now(UTC)
+        )
     with pytest.raises(PermissionDenied):
-        transfer_orders.cancel_order(session, principal=coordinator, order_id=orders[1].id)
+        transfer_orders.cancel_order(
+            session, principal=coordinator, order_id=orders[1].id, now=datetime.now(UTC)
+        )
 
 
 def test_the_workflow_through_the_api(

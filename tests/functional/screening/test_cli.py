@@ -15,6 +15,7 @@ from tests.conftest import BACKENDS, PG_URL, _drop_postgresql_database, _fresh_p
 from xietong.cli import context
 from xietong.cli.main import build
 from xietong.core.principal import SYSTEM
+from xietong.core.wallclock import SystemClock
 from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.people.synthetic import synthetic_national_id
@@ -62,10 +63,10 @@ def prepare(cli: CliRunner, tmp_path: Path) -> list[int]:
     ]
     persons.write_text("\n".join(rows) + "\n", encoding="utf-8")
     assert cli.invoke(build(), ["people", "import", str(persons)]).exit_code == 0
-    with unit_of_work(session_factory(context.engine())) as session:
+    with unit_of_work(session_factory(context.engine()), clock=SystemClock()) as session:
         return list(
             session.scalars(
-                people_service.visible_persons(SYSTEM)
+                people_service.visible_persons(SYSTEM, at=datetime.now(UTC))
                 .with_only_columns(Person.id)
                 .order_by(Person.id)
             )

@@ -25,6 +25,7 @@ from xietong.areas import service as areas_service
 from xietong.bootstrap import prepare_database
 from xietong.config import Settings
 from xietong.core.principal import SYSTEM
+from xietong.core.wallclock import SystemClock
 from xietong.people import service as people_service
 from xietong.people.models import Person
 from xietong.people.protection import PersonalDataProtector
@@ -67,7 +68,7 @@ def _prepare(url: str, workdir: Path) -> tuple[Path, Path]:
     engine = build_engine(url)
     prepare_database(engine)
     protector = PersonalDataProtector.from_settings(Settings(database_url=url))
-    with unit_of_work(session_factory(engine)) as session:
+    with unit_of_work(session_factory(engine), clock=SystemClock()) as session:
         areas_service.generate_synthetic_areas(
             session, buildings_per_district={"500103": 2, "500106": 2}, seed=3
         )
@@ -90,7 +91,7 @@ def _prepare(url: str, workdir: Path) -> tuple[Path, Path]:
         )
         person_ids = list(
             session.scalars(
-                people_service.visible_persons(SYSTEM)
+                people_service.visible_persons(SYSTEM, at=datetime.now(UTC))
                 .with_only_columns(Person.id)
                 .order_by(Person.id)
             )

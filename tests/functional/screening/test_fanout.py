@@ -4,7 +4,7 @@ district, a case candidate for a positive single tube; a retest result ends the 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -91,7 +91,9 @@ def test_only_members_living_in_another_district_need_a_referral(
     assert [(n.person_id, n.reason, n.from_district_id, n.to_district_id) for n in needs] == [
         (visitor.id, "pooled_positive", ids["500103"], ids["500106"])
     ]
-    service.mark_referral_needs_opened(session, need_ids=[n.id for n in needs])
+    service.mark_referral_needs_opened(
+        session, need_ids=[n.id for n in needs], now=datetime.now(UTC)
+    )
     assert all(n.person_id != visitor.id for n in service.pending_referral_needs(session))
 
 
@@ -141,7 +143,9 @@ def test_single_tube_retests_end_the_holds_and_a_positive_one_is_a_case_candidat
     assert [(c.sampled_at, c.detected_at) for c in candidates] == [(retest_at, result_at)]
     needs = {(n.person_id, n.reason) for n in service.pending_referral_needs(session)}
     assert {(visitor.id, "pooled_positive"), (visitor.id, "positive")} <= needs
-    service.mark_case_candidates_consumed(session, candidate_ids=[c.id for c in candidates])
+    service.mark_case_candidates_consumed(
+        session, candidate_ids=[c.id for c in candidates], now=datetime.now(UTC)
+    )
     assert all(c.person_id != visitor.id for c in service.pending_case_candidates(session))
     outcomes = dict(
         session.execute(

@@ -20,7 +20,7 @@ from xietong.flows import screening
 from xietong.people.protection import PersonalDataProtector
 from xietong.screening import metrics, service
 from xietong.screening.models import PlannedBuilding
-from xietong.screening.plan import due_on
+from xietong.screening.plans.rules import due_on
 from xietong.zones import service as zones_service
 
 DAY = date(2022, 11, 15)
@@ -56,12 +56,13 @@ def test_every_central_building_is_planned_exactly_once_over_two_days(session: S
 
 def test_a_high_risk_building_from_zones_tests_daily_by_single_tube(session: Session) -> None:
     building = building_in(session, "500106", 0)
-    zones_service.designate_area(
+    zones_service.open_area(
         session,
         principal=SYSTEM,
         building_code=building.code,
         reason="阳性病例住所",
         now=datetime(2022, 11, 14, 2, 0, tzinfo=f.NOW.tzinfo),
+        designate=True,
     )
     for k in range(3):
         day = DAY + timedelta(days=k)

@@ -7,10 +7,13 @@ scenario, so that it reports as many infections a day as a city of 150,000 would
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,15 +22,17 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import BACKENDS, PG_URL, _drop_postgresql_database, _fresh_postgresql_database
 from xietong.api.app import create_app
+from xietong.areas.models import District
 from xietong.auth import service as auth_service
 from xietong.auth.models import User
 from xietong.bootstrap import prepare_database
 from xietong.cases.models import Case, CloseContact, QuarantineOrder, TransmissionLink
 from xietong.config import Settings
+from xietong.core.wallclock import SystemClock
 from xietong.models import metadata
 from xietong.people.protection import PersonalDataProtector
+from xietong.referrals.inbox.service import list_referrals
 from xietong.referrals.models import Referral, ReferralEvent
-from xietong.referrals.query_service import list_referrals
 from xietong.resources.models import AidPlan
 from xietong.screening.models import LabResult, ResultBatch, Tube
 from xietong.storage.engine import build_engine, session_factory
@@ -61,10 +66,10 @@ class Replayed:
 def _replay(replayed: Replayed) -> int:
     factory = session_factory(replayed.engine)
     protector = PersonalDataProtector.from_settings(replayed.settings)
-    with unit_of_work(factory) as session:
+    with unit_of_work(factory, clock=SystemClock()) as session:
         run_id = build_city(session, protector=protector, population=POPULATION, seed=SEED).run_id
     report = replay(
-        lambda: unit_of_work(factory),
+        lambda: unit_of_work(factory, clock=SystemClock()),
         run_id=run_id,
         days=DAYS,
         protector=protector,
@@ -296,3 +301,78 @@ def test_the_same_seed_gives_the_same_city_and_counts_even_when_stopped_and_resu
         session.rollback()
     assert snapshots[0] == snapshots[1]
     assert snapshots[0]["tubes"] and snapshots[0]["infections"]
+
+
+# --- the frozen baseline --------------------------------------------------------------------------
+
+BASELINE = Path(__file__).parent / "baselines" / f"replay-{POPULATION}-seed{SEED}-{DAYS}days.json"
+
+
+def replay_summary(session: Session) -> dict[str, object]:
+    """What the seeded replay produced, by the users' figures: new cases per reporting day and
+    district, referrals by state, and high-risk areas locked and lifted per day."""
+    codes = dict(session.execute(select(District.id, District.code)).all())
+    cases: dict[str, dict[str, int]] = {}
+    for day, district_id, count in session.execute(
+        select(Case.report_day, Case.report_district_id, func.count())
+        .group_by(Case.report_day, Case.report_district_id)
+        .order_by(Case.report_day, Case.report_district_id)
+    ):
+        cases.setdefault(day.isoformat(), {})[codes[district_id]] = count
+    referrals = dict(
+        session.execute(
+            select(Referral.status, func.count())
+            .group_by(Referral.status)
+            .order_by(Referral.status)
+        ).all()
+    )
+    locked = dict(
+        session.execute(
+            select(RiskArea.active_from, func.count())
+            .where(RiskArea.active_from.is_not(None))
+            .group_by(RiskArea.active_from)
+            .order_by(RiskArea.active_from)
+        ).all()
+    )
+    lifted = dict(
+        session.execute(
+            select(RiskArea.lifted_on, func.count())
+            .where(RiskArea.lifted_on.is_not(None))
+            .group_by(RiskArea.lifted_on)
+            .order_by(RiskArea.lifted_on)
+        ).all()
+    )
+    return {
+        "new_cases_by_day_and_district": cases,
+        "referrals_by_state": referrals,
+        "areas_locked_by_day": {d.isoformat(): n for d, n in locked.items()},
+        "areas_lifted_by_day": {d.isoformat(): n for d, n in lifted.items()},
+    }
+
+
+def test_the_seeded_replay_matches_its_frozen_baseline(replayed: Replayed) -> None:
+    """The same seed gives the same outbreak through the same services, on either backend: any
+    change to what the replay produces shows here, and is accepted by regenerating the file with
+    `python -m tests.functional.twin.test_replay` (then read in review)."""
+    with replayed.session() as session:
+        summary = replay_summary(session)
+    assert summary == json.loads(BASELINE.read_text(encoding="utf-8"))
+
+
+def _write_baseline() -> None:
+    """Replay into a fresh SQLite file and write the baseline the test compares with."""
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'twin.sqlite'}"
+        engine = build_engine(url)
+        prepare_database(engine)
+        _replay(Replayed(engine, Settings(database_url=url, run_workers=False), run_id=0))
+        with session_factory(engine)() as session:
+            summary = replay_summary(session)
+        engine.dispose()
+    BASELINE.parent.mkdir(exist_ok=True)
+    text = json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True)
+    BASELINE.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    _write_baseline()

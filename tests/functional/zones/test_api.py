@@ -4,7 +4,7 @@ needs no token and carries no personal field."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -14,7 +14,7 @@ from tests.factories.auth import command_user, district_user, make_user
 from tests.factories.zones import NOV, TZ, area, at, building, infection, resident
 from xietong.areas.models import Community, Street
 from xietong.auth.models import AuditEntry
-from xietong.core.clock import local_day, utcnow
+from xietong.core.clock import local_day
 from xietong.core.principal import SYSTEM, Role
 from xietong.people.protection import PersonalDataProtector
 from xietong.zones import service
@@ -25,7 +25,7 @@ def auth(token: str) -> dict[str, str]:
 
 
 def today() -> object:
-    return local_day(utcnow(), "Asia/Shanghai")
+    return local_day(datetime.now(UTC), "Asia/Shanghai")
 
 
 # --- never widened --------------------------------------------------------------------------

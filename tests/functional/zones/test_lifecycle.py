@@ -3,6 +3,8 @@ the district → active → lifting proposed → lifted; every step with its use
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -66,6 +68,7 @@ def test_recording_the_same_infection_twice_changes_nothing(
         detected_at=at(NOV[16]),
         on_surface=True,
         tz=TZ,
+        now=datetime.now(UTC),
     )
     assert again.id == first.id and again.day == NOV[14]
 
@@ -91,13 +94,14 @@ def test_the_district_approves_and_the_area_is_locked_from_the_day_of_approval(
 ) -> None:
     home = building(session, "500106", 4)
     coordinator, _ = district_user(session, "500106")
-    proposed = service.propose_area(
+    proposed = service.open_area(
         session,
         principal=coordinator,
         building_code=home.code,
         reason="surface case",
         tz=TZ,
         now=at(NOV[14], 9),
+        designate=False,
     )
     approved = service.approve_area(
         session, principal=coordinator, area_id=proposed.id, now=at(NOV[15], 1), tz=TZ
@@ -123,14 +127,23 @@ def test_a_rejection_needs_a_reason_and_leaves_the_building_unlocked(session: Se
     home = building(session, "500106", 5)
     proposed = area(session, home, status="proposed")
     with pytest.raises(DomainError, match="reason"):
-        service.reject_area(session, principal=SYSTEM, area_id=proposed.id, reason=" ", tz=TZ)
+        service.reject_area(
+            session, principal=SYSTEM, area_id=proposed.id, reason=" ", tz=TZ, now=datetime.now(UTC)
+        )
     rejected = service.reject_area(
-        session, principal=SYSTEM, area_id=proposed.id, reason="the case had moved out", tz=TZ
+        session,
+        principal=SYSTEM,
+        area_id=proposed.id,
+        reason="the case had moved out",
+        tz=TZ,
+        now=datetime.now(UTC),
     )
     assert rejected.status == "rejected"
     assert home.id not in service.active_high_risk_building_ids(session, day=NOV[20])
     with pytest.raises(Conflict, match="cannot be approved"):
-        service.approve_area(session, principal=SYSTEM, area_id=proposed.id, tz=TZ)
+        service.approve_area(
+            session, principal=SYSTEM, area_id=proposed.id, tz=TZ, now=datetime.now(UTC)
+        )
 
 
 def test_a_district_acts_only_on_its_own_areas(session: Session) -> None:
@@ -138,33 +151,47 @@ def test_a_district_acts_only_on_its_own_areas(session: Session) -> None:
     proposed = area(session, home, status="proposed")
     outsider, _ = district_user(session, "500108")
     with pytest.raises(PermissionDenied, match="another district"):
-        service.approve_area(session, principal=outsider, area_id=proposed.id, tz=TZ)
+        service.approve_area(
+            session, principal=outsider, area_id=proposed.id, tz=TZ, now=datetime.now(UTC)
+        )
     with pytest.raises(PermissionDenied, match="another district"):
-        service.propose_area(
+        service.open_area(
             session,
             principal=outsider,
             building_code=building(session, "500106", 1).code,
             reason="seen there",
             tz=TZ,
+            now=datetime.now(UTC),
+            designate=False,
         )
 
 
 def test_a_field_worker_may_propose_but_not_decide(session: Session) -> None:
     home = building(session, "500106", 1)
     worker, _ = make_user(session, role=Role.field_worker, district_code="500106")
-    proposed = service.propose_area(
-        session, principal=worker, building_code=home.code, reason="found in a flow survey", tz=TZ
+    proposed = service.open_area(
+        session,
+        principal=worker,
+        building_code=home.code,
+        reason="found in a flow survey",
+        tz=TZ,
+        now=datetime.now(UTC),
+        designate=False,
     )
     with pytest.raises(PermissionDenied, match="may not approve"):
-        service.approve_area(session, principal=worker, area_id=proposed.id, tz=TZ)
+        service.approve_area(
+            session, principal=worker, area_id=proposed.id, tz=TZ, now=datetime.now(UTC)
+        )
     viewer, _ = make_user(session, role=Role.viewer)
     with pytest.raises(PermissionDenied, match="may not propose"):
-        service.propose_area(
+        service.open_area(
             session,
             principal=viewer,
             building_code=building(session, "500106", 2).code,
             reason="x",
             tz=TZ,
+            now=datetime.now(UTC),
+            designate=False,
         )
 
 
@@ -172,12 +199,24 @@ def test_a_building_has_at_most_one_open_area(session: Session) -> None:
     home = building(session, "500106", 2)
     area(session, home, status="active")
     with pytest.raises(Conflict, match="already has an open area"):
-        service.propose_area(
-            session, principal=SYSTEM, building_code=home.code, reason="again", tz=TZ
+        service.open_area(
+            session,
+            principal=SYSTEM,
+            building_code=home.code,
+            reason="again",
+            tz=TZ,
+            now=datetime.now(UTC),
+            designate=False,
         )
     with pytest.raises(Conflict, match="already has an open area"):
-        service.designate_area(
-            session, principal=SYSTEM, building_code=home.code, reason="again", tz=TZ
+        service.open_area(
+            session,
+            principal=SYSTEM,
+            building_code=home.code,
+            reason="again",
+            tz=TZ,
+            now=datetime.now(UTC),
+            designate=True,
         )
 
 
@@ -195,16 +234,23 @@ def test_a_district_designates_directly_with_a_reason(session: Session) -> None:
     home = building(session, "500106", 4)
     coordinator, _ = district_user(session, "500106")
     with pytest.raises(DomainError, match="reason"):
-        service.designate_area(
-            session, principal=coordinator, building_code=home.code, reason="", tz=TZ
+        service.open_area(
+            session,
+            principal=coordinator,
+            building_code=home.code,
+            reason="",
+            tz=TZ,
+            now=datetime.now(UTC),
+            designate=True,
         )
-    designated = service.designate_area(
+    designated = service.open_area(
         session,
         principal=coordinator,
         building_code=home.code,
         reason="cluster at the market stalls",
         now=at(NOV[16], 22),
         tz=TZ,
+        designate=True,
     )
     assert (designated.status, designated.origin, designated.active_from) == (
         "active",
@@ -262,7 +308,9 @@ def test_rejecting_a_lifting_keeps_the_area_locked_and_restarts_the_count_tomorr
         session, home, status="lifting_proposed", active_from=NOV[14], lifted_on=NOV[19]
     )
     with pytest.raises(DomainError, match="reason"):
-        service.reject_lifting(session, principal=SYSTEM, area_id=awaiting.id, reason="", tz=TZ)
+        service.reject_lifting(
+            session, principal=SYSTEM, area_id=awaiting.id, reason="", tz=TZ, now=datetime.now(UTC)
+        )
     kept = service.reject_lifting(
         session,
         principal=SYSTEM,
@@ -287,7 +335,9 @@ def test_a_new_infection_withdraws_a_proposed_lifting(
     last = service.area_events(session, area_id=awaiting.id)[-1]
     assert (last.step, last.username) == ("lifting_withdrawn", "system")
     with pytest.raises(Conflict):
-        service.reject_lifting(session, principal=SYSTEM, area_id=awaiting.id, reason="x", tz=TZ)
+        service.reject_lifting(
+            session, principal=SYSTEM, area_id=awaiting.id, reason="x", tz=TZ, now=datetime.now(UTC)
+        )
 
 
 def test_each_step_names_the_policy_in_force_on_its_own_day(session: Session) -> None:
@@ -298,8 +348,14 @@ def test_each_step_names_the_policy_in_force_on_its_own_day(session: Session) ->
         changes={"risk_area.lift_after_clean_days": 6},
     )
     home = building(session, "500108", 0)
-    proposed = service.propose_area(
-        session, principal=SYSTEM, building_code=home.code, reason="case", now=at(NOV[15]), tz=TZ
+    proposed = service.open_area(
+        session,
+        principal=SYSTEM,
+        building_code=home.code,
+        reason="case",
+        now=at(NOV[15]),
+        tz=TZ,
+        designate=False,
     )
     service.approve_area(session, principal=SYSTEM, area_id=proposed.id, now=at(NOV[16]), tz=TZ)
     assert proposed.policy_version == "2022-11-11"

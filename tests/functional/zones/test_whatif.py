@@ -69,8 +69,14 @@ def constructed_history(session: Session, protector: PersonalDataProtector) -> S
     )
     service.lift_area(session, principal=SYSTEM, area_id=proposed.id, now=at(NOV[18], 9), tz=TZ)
     # B: designated by hand, never lifted.
-    service.designate_area(
-        session, principal=SYSTEM, building_code=b.code, reason="cluster", now=at(NOV[20]), tz=TZ
+    service.open_area(
+        session,
+        principal=SYSTEM,
+        building_code=b.code,
+        reason="cluster",
+        now=at(NOV[20]),
+        tz=TZ,
+        designate=True,
     )
     # C: a surface case whose proposal the district rejected.
     infection(session, protector, c, NOV[25])
@@ -80,8 +86,14 @@ def constructed_history(session: Session, protector: PersonalDataProtector) -> S
         session, principal=SYSTEM, area_id=rejected.id, reason="visitor", now=at(NOV[25], 15), tz=TZ
     )
     # D: designated before the period, lifted by hand inside it.
-    early = service.designate_area(
-        session, principal=SYSTEM, building_code=d.code, reason="cluster", now=at(NOV[5]), tz=TZ
+    early = service.open_area(
+        session,
+        principal=SYSTEM,
+        building_code=d.code,
+        reason="cluster",
+        now=at(NOV[5]),
+        tz=TZ,
+        designate=True,
     )
     service.lift_area(
         session, principal=SYSTEM, area_id=early.id, reason="all negative", now=at(NOV[11]), tz=TZ

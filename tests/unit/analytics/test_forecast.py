@@ -183,7 +183,7 @@ def test_without_noise_early_growth_is_the_dominant_root_of_the_linearised_map()
 # --- screening, isolation, restrictions and travel ---------------------------------------------
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120)
 @given(
     districts=st.integers(min_value=1, max_value=4),
     seed=st.integers(min_value=0, max_value=100_000),
@@ -222,7 +222,7 @@ def test_without_noise_more_frequent_screening_never_forecasts_more_infections(
     assert np.all(cumulative_fewer <= cumulative_more * (1 + 1e-12) + 1e-9)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15)
 @given(
     seed=st.integers(min_value=0, max_value=2**32 - 1),
     sooner=st.sampled_from([1.0, 2.0]),
@@ -325,7 +325,7 @@ def test_seeded_runs_are_reproducible_and_do_not_depend_on_workers() -> None:
     assert not np.array_equal(first.new_infections, other.new_infections)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20)
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1), runs=st.integers(1, 80))
 def test_the_ensemble_median_lies_between_the_quartiles(seed: int, runs: int) -> None:
     result = forecast(

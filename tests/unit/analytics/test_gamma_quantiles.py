@@ -64,7 +64,7 @@ def test_a_level_outside_zero_and_one_is_refused_by_name() -> None:
         gamma_quantiles((0.5, 1.0), np.ones(2))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     # Beyond these, SciPy's incomplete gamma function itself loses digits (a = 8e6 at p = 6e-8
     # is 2 % off), so both methods are off the true quantile by as much.

@@ -14,7 +14,7 @@ from xietong.analytics.core.growth import estimate_growth_rate
 from xietong.analytics.core.rt import estimate_rt
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(rate=st.floats(-0.4, 0.4), middle=st.floats(5e4, 5e5), window=st.integers(3, 14))
 def test_a_constant_exponential_growth_recovers_its_rate(
     rate: float, middle: float, window: int

@@ -19,7 +19,7 @@ def _city(districts: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return population, distance + np.eye(districts)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     districts=st.integers(min_value=1, max_value=12),
     seed=st.integers(min_value=0, max_value=10_000),
@@ -65,7 +65,7 @@ def test_a_lone_district_keeps_all_contact_time_at_home() -> None:
     np.testing.assert_array_equal(mobility.contact_share, [[1.0]])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     districts=st.integers(min_value=2, max_value=10),
     seed=st.integers(min_value=0, max_value=10_000),

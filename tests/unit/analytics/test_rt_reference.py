@@ -271,7 +271,7 @@ daily_counts = arrays(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(incidence=daily_counts, window=st.integers(1, 8))
 def test_posterior_mean_and_credible_interval_are_never_negative(
     incidence: np.ndarray, window: int
@@ -285,7 +285,7 @@ def test_posterior_mean_and_credible_interval_are_never_negative(
     assert np.all(rt.median[known] <= rt.upper[known])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     incidence=arrays(np.int64, st.integers(9, 40), elements=st.integers(200, 2_000)),
     factor=st.integers(2, 50),
@@ -303,7 +303,7 @@ def test_scaling_large_counts_leaves_the_posterior_mean_nearly_unchanged(
     np.testing.assert_allclose(scaled.mean, base.mean, rtol=5e-3)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40)
 @given(incidence=daily_counts)
 def test_many_districts_at_once_equal_one_district_at_a_time(incidence: np.ndarray) -> None:
     weights = omicron_serial_interval()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xietong.cases.chains import (
+from xietong.cases.links.chains import (
     ChainEdge,
     ChainNode,
     chain_of_every_case,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xietong.cases.clustering import PlaceVisit, closes_on, group_by_place, is_active
+from xietong.cases.clusters.grouping import PlaceVisit, closes_on, group_by_place, is_active
 
 DAY = date(2022, 11, 1)
 

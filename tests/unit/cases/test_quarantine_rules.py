@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xietong.cases.quarantine import (
+from xietong.cases.quarantine.rules import (
     FacilityBeds,
     NoQuarantine,
     QuarantinePlan,
@@ -67,7 +67,20 @@ PLAN = QuarantinePlan(START, START + timedelta(5), START + timedelta(7), days(0,
 
 
 def test_release_on_the_end_date_with_a_negative_test() -> None:
-    check_release(PLAN, release_day=PLAN.ends_on, test_day=PLAN.ends_on, test_result="negative")
+    """Accepted from the end date on, with a negative test on or after the last test day; the
+    day before the end date is the first refused."""
+    for test_day in (PLAN.last_test_day, PLAN.ends_on):
+        accepted = check_release(
+            PLAN, release_day=PLAN.ends_on, test_day=test_day, test_result="negative"
+        )
+        assert accepted is None
+    with pytest.raises(ReleaseRefused, match="cannot be released earlier"):
+        check_release(
+            PLAN,
+            release_day=PLAN.ends_on - timedelta(1),
+            test_day=PLAN.last_test_day,
+            test_result="negative",
+        )
 
 
 @pytest.mark.parametrize(
@@ -113,7 +126,7 @@ arrivals = st.lists(
 )  # (start offset, days in a bed)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     beds=st.lists(st.integers(0, 4), min_size=1, max_size=4),
     stays=arrivals,

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from xietong.resources.allocation import (
+from xietong.resources.plans.allocation import (
     CENTRALISED_QUARANTINE_BED,
     LAB_TUBE,
     MutualAidPlan,
@@ -398,7 +398,7 @@ def brute_force_optimum(problem: MutualAidProblem) -> tuple[float, float]:
     return best
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     n_d=st.integers(2, 3),
     data=st.data(),
@@ -451,7 +451,7 @@ def two_solve_optimum(problem: MutualAidProblem, *, r: int, t: int) -> tuple[flo
     return float(demand.sum() - served), float(least.fun)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(instances(max_districts=8, max_amount=60))
 def test_the_single_weighted_solve_equals_two_lexicographic_solves(
     problem: MutualAidProblem,

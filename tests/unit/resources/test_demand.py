@@ -11,12 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xietong.policy.loader import default_policy
-from xietong.resources.allocation import (
-    CENTRALISED_QUARANTINE_BED,
-    LAB_TUBE,
-    MAKESHIFT_HOSPITAL_BED,
-)
-from xietong.resources.demand import (
+from xietong.resources.outlook.demand import (
     HOME_ISOLATION_PLACE,
     Projection,
     StayRules,
@@ -24,6 +19,11 @@ from xietong.resources.demand import (
     project_demand,
     project_new_cases,
     whole_arrivals,
+)
+from xietong.resources.plans.allocation import (
+    CENTRALISED_QUARANTINE_BED,
+    LAB_TUBE,
+    MAKESHIFT_HOSPITAL_BED,
 )
 
 DAYS = tuple(date(2022, 11, 14) + timedelta(days=k) for k in range(7))

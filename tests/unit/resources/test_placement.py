@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xietong.resources.allocation import (
+from xietong.resources.plans.allocation import (
     CENTRALISED_QUARANTINE_BED,
     LAB_TUBE,
     MutualAidProblem,
     plan_mutual_aid,
 )
-from xietong.resources.placement import StayProblem, keep_at_home, place_arrivals
+from xietong.resources.plans.placement import StayProblem, keep_at_home, place_arrivals
 
 DAY = date(2022, 11, 14)
 FloatArray = npt.NDArray[np.float64]
@@ -140,14 +140,14 @@ def instances(draw: st.DrawFn) -> StayProblem:
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(instances())
 def test_no_district_is_ever_planned_above_its_free_capacity(problem: StayProblem) -> None:
     plan = place_arrivals(problem)
     assert np.all(plan.placed_occupancy <= problem.free_capacity + 1e-9)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(instances())
 def test_every_arrival_is_kept_sent_or_short_and_what_is_sent_is_received(
     problem: StayProblem,
@@ -159,7 +159,7 @@ def test_every_arrival_is_kept_sent_or_short_and_what_is_sent_is_received(
     assert all(t.amount == int(t.amount) > 0 for t in plan.transfers)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(instances())
 def test_mutual_aid_never_serves_fewer_than_every_district_keeping_to_itself(
     problem: StayProblem,
@@ -167,7 +167,7 @@ def test_mutual_aid_never_serves_fewer_than_every_district_keeping_to_itself(
     assert place_arrivals(problem).total_unmet <= keep_at_home(problem).sum() + 1e-9
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(instances())
 def test_with_one_day_stays_the_plan_is_the_lp_optimum_over_all_days_at_once(
     problem: StayProblem,

@@ -8,7 +8,7 @@ import io
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from xietong.screening.records import Columns, read_chunks, read_column_chunks
+from xietong.screening.parsing import Columns, read_chunks, read_column_chunks
 
 HEADER = "tube_code,site_code,collected_at,pool_size,person_id\n"
 REQUIRED = ["tube_code", "site_code", "collected_at", "pool_size", "person_id"]
@@ -70,7 +70,7 @@ def test_windows_line_ends_read_alike() -> None:
 FIELD = st.text(alphabet=st.sampled_from(list('ab1 ,"\r\n')), max_size=4)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(
     records=st.lists(st.lists(FIELD, min_size=1, max_size=6), max_size=12),
     size=st.integers(min_value=1, max_value=8),

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from xietong.policy.loader import default_policy
 from xietong.policy.rules import Policy
-from xietong.screening.plan import BuildingToPlan, PlanEntry, due_on, plan_day, tubes_needed
+from xietong.screening.plans.rules import BuildingToPlan, PlanEntry, due_on, plan_day, tubes_needed
 
 DAY = date(2022, 11, 15)
 codes = st.text(alphabet="0123456789ABCDEFGHS-", min_size=1, max_size=24)

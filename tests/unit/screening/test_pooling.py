@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xietong.policy.rules import PositivePoolRules
-from xietong.screening.pooling import Member, TubeOutcome, fan_out
+from xietong.screening.results.pooling import Member, TubeOutcome, fan_out
 
 RULES = PositivePoolRules(hold_members=True, single_tube_retest=True)
 

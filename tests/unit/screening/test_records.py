@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from xietong.core.errors import ValidationFailed
-from xietong.screening.records import BadValue, parse_ct, parse_instant, parse_outcome, read_rows
+from xietong.screening.parsing import BadValue, parse_ct, parse_instant, parse_outcome, read_rows
 
 NOW = datetime(2022, 11, 15, 4, 0, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from xietong.screening.records import Columns, Header
-from xietong.screening.tube_rows import TUBE_COLUMNS, Draft, Rows, TubeReader
+from xietong.screening.parsing import Columns, Header
+from xietong.screening.sampling.tube_rows import TUBE_COLUMNS, Draft, Rows, TubeReader
 
 NOW = datetime(2022, 11, 16, 4, 0, tzinfo=UTC)
 HEADER = Header({name: i for i, name in enumerate(TUBE_COLUMNS[:5])}, 5)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from xietong.screening.records import BadValue, parse_ct, parse_instant, parse_outcome
+from xietong.screening.parsing import BadValue, parse_ct, parse_instant, parse_outcome
 from xietong.twin import labs
 
 SLOTS = [datetime(2022, 11, 15, 6, tzinfo=UTC), datetime(2022, 11, 15, 10, tzinfo=UTC)]

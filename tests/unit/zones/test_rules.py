@@ -326,7 +326,7 @@ histories = st.integers(min_value=1, max_value=6).flatmap(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(history=histories, required=st.booleans(), n=st.integers(1, 5))
 def test_the_countdown_agrees_with_the_day_by_day_oracle(
     history: tuple[np.ndarray, np.ndarray, np.ndarray], required: bool, n: int
@@ -346,7 +346,7 @@ def test_the_countdown_agrees_with_the_day_by_day_oracle(
         assert bool(result.due[row]) is (expected >= n)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(history=histories, required=st.booleans(), n=st.integers(1, 5))
 def test_the_replay_agrees_with_the_day_by_day_oracle(
     history: tuple[np.ndarray, np.ndarray, np.ndarray], required: bool, n: int

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from xietong.analytics import service as analytics_service
 from xietong.analytics import situation as analytics_situation
 from xietong.analytics.schemas import TrendRead, UnitTrend
-from xietong.cases import cluster_service, link_service
+from xietong.cases.clusters import service as cluster_service
+from xietong.cases.links import service as link_service
 from xietong.cases.schemas import ChainSummary, ClusterRead
 from xietong.core.errors import NotFound, PermissionDenied
 from xietong.core.principal import Principal

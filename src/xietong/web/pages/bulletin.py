@@ -12,12 +12,12 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
+from xietong.api.deps import SessionDep
 from xietong.core.clock import local_day
 from xietong.core.errors import DomainError
 from xietong.core.principal import Principal
 from xietong.reports import service as reports_service
 from xietong.reports.schemas import BulletinRead
-from xietong.storage.dependencies import SessionDep
 from xietong.web.pages.common import error_page, guard
 from xietong.web.rendering import render
 from xietong.web.session import Viewer, ViewerDep

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from xietong.analytics import situation as analytics_situation
 from xietong.analytics.schemas import ForecastRead, ScenariosRead
+from xietong.api.deps import SessionDep
 from xietong.core.clock import local_day
 from xietong.core.errors import NotFound
 from xietong.core.principal import Principal
-from xietong.storage.dependencies import SessionDep
 from xietong.web import charts, memo
 from xietong.web.data.overview import trend
 from xietong.web.i18n import Language, translate

@@ -15,10 +15,9 @@ from fastapi import APIRouter, Form
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from xietong.auth.dependencies import SESSION_COOKIE
+from xietong.api.deps import SESSION_COOKIE, SessionDep
 from xietong.core.errors import NotAuthenticated, NotFound
 from xietong.core.principal import Role
-from xietong.storage.dependencies import SessionDep
 from xietong.web import charts
 from xietong.web.pages.common import safe_next
 from xietong.web.rendering import render
@@ -90,7 +89,9 @@ def login(
     next: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        principal, token = log_in(session, username=username.strip(), password=password)
+        principal, token = log_in(
+            session, username=username.strip(), password=password, now=viewer.now
+        )
     except NotAuthenticated:
         return _login_page(viewer, session, next_path=next, failed=True, status_code=401)
     target = safe_next(next, "")

@@ -15,9 +15,9 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from xietong.api.deps import SessionDep
 from xietong.core.clock import local_day
 from xietong.core.principal import Principal
-from xietong.storage.dependencies import SessionDep
 from xietong.web import charts
 from xietong.web.data import overview as data
 from xietong.web.i18n import translate

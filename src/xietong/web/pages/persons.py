@@ -9,11 +9,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from xietong.auth.dependencies import get_protector
+from xietong.api.deps import SessionDep, get_protector
 from xietong.core.clock import local_day
 from xietong.core.principal import Principal
 from xietong.people import service as people_service
-from xietong.storage.dependencies import SessionDep
 from xietong.web.pages.common import guard
 from xietong.web.rendering import render
 from xietong.web.session import ViewerDep

@@ -18,15 +18,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from xietong.auth.dependencies import get_protector
+from xietong.api.deps import SessionDep, get_protector
 from xietong.core.errors import PermissionDenied, ValidationFailed
 from xietong.core.principal import Principal, Role
 from xietong.people.protection import PersonalDataProtector
-from xietong.referrals import action_service, query_service
-from xietong.referrals.query_service import Box
+from xietong.referrals.actions import service as action_service
+from xietong.referrals.inbox import service as query_service
+from xietong.referrals.inbox.service import Box
 from xietong.referrals.schemas import ReferralSummary
-from xietong.referrals.states import OPEN, Status, allowed_actions
-from xietong.storage.dependencies import SessionDep
+from xietong.referrals.states import OPEN, Action, Status, allowed_actions
 from xietong.web import charts
 from xietong.web.i18n import translate
 from xietong.web.pages.common import Paging, act, clamp_limit, error_page, guard
@@ -404,12 +404,8 @@ def referral_action(
             "at": at,
             "tz": tz,
         }
-        if action == "acknowledge":
-            action_service.acknowledge(session, note=note or None, **common)
-        elif action == "locate":
-            action_service.mark_located(session, note=note or None, **common)
-        elif action == "control":
-            action_service.mark_controlled(session, note=note or None, **common)
+        if action in ("acknowledge", "locate", "control"):
+            action_service.act(session, action=Action(action), note=note or None, **common)
         elif action == "close":
             action_service.close(session, feedback=feedback, **common)
         elif action == "decline":

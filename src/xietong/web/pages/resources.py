@@ -14,12 +14,12 @@ from fastapi import APIRouter, Form
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from xietong.api.deps import SessionDep
 from xietong.core.clock import local_day
 from xietong.core.principal import Principal, Role
-from xietong.resources import flows
-from xietong.resources import outlook as resources_outlook
+from xietong.resources.outlook import service as resources_outlook
+from xietong.resources.plans import service as flows
 from xietong.resources.schemas import DemandInputs, OutlookCell, PlanRequest
-from xietong.storage.dependencies import SessionDep
 from xietong.web import charts
 from xietong.web.i18n import translate
 from xietong.web.pages.common import Paging, act, clamp_limit, guard

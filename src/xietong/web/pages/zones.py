@@ -16,10 +16,10 @@ from fastapi import APIRouter, Form
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from xietong.api.deps import SessionDep
 from xietong.core.clock import local_day
 from xietong.core.errors import DomainError
 from xietong.core.principal import Principal, Role
-from xietong.storage.dependencies import SessionDep
 from xietong.web import charts
 from xietong.web.i18n import translate
 from xietong.web.pages.common import Paging, act, clamp_limit, guard

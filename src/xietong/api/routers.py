@@ -1,0 +1,39 @@
+"""The routers the application serves, in the order their routes are matched."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from xietong.analytics.router import router as analytics
+from xietong.areas.router import router as areas
+from xietong.auth.router import router as auth
+from xietong.cases.router import router as cases
+from xietong.flows.router import router as flows
+from xietong.interop.router import router as interop
+from xietong.outbox.router import router as outbox
+from xietong.people.router import router as people
+from xietong.policy.router import router as policy
+from xietong.referrals.router import router as referrals
+from xietong.reports.router import router as reports
+from xietong.resources.router import router as resources
+from xietong.screening.router import router as screening
+from xietong.web.router import router as web
+from xietong.zones.router import router as zones
+
+ROUTERS: tuple[APIRouter, ...] = (
+    areas,
+    auth,
+    people,
+    policy,
+    outbox,
+    zones,
+    flows,
+    screening,
+    cases,
+    referrals,
+    resources,
+    analytics,
+    reports,
+    interop,
+    web,
+)

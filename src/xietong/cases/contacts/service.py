@@ -1,0 +1,378 @@
+"""Close contacts and their quarantine: registering contacts of a case (known persons, new persons,
+or a name and phone until identified), the quarantine order each gets from the policy with a bed
+in a facility of the contact's district, releases, and the referral need raised when a contact
+lives in another district.
+
+A contact's person is matched on the keyed hash of the national ID, whatever district it lives
+in, so that no duplicate person is made; the tracing district is then granted access to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xietong.areas import service as areas_service
+from xietong.auth import service as auth_service
+from xietong.cases.clusters.service import chunks
+from xietong.cases.contacts.needs import refer_if_elsewhere
+from xietong.cases.models import Case, CloseContact, ContactReferralNeed, QuarantineOrder
+from xietong.cases.quarantine.service import issue_order, order_reads
+from xietong.cases.schemas import (
+    ContactCreate,
+    ContactIdentify,
+    ContactRead,
+)
+from xietong.cases.service import get_case, visible_cases
+from xietong.core.clock import DEFAULT_TZ, local_day
+from xietong.core.errors import Conflict, NotFound, RowError, ValidationFailed
+from xietong.core.principal import SYSTEM, Permission, Principal
+from xietong.people import service as people_service
+from xietong.people.protection import PersonalDataProtector
+from xietong.people.schemas import PersonCreate
+from xietong.people.service import Person
+
+# --- persons of contacts ---------------------------------------------------------------------
+
+
+def _resolve_person(
+    session: Session,
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    case: Case,
+    person_id: int | None,
+    national_id: str | None,
+    name: str | None,
+    phone: str | None,
+    residence_building_code: str | None,
+    residence_district_code: str | None,
+) -> Person:
+    reason = f"close contact of case {case.id}"
+    if person_id is not None:
+        return people_service.get_person(
+            session, principal=principal, person_id=person_id, reason=reason
+        )
+    assert national_id is not None
+    try:
+        return people_service.find_by_national_id(
+            session,
+            principal=principal,
+            protector=protector,
+            national_id=national_id,
+            reason=reason,
+        )
+    except NotFound:
+        pass
+    # Outside the caller's jurisdiction, or new: match on the keyed hash so that no duplicate is
+    # made, then open the person to the district tracing the contact.
+    try:
+        person = people_service.find_by_national_id(
+            session,
+            principal=SYSTEM,
+            protector=protector,
+            national_id=national_id,
+            reason=f"{reason}, registered by {principal.username}",
+        )
+    except NotFound:
+        if not name:
+            raise ValidationFailed(
+                errors=[RowError("contact", "name", "a person not yet registered needs a name")]
+            ) from None
+        person = people_service.create_person(
+            session,
+            principal=SYSTEM,
+            protector=protector,
+            person_in=PersonCreate(
+                national_id=national_id,
+                name=name,
+                phone=phone,
+                residence_building_code=residence_building_code,
+                residence_district_code=residence_district_code,
+            ),
+            reason=f"{reason}, registered by {principal.username}",
+        )
+    if case.report_district_id not in (person.residence_district_id, person.current_district_id):
+        people_service.grant_access(
+            session, person_id=person.id, district_id=case.report_district_id, reason=reason
+        )
+    return person
+
+
+def _check_new_contact(session: Session, *, case: Case, person: Person) -> None:
+    if person.id == case.person_id:
+        raise ValidationFailed(errors=[RowError("contact", "person", "the case itself")])
+    if session.scalar(select(Case.id).where(Case.person_id == person.id)) is not None:
+        raise Conflict("the contact is already a case", code="contact_is_case")
+    duplicate = session.scalar(
+        select(CloseContact.id).where(
+            CloseContact.case_id == case.id, CloseContact.person_id == person.id
+        )
+    )
+    if duplicate is not None:
+        raise Conflict(
+            "the person is already a contact of this case",
+            code="contact_exists",
+            details={"contact_id": duplicate},
+        )
+
+
+# --- registering and identifying contacts ----------------------------------------------------
+
+
+def register_contact(
+    session: Session,
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    case_id: int,
+    contact_in: ContactCreate,
+    now: datetime,
+    tz: str = DEFAULT_TZ,
+) -> CloseContact:
+    """Register a close contact of a case, issue its quarantine order and, when it lives in
+    another district, the referral need for that district."""
+    principal.require(Permission.write_persons)
+    case = get_case(session, principal=principal, case_id=case_id, audit=False)
+    person = None
+    if contact_in.person_id is not None or contact_in.national_id is not None:
+        person = _resolve_person(
+            session,
+            principal=principal,
+            protector=protector,
+            case=case,
+            person_id=contact_in.person_id,
+            national_id=contact_in.national_id,
+            name=contact_in.name,
+            phone=contact_in.phone,
+            residence_building_code=contact_in.residence_building_code,
+            residence_district_code=contact_in.residence_district_code,
+        )
+        _check_new_contact(session, case=case, person=person)
+        residence_district_id = person.residence_district_id
+        residence_building_id = person.residence_building_id
+    else:
+        residence_building_id, residence_district_id = _residence(
+            session, contact_in.residence_building_code, contact_in.residence_district_code
+        )
+    exposure_building_id = None
+    if contact_in.exposure_building_code:
+        exposure_building_id = areas_service.get_building(
+            session, code=contact_in.exposure_building_code
+        ).id
+    contact = CloseContact(
+        case_id=case.id,
+        person_id=person.id if person is not None else None,
+        name_enc=None if person is not None else protector.encrypt_optional(contact_in.name),
+        phone_enc=None if person is not None else protector.encrypt_optional(contact_in.phone),
+        residence_district_id=residence_district_id,
+        residence_building_id=residence_building_id,
+        tracing_district_id=case.report_district_id,
+        exposure_kind=contact_in.exposure_kind,
+        exposure_building_id=exposure_building_id,
+        last_exposure_at=contact_in.last_exposure_at,
+        registered_by=principal.username,
+        registered_at=now,
+        identified_at=now if person is not None else None,
+    )
+    session.add(contact)
+    session.flush()
+    issue_order(
+        session,
+        contact=contact,
+        starts_on=contact_in.quarantine_starts_on or local_day(now, tz),
+        now=now,
+    )
+    refer_if_elsewhere(session, contact=contact, now=now)
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="create",
+        entity="contact",
+        entity_ids=[contact.id],
+        detail={"case_id": case.id, "person_id": contact.person_id},
+    )
+    return contact
+
+
+def _residence(
+    session: Session, building_code: str | None, district_code: str | None
+) -> tuple[int | None, int]:
+    if building_code:
+        building = areas_service.get_building(session, code=building_code)
+        return building.id, building.district_id
+    assert district_code is not None
+    return None, areas_service.get_district(session, code=district_code).id
+
+
+def identify_contact(
+    session: Session,
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    contact_id: int,
+    identify_in: ContactIdentify,
+    now: datetime,
+) -> CloseContact:
+    """Attach a contact known by name and phone to its person (registering it when new)."""
+    principal.require(Permission.write_persons)
+    contact = get_contact(session, principal=principal, contact_id=contact_id)
+    if contact.person_id is not None:
+        raise Conflict("the contact is already identified", code="contact_identified")
+    case = session.get_one(Case, contact.case_id)
+    building_code = identify_in.residence_building_code
+    district_code = identify_in.residence_district_code
+    if building_code is None and district_code is None:
+        if contact.residence_building_id is not None:
+            building_code = areas_service.buildings_by_id(
+                session, ids=[contact.residence_building_id]
+            )[contact.residence_building_id].code
+        else:
+            district_code = areas_service.district_code_by_id(session)[
+                contact.residence_district_id
+            ]
+    person = _resolve_person(
+        session,
+        principal=principal,
+        protector=protector,
+        case=case,
+        person_id=None,
+        national_id=identify_in.national_id,
+        name=identify_in.name or protector.decrypt_optional(contact.name_enc),
+        phone=identify_in.phone or protector.decrypt_optional(contact.phone_enc),
+        residence_building_code=building_code,
+        residence_district_code=district_code,
+    )
+    _check_new_contact(session, case=case, person=person)
+    contact.person_id = person.id
+    contact.name_enc = contact.phone_enc = None
+    contact.residence_district_id = person.residence_district_id
+    contact.residence_building_id = person.residence_building_id
+    contact.identified_at = now
+    for order in session.scalars(
+        select(QuarantineOrder).where(QuarantineOrder.contact_id == contact.id)
+    ):
+        order.person_id = person.id
+        order.updated_at = now
+    session.flush()
+    refer_if_elsewhere(session, contact=contact, now=now)
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="identify",
+        entity="contact",
+        entity_ids=[contact.id],
+        detail={"person_id": person.id},
+    )
+    return contact
+
+
+def get_contact(session: Session, *, principal: Principal, contact_id: int) -> CloseContact:
+    """A contact whose case the principal sees, or who lives in the principal's district."""
+    principal.require(Permission.read_persons)
+    contact = session.get(CloseContact, contact_id)
+    if contact is None or not (
+        principal.district_id is None
+        or contact.residence_district_id == principal.district_id
+        or session.scalar(
+            visible_cases(principal).with_only_columns(Case.id).where(Case.id == contact.case_id)
+        )
+        is not None
+    ):
+        raise NotFound(f"no contact {contact_id}", code="contact_not_found")
+    return contact
+
+
+def contacts_of_case(session: Session, *, principal: Principal, case_id: int) -> list[CloseContact]:
+    case = get_case(session, principal=principal, case_id=case_id, reason="contacts")
+    return list(
+        session.scalars(
+            select(CloseContact).where(CloseContact.case_id == case.id).order_by(CloseContact.id)
+        )
+    )
+
+
+def contact_reads(
+    session: Session,
+    contacts: Sequence[CloseContact],
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector | None = None,
+) -> list[ContactRead]:
+    """Contacts with their orders; names and phones of unidentified ones only with `protector`
+    (an audited read)."""
+    ids = [c.id for c in contacts]
+    orders_by_contact: dict[int, QuarantineOrder] = {}
+    orders_by_person: dict[int, QuarantineOrder] = {}
+    needs: dict[int, int] = {}
+    person_ids = [c.person_id for c in contacts if c.person_id is not None]
+    for part in chunks(ids):
+        for order in session.scalars(
+            select(QuarantineOrder).where(QuarantineOrder.contact_id.in_(part))
+        ):
+            orders_by_contact[order.contact_id] = order
+        needs.update(
+            session.execute(
+                select(ContactReferralNeed.contact_id, ContactReferralNeed.id).where(
+                    ContactReferralNeed.contact_id.in_(part)
+                )
+            ).all()
+        )
+    for part in chunks(person_ids):
+        # A contact of two cases keeps the one order the first contact gave it.
+        for order in session.scalars(
+            select(QuarantineOrder)
+            .where(QuarantineOrder.person_id.in_(part))
+            .order_by(QuarantineOrder.id.desc())
+        ):
+            orders_by_person[order.person_id or 0] = order
+    all_orders = list(orders_by_contact.values()) + list(orders_by_person.values())
+    reads_of_orders = {
+        o.id: r for o, r in zip(all_orders, order_reads(session, all_orders), strict=True)
+    }
+    codes = areas_service.district_code_by_id(session)
+    buildings = areas_service.buildings_by_id(
+        session,
+        ids=[c.residence_building_id for c in contacts]
+        + [c.exposure_building_id for c in contacts],
+    )
+    shown = [c.id for c in contacts if c.person_id is None] if protector is not None else []
+    if shown:
+        auth_service.record_audit(
+            session, principal=principal, action="read", entity="contact", entity_ids=shown
+        )
+    reads = []
+    for c in contacts:
+        shown_order = orders_by_contact.get(c.id) or (
+            orders_by_person.get(c.person_id) if c.person_id is not None else None
+        )
+        reveal = protector is not None and c.person_id is None
+        reads.append(
+            ContactRead(
+                id=c.id,
+                case_id=c.case_id,
+                person_id=c.person_id,
+                identified=c.person_id is not None,
+                name=protector.decrypt_optional(c.name_enc) if reveal and protector else None,
+                phone=protector.decrypt_optional(c.phone_enc) if reveal and protector else None,
+                residence_district_code=codes[c.residence_district_id],
+                residence_building_code=buildings[c.residence_building_id].code
+                if c.residence_building_id in buildings
+                else None,
+                tracing_district_code=codes[c.tracing_district_id],
+                exposure_kind=c.exposure_kind,
+                exposure_building_code=buildings[c.exposure_building_id].code
+                if c.exposure_building_id in buildings
+                else None,
+                last_exposure_at=c.last_exposure_at,
+                registered_at=c.registered_at,
+                quarantine_order=reads_of_orders[shown_order.id]
+                if shown_order is not None
+                else None,
+                referral_need_id=needs.get(c.id),
+            )
+        )
+    return reads

@@ -1,0 +1,390 @@
+"""Quarantine orders of close contacts: issuing them from the policy with a bed in a facility of
+the contact's district (never past its beds), giving waiting orders a bed when one frees, releases
+on the end date with a negative test, and the beds in use that the resources domain plans with.
+
+An order holds its person from its first to its last day; its bed from `bed_from` until home
+isolation starts, or until the order ends early (the contact became a case).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from xietong.areas import service as areas_service
+from xietong.auth import service as auth_service
+from xietong.cases.models import CloseContact, QuarantineOrder
+from xietong.cases.quarantine.rules import (
+    FacilityBeds,
+    NoQuarantine,
+    QuarantinePlan,
+    ReleaseRefused,
+    check_release,
+    choose_facility,
+    plan_quarantine,
+)
+from xietong.cases.schemas import FacilityUse, OccupancyRead, QuarantineOrderRead
+from xietong.core.clock import DEFAULT_TZ, local_day
+from xietong.core.errors import Conflict, NotFound
+from xietong.core.principal import Permission, Principal
+from xietong.policy.service import policy_in_force
+from xietong.resources.places import service as places_service
+
+
+def occupies_bed_on(day: date) -> ColumnElement[bool]:
+    """Orders holding a facility bed on `day`: placed, not yet at home, not ended early."""
+    return and_(
+        QuarantineOrder.facility_id.is_not(None),
+        QuarantineOrder.bed_from <= day,
+        QuarantineOrder.home_from > day,
+        or_(QuarantineOrder.ended_on.is_(None), QuarantineOrder.ended_on > day),
+    )
+
+
+def active_order_of(
+    session: Session, *, person_id: int, at: datetime, tz: str = DEFAULT_TZ
+) -> QuarantineOrder | None:
+    """The quarantine order holding `person_id` at the instant `at`, if any."""
+    day = local_day(at, tz)
+    return session.scalar(
+        select(QuarantineOrder)
+        .where(
+            QuarantineOrder.person_id == person_id,
+            QuarantineOrder.starts_on <= day,
+            QuarantineOrder.ends_on >= day,
+            or_(
+                QuarantineOrder.status == "active",
+                and_(QuarantineOrder.status == "released", QuarantineOrder.released_at > at),
+                and_(
+                    QuarantineOrder.status.in_(("became_case", "cancelled")),
+                    QuarantineOrder.ended_on > day,
+                ),
+            ),
+        )
+        .order_by(QuarantineOrder.id)
+        .limit(1)
+    )
+
+
+def bed_occupancy(session: Session, *, day: date) -> dict[int, dict[str, int]]:
+    """Beds used on `day` by quarantine orders: district → facility kind → beds."""
+    rows = session.execute(
+        select(QuarantineOrder.facility_id, func.count(QuarantineOrder.id))
+        .where(occupies_bed_on(day))
+        .group_by(QuarantineOrder.facility_id)
+    ).all()
+    facilities = places_service.facilities_by_id(session, ids=[f for f, _ in rows])
+    used: dict[int, dict[str, int]] = {}
+    for facility_id, count in rows:
+        if facility_id is None:
+            continue
+        facility = facilities[facility_id]
+        kinds = used.setdefault(facility.district_id, {})
+        kinds[facility.kind] = kinds.get(facility.kind, 0) + int(count)
+    return used
+
+
+def issue_order(
+    session: Session, *, contact: CloseContact, starts_on: date, now: datetime
+) -> QuarantineOrder | None:
+    """The contact's order from the policy in force on `starts_on`, with a bed if one is free.
+
+    A person already under an order that runs past `starts_on` keeps it (no second order);
+    a policy without quarantine issues none. Without a free bed the order waits for one.
+    """
+    if contact.person_id is not None:
+        running = session.scalar(
+            select(QuarantineOrder.id).where(
+                QuarantineOrder.person_id == contact.person_id,
+                QuarantineOrder.status == "active",
+                QuarantineOrder.ends_on >= starts_on,
+            )
+        )
+        if running is not None:
+            return None
+    policy = policy_in_force(session, day=starts_on)
+    try:
+        plan = plan_quarantine(policy.quarantine, starts_on=starts_on)
+    except NoQuarantine:
+        return None
+    facility_id = assign_bed(session, district_id=contact.residence_district_id, days=plan.bed_days)
+    order = QuarantineOrder(
+        contact_id=contact.id,
+        person_id=contact.person_id,
+        district_id=contact.residence_district_id,
+        facility_id=facility_id,
+        bed_from=starts_on if facility_id is not None else None,
+        status="active",
+        starts_on=plan.starts_on,
+        home_from=plan.home_from,
+        ends_on=plan.ends_on,
+        test_days=[d.isoformat() for d in plan.test_days],
+        policy_version=policy.version,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(order)
+    session.flush()
+    return order
+
+
+def assign_bed(session: Session, *, district_id: int, days: Sequence[date]) -> int | None:
+    """A facility of the district with a free bed on every one of `days`, or None."""
+    if not days:
+        return None
+    facilities = [
+        FacilityBeds(f.id, f.code, f.beds, f.available_from, f.available_to)
+        for f in places_service.active_facilities(
+            session,
+            district_id=district_id,
+            kind=places_service.CENTRALISED_QUARANTINE,
+            lock=True,
+        )
+    ]
+    if not facilities:
+        return None
+    occupied = beds_taken(
+        session, facility_ids=[f.id for f in facilities], first_day=min(days), last_day=max(days)
+    )
+    return choose_facility(facilities, occupied=occupied, days=days)
+
+
+def beds_taken(
+    session: Session, *, facility_ids: Sequence[int], first_day: date, last_day: date
+) -> dict[tuple[int, date], int]:
+    """(facility, day) → beds taken by orders, for the days from `first_day` to `last_day`."""
+    taken: dict[tuple[int, date], int] = {}
+    rows = session.execute(
+        select(
+            QuarantineOrder.facility_id,
+            QuarantineOrder.bed_from,
+            QuarantineOrder.home_from,
+            QuarantineOrder.ended_on,
+        ).where(
+            QuarantineOrder.facility_id.in_(list(facility_ids)),
+            QuarantineOrder.bed_from <= last_day,
+            QuarantineOrder.home_from > first_day,
+            or_(QuarantineOrder.ended_on.is_(None), QuarantineOrder.ended_on > first_day),
+        )
+    )
+    for facility_id, bed_from, home_from, ended_on in rows:
+        if facility_id is None or bed_from is None:
+            continue
+        leaves = min(home_from, ended_on) if ended_on is not None else home_from
+        day = max(bed_from, first_day)
+        while day < leaves and day <= last_day:
+            taken[(facility_id, day)] = taken.get((facility_id, day), 0) + 1
+            day += timedelta(days=1)
+    return taken
+
+
+def assign_waiting_orders(
+    session: Session, *, today: date, now: datetime, district_id: int | None = None
+) -> list[int]:
+    """Give beds to orders still waiting for one (oldest first); return the orders placed."""
+    query = select(QuarantineOrder).where(
+        QuarantineOrder.status == "active",
+        QuarantineOrder.facility_id.is_(None),
+        QuarantineOrder.home_from > today,
+        QuarantineOrder.starts_on < QuarantineOrder.home_from,
+    )
+    if district_id is not None:
+        query = query.where(QuarantineOrder.district_id == district_id)
+    placed = []
+    for order in session.scalars(query.order_by(QuarantineOrder.starts_on, QuarantineOrder.id)):
+        first = max(today, order.starts_on)
+        days = [first + timedelta(days=i) for i in range((order.home_from - first).days)]
+        facility_id = assign_bed(session, district_id=order.district_id, days=days)
+        if facility_id is None:
+            continue
+        order.facility_id = facility_id
+        order.bed_from = first
+        order.updated_at = now
+        session.flush()
+        placed.append(order.id)
+    return placed
+
+
+def get_order(session: Session, *, principal: Principal, order_id: int) -> QuarantineOrder:
+    """An order of the principal's district, or of a contact the district traces."""
+    principal.require(Permission.read_persons)
+    order = session.get(QuarantineOrder, order_id)
+    if order is None:
+        raise NotFound(f"no quarantine order {order_id}", code="order_not_found")
+    if principal.district_id is not None and order.district_id != principal.district_id:
+        tracing = session.scalar(
+            select(CloseContact.tracing_district_id).where(CloseContact.id == order.contact_id)
+        )
+        if tracing != principal.district_id:
+            raise NotFound(f"no quarantine order {order_id}", code="order_not_found")
+    return order
+
+
+def list_orders(
+    session: Session,
+    *,
+    principal: Principal,
+    district_code: str | None = None,
+    status: str | None = None,
+    awaiting_bed: bool | None = None,
+    ending_on: date | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[QuarantineOrder], int]:
+    """Orders of the principal's district (or traced by it), filtered, oldest start first."""
+    principal.require(Permission.read_persons)
+    query = select(QuarantineOrder)
+    if principal.district_id is not None:
+        traced = select(CloseContact.id).where(
+            CloseContact.tracing_district_id == principal.district_id
+        )
+        query = query.where(
+            or_(
+                QuarantineOrder.district_id == principal.district_id,
+                QuarantineOrder.contact_id.in_(traced),
+            )
+        )
+    if district_code is not None:
+        query = query.where(
+            QuarantineOrder.district_id
+            == areas_service.get_district(session, code=district_code).id
+        )
+    if status is not None:
+        query = query.where(QuarantineOrder.status == status)
+    if awaiting_bed is not None:
+        waiting = and_(
+            QuarantineOrder.facility_id.is_(None),
+            QuarantineOrder.status == "active",
+            QuarantineOrder.starts_on < QuarantineOrder.home_from,
+        )
+        query = query.where(waiting if awaiting_bed else ~waiting)
+    if ending_on is not None:
+        query = query.where(QuarantineOrder.ends_on == ending_on)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    orders = list(
+        session.scalars(
+            query.order_by(QuarantineOrder.starts_on, QuarantineOrder.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    return orders, total
+
+
+def order_reads(session: Session, orders: Sequence[QuarantineOrder]) -> list[QuarantineOrderRead]:
+    codes = areas_service.district_code_by_id(session)
+    facilities = places_service.facilities_by_id(session, ids=[o.facility_id for o in orders])
+    return [
+        QuarantineOrderRead(
+            id=o.id,
+            contact_id=o.contact_id,
+            person_id=o.person_id,
+            district_code=codes[o.district_id],
+            facility_code=facilities[o.facility_id].code if o.facility_id in facilities else None,
+            awaiting_bed=o.facility_id is None
+            and o.status == "active"
+            and o.starts_on < o.home_from,
+            status=o.status,
+            starts_on=o.starts_on,
+            home_from=o.home_from,
+            ends_on=o.ends_on,
+            test_days=[date.fromisoformat(d) for d in o.test_days],
+            policy_version=o.policy_version,
+            bed_from=o.bed_from,
+            ended_on=o.ended_on,
+            released_at=o.released_at,
+            release_test_at=o.release_test_at,
+            release_test_result=o.release_test_result,
+        )
+        for o in orders
+    ]
+
+
+def release_order(
+    session: Session,
+    *,
+    principal: Principal,
+    order_id: int,
+    tested_at: datetime,
+    result: str,
+    released_at: datetime,
+    tz: str = DEFAULT_TZ,
+) -> QuarantineOrder:
+    """Release a contact on the order's end date with a negative test (recorded with it)."""
+    principal.require(Permission.write_persons)
+    order = get_order(session, principal=principal, order_id=order_id)
+    if order.status != "active":
+        raise Conflict(f"the order is {order.status}", code="order_not_active")
+    plan = QuarantinePlan(
+        order.starts_on,
+        order.home_from,
+        order.ends_on,
+        tuple(date.fromisoformat(d) for d in order.test_days),
+    )
+    try:
+        check_release(
+            plan,
+            release_day=local_day(released_at, tz),
+            test_day=local_day(tested_at, tz),
+            test_result=result,
+        )
+    except ReleaseRefused as exc:
+        raise Conflict(str(exc), code="release_refused") from None
+    order.status = "released"
+    order.released_at = released_at
+    order.release_test_at = tested_at
+    order.release_test_result = result
+    order.released_by = principal.username
+    order.updated_at = released_at
+    session.flush()
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="release",
+        entity="quarantine_order",
+        entity_ids=[order.id],
+        detail={"result": result, "tested_at": tested_at.isoformat()},
+    )
+    return order
+
+
+def occupancy(session: Session, *, principal: Principal, day: date) -> OccupancyRead:
+    """Beds used per facility on `day` (a district sees its own), and orders waiting for a bed."""
+    principal.require(Permission.read_persons)
+    facilities = {
+        f.id: f
+        for f in places_service.active_facilities(session, district_id=principal.district_id)
+    }
+    used = dict(
+        session.execute(
+            select(QuarantineOrder.facility_id, func.count(QuarantineOrder.id))
+            .where(occupies_bed_on(day))
+            .group_by(QuarantineOrder.facility_id)
+        ).all()
+    )
+    waiting = select(func.count(QuarantineOrder.id)).where(
+        QuarantineOrder.status == "active",
+        QuarantineOrder.facility_id.is_(None),
+        QuarantineOrder.starts_on <= day,
+        QuarantineOrder.home_from > day,
+    )
+    if principal.district_id is not None:
+        waiting = waiting.where(QuarantineOrder.district_id == principal.district_id)
+    codes = areas_service.district_code_by_id(session)
+    return OccupancyRead(
+        day=day,
+        facilities=[
+            FacilityUse(
+                facility_code=f.code,
+                district_code=codes[f.district_id],
+                kind=f.kind,
+                beds=f.beds,
+                used=int(used.get(f.id, 0)),
+            )
+            for f in sorted(facilities.values(), key=lambda f: f.code)
+        ],
+        awaiting_bed=session.scalar(waiting) or 0,
+    )

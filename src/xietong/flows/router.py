@@ -1,0 +1,100 @@
+"""Routes of the use cases that span domains: the screening plan of a day (zones' high-risk set and
+screening's plan) and laboratory results in with everything they set off. Mounted under the
+screening API, where laboratories and the command centre find them."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, UploadFile
+from pydantic import BaseModel, Field
+
+from xietong.api.deps import LongPageDep, NowDep, PrincipalDep, SessionDep, SettingsDep
+from xietong.areas import service as areas_service
+from xietong.flows import intake, screening
+from xietong.screening.schemas import LabResultBatch, PlanRead
+
+router = APIRouter(prefix="/api/screening", tags=["screening"])
+
+
+class PlanIssue(BaseModel):
+    wind_down_first_rounds: dict[str, date] = Field(
+        default_factory=dict,
+        description="wind-down mode: district code → its first round (day after its last "
+        "community case)",
+    )
+
+
+def _first_rounds(session: SessionDep, given: dict[str, date]) -> dict[int, date]:
+    return {areas_service.get_district(session, code=code).id: day for code, day in given.items()}
+
+
+@router.get("/plan", summary="The screening plan of a day (a preview until it is issued)")
+def get_plan(
+    paging: LongPageDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    day: Annotated[date, Query(alias="date")],
+    district: str | None = None,
+) -> PlanRead:
+    return screening.read_plan(
+        session,
+        principal=principal,
+        day=day,
+        district_code=district,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.post("/plan", summary="Issue (or re-issue) the screening plan of a day (command centre)")
+def issue_plan(
+    now: NowDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    day: Annotated[date, Query(alias="date")],
+    body: PlanIssue | None = None,
+) -> PlanRead:
+    rounds = _first_rounds(session, body.wind_down_first_rounds if body else {})
+    return screening.issue_plan(
+        session, principal=principal, day=day, now=now, wind_down_first_rounds=rounds
+    )
+
+
+@router.post("/results", summary="Post laboratory results (all or nothing; idempotent)")
+def post_results(
+    now: NowDep,
+    batch: LabResultBatch,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> intake.IntakeReport:
+    return intake.ingest_lab_results(
+        session, principal=principal, batch=batch, tz=settings.timezone, now=now
+    )
+
+
+@router.post("/results/import", summary="Post laboratory results as a CSV file")
+def import_results(
+    now: NowDep,
+    file: UploadFile,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    load_valid: Annotated[
+        bool,
+        Query(description="Load the valid rows even if some are bad (rows_rejected counts them)."),
+    ] = False,
+) -> intake.IntakeReport:
+    stream = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
+    return intake.ingest_lab_results(
+        session,
+        principal=principal,
+        stream=stream,
+        source_name=file.filename or "upload",
+        tz=settings.timezone,
+        now=now,
+        load_valid=load_valid,
+    )

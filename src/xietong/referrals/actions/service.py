@@ -1,0 +1,284 @@
+"""Acting on a referral: the receiving district acknowledges, locates, controls and closes it with
+feedback, or declines it (naming the district where the person is pushes it on there); the
+command centre reassigns it. Each change writes its event and outbox message in the same
+transaction, and moves the access grant to the district that now holds the referral.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from xietong.areas import service as areas_service
+from xietong.auth import service as auth_service
+from xietong.core.errors import PermissionDenied, RowError, ValidationFailed
+from xietong.core.principal import Principal
+from xietong.people import service as people_service
+from xietong.policy.rules import Policy
+from xietong.referrals import sla
+from xietong.referrals.models import Handoff, Referral
+from xietong.referrals.service import DONE, Policies, event_for, get_referral, notify
+from xietong.referrals.states import (
+    NEW_HOP,
+    Action,
+    RefusedTransition,
+    Status,
+    next_status,
+    refusal,
+)
+
+# --- actions ------------------------------------------------------------------------------------
+
+
+def _grant_until(session: Session, referral: Referral, *, until: datetime | None) -> None:
+    people_service.grant_access(
+        session,
+        person_id=referral.person_id,
+        district_id=referral.to_district_id,
+        reason=f"referral {referral.id}",
+        expires_at=until,
+    )
+
+
+def _withdraw_grant(session: Session, referral: Referral, district_id: int, at: datetime) -> None:
+    """The district that handed the referral on loses the access it gave, unless another open
+    referral of the same person still needs it."""
+    still_needed = session.scalar(
+        select(Referral.id).where(
+            Referral.person_id == referral.person_id,
+            Referral.to_district_id == district_id,
+            Referral.id != referral.id,
+            Referral.status.not_in([Status.closed.value, Status.declined.value]),
+        )
+    )
+    if still_needed is None:
+        people_service.grant_access(
+            session,
+            person_id=referral.person_id,
+            district_id=district_id,
+            reason=f"referral {referral.id} handed on",
+            expires_at=at,
+        )
+
+
+def _refuse(referral: Referral, field: str, reason: str, value: str | None = None) -> None:
+    raise ValidationFailed(errors=[RowError(f"referral {referral.id}", field, reason, value)])
+
+
+# The steps of the receiving district that carry no more than a note, as the routes name them.
+STEPS: dict[str, Action] = {
+    "acknowledge": Action.acknowledge,
+    "located": Action.locate,
+    "controlled": Action.control,
+}
+
+
+def act(
+    session: Session,
+    *,
+    principal: Principal,
+    referral_id: int,
+    action: Action,
+    at: datetime,
+    tz: str,
+    note: str | None = None,
+    to_district_code: str | None = None,
+) -> Referral:
+    """Take one step on a referral: acknowledge it, the person found (找到人) or under control
+    (管住人), or any other action with its note (feedback, reason) and district."""
+    referral = get_referral(session, principal=principal, referral_id=referral_id, for_update=True)
+    refused = refusal(action, principal=principal, receiving_district_id=referral.to_district_id)
+    if refused is not None:
+        raise PermissionDenied(refused)
+    before = Status(referral.status)
+    try:
+        after = next_status(before, action)
+    except RefusedTransition as exc:
+        raise ValidationFailed(
+            errors=[RowError(f"referral {referral.id}", "status", exc.reason, before.value)],
+            summary=f"cannot {action.value}",
+        ) from None
+    policy = Policies(session, tz).at(at)
+    note = note.strip() if note and note.strip() else None
+    target: int | None = None
+    if action in NEW_HOP:
+        if not to_district_code:
+            _refuse(referral, "to_district_code", "name the district to push the referral to")
+        target = areas_service.get_district(session, code=str(to_district_code)).id
+        if target == referral.to_district_id:
+            _refuse(
+                referral, "to_district_code", "the referral is with this district", to_district_code
+            )
+    if action in (Action.decline, Action.reroute) and note is None:
+        _refuse(referral, "reason", "a reason is required to decline")
+    if action is Action.close and note is None and policy.referral_sla.feedback_required_to_close:
+        _refuse(referral, "feedback", "feedback to the sending district is required to close")
+
+    previous_receiver = referral.to_district_id
+    detail: dict[str, Any] | None = None
+    if target is not None:
+        _start_hop(
+            session,
+            referral,
+            action=action,
+            to_district_id=target,
+            actor=principal,
+            at=at,
+            note=note,
+            policy=policy,
+        )
+        detail = {"from_district_id": previous_receiver, "to_district_id": target}
+    referral.status = after.value
+    referral.updated_at = at
+    if action is Action.acknowledge:
+        referral.acknowledged_at = at
+    elif action is Action.locate:
+        referral.located_at = at
+    elif action is Action.control:
+        referral.controlled_at = at
+    elif action is Action.close:
+        referral.closed_at = at
+        referral.feedback = note
+        # The receiving district keeps the person as long as the quarantine it set can last.
+        _grant_until(session, referral, until=at + timedelta(days=policy.quarantine.total_days))
+    elif action in (Action.decline, Action.reroute):
+        referral.declined_at = at
+        referral.decline_reason = note
+    event = event_for(
+        referral,
+        action=DONE[action],
+        from_status=before.value,
+        at=at,
+        actor=principal,
+        note=note,
+        detail=detail,
+    )
+    session.add(event)
+    session.flush()
+    if action is Action.decline:
+        _withdraw_grant(session, referral, previous_receiver, at)
+    also = [previous_receiver] if previous_receiver != referral.to_district_id else []
+    notify(session, referral, event, also=also)
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action=DONE[action],
+        entity="referral",
+        entity_ids=[referral.id],
+        reason=note,
+    )
+    return referral
+
+
+def _start_hop(
+    session: Session,
+    referral: Referral,
+    *,
+    action: Action,
+    to_district_id: int,
+    actor: Principal,
+    at: datetime,
+    note: str | None,
+    policy: Policy,
+) -> None:
+    """Push the referral on: the current hop ends, the new district gets the full SLA."""
+    current = session.get(Handoff, (referral.id, referral.hop))
+    if current is not None:
+        current.ended_at = at
+        current.ended_how = DONE[action]
+    previous = referral.to_district_id
+    due = sla.deadlines(at, policy.referral_sla)
+    referral.hop += 1
+    referral.to_district_id = to_district_id
+    referral.pushed_at = at
+    referral.acknowledge_due_at = due.acknowledge_by
+    referral.control_due_at = due.control_by
+    referral.acknowledged_at = referral.located_at = referral.controlled_at = None
+    referral.overdue_at = referral.escalated_at = None
+    referral.policy_version = policy.version
+    session.add(
+        Handoff(
+            referral_id=referral.id,
+            hop=referral.hop,
+            kind=DONE[action],
+            from_district_id=previous,
+            to_district_id=to_district_id,
+            pushed_at=at,
+            pushed_by=actor.username,
+            note=note,
+        )
+    )
+    session.flush()
+    _grant_until(session, referral, until=None)
+    _withdraw_grant(session, referral, previous, at)
+
+
+def close(
+    session: Session,
+    *,
+    principal: Principal,
+    referral_id: int,
+    feedback: str,
+    at: datetime,
+    tz: str,
+) -> Referral:
+    """Close with feedback to the sending district (反饋)."""
+    return act(
+        session,
+        principal=principal,
+        referral_id=referral_id,
+        action=Action.close,
+        at=at,
+        tz=tz,
+        note=feedback,
+    )
+
+
+def decline(
+    session: Session,
+    *,
+    principal: Principal,
+    referral_id: int,
+    reason: str,
+    at: datetime,
+    tz: str,
+    redirect_to_district_code: str | None = None,
+) -> Referral:
+    """Decline with a reason; naming the district where the person is pushes it on there."""
+    action = Action.reroute if redirect_to_district_code else Action.decline
+    return act(
+        session,
+        principal=principal,
+        referral_id=referral_id,
+        action=action,
+        at=at,
+        tz=tz,
+        note=reason,
+        to_district_code=redirect_to_district_code,
+    )
+
+
+def reassign(
+    session: Session,
+    *,
+    principal: Principal,
+    referral_id: int,
+    to_district_code: str,
+    at: datetime,
+    tz: str,
+    note: str | None = None,
+) -> Referral:
+    """The command centre pushes the referral to another district (new hop, full SLA)."""
+    return act(
+        session,
+        principal=principal,
+        referral_id=referral_id,
+        action=Action.reassign,
+        at=at,
+        tz=tz,
+        note=note,
+        to_district_code=to_district_code,
+    )
