@@ -97,7 +97,9 @@ def test_approval_turns_each_transfer_into_an_order_both_districts_are_told_of(
 def test_each_district_is_told_of_the_approval_with_only_its_own_orders(
     session: Session, proposed: int
 ) -> None:
-    _, orders = flows.approve_plan(session, principal=SYSTEM, plan_id=proposed)
+    _, orders = flows.approve_plan(
+        session, principal=SYSTEM, plan_id=proposed, now=datetime.now(UTC)
+    )
     approved = messages(session, "resources.plan.approved")
     by_audience = {tuple(m.audience): m.payload["orders"] for m in approved}
     assert by_audience[(None,)] == sorted(o.id for o in orders)
