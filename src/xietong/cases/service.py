@@ -27,7 +27,7 @@ from xietong.cases.classification import (
 )
 from xietong.cases.clusters import service as cluster_service
 from xietong.cases.models import Case, CasePlace, QuarantineOrder
-from xietong.cases.quarantine.service import active_order_of
+from xietong.cases.quarantine.service import active_order_of, holds_person
 from xietong.cases.schemas import (
     CandidateIntake,
     CaseCreate,
@@ -284,7 +284,7 @@ def _new_case(
     # A contact under quarantine who turns positive leaves the order (and its bed) for care.
     session.execute(
         update(QuarantineOrder)
-        .where(QuarantineOrder.person_id == person.id, QuarantineOrder.status == "active")
+        .where(holds_person(person.id), QuarantineOrder.status == "active")
         .values(status="became_case", ended_on=report_day, updated_at=now)
     )
     places = []

@@ -31,6 +31,7 @@ from xietong.people.protection import PersonalDataProtector
 from xietong.people.rows import NewPerson as NewPerson
 from xietong.people.schemas import PersonCreate, PersonImportReport, PersonRead, PersonSummary
 from xietong.storage.bulk import bulk_insert
+from xietong.storage.paging import paged
 from xietong.storage.unit_of_work import clock_of
 
 # Ids per IN list: well under every backend's limit on bound parameters.
@@ -209,15 +210,67 @@ def create_person(
     )
     session.add(person)
     session.flush()
-    auth_service.record_audit(
+    audit_persons(
         session,
         principal=principal,
         action="create",
-        entity="person",
-        entity_ids=[person.id],
+        ids=[person.id],
         reason=reason,
     )
     return person
+
+
+def audit_persons(
+    session: Session,
+    *,
+    principal: Principal,
+    action: str,
+    ids: Sequence[int | str],
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record that the principal did `action` to these persons (one audit row each; "*" for a
+    whole file), in the caller's transaction."""
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action=action,
+        entity="person",
+        entity_ids=ids,
+        reason=reason,
+        detail=detail,
+    )
+
+
+def _audited_page(
+    session: Session,
+    principal: Principal,
+    query: Select[Person],
+    *,
+    limit: int,
+    offset: int,
+    reason: str | None = None,
+) -> tuple[list[Person], int]:
+    """A page of the persons `query` selects, by id, and their count; each one listed is
+    audited as read."""
+    persons, total = paged(session, query, order_by=[Person.id], limit=limit, offset=offset)
+    audit_persons(
+        session, principal=principal, action="list", ids=[p.id for p in persons], reason=reason
+    )
+    return persons, total
+
+
+def _summaries(session: Session, persons: Sequence[Person]) -> list[PersonSummary]:
+    codes = areas_service.district_code_by_id(session)
+    return [
+        PersonSummary(
+            id=p.id,
+            id_masked=p.id_masked,
+            residence_district_code=codes[p.residence_district_id],
+            current_district_code=codes[p.current_district_id],
+        )
+        for p in persons
+    ]
 
 
 def _building_codes(session: Session, ids: Sequence[int | None]) -> dict[int, str]:
@@ -291,12 +344,11 @@ def _read_one(
     person = session.scalar(query)
     if person is None:
         raise NotFound(missing, code="person_not_found")
-    auth_service.record_audit(
+    audit_persons(
         session,
         principal=principal,
         action="read",
-        entity="person",
-        entity_ids=[person.id],
+        ids=[person.id],
         reason=reason,
     )
     return person
@@ -319,25 +371,8 @@ def list_persons(
         query = query.where(Person.residence_district_id == district.id)
     if updated_since is not None:
         query = query.where(Person.updated_at > updated_since)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    persons = list(session.scalars(query.order_by(Person.id).limit(limit).offset(offset)))
-    auth_service.record_audit(
-        session,
-        principal=principal,
-        action="list",
-        entity="person",
-        entity_ids=[p.id for p in persons],
-    )
-    codes = areas_service.district_code_by_id(session)
-    return [
-        PersonSummary(
-            id=p.id,
-            id_masked=p.id_masked,
-            residence_district_code=codes[p.residence_district_id],
-            current_district_code=codes[p.current_district_id],
-        )
-        for p in persons
-    ], total
+    persons, total = _audited_page(session, principal, query, limit=limit, offset=offset)
+    return _summaries(session, persons), total
 
 
 PERSON_COLUMNS = ["national_id", "name", "phone", "residence_building", "current_building"]
@@ -416,12 +451,11 @@ def import_persons(
             rejects.close()
     if errors and not load_valid:
         raise ValidationFailed(errors=errors, summary=f"{source_name} refused; nothing was written")
-    auth_service.record_audit(
+    audit_persons(
         session,
         principal=principal,
         action="import",
-        entity="person",
-        entity_ids=["*"],
+        ids=["*"],
         detail={
             "source": source_name,
             "inserted": inserted,
@@ -500,12 +534,11 @@ def register_many(
                 "(SELECT max(id) FROM people_person))"
             )
         )
-    auth_service.record_audit(
+    audit_persons(
         session,
         principal=principal,
         action="import",
-        entity="person",
-        entity_ids=["*"],
+        ids=["*"],
         detail={"source": source_name, "inserted": inserted},
     )
     return inserted
@@ -533,24 +566,14 @@ def find_by_id_tail(
             .limit(limit)
         )
     )
-    auth_service.record_audit(
+    audit_persons(
         session,
         principal=principal,
         action="search",
-        entity="person",
-        entity_ids=[p.id for p in persons],
+        ids=[p.id for p in persons],
         reason=f"search: ID ending {tail}",
     )
-    codes = areas_service.district_code_by_id(session)
-    return [
-        PersonSummary(
-            id=p.id,
-            id_masked=p.id_masked,
-            residence_district_code=codes[p.residence_district_id],
-            current_district_code=codes[p.current_district_id],
-        )
-        for p in persons
-    ]
+    return _summaries(session, persons)
 
 
 def persons_staying_in(
@@ -571,14 +594,7 @@ def persons_staying_in(
     query = visible_persons(principal, at=at).where(
         Person.current_building_id == building_id, Person.id.not_in(excluding)
     )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    persons = list(session.scalars(query.order_by(Person.id).limit(limit).offset(offset)))
-    auth_service.record_audit(
-        session,
-        principal=principal,
-        action="list",
-        entity="person",
-        entity_ids=[p.id for p in persons],
-        reason=reason,
+    persons, total = _audited_page(
+        session, principal, query, limit=limit, offset=offset, reason=reason
     )
     return [to_read(session, p, protector) for p in persons], total
