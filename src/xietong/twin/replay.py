@@ -32,7 +32,6 @@ from xietong.areas import service as areas_service
 from xietong.cases.quarantine import service as quarantine_service
 from xietong.core.clock import FixedClock
 from xietong.core.principal import SYSTEM
-from xietong.flows.referrals import open_referrals_from_needs
 from xietong.people.protection import PersonalDataProtector
 from xietong.reports import service as reports_service
 from xietong.resources import service as resources_service
@@ -397,8 +396,6 @@ class Replay:
         }
         summary.update(casework.trace(session, scene, day, self._ids))
         summary.update(casework.decide_clusters(session, scene, day))
-        opened = open_referrals_from_needs(session, now=scene.at(day, "22:45"), tz=scene.tz)
-        summary["contact_referrals"] = opened["opened"]
         self._advance(session, scene.at(day, "23:00"))
         summary.update(casework.decide_areas(session, scene, day))
         summary["liftings_proposed"] = casework.evaluate_liftings(session, scene, day)
