@@ -36,7 +36,7 @@ from xietong.cases.schemas import (
     PlaceCreate,
     PlaceRead,
 )
-from xietong.core.clock import DEFAULT_TZ, local_day
+from xietong.core.clock import CLOCK_SKEW, DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, NotFound, PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import SYSTEM, Permission, Principal
 from xietong.people import service as people_service
@@ -346,7 +346,7 @@ def create_case(
 ) -> Case:
     """Register a case found by a field worker; how it was found is computed, never given."""
     principal.require(Permission.write_persons)
-    if case_in.detected_at > now:
+    if case_in.detected_at > now + CLOCK_SKEW:
         raise ValidationFailed(
             errors=[RowError("case", "detected_at", "lies in the future", str(case_in.detected_at))]
         )

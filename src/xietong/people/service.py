@@ -277,6 +277,18 @@ def _building_codes(session: Session, ids: Sequence[int | None]) -> dict[int, st
     return {i: b.code for i, b in areas_service.buildings_by_id(session, ids=ids).items()}
 
 
+def registration_warnings(
+    session: Session, *, person_in: PersonCreate, person: Person
+) -> list[str]:
+    """What is worth a look in a person just registered (accepted all the same)."""
+    warning = rows.region_warning(
+        identity.parse(person_in.national_id),
+        residence_district_id=person.residence_district_id,
+        district_ids=areas_service.district_id_by_code(session),
+    )
+    return [] if warning is None else [str(warning)]
+
+
 def to_read(session: Session, person: Person, protector: PersonalDataProtector) -> PersonRead:
     codes = areas_service.district_code_by_id(session)
     buildings = _building_codes(session, [person.residence_building_id, person.current_building_id])
@@ -392,8 +404,10 @@ def import_persons(
         now=clock_of(session).now(),
         district_id=principal.district_id,
         buildings=areas_service.building_index(session),
+        district_ids=areas_service.district_id_by_code(session),
     )
     errors: list[RowError] = []
+    warnings: list[RowError] = []
     rejects = RejectsWriter(rejects_path, PERSON_COLUMNS) if rejects_path else None
     tally = _ImportTally()
     records = read_records(
@@ -420,6 +434,8 @@ def import_persons(
                     rejects.write(line, record, row_errors)
             tally.rejected_lines += len(chunk.rejected)
             tally.rows_valid += len(chunk.rows)
+            tally.rows_warned += chunk.warned
+            warnings.extend(chunk.warnings[: rows.MAX_WARNINGS - len(warnings)])
             yield from chunk.rows
 
     try:
@@ -454,6 +470,8 @@ def import_persons(
         inserted=inserted,
         already_present=tally.rows_valid - inserted,
         rejects_file=str(rejects_path) if rejects is not None and rejects.count else None,
+        rows_warned=tally.rows_warned,
+        warnings=[str(w) for w in warnings],
     )
 
 
@@ -462,6 +480,7 @@ class _ImportTally:
     rows_read: int = 0
     rows_valid: int = 0
     rejected_lines: int = 0
+    rows_warned: int = 0
 
 
 def register_many(

@@ -389,7 +389,9 @@ def referral_page(
             {
                 "r": referral,
                 "events": history,
-                "actions": [a.value for a in referral.allowed_actions] if receiving else [],
+                "actions": (
+                    [a.value for a in allowed_actions(referral.status)] if receiving else []
+                ),
                 "may_reassign": principal.is_city and principal.role is Role.command,
                 "back_to": f"/referrals/{referral_id}",
             },
