@@ -9,19 +9,21 @@ cases and days since the last one). Every number comes from the analytics and ca
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from xietong.analytics import service as analytics_service
 from xietong.api.deps import SessionDep
 from xietong.core.clock import local_day
-from xietong.core.principal import Principal
+from xietong.core.errors import PermissionDenied
+from xietong.core.principal import Principal, Role
 from xietong.web import charts
 from xietong.web.data import overview as data
 from xietong.web.i18n import translate
-from xietong.web.pages.common import guard
+from xietong.web.pages.common import act, guard
 from xietong.web.rendering import district_labels, render, render_fragment
 from xietong.web.session import Viewer, ViewerDep
 
@@ -90,6 +92,24 @@ def overview_context(
             height=400,
         )
     return context, picture.as_of if picture is not None else None
+
+
+@router.post("/overview/refresh")
+def refresh_aggregates(
+    viewer: ViewerDep,
+    session: SessionDep,
+    csrf: Annotated[str, Form()] = "",
+    form_key: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/overview",
+) -> Response:
+    """The empty overview's button: recount the daily aggregates (the command centre's)."""
+
+    def run(principal: Principal) -> None:
+        if principal.role is not Role.command:
+            raise PermissionDenied("only the command centre refreshes the aggregates")
+        analytics_service.refresh_aggregates(session, now=viewer.now, tz=viewer.settings.timezone)
+
+    return act(viewer, session, csrf=csrf, action=run, back_to=next, form_key=form_key)
 
 
 @router.get("/overview/coordination")
