@@ -9,10 +9,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Final, TextIO
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xietong.analytics.catalogue import OFFICIAL_METRICS
+from xietong.analytics.daily_rows import DistrictDays, list_rows
 from xietong.analytics.models import OfficialCityCount, OfficialCount
 from xietong.analytics.schemas import OfficialImportReport
 from xietong.areas import service as areas_service
@@ -170,33 +171,21 @@ def import_official_counts(
 
 
 def list_official_counts(
-    session: Session,
-    *,
-    district_id: int | None = None,
-    first_day: date | None = None,
-    last_day: date | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    session: Session, *, wanted: DistrictDays, limit: int = 50, offset: int = 0
 ) -> tuple[list[OfficialCount], int]:
     """Imported official counts, newest day first."""
-    conditions = []
-    if district_id is not None:
-        conditions.append(OfficialCount.district_id == district_id)
-    if first_day is not None:
-        conditions.append(OfficialCount.day >= first_day)
-    if last_day is not None:
-        conditions.append(OfficialCount.day <= last_day)
-    total = session.scalar(select(func.count()).select_from(OfficialCount).where(*conditions))
-    rows = session.scalars(
-        select(OfficialCount)
-        .where(*conditions)
-        .order_by(
-            OfficialCount.day.desc(), OfficialCount.until_minute.desc(), OfficialCount.district_id
-        )
-        .limit(limit)
-        .offset(offset)
+    return list_rows(
+        session,
+        OfficialCount,
+        wanted=wanted,
+        order_by=[
+            OfficialCount.day.desc(),
+            OfficialCount.until_minute.desc(),
+            OfficialCount.district_id,
+        ],
+        limit=limit,
+        offset=offset,
     )
-    return list(rows), total or 0
 
 
 def official_counts_for_period(

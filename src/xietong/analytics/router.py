@@ -10,10 +10,11 @@ import io
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query, UploadFile
+from fastapi import APIRouter, Body, Depends, Query, UploadFile
 
 from xietong.analytics import backtests, official, service, situation
 from xietong.analytics.catalogue import METRICS
+from xietong.analytics.daily_rows import DistrictDays
 from xietong.analytics.schemas import (
     AggregateRead,
     BacktestRead,
@@ -45,6 +46,20 @@ def _yesterday(now: datetime, timezone: str) -> date:
     return local_day(now, timezone) - timedelta(days=1)
 
 
+def _district_days(
+    session: SessionDep,
+    district: str | None = None,
+    first_day: date | None = None,
+    last_day: date | None = None,
+) -> DistrictDays:
+    """`?district=&first_day=&last_day=` of a per-district daily list (a district by its code)."""
+    district_id = areas_service.get_district(session, code=district).id if district else None
+    return DistrictDays(district_id=district_id, first_day=first_day, last_day=last_day)
+
+
+DistrictDaysDep = Annotated[DistrictDays, Depends(_district_days)]
+
+
 def _command_only(principal: Principal, action: str) -> None:
     if principal.role is not Role.command:
         raise PermissionDenied(f"only the command centre may {action}")
@@ -55,18 +70,10 @@ def list_aggregates(
     paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
-    district: str | None = None,
-    first_day: date | None = None,
-    last_day: date | None = None,
+    wanted: DistrictDaysDep,
 ) -> Page[AggregateRead]:
-    district_id = areas_service.get_district(session, code=district).id if district else None
     rows, total = service.list_aggregates(
-        session,
-        district_id=district_id,
-        first_day=first_day,
-        last_day=last_day,
-        limit=paging.limit,
-        offset=paging.offset,
+        session, wanted=wanted, limit=paging.limit, offset=paging.offset
     )
     codes = areas_service.district_code_by_id(session)
     return Page.of(
@@ -115,18 +122,10 @@ def list_official_counts(
     paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
-    district: str | None = None,
-    first_day: date | None = None,
-    last_day: date | None = None,
+    wanted: DistrictDaysDep,
 ) -> Page[OfficialCountRead]:
-    district_id = areas_service.get_district(session, code=district).id if district else None
     rows, total = official.list_official_counts(
-        session,
-        district_id=district_id,
-        first_day=first_day,
-        last_day=last_day,
-        limit=paging.limit,
-        offset=paging.offset,
+        session, wanted=wanted, limit=paging.limit, offset=paging.offset
     )
     codes = areas_service.district_code_by_id(session)
     return Page.of(

@@ -15,11 +15,12 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from xietong.analytics.catalogue import METRICS, METRICS_BY_DOMAIN, OFFICIAL_METRICS, Source
+from xietong.analytics.daily_rows import DistrictDays, list_rows
 from xietong.analytics.models import DailyAggregate, OfficialCount, RefreshWatermark
 from xietong.analytics.official import WHOLE_DAY_MINUTES
 from xietong.analytics.schemas import RefreshReport
@@ -252,31 +253,17 @@ def _upsert_cells(session: Session, updates: dict[Cell, dict[str, int]], *, now:
 
 
 def list_aggregates(
-    session: Session,
-    *,
-    district_id: int | None = None,
-    first_day: date | None = None,
-    last_day: date | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    session: Session, *, wanted: DistrictDays, limit: int = 50, offset: int = 0
 ) -> tuple[list[DailyAggregate], int]:
     """Aggregate rows, newest day first, optionally of one district and a range of days."""
-    conditions = []
-    if district_id is not None:
-        conditions.append(DailyAggregate.district_id == district_id)
-    if first_day is not None:
-        conditions.append(DailyAggregate.day >= first_day)
-    if last_day is not None:
-        conditions.append(DailyAggregate.day <= last_day)
-    total = session.scalar(select(func.count()).select_from(DailyAggregate).where(*conditions))
-    rows = session.scalars(
-        select(DailyAggregate)
-        .where(*conditions)
-        .order_by(DailyAggregate.day.desc(), DailyAggregate.district_id)
-        .limit(limit)
-        .offset(offset)
+    return list_rows(
+        session,
+        DailyAggregate,
+        wanted=wanted,
+        order_by=[DailyAggregate.day.desc(), DailyAggregate.district_id],
+        limit=limit,
+        offset=offset,
     )
-    return list(rows), total or 0
 
 
 def official_counts_of_day(session: Session, *, day: date) -> dict[int, dict[str, int | None]]:

@@ -27,7 +27,7 @@ from xietong.cases.classification import (
 )
 from xietong.cases.clusters import service as cluster_service
 from xietong.cases.models import Case, CasePlace, QuarantineOrder
-from xietong.cases.quarantine.service import active_order_of
+from xietong.cases.quarantine.service import active_order_of, holds_person
 from xietong.cases.schemas import (
     CandidateIntake,
     CaseCreate,
@@ -36,7 +36,7 @@ from xietong.cases.schemas import (
     PlaceCreate,
     PlaceRead,
 )
-from xietong.core.clock import DEFAULT_TZ, local_day
+from xietong.core.clock import CLOCK_SKEW, DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, NotFound, PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import SYSTEM, Permission, Principal
 from xietong.people import service as people_service
@@ -284,7 +284,7 @@ def _new_case(
     # A contact under quarantine who turns positive leaves the order (and its bed) for care.
     session.execute(
         update(QuarantineOrder)
-        .where(QuarantineOrder.person_id == person.id, QuarantineOrder.status == "active")
+        .where(holds_person(person.id), QuarantineOrder.status == "active")
         .values(status="became_case", ended_on=report_day, updated_at=now)
     )
     places = []
@@ -346,7 +346,7 @@ def create_case(
 ) -> Case:
     """Register a case found by a field worker; how it was found is computed, never given."""
     principal.require(Permission.write_persons)
-    if case_in.detected_at > now:
+    if case_in.detected_at > now + CLOCK_SKEW:
         raise ValidationFailed(
             errors=[RowError("case", "detected_at", "lies in the future", str(case_in.detected_at))]
         )

@@ -34,6 +34,11 @@ LastDayOption = Annotated[
     str | None, typer.Option(help="Last day of data (YYYY-MM-DD); yesterday by default.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON.")]
+DeterministicOption = Annotated[
+    bool,
+    typer.Option(help="The mean-field path (no randomness) instead of an ensemble."),
+]
+CalibrationOption = Annotated[int, typer.Option(help="Days the model is fitted to (5–60).")]
 
 
 def _last_day(value: str | None) -> date:
@@ -180,8 +185,9 @@ def forecast(
     horizon: Annotated[int, typer.Option(help="Days to forecast (7–60).")] = 28,
     runs: Annotated[int, typer.Option(help="Ensemble runs.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same forecast).")] = 0,
-    calibration_days: Annotated[int, typer.Option(help="Days the model is fitted to.")] = 10,
+    calibration_days: CalibrationOption = 10,
     source: SourceOption = "auto",
+    deterministic: DeterministicOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Forecast detections per district under the policy in force (median and 90 % band)."""
@@ -195,6 +201,7 @@ def forecast(
                 seed=seed,
                 calibration_days=calibration_days,
                 source=_source(source),
+                deterministic=deterministic,
             )
     except DomainError as exc:
         context.fail(exc)
@@ -225,7 +232,9 @@ def scenarios(
         list[str] | None,
         typer.Option(help="Only these scenarios: a travel cut of half in this district (code)."),
     ] = None,
+    calibration_days: CalibrationOption = 10,
     source: SourceOption = "auto",
+    deterministic: DeterministicOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Compare the policy in force with alternative policies on paired runs."""
@@ -243,7 +252,9 @@ def scenarios(
                 horizon_days=horizon,
                 runs=runs,
                 seed=seed,
+                calibration_days=calibration_days,
                 source=_source(source),
+                deterministic=deterministic,
             )
     except DomainError as exc:
         context.fail(exc)

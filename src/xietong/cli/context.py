@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, NoReturn
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -18,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from xietong.auth import service as auth_service
 from xietong.config import Settings, get_settings
-from xietong.core.clock import Clock, local_day
+from xietong.core.clock import Clock, FixedClock, local_day
 from xietong.core.errors import DomainError, NotFound, ValidationFailed
 from xietong.core.principal import SYSTEM, Principal
 from xietong.core.wallclock import SystemClock
 from xietong.storage.engine import build_engine, session_factory
-from xietong.storage.unit_of_work import unit_of_work
+from xietong.storage.unit_of_work import bind_clock, clock_of, unit_of_work
 
 console = Console()
 err_console = Console(stderr=True)
@@ -61,6 +62,18 @@ def work() -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def work_at(at: Clock) -> Iterator[Session]:
+    """A unit of work whose services read `at` (an `--as-of` run's clock), not the process's."""
+    with work() as session:
+        previous = clock_of(session)
+        bind_clock(session, at)
+        try:
+            yield session
+        finally:
+            bind_clock(session, previous)
+
+
 def today() -> date:
     """The command's local day in the deployment's time zone."""
     return local_day(now(), settings().timezone)
@@ -95,3 +108,35 @@ def principal(session: Session, username: str | None) -> Principal:
     if user is None or not user.active:
         raise NotFound(f"no active user {username!r}", code="user_not_found")
     return auth_service.principal_of(user)
+
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Run as if it were this instant (YYYY-MM-DDTHH:MM, local time unless an offset is "
+        "given), to try rules that need days to pass; refused in production.",
+    ),
+]
+
+
+def as_of(value: str | None) -> Clock:
+    """The clock a command runs on: the process's, or one stopped at the `--as-of` instant
+    (outside production), which its unit of work then carries to every service it calls."""
+    if value is None:
+        return clock()
+    current = settings()
+    if current.environment == "production":
+        raise typer.BadParameter(
+            "--as-of is refused in production: it would stamp decisions with a made-up time",
+            param_hint="--as-of",
+        )
+    try:
+        given = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not an instant like 2022-11-19T09:00", param_hint="--as-of"
+        ) from None
+    if given.tzinfo is None:
+        given = given.replace(tzinfo=ZoneInfo(current.timezone))
+    return FixedClock(given.astimezone(UTC))

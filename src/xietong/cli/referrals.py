@@ -127,8 +127,9 @@ def act(
 
 
 @app.command("escalate")
-def escalate() -> None:
+def escalate(as_of: context.AsOfOption = None) -> None:
     """Run the escalation job once (the server runs it every 30 seconds)."""
-    with context.work() as session:
-        ids = escalate_overdue(session, now=context.now(), tz=context.settings().timezone)
+    command_clock = context.as_of(as_of)
+    with context.work_at(command_clock) as session:
+        ids = escalate_overdue(session, now=command_clock.now(), tz=context.settings().timezone)
     console.print(f"{len(ids)} referrals escalated: {ids}")

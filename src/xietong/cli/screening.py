@@ -36,8 +36,9 @@ class Keep(StrEnum):
 
 def _progress(what: str) -> Callable[[int], None]:
     def report(rows: int) -> None:
-        # Plain lines: progress must be readable when stderr is a file or a pipe.
-        print(f"{what}: {rows:,} rows loaded", file=sys.stderr, flush=True)
+        # Plain lines: progress must be readable when stderr is a file or a pipe. Rows are only
+        # checked so far: a file refused whole writes nothing, so never say "loaded" here.
+        print(f"{what}: {rows:,} rows read", file=sys.stderr, flush=True)
 
     return report
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import (
@@ -28,12 +27,13 @@ from sqlalchemy.orm import Session
 from xietong.cli import context
 from xietong.cli.context import console, err_console
 from xietong.config import Settings, default_data_dir
+from xietong.core.clock import FixedClock
 from xietong.core.wallclock import RunningClock
 from xietong.people.protection import PersonalDataProtector
 from xietong.storage.engine import build_engine, session_factory
 from xietong.storage.unit_of_work import unit_of_work
 from xietong.twin.models import TwinRun, TwinStep
-from xietong.twin.replay import DAY_CLOSES_AT, HORIZON_DAYS, START_DAY, replay
+from xietong.twin.replay import HORIZON_DAYS, REPLAY_STARTS, START_DAY, day_closes, replay
 from xietong.twin.users import DEMO_PASSWORD, DemoUser, ensure_demo_users
 
 # Ready in about a minute on two cores (docs/twin.md has the measured figures).
@@ -76,16 +76,22 @@ def build_and_replay(
     seed: int,
     progress: Progress | None = None,
     rejects_dir: Path | None = None,
+    intensity: float = 1.0,
 ) -> tuple[int, list[DemoUser]]:
     """Migrate, build the city, replay the days and make sure the demo users exist (each part
-    does only what is not done yet); return the run's id and the users."""
+    does only what is not done yet); return the run's id and the users. `intensity` multiplies
+    the outbreak (small cities in tests)."""
     from xietong.bootstrap import prepare_database
     from xietong.twin.city import build_city
 
     factory = session_factory(engine)
+    # The replay's time, not the wall's: what is built before the first day is stamped at its
+    # start, what is added after the last at its close, so no record is later than the server
+    # serving the replay (its clock starts at that close).
+    clock = FixedClock(REPLAY_STARTS)
 
     def work() -> AbstractContextManager[Session]:
-        return unit_of_work(factory, clock=context.clock())
+        return unit_of_work(factory, clock=clock)
 
     def task(description: str, total: float | None) -> Callable[..., None]:
         if progress is None:
@@ -127,12 +133,14 @@ def build_and_replay(
         protector=protector,
         tz=settings.timezone,
         rejects_dir=rejects_dir,
+        intensity=intensity,
         progress=lambda label, n, total: outbreak(
             description=f"Outbreak: replaying {START_DAY:%d %b} – {last:%d %b %Y} ({label})",
             completed=n,
             total=total,
         ),
     )
+    clock.set(day_closes(last, settings.timezone))
     with work() as session:
         users = ensure_demo_users(session)
     return built.run_id, users
@@ -264,9 +272,7 @@ def demo(
             f"(log in as command / {DEMO_PASSWORD}; API documentation: http://{host}:{port}/api/docs)"
         )
         # From the replay's last step on: no record it wrote is later than the server's now.
-        closing = datetime.combine(
-            last, time.fromisoformat(DAY_CLOSES_AT), tzinfo=ZoneInfo(settings.timezone)
-        )
+        closing = day_closes(last, settings.timezone)
         console.print(f"the server's clock runs from {closing:%Y-%m-%d %H:%M %Z}")
         _serve(engine, settings, host=host, port=port, as_of=closing)
     finally:

@@ -11,12 +11,14 @@ from rich.table import Table
 from xietong.areas import service as areas_service
 from xietong.cli import context
 from xietong.cli.context import console, err_console
+from xietong.core.clock import Clock, local_day
 from xietong.core.errors import DomainError
 from xietong.policy.loader import PolicyError, bundled_policy, bundled_policy_names, load_policy
 from xietong.policy.rules import Policy
 from xietong.zones import service, tasks, whatif
-from xietong.zones.models import ALL_STATUSES, RiskArea
+from xietong.zones.models import RiskArea
 from xietong.zones.schemas import LockEpisode
+from xietong.zones.service import ALL_STATUSES
 
 app = typer.Typer(
     help="High-risk areas by building: propose, approve, lift (快封快解).", no_args_is_help=True
@@ -73,9 +75,17 @@ def list_areas(
     console.print(table)
 
 
-def _open_areas(buildings: list[str], *, reason: str, user: str | None, designate: bool) -> None:
+def _open_areas(
+    buildings: list[str],
+    *,
+    reason: str,
+    user: str | None,
+    designate: bool,
+    at: Clock | None = None,
+) -> None:
+    command_clock = at or context.clock()
     try:
-        with context.work() as session:
+        with context.work_at(command_clock) as session:
             principal = context.principal(session, user)
             for code in buildings:
                 area = service.open_area(
@@ -85,7 +95,7 @@ def _open_areas(buildings: list[str], *, reason: str, user: str | None, designat
                     reason=reason,
                     designate=designate,
                     tz=context.settings().timezone,
-                    now=context.now(),
+                    now=command_clock.now(),
                 )
                 _print_area(area, f"{'designated' if designate else 'proposed'} for {code}")
     except DomainError as exc:
@@ -107,9 +117,10 @@ def designate(
     building: Annotated[list[str], typer.Argument(help="Building code(s), one area each.")],
     reason: Annotated[str, typer.Option(help="Why the building is locked at once.")],
     user: UserOption = None,
+    as_of: context.AsOfOption = None,
 ) -> None:
     """Designate buildings directly as high-risk areas, locked from today."""
-    _open_areas(building, reason=reason, user=user, designate=True)
+    _open_areas(building, reason=reason, user=user, designate=True, at=context.as_of(as_of))
 
 
 @app.command("approve")
@@ -185,15 +196,18 @@ def lift(
 @app.command("evaluate")
 def evaluate(
     day: Annotated[
-        str | None, typer.Option("--date", help="Day evaluated (YYYY-MM-DD); today by default.")
+        str | None,
+        typer.Option("--date", help="Day evaluated (YYYY-MM-DD); the --as-of day by default."),
     ] = None,
+    as_of: context.AsOfOption = None,
 ) -> None:
     """Propose the lifting of every area with the policy's clean days up to a day."""
-    when = context.day(day)
-    with context.work() as session:
-        report = tasks.evaluate_day(
-            session, day=when, tz=context.settings().timezone, now=context.now()
-        )
+    command_clock = context.as_of(as_of)
+    now = command_clock.now()
+    tz = context.settings().timezone
+    when = context.day(day) if day is not None else local_day(now, tz)
+    with context.work_at(command_clock) as session:
+        report = tasks.evaluate_day(session, day=when, tz=tz, now=now)
     if report.screening == "unavailable":
         err_console.print(
             "[yellow]no screening results are available: the policy asks for negative "

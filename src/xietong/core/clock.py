@@ -12,6 +12,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+# Clocks of sampling devices, laboratory systems and field workers' phones drift: a time this far
+# ahead of the server's is accepted, further is refused as lying in the future.
+CLOCK_SKEW = timedelta(minutes=15)
 # The deployment's zone unless configured (`Settings.timezone`): the reference city's.
 DEFAULT_TZ = "Asia/Shanghai"
 

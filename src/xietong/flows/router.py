@@ -93,6 +93,10 @@ def import_results(
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
+    load_valid: Annotated[
+        bool,
+        Query(description="Load the valid rows even if some are bad (rows_rejected counts them)."),
+    ] = False,
 ) -> intake.IntakeReport:
     stream = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
     return intake.ingest_lab_results(
@@ -102,6 +106,7 @@ def import_results(
         source_name=file.filename or "upload",
         tz=settings.timezone,
         now=now,
+        load_valid=load_valid,
     )
 
 

@@ -41,6 +41,12 @@ class NationalId:
     def masked(self) -> str:
         return mask(self.number)
 
+    @property
+    def region_code(self) -> str:
+        """The GB/T 2260 code of the place that issued the number (where the person was first
+        registered, which need not be where the person lives now)."""
+        return self.number[:6]
+
 
 def parse(national_id: str) -> NationalId:
     """Validate an 18-character number; the error says which rule failed."""

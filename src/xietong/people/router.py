@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, UploadFile, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, UploadFile, status
 
 from xietong.api.deps import PageDep, PrincipalDep, ProtectorDep, SessionDep
 from xietong.core.pagination import Page
@@ -22,7 +24,9 @@ def create_person(
     person = service.create_person(
         session, principal=principal, protector=protector, person_in=person_in
     )
-    return service.to_read(session, person, protector)
+    read = service.to_read(session, person, protector)
+    read.warnings = service.registration_warnings(session, person_in=person_in, person=person)
+    return read
 
 
 @router.get("", summary="Persons in your jurisdiction, paginated (no names)")
@@ -60,6 +64,10 @@ def import_persons(
     session: SessionDep,
     principal: PrincipalDep,
     protector: ProtectorDep,
+    load_valid: Annotated[
+        bool,
+        Query(description="Load the valid rows even if some are bad (rows_rejected counts them)."),
+    ] = False,
 ) -> PersonImportReport:
     import io
 
@@ -70,4 +78,5 @@ def import_persons(
         protector=protector,
         stream=text,
         source_name=file.filename or "upload",
+        load_valid=load_valid,
     )

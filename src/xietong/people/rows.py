@@ -18,6 +18,9 @@ from xietong.people.protection import PersonalDataProtector
 
 # A chunk is a few milliseconds of pickling against some 100 ms of hashing and encryption.
 CHUNK = 5_000
+# Warnings kept for the report (the rest are counted): enough to see a pattern, small enough
+# that a city's import with a systematic mistake does not hold millions of them.
+MAX_WARNINGS = 200
 
 TABLE_COLUMNS = [
     "id_hash",
@@ -47,6 +50,8 @@ class RowContext:
     now: datetime
     district_id: int | None = None
     buildings: dict[str, BuildingRef] = field(default_factory=dict)
+    # The city's districts by their GB/T 2260 code, to warn of an ID issued in another one.
+    district_ids: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,11 +69,14 @@ class NewPerson:
 
 @dataclass
 class ChunkRows:
-    """A chunk's valid rows and its rejected records with their reasons."""
+    """A chunk's valid rows, its rejected records with their reasons, and how many valid rows
+    were accepted with a warning (the first `MAX_WARNINGS` of them kept)."""
 
     records: int
     rows: list[Row]
     rejected: list[tuple[int, dict[str, str], list[RowError]]]
+    warned: int = 0
+    warnings: list[RowError] = field(default_factory=list)
 
 
 _context: RowContext | None = None
@@ -92,16 +100,40 @@ def in_chunks(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
         yield chunk
 
 
+def region_warning(
+    national_id: identity.NationalId,
+    *,
+    residence_district_id: int,
+    district_ids: dict[str, int],
+    record: str = "person",
+) -> RowError | None:
+    """A warning when the ID's region code is one of our districts but not the residence's: a
+    person born elsewhere in the city is common, a number typed for the wrong person too."""
+    named = district_ids.get(national_id.region_code)
+    if named is None or named == residence_district_id:
+        return None
+    return RowError(
+        record,
+        "national_id",
+        f"the region code names district {national_id.region_code}, "
+        "not the residence district; accepted, check the number",
+    )
+
+
 def record_rows(chunk: list[Record]) -> ChunkRows:
     """Validate and protect a chunk of CSV records (line number, record)."""
     context = _current()
     result = ChunkRows(records=len(chunk), rows=[], rejected=[])
     for line, record in chunk:
-        errors, row = _record_row(line, record, context)
+        errors, row, warning = _record_row(line, record, context)
         if errors:
             result.rejected.append((line, record, errors))
-        else:
-            result.rows.append(row)
+            continue
+        result.rows.append(row)
+        if warning is not None:
+            result.warned += 1
+            if len(result.warnings) < MAX_WARNINGS:
+                result.warnings.append(warning)
     return result
 
 
@@ -136,10 +168,11 @@ def new_person_rows(chunk: tuple[int | None, list[NewPerson]]) -> list[Row]:
 
 def _record_row(
     line: int, record: dict[str, str], context: RowContext
-) -> tuple[list[RowError], Row]:
+) -> tuple[list[RowError], Row, RowError | None]:
+    """The row's errors, or its protected row and a warning worth a look (if any)."""
     where = f"line {line}"
     if "__width__" in record:
-        return [RowError(where, "record", record["__width__"])], ()
+        return [RowError(where, "record", record["__width__"])], (), None
     buildings = context.buildings
     errors: list[RowError] = []
     national_id = None
@@ -171,9 +204,15 @@ def _record_row(
                 RowError(where, "current_building", "unknown building", record["current_building"])
             )
     if errors or national_id is None or residence is None or current is None:
-        return errors, ()
+        return errors, (), None
+    warning = region_warning(
+        national_id,
+        residence_district_id=residence.district_id,
+        district_ids=context.district_ids,
+        record=where,
+    )
     protector = context.protector
-    return [], (
+    row = (
         protector.hash_id(national_id.number),
         national_id.masked,
         protector.encrypt(name),
@@ -187,3 +226,4 @@ def _record_row(
         context.now,
         context.now,
     )
+    return [], row, warning

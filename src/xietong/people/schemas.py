@@ -29,6 +29,9 @@ class PersonRead(BaseModel):
     current_district_code: str
     current_building_code: str | None
     created_at: datetime
+    warnings: list[str] = Field(
+        default_factory=list, description="Accepted, but worth a look (e.g. the ID's region code)."
+    )
 
 
 class PersonSummary(BaseModel):
@@ -47,3 +50,7 @@ class PersonImportReport(BaseModel):
     inserted: int
     already_present: int
     rejects_file: str | None = None
+    rows_warned: int = 0
+    warnings: list[str] = Field(
+        default_factory=list, description="The first 200 rows accepted with a warning."
+    )

@@ -31,6 +31,7 @@ from xietong.people.protection import PersonalDataProtector
 from xietong.people.rows import NewPerson as NewPerson
 from xietong.people.schemas import PersonCreate, PersonImportReport, PersonRead, PersonSummary
 from xietong.storage.bulk import bulk_insert
+from xietong.storage.paging import paged
 from xietong.storage.unit_of_work import clock_of
 
 # Ids per IN list: well under every backend's limit on bound parameters.
@@ -209,19 +210,83 @@ def create_person(
     )
     session.add(person)
     session.flush()
-    auth_service.record_audit(
+    audit_persons(
         session,
         principal=principal,
         action="create",
-        entity="person",
-        entity_ids=[person.id],
+        ids=[person.id],
         reason=reason,
     )
     return person
 
 
+def audit_persons(
+    session: Session,
+    *,
+    principal: Principal,
+    action: str,
+    ids: Sequence[int | str],
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record that the principal did `action` to these persons (one audit row each; "*" for a
+    whole file), in the caller's transaction."""
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action=action,
+        entity="person",
+        entity_ids=ids,
+        reason=reason,
+        detail=detail,
+    )
+
+
+def _audited_page(
+    session: Session,
+    principal: Principal,
+    query: Select[Person],
+    *,
+    limit: int,
+    offset: int,
+    reason: str | None = None,
+) -> tuple[list[Person], int]:
+    """A page of the persons `query` selects, by id, and their count; each one listed is
+    audited as read."""
+    persons, total = paged(session, query, order_by=[Person.id], limit=limit, offset=offset)
+    audit_persons(
+        session, principal=principal, action="list", ids=[p.id for p in persons], reason=reason
+    )
+    return persons, total
+
+
+def _summaries(session: Session, persons: Sequence[Person]) -> list[PersonSummary]:
+    codes = areas_service.district_code_by_id(session)
+    return [
+        PersonSummary(
+            id=p.id,
+            id_masked=p.id_masked,
+            residence_district_code=codes[p.residence_district_id],
+            current_district_code=codes[p.current_district_id],
+        )
+        for p in persons
+    ]
+
+
 def _building_codes(session: Session, ids: Sequence[int | None]) -> dict[int, str]:
     return {i: b.code for i, b in areas_service.buildings_by_id(session, ids=ids).items()}
+
+
+def registration_warnings(
+    session: Session, *, person_in: PersonCreate, person: Person
+) -> list[str]:
+    """What is worth a look in a person just registered (accepted all the same)."""
+    warning = rows.region_warning(
+        identity.parse(person_in.national_id),
+        residence_district_id=person.residence_district_id,
+        district_ids=areas_service.district_id_by_code(session),
+    )
+    return [] if warning is None else [str(warning)]
 
 
 def to_read(session: Session, person: Person, protector: PersonalDataProtector) -> PersonRead:
@@ -279,12 +344,11 @@ def _read_one(
     person = session.scalar(query)
     if person is None:
         raise NotFound(missing, code="person_not_found")
-    auth_service.record_audit(
+    audit_persons(
         session,
         principal=principal,
         action="read",
-        entity="person",
-        entity_ids=[person.id],
+        ids=[person.id],
         reason=reason,
     )
     return person
@@ -307,25 +371,8 @@ def list_persons(
         query = query.where(Person.residence_district_id == district.id)
     if updated_since is not None:
         query = query.where(Person.updated_at > updated_since)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    persons = list(session.scalars(query.order_by(Person.id).limit(limit).offset(offset)))
-    auth_service.record_audit(
-        session,
-        principal=principal,
-        action="list",
-        entity="person",
-        entity_ids=[p.id for p in persons],
-    )
-    codes = areas_service.district_code_by_id(session)
-    return [
-        PersonSummary(
-            id=p.id,
-            id_masked=p.id_masked,
-            residence_district_code=codes[p.residence_district_id],
-            current_district_code=codes[p.current_district_id],
-        )
-        for p in persons
-    ], total
+    persons, total = _audited_page(session, principal, query, limit=limit, offset=offset)
+    return _summaries(session, persons), total
 
 
 PERSON_COLUMNS = ["national_id", "name", "phone", "residence_building", "current_building"]
@@ -357,8 +404,10 @@ def import_persons(
         now=clock_of(session).now(),
         district_id=principal.district_id,
         buildings=areas_service.building_index(session),
+        district_ids=areas_service.district_id_by_code(session),
     )
     errors: list[RowError] = []
+    warnings: list[RowError] = []
     rejects = RejectsWriter(rejects_path, PERSON_COLUMNS) if rejects_path else None
     tally = _ImportTally()
     records = read_records(
@@ -385,6 +434,8 @@ def import_persons(
                     rejects.write(line, record, row_errors)
             tally.rejected_lines += len(chunk.rejected)
             tally.rows_valid += len(chunk.rows)
+            tally.rows_warned += chunk.warned
+            warnings.extend(chunk.warnings[: rows.MAX_WARNINGS - len(warnings)])
             yield from chunk.rows
 
     try:
@@ -400,12 +451,11 @@ def import_persons(
             rejects.close()
     if errors and not load_valid:
         raise ValidationFailed(errors=errors, summary=f"{source_name} refused; nothing was written")
-    auth_service.record_audit(
+    audit_persons(
         session,
         principal=principal,
         action="import",
-        entity="person",
-        entity_ids=["*"],
+        ids=["*"],
         detail={
             "source": source_name,
             "inserted": inserted,
@@ -420,6 +470,8 @@ def import_persons(
         inserted=inserted,
         already_present=tally.rows_valid - inserted,
         rejects_file=str(rejects_path) if rejects is not None and rejects.count else None,
+        rows_warned=tally.rows_warned,
+        warnings=[str(w) for w in warnings],
     )
 
 
@@ -428,6 +480,7 @@ class _ImportTally:
     rows_read: int = 0
     rows_valid: int = 0
     rejected_lines: int = 0
+    rows_warned: int = 0
 
 
 def register_many(
@@ -481,12 +534,11 @@ def register_many(
                 "(SELECT max(id) FROM people_person))"
             )
         )
-    auth_service.record_audit(
+    audit_persons(
         session,
         principal=principal,
         action="import",
-        entity="person",
-        entity_ids=["*"],
+        ids=["*"],
         detail={"source": source_name, "inserted": inserted},
     )
     return inserted
@@ -514,24 +566,14 @@ def find_by_id_tail(
             .limit(limit)
         )
     )
-    auth_service.record_audit(
+    audit_persons(
         session,
         principal=principal,
         action="search",
-        entity="person",
-        entity_ids=[p.id for p in persons],
+        ids=[p.id for p in persons],
         reason=f"search: ID ending {tail}",
     )
-    codes = areas_service.district_code_by_id(session)
-    return [
-        PersonSummary(
-            id=p.id,
-            id_masked=p.id_masked,
-            residence_district_code=codes[p.residence_district_id],
-            current_district_code=codes[p.current_district_id],
-        )
-        for p in persons
-    ]
+    return _summaries(session, persons)
 
 
 def persons_staying_in(
@@ -552,14 +594,7 @@ def persons_staying_in(
     query = visible_persons(principal, at=at).where(
         Person.current_building_id == building_id, Person.id.not_in(excluding)
     )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    persons = list(session.scalars(query.order_by(Person.id).limit(limit).offset(offset)))
-    auth_service.record_audit(
-        session,
-        principal=principal,
-        action="list",
-        entity="person",
-        entity_ids=[p.id for p in persons],
-        reason=reason,
+    persons, total = _audited_page(
+        session, principal, query, limit=limit, offset=offset, reason=reason
     )
     return [to_read(session, p, protector) for p in persons], total

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from xietong.referrals.states import Action, Status
+from xietong.referrals.states import Status
 
 Reason = Literal["pooled_positive", "positive", "close_contact", "left_high_risk_area", "manual"]
 
@@ -113,7 +113,10 @@ class ReferralRead(ReferralSummary):
     feedback: str | None
     overdue_at: datetime | None
     policy_version: str
-    allowed_actions: list[Action]
+    allowed_actions: list[str] = Field(
+        description="What the caller may do now, by route name: POST /api/referrals/{id}/<name> "
+        "(acknowledge, located, controlled, close, decline, reassign)"
+    )
     chain: list[HandoffRead]
     person: ReferralPerson | None
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import enum
 
+from xietong.core.principal import Principal, Role
+
 
 class Status(enum.StrEnum):
     pushed = "pushed"  # 推送: waiting for the receiving district to acknowledge
@@ -102,3 +104,42 @@ def next_status(
 def allowed_actions(status: Status) -> list[Action]:
     """What can be done next (escalation aside), for the dashboard's buttons."""
     return [a for a, table in TRANSITIONS.items() if a is not Action.escalate and status in table]
+
+
+# The API route (POST /api/referrals/{id}/<route>) of each action taken by hand; a decline that
+# names a district (reroute) goes through the decline route.
+ROUTES: dict[Action, str] = {
+    Action.acknowledge: "acknowledge",
+    Action.locate: "located",
+    Action.control: "controlled",
+    Action.close: "close",
+    Action.decline: "decline",
+    Action.reroute: "decline",
+    Action.reassign: "reassign",
+}
+
+
+def refusal(action: Action, *, principal: Principal, receiving_district_id: int) -> str | None:
+    """Why `principal` may not take `action` on a referral held by that district (None: may)."""
+    if action in RECEIVER_ACTIONS:
+        if principal.district_id is not None and principal.district_id != receiving_district_id:
+            return "only the receiving district acts on this referral"
+        return None
+    if action is Action.reassign:
+        if principal.role is not Role.command or principal.district_id is not None:
+            return "only the command centre reassigns a referral"
+        return None
+    return f"{action.value} is done by the escalation job, not by hand"
+
+
+def allowed_routes(
+    status: Status, *, principal: Principal, receiving_district_id: int
+) -> list[str]:
+    """The routes `principal` may call now: the state allows the action and so does the same rule
+    that authorises it (`refusal`)."""
+    routes = [
+        ROUTES[action]
+        for action in allowed_actions(status)
+        if refusal(action, principal=principal, receiving_district_id=receiving_district_id) is None
+    ]
+    return list(dict.fromkeys(routes))

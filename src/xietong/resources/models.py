@@ -81,17 +81,12 @@ class CapacityReport(Base):
 HELP_STATUSES = ("open", "met", "taken", "withdrawn")
 
 
-class HelpRequest(Base):
-    """A district asking for N units of a resource over some days."""
+class HelpTerms:
+    """What a request and an offer both say: how much of which resource over which days, and
+    where it stands."""
 
-    __tablename__ = "resources_help_request"
-    __table_args__ = (Index("ix_resources_help_request_status", "status", "district_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"), index=True)
     resource: Mapped[str] = mapped_column(String(32))
     amount: Mapped[int] = mapped_column(Integer)
-    matched: Mapped[int] = mapped_column(Integer, default=0)
     first_day: Mapped[date] = mapped_column(Date)
     last_day: Mapped[date] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
@@ -101,7 +96,18 @@ class HelpRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class HelpOffer(Base):
+class HelpRequest(HelpTerms, Base):
+    """A district asking for N units of a resource over some days."""
+
+    __tablename__ = "resources_help_request"
+    __table_args__ = (Index("ix_resources_help_request_status", "status", "district_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"), index=True)
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HelpOffer(HelpTerms, Base):
     """A district offering N units of its spare capacity, perhaps answering a request."""
 
     __tablename__ = "resources_help_offer"
@@ -110,16 +116,7 @@ class HelpOffer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"), index=True)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("resources_help_request.id"))
-    resource: Mapped[str] = mapped_column(String(32))
-    amount: Mapped[int] = mapped_column(Integer)
     taken: Mapped[int] = mapped_column(Integer, default=0)
-    first_day: Mapped[date] = mapped_column(Date)
-    last_day: Mapped[date] = mapped_column(Date)
-    note: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12))
-    created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 # --- plans ---------------------------------------------------------------------------------------

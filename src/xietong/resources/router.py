@@ -4,10 +4,11 @@ requests and offers. Thin: parse, call the service, shape the answer."""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, UploadFile, status
+from fastapi import APIRouter, Depends, Query, UploadFile, status
 
 from xietong.api.deps import NowDep, PageDep, PrincipalDep, SessionDep, SettingsDep
 from xietong.core.clock import local_day
@@ -45,36 +46,43 @@ router = APIRouter(prefix="/api/resources", tags=["resources"])
 # --- capacity ------------------------------------------------------------------------------------
 
 
-@router.get("/facilities", summary="Quarantine sites, makeshift hospitals, home isolation")
-def list_facilities(
+@dataclass(frozen=True)
+class DistrictOnDay:
+    """Which places a list asks for: one district's (all when None), as they stand on one day."""
+
+    district_id: int | None
+    day: date
+
+
+def _district_on_day(
     now: NowDep,
     session: SessionDep,
-    _principal: PrincipalDep,
     settings: SettingsDep,
     district: str | None = None,
     day: date | None = None,
-) -> list[FacilityRead]:
-    return service.list_facilities(
-        session,
+) -> DistrictOnDay:
+    """`?district=&day=`, the day being today where none is given."""
+    return DistrictOnDay(
         district_id=service.district_id_of(session, district),
         day=day or local_day(now, settings.timezone),
     )
+
+
+DistrictOnDayDep = Annotated[DistrictOnDay, Depends(_district_on_day)]
+
+
+@router.get("/facilities", summary="Quarantine sites, makeshift hospitals, home isolation")
+def list_facilities(
+    session: SessionDep, _principal: PrincipalDep, where: DistrictOnDayDep
+) -> list[FacilityRead]:
+    return service.list_facilities(session, district_id=where.district_id, day=where.day)
 
 
 @router.get("/laboratories", summary="Laboratories and their tubes per day")
 def list_laboratories(
-    now: NowDep,
-    session: SessionDep,
-    _principal: PrincipalDep,
-    settings: SettingsDep,
-    district: str | None = None,
-    day: date | None = None,
+    session: SessionDep, _principal: PrincipalDep, where: DistrictOnDayDep
 ) -> list[LaboratoryRead]:
-    return service.list_laboratories(
-        session,
-        district_id=service.district_id_of(session, district),
-        day=day or local_day(now, settings.timezone),
-    )
+    return service.list_laboratories(session, district_id=where.district_id, day=where.day)
 
 
 @router.post(
@@ -306,6 +314,19 @@ def cancel_order(
 # --- help requests and offers --------------------------------------------------------------------
 
 
+def _status_in_district(
+    session: SessionDep,
+    help_status: Annotated[str | None, Query(alias="status")] = None,
+    district: str | None = None,
+) -> offers.StatusInDistrict:
+    return offers.StatusInDistrict(
+        status=help_status, district_id=service.district_id_of(session, district)
+    )
+
+
+StatusInDistrictDep = Annotated[offers.StatusInDistrict, Depends(_status_in_district)]
+
+
 @router.post(
     "/requests", status_code=status.HTTP_201_CREATED, summary="Ask other districts for help"
 )
@@ -320,15 +341,10 @@ def list_requests(
     paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
-    request_status: Annotated[str | None, Query(alias="status")] = None,
-    district: str | None = None,
+    where: StatusInDistrictDep,
 ) -> Page[HelpRequestRead]:
     items, total = offers.list_requests(
-        session,
-        status=request_status,
-        district_id=service.district_id_of(session, district),
-        limit=paging.limit,
-        offset=paging.offset,
+        session, where=where, limit=paging.limit, offset=paging.offset
     )
     return Page.of(items, total=total, params=paging)
 
@@ -365,15 +381,10 @@ def list_offers(
     paging: PageDep,
     session: SessionDep,
     _principal: PrincipalDep,
-    offer_status: Annotated[str | None, Query(alias="status")] = None,
-    district: str | None = None,
+    where: StatusInDistrictDep,
 ) -> Page[HelpOfferRead]:
     items, total = offers.list_offers(
-        session,
-        status=offer_status,
-        district_id=service.district_id_of(session, district),
-        limit=paging.limit,
-        offset=paging.offset,
+        session, where=where, limit=paging.limit, offset=paging.offset
     )
     return Page.of(items, total=total, params=paging)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -352,11 +352,20 @@ def _apply_reports(
 
 
 def _report_read(row: CapacityReport, report: CapacityReportIn) -> CapacityReportRead:
+    return capacity_report_read(
+        row, code=report.code, kind=report.kind, district_code=report.district_code
+    )
+
+
+def capacity_report_read(
+    row: CapacityReport, *, code: str, kind: str, district_code: str
+) -> CapacityReportRead:
+    """A capacity report as read, with the codes of its place and district."""
     return CapacityReportRead(
         id=row.id,
-        code=report.code,
-        kind=report.kind,
-        district_code=report.district_code,
+        code=code,
+        kind=kind,
+        district_code=district_code,
         capacity=row.capacity,
         previous_capacity=row.previous_capacity,
         first_day=row.first_day,
@@ -393,19 +402,11 @@ def list_capacity_reports(
         query.order_by(CapacityReport.id.desc()).limit(limit).offset(offset)
     ):
         items.append(
-            CapacityReportRead(
-                id=row.id,
+            capacity_report_read(
+                row,
                 code=facility_code or lab_code,
                 kind=kind or "laboratory",
                 district_code=codes[row.district_id],
-                capacity=row.capacity,
-                previous_capacity=row.previous_capacity,
-                first_day=row.first_day,
-                last_day=row.last_day,
-                note=row.note,
-                source=row.source,
-                reported_by=row.reported_by,
-                created_at=row.created_at,
             )
         )
     return items, total
@@ -510,15 +511,28 @@ def capacity_by_district(
     return cube
 
 
-def list_facilities(session: Session, *, district_id: int | None, day: date) -> list[FacilityRead]:
-    capacities = {
+# A facility or a laboratory: both are listed by code, one district at a time if asked.
+_Place = TypeVar("_Place", Facility, Laboratory)
+
+
+def _capacity_on_day(session: Session, *, district_id: int | None, day: date) -> dict[str, int]:
+    """Each place's capacity on `day` by its code (of one district if given)."""
+    return {
         p.code: int(p.per_day[0])
         for p in place_capacities(session, days=[day], district_id=district_id)
     }
-    codes = areas_service.district_code_by_id(session)
-    query = select(Facility).order_by(Facility.code)
+
+
+def _places(session: Session, model: type[_Place], *, district_id: int | None) -> Sequence[_Place]:
+    query = select(model).order_by(model.code)
     if district_id is not None:
-        query = query.where(Facility.district_id == district_id)
+        query = query.where(model.district_id == district_id)
+    return session.scalars(query).all()
+
+
+def list_facilities(session: Session, *, district_id: int | None, day: date) -> list[FacilityRead]:
+    capacities = _capacity_on_day(session, district_id=district_id, day=day)
+    codes = areas_service.district_code_by_id(session)
     return [
         FacilityRead(
             code=f.code,
@@ -532,7 +546,7 @@ def list_facilities(session: Session, *, district_id: int | None, day: date) -> 
             beds_on_day=capacities.get(f.code, 0),
             day=day,
         )
-        for f in session.scalars(query)
+        for f in _places(session, Facility, district_id=district_id)
         if f.kind in FACILITY_KINDS
     ]
 
@@ -540,14 +554,8 @@ def list_facilities(session: Session, *, district_id: int | None, day: date) -> 
 def list_laboratories(
     session: Session, *, district_id: int | None, day: date
 ) -> list[LaboratoryRead]:
-    capacities = {
-        p.code: int(p.per_day[0])
-        for p in place_capacities(session, days=[day], district_id=district_id)
-    }
+    capacities = _capacity_on_day(session, district_id=district_id, day=day)
     codes = areas_service.district_code_by_id(session)
-    query = select(Laboratory).order_by(Laboratory.code)
-    if district_id is not None:
-        query = query.where(Laboratory.district_id == district_id)
     return [
         LaboratoryRead(
             code=lab.code,
@@ -558,7 +566,7 @@ def list_laboratories(
             tubes_on_day=capacities.get(lab.code, 0),
             day=day,
         )
-        for lab in session.scalars(query)
+        for lab in _places(session, Laboratory, district_id=district_id)
     ]
 
 

@@ -15,7 +15,7 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TextIO, overload
 from zoneinfo import ZoneInfo
 
@@ -24,10 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from xietong.core.clock import CLOCK_SKEW
 from xietong.core.errors import RowError, ValidationFailed
-
-# Clocks of sampling devices and laboratory systems drift; a little future is tolerated.
-CLOCK_SKEW = timedelta(minutes=15)
 
 OUTCOME_WORDS = {
     "negative": "negative",

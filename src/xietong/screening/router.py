@@ -10,7 +10,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, UploadFile, status
 
-from xietong.api.deps import NowDep, PageDep, PrincipalDep, ProtectorDep, SessionDep, SettingsDep
+from xietong.api.deps import (
+    NowDep,
+    PageDep,
+    PrincipalDep,
+    ProtectorDep,
+    SessionDep,
+    SettingsDep,
+    TodayDep,
+)
 from xietong.core.pagination import Page
 from xietong.screening import service
 from xietong.screening.schemas import (
@@ -30,6 +38,11 @@ from xietong.screening.schemas import (
 router = APIRouter(prefix="/api/screening", tags=["screening"])
 
 TaskStatus = Literal["open", "done", "cancelled"]
+# The CLI's --load-valid: the API answers the count of rejected rows (the CLI can also write them
+# to a file); without it the file is refused whole and the error names every bad line.
+LoadValid = Annotated[
+    bool, Query(description="Load the valid rows even if some are bad (rows_rejected counts them).")
+]
 
 
 @router.get("/sites", summary="Sampling sites in your jurisdiction")
@@ -71,6 +84,7 @@ def import_tubes(
     principal: PrincipalDep,
     settings: SettingsDep,
     protector: ProtectorDep,
+    load_valid: LoadValid = False,
 ) -> TubeBatchReport:
     stream = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
     return service.register_tubes_file(
@@ -81,6 +95,7 @@ def import_tubes(
         tz=settings.timezone,
         now=now,
         protector=protector,
+        load_valid=load_valid,
         expected_rows=(file.size or 0) // 60,
     )
 
@@ -144,9 +159,12 @@ def list_retests(
 
 @router.get("/coverage", summary="Planned, sampled, resulted, missed and positivity of a round")
 def get_coverage(
+    today: TodayDep,
     session: SessionDep,
     principal: PrincipalDep,
-    day: Annotated[date, Query(alias="date")],
+    day: Annotated[
+        date | None, Query(alias="date", description="The round's day; today by default.")
+    ] = None,
     district: str | None = None,
 ) -> CoverageRead:
-    return service.coverage(session, principal=principal, day=day, district_code=district)
+    return service.coverage(session, principal=principal, day=day or today, district_code=district)

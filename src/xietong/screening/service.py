@@ -3,7 +3,8 @@ plans and coverage, and the functions other domains call (docs/domain-contracts.
 
 The bulk paths live in `sampling.py` (tubes and members), `results.py` (results, set-based) and
 `effects.py` (what a result sets off); the plan and coverage in `planning.py`, conflicts in
-`conflicts.py`, whose functions are re-exported here (`name as name`). Everything here takes a
+`conflicts.py` and the resample and retest tasks in `follow_ups.py`, whose functions are
+re-exported here (`name as name`). Everything here takes a
 session, flushes and never commits: the caller's transaction makes a file whole or nothing, and
 a positive and everything it sets off one atomic change.
 """
@@ -33,8 +34,6 @@ from xietong.screening.models import (
     LabResult,
     Membership,
     ReferralNeed,
-    ResampleTask,
-    RetestTask,
     Site,
     Tube,
 )
@@ -51,16 +50,16 @@ from xietong.screening.results import conflicts
 from xietong.screening.results import service as results
 from xietong.screening.results.conflicts import list_conflicts as list_conflicts
 from xietong.screening.results.conflicts import resolve_conflict as resolve_conflict
+from xietong.screening.results.follow_ups import list_resample_tasks as list_resample_tasks
+from xietong.screening.results.follow_ups import list_retest_tasks as list_retest_tasks
 from xietong.screening.sampling import service as sampling
 from xietong.screening.sampling import tube_rows
 from xietong.screening.schemas import (
     CaseCandidateRead,
     LabResultBatch,
     ReferralNeedRead,
-    ResampleTaskRead,
     ResultBatchReport,
     ResultRecordRead,
-    RetestTaskRead,
     SiteCreate,
     SiteRead,
     TubeBatch,
@@ -322,23 +321,19 @@ def ingest_lab_results(
     now: datetime,
 ) -> ResultBatchReport:
     """Apply a batch of results posted by a laboratory; any bad record refuses the batch."""
-    principal.require(Permission.submit_lab_results)
-    header = Header({name: i for i, name in enumerate(results.RESULT_COLUMNS)}, 5)
-    rows = [
-        [
-            r.tube_code,
-            r.result,
-            "" if r.ct_value is None else repr(r.ct_value),
-            r.lab,
-            r.reported_at.isoformat(),
-        ]
-        for r in batch.results
-    ]
-    return results.ingest(
+    return ingest_lab_result_records(
         session,
         principal=principal,
-        header=header,
-        chunks=iter([(np.arange(len(rows), dtype=np.int64), rows)]),
+        records=[
+            [
+                r.tube_code,
+                r.result,
+                "" if r.ct_value is None else repr(r.ct_value),
+                r.lab,
+                r.reported_at.isoformat(),
+            ]
+            for r in batch.results
+        ],
         label=lambda i: f"results[{i}]",
         source="api",
         tz=tz,
@@ -441,93 +436,6 @@ def list_results(
             query.order_by(LabResult.id).limit(limit).offset(offset)
         )
     ]
-
-
-# --- tasks -------------------------------------------------------------------------------------
-
-
-def list_resample_tasks(
-    session: Session,
-    *,
-    principal: Principal,
-    status: str | None = "open",
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[ResampleTaskRead], int]:
-    """Invalid tubes whose members must be swabbed again, in the caller's jurisdiction."""
-    if principal.role is Role.viewer:
-        raise PermissionDenied("a viewer does not see sampling tasks")
-    query = (
-        select(ResampleTask, Tube.code, Site.code)
-        .join(Tube, Tube.id == ResampleTask.tube_id)
-        .join(Site, Site.id == ResampleTask.site_id)
-    )
-    if status is not None:
-        query = query.where(ResampleTask.status == status)
-    if principal.district_id is not None:
-        query = query.where(ResampleTask.district_id == principal.district_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    codes = areas_service.district_code_by_id(session)
-    replacement = {}
-    rows = session.execute(query.order_by(ResampleTask.id).limit(limit).offset(offset)).all()
-    wanted = [t.replacement_tube_id for t, _, _ in rows if t.replacement_tube_id]
-    if wanted:
-        replacement = dict(
-            session.execute(select(Tube.id, Tube.code).where(Tube.id.in_(wanted))).all()
-        )
-    return [
-        ResampleTaskRead(
-            id=task.id,
-            tube_code=tube_code,
-            district_code=codes[task.district_id],
-            site_code=site_code,
-            member_count=task.member_count,
-            status=task.status,
-            replacement_tube_code=replacement.get(task.replacement_tube_id or -1),
-            created_at=task.created_at,
-        )
-        for task, tube_code, site_code in rows
-    ], total
-
-
-def list_retest_tasks(
-    session: Session,
-    *,
-    principal: Principal,
-    status: str | None = "open",
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[RetestTaskRead], int]:
-    """Single-tube retests due in the caller's district (where the person is now); audited."""
-    principal.require(Permission.read_persons)
-    query = select(RetestTask, Tube.code).join(Tube, Tube.id == RetestTask.source_tube_id)
-    if status is not None:
-        query = query.where(RetestTask.status == status)
-    if principal.district_id is not None:
-        query = query.where(RetestTask.district_id == principal.district_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(RetestTask.id).limit(limit).offset(offset)).all()
-    auth_service.record_audit(
-        session,
-        principal=principal,
-        action="list",
-        entity="person",
-        entity_ids=[task.person_id for task, _ in rows],
-        reason="retest tasks",
-    )
-    codes = areas_service.district_code_by_id(session)
-    return [
-        RetestTaskRead(
-            id=task.id,
-            person_id=task.person_id,
-            district_code=codes[task.district_id],
-            source_tube_code=code,
-            status=task.status,
-            outcome=task.outcome,
-            created_at=task.created_at,
-        )
-        for task, code in rows
-    ], total
 
 
 # --- what other domains call -------------------------------------------------------------------

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from xietong.areas import service as areas_service
 from xietong.cases import service as cases_service
 from xietong.cases.clusters import service as cluster_service
-from xietong.cases.contacts.service import register_contact
 from xietong.cases.links import proposals as link_proposals
 from xietong.cases.links import service as link_service
 from xietong.cases.models import Case, LinkProposal
 from xietong.cases.quarantine import service as quarantine_service
 from xietong.cases.schemas import CaseCreate, ContactCreate, LinkCreate
 from xietong.core.principal import SYSTEM
+from xietong.flows import contacts as contact_flow
 from xietong.resources import service as resources_service
 from xietong.resources.orders import service as aid_orders
 from xietong.resources.plans import service as aid_flows
@@ -179,7 +179,9 @@ def trace(session: Session, scene: Scene, day: date, ids: NationalIds) -> dict[s
                 int(city.residence_district[contact]),
                 int(city.current_district[contact]),
             )
-            register_contact(
+            # Through the flow every entry point uses: a contact living in another district is
+            # referred there in the same transaction, at the moment it is registered.
+            contact_flow.register_contact(
                 session,
                 principal=tracer,
                 protector=scene.protector,

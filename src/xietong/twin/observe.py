@@ -12,10 +12,10 @@ from datetime import date
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from xietong.cases.models import Case, QuarantineOrder
+from xietong.cases.models import Case, CloseContact, QuarantineOrder
 from xietong.screening.models import LabResult, Membership, RetestTask, Tube
 from xietong.twin.world import City, int_rows
 
@@ -55,16 +55,19 @@ class Orders:
 
 
 def active_orders(session: Session, city: City) -> Orders:
+    # A reported contact's order does not name its person; the contact was matched to it.
+    person = func.coalesce(QuarantineOrder.person_id, CloseContact.person_id)
     rows = session.execute(
         select(
-            QuarantineOrder.person_id,
+            person,
             QuarantineOrder.id,
             QuarantineOrder.district_id,
             QuarantineOrder.starts_on,
             QuarantineOrder.ends_on,
             QuarantineOrder.test_days,
         )
-        .where(QuarantineOrder.status == "active", QuarantineOrder.person_id.is_not(None))
+        .join(CloseContact, CloseContact.id == QuarantineOrder.contact_id, isouter=True)
+        .where(QuarantineOrder.status == "active", person.is_not(None))
         .order_by(QuarantineOrder.id)
     ).all()
     rows = [r for r in rows if 0 <= r[0] - city.first_person_id < city.size]

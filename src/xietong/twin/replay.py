@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import func, select, update
@@ -31,7 +32,6 @@ from xietong.areas import service as areas_service
 from xietong.cases.quarantine import service as quarantine_service
 from xietong.core.clock import FixedClock
 from xietong.core.principal import SYSTEM
-from xietong.flows.referrals import open_referrals_from_needs
 from xietong.people.protection import PersonalDataProtector
 from xietong.reports import service as reports_service
 from xietong.resources import service as resources_service
@@ -49,6 +49,8 @@ from xietong.twin.users import ensure_demo_users
 from xietong.twin.world import City, load_city, load_truth
 
 START_DAY = date(2022, 11, 1)
+# The instant the replay's clock starts from: the city is built then, before any step.
+REPLAY_STARTS = datetime.combine(START_DAY, time.min, tzinfo=UTC)
 # The local time of a day's last step (the aggregates and the bulletin): nothing the replay writes
 # for a day is later, so a server serving the replay starts its clock there, never behind a record.
 DAY_CLOSES_AT = "23:59"
@@ -102,6 +104,12 @@ def laboratories(session: Session, city: City) -> dict[int, int]:
     }
 
 
+def day_closes(day: date, tz: str) -> datetime:
+    """The instant a replayed day's last step is taken: a server serving a replay up to `day`
+    starts its clock here, so that nothing the replay wrote is later than its now."""
+    return datetime.combine(day, time.fromisoformat(DAY_CLOSES_AT), tzinfo=ZoneInfo(tz))
+
+
 def replay_days(days: int) -> list[date]:
     if not 1 <= days <= HORIZON_DAYS:
         raise ValueError(f"days: must be 1..{HORIZON_DAYS} (the simulated November)")
@@ -141,7 +149,7 @@ class Replay:
         self._desk: ReferralDesk | None = None
         self._ids: casework.NationalIds | None = None
         # The replay's one clock: every step runs at its simulated time, audit rows included.
-        self.clock = FixedClock(datetime.combine(START_DAY, datetime.min.time(), tzinfo=UTC))
+        self.clock = FixedClock(REPLAY_STARTS)
 
     # --- bookkeeping ---------------------------------------------------------------------------
 
@@ -388,8 +396,6 @@ class Replay:
         }
         summary.update(casework.trace(session, scene, day, self._ids))
         summary.update(casework.decide_clusters(session, scene, day))
-        opened = open_referrals_from_needs(session, now=scene.at(day, "22:45"), tz=scene.tz)
-        summary["contact_referrals"] = opened["opened"]
         self._advance(session, scene.at(day, "23:00"))
         summary.update(casework.decide_areas(session, scene, day))
         summary["liftings_proposed"] = casework.evaluate_liftings(session, scene, day)

@@ -264,13 +264,19 @@ def lifting_outlook(
         dtype=np.int64,
         count=len(countable_from),
     )
-    offsets = rules.earliest_lifting_offsets(
-        streak_before=before.clean_streak, countable_from=starts, rule=rule
+    # Today is not complete, but an infection already found today keeps it from counting.
+    infected_today, _ = infection_matrices(
+        session, building_ids=building_ids, first_day=today, last_day=today
     )
+    hit = infected_today[:, 0]
+    offsets = rules.earliest_lifting_offsets(
+        streak_before=before.clean_streak, countable_from=starts, infected_today=hit, rule=rule
+    )
+    streaks = np.where(hit, 0, before.clean_streak)
     return [
         Outlook(
             clean_days_so_far=int(min(streak, rule.clean_days)),
             earliest_lifting_on=today + timedelta(days=int(offset)),
         )
-        for streak, offset in zip(before.clean_streak, offsets, strict=True)
+        for streak, offset in zip(streaks, offsets, strict=True)
     ]

@@ -4,11 +4,10 @@ persons, the daily evaluation and the what-if; and the public list, which needs 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from sqlalchemy.orm import Session
 
 from xietong.api.deps import (
     Acting,
@@ -22,14 +21,13 @@ from xietong.api.deps import (
     TodayDep,
 )
 from xietong.areas import service as areas_service
-from xietong.config import Settings
 from xietong.core.errors import DomainError, PermissionDenied
 from xietong.core.pagination import Page
 from xietong.core.principal import Principal, Role
 from xietong.policy import service as policy_service
 from xietong.zones import countdown, service, tasks, whatif
 from xietong.zones import status as zone_status
-from xietong.zones.models import ALL_STATUSES, RiskArea
+from xietong.zones.models import RiskArea
 from xietong.zones.schemas import (
     BuildingRiskStatus,
     Decision,
@@ -45,6 +43,7 @@ from xietong.zones.schemas import (
     WhatIfReport,
     WhatIfRequest,
 )
+from xietong.zones.vocabulary import ALL_STATUSES
 
 router = APIRouter()
 zones = APIRouter(prefix="/api/zones", tags=["zones"])
@@ -90,27 +89,19 @@ def list_areas(
     return Page.of(service.to_reads(session, areas), total=total, params=paging)
 
 
-def _open_area(
-    body: RiskAreaRequest,
-    session: Session,
-    principal: Principal,
-    settings: Settings,
-    now: datetime,
-    *,
-    designate: bool,
-) -> RiskAreaRead:
+def _open_area(body: RiskAreaRequest, acting: Acting, *, designate: bool) -> RiskAreaRead:
     area = service.open_area(
-        session,
-        principal=principal,
+        acting.session,
+        principal=acting.principal,
         building_code=body.building_code,
         reason=body.reason,
         designate=designate,
         community_code=body.community_code,
         street_code=body.street_code,
-        tz=settings.timezone,
-        now=now,
+        tz=acting.settings.timezone,
+        now=acting.now,
     )
-    return service.to_reads(session, [area])[0]
+    return service.to_reads(acting.session, [area])[0]
 
 
 @zones.post(
@@ -118,14 +109,8 @@ def _open_area(
     status_code=status.HTTP_201_CREATED,
     summary="Propose one building as a high-risk area (never a community)",
 )
-def propose(
-    now: NowDep,
-    body: RiskAreaRequest,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-) -> RiskAreaRead:
-    return _open_area(body, session, principal, settings, now, designate=False)
+def propose(body: RiskAreaRequest, acting: ActingDep) -> RiskAreaRead:
+    return _open_area(body, acting, designate=False)
 
 
 @zones.post(
@@ -133,14 +118,8 @@ def propose(
     status_code=status.HTTP_201_CREATED,
     summary="Designate one building directly as a high-risk area, with a reason",
 )
-def designate(
-    now: NowDep,
-    body: RiskAreaRequest,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-) -> RiskAreaRead:
-    return _open_area(body, session, principal, settings, now, designate=True)
+def designate(body: RiskAreaRequest, acting: ActingDep) -> RiskAreaRead:
+    return _open_area(body, acting, designate=True)
 
 
 @zones.get("/buildings/{code}", summary="The risk status of a building and its screening")

@@ -161,15 +161,25 @@ def lifting_countdown(
 
 
 def earliest_lifting_offsets(
-    *, streak_before: Counts, countable_from: Counts, rule: LiftingRule
+    *,
+    streak_before: Counts,
+    countable_from: Counts,
+    infected_today: Flags | None = None,
+    rule: LiftingRule,
 ) -> Counts:
-    """Days from today to the earliest day a lifting can be proposed, if no infection comes.
+    """Days from today to the earliest day a lifting can be proposed, if no further infection
+    comes.
 
     `streak_before` is each building's clean streak ending yesterday (the last complete day);
-    `countable_from` the first countable day, in days from today (negative: already counting).
+    `countable_from` the first countable day, in days from today (negative: already counting);
+    `infected_today` the buildings with an infection today, which cannot count today as clean.
     """
     streak = np.asarray(streak_before, dtype=np.int64)
     starts = _offsets("countable_from", countable_from, streak.shape[0])
+    if infected_today is not None:
+        hit = _flags("infected_today", infected_today, streak.shape)
+        streak = np.where(hit, 0, streak)
+        starts = np.where(hit, np.maximum(starts, 1), starts)
     still_needed = np.maximum(rule.clean_days - streak, 1)
     return (np.maximum(starts, 0) + still_needed - 1).astype(np.int64)
 

@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
-from xietong.auth import service as auth_service
 from xietong.core.principal import Permission, Principal
 from xietong.people import service as people_service
 from xietong.policy import service as policy_service
@@ -211,12 +210,11 @@ def residents(
     persons, total = people_service.residents(
         session, principal=principal, building_id=area.building_id, limit=limit, offset=offset
     )
-    auth_service.record_audit(
+    people_service.audit_persons(
         session,
         principal=principal,
         action="list",
-        entity="person",
-        entity_ids=[p.id for p in persons],
+        ids=[p.id for p in persons],
         reason=f"residents of high-risk area {area.id}",
     )
     codes = areas_service.district_code_by_id(session)

@@ -387,3 +387,49 @@ def test_contacts_are_registered_with_the_services_clock(
         tz=TZ,
     )
     assert order_of(session, contact).starts_on == DAY
+
+
+def test_a_reported_contacts_order_holds_its_person_though_it_does_not_name_it(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    case = make_case(session, protector, district_code=SHAPINGBA, detected_at=at(DAY, 9))
+    national_id = next_national_id()
+    person = people_service.create_person(
+        session,
+        principal=SYSTEM,
+        protector=protector,
+        person_in=PersonCreate(
+            national_id=national_id,
+            name="钱七",
+            residence_building_code=building_in(session, JIULONGPO).code,
+        ),
+    )
+    tracer, _ = district_user(session, SHAPINGBA)
+    contact_service.register_contact(
+        session,
+        principal=tracer,
+        protector=protector,
+        case_id=case.id,
+        contact_in=ContactCreate(
+            national_id=national_id,
+            name="钱七",
+            residence_district_code=JIULONGPO,
+            exposure_kind="household",
+            quarantine_starts_on=DAY,
+        ),
+        now=at(DAY, 10),
+        tz=TZ,
+    )
+    contact = session.scalars(select(CloseContact).where(CloseContact.case_id == case.id)).one()
+    order = order_of(session, contact)
+    assert order.person_id is None  # the tracing district may not see who it is
+
+    positive = make_case(
+        session, protector, person=person, detected_at=at(DAY + timedelta(days=2), 11)
+    )
+
+    # Tested positive in quarantine: found under control, and the order ends for care.
+    assert (positive.found_under_control, positive.control_reason) == (True, "quarantine_order")
+    assert positive.control_order_id == order.id
+    session.refresh(order)
+    assert order.status == "became_case"

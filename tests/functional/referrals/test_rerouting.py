@@ -92,8 +92,11 @@ def test_a_plain_decline_waits_for_the_command_centre_to_reassign(
         json={"reason": "查无此人"},
         headers=auth(receiver),
     ).json()
-    assert declined["status"] == "declined" and declined["allowed_actions"] == ["reassign"]
+    # Only the command centre reassigns: the district is not offered what it would be refused.
+    assert declined["status"] == "declined" and declined["allowed_actions"] == []
     _, command = command_user(session)
+    seen = app_client.get(f"/api/referrals/{referral.id}", headers=auth(command)).json()
+    assert seen["allowed_actions"] == ["reassign"]
     inbox = app_client.get("/api/referrals", params={"box": "inbox"}, headers=auth(command))
     assert referral.id in {item["id"] for item in inbox.json()["items"]}
     refused = app_client.post(

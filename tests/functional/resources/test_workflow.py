@@ -85,14 +85,28 @@ def test_approval_turns_each_transfer_into_an_order_both_districts_are_told_of(
             tuple(sorted([district_id(session, YUZHONG), district_id(session, NANAN)])),
         ]
     )
-    (approved,) = messages(session, "resources.plan.approved")
-    assert None in approved.audience
+    assert [None] in [m.audience for m in messages(session, "resources.plan.approved")]
     audit = session.scalars(
         select(AuditEntry).where(
             AuditEntry.entity == "resources_plan", AuditEntry.entity_id == str(proposed)
         )
     ).one()
     assert (audit.action, audit.reason) == ("approve", "同意")
+
+
+def test_each_district_is_told_of_the_approval_with_only_its_own_orders(
+    session: Session, proposed: int
+) -> None:
+    _, orders = flows.approve_plan(
+        session, principal=SYSTEM, plan_id=proposed, now=datetime.now(UTC)
+    )
+    approved = messages(session, "resources.plan.approved")
+    by_audience = {tuple(m.audience): m.payload["orders"] for m in approved}
+    assert by_audience[(None,)] == sorted(o.id for o in orders)
+    for code in (SHAPINGBA, JIULONGPO, YUZHONG, NANAN):
+        own = sorted(o.id for o in orders if code in (o.from_district_code, o.to_district_code))
+        assert by_audience[(district_id(session, code),)] == own, code
+    assert len(approved) == 5
 
 
 def test_only_the_command_centre_approves(session: Session, proposed: int) -> None:

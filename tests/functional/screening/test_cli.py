@@ -134,6 +134,9 @@ def test_a_bad_tube_file_exits_with_every_bad_line_or_loads_the_valid_rows(
     assert refused.exit_code == 2
     assert "line 3: site_code: unknown sampling site" in refused.output
     assert "line 4: person_id: unknown person" in refused.output
+    # Progress must not claim rows were loaded from a file that is then refused whole.
+    assert "nothing was written" in refused.output
+    assert "loaded" not in refused.output
     rejects = tmp_path / "rejects.csv"
     loaded = json.loads(run(cli, "tubes", str(tubes), "--load-valid", "--rejects", str(rejects)))
     assert (loaded["tubes_added"], loaded["rows_rejected"]) == (1, 2)

@@ -164,7 +164,7 @@ def _kill_part_way(url: str, command: str, source: Path, pipe: Path, batch_rows:
         writer.flush()
         assert process.stderr is not None
         progress = process.stderr.readline()
-        assert "rows loaded" in progress, progress
+        assert "rows read" in progress, progress
         process.send_signal(signal.SIGKILL)
         process.wait()
         process.stderr.close()

@@ -170,3 +170,34 @@ def test_whatif_refuses_an_invalid_policy_file_with_its_line(
     )
     assert result.exit_code == 2
     assert "risk_area.lift_after_clean_days" in result.output
+
+
+def test_as_of_runs_the_evaluation_on_that_instant_s_day(cli: CliRunner, session: Session) -> None:
+    area(session, building(session, "500106", 5), status="active", active_from=NOV[14])
+    result = cli.invoke(build(), ["zones", "evaluate", "--as-of", "2022-11-19T09:00"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert '"day": "2022-11-19"' in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["zones", "evaluate"],
+        ["referrals", "escalate"],
+        ["zones", "designate", "B", "--reason", "r"],
+    ],
+    ids=" ".join,
+)
+def test_as_of_is_refused_in_production(
+    cli: CliRunner, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    production = context.settings().model_copy(update={"environment": "production"})
+    monkeypatch.setattr(context, "settings", lambda: production)
+    result = cli.invoke(build(), [*command, "--as-of", "2022-11-19T09:00"], env=WIDE)
+    assert result.exit_code == 2
+    assert "refused in production" in result.output
+
+
+def test_as_of_names_a_bad_instant(cli: CliRunner) -> None:
+    result = cli.invoke(build(), ["zones", "evaluate", "--as-of", "19 Nov"], env=WIDE)
+    assert result.exit_code == 2 and "is not an instant" in result.output

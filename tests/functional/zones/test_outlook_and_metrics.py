@@ -27,6 +27,26 @@ def test_the_earliest_lifting_day_is_the_fifth_clean_day_after_the_last_infectio
         assert page.items[0].earliest_lifting_on == expected, today
 
 
+def test_on_the_day_of_the_infection_the_earliest_lifting_day_is_not_a_day_early(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    home = building(session, "500105", 4)
+    infection(session, protector, home, NOV[14])
+    proposal = service.open_area_of(session, building_id=home.id)
+    assert proposal is not None
+    service.approve_area(session, principal=SYSTEM, area_id=proposal.id, now=at(NOV[14], 13), tz=TZ)
+    screening = ScreeningDays().add(home, days(NOV[14], NOV[30]))
+    for today in (NOV[14], NOV[15]):
+        page = status.public_list(
+            session, today=today, district_id=home.district_id, screening=screening
+        )
+        assert page.items[0].earliest_lifting_on == NOV[19], today
+        statuses = status.building_statuses(
+            session, building_ids=[home.id], today=today, screening=screening
+        )
+        assert statuses[home.id].earliest_lifting_on == NOV[19], today
+
+
 def test_a_new_infection_moves_the_earliest_lifting_day(
     session: Session, protector: PersonalDataProtector
 ) -> None:

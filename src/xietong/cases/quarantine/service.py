@@ -44,6 +44,24 @@ def occupies_bed_on(day: date) -> ColumnElement[bool]:
     )
 
 
+def holds_person(person_id: int) -> ColumnElement[bool]:
+    """Orders that hold `person_id`: naming it, or issued for a contact matched to it.
+
+    A contact another district reported by national ID has an order that does not name the
+    person (its tracing district may not see who it is), yet the person is held by it: a
+    positive test under that order is found under control, and the order ends with the case.
+    """
+    return or_(
+        QuarantineOrder.person_id == person_id,
+        and_(
+            QuarantineOrder.person_id.is_(None),
+            QuarantineOrder.contact_id.in_(
+                select(CloseContact.id).where(CloseContact.person_id == person_id)
+            ),
+        ),
+    )
+
+
 def active_order_of(
     session: Session, *, person_id: int, at: datetime, tz: str = DEFAULT_TZ
 ) -> QuarantineOrder | None:
@@ -52,7 +70,7 @@ def active_order_of(
     return session.scalar(
         select(QuarantineOrder)
         .where(
-            QuarantineOrder.person_id == person_id,
+            holds_person(person_id),
             QuarantineOrder.starts_on <= day,
             QuarantineOrder.ends_on >= day,
             or_(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.core.errors import PermissionDenied, RowError, ValidationFailed
-from xietong.core.principal import Principal, Role
+from xietong.core.principal import Principal
 from xietong.people import service as people_service
 from xietong.policy.rules import Policy
 from xietong.referrals import sla
@@ -23,11 +23,11 @@ from xietong.referrals.models import Handoff, Referral
 from xietong.referrals.service import DONE, Policies, event_for, get_referral, notify
 from xietong.referrals.states import (
     NEW_HOP,
-    RECEIVER_ACTIONS,
     Action,
     RefusedTransition,
     Status,
     next_status,
+    refusal,
 )
 
 # --- actions ------------------------------------------------------------------------------------
@@ -90,14 +90,9 @@ def act(
     """Take one step on a referral: acknowledge it, the person found (找到人) or under control
     (管住人), or any other action with its note (feedback, reason) and district."""
     referral = get_referral(session, principal=principal, referral_id=referral_id, for_update=True)
-    if action in RECEIVER_ACTIONS:
-        if principal.district_id is not None and principal.district_id != referral.to_district_id:
-            raise PermissionDenied("only the receiving district acts on this referral")
-    elif action is Action.reassign:
-        if principal.role is not Role.command or principal.district_id is not None:
-            raise PermissionDenied("only the command centre reassigns a referral")
-    else:
-        raise PermissionDenied(f"{action.value} is done by the escalation job, not by hand")
+    refused = refusal(action, principal=principal, receiving_district_id=referral.to_district_id)
+    if refused is not None:
+        raise PermissionDenied(refused)
     before = Status(referral.status)
     try:
         after = next_status(before, action)

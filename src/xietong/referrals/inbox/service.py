@@ -37,7 +37,7 @@ from xietong.referrals.service import (
     require_actor,
     visibility_clause,
 )
-from xietong.referrals.states import OPEN, Status, allowed_actions
+from xietong.referrals.states import OPEN, Status, allowed_routes
 
 Box = Literal["all", "inbox", "outbox", "overdue", "escalated", "due_soon"]
 # Once acknowledged, the receiving district needs the person to find and control them.
@@ -137,7 +137,11 @@ def read_referral(
         feedback=referral.feedback,
         overdue_at=referral.overdue_at,
         policy_version=referral.policy_version,
-        allowed_actions=allowed_actions(Status(referral.status)),
+        allowed_actions=allowed_routes(
+            Status(referral.status),
+            principal=principal,
+            receiving_district_id=referral.to_district_id,
+        ),
         chain=[
             HandoffRead(
                 hop=h.hop,

@@ -7,8 +7,9 @@ request, which issues a transfer order that both districts then acknowledge like
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +33,17 @@ from xietong.resources.schemas import (
 from xietong.storage.paging import paged
 
 _Listed = TypeVar("_Listed", HelpRequest, HelpOffer)
+
+
+@dataclass(frozen=True)
+class StatusInDistrict:
+    """Which requests or offers a list asks for: of one status and district (all when None)."""
+
+    status: str | None = None
+    district_id: int | None = None
+
+
+ANY_STATUS_OR_DISTRICT = StatusInDistrict()
 
 
 def _district_for(session: Session, principal: Principal, given: HelpIn, *, action: str) -> int:
@@ -60,16 +72,8 @@ def open_request(
     service.acting_district(principal, district_id, action="ask for help")
     row = HelpRequest(
         district_id=district_id,
-        resource=request_in.resource,
-        amount=request_in.amount,
         matched=0,
-        first_day=request_in.first_day,
-        last_day=request_in.last_day,
-        note=request_in.note,
-        status="open",
-        created_by=principal.username,
-        created_at=now,
-        updated_at=now,
+        **_opened_columns(request_in, principal=principal, now=now),
     )
     session.add(row)
     session.flush()
@@ -111,16 +115,8 @@ def open_offer(
     row = HelpOffer(
         district_id=district_id,
         request_id=offer_in.request_id,
-        resource=offer_in.resource,
-        amount=offer_in.amount,
         taken=0,
-        first_day=offer_in.first_day,
-        last_day=offer_in.last_day,
-        note=offer_in.note,
-        status="open",
-        created_by=principal.username,
-        created_at=now,
-        updated_at=now,
+        **_opened_columns(offer_in, principal=principal, now=now),
     )
     session.add(row)
     session.flush()
@@ -267,13 +263,12 @@ def match(
 def list_requests(
     session: Session,
     *,
-    status: str | None = None,
-    district_id: int | None = None,
+    where: StatusInDistrict = ANY_STATUS_OR_DISTRICT,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[HelpRequestRead], int]:
     """Help requests, newest first, of one status and district if given."""
-    rows, total = _listing(session, HelpRequest, status, district_id, limit=limit, offset=offset)
+    rows, total = _listing(session, HelpRequest, where, limit=limit, offset=offset)
     codes = areas_service.district_code_by_id(session)
     return [request_read(r, codes) for r in rows], total
 
@@ -281,62 +276,61 @@ def list_requests(
 def list_offers(
     session: Session,
     *,
-    status: str | None = None,
-    district_id: int | None = None,
+    where: StatusInDistrict = ANY_STATUS_OR_DISTRICT,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[HelpOfferRead], int]:
     """Help offers, newest first, of one status and district if given."""
-    rows, total = _listing(session, HelpOffer, status, district_id, limit=limit, offset=offset)
+    rows, total = _listing(session, HelpOffer, where, limit=limit, offset=offset)
     codes = areas_service.district_code_by_id(session)
     return [offer_read(r, codes) for r in rows], total
 
 
 def _listing(
-    session: Session,
-    model: type[_Listed],
-    status: str | None,
-    district_id: int | None,
-    *,
-    limit: int,
-    offset: int,
+    session: Session, model: type[_Listed], where: StatusInDistrict, *, limit: int, offset: int
 ) -> tuple[list[_Listed], int]:
     query = select(model)
-    if status is not None:
-        query = query.where(model.status == status)
-    if district_id is not None:
-        query = query.where(model.district_id == district_id)
+    if where.status is not None:
+        query = query.where(model.status == where.status)
+    if where.district_id is not None:
+        query = query.where(model.district_id == where.district_id)
     return paged(session, query, order_by=[model.id.desc()], limit=limit, offset=offset)
 
 
+def _opened_columns(given: HelpIn, *, principal: Principal, now: datetime) -> dict[str, Any]:
+    """What a new request or offer takes from the district's words: open, as of now."""
+    return {
+        "resource": given.resource,
+        "amount": given.amount,
+        "first_day": given.first_day,
+        "last_day": given.last_day,
+        "note": given.note,
+        "status": "open",
+        "created_by": principal.username,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _read_fields(row: _Listed, codes: dict[int, str]) -> dict[str, Any]:
+    """What a request and an offer show alike."""
+    return {
+        "id": row.id,
+        "district_code": codes[row.district_id],
+        "resource": row.resource,
+        "amount": row.amount,
+        "first_day": row.first_day,
+        "last_day": row.last_day,
+        "note": row.note,
+        "status": row.status,
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+    }
+
+
 def request_read(row: HelpRequest, codes: dict[int, str]) -> HelpRequestRead:
-    return HelpRequestRead(
-        id=row.id,
-        district_code=codes[row.district_id],
-        resource=row.resource,
-        amount=row.amount,
-        matched=row.matched,
-        first_day=row.first_day,
-        last_day=row.last_day,
-        note=row.note,
-        status=row.status,
-        created_by=row.created_by,
-        created_at=row.created_at,
-    )
+    return HelpRequestRead(matched=row.matched, **_read_fields(row, codes))
 
 
 def offer_read(row: HelpOffer, codes: dict[int, str]) -> HelpOfferRead:
-    return HelpOfferRead(
-        id=row.id,
-        district_code=codes[row.district_id],
-        request_id=row.request_id,
-        resource=row.resource,
-        amount=row.amount,
-        taken=row.taken,
-        first_day=row.first_day,
-        last_day=row.last_day,
-        note=row.note,
-        status=row.status,
-        created_by=row.created_by,
-        created_at=row.created_at,
-    )
+    return HelpOfferRead(request_id=row.request_id, taken=row.taken, **_read_fields(row, codes))

@@ -6,6 +6,7 @@ command centre may cancel them; each step reaches the districts concerned throug
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -110,15 +111,12 @@ def acknowledge_order(
         order.receiver_acknowledged_at, order.receiver_acknowledged_by = now, principal.username
     both = order.sender_acknowledged_at is not None and order.receiver_acknowledged_at is not None
     order.status = "acknowledged" if both else "partly_acknowledged"
-    order.updated_at = now
-    session.flush()
-    codes = areas_service.district_code_by_id(session)
-    record_audit(
+    codes = _record_change(
         session,
         principal=principal,
+        order=order,
+        now=now,
         action="acknowledge",
-        entity="resources_order",
-        entity_ids=[order.id],
         detail={"end": "sender" if sender else "receiver"},
     )
     if both:
@@ -141,19 +139,37 @@ def cancel_order(
         raise Conflict(f"transfer order {order.id} was already cancelled", code="order_cancelled")
     order.status = "cancelled"
     order.cancelled_at, order.cancelled_by = now, principal.username
+    codes = _record_change(
+        session, principal=principal, order=order, now=now, action="cancel", reason=note
+    )
+    announce_order(session, order, codes, event="cancelled")
+    return order_read(order, codes)
+
+
+def _record_change(
+    session: Session,
+    *,
+    principal: Principal,
+    order: TransferOrder,
+    now: datetime,
+    action: str,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[int, str]:
+    """Stamp and audit a change of an order; the district codes its announcement names."""
     order.updated_at = now
     session.flush()
     codes = areas_service.district_code_by_id(session)
     record_audit(
         session,
         principal=principal,
-        action="cancel",
+        action=action,
         entity="resources_order",
         entity_ids=[order.id],
-        reason=note,
+        reason=reason,
+        detail=detail,
     )
-    announce_order(session, order, codes, event="cancelled")
-    return order_read(order, codes)
+    return codes
 
 
 def announce_order(

@@ -394,15 +394,26 @@ def approve_plan(
     codes = areas_service.district_code_by_id(session)
     for order in orders:
         announce_order(session, order, codes, event="issued")
-    districts = sorted({o.from_district_id for o in orders} | {o.to_district_id for o in orders})
+    # The command centre hears of every order; a district only of the orders it gives or receives.
     sources.deliver(
         session,
         topic="resources.plan.approved",
         payload={**_plan_payload(plan), "orders": [o.id for o in orders]},
-        audience=[None, *districts],
+        audience=[None],
         key=f"resources.plan.{plan.id}.approved",
         now=now,
     )
+    districts = sorted({o.from_district_id for o in orders} | {o.to_district_id for o in orders})
+    for district in districts:
+        own = [o.id for o in orders if district in (o.from_district_id, o.to_district_id)]
+        sources.deliver(
+            session,
+            topic="resources.plan.approved",
+            payload={**_plan_payload(plan), "orders": own},
+            audience=[district],
+            key=f"resources.plan.{plan.id}.approved.district.{district}",
+            now=now,
+        )
     record_audit(
         session,
         principal=principal,

@@ -27,6 +27,7 @@ from xietong.screening.models import (
     Tube,
 )
 from xietong.screening.results import effects
+from xietong.screening.results.follow_ups import of_status_in_district
 from xietong.screening.schemas import (
     ConflictRead,
     ConflictResolution,
@@ -87,11 +88,9 @@ def list_conflicts(
 ) -> tuple[list[ConflictRead], int]:
     """Differing second results waiting for a person (a district: its own sampling)."""
     _handles_results(principal)
-    query = select(ResultConflict)
-    if status is not None:
-        query = query.where(ResultConflict.status == status)
-    if principal.district_id is not None:
-        query = query.where(ResultConflict.district_id == principal.district_id)
+    query = of_status_in_district(
+        select(ResultConflict), ResultConflict, status=status, principal=principal
+    )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(ResultConflict.id).limit(limit).offset(offset))
     return [_conflict_read(session, c) for c in rows], total

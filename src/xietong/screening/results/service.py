@@ -29,12 +29,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from xietong.core.clock import CLOCK_SKEW
 from xietong.core.csvfiles import RejectsWriter
 from xietong.core.errors import RowError, ValidationFailed
 from xietong.core.principal import Principal
 from xietong.screening.models import ResultBatch
 from xietong.screening.parsing import (
-    CLOCK_SKEW,
     OUTCOME_WORDS,
     BadValue,
     Header,

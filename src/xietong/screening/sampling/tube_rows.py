@@ -18,10 +18,11 @@ import numpy as np
 import pyarrow as pa
 
 from xietong.areas.service import BuildingRef
+from xietong.core.clock import CLOCK_SKEW
 from xietong.core.errors import RowError
 from xietong.policy.rules import MAX_POOL_SIZE
 from xietong.screening.models import TUBE_KINDS
-from xietong.screening.parsing import CLOCK_SKEW, BadValue, Columns, Header, Records, parse_int
+from xietong.screening.parsing import BadValue, Columns, Header, Records, parse_int
 
 TUBE_COLUMNS = [
     "tube_code",
