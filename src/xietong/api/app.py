@@ -15,6 +15,7 @@ from xietong.api.errors import install_error_handlers
 from xietong.api.guards import guard_input
 from xietong.api.jobs import periodic_jobs
 from xietong.api.limits import BodyLimit, SecurityHeaders
+from xietong.api.openapi import document_errors
 from xietong.api.routers import ROUTERS
 from xietong.config import Settings
 from xietong.core.clock import Clock
@@ -81,4 +82,5 @@ def create_app(
 
     for router in ROUTERS:
         app.include_router(router)
+    document_errors(app)
     return app
