@@ -279,7 +279,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "event.declined": ("已退回", "declined"),
     "event.rerouted": ("转推", "pushed on"),
     "event.reassigned": ("改派", "reassigned"),
-    "event.escalated": ("超时上报", "escalated"),
+    "event.escalated": ("已上报", "escalated"),
     "event.overdue": ("超时", "overdue"),
     # where the figures of a page come from
     "source.aggregates": ("系统每日汇总", "the system's daily aggregates"),
@@ -490,6 +490,25 @@ def note(lang: Language, text: str | None) -> str:
     if not text:
         return ""
     for pattern, key in _NOTES:
+        matched = pattern.match(text)
+        if matched:
+            return translate(lang, key, **matched.groupdict())
+    return text
+
+
+_ROW_PATTERNS: Final = (
+    (re.compile(r"^must be between (?P<low>\S+) and (?P<high>\S+)$"), "row.must be between"),
+    (re.compile(r"^unknown column \(expected some of (?P<known>.+)\)$"), "row.unknown column"),
+    (re.compile(r"^line (?P<n>\d+)$"), "row.line"),
+)
+
+
+def row_reason(lang: Language, text: str) -> str:
+    """Why a row of a file was refused (or which line it is), in `lang` when the intake wrote
+    it; any other reason as it is."""
+    if f"row.{text}" in STRINGS:
+        return translate(lang, f"row.{text}")
+    for pattern, key in _ROW_PATTERNS:
         matched = pattern.match(text)
         if matched:
             return translate(lang, key, **matched.groupdict())
