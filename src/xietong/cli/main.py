@@ -203,6 +203,24 @@ def people_import(
     console.print_json(report.model_dump_json())
 
 
+@people_app.command("retention")
+def people_retention() -> None:
+    """Pseudonymise the persons past the retention period (XIETONG_RETENTION_DAYS): name, phone,
+    masked ID and birth date erased for anyone no case, contact, quarantine order or referral
+    has named for that long."""
+    from xietong.flows.retention import apply_retention
+
+    settings = context.settings()
+    with context.work() as session:
+        report = apply_retention(
+            session,
+            protector=PersonalDataProtector.from_settings(settings),
+            retention_days=settings.retention_days,
+            now=context.now(),
+        )
+    console.print_json(report.model_dump_json())
+
+
 @users_app.command("create")
 def users_create(
     username: Annotated[str, typer.Argument(help="Login name.")],
