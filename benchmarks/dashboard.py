@@ -632,6 +632,7 @@ def measure(url: str, *, requests: int, day: date | None = None) -> dict[str, An
         command = auth_service.create_user(
             session,
             user_in=UserCreate(username=f"bench-command-{tag}", role=Role.command),
+            district_id=None,
             now=datetime.now(UTC),
         )
         coordinator = auth_service.create_user(
@@ -641,6 +642,7 @@ def measure(url: str, *, requests: int, day: date | None = None) -> dict[str, An
                 role=Role.district_coordinator,
                 district_code=district_code,
             ),
+            district_id=district_id,
             now=datetime.now(UTC),
         )
         tokens = {

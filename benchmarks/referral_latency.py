@@ -193,6 +193,7 @@ def prepare(url: str, folder: Path, *, referrals: int, load_tubes: int, pool: in
             user = auth_service.create_user(
                 session,
                 user_in=UserCreate(username=f"latency-{name}", role=role, district_code=district),
+                district_id=areas_service.district_id_of(session, code=district),
                 now=datetime.now(UTC),
             )
             tokens[name] = auth_service.issue_token(session, user=user)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from xietong.areas import service as areas_service
 from xietong.auth import service
 from xietong.auth.schemas import UserCreate
 from xietong.core.principal import Principal, Role
@@ -30,6 +31,7 @@ def make_user(
             district_code=district_code,
             password=password,
         ),
+        district_id=areas_service.district_id_of(session, code=district_code),
         now=datetime.now(UTC),
     )
     token = service.issue_token(session, user=user)

@@ -184,6 +184,7 @@ def test_production_refuses_weak_passwords(session: Session) -> None:
             service.create_user(
                 session,
                 user_in=UserCreate(username="prod-user", role=Role.viewer, password=weak),
+                district_id=None,
                 now=datetime(2022, 11, 14, 12, tzinfo=UTC),
                 production=True,
             )

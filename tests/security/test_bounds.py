@@ -183,3 +183,22 @@ def test_in_production_the_docs_and_the_schema_need_a_login(
     assert production.get("/api/docs").status_code == 401
     assert production.get("/api/openapi.json").status_code == 401
     assert production.get("/api/openapi.json", headers=_headers(session)).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["³", "٣", "+-5"])
+def test_what_only_looks_like_a_number_answers_422_not_a_server_error(
+    app_client: TestClient, session: Session, value: str
+) -> None:
+    answer = app_client.get("/api/cases", params={"offset": value}, headers=_headers(session))
+    assert answer.status_code == 422, answer.text
+
+
+@pytest.mark.parametrize(
+    "path", [f"/api/resources/orders/{2**31}", f"/api/cases/{2**31}", f"/api/cases/{-(2**31)}"]
+)
+def test_an_id_past_32_bits_answers_422_on_both_backends(
+    app_client: TestClient, session: Session, path: str
+) -> None:
+    answer = app_client.get(path, headers=_headers(session))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["details"][0]["reason"].startswith("no record has an id past")

@@ -254,14 +254,16 @@ class BacktestRow(BaseModel):
     unit: str
     horizon_days: int
     forecasts: int
-    relative_wis: float
-    relative_wis_log: float
+    # A ratio whose reference scored 0 while the model did not is infinite: null in JSON.
+    relative_wis: float | None
+    relative_wis_log: float | None
     coverage_50: float
     coverage_90: float
-    median_error_vs_persistence: float  # mean absolute error of the median over persistence's
+    # Mean absolute error of the median over persistence's.
+    median_error_vs_persistence: float | None
     hub_coverage_50: float
     hub_coverage_90: float
-    persistence_relative_wis: float
+    persistence_relative_wis: float | None
 
 
 class BacktestRead(BaseModel):

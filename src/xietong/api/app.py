@@ -16,6 +16,7 @@ from xietong.api.errors import install_error_handlers
 from xietong.api.guards import guard_input
 from xietong.api.jobs import periodic_jobs
 from xietong.api.limits import BodyLimit, SecurityHeaders
+from xietong.api.openapi import document_errors
 from xietong.api.replica import install_read_your_writes
 from xietong.api.routers import ROUTERS
 from xietong.config import Settings, get_settings
@@ -104,6 +105,7 @@ def create_app(
 
     for router in ROUTERS:
         app.include_router(router)
+    document_errors(app)
     return app
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xietong.core.errors import DomainError
@@ -39,6 +40,17 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         return JSONResponse(
             _body("validation_failed", "the request is not valid", details), status_code=422
+        )
+
+    @app.exception_handler(DataError)
+    async def value_refused_by_database(_request: Request, exc: DataError) -> JSONResponse:
+        # The last line of the input bounds: a number past an integer column's range, which
+        # PostgreSQL refuses (SQLite stores it). The unit of work has already rolled back.
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "out of range"
+        details = [{"record": "request", "field": "value", "reason": reason}]
+        return JSONResponse(
+            _body("value_out_of_range", "a value is outside what can be stored", details),
+            status_code=422,
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -6,6 +6,7 @@ the route runs, so that no value reaches the database that one of the backends w
 from __future__ import annotations
 
 import json
+import re
 import types
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -17,12 +18,22 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# Record ids are 32-bit integers on PostgreSQL (a larger one is an error there, not a miss).
+ID_MAX = 2**31 - 1
 # The earliest birth date and the latest planning horizon the system has any use for.
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2100
 
 Loc = tuple[str | int, ...]
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*", re.ASCII)
 # Paging parameters: a negative one is an error on PostgreSQL, so it is refused everywhere.
 _COUNTS = frozenset({"limit", "offset"})
+
+
+def _is_id(loc: Loc) -> bool:
+    """Whether the value at `loc` names a record: `id`, `*_id`, or an item of `*_ids`."""
+    names = [part for part in loc if isinstance(part, str)]
+    name = names[-1] if names else ""
+    return name == "id" or name.endswith(("_id", "_ids"))
 
 
 def _error(loc: Loc, message: str, kind: str) -> dict[str, Any]:
@@ -73,11 +84,15 @@ def check_text(value: str, *, loc: Loc, annotation: Any, errors: list[dict[str, 
     if _is_date_typed(annotation):
         _check_year(value, loc=loc, errors=errors)
     elif _is_int_typed(annotation):
-        digits = value.strip().lstrip("+-")
-        if not digits.isdigit():
+        # What parses as a whole number: ASCII digits and one sign (not "³", which `isdigit`
+        # accepts, nor "+-5"); anything else is left to the route's own validation.
+        if _INTEGER.fullmatch(value) is None:
             return
+        digits = value.strip().lstrip("+-")
         if len(digits) > 19 or not INT64_MIN <= int(value) <= INT64_MAX:
             errors.append(_error(loc, "must fit in 64 bits", "int_out_of_range"))
+        elif _is_id(loc) and not -ID_MAX <= int(value) <= ID_MAX:
+            errors.append(_error(loc, f"no record has an id past {ID_MAX:,}", "id_out_of_range"))
         elif loc[-1] in _COUNTS and int(value) < 0:
             errors.append(_error(loc, "must not be negative", "negative"))
 
@@ -140,6 +155,13 @@ def check_json(value: Any, annotation: Any, *, loc: Loc, errors: list[dict[str, 
         and not INT64_MIN <= value <= INT64_MAX
     ):
         errors.append(_error(loc, "must fit in 64 bits", "int_out_of_range"))
+    elif (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and _is_id(loc)
+        and not -ID_MAX <= value <= ID_MAX
+    ):
+        errors.append(_error(loc, f"no record has an id past {ID_MAX:,}", "id_out_of_range"))
 
 
 def _parameters(route: APIRoute) -> Iterator[tuple[str, str, Any]]:

@@ -82,6 +82,11 @@ def get_district(session: Session, *, code: str) -> District:
     return district
 
 
+def district_id_of(session: Session, *, code: str | None) -> int | None:
+    """The id of the district `code` names (None for None); NotFound for an unknown code."""
+    return None if not code else get_district(session, code=code).id
+
+
 def _codes(session: Session) -> dict[int, str]:
     cached = session.info.get(_CODE_CACHE)
     if cached is None:

@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from xietong.api.deps import NowDep, PageDep, PrincipalDep, SessionDep, SettingsDep, requires
+from xietong.areas import service as areas_service
 from xietong.auth import service, tokens
+from xietong.auth.models import User
 from xietong.auth.schemas import (
     AuditRead,
     IssuedToken,
@@ -29,6 +31,10 @@ Username = Annotated[str, Path(min_length=2, max_length=64, pattern=r"^[A-Za-z0-
 _MANAGE = [requires(Permission.manage_users)]
 
 
+def _user_read(session: SessionDep, user: User) -> UserRead:
+    return service.user_read(user, district_codes=areas_service.district_code_by_id(session))
+
+
 def _audit_user(session: SessionDep, principal: Principal, action: str, username: str) -> None:
     service.record_audit(
         session, principal=principal, action=action, entity="user", entity_ids=[username]
@@ -37,7 +43,7 @@ def _audit_user(session: SessionDep, principal: Principal, action: str, username
 
 @router.get("/me", summary="Who am I: role and jurisdiction")
 def me(session: SessionDep, principal: PrincipalDep) -> UserRead:
-    return service.user_read(session, service.require_user(session, username=principal.username))
+    return _user_read(session, service.require_user(session, username=principal.username))
 
 
 @router.post(
@@ -111,7 +117,7 @@ def list_users(paging: PageDep, session: SessionDep, active: bool | None = None)
     rows, total = service.list_users(
         session, active=active, limit=paging.limit, offset=paging.offset
     )
-    return Page.of([service.user_read(session, u) for u in rows], total=total, params=paging)
+    return Page.of([_user_read(session, u) for u in rows], total=total, params=paging)
 
 
 @router.post(
@@ -128,18 +134,22 @@ def create_user(
     now: NowDep,
 ) -> IssuedToken:
     user = service.create_user(
-        session, user_in=user_in, now=now, production=settings.environment == "production"
+        session,
+        user_in=user_in,
+        district_id=areas_service.district_id_of(session, code=user_in.district_code),
+        now=now,
+        production=settings.environment == "production",
     )
     token = tokens.issue_token(
         session, user=user, now=now, expires_at=now + timedelta(days=settings.token_days)
     )
     _audit_user(session, principal, "create", user.username)
-    return IssuedToken(user=service.user_read(session, user), token=token)
+    return IssuedToken(user=_user_read(session, user), token=token)
 
 
 @router.get("/users/{username}", summary="One user (command centre only)", dependencies=_MANAGE)
 def get_user(username: Username, session: SessionDep) -> UserRead:
-    return service.user_read(session, service.require_user(session, username=username))
+    return _user_read(session, service.require_user(session, username=username))
 
 
 @router.get(
@@ -165,7 +175,7 @@ def deactivate_user(
 ) -> UserRead:
     user = service.deactivate_user(session, username=username, now=now)
     _audit_user(session, principal, "deactivate", username)
-    return service.user_read(session, user)
+    return _user_read(session, user)
 
 
 @router.post(
@@ -176,7 +186,7 @@ def deactivate_user(
 def reactivate_user(username: Username, session: SessionDep, principal: PrincipalDep) -> UserRead:
     user = service.reactivate_user(session, username=username)
     _audit_user(session, principal, "reactivate", username)
-    return service.user_read(session, user)
+    return _user_read(session, user)
 
 
 @router.post(
@@ -189,7 +199,7 @@ def reset_password(
 ) -> PasswordReset:
     user, password = service.reset_password(session, username=username, now=now)
     _audit_user(session, principal, "reset_password", username)
-    return PasswordReset(user=service.user_read(session, user), password=password)
+    return PasswordReset(user=_user_read(session, user), password=password)
 
 
 @router.get(

@@ -5,14 +5,13 @@ in `auth.tokens`."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from xietong.areas import service as areas_service
 from xietong.auth import tokens
 from xietong.auth.models import AuditEntry, User
 from xietong.auth.passwords import check_policy, hash_password, needs_rehash, verify_password
@@ -51,21 +50,26 @@ def create_user(
     session: Session,
     *,
     user_in: UserCreate,
+    district_id: int | None,
     now: datetime,
     password_hash: str | None = None,
     production: bool = False,
 ) -> User:
     """Create a user with a role and a jurisdiction (the city, or one district).
 
+    `district_id` is the district `user_in.district_code` names, resolved by the caller through
+    areas (auth, which every domain calls, reads no other domain).
+
     `password_hash` (from `passwords.hash_password`) stands in for `user_in.password` when many
     users get one published password (the demo), so that it is hashed once, not once per user.
     """
     if session.scalar(select(User.id).where(User.username == user_in.username)) is not None:
         raise Conflict(f"user {user_in.username!r} exists", code="user_exists")
-    district_id = None
-    if user_in.district_code:
-        district_id = areas_service.get_district(session, code=user_in.district_code).id
-    elif user_in.role is Role.district_coordinator:
+    if user_in.district_code and district_id is None:
+        raise DomainError(
+            f"district {user_in.district_code!r} was not resolved", code="district_not_found"
+        )
+    if district_id is None and user_in.role is Role.district_coordinator:
         raise DomainError("a district coordinator needs a district", code="district_required")
     if user_in.password is not None:
         check_policy(user_in.password, username=user_in.username, production=production)
@@ -86,10 +90,9 @@ def create_user(
     return user
 
 
-def user_read(session: Session, user: User) -> UserRead:
-    code = None
-    if user.district_id is not None:
-        code = areas_service.district_code_by_id(session)[user.district_id]
+def user_read(user: User, *, district_codes: Mapping[int, str]) -> UserRead:
+    """A user as shown, its district named by code (`district_codes`: id → code)."""
+    code = None if user.district_id is None else district_codes[user.district_id]
     return UserRead(
         id=user.id,
         username=user.username,

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from xietong.areas import service as areas_service
 from xietong.auth import service, tokens
 from xietong.cli import context
 from xietong.cli.context import console
@@ -28,7 +29,8 @@ def users(
     """List users by name."""
     with context.work() as session:
         rows, total = service.list_users(session, active=not inactive, limit=limit)
-        shown = [service.user_read(session, u) for u in rows]
+        codes = areas_service.district_code_by_id(session)
+        shown = [service.user_read(u, district_codes=codes) for u in rows]
     table = Table("user", "role", "district", "active", "password changed")
     for u in shown:
         table.add_row(

@@ -270,6 +270,7 @@ def users_create(
                     password=password,
                     display_name=display_name,
                 ),
+                district_id=areas_service.district_id_of(session, code=district),
                 now=now,
                 production=settings.environment == "production",
             )

@@ -16,8 +16,9 @@ from xietong.core.errors import DomainError
 from xietong.policy.loader import PolicyError, bundled_policy, bundled_policy_names, load_policy
 from xietong.policy.rules import Policy
 from xietong.zones import service, tasks, whatif
-from xietong.zones.models import ALL_STATUSES, RiskArea
+from xietong.zones.models import RiskArea
 from xietong.zones.schemas import LockEpisode
+from xietong.zones.service import ALL_STATUSES
 
 app = typer.Typer(
     help="High-risk areas by building: propose, approve, lift (快封快解).", no_args_is_help=True

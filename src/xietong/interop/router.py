@@ -23,6 +23,12 @@ HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
     openapi_extra={
         "requestBody": {"content": {HL7_MEDIA_TYPE: {"schema": {"type": "string"}}}},
     },
+    responses={
+        200: {
+            "description": "One ACK per message (as JSON when `Accept` asks for it)",
+            "content": {HL7_MEDIA_TYPE: {"schema": {"type": "string"}}, "application/json": {}},
+        }
+    },
 )
 async def post_hl7(
     now: NowDep,
@@ -57,11 +63,16 @@ async def post_hl7(
 
 
 FHIR_MEDIA_TYPE = "application/fhir+json"
+_OUTCOME = {"content": {FHIR_MEDIA_TYPE: {"schema": {"type": "object"}}}}
 
 
 @router.post(
     "/api/fhir",
     summary="Post a FHIR R4 Bundle of DiagnosticReport, Observation and Specimen results",
+    responses={
+        200: {"description": "An OperationOutcome: every entry accepted or refused", **_OUTCOME},
+        400: {"description": "An OperationOutcome: the Bundle itself is refused", **_OUTCOME},
+    },
 )
 async def post_bundle(
     now: NowDep,
@@ -98,6 +109,9 @@ def _outcome_response(status: int, code: str, diagnostics: str) -> JSONResponse:
     summary="Start a FHIR bulk export of what you may see (Patient, Observation, Condition, "
     "ServiceRequest) as NDJSON, asynchronously",
     status_code=202,
+    responses={
+        400: {"description": "An OperationOutcome: `Prefer: respond-async` missing", **_OUTCOME}
+    },
 )
 def start_export(
     now: NowDep,
@@ -122,7 +136,14 @@ def start_export(
     return Response(status_code=202, headers={"Content-Location": location})
 
 
-@router.get(EXPORT_STATUS + "/{job_id}", summary="The status of a bulk export, or its manifest")
+@router.get(
+    EXPORT_STATUS + "/{job_id}",
+    summary="The status of a bulk export, or its manifest",
+    responses={
+        202: {"description": "Still running (`X-Progress`, `Retry-After`)"},
+        500: {"description": "An OperationOutcome: the export failed", **_OUTCOME},
+    },
+)
 def export_status(
     job_id: str, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:
@@ -135,7 +156,11 @@ def export_status(
     return JSONResponse(bulk_export.manifest(job, base_url=base))
 
 
-@router.delete(EXPORT_STATUS + "/{job_id}", summary="Cancel a bulk export or delete its files")
+@router.delete(
+    EXPORT_STATUS + "/{job_id}",
+    summary="Cancel a bulk export or delete its files",
+    status_code=202,
+)
 def cancel_export(
     job_id: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> Response:
@@ -145,7 +170,11 @@ def cancel_export(
     return Response(status_code=202)
 
 
-@router.get(EXPORT_FILES + "/{job_id}/{name}", summary="One NDJSON file of a finished export")
+@router.get(
+    EXPORT_FILES + "/{job_id}/{name}",
+    summary="One NDJSON file of a finished export",
+    responses={200: {"content": {"application/fhir+ndjson": {"schema": {"type": "string"}}}}},
+)
 def export_file(
     job_id: str, name: str, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> FileResponse:

@@ -117,6 +117,9 @@ def _event(message: BroadcastMessage, now: datetime) -> ServerSentEvent:
     "/api/stream",
     summary="Live events for your district (command centre: all), as Server-Sent Events",
     response_class=EventSourceResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+    # Authenticated by hand (the stream holds no session), by the same bearer token or cookie.
+    openapi_extra={"security": [{"HTTPBearer": []}]},
 )
 async def stream(
     request: Request,

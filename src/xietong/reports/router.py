@@ -20,6 +20,7 @@ router = APIRouter(prefix="/api/reports", tags=["reports"])
     "/bulletin",
     summary="The daily bulletin (疫情通报) for a day or part of a day",
     response_model=BulletinRead,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 def get_bulletin(
     now: NowDep,

@@ -58,6 +58,7 @@ def ensure_demo_users(session: Session) -> list[DemoUser]:
                     role=user.role,
                     district_code=user.district_code,
                 ),
+                district_id=areas_service.district_id_of(session, code=user.district_code),
                 password_hash=shared,
                 now=clock_of(session).now(),
             )

@@ -14,7 +14,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from xietong.core.clock import DEFAULT_TZ, local_day
-from xietong.zones.models import LOCKED_STATUSES, RiskArea, RiskAreaEvent
+from xietong.zones.models import RiskArea, RiskAreaEvent
+from xietong.zones.vocabulary import LOCKED_STATUSES
 
 METRICS = ("active_high_risk_areas",)
 _NEVER = date.max.toordinal()

@@ -24,15 +24,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from xietong.storage.base import Base, BigIntPK, UTCDateTime
 
-# Life cycle: proposed → active (approved) | rejected; active → lifting_proposed → lifted
-# (or back to active when the lifting is rejected or a new infection withdraws it).
-OPEN_STATUSES = ("proposed", "active", "lifting_proposed")
-LOCKED_STATUSES = ("active", "lifting_proposed")
-ALL_STATUSES = ("proposed", "rejected", "active", "lifting_proposed", "lifted")
-
-# How an area came to be proposed: the what-if re-derives only the automatic ones.
-ORIGINS = ("surface_case", "user", "designation")
-
 _OPEN_SQL = "status IN ('proposed', 'active', 'lifting_proposed')"
 
 

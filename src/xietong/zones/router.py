@@ -27,7 +27,7 @@ from xietong.core.principal import Principal, Role
 from xietong.policy import service as policy_service
 from xietong.zones import countdown, service, tasks, whatif
 from xietong.zones import status as zone_status
-from xietong.zones.models import ALL_STATUSES, RiskArea
+from xietong.zones.models import RiskArea
 from xietong.zones.schemas import (
     BuildingRiskStatus,
     Decision,
@@ -43,6 +43,7 @@ from xietong.zones.schemas import (
     WhatIfReport,
     WhatIfRequest,
 )
+from xietong.zones.vocabulary import ALL_STATUSES
 
 router = APIRouter()
 zones = APIRouter(prefix="/api/zones", tags=["zones"])

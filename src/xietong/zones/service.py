@@ -24,13 +24,14 @@ from xietong.core.principal import SYSTEM, Principal, Role
 from xietong.policy import service as policy_service
 from xietong.zones import notices
 from xietong.zones.models import (
-    LOCKED_STATUSES,
-    OPEN_STATUSES,
     BuildingInfection,
     RiskArea,
     RiskAreaEvent,
 )
 from xietong.zones.schemas import RiskAreaEventRead, RiskAreaRead
+from xietong.zones.vocabulary import ALL_STATUSES as ALL_STATUSES
+from xietong.zones.vocabulary import LOCKED_STATUSES as LOCKED_STATUSES
+from xietong.zones.vocabulary import OPEN_STATUSES as OPEN_STATUSES
 
 # Who may do what: a district coordinator in its own district, the command centre anywhere;
 # a field worker (流調) may propose, never decide.

@@ -24,8 +24,9 @@ from xietong.policy import service as policy_service
 from xietong.policy.rules import Policy
 from xietong.zones import adapters, countdown, rules
 from xietong.zones.adapters import ScreeningSource
-from xietong.zones.models import LOCKED_STATUSES, BuildingInfection, RiskArea
+from xietong.zones.models import BuildingInfection, RiskArea
 from xietong.zones.schemas import BuildingComparison, LockEpisode, LockTotals, WhatIfReport
+from xietong.zones.vocabulary import LOCKED_STATUSES
 
 # A what-if is for a period of an outbreak, not for years of history.
 MAX_PERIOD_DAYS = 366

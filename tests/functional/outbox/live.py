@@ -139,6 +139,7 @@ def prepare_city(url: str, *, persons: int, webhook_url: str | None) -> City:
             user = auth_service.create_user(
                 session,
                 user_in=UserCreate(username=f"live-{name}", role=role, district_code=code),
+                district_id=areas_service.district_id_of(session, code=code),
                 now=datetime.now(UTC),
             )
             tokens[name] = auth_service.issue_token(session, user=user)

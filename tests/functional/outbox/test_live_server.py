@@ -125,6 +125,68 @@ def test_live_streams_reach_the_districts_concerned_and_replay_what_was_missed(
 
 
 @pytest.mark.slow
+def test_a_contact_living_in_another_district_is_in_its_inbox_and_stream_when_registered(
+    database: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.factories.people import next_national_id
+    from tests.functional.outbox.live import SENDER
+
+    city = prepare_city(database, persons=1, webhook_url=None)
+    server = Server(database, log=tmp_path / "server.log").start()
+    streams: list[Stream] = []
+    try:
+        live = Stream(server.base, city.tokens["receiver"])
+        streams.append(live)
+        case = httpx.post(
+            f"{server.base}/api/cases",
+            json={
+                "person_id": city.person_ids[0],
+                "classification": "confirmed",
+                "detected_at": datetime.now(UTC).isoformat(),
+                "report_district_code": SENDER,
+            },
+            headers=auth(city.tokens["command"]),
+        )
+        assert case.status_code == 201, case.text
+        registered = httpx.post(
+            f"{server.base}/api/cases/{case.json()['id']}/contacts",
+            json={
+                "national_id": next_national_id(),
+                "name": "密接丙",
+                "residence_district_code": RECEIVER,
+                "exposure_kind": "household",
+            },
+            headers=auth(city.tokens["sender"]),
+        )
+        assert registered.status_code == 201, registered.text
+
+        # When the registering request has returned: in the receiving district's inbox ...
+        inbox = httpx.get(
+            f"{server.base}/api/referrals",
+            params={"box": "inbox"},
+            headers=auth(city.tokens["receiver"]),
+        ).json()["items"]
+        (referral,) = [r for r in inbox if r["reason"] == "close_contact"]
+        assert (referral["from_district_code"], referral["status"]) == (SENDER, "pushed")
+        # ... in its stream (a stream opened now replays it from the outbox) ...
+        replayed = Stream(server.base, city.tokens["receiver"], last_event_id="0")
+        streams.append(replayed)
+        while (event := replayed.next())["data"]["payload"].get("referral_id") != referral["id"]:
+            pass
+        assert event["topic"] == "referral.pushed"
+        # ... and pushed live to the stream that was open while it was registered.
+        while (event := live.next())["data"]["payload"].get("referral_id") != referral["id"]:
+            pass
+        assert event["topic"] == "referral.pushed"
+    finally:
+        for stream in streams:
+            stream.close()
+        server.stop()
+
+
+@pytest.mark.slow
 def test_the_kill_test(database: str, tmp_path: Path) -> None:
     """SIGKILL mid-way through 1,000 referrals: after a restart every referral exists once, every
     webhook was delivered at least once, and the receiver's deduplication makes it exactly once."""

@@ -324,8 +324,10 @@ def board_context(
     for item in overdue:
         entry = pairs.setdefault((item.from_district_code, item.to_district_code), [0, 0, None])
         entry[0] += 1
-        if item.next_deadline is not None and (entry[2] is None or item.next_deadline < entry[2]):
-            entry[2] = item.next_deadline
+        # The deadline it missed (an unacknowledged referral's next one is still to come).
+        missed = item.missed_deadline or item.next_deadline
+        if missed is not None and (entry[2] is None or missed < entry[2]):
+            entry[2] = missed
     for item in escalated:
         entry = pairs.setdefault((item.from_district_code, item.to_district_code), [0, 0, None])
         entry[1] += 1

@@ -28,8 +28,8 @@ from xietong.web.session import ViewerDep
 from xietong.zones import countdown
 from xietong.zones import service as zones_service
 from xietong.zones import status as zones_status
-from xietong.zones.models import ALL_STATUSES, LOCKED_STATUSES, OPEN_STATUSES
 from xietong.zones.schemas import RiskAreaRead
+from xietong.zones.service import ALL_STATUSES, LOCKED_STATUSES, OPEN_STATUSES
 
 router = APIRouter(include_in_schema=False)
 
