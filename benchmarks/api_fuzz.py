@@ -234,6 +234,7 @@ def _prepare(url: str) -> tuple[Any, Callable[[], dict[str, str]]]:
             auth_service.create_user(
                 session,
                 user_in=UserCreate(username=users[caller], role=role, district_code=district),
+                district_id=areas_service.district_id_of(session, code=district),
                 now=datetime.now(UTC),
             )
 

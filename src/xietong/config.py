@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # Webhooks go to public addresses only; these networks (CIDR) are allowed besides, for a
     # receiver on the deployment's own network (e.g. ["10.20.0.0/16"]).
     webhook_allowed_networks: list[str] = Field(default_factory=list)
+    # Personal data of a person nothing has named for this long is pseudonymised by
+    # `xietong people retention` (docs/security.md).
+    retention_days: int = Field(default=365, ge=1)
     # An open live stream checks its token again this often (0: before every event).
     stream_recheck_seconds: float = Field(default=5.0, ge=0)
 

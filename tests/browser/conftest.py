@@ -28,6 +28,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.factories.analytics import municipal_series_rows, official_csv
+
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
@@ -44,6 +46,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 _serial = itertools.count(1)
+# The day the seeded city is shown on: its published counts run 1–13 November 2022.
+DAY = "2022-11-13"
 
 
 def free_port() -> int:
@@ -291,3 +295,83 @@ def open_page(browser: Any, server: Server) -> Iterator[Any]:
         context.close()
     for watched in pages:
         assert watched.foreign_requests == [], "a page reached another host"
+
+
+@pytest.fixture(scope="session")
+def command_centre(server: Server) -> User:
+    """A command user of a city whose published counts of 1–13 November 2022 are imported,
+    with a chain of cases crossing from 沙坪坝区 to 南岸区 on 13 November."""
+    command = server.create_user("command")
+    imported = server.api(
+        command,
+        "POST",
+        "/api/analytics/official-counts",
+        files={"file": ("official.csv", official_csv(municipal_series_rows()), "text/csv")},
+    )
+    assert imported.status_code == 200, imported.text
+    cases = []
+    for hour, (home, name) in enumerate(
+        (("500106", "周一"), ("500108", "吴二"), ("500108", "郑三"))
+    ):
+        person_id = server.create_person(command, name=name, district=home)
+        created = server.api(
+            command,
+            "POST",
+            "/api/cases",
+            json={
+                "person_id": person_id,
+                "classification": "confirmed",
+                "detected_at": f"{DAY}T0{hour + 1}:00:00+08:00",
+            },
+        )
+        assert created.status_code == 201, created.text
+        cases.append(created.json()["id"])
+    for source, target in ((cases[0], cases[1]), (cases[1], cases[2])):
+        linked = server.api(
+            command,
+            "POST",
+            "/api/cases/links",
+            json={
+                "source_case_id": source,
+                "target_case_id": target,
+                "evidence_kind": "household",
+                "evidence": "同住",
+            },
+        )
+        assert linked.status_code == 201, linked.text
+    beds = {"500106": 800, "500108": 300, "500112": 650, "500113": 200, "500107": 500}
+    reported = server.api(
+        command,
+        "POST",
+        "/api/resources/capacity",
+        json={
+            "reports": [
+                {
+                    "district_code": code,
+                    "code": f"QF-{code}",
+                    "kind": "centralised_quarantine",
+                    "name": "集中隔离点",
+                    "capacity": n,
+                }
+                for code, n in beds.items()
+            ]
+        },
+    )
+    assert reported.status_code == 201, reported.text
+    for index, district in enumerate(("500106", "500106", "500108")):
+        proposed = server.api(
+            command,
+            "POST",
+            "/api/zones/proposals",
+            json={
+                "building_code": f"{district}-S001-C01-B000{index + 1}",
+                "reason": "社会面病例",
+            },
+        )
+        assert proposed.status_code == 201, proposed.text
+        if index < 2:
+            approved = server.api(
+                command, "POST", f"/api/zones/{proposed.json()['id']}/approve", json={}
+            )
+            assert approved.status_code == 200, approved.text
+    return command

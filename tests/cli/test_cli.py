@@ -92,3 +92,33 @@ def test_serve_needs_no_argument_to_start(cli: CliRunner) -> None:
     result = cli.invoke(build(), ["serve", "--help"])
     assert result.exit_code == 0
     assert os.environ["XIETONG_DATABASE_URL"]
+
+
+def test_people_retention_pseudonymises_a_person_nothing_named_for_the_period(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    from datetime import UTC, date, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from xietong.people.models import Person
+
+    cli.invoke(build(), ["db", "upgrade"])
+    cli.invoke(build(), ["areas", "generate", "--buildings", "2"])
+    persons = tmp_path / "persons.csv"
+    persons.write_text(
+        "national_id,name,phone,residence_building,current_building\n"
+        f"{synthetic_national_id(serial=2, birth=date(1990, 1, 1))},丙,,500106-S001-C01-B0001,\n",
+        encoding="utf-8",
+    )
+    assert cli.invoke(build(), ["people", "import", str(persons)]).exit_code == 0
+    kept = cli.invoke(build(), ["people", "retention"])
+    assert kept.exit_code == 0, kept.output
+    assert '"pseudonymised": 0' in kept.output
+    with context.engine().begin() as connection:
+        connection.execute(
+            update(Person).values(updated_at=datetime.now(UTC) - timedelta(days=400))
+        )
+    done = cli.invoke(build(), ["people", "retention"])
+    assert done.exit_code == 0, done.output
+    assert '"pseudonymised": 1' in done.output

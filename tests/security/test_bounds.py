@@ -202,3 +202,20 @@ def test_an_id_past_32_bits_answers_422_on_both_backends(
     answer = app_client.get(path, headers=_headers(session))
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]["details"][0]["reason"].startswith("no record has an id past")
+
+
+def test_a_file_of_bad_rows_is_answered_with_the_first_1000_problems_and_their_count(
+    app_client: TestClient, session: Session
+) -> None:
+    rows = "".join(f"T{n:06d},不知道,,LAB-07,2022-11-15 11:00:00\n" for n in range(1_500))
+    text = "tube_code,result,ct_value,lab,reported_at\n" + rows
+    answer = app_client.post(
+        "/api/screening/results/import",
+        files={"file": ("bad.csv", text.encode("utf-8"), "text/csv")},
+        headers=_headers(session),
+    )
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert len(error["details"]) == 1_000
+    assert "1,500 problem(s) (the first 1,000 listed)" in error["message"]
+    assert error["details"][0]["record"] == "line 2"

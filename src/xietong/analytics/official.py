@@ -202,6 +202,17 @@ def official_counts_for_period(
     }
 
 
+def official_city_count_for_period(
+    session: Session, *, day: date, until_minute: int
+) -> OfficialCityCount | None:
+    """The city-wide row published for `day` up to `until_minute`, if one was imported."""
+    return session.scalar(
+        select(OfficialCityCount).where(
+            OfficialCityCount.day == day, OfficialCityCount.until_minute == until_minute
+        )
+    )
+
+
 def format_until(until_minute: int) -> str:
     return f"{until_minute // 60:02d}:{until_minute % 60:02d}"
 

@@ -6,7 +6,6 @@ official counts are the command centre's.
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -33,6 +32,7 @@ from xietong.api.deps import (
     ReadSessionDep,
     SessionDep,
     SettingsDep,
+    uploaded_csv,
 )
 from xietong.areas import service as areas_service
 from xietong.core.clock import local_day
@@ -114,7 +114,7 @@ def refresh(
 def import_official_counts(
     now: NowDep, file: UploadFile, session: SessionDep, principal: PrincipalDep
 ) -> OfficialImportReport:
-    text = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
+    text = uploaded_csv(file)
     return official.import_official_counts(
         session,
         principal=principal,

@@ -6,12 +6,13 @@ state."""
 from __future__ import annotations
 
 import hmac
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TextIO, TypeVar
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -54,6 +55,17 @@ TodayDep = Annotated[date, Depends(get_today)]
 # `?limit=&offset=` of a paginated list, validated as one model (422 on a bad value).
 PageDep = Annotated[PageParams, Query()]
 LongPageDep = Annotated[LongPageParams, Query()]
+# `?load_valid=` of an import, the CLI's --load-valid: the API answers the count of rejected rows
+# (the CLI can also write them to a file); without it the file is refused whole and the error
+# names every bad line.
+LoadValidQuery = Annotated[
+    bool, Query(description="Load the valid rows even if some are bad (rows_rejected counts them).")
+]
+
+
+def uploaded_csv(file: UploadFile) -> TextIO:
+    """An uploaded CSV file as text: UTF-8 (a byte-order mark skipped), newlines as written."""
+    return io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
 
 
 def get_session(request: Request) -> Iterator[Session]:

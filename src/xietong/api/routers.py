@@ -18,6 +18,7 @@ from xietong.referrals.router import router as referrals
 from xietong.reports.router import router as reports
 from xietong.resources.router import router as resources
 from xietong.screening.router import router as screening
+from xietong.web.pages.fallback import router as no_such_page
 from xietong.web.router import router as web
 from xietong.zones.router import router as zones
 
@@ -38,4 +39,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     reports,
     interop,
     web,
+    # Last: answers only what no route above matched.
+    no_such_page,
 )

@@ -95,8 +95,9 @@ def fail(exc: DomainError) -> NoReturn:
     if isinstance(exc, ValidationFailed):
         for error in exc.errors[:_SHOWN_ERRORS]:
             err_console.print(f"  {escape(str(error))}", soft_wrap=True)
-        if len(exc.errors) > _SHOWN_ERRORS:
-            err_console.print(f"  … and {len(exc.errors) - _SHOWN_ERRORS} more")
+        total = exc.total or len(exc.errors)
+        if total > _SHOWN_ERRORS:
+            err_console.print(f"  … and {total - _SHOWN_ERRORS} more")
     raise typer.Exit(code=2)
 
 

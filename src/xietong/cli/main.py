@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
@@ -43,6 +46,19 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         console=err_console,
     )
+
+
+@contextmanager
+def _file_import(file: Path) -> Iterator[tuple[Session, TextIO, Callable[[int], None]]]:
+    """An import's unit of work, its file open for reading, and a progress bar fed with the
+    rows read."""
+    with (
+        _progress() as progress,
+        context.work() as session,
+        file.open(encoding="utf-8-sig", newline="") as stream,
+    ):
+        task = progress.add_task(f"importing {file.name}", total=None)
+        yield session, stream, lambda n: progress.update(task, completed=n)
 
 
 @app.command()
@@ -162,18 +178,13 @@ def areas_import(
 ) -> None:
     """Import streets, communities and buildings of a real city from CSV."""
     try:
-        with (
-            _progress() as progress,
-            context.work() as session,
-            file.open(encoding="utf-8-sig", newline="") as stream,
-        ):
-            task = progress.add_task(f"importing {file.name}", total=None)
+        with _file_import(file) as (session, stream, progress):
             report = areas_service.import_areas(
                 session,
                 stream=stream,
                 load_valid=load_valid,
                 rejects_path=rejects,
-                progress=lambda n: progress.update(task, completed=n),
+                progress=progress,
             )
     except DomainError as exc:
         context.fail(exc)
@@ -212,12 +223,7 @@ def people_import(
     """Import persons from CSV: the whole file or nothing; re-importing changes nothing."""
     protector = PersonalDataProtector.from_settings(context.settings())
     try:
-        with (
-            _progress() as progress,
-            context.work() as session,
-            file.open(encoding="utf-8-sig", newline="") as stream,
-        ):
-            task = progress.add_task(f"importing {file.name}", total=None)
+        with _file_import(file) as (session, stream, progress):
             report = people_service.import_persons(
                 session,
                 principal=SYSTEM,
@@ -226,11 +232,29 @@ def people_import(
                 source_name=file.name,
                 load_valid=load_valid,
                 rejects_path=rejects,
-                progress=lambda n: progress.update(task, completed=n),
+                progress=progress,
                 workers=workers,
             )
     except DomainError as exc:
         context.fail(exc)
+    console.print_json(report.model_dump_json())
+
+
+@people_app.command("retention")
+def people_retention() -> None:
+    """Pseudonymise the persons past the retention period (XIETONG_RETENTION_DAYS): name, phone,
+    masked ID and birth date erased for anyone no case, contact, quarantine order or referral
+    has named for that long."""
+    from xietong.flows.retention import apply_retention
+
+    settings = context.settings()
+    with context.work() as session:
+        report = apply_retention(
+            session,
+            protector=PersonalDataProtector.from_settings(settings),
+            retention_days=settings.retention_days,
+            now=context.now(),
+        )
     console.print_json(report.model_dump_json())
 
 

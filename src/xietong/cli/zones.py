@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +35,30 @@ ReasonOption = Annotated[str | None, typer.Option(help="Why (recorded on the ste
 def _print_area(area: RiskArea, verb: str) -> None:
     since = f", locked from {area.active_from}" if area.active_from else ""
     console.print(f"area {area.id} {verb}: {area.status}{since}")
+
+
+def _decide(
+    decide: Callable[..., RiskArea],
+    *,
+    area_id: int,
+    reason: str | None,
+    user: str | None,
+    show: Callable[[RiskArea], None],
+) -> None:
+    """Take one decision on an area as `user` (or the system), in its own unit of work."""
+    try:
+        with context.work() as session:
+            area = decide(
+                session,
+                principal=context.principal(session, user),
+                area_id=area_id,
+                reason=reason,
+                now=context.now(),
+                tz=context.settings().timezone,
+            )
+            show(area)
+    except DomainError as exc:
+        context.fail(exc)
 
 
 @app.command("list")
@@ -130,19 +155,13 @@ def approve(
     user: UserOption = None,
 ) -> None:
     """Approve a proposed area: it is locked from today."""
-    try:
-        with context.work() as session:
-            area = service.approve_area(
-                session,
-                principal=context.principal(session, user),
-                area_id=area_id,
-                reason=reason,
-                tz=context.settings().timezone,
-                now=context.now(),
-            )
-            _print_area(area, "approved")
-    except DomainError as exc:
-        context.fail(exc)
+    _decide(
+        service.approve_area,
+        area_id=area_id,
+        reason=reason,
+        user=user,
+        show=lambda area: _print_area(area, "approved"),
+    )
 
 
 @app.command("reject")
@@ -155,20 +174,13 @@ def reject(
     user: UserOption = None,
 ) -> None:
     """Reject a proposed area, or (with --lifting) a proposed lifting."""
-    try:
-        with context.work() as session:
-            decide = service.reject_lifting if lifting else service.reject_area
-            area = decide(
-                session,
-                principal=context.principal(session, user),
-                area_id=area_id,
-                reason=reason,
-                now=context.now(),
-                tz=context.settings().timezone,
-            )
-            _print_area(area, "lifting rejected" if lifting else "rejected")
-    except DomainError as exc:
-        context.fail(exc)
+    _decide(
+        service.reject_lifting if lifting else service.reject_area,
+        area_id=area_id,
+        reason=reason,
+        user=user,
+        show=lambda area: _print_area(area, "lifting rejected" if lifting else "rejected"),
+    )
 
 
 @app.command("lift")
@@ -178,19 +190,13 @@ def lift(
     user: UserOption = None,
 ) -> None:
     """Approve a proposed lifting, or lift an active area directly (a reason is then required)."""
-    try:
-        with context.work() as session:
-            area = service.lift_area(
-                session,
-                principal=context.principal(session, user),
-                area_id=area_id,
-                reason=reason,
-                tz=context.settings().timezone,
-                now=context.now(),
-            )
-            console.print(f"area {area.id} lifted on {area.lifted_on}")
-    except DomainError as exc:
-        context.fail(exc)
+    _decide(
+        service.lift_area,
+        area_id=area_id,
+        reason=reason,
+        user=user,
+        show=lambda area: console.print(f"area {area.id} lifted on {area.lifted_on}"),
+    )
 
 
 @app.command("evaluate")

@@ -66,23 +66,55 @@ class NotAuthenticated(DomainError):
     code = "not_authenticated"
 
 
+# An answer lists at most this many problems (and says how many there were): a file of a
+# million bad rows is refused with a readable answer, not one larger than the file.
+SHOWN_ERRORS = 1_000
+
+
 @dataclass
 class ValidationFailed(DomainError):
-    """A batch or a file was refused: every bad record is listed."""
+    """A batch or a file was refused: its bad records are listed, the first `SHOWN_ERRORS` of
+    them, with `total` the count of all (when more were found than were kept)."""
 
     errors: list[RowError] = field(default_factory=list)
     summary: str = "input refused"
+    total: int | None = None
 
     def __post_init__(self) -> None:
+        total = max(self.total or 0, len(self.errors))
+        shown = self.errors[:SHOWN_ERRORS]
+        listed = f" (the first {len(shown):,} listed)" if total > len(shown) else ""
         DomainError.__init__(
             self,
-            f"{self.summary}: {len(self.errors)} problem(s); first: {self.errors[0]}"
+            f"{self.summary}: {total:,} problem(s){listed}; first: {self.errors[0]}"
             if self.errors
             else self.summary,
             code="validation_failed",
-            details=[e.as_dict() for e in self.errors],
+            details=[e.as_dict() for e in shown],
         )
+        self.total = total
         self.status_code = 422
 
     def __str__(self) -> str:
         return self.message
+
+
+class ErrorList:
+    """Problems found while reading a large input: the first `SHOWN_ERRORS` kept, all counted
+    (memory stays flat however many rows are bad)."""
+
+    def __init__(self) -> None:
+        self.kept: list[RowError] = []
+        self.count = 0
+
+    def extend(self, problems: list[RowError]) -> None:
+        self.count += len(problems)
+        room = SHOWN_ERRORS - len(self.kept)
+        if room > 0:
+            self.kept.extend(problems[:room])
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def refusal(self, summary: str) -> ValidationFailed:
+        return ValidationFailed(errors=self.kept, summary=summary, total=self.count)

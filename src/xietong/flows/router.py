@@ -4,7 +4,6 @@ screening API, where laboratories and the command centre find them."""
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from fastapi import APIRouter, Query, UploadFile, status
 from pydantic import BaseModel, Field
 
 from xietong.api.deps import (
+    LoadValidQuery,
     LongPageDep,
     NowDep,
     PrincipalDep,
@@ -20,6 +20,7 @@ from xietong.api.deps import (
     SessionDep,
     SettingsDep,
     parse_body,
+    uploaded_csv,
 )
 from xietong.areas import service as areas_service
 from xietong.cases.schemas import ContactCreate, ContactIdentify, ContactRead
@@ -105,12 +106,9 @@ def import_results(
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
-    load_valid: Annotated[
-        bool,
-        Query(description="Load the valid rows even if some are bad (rows_rejected counts them)."),
-    ] = False,
+    load_valid: LoadValidQuery = False,
 ) -> intake.IntakeReport:
-    stream = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
+    stream = uploaded_csv(file)
     return intake.ingest_lab_results(
         session,
         principal=principal,

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, UploadFile, status
 
-from fastapi import APIRouter, Query, UploadFile, status
-
-from xietong.api.deps import PageDep, PrincipalDep, ProtectorDep, SessionDep
+from xietong.api.deps import (
+    LoadValidQuery,
+    PageDep,
+    PrincipalDep,
+    ProtectorDep,
+    SessionDep,
+    uploaded_csv,
+)
 from xietong.core.pagination import Page
 from xietong.people import service
 from xietong.people.schemas import PersonCreate, PersonImportReport, PersonRead, PersonSummary
@@ -64,14 +69,9 @@ def import_persons(
     session: SessionDep,
     principal: PrincipalDep,
     protector: ProtectorDep,
-    load_valid: Annotated[
-        bool,
-        Query(description="Load the valid rows even if some are bad (rows_rejected counts them)."),
-    ] = False,
+    load_valid: LoadValidQuery = False,
 ) -> PersonImportReport:
-    import io
-
-    text = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
+    text = uploaded_csv(file)
     return service.import_persons(
         session,
         principal=principal,

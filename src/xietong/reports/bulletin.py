@@ -112,6 +112,24 @@ class DistrictCounts:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CityTotals:
+    """The city's totals as the commission published them, apart from its districts' rows (a
+    total may count units not broken down): printed as published, never replaced by a sum."""
+
+    new_confirmed: int
+    new_asymptomatic: int
+    conversions: int = 0
+    found_under_control: int | None = None
+    found_on_surface: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("new_confirmed", "new_asymptomatic", "conversions", *_FOUND_FIELDS):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or value < 0):
+                raise ValueError(f"city: {name} must be a count, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExtraLine:
     """A city-level line appended to the bulletin, in each of the three languages."""
 
@@ -145,6 +163,8 @@ class BulletinInput:
     districts: tuple[DistrictCounts, ...]
     extra_lines: tuple[ExtraLine, ...] = ()
     time_zone: str = DEFAULT_TZ
+    # The published city-wide row of the period, when there is one: the totals come from it.
+    city: CityTotals | None = None
 
     def __post_init__(self) -> None:
         for name in ("place_hans", "place_hant", "place_english"):
@@ -241,6 +261,7 @@ def summarise(bulletin: BulletinInput) -> BulletinSummary:
     zone = ZoneInfo(bulletin.time_zone)
     start, end = bulletin.start.astimezone(zone), bulletin.end.astimezone(zone)
     rows = bulletin.districts
+    city = bulletin.city
     with_cases = [row for row in rows if row.reported]
     return BulletinSummary(
         start=start,
@@ -250,11 +271,17 @@ def summarise(bulletin: BulletinInput) -> BulletinSummary:
             and end.time() == time(0)
             and end.date() == start.date() + timedelta(days=1)
         ),
-        new_confirmed=sum(row.new_confirmed for row in rows),
-        new_asymptomatic=sum(row.new_asymptomatic for row in rows),
-        conversions=sum(row.conversions for row in rows),
-        found_under_control=_complete_sum(row.found_under_control for row in with_cases),
-        found_on_surface=_complete_sum(row.found_on_surface for row in with_cases),
+        new_confirmed=city.new_confirmed if city else sum(row.new_confirmed for row in rows),
+        new_asymptomatic=city.new_asymptomatic
+        if city
+        else sum(row.new_asymptomatic for row in rows),
+        conversions=city.conversions if city else sum(row.conversions for row in rows),
+        found_under_control=city.found_under_control
+        if city
+        else _complete_sum(row.found_under_control for row in with_cases),
+        found_on_surface=city.found_on_surface
+        if city
+        else _complete_sum(row.found_on_surface for row in with_cases),
         confirmed_groups=count_groups(rows, measure="new_confirmed"),
         asymptomatic_groups=count_groups(rows, measure="new_asymptomatic"),
     )

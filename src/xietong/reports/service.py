@@ -19,7 +19,11 @@ from sqlalchemy.orm import Session
 
 from xietong.analytics import service as analytics_service
 from xietong.analytics.catalogue import OFFICIAL_METRICS, Source
-from xietong.analytics.official import WHOLE_DAY_MINUTES, official_counts_for_period
+from xietong.analytics.official import (
+    WHOLE_DAY_MINUTES,
+    official_city_count_for_period,
+    official_counts_for_period,
+)
 from xietong.analytics.service import MetricsProvider, metrics_providers
 from xietong.areas import service as areas_service
 from xietong.areas.names import short_name
@@ -28,6 +32,7 @@ from xietong.core.clock import DEFAULT_TZ
 from xietong.core.errors import DomainError, NotFound, RowError, ValidationFailed
 from xietong.reports.bulletin import (
     BulletinInput,
+    CityTotals,
     CountGroup,
     DistrictCounts,
     Language,
@@ -80,10 +85,14 @@ def bulletin_input(
         )
     start, end = period_bounds(day, until_minute, tz)
     figures: dict[int, Figures] | None = None
+    city: CityTotals | None = None
     used: BulletinSource = "official"
     if source in ("auto", "official"):
         published = official_counts_for_period(session, day=day, until_minute=until_minute)
-        if published:
+        city_row = official_city_count_for_period(session, day=day, until_minute=until_minute)
+        if city_row is not None:
+            city = CityTotals(**{name: getattr(city_row, name) for name in OFFICIAL_METRICS})
+        if published or city is not None:
             figures = {
                 district_id: {name: getattr(row, name) for name in OFFICIAL_METRICS}
                 for district_id, row in published.items()
@@ -110,6 +119,7 @@ def bulletin_input(
                 for district in areas_service.list_districts(session)
             ),
             time_zone=tz,
+            city=city,
         )
     except ValueError as exc:
         raise DomainError(

@@ -18,33 +18,34 @@ from xietong.storage.base import Base, BigIntPK, UTCDateTime
 FACILITY_KINDS = ("centralised_quarantine", "makeshift_hospital", "home_isolation")
 
 
-class Facility(Base):
+class Place:
+    """What a facility and a laboratory both are: a named place of a district, in use or not."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Facility(Place, Base):
     """集中隔離點, 方艙醫院, or a district's home-isolation capacity."""
 
     __tablename__ = "resources_facility"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(128))
-    district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     beds: Mapped[int] = mapped_column(Integer)
     available_from: Mapped[date | None] = mapped_column(Date)
     available_to: Mapped[date | None] = mapped_column(Date)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Laboratory(Base):
+class Laboratory(Place, Base):
+    """A laboratory and the tubes it tests a day."""
+
     __tablename__ = "resources_laboratory"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(128))
-    district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"), index=True)
     tubes_per_day: Mapped[int] = mapped_column(Integer)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 # --- capacity reports ----------------------------------------------------------------------------

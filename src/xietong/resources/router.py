@@ -3,14 +3,13 @@ requests and offers. Thin: parse, call the service, shape the answer."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, UploadFile, status
 
-from xietong.api.deps import NowDep, PageDep, PrincipalDep, SessionDep, SettingsDep
+from xietong.api.deps import NowDep, PageDep, PrincipalDep, SessionDep, SettingsDep, uploaded_csv
 from xietong.core.clock import local_day
 from xietong.core.pagination import Page
 from xietong.resources import service
@@ -104,7 +103,7 @@ def import_capacity(
     principal: PrincipalDep,
     load_valid: bool = False,
 ) -> CapacityImportReport:
-    text = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
+    text = uploaded_csv(file)
     return service.import_capacity(
         session, principal=principal, stream=text, load_valid=load_valid, now=now
     )

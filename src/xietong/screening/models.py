@@ -116,7 +116,19 @@ class ResultBatch(Base):
     rejected: Mapped[int] = mapped_column(Integer)
 
 
-class LabResult(Base):
+class LabReport:
+    """What a laboratory reports of a tube: the outcome, its Ct value, which laboratory and
+    when (a result of record and a differing second result alike)."""
+
+    tube_id: Mapped[int] = mapped_column(BigInteger)
+    district_id: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(8))
+    ct_value: Mapped[float | None] = mapped_column(Float)
+    lab_code: Mapped[str] = mapped_column(String(40))
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LabResult(LabReport, Base):
     """The result of record of a tube (one per tube; a differing second result is a conflict)."""
 
     __tablename__ = "screening_lab_result"
@@ -127,18 +139,12 @@ class LabResult(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    tube_id: Mapped[int] = mapped_column(BigInteger)
-    district_id: Mapped[int] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(8))
-    ct_value: Mapped[float | None] = mapped_column(Float)
-    lab_code: Mapped[str] = mapped_column(String(40))
-    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     batch_id: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class ResultConflict(Base):
+class ResultConflict(LabReport, Base):
     """A second result for a tube that differs from its result of record: never an overwrite;
     a person keeps one or the other."""
 
@@ -151,12 +157,6 @@ class ResultConflict(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    tube_id: Mapped[int] = mapped_column(BigInteger)
-    district_id: Mapped[int] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(8))
-    ct_value: Mapped[float | None] = mapped_column(Float)
-    lab_code: Mapped[str] = mapped_column(String(40))
-    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     fingerprint: Mapped[str] = mapped_column(String(80))
     batch_id: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12), default="open")

@@ -4,13 +4,13 @@ caller's jurisdiction. The plan and the results, which span domains, are routed 
 
 from __future__ import annotations
 
-import io
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, UploadFile, status
 
 from xietong.api.deps import (
+    LoadValidQuery,
     NowDep,
     PageDep,
     PrincipalDep,
@@ -20,6 +20,7 @@ from xietong.api.deps import (
     SettingsDep,
     TodayDep,
     parse_body,
+    uploaded_csv,
 )
 from xietong.core.bodies import documented_body
 from xietong.core.pagination import Page
@@ -41,11 +42,6 @@ from xietong.screening.schemas import (
 router = APIRouter(prefix="/api/screening", tags=["screening"])
 
 TaskStatus = Literal["open", "done", "cancelled"]
-# The CLI's --load-valid: the API answers the count of rejected rows (the CLI can also write them
-# to a file); without it the file is refused whole and the error names every bad line.
-LoadValid = Annotated[
-    bool, Query(description="Load the valid rows even if some are bad (rows_rejected counts them).")
-]
 
 
 @router.get("/sites", summary="Sampling sites in your jurisdiction")
@@ -92,9 +88,9 @@ def import_tubes(
     principal: PrincipalDep,
     settings: SettingsDep,
     protector: ProtectorDep,
-    load_valid: LoadValid = False,
+    load_valid: LoadValidQuery = False,
 ) -> TubeBatchReport:
-    stream = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
+    stream = uploaded_csv(file)
     return service.register_tubes_file(
         session,
         principal=principal,

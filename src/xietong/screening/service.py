@@ -235,7 +235,9 @@ def register_tubes(
             progress=None,
         )
     except ValidationFailed as exc:
-        raise ValidationFailed(errors=empty + exc.errors, summary=exc.summary) from None
+        raise ValidationFailed(
+            errors=empty + exc.errors, summary=exc.summary, total=len(empty) + (exc.total or 0)
+        ) from None
     if empty:
         raise ValidationFailed(errors=empty, summary="tubes refused; nothing was written")
     return report

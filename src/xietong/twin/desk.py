@@ -62,21 +62,15 @@ class _Referral:
 
 
 def _from_summary(scene: Scene, r: ReferralSummary, district_ids: dict[str, int]) -> _Referral:
-    return _Referral(
-        id=r.id,
-        person=r.person_id - scene.city.first_person_id,
-        reason=r.reason,
-        hop=r.hop,
-        status=Status(r.status),
-        pushed_at=r.pushed_at,
-        to_district_id=district_ids[r.to_district_code],
-        acknowledge_due_at=r.acknowledge_due_at,
-        control_due_at=r.control_due_at,
-        escalated=r.escalated_at is not None,
-    )
+    return _desk_view(scene, r, to_district_id=district_ids[r.to_district_code])
 
 
 def _from_model(scene: Scene, r: Referral) -> _Referral:
+    return _desk_view(scene, r, to_district_id=r.to_district_id)
+
+
+def _desk_view(scene: Scene, r: ReferralSummary | Referral, *, to_district_id: int) -> _Referral:
+    """A referral as the desk sees it, read from a list's summary or the table alike."""
     return _Referral(
         id=r.id,
         person=r.person_id - scene.city.first_person_id,
@@ -84,7 +78,7 @@ def _from_model(scene: Scene, r: Referral) -> _Referral:
         hop=r.hop,
         status=Status(r.status),
         pushed_at=r.pushed_at,
-        to_district_id=r.to_district_id,
+        to_district_id=to_district_id,
         acknowledge_due_at=r.acknowledge_due_at,
         control_due_at=r.control_due_at,
         escalated=r.escalated_at is not None,

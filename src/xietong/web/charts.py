@@ -12,13 +12,16 @@ The unit tests check that plotly's validation gives each of them back unchanged.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -261,3 +264,70 @@ def _transparent(colour: str, alpha: float = 0.2) -> str:
     colour = colour.lstrip("#")
     r, g, b = (int(colour[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
+
+
+@dataclass(frozen=True)
+class ChartTable:
+    """A figure's numbers as rows, for the table behind each chart's toggle (screen readers, and
+    anyone who wants the figures rather than the picture). `by` says what the first column is:
+    "district" (a map, or bars by district) or "day"."""
+
+    by: str
+    columns: list[str]
+    rows: list[tuple[str, list[str]]]
+
+
+def _values(raw: Any) -> list[Any]:
+    """A trace's array: plotly writes numbers as base64 typed arrays (`bdata`) or as lists."""
+    if isinstance(raw, dict) and "bdata" in raw:
+        return list(np.frombuffer(base64.b64decode(raw["bdata"]), dtype=raw["dtype"]).tolist())
+    return list(raw or [])
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def chart_table(fig_json: str) -> ChartTable:
+    """The numbers a figure draws: each district's value of a map, or each x's value per
+    series of a curve or bar chart. Bands and outlines drawn only for the eye are left out."""
+    data = json.loads(fig_json).get("data", [])
+    map_rows: list[tuple[str, list[str]]] = []
+    columns: list[str] = []
+    series: dict[str, dict[str, str]] = {}
+    order: list[str] = []
+    for trace in data:
+        if trace.get("hoverinfo") == "skip" or trace.get("fill"):
+            continue
+        if "locations" in trace:
+            columns = [str(trace.get("name", ""))]
+            names = _values(trace.get("text"))
+            for name, z in zip(names, _values(trace.get("z")), strict=False):
+                map_rows.append((str(name), [_cell(z)]))
+        elif trace.get("type") == "scattermap":
+            for text, colour in zip(
+                _values(trace.get("text")),
+                _values(trace.get("marker", {}).get("color")),
+                strict=False,
+            ):
+                map_rows.append((str(text).rsplit(": ", 1)[0], [_cell(colour)]))
+        elif "x" in trace and "y" in trace:
+            name = str(trace.get("name", ""))
+            column = series.setdefault(name, {})
+            for x, y in zip(_values(trace["x"]), _values(trace["y"]), strict=False):
+                key = str(x)[:10]
+                if key not in order:
+                    order.append(key)
+                column[key] = _cell(y)
+    if map_rows:
+        return ChartTable("district", columns, sorted(map_rows, key=lambda r: r[0]))
+    is_day = bool(order) and all(len(k) == 10 and k[4] == "-" and k[7] == "-" for k in order)
+    names = list(series)
+    rows = [(key, [series[n].get(key, "—") for n in names]) for key in order]
+    return ChartTable("day" if is_day else "district", names, rows)

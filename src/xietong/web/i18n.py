@@ -6,6 +6,8 @@ call `t("key")`; `{name}` placeholders are filled with `str.format`.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from typing import Final, Literal
 
 from xietong.web.i18n_work import WORK_STRINGS
@@ -62,6 +64,9 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "frame.total": ("合计", "Total"),
     "frame.submit": ("提交", "Submit"),
     "frame.back": ("返回", "Back"),
+    "frame.skip": ("跳到正文", "Skip to the content"),
+    "frame.navigation": ("主导航", "Main navigation"),
+    "frame.chart_data": ("查看图表数据表", "Show the chart's figures as a table"),
     # roles
     "role.command": ("市指挥部", "Command centre"),
     "role.district_coordinator": ("区指挥部", "District coordinator"),
@@ -87,6 +92,33 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Conflicts with the current state: {message}",
     ),
     "error.invalid": ("输入有误：{message}", "Invalid input: {message}"),
+    "error.expired_form": (
+        "该表单已过期，未执行任何操作。",
+        "This form has expired; nothing was done.",
+    ),
+    "error.next_expired": (
+        "请返回原页面，刷新后重新提交。",
+        "Go back to the page, reload it and submit again.",
+    ),
+    "error.next_not_found": (
+        "请检查链接，或从上方导航进入所需页面。",
+        "Check the link, or open the page you need from the navigation above.",
+    ),
+    "error.next_forbidden": (
+        "导航中只列出您的角色可以打开的页面；如确需此权限，请联系市指挥部。",
+        "The navigation lists the pages your role may open; ask the command centre if you "
+        "need this one.",
+    ),
+    "error.next_conflict": (
+        "该记录已被他人处理：请返回刷新后查看当前状态。",
+        "Someone else has acted on it: go back and reload to see where it stands.",
+    ),
+    "error.next_invalid": (
+        "请返回修改后重新提交。",
+        "Go back, correct it and submit again.",
+    ),
+    "error.go_on": ("回到首页", "Go to the start page"),
+    "error.back_to_form": ("返回原页面", "Back to the page"),
     # overview
     "overview.title": ("全域态势总览", "City overview"),
     "overview.map": ("各区县新增社会面感染者", "New surface infections by district"),
@@ -124,13 +156,29 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Data of {day} are still coming in: every figure, phase and Rt included, is so far.",
     ),
     "overview.no_counts": (
-        "尚无病例统计：请刷新每日汇总或导入官方数据。",
-        "No case counts yet: refresh the daily aggregates or import the official counts.",
+        "尚无 {day} 及之前的病例统计。",
+        "There are no case counts up to {day} yet.",
+    ),
+    "overview.no_counts_command": (
+        "请刷新每日汇总（按下方按钮），或导入官方公布数据。",
+        "Refresh the daily aggregates (the button below), or import the official counts.",
+    ),
+    "overview.no_counts_others": (
+        "每日汇总由市指挥部刷新，请稍后再看或联系市指挥部。",
+        "The command centre refreshes the daily aggregates: look again later or ask them.",
+    ),
+    "overview.refresh": ("刷新每日汇总", "Refresh the daily aggregates"),
+    "overview.refreshed": (
+        "每日汇总已刷新：{n} 个区县日重新统计。",
+        "Daily aggregates refreshed: {n} district-days recounted.",
     ),
     "overview.not_for_role": ("您的角色不能查看病例明细。", "Your role does not see case details."),
     "overview.spillovers_week": ("近7日跨区外溢", "Spillovers in the last 7 days"),
     "overview.last_week": ("近7日", "Last 7 days"),
     "overview.day_picker": ("查看日期", "Day shown"),
+    "overview.strip": ("待办", "Waiting on someone"),
+    "overview.strip_overdue": ("超时协查", "Overdue referrals"),
+    "overview.strip_approvals": ("待审批风险区", "Risk areas awaiting a decision"),
     "phase.surface_zero": ("社会面清零", "surface zero"),
     "phase.rapid_growth": ("快速增长", "rapid growth"),
     "phase.growth": ("增长", "growth"),
@@ -151,8 +199,8 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "referrals.sla": ("时限", "Deadline"),
     "referrals.feedback": ("反馈", "Feedback"),
     "referrals.acknowledge": ("签收", "Acknowledge"),
-    "referrals.locate": ("已找到人", "Located"),
-    "referrals.control": ("已管住人", "Controlled"),
+    "referrals.locate": ("确认已找到", "Mark located"),
+    "referrals.control": ("确认已管控", "Mark controlled"),
     "referrals.close": ("反馈并办结", "Close with feedback"),
     "referrals.feedback_placeholder": ("反馈内容（必填）", "Feedback (required)"),
     "referrals.new_arrived": ("新协查已到达", "A new referral has arrived"),
@@ -172,9 +220,9 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "referrals.filter_all": ("全部", "all"),
     "referrals.filter_pushed": ("待签收", "awaiting acknowledgement"),
     "referrals.filter_acknowledged": ("已签收", "acknowledged"),
-    "referrals.filter_located": ("已找到人", "located"),
-    "referrals.filter_controlled": ("已管住人", "controlled"),
-    "referrals.filter_closed": ("已反馈办结", "closed"),
+    "referrals.filter_located": ("已找到", "located"),
+    "referrals.filter_controlled": ("已管控", "controlled"),
+    "referrals.filter_closed": ("已办结", "closed"),
     "referrals.filter_declined": ("已退回", "declined"),
     "referrals.other_district": ("对方区县", "Other district"),
     "referrals.hop": ("第 {n} 次转推", "hop {n}"),
@@ -222,6 +270,43 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "status.rejected": ("已驳回", "rejected"),
     "status.approved": ("已批准", "approved"),
     "status.superseded": ("已被替代", "superseded"),
+    # a referral's history: what each step did (the state words are the statuses' own)
+    "event.pushed": ("推送", "pushed"),
+    "event.acknowledged": ("签收", "acknowledged"),
+    "event.located": ("已找到", "located"),
+    "event.controlled": ("已管控", "controlled"),
+    "event.closed": ("已办结", "closed"),
+    "event.declined": ("已退回", "declined"),
+    "event.rerouted": ("转推", "pushed on"),
+    "event.reassigned": ("改派", "reassigned"),
+    "event.escalated": ("超时上报", "escalated"),
+    "event.overdue": ("超时", "overdue"),
+    # where the figures of a page come from
+    "source.aggregates": ("系统每日汇总", "the system's daily aggregates"),
+    "source.official": ("官方公布数据", "official published counts"),
+    "source.facts": ("系统实时记录", "the system's own records"),
+    "source.forecast_model": ("预测模型", "the forecast model"),
+    "source.forecast_given": ("给定预测", "a given forecast"),
+    "source.trend": ("近期趋势", "the recent trend"),
+    "source.recent_mean": ("近期均值", "the recent mean"),
+    "source.none": ("无", "none"),
+    # building kinds (clusters)
+    "building.residential": ("住宅", "residential"),
+    "building.workplace": ("工作场所", "workplace"),
+    "building.venue": ("公共场所", "venue"),
+    "building.school": ("学校", "school"),
+    "building.facility": ("设施", "facility"),
+    # what held a case under control when it was found
+    "control.quarantine_order": ("隔离管控中", "under a quarantine order"),
+    "control.held": ("混管待复核", "held as a pool member"),
+    "control.high_risk_area": ("高风险区内", "inside a high-risk area"),
+    # notes the services write, shown in the reader's language
+    "note.close_contact": ("病例 {case} 的密接", "close contact of case {case}"),
+    "note.close_contact_by": (
+        "病例 {case} 的密接，{user} 登记",
+        "close contact of case {case}, registered by {user}",
+    ),
+    "note.surface_infection": ("{day} 发现社会面感染", "surface infection found on {day}"),
     # zones
     "zones.title": ("高风险区", "High-risk areas"),
     "zones.map": ("高风险区分布", "Where the high-risk areas are"),
@@ -337,7 +422,11 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "bulletin.lang_zh_Hans": ("简体中文", "Simplified Chinese"),
     "bulletin.lang_zh_Hant": ("繁體中文", "Traditional Chinese"),
     "bulletin.lang_en": ("英文", "English"),
-    "bulletin.unavailable": ("无法生成该时段的通报。", "No bulletin can be made for this period."),
+    "bulletin.unavailable": (
+        "无法生成该时段的通报：尚无该日的病例统计。请选择更早的日期，或待每日汇总刷新后再看。",
+        "No bulletin can be made for this period: there are no counts of that day yet. Choose "
+        "an earlier day, or look again once the daily aggregates are refreshed.",
+    ),
     "bulletin.source": ("数据来源：{source}", "figures from: {source}"),
     "bulletin.confirmed": ("新增确诊", "New confirmed"),
     "bulletin.asymptomatic": ("新增无症状", "New asymptomatic"),
@@ -374,6 +463,40 @@ def label(lang: Language, prefix: str, value: str) -> str:
     """A domain's value (a status, a reason) in words; an unknown value is shown as it is."""
     key = f"{prefix}.{value}"
     return translate(lang, key) if key in STRINGS else value
+
+
+# Notes the services write in one fixed form (`flows.referrals`, `cases.contacts`,
+# `zones.service`): recognised here, so a reader sees them in the page's language.
+_NOTES: Final = (
+    (
+        re.compile(r"^close contact of case (?P<case>\d+), registered by (?P<user>.+)$"),
+        "note.close_contact_by",
+    ),
+    (re.compile(r"^close contact of case (?P<case>\d+)$"), "note.close_contact"),
+    (
+        re.compile(r"^surface infection found on (?P<day>\d{4}-\d{2}-\d{2})$"),
+        "note.surface_infection",
+    ),
+)
+LIST_SEPARATOR: Final[dict[Language, str]] = {"zh": "、", "en": ", "}
+
+
+def note(lang: Language, text: str | None) -> str:
+    """A stored note in `lang` when a service wrote it; a person's own words as they wrote them."""
+    if not text:
+        return ""
+    for pattern, key in _NOTES:
+        matched = pattern.match(text)
+        if matched:
+            return translate(lang, key, **matched.groupdict())
+    return text
+
+
+def join_list(lang: Language, items: Iterable[str], names: Mapping[str, str] | None = None) -> str:
+    """Items of a list in running text (each by its name in `names`, if given): 渝中区、江北区 in
+    Chinese, Yuzhong, Jiangbei in English."""
+    shown = (names.get(item, item) if names else item for item in items)
+    return LIST_SEPARATOR[lang].join(shown)
 
 
 def pick_language(query: str | None, cookie: str | None) -> Language:

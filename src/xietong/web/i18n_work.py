@@ -31,10 +31,7 @@ WORK_STRINGS: Final[dict[str, tuple[str, str]]] = {
         "仅导入有效行，错误行单独留存供下载",
         "Load the valid rows and keep the bad ones for download",
     ),
-    "lab.columns": (
-        "列：tube_code, result, ct_value（可选）, lab, reported_at",
-        "Columns: tube_code, result, ct_value (optional), lab, reported_at",
-    ),
+    "lab.columns": ("文件各列（Ct 值可留空）：", "The file's columns (the Ct value may be empty):"),
     "lab.send": ("上传", "Upload"),
     "lab.sending": ("正在上传并逐行检查", "Uploading and checking every row"),
     "lab.refused": (

@@ -23,8 +23,9 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
+from xietong.web.charts import chart_table
 from xietong.web.forms import new_form_key
-from xietong.web.i18n import LANG_COOKIE, Language, label, translate
+from xietong.web.i18n import LANG_COOKIE, Language, join_list, label, note, translate
 from xietong.web.session import Viewer
 
 # Pages load only their own scripts and plotly from this server; nothing from elsewhere.
@@ -92,6 +93,7 @@ def environment() -> Environment:
     env.globals["asset"] = asset
     env.globals["query_url"] = query_url
     env.globals["form_key"] = new_form_key
+    env.globals["chart_table"] = chart_table
     return env
 
 
@@ -168,6 +170,8 @@ def render(
         .render(
             t=lambda key, **values: translate(lang, key, **values),
             label=lambda prefix, value: label(lang, prefix, value),
+            note=lambda text: note(lang, text),
+            join=lambda items, names=None: join_list(lang, items, names),
             lang=lang,
             fmt=fmt,
             viewer=viewer,
@@ -209,6 +213,8 @@ def render_fragment(
         .render(
             t=lambda key, **values: translate(lang, key, **values),
             label=lambda prefix, value: label(lang, prefix, value),
+            note=lambda text: note(lang, text),
+            join=lambda items, names=None: join_list(lang, items, names),
             lang=lang,
             fmt=fmt,
             districts=labels,

@@ -93,6 +93,29 @@ def test_the_bulletin_prints_the_short_names_the_commission_uses(session: Sessio
     assert "土家族" not in short.text
 
 
+def test_the_bulletin_prints_the_citys_published_total_not_the_sum_of_its_rows(
+    session: Session,
+) -> None:
+    # The commission's 0-18h release: 97 in the city, of which only some units broken down.
+    import_official(
+        session,
+        [
+            {**row("沙坪坝区", 27), "until": "18:00"},
+            {**row("秀山县", 4), "until": "18:00"},
+            {**row("全市", 97), "until": "18:00"},
+        ],
+    )
+    day = date(2022, 11, 14)
+
+    published = reports_service.bulletin(session, day=day, until_minute=18 * 60)
+
+    assert published.source == "official"
+    assert published.new_confirmed == 97
+    assert "97" in published.text and "27" in published.text
+    without_city = reports_service.bulletin_input(session, day=day, until_minute=18 * 60)[0]
+    assert sum(d.new_confirmed for d in without_city.districts) == 31
+
+
 # -- a day not reported ------------------------------------------------------------------------
 
 

@@ -397,3 +397,38 @@ def test_every_panel_of_the_overview_is_of_one_day(served: Served) -> None:
                 date.fromisoformat(d) <= shown
                 for d in re.findall(r"\d{4}-\d{2}-\d{2}", panels.text)
             )
+
+
+def data_as_of(html: str) -> str:
+    match = re.search(r'id="as-of">数据时间：([^<]+)<', html)
+    assert match is not None
+    return match.group(1)
+
+
+def local_text(at: datetime) -> str:
+    return at.astimezone(ZoneInfo(TZ)).strftime("%Y-%m-%d %H:%M")
+
+
+def test_the_referral_pages_are_as_of_their_newest_fact_not_their_rendering(
+    served: Served,
+) -> None:
+    with served.session() as session:
+        newest = session.scalar(select(sa.func.max(Referral.updated_at)))
+        one, last_event = session.execute(
+            select(ReferralEvent.referral_id, sa.func.max(ReferralEvent.at))
+            .group_by(ReferralEvent.referral_id)
+            .order_by(ReferralEvent.referral_id)
+        ).first() or (None, None)
+    assert newest is not None and one is not None and last_event is not None
+    later = newest + timedelta(minutes=30)  # rendered well after the last change
+    served.at(later)
+    try:
+        served.log_in("command")
+        for path in ("/referrals", "/referrals/board"):
+            page = served.client.get(path).text
+            assert data_as_of(page) == local_text(newest), path
+            assert server_now(page) == later
+        page = served.client.get(f"/referrals/{one}").text
+        assert data_as_of(page) == local_text(last_event)
+    finally:
+        served.at(served.opened_at)

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats
 
-from xietong.analytics.core.arrays import BoolArray, FloatArray, IntArray
+from xietong.analytics.core.arrays import BoolArray, FloatArray, IntArray, freeze_arrays
 from xietong.analytics.core.validation import as_district_matrix
 
 __all__ = [
@@ -77,9 +77,7 @@ class GrowthEstimate:
     halving_time_upper: FloatArray
 
     def __post_init__(self) -> None:
-        for value in vars(self).values():
-            if isinstance(value, np.ndarray):
-                value.setflags(write=False)
+        freeze_arrays(self)
 
 
 def estimate_growth_rate(

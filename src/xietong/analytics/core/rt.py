@@ -15,7 +15,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import special
 
-from xietong.analytics.core.arrays import FloatArray, IntArray
+from xietong.analytics.core.arrays import FloatArray, IntArray, freeze_arrays
 from xietong.analytics.core.distributions import check_serial_interval, serial_interval_mean
 from xietong.analytics.core.validation import as_district_matrix
 
@@ -79,10 +79,7 @@ class RtEstimate:
     infectiousness: FloatArray
 
     def __post_init__(self) -> None:
-        # Frozen means the arrays too: a caller cannot edit a published estimate in place.
-        for value in vars(self).values():
-            if isinstance(value, np.ndarray):
-                value.setflags(write=False)
+        freeze_arrays(self)
 
     def quantile(self, level: float) -> FloatArray:
         """The posterior quantile at ``level`` (one of `quantile_levels`), shape (D, W)."""

@@ -160,6 +160,17 @@ def read_referral(
     )
 
 
+def newest_change(session: Session, *, principal: Principal) -> datetime | None:
+    """The instant of the last change to any referral the principal may see (what its lists
+    and board are as of), or None when it sees none."""
+    require_actor(principal)
+    query = select(func.max(Referral.updated_at))
+    clause = visibility_clause(principal)
+    if clause is not None:
+        query = query.where(clause)
+    return session.scalar(query)
+
+
 def list_referrals(
     session: Session,
     *,

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from xietong.core.clock import CLOCK_SKEW
 from xietong.core.csvfiles import RejectsWriter
-from xietong.core.errors import RowError, ValidationFailed
+from xietong.core.errors import ErrorList, RowError
 from xietong.core.principal import Principal
 from xietong.screening.models import ResultBatch
 from xietong.screening.parsing import (
@@ -78,8 +78,9 @@ _SAME = (
 @dataclass
 class _Read:
     rows_read: int = 0
-    rejected_lines: set[int] = field(default_factory=set)
-    errors: list[RowError] = field(default_factory=list)
+    # Every line is refused at most once (when read, or when resolved against the tubes).
+    rows_rejected: int = 0
+    errors: ErrorList = field(default_factory=ErrorList)
 
 
 def _careful(
@@ -210,7 +211,7 @@ def _refuse(
     problems: list[RowError],
 ) -> None:
     read.errors.extend(problems)
-    read.rejected_lines.add(line)
+    read.rows_rejected += 1
     if rejects is not None:
         rejects.write(line, dict(zip(names, row, strict=False)), problems)
 
@@ -272,7 +273,7 @@ def ingest(
             tz=tz,
         )
     report.rows_read = read.rows_read
-    report.rows_rejected = len(read.rejected_lines)
+    report.rows_rejected = read.rows_rejected
     report.rejects_file = str(rejects.path) if rejects is not None and rejects.count else None
     batch.rows_read = report.rows_read
     batch.applied, batch.unchanged, batch.conflicts = (
@@ -333,8 +334,8 @@ def _resolve(
                 label(line), "reported_at", "before the tube was collected", str(reported)
             )
         )
-        read.errors.append(problem)
-        read.rejected_lines.add(line)
+        read.errors.extend([problem])
+        read.rows_rejected += 1
         if rejects is not None:
             rejects.write(
                 line,
@@ -351,7 +352,7 @@ def _resolve(
         rejects.close()
     if read.errors and not load_valid:
         _drop_stage(session)
-        raise ValidationFailed(errors=read.errors, summary="results refused; nothing was written")
+        raise read.errors.refusal("results refused; nothing was written")
     return _apply(session, batch_id=batch_id, now=now, dialect=dialect, tz=tz)
 
 

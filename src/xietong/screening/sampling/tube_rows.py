@@ -193,14 +193,7 @@ class TubeReader:
                 dtype=bool,
                 count=len(rows),
             )
-            chunk.refuse(
-                differs,
-                lambda k: (
-                    "tube_code",
-                    "site, time, pool size or kind differ from the tube's first row "
-                    f"({chunk.where(first_row[chunk.tix[k]])})",
-                ),
-            )
+            _refuse_unlike_first(chunk, differs, first_row)
         lines = chunk.lines[first_row].tolist()
         firsts = [rows[r] for r in first_row]
         return [
@@ -236,14 +229,7 @@ class TubeReader:
             differs = np.zeros(len(rows), dtype=bool)
             for at in present:
                 differs |= rows.differ_from(at, firsts_of_rows)
-            chunk.refuse(
-                differs,
-                lambda k: (
-                    "tube_code",
-                    "site, time, pool size or kind differ from the tube's first row "
-                    f"({chunk.where(first_row[chunk.tix[k]])})",
-                ),
-            )
+            _refuse_unlike_first(chunk, differs, first_row)
         lines = chunk.lines[first_row].tolist()
         return [
             self._draft(code, line, row)
@@ -411,6 +397,18 @@ class TubeReader:
             int(k): str(numbers[k]) for k in np.flatnonzero(chunk.by_number & chunk.ok)
         }
         return pids
+
+
+def _refuse_unlike_first(chunk: Rows, differs: np.ndarray, first_row: Sequence[int]) -> None:
+    """Refuse the rows of a tube whose site, time, pool size or kind differ from its first row."""
+    chunk.refuse(
+        differs,
+        lambda k: (
+            "tube_code",
+            "site, time, pool size or kind differ from the tube's first row "
+            f"({chunk.where(first_row[chunk.tix[k]])})",
+        ),
+    )
 
 
 def column_values(rows: Records, at: int) -> list[str]:

@@ -34,20 +34,33 @@ DEFAULT_PAGE_SIZE = 20
 
 
 def error_page(viewer: Viewer, session: Session, exc: DomainError) -> HTMLResponse:
+    """The error in the frame, in the reader's language: what happened, what to do about it, and
+    a way on (the page the form came from, the login, or the landing page)."""
     lang = viewer.lang
-    if isinstance(exc, NotFound):
-        message = translate(lang, "error.not_found")
+    back = "/"
+    if isinstance(exc, PermissionDenied) and exc.code == "csrf":
+        # The form's token no longer matches the session (logged out and in again, or the page
+        # was left open past the session): it is not a matter of the role.
+        kind, back = "expired", safe_next(viewer.params.get("next"), viewer.path)
+        message = translate(lang, "error.expired_form")
+    elif isinstance(exc, NotFound):
+        kind, message = "not_found", translate(lang, "error.not_found")
     elif isinstance(exc, PermissionDenied):
-        message = translate(lang, "error.forbidden")
+        kind, message = "forbidden", translate(lang, "error.forbidden")
     elif isinstance(exc, Conflict):
-        message = translate(lang, "error.conflict", message=exc.message)
+        kind, message = "conflict", translate(lang, "error.conflict", message=exc.message)
     else:
-        message = translate(lang, "error.invalid", message=exc.message)
+        kind, message = "invalid", translate(lang, "error.invalid", message=exc.message)
     return render(
         viewer,
         session,
         "error.html",
-        {"message": message, "code": exc.code},
+        {
+            "message": message,
+            "code": exc.code,
+            "next_step": translate(lang, f"error.next_{kind}"),
+            "back": back,
+        },
         status_code=exc.status_code,
     )
 

@@ -228,7 +228,9 @@ def inbox_page(
                 "rows_url": query_url("/referrals/rows", query.params()),
             }
         )
-        return render(viewer, session, "referrals.html", context, query=query.params())
+        # "Data as of" the last change to a referral the viewer sees, not the rendering.
+        as_of = query_service.newest_change(session, principal=principal)
+        return render(viewer, session, "referrals.html", context, query=query.params(), as_of=as_of)
 
     return guard(viewer, session, build, roles=_ACTORS)
 
@@ -276,7 +278,8 @@ def board_page(
             session, viewer, principal, district=district or None, limit=size, offset=start
         )
         query = {"district": district, "limit": size, "offset": start}
-        return render(viewer, session, "referrals_board.html", context, query=query)
+        as_of = query_service.newest_change(session, principal=principal)
+        return render(viewer, session, "referrals_board.html", context, query=query, as_of=as_of)
 
     return guard(viewer, session, build, roles=(Role.command,))
 
@@ -395,6 +398,7 @@ def referral_page(
                 "may_reassign": principal.is_city and principal.role is Role.command,
                 "back_to": f"/referrals/{referral_id}",
             },
+            as_of=max((e.at for e in history), default=None),
         )
 
     return guard(viewer, session, build, roles=_ACTORS)

@@ -1,0 +1,57 @@
+"""The overview as a wall display: a strip of what waits on someone (overdue, escalated and
+soon-due referrals, risk-area decisions), each the total of the list it opens, fetched again by
+the page whenever a referral changes."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.factories.analytics import import_official, municipal_series_rows
+from tests.factories.referrals import RECEIVER, make_referral
+from tests.factories.web import log_in
+from xietong.core.principal import Role
+from xietong.people.protection import PersonalDataProtector
+
+
+def tile(html: str, name: str) -> int:
+    found = re.search(rf'id="strip-{name}"[^>]*><b>([\d,]+)</b>', html)
+    assert found is not None, f"no {name} tile"
+    return int(found.group(1).replace(",", ""))
+
+
+def test_the_overview_shows_the_overdue_referrals_of_the_jurisdiction_and_refreshes_live(
+    app_client: TestClient, session: Session, protector: PersonalDataProtector
+) -> None:
+    make_referral(session, protector)  # pushed in November 2022: long overdue now
+    log_in(app_client, session, role=Role.command)
+    page = app_client.get("/overview?day=2022-11-13")
+    assert tile(page.text, "overdue") == 1
+    assert 'data-live-url="/overview/strip"' in page.text
+    assert 'data-live-topics="referral.' in page.text
+    assert tile(app_client.get("/overview/strip").text, "overdue") == 1
+
+    log_in(app_client, session, role=Role.district_coordinator, district_code=RECEIVER)
+    assert tile(app_client.get("/overview?day=2022-11-13").text, "overdue") == 1
+    log_in(app_client, session, role=Role.district_coordinator, district_code="500101")
+    assert tile(app_client.get("/overview?day=2022-11-13").text, "overdue") == 0
+
+
+def test_a_viewer_sees_no_strip_of_referrals(app_client: TestClient, session: Session) -> None:
+    log_in(app_client, session, role=Role.viewer)
+    page = app_client.get("/overview?day=2022-11-13")
+    assert page.status_code == 200
+    assert 'id="work-strip"' not in page.text
+
+
+def test_a_district_coordinator_sees_the_districts_own_figures_first(
+    app_client: TestClient, session: Session
+) -> None:
+    import_official(session, municipal_series_rows())
+    log_in(app_client, session, role=Role.district_coordinator, district_code="500106")
+    page = app_client.get("/overview?day=2022-11-13")
+    assert page.status_code == 200
+    own = page.text.index('id="own-district" data-district="500106"')
+    assert own < page.text.index('class="filters"'), "the district's figures come first"
