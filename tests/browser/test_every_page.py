@@ -181,3 +181,19 @@ def test_on_a_phone_the_inbox_action_the_language_switch_and_logout_are_on_scree
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     # The SLA of the row is read on the card too.
     assert row.locator(".countdown").is_visible()
+
+
+def test_a_click_on_a_district_of_the_overview_map_opens_that_district(
+    pages: Any, city: City
+) -> None:
+    watched = pages("command", "desk")
+    _open(watched, f"/overview?day={DAY}")
+    page = watched.page
+    # What plotly emits for a click on the district's shape (the canvas itself is WebGL).
+    with page.expect_navigation():
+        page.evaluate(
+            "document.getElementById('district-map')"
+            ".emit('plotly_click', {points: [{location: '500106'}]})"
+        )
+    assert page.url.endswith("/zones?district=500106")
+    assert page.locator("select[name=district] option[selected][value='500106']").count() == 1

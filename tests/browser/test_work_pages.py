@@ -89,11 +89,7 @@ def test_a_laboratory_loads_the_valid_rows_and_downloads_the_rejects(
     page.set_input_files("#upload input[type=file]", str(upload))
     page.click("#upload button[type=submit]")
     page.wait_for_selector("#row-errors")
-    assert (
-        page.locator('#row-errors tr[data-error-record="line 3"]')
-        .inner_text()
-        .count("unknown tube")
-    )
+    assert page.locator('#row-errors tr[data-error-record="line 3"]').inner_text().count("无此管码")
     watched.screenshot("lab-refused", for_docs=True)
 
     page.set_input_files("#upload input[type=file]", str(upload))

@@ -21,7 +21,12 @@ from sqlalchemy.orm import Session
 
 from xietong.analytics.catalogue import METRICS, METRICS_BY_DOMAIN, OFFICIAL_METRICS, Source
 from xietong.analytics.daily_rows import DistrictDays, list_rows
-from xietong.analytics.models import DailyAggregate, OfficialCount, RefreshWatermark
+from xietong.analytics.models import (
+    DailyAggregate,
+    OfficialCityCount,
+    OfficialCount,
+    RefreshWatermark,
+)
 from xietong.analytics.official import WHOLE_DAY_MINUTES
 from xietong.analytics.schemas import RefreshReport
 from xietong.areas import service as areas_service
@@ -293,6 +298,23 @@ class DailySeries:
     days: tuple[date, ...]
     values: dict[str, IntArray]
     missing: dict[str, BoolArray] = field(default_factory=dict)
+    # The city-wide rows published (official counts only): per metric, shape (days,), and the
+    # days that have one. Kept as published, apart from the districts' rows.
+    city: dict[str, IntArray] = field(default_factory=dict)
+    city_published: BoolArray | None = None
+
+    def city_infections(self) -> tuple[IntArray, BoolArray]:
+        """The city's new local infections of each day from its published rows, and the days
+        that have one (elsewhere the value is 0 and the districts' sum stands)."""
+        if not self.city or self.city_published is None:
+            none = np.zeros(len(self.days), dtype=np.bool_)
+            return np.zeros(len(self.days), dtype=np.int64), none
+        published = self.city_published
+        v = self.city
+        result: IntArray = np.maximum(
+            v["new_confirmed"] - v["conversions"] + v["new_asymptomatic"], 0
+        )
+        return result, published
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -379,14 +401,50 @@ def daily_series(
             # In the aggregates a metric no domain counts is NULL on every row of the days:
             # missing everywhere, also where no row exists.
             missing[name][:] = True
+    city: dict[str, IntArray] = {}
+    city_published: BoolArray | None = None
     if resolved == "official":
         reported = np.zeros(len(days), dtype=np.bool_)
         reported[day_index] = True
         for name in metrics:
             missing[name][:, ~reported] = True
+        city, city_published = _city_rows(
+            session, first_day=first_day, days=len(days), metrics=metrics
+        )
     return DailySeries(
-        source=resolved, districts=districts, days=days, values=values, missing=missing
+        source=resolved,
+        districts=districts,
+        days=days,
+        values=values,
+        missing=missing,
+        city=city,
+        city_published=city_published,
     )
+
+
+def _city_rows(
+    session: Session, *, first_day: date, days: int, metrics: Sequence[str]
+) -> tuple[dict[str, IntArray], BoolArray]:
+    """The whole-day city-wide rows over the days from `first_day`, by metric (0 where a
+    figure is not published), and the days that have one."""
+    wanted = [n for n in ("new_confirmed", "new_asymptomatic", "conversions") if n in metrics]
+    values = {name: np.zeros(days, dtype=np.int64) for name in wanted}
+    published = np.zeros(days, dtype=np.bool_)
+    if len(wanted) < 3:
+        return {}, published
+    rows = session.execute(
+        select(OfficialCityCount.day, *(getattr(OfficialCityCount, n) for n in wanted)).where(
+            OfficialCityCount.day >= first_day,
+            OfficialCityCount.day < first_day + timedelta(days=days),
+            OfficialCityCount.until_minute == WHOLE_DAY_MINUTES,
+        )
+    ).all()
+    for row in rows:
+        k = (row[0] - first_day).days
+        published[k] = True
+        for column, name in enumerate(wanted, start=1):
+            values[name][k] = row[column] or 0
+    return values, published
 
 
 def resolve_source(session: Session, *, first_day: date, last_day: date, source: Source) -> str:

@@ -121,9 +121,14 @@ def trend_of_series(series: DailySeries, *, policy: Policy) -> TrendRead:
     """The trend of a daily series under `policy` (see `trend`); days not reported are
     filled by `fill_unknown_days` for the estimates and shown as unknown."""
     unknown = series.unknown_counts()
-    city_unknown: BoolArray = np.asarray(unknown.any(axis=0), dtype=np.bool_)
     observed = series.infections()
     cases = fill_unknown_days(observed, unknown)
+    # The city's own published row where there is one (its total may count units not broken
+    # down); elsewhere the districts' sum, unknown when any district's day is.
+    published, city_published = series.city_infections()
+    city_unknown: BoolArray = np.asarray(unknown.any(axis=0) & ~city_published, dtype=np.bool_)
+    city_observed = np.where(city_published, published, observed.sum(axis=0))
+    city_cases = fill_unknown_days(city_observed[np.newaxis, :], city_unknown[np.newaxis, :])
     # A day not reported is never a clean day: it ends the run of days without a surface case.
     surface = np.where(
         unknown,
@@ -135,12 +140,13 @@ def trend_of_series(series: DailySeries, *, policy: Policy) -> TrendRead:
         surface_cases=surface,
         serial_interval=serial_interval_of(policy),
         surface_zero_days=policy.surface_zero.consecutive_days,
+        city_cases=city_cases[0],
     )
     city = chongqing()
     city_days = _EstimatesByDay.of(
         picture.city_growth,
         picture.city_rt,
-        cases=cases.sum(axis=0, keepdims=True),
+        cases=city_cases,
         unknown=city_unknown[np.newaxis, :],
     )
     district_days = _EstimatesByDay.of(
@@ -150,8 +156,9 @@ def trend_of_series(series: DailySeries, *, policy: Policy) -> TrendRead:
         code=city.code,
         name=city.name_hans,
         phase=picture.city_phase,
-        cases=np.where(city_unknown, -1, observed.sum(axis=0)),
-        surface=np.where(city_unknown, -1, series.surface_infections().sum(axis=0)),
+        cases=np.where(city_unknown, -1, city_observed),
+        # Where found is split by district only: unknown on a day the districts did not report.
+        surface=np.where(unknown.any(axis=0), -1, series.surface_infections().sum(axis=0)),
         days_without_surface_case=picture.city_days_without_surface_case,
         growth=picture.city_growth,
         rt=picture.city_rt,

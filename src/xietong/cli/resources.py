@@ -149,9 +149,14 @@ def demand(
         console.print_json(read.model_dump_json())
         return
     rows = [c for c in read.cells if all_rows or c.gap > 0]
+    level = (
+        ""
+        if read.demand_quantile is None
+        else f" at the forecast's {100 * read.demand_quantile:g}th percentile"
+    )
     table = Table(
         title=f"capacity against demand {read.first_day} – {read.last_day} "
-        f"(demand from: {read.demand_source}; policy {read.policy_version})"
+        f"(demand from: {read.demand_source}{level}; policy {read.policy_version})"
     )
     for column in ("district", "resource", "day", "capacity", "in use", "needed", "gap"):
         table.add_column(column, justify="left" if column in ("district", "resource") else "right")

@@ -18,6 +18,7 @@ __all__ = [
     "AreaScreeningStatus",
     "ClusterRules",
     "LeftHighRiskAreaRules",
+    "MutualAidRules",
     "Policy",
     "PositivePoolRules",
     "QuarantineRules",
@@ -334,6 +335,14 @@ class SerialInterval(_Rules):
         return bounds
 
 
+class MutualAidRules(_Rules):
+    """How the mutual-aid plan reads the forecast of new cases."""
+
+    # A level strictly inside (0, 1): 0.5 is the median, which misses half the time; a tail
+    # level such as 0.99 would hold beds for outbreaks that rarely come.
+    demand_quantile: float = Field(gt=0.0, lt=1.0)
+
+
 class Policy(_Rules):
     """One version of the whole policy: what the system does, from `effective_from` on."""
 
@@ -349,6 +358,7 @@ class Policy(_Rules):
     surface_zero: SurfaceZeroRule
     cluster: ClusterRules
     serial_interval: SerialInterval
+    mutual_aid: MutualAidRules
 
     @field_validator("source")
     @classmethod

@@ -155,6 +155,9 @@ class DemandRead(BaseModel):
     last_day: date
     policy_version: str
     demand_source: str  # forecast_given, forecast_model, trend, recent_mean or none
+    # The forecast's level new cases are read at (the policy's mutual_aid.demand_quantile);
+    # None when no forecast was read (stated, a recent mean, or nothing to project).
+    demand_quantile: float | None
     tubes_source: str  # given, screening_plan, or not_available (no screening plan yet)
     stay_days: dict[str, int]
     contacts_per_case: float

@@ -279,7 +279,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "event.declined": ("已退回", "declined"),
     "event.rerouted": ("转推", "pushed on"),
     "event.reassigned": ("改派", "reassigned"),
-    "event.escalated": ("超时上报", "escalated"),
+    "event.escalated": ("已上报", "escalated"),
     "event.overdue": ("超时", "overdue"),
     # where the figures of a page come from
     "source.aggregates": ("系统每日汇总", "the system's daily aggregates"),
@@ -367,6 +367,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "resource.lab_tube": ("检测管数", "laboratory tubes"),
     "resources.only_shortages": ("仅看缺口", "Shortages only"),
     "resources.demand_source": ("需求来源：{source}", "demand from: {source}"),
+    "resources.demand_quantile": (
+        "按预测的第 {p} 百分位计划（政策 mutual_aid.demand_quantile）",
+        "planned on the forecast's {p}th percentile (policy mutual_aid.demand_quantile)",
+    ),
     "resources.no_capacity": ("该日无能力或需求记录。", "No capacity or demand on that day."),
     "resources.plan_totals": ("调配 {moved}，仍缺 {unmet}", "{moved} moved, {unmet} still short"),
     "resources.no_transfers": ("无需调配", "No transfers needed"),
@@ -486,6 +490,25 @@ def note(lang: Language, text: str | None) -> str:
     if not text:
         return ""
     for pattern, key in _NOTES:
+        matched = pattern.match(text)
+        if matched:
+            return translate(lang, key, **matched.groupdict())
+    return text
+
+
+_ROW_PATTERNS: Final = (
+    (re.compile(r"^must be between (?P<low>\S+) and (?P<high>\S+)$"), "row.must be between"),
+    (re.compile(r"^unknown column \(expected some of (?P<known>.+)\)$"), "row.unknown column"),
+    (re.compile(r"^line (?P<n>\d+)$"), "row.line"),
+)
+
+
+def row_reason(lang: Language, text: str) -> str:
+    """Why a row of a file was refused (or which line it is), in `lang` when the intake wrote
+    it; any other reason as it is."""
+    if f"row.{text}" in STRINGS:
+        return translate(lang, f"row.{text}")
+    for pattern, key in _ROW_PATTERNS:
         matched = pattern.match(text)
         if matched:
             return translate(lang, key, **matched.groupdict())

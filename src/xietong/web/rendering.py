@@ -25,7 +25,15 @@ from sqlalchemy.orm import Session
 from xietong.areas import service as areas_service
 from xietong.web.charts import chart_table
 from xietong.web.forms import new_form_key
-from xietong.web.i18n import LANG_COOKIE, Language, join_list, label, note, translate
+from xietong.web.i18n import (
+    LANG_COOKIE,
+    Language,
+    join_list,
+    label,
+    note,
+    row_reason,
+    translate,
+)
 from xietong.web.session import Viewer
 
 # Pages load only their own scripts and plotly from this server; nothing from elsewhere.
@@ -172,6 +180,7 @@ def render(
             label=lambda prefix, value: label(lang, prefix, value),
             note=lambda text: note(lang, text),
             join=lambda items, names=None: join_list(lang, items, names),
+            row_reason=lambda text: row_reason(lang, text),
             lang=lang,
             fmt=fmt,
             viewer=viewer,

@@ -116,6 +116,37 @@ def test_the_bulletin_prints_the_citys_published_total_not_the_sum_of_its_rows(
     assert sum(d.new_confirmed for d in without_city.districts) == 31
 
 
+def test_the_city_trend_follows_the_published_city_row_where_one_exists(
+    session: Session,
+) -> None:
+    rows = municipal_series_rows()
+    by_day: dict[str, int] = {}
+    for r in rows:
+        infections = int(str(r["new_confirmed"])) + int(str(r["new_asymptomatic"]))
+        by_day[str(r["day"])] = by_day.get(str(r["day"]), 0) + infections
+    # The commission's city total counts twice the units it broke down, on every day but one.
+    city = [
+        {**row("全市", 2 * total, day), "new_asymptomatic": 0}
+        for day, total in by_day.items()
+        if day != NOT_REPORTED.isoformat()
+    ]
+    import_official(session, [*rows, *city])
+
+    trend = situation.trend(session, last_day=LAST, days=13)
+
+    shown = {p.day.isoformat(): p.cases for p in trend.city.series}
+    for day, total in by_day.items():
+        expected = total if day == NOT_REPORTED.isoformat() else 2 * total
+        assert shown[day] == expected, day
+    summed = trend_of(
+        dataclasses.replace(service.daily_series(session, first_day=FIRST, last_day=LAST), city={}),
+        session,
+    )
+    # Read without its city rows, the same series is the districts' sum.
+    assert trend.city.growth_rate is not None and summed.city.growth_rate is not None
+    assert {p.day.isoformat(): p.cases for p in summed.city.series} == by_day
+
+
 # -- a day not reported ------------------------------------------------------------------------
 
 

@@ -54,7 +54,7 @@ def test_a_file_with_a_bad_row_is_refused_whole_then_loaded_without_it(
     assert refused.status_code == 422  # type: ignore[attr-defined]
     body = refused.text  # type: ignore[attr-defined]
     assert 'data-error-record="line 3"' in body
-    assert "tube_code" in body and "unknown tube" in body
+    assert "tube_code" in body and "无此管码" in body  # the reason in the reader's language
     assert session.scalar(select(func.count()).select_from(ResultBatch)) == batches_before
 
     loaded = _upload(app_client, text, load_valid=True, key="k-upload-1")

@@ -25,6 +25,7 @@ from xietong.referrals.models import Referral, ReferralEvent
 from xietong.screening.models import ResultBatch
 from xietong.twin.city import build_city
 from xietong.twin.replay import START_DAY, replay
+from xietong.web.i18n import row_reason
 from xietong.zones import service as zones_service
 from xietong.zones.models import RiskArea
 
@@ -294,3 +295,11 @@ def test_the_guard_sees_a_code_word_and_an_english_list_with_the_chinese_comma()
     chinese_passage = '<pre lang="zh-Hans">渝中区、江北区</pre><code>tube_code</code>'
     assert untranslated(chinese_passage, "en") == []
     assert untranslated("<script>var pushed = 1</script><td>已签收</td>", "zh") == []
+
+
+def test_a_refused_rows_reason_from_the_intake_reads_in_chinese_and_stays_in_english() -> None:
+    assert row_reason("zh", "unknown tube") == "无此管码"
+    assert row_reason("en", "unknown tube") == "unknown tube"
+    assert row_reason("zh", "must be between 0 and 45") == "须在 0 与 45 之间"
+    assert row_reason("zh", "line 3") == "第 3 行"
+    assert row_reason("zh", "a reason nobody wrote down") == "a reason nobody wrote down"

@@ -125,6 +125,42 @@ def test_no_case_seen_means_no_model_only_the_trend() -> None:
     assert projection.source == "trend" and not projection.new_cases.any()
 
 
+def test_demand_read_at_a_higher_quantile_of_the_trend_is_higher_every_day() -> None:
+    noisy = [5, 9, 4, 7, 6, 8, 5, 6, 7, 4]
+    history = np.vstack([np.round(30 * np.exp(0.1 * np.arange(10))), noisy])
+    lower = project_new_cases(history, horizon_days=7, quantile=0.25)
+    median = project_new_cases(history, horizon_days=7, quantile=0.5)
+    upper = project_new_cases(history, horizon_days=7, quantile=0.75)
+    assert upper.source == "trend" and upper.quantile == 0.75
+    assert np.all(lower.new_cases <= median.new_cases)
+    assert np.all(median.new_cases <= upper.new_cases)
+    assert np.all(upper.new_cases[:, -1] > median.new_cases[:, -1])  # the band widens ahead
+
+
+def test_demand_read_at_a_quantile_of_the_model_ensemble_lies_above_its_median() -> None:
+    history = np.vstack([np.round(20 * np.exp(0.15 * np.arange(10))), np.full(10, 4.0)])
+    km = np.array([[0.0, 25.0], [25.0, 0.0]])
+    where = {"population": np.array([1.5e6, 8e5]), "distance_km": km}
+    median = project_new_cases(history, horizon_days=7, quantile=0.5, **where)
+    upper = project_new_cases(history, horizon_days=7, quantile=0.9, **where)
+    assert upper.source == "forecast_model" and upper.quantile == 0.9
+    assert upper.new_cases.sum() > median.new_cases.sum()
+    assert np.all(upper.new_cases >= median.new_cases)
+    # A fixed seed: the same counts give the same demand, so the same plan.
+    again = project_new_cases(history, horizon_days=7, quantile=0.9, **where)
+    assert np.array_equal(again.new_cases, upper.new_cases)
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, -0.2, 1.5])
+def test_a_quantile_outside_0_to_1_is_refused(level: float) -> None:
+    with pytest.raises(ValueError, match="quantile"):
+        project_new_cases(np.ones((1, 7)), horizon_days=3, quantile=level)
+
+
+def test_the_default_policy_plans_on_the_upper_quartile() -> None:
+    assert default_policy().mutual_aid.demand_quantile == 0.75
+
+
 def test_cases_and_their_contacts_become_beds_for_the_policy_durations() -> None:
     cases = np.zeros((1, 7))
     cases[0, 0] = 2

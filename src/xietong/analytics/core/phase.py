@@ -230,6 +230,9 @@ def classify_latest(
         Consecutive days without a surface case, up to that day.
     surface_zero_days, rapid_doubling_days
         As in `classify_phase`.
+    city_cases : array_like, shape (T,), optional
+        The city's own series (a published city-wide count may include units not broken
+        down); by default the sum of the districts'.
 
     Returns
     -------
@@ -266,12 +269,13 @@ def situation_phases(
     rt_window_days: int = DEFAULT_WINDOW_DAYS,
     surface_zero_days: int = DEFAULT_SURFACE_ZERO_DAYS,
     rapid_doubling_days: float = DEFAULT_RAPID_DOUBLING_DAYS,
+    city_cases: npt.ArrayLike | None = None,
 ) -> SituationPhases:
     """Phase of every district and of the city on the last day of the data.
 
     The city's series is the sum of its districts' (a case carried from one district to
-    another is local to the city), and its days without a surface case are the days since the
-    last surface case anywhere.
+    another is local to the city) unless given as `city_cases`, and its days without a surface
+    case are the days since the last surface case anywhere.
 
     Parameters
     ----------
@@ -298,14 +302,23 @@ def situation_phases(
             f"surface_cases must have the shape of cases {district_cases.shape}, "
             f"got {district_surface.shape}"
         )
-    city_cases = district_cases.sum(axis=0, keepdims=True)
+    if city_cases is None:
+        city_series = district_cases.sum(axis=0, keepdims=True)
+    else:
+        city_series = as_district_matrix(
+            np.asarray(city_cases, dtype=np.float64)[np.newaxis, :], name="city_cases"
+        )
+        if city_series.shape[1] != district_cases.shape[1]:
+            raise ValueError(
+                f"city_cases must have {district_cases.shape[1]} days, got {city_series.shape[1]}"
+            )
 
     district_growth = estimate_growth_rate(district_cases, window_days=growth_window_days)
     district_rt = estimate_rt(
         district_cases, serial_interval=serial_interval, window_days=rt_window_days
     )
-    city_growth = estimate_growth_rate(city_cases, window_days=growth_window_days)
-    city_rt = estimate_rt(city_cases, serial_interval=serial_interval, window_days=rt_window_days)
+    city_growth = estimate_growth_rate(city_series, window_days=growth_window_days)
+    city_rt = estimate_rt(city_series, serial_interval=serial_interval, window_days=rt_window_days)
 
     district_zero_days = days_without_surface_case(district_surface)
     city_zero_days = int(days_without_surface_case(district_surface.sum(axis=0))[0])

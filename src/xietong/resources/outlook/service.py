@@ -89,6 +89,7 @@ def outlook(
         population=population,
         distance_km=np.array(matrix.km, dtype=np.float64),
         lift_after_clean_days=policy.risk_area.lift_after_clean_days,
+        quantile=policy.mutual_aid.demand_quantile,
     )
     tubes = _series(inputs.planned_tubes, "planned_tubes", codes, days)
     tubes_source = "given"
@@ -253,6 +254,7 @@ def demand_read(view: Outlook) -> DemandRead:
         last_day=view.days[-1],
         policy_version=view.policy_version,
         demand_source=view.demand.source,
+        demand_quantile=view.demand.quantile,
         tubes_source=view.tubes_source,
         stay_days={r: view.rules.stay_days(r) for r in RESOURCES},
         contacts_per_case=view.contacts_per_case,

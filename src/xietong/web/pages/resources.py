@@ -19,7 +19,7 @@ from xietong.core.clock import local_day
 from xietong.core.principal import Principal, Role
 from xietong.resources.outlook import service as resources_outlook
 from xietong.resources.plans import service as flows
-from xietong.resources.schemas import DemandInputs, OutlookCell, PlanRequest
+from xietong.resources.schemas import DemandInputs, DemandRead, PlanRequest
 from xietong.web import charts
 from xietong.web.i18n import translate
 from xietong.web.pages.common import Paging, act, clamp_limit, guard
@@ -46,12 +46,11 @@ def _day(value: str | None, default: date) -> date:
         return default
 
 
-def outlook_cells(session: Session, *, first_day: date, tz: str) -> tuple[list[OutlookCell], str]:
+def outlook_read(session: Session, *, first_day: date, tz: str) -> DemandRead:
     view = resources_outlook.outlook(
         session, first_day=first_day, days=OUTLOOK_DAYS, inputs=DemandInputs(), tz=tz
     )
-    read = resources_outlook.demand_read(view)
-    return read.cells, read.demand_source
+    return resources_outlook.demand_read(view)
 
 
 @router.get("/resources")
@@ -71,7 +70,8 @@ def resources_page(
         chosen = resource if resource in RESOURCES else RESOURCES[0]
         shown_day = _day(day, today)
         first_day = min(shown_day, today)
-        cells, source = outlook_cells(session, first_day=first_day, tz=tz)
+        read = outlook_read(session, first_day=first_day, tz=tz)
+        cells = read.cells
         labels = district_labels(session)
         own = labels[principal.district_id].code if principal.district_id is not None else None
         wanted = own or (district or None)
@@ -115,7 +115,11 @@ def resources_page(
             "chosen": chosen,
             "shown_day": shown_day,
             "days": [first_day + timedelta(days=k) for k in range(OUTLOOK_DAYS)],
-            "demand_source": source,
+            "demand_source": read.demand_source,
+            # The planning level the policy names, in whole percent ("75th percentile").
+            "demand_percentile": (
+                None if read.demand_quantile is None else round(100 * read.demand_quantile)
+            ),
             "page": Paging(mine[start : start + size], len(mine), size, start),
             "plans": plans,
             "plans_total": plans_total,
