@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from xietong.api.app import create_app
-from xietong.api.deps import get_session
+from xietong.api.deps import get_read_session, get_session
 from xietong.areas import service as areas_service
 from xietong.bootstrap import prepare_database
 from xietong.config import Settings
@@ -142,5 +142,6 @@ def app_client(settings: Settings, engine: Engine, session: Session) -> Iterator
             nested.commit()
 
     app.dependency_overrides[get_session] = request_session
+    app.dependency_overrides[get_read_session] = request_session
     with TestClient(app) as client:
         yield client

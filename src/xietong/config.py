@@ -40,6 +40,10 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     database_url: str = Field(default_factory=default_database_url)
+    # A PostgreSQL streaming replica for the dashboards' and lists' reads (docs/serving.md).
+    read_replica_url: str | None = None
+    # Past this many bytes of WAL behind the primary, reads go to the primary instead.
+    read_replica_max_lag_bytes: int = Field(default=16 * 2**20, ge=0)
     # Keyed hash of national ID numbers (HMAC-SHA256): the same person matches across imports.
     id_hash_key: SecretStr = SecretStr(DEVELOPMENT_ID_HASH_KEY)
     # AES-256-GCM key (32 bytes, URL-safe base64) for names and phone numbers at rest.

@@ -1,4 +1,6 @@
-"""`xietong serve` in a real process: migrates an empty database, prints its URL, is healthy."""
+"""`xietong serve` in a real process: migrates an empty database, prints its URL, is healthy;
+with `--workers N` runs N processes on one port (PostgreSQL only); believes a reverse proxy's
+`X-Forwarded-Proto` only from the addresses `--forwarded-allow-ips` names."""
 
 from __future__ import annotations
 
@@ -11,6 +13,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
+
+from xietong.cli import context
+from xietong.cli.main import app as cli
+
+# What a TLS-terminating proxy adds to the requests it passes on.
+OVER_TLS = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
 
 
 def free_port() -> int:
@@ -46,7 +55,68 @@ def test_serve_starts_on_an_empty_database_and_answers_health(tmp_path: Path) ->
                 time.sleep(0.1)
         assert body is not None, process.stdout.read() if process.stdout else ""
         assert body["status"] == "ok"
+        # No proxy named: a client claiming TLS is not believed (no HSTS on plain HTTP).
+        claimed = httpx.get(f"http://127.0.0.1:{port}/health", headers=OVER_TLS)
+        assert "strict-transport-security" not in claimed.headers
     finally:
         process.terminate()
         output, _ = process.communicate()
     assert f"http://127.0.0.1:{port}" in output
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+@pytest.mark.slow
+def test_serve_with_two_workers_runs_two_processes_on_one_port(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not database_url.startswith("postgresql"):
+        # The command's settings and engine are built once per process: from this test's URL.
+        monkeypatch.setenv("XIETONG_DATABASE_URL", database_url)
+        context.settings.cache_clear()
+        context.engine.cache_clear()
+        try:
+            result = CliRunner().invoke(cli, ["serve", "--workers", "2"])
+        finally:
+            context.settings.cache_clear()
+            context.engine.cache_clear()
+        assert result.exit_code == 2
+        assert "needs PostgreSQL" in result.output
+        return
+    port = free_port()
+    env = {**os.environ, "XIETONG_DATABASE_URL": database_url, "COLUMNS": "200"}
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "xietong", "serve", "--port", str(port), "--workers", "2"),
+            *("--forwarded-allow-ips", "127.0.0.1"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        answered = 0
+        for _ in range(1200):  # polling the real processes as they start; give up after 2 minutes
+            try:
+                answered += httpx.get(f"http://127.0.0.1:{port}/health").json()["status"] == "ok"
+            except httpx.TransportError:
+                if process.poll() is not None:
+                    break
+            if answered >= 5 and len(_children(process.pid)) >= 2:
+                break
+            time.sleep(0.1)
+        assert answered >= 5
+        # uvicorn's supervisor forks one child per worker (the multiprocessing resource tracker
+        # may be a third).
+        assert len(_children(process.pid)) >= 2
+        # The proxy on 127.0.0.1 terminated TLS: the answer says so (HSTS).
+        proxied = httpx.get(f"http://127.0.0.1:{port}/health", headers=OVER_TLS)
+        assert proxied.headers["strict-transport-security"] == "max-age=31536000"
+    finally:
+        process.terminate()
+        output, _ = process.communicate()
+    assert "2 processes" in output

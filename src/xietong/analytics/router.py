@@ -25,7 +25,15 @@ from xietong.analytics.schemas import (
     ScenariosRequest,
     TrendRead,
 )
-from xietong.api.deps import NowDep, PageDep, PrincipalDep, SessionDep, SettingsDep, uploaded_csv
+from xietong.api.deps import (
+    NowDep,
+    PageDep,
+    PrincipalDep,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+    uploaded_csv,
+)
 from xietong.areas import service as areas_service
 from xietong.core.clock import local_day
 from xietong.core.errors import PermissionDenied
@@ -67,7 +75,7 @@ def _command_only(principal: Principal, action: str) -> None:
 @router.get("/aggregates", summary="Daily aggregates per district, newest day first")
 def list_aggregates(
     paging: PageDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     _principal: PrincipalDep,
     wanted: DistrictDaysDep,
 ) -> Page[AggregateRead]:
@@ -119,7 +127,7 @@ def import_official_counts(
 @router.get("/official-counts", summary="Imported official counts, newest day first")
 def list_official_counts(
     paging: PageDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     _principal: PrincipalDep,
     wanted: DistrictDaysDep,
 ) -> Page[OfficialCountRead]:
@@ -151,7 +159,7 @@ def list_official_counts(
 @router.get("/trend", summary="Growth rate, Rt and phase of every district and of the city")
 def trend(
     now: NowDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     _principal: PrincipalDep,
     settings: SettingsDep,
     last_day: Annotated[date | None, Query(description="Default: yesterday")] = None,
@@ -166,7 +174,7 @@ def trend(
 @router.get("/forecast", summary="Forecast per district under the policy in force, with bands")
 def forecast(
     now: NowDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     _principal: PrincipalDep,
     settings: SettingsDep,
     last_day: Annotated[date | None, Query(description="Default: yesterday")] = None,
@@ -193,7 +201,7 @@ def forecast(
 
 @router.get("/backtest", summary="Forecasts from every day in a range scored against the baselines")
 def backtest(
-    session: SessionDep,
+    session: ReadSessionDep,
     _principal: PrincipalDep,
     first_day: Annotated[date, Query(description="First forecast date")],
     last_day: Annotated[date, Query(description="Last forecast date (14 days of data after it)")],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,13 +17,15 @@ from xietong.api.guards import guard_input
 from xietong.api.jobs import periodic_jobs
 from xietong.api.limits import BodyLimit, SecurityHeaders
 from xietong.api.openapi import document_errors
+from xietong.api.replica import install_read_your_writes
 from xietong.api.routers import ROUTERS
-from xietong.config import Settings
+from xietong.config import Settings, get_settings
 from xietong.core.clock import Clock
 from xietong.core.wallclock import SystemClock
 from xietong.outbox.runtime import start_workers
 from xietong.people.protection import PersonalDataProtector
-from xietong.storage.engine import build_engine, session_factory
+from xietong.storage.engine import build_engine, read_only, session_factory
+from xietong.storage.replica import ReadRouting
 
 
 def create_app(
@@ -35,6 +38,15 @@ def create_app(
     """
     clock = clock or SystemClock()
     engine = engine or build_engine(settings.database_url, echo=settings.sql_echo)
+    routing = (
+        ReadRouting.for_urls(
+            primary=engine,
+            replica_url=settings.read_replica_url,
+            max_lag_bytes=settings.read_replica_max_lag_bytes,
+        )
+        if settings.read_replica_url
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +57,8 @@ def create_app(
         finally:
             if workers is not None:
                 workers.stop()
+            if routing is not None:
+                routing.dispose()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -60,6 +74,15 @@ def create_app(
     app.state.clock = clock
     app.state.engine = engine
     app.state.session_factory = session_factory(engine)
+    # The dashboards' and lists' reads (`ReadSessionDep`): on the replica when it can answer right.
+    app.state.read_session_factory = session_factory(read_only(engine))
+    app.state.read_routing = routing
+    if routing is not None:
+        app.state.read_session_factories = {
+            "primary": app.state.read_session_factory,
+            "replica": session_factory(read_only(routing.replica, replica=True)),
+        }
+        install_read_your_writes(app)
     app.state.protector = PersonalDataProtector.from_settings(settings)
     install_error_handlers(app)
     install_docs(app, behind_login=settings.environment == "production")
@@ -84,3 +107,19 @@ def create_app(
         app.include_router(router)
     document_errors(app)
     return app
+
+
+def create_app_from_environment() -> FastAPI:
+    """The factory each process of `xietong serve --workers N` calls: settings from `XIETONG_*`,
+    and the process's one clock, the wall's."""
+    app = create_app(get_settings(), clock=SystemClock())
+    freeze_start_up()
+    return app
+
+
+def freeze_start_up() -> None:
+    """Move what start-up built (modules, routes, the areas) out of the collector's sight: it
+    lives as long as the process, and a full collection during a request then scans only what
+    requests made (one request in twenty paid 250-650 ms for it at ten million persons)."""
+    gc.collect()
+    gc.freeze()

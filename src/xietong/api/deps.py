@@ -1,5 +1,7 @@
 """FastAPI dependencies of every route: the request's unit of work (one session, committed when the
-endpoint returns), the caller's principal and the shared objects kept in the application's state."""
+endpoint returns), a read-only one for the dashboards' and lists' reads (on the read replica when
+it can answer right), the caller's principal and the shared objects kept in the application's
+state."""
 
 from __future__ import annotations
 
@@ -8,19 +10,24 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any, TextIO, TypeVar
 
 from fastapi import Depends, Query, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from xietong.api.guards import check_json
 from xietong.auth import service, tokens
 from xietong.config import Settings
+from xietong.core import bodies
+from xietong.core.bodies import RawBody as RawBody
 from xietong.core.clock import Clock, local_day
 from xietong.core.errors import NotAuthenticated, PermissionDenied
 from xietong.core.pagination import LongPageParams, PageParams
 from xietong.core.principal import Permission, Principal
 from xietong.people.protection import PersonalDataProtector
+from xietong.storage.replica import WRITTEN_COOKIE, WRITTEN_LSN, ReadRouting
 from xietong.storage.unit_of_work import unit_of_work
 
 
@@ -40,6 +47,8 @@ def get_today(request: Request) -> date:
     return local_day(get_now(request), get_settings_dep(request).timezone)
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+Model = TypeVar("Model", bound=BaseModel)
 ClockDep = Annotated[Clock, Depends(get_clock)]
 NowDep = Annotated[datetime, Depends(get_now)]
 TodayDep = Annotated[date, Depends(get_today)]
@@ -63,11 +72,31 @@ def get_session(request: Request) -> Iterator[Session]:
     """The request's session: committed when the endpoint returns, rolled back if it raises."""
     with unit_of_work(request.app.state.session_factory, clock=get_clock(request)) as session:
         yield session
+    routing: ReadRouting | None = request.app.state.read_routing
+    if routing is not None and request.method not in _SAFE_METHODS:
+        # What this client wrote, its next reads must see (read-your-writes).
+        request.state.written_lsn = routing.written_position()
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session that only reads: on the replica when it is up, close enough and holds what this
+    client wrote; on the primary otherwise. Writing through it fails on PostgreSQL."""
+    routing: ReadRouting | None = request.app.state.read_routing
+    if routing is None:
+        factory = request.app.state.read_session_factory
+    else:
+        written = request.headers.get(WRITTEN_LSN) or request.cookies.get(WRITTEN_COOKIE)
+        source = routing.source_for(written)
+        request.state.read_from = source
+        factory = request.app.state.read_session_factories[source]
+    with unit_of_work(factory, clock=get_clock(request)) as session:
+        yield session
 
 
 # scope="function": the unit of work commits when the endpoint returns, before the response is
 # sent, so that an answer the caller received is never lost to a crash that follows it.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -75,7 +104,6 @@ SESSION_COOKIE = "xietong_session"
 
 
 CSRF_HEADER = "X-CSRF-Token"
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _same_origin(request: Request) -> bool:
@@ -160,3 +188,16 @@ def get_acting(
 
 
 ActingDep = Annotated[Acting, Depends(get_acting)]
+
+
+def parse_body(model: type[Model], body: RawBody) -> Model:
+    """A route's JSON body as `model`, parsed in the route's thread (`core.bodies`) with the
+    bounds every declared body gets from `guards.guard_input` (64-bit integers, dates in their
+    window, no NUL)."""
+
+    def bounds(document: Any) -> list[dict[str, Any]]:
+        errors: list[dict[str, Any]] = []
+        check_json(document, model, loc=("body",), errors=errors)
+        return errors
+
+    return bodies.parse_body(model, body, check=bounds)

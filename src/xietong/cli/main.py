@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -66,29 +65,67 @@ def _file_import(file: Path) -> Iterator[tuple[Session, TextIO, Callable[[int], 
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(help="Server processes sharing the port (PostgreSQL only past 1).", min=1),
+    ] = 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Addresses of a reverse proxy whose X-Forwarded-For/-Proto to trust "
+            "(comma-separated; default: none)."
+        ),
+    ] = None,
 ) -> None:
     """Migrate the database, load the reference areas and serve the API."""
     import uvicorn
 
-    from xietong.api.app import create_app
+    from xietong.api.app import create_app, freeze_start_up
     from xietong.bootstrap import prepare_database
 
     settings = context.settings()
-    prepare_database(context.engine())
-    application = create_app(settings, engine=context.engine(), clock=context.clock())
+    engine = context.engine()
+    if workers > 1 and engine.dialect.name != "postgresql":
+        err_console.print(
+            "[red]error[/red]: --workers above 1 needs PostgreSQL (XIETONG_DATABASE_URL); "
+            "SQLite has one writer, served in arrival order by one process"
+        )
+        raise typer.Exit(code=2)
+    prepare_database(engine)
     host = host or settings.host
     port = port or settings.port
     console.print(
         f"xietong serving on [bold]http://{host}:{port}[/bold]  (database: "
-        f"{context.engine().url.render_as_string(hide_password=True)})"
+        f"{engine.url.render_as_string(hide_password=True)}"
+        f"{f', {workers} processes' if workers > 1 else ''})"
     )
     console.print(f"API documentation: http://{host}:{port}/api/docs")
-    # What start-up built (modules, routes, the areas) lives as long as the process: out of the
-    # collector's sight, a full collection during a request scans only what requests made (one
-    # request in twenty paid 250–650 ms for it at ten million persons).
-    gc.collect()
-    gc.freeze()
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    # Without a proxy named, X-Forwarded-* headers are not believed from anyone.
+    proxied = forwarded_allow_ips is not None
+    if workers == 1:
+        application = create_app(settings, engine=engine, clock=context.clock())
+        freeze_start_up()
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=proxied,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
+        return
+    engine.dispose()
+    # Each process builds its own app (engine, clock, dispatcher, jobs) from the same environment.
+    uvicorn.run(
+        "xietong.api.app:create_app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=proxied,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
 @db_app.command("upgrade")

@@ -16,12 +16,15 @@ from xietong.api.deps import (
     NowDep,
     PrincipalDep,
     ProtectorDep,
+    RawBody,
     SessionDep,
     SettingsDep,
+    parse_body,
     uploaded_csv,
 )
 from xietong.areas import service as areas_service
 from xietong.cases.schemas import ContactCreate, ContactIdentify, ContactRead
+from xietong.core.bodies import documented_body
 from xietong.flows import contacts, intake, screening
 from xietong.screening.schemas import LabResultBatch, PlanRead
 
@@ -74,16 +77,25 @@ def issue_plan(
     )
 
 
-@router.post("/results", summary="Post laboratory results (all or nothing; idempotent)")
+@router.post(
+    "/results",
+    summary="Post laboratory results (all or nothing; idempotent)",
+    openapi_extra=documented_body(LabResultBatch),
+)
 def post_results(
     now: NowDep,
-    batch: LabResultBatch,
+    body: RawBody,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
 ) -> intake.IntakeReport:
+    # Parsed here, in the thread pool, not by FastAPI on the event loop the live streams share.
     return intake.ingest_lab_results(
-        session, principal=principal, batch=batch, tz=settings.timezone, now=now
+        session,
+        principal=principal,
+        batch=parse_body(LabResultBatch, body),
+        tz=settings.timezone,
+        now=now,
     )
 
 

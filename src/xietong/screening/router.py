@@ -15,11 +15,14 @@ from xietong.api.deps import (
     PageDep,
     PrincipalDep,
     ProtectorDep,
+    RawBody,
     SessionDep,
     SettingsDep,
     TodayDep,
+    parse_body,
     uploaded_csv,
 )
+from xietong.core.bodies import documented_body
 from xietong.core.pagination import Page
 from xietong.screening import service
 from xietong.screening.schemas import (
@@ -53,19 +56,24 @@ def create_site(
     return service.create_site(session, principal=principal, site_in=site_in, now=now)
 
 
-@router.post("/tubes", summary="Register tubes and their members (all or nothing)")
+@router.post(
+    "/tubes",
+    summary="Register tubes and their members (all or nothing)",
+    openapi_extra=documented_body(TubeBatch),
+)
 def register_tubes(
     now: NowDep,
-    batch: TubeBatch,
+    body: RawBody,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     protector: ProtectorDep,
 ) -> TubeBatchReport:
+    # Parsed here, in the thread pool, not by FastAPI on the event loop the live streams share.
     return service.register_tubes(
         session,
         principal=principal,
-        batch=batch,
+        batch=parse_body(TubeBatch, body),
         tz=settings.timezone,
         now=now,
         protector=protector,

@@ -182,5 +182,13 @@ def build_engine(
     )
 
 
+def read_only(engine: Engine, *, replica: bool = False) -> Engine:
+    """The engine of reads: SQLite without the writer's ticket, PostgreSQL refusing writes (a
+    replica refuses them by itself, and refuses to be told so)."""
+    if replica:
+        return engine.execution_options(**{READ_ONLY: True})
+    return engine.execution_options(**{READ_ONLY: True, "postgresql_readonly": True})
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)

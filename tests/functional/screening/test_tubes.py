@@ -310,6 +310,8 @@ def test_the_api_refuses_a_batch_with_422_listing_every_bad_record_and_writes_no
                 "site_code": "NOPE",
                 "collected_at": "2022-11-15T08:00:00+08:00",
                 "pool_size": 10,
+                # No such person, but an id a record could have (past 32 bits the input guard
+                # refuses it before the service lists the batch's bad records).
                 "person_ids": [2**31 - 1],
             },
             {
