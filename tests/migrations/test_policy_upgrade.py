@@ -1,0 +1,71 @@
+"""A database whose policies were adopted before a required section existed still reads them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.orm import Session
+
+from tests.conftest import BACKENDS, PG_URL, _drop_postgresql_database, _fresh_postgresql_database
+from xietong.policy import service as policy_service
+from xietong.policy.models import AdoptedPolicy
+from xietong.storage.engine import build_engine
+from xietong.storage.migrate import upgrade
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = build_engine(f"sqlite:///{tmp_path / 'upgrade.sqlite'}")
+        yield engine
+        engine.dispose()
+        return
+    assert PG_URL is not None
+    url, name = _fresh_postgresql_database(PG_URL)
+    engine = build_engine(url)
+    yield engine
+    engine.dispose()
+    _drop_postgresql_database(PG_URL, name)
+
+
+def _policy_before_mutual_aid() -> str:
+    """The bundled default as a file written before `[mutual_aid]` existed."""
+    text = resources.files("xietong.policy").joinpath("default.toml").read_text(encoding="utf-8")
+    text = re.sub(r"\n\[mutual_aid\][^\[]*$", "\n", text)
+    text = re.sub(r'(?m)^version = "[^"]*"', 'version = "adopted-2022-11-12"', text)
+    return re.sub(r"(?m)^effective_from = \S+", "effective_from = 2022-11-12", text)
+
+
+def test_a_policy_adopted_before_the_mutual_aid_section_loads_after_the_upgrade(
+    empty_engine: Engine,
+) -> None:
+    upgrade(empty_engine, "0001_foundation")
+    old_text = _policy_before_mutual_aid()
+    assert "[mutual_aid]" not in old_text
+    with empty_engine.begin() as connection:
+        connection.execute(
+            insert(AdoptedPolicy.__table__).values(  # type: ignore[arg-type]
+                version="adopted-2022-11-12",
+                effective_from=date(2022, 11, 12),
+                name="adopted before the section",
+                source_text=old_text,
+                adopted_at=datetime(2022, 11, 12, 8, tzinfo=UTC),
+                adopted_by="command",
+            )
+        )
+
+    upgrade(empty_engine)
+
+    with Session(empty_engine) as session:
+        rules = policy_service.policy_in_force(session, day=date(2022, 11, 20))
+        stored = session.scalar(select(AdoptedPolicy.source_text))
+    assert rules.version == "adopted-2022-11-12"
+    assert rules.mutual_aid.demand_quantile == 0.75
+    assert stored is not None and stored.startswith(old_text.rstrip("\n"))
+    assert "Added when the database was upgraded" in stored
