@@ -21,8 +21,8 @@ branch_labels = None
 depends_on = None
 
 _SECTION = (
-    "\n\n# Added when the database was upgraded: this file was adopted before the policy named the\n"
-    "# forecast level that the mutual-aid demand reads; the bundled default's level is used.\n"
+    "\n\n# Added when the database was upgraded: this file was adopted before the policy named\n"
+    "# the forecast level that the mutual-aid demand reads; the bundled default's level is used.\n"
     "[mutual_aid]\n"
     "demand_quantile = 0.75\n"
 )
