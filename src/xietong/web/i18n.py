@@ -368,8 +368,8 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "resources.only_shortages": ("仅看缺口", "Shortages only"),
     "resources.demand_source": ("需求来源：{source}", "demand from: {source}"),
     "resources.demand_quantile": (
-        "按预测的第 {p} 百分位计划（政策 mutual_aid.demand_quantile）",
-        "planned on the forecast's {p}th percentile (policy mutual_aid.demand_quantile)",
+        "按预测的第 {p} 百分位计划（由现行政策设定）",
+        "planned on the forecast's {p}th percentile (set by the policy in force)",
     ),
     "resources.no_capacity": ("该日无能力或需求记录。", "No capacity or demand on that day."),
     "resources.plan_totals": ("调配 {moved}，仍缺 {unmet}", "{moved} moved, {unmet} still short"),

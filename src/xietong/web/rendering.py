@@ -152,6 +152,18 @@ def query_url(path: str, params: Mapping[str, object], **changes: object) -> str
     return f"{path}?{urlencode(kept)}" if kept else path
 
 
+def _words(lang: Language) -> dict[str, Any]:
+    """What every template uses to put codes and written text into the viewer's language."""
+    return {
+        "t": lambda key, **values: translate(lang, key, **values),
+        "label": lambda prefix, value: label(lang, prefix, value),
+        "note": lambda text: note(lang, text),
+        "join": lambda items, names=None: join_list(lang, items, names),
+        "row_reason": lambda text: row_reason(lang, text),
+        "lang": lang,
+    }
+
+
 def render(
     viewer: Viewer,
     session: Session,
@@ -176,12 +188,7 @@ def render(
         environment()
         .get_template(template)
         .render(
-            t=lambda key, **values: translate(lang, key, **values),
-            label=lambda prefix, value: label(lang, prefix, value),
-            note=lambda text: note(lang, text),
-            join=lambda items, names=None: join_list(lang, items, names),
-            row_reason=lambda text: row_reason(lang, text),
-            lang=lang,
+            **_words(lang),
             fmt=fmt,
             viewer=viewer,
             principal=principal,
@@ -220,11 +227,7 @@ def render_fragment(
         environment()
         .get_template(template)
         .render(
-            t=lambda key, **values: translate(lang, key, **values),
-            label=lambda prefix, value: label(lang, prefix, value),
-            note=lambda text: note(lang, text),
-            join=lambda items, names=None: join_list(lang, items, names),
-            lang=lang,
+            **_words(lang),
             fmt=fmt,
             districts=labels,
             districts_by_code={d.code: d.name(lang) for d in labels.values()},
