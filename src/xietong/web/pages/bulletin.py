@@ -6,9 +6,9 @@ The text and figures are `reports.service.bulletin`, the same as `GET /api/repor
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
@@ -30,9 +30,21 @@ LANGUAGES: tuple[BulletinLanguage, ...] = ("zh-Hans", "zh-Hant", "en")
 UNTIL_HOURS = (24, 18, 12)
 
 
-def _choices(
-    viewer: Viewer, day: str | None, until: int | None, lang: str | None
-) -> tuple[date, int, BulletinLanguage]:
+class BulletinChoice(NamedTuple):
+    """The bulletin a reader asked for: its day, its cut-off hour and its language."""
+
+    day: date
+    hours: int
+    lang: BulletinLanguage
+
+
+def bulletin_choice(
+    viewer: ViewerDep,
+    day: str | None = None,
+    until: int | None = None,
+    language: str | None = None,
+) -> BulletinChoice:
+    """Yesterday's whole day in the viewer's language unless asked otherwise; never the future."""
     today = local_day(viewer.now, viewer.settings.timezone)
     try:
         chosen_day = min(date.fromisoformat(day), today) if day else today - timedelta(days=1)
@@ -40,8 +52,11 @@ def _choices(
         chosen_day = today - timedelta(days=1)
     hours = until if until in UNTIL_HOURS else 24
     default: BulletinLanguage = "en" if viewer.lang == "en" else "zh-Hans"
-    chosen_lang = next((code for code in LANGUAGES if code == lang), default)
-    return chosen_day, hours, chosen_lang
+    chosen_lang = next((code for code in LANGUAGES if code == language), default)
+    return BulletinChoice(chosen_day, hours, chosen_lang)
+
+
+BulletinChoiceDep = Annotated[BulletinChoice, Depends(bulletin_choice)]
 
 
 def _bulletin(
@@ -53,15 +68,9 @@ def _bulletin(
 
 
 @router.get("/bulletin")
-def bulletin_page(
-    viewer: ViewerDep,
-    session: SessionDep,
-    day: str | None = None,
-    until: int | None = None,
-    language: str | None = None,
-) -> Response:
+def bulletin_page(viewer: ViewerDep, session: SessionDep, choice: BulletinChoiceDep) -> Response:
     def build(principal: Principal) -> Response:
-        chosen_day, hours, lang = _choices(viewer, day, until, language)
+        chosen_day, hours, lang = choice
         context: dict[str, Any] = {
             "day": chosen_day,
             "hours": hours,
@@ -82,15 +91,9 @@ def bulletin_page(
 
 
 @router.get("/bulletin.txt")
-def bulletin_text(
-    viewer: ViewerDep,
-    session: SessionDep,
-    day: str | None = None,
-    until: int | None = None,
-    language: str | None = None,
-) -> Response:
+def bulletin_text(viewer: ViewerDep, session: SessionDep, choice: BulletinChoiceDep) -> Response:
     def build(principal: Principal) -> Response:
-        chosen_day, hours, lang = _choices(viewer, day, until, language)
+        chosen_day, hours, lang = choice
         try:
             text = _bulletin(session, viewer, day=chosen_day, hours=hours, lang=lang).text
         except DomainError as exc:
