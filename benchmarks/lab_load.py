@@ -77,6 +77,7 @@ def _serve(url: str, workers: int, log: Path) -> tuple[subprocess.Popen[str], st
 
 
 def _coordinator_token(url: str) -> str:
+    from xietong.areas import service as areas_service
     from xietong.auth import service as auth_service
     from xietong.auth.schemas import UserCreate
     from xietong.core.principal import Role
@@ -92,6 +93,7 @@ def _coordinator_token(url: str) -> str:
             user_in=UserCreate(
                 username="load-coordinator", role=Role.district_coordinator, district_code=SENDER
             ),
+            district_id=areas_service.district_id_of(session, code=SENDER),
             now=clock.now(),
         )
         token = auth_service.issue_token(session, user=user)
