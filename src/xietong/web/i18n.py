@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Final, Literal
 
+from xietong.web.i18n_wall import WALL_STRINGS
 from xietong.web.i18n_work import WORK_STRINGS
 
 Language = Literal["zh", "en"]
@@ -460,6 +461,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "This view has been written to the audit trail.",
     ),
     **WORK_STRINGS,
+    **WALL_STRINGS,
 }
 
 
