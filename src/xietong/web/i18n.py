@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Final, Literal
 
 from xietong.web.i18n_lines import LINES_STRINGS
+from xietong.web.i18n_wall import WALL_STRINGS
 from xietong.web.i18n_work import WORK_STRINGS
 
 Language = Literal["zh", "en"]
@@ -462,6 +463,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     ),
     **WORK_STRINGS,
     **LINES_STRINGS,
+    **WALL_STRINGS,
 }
 
 
