@@ -39,6 +39,8 @@ PAGES = [
     ("command", f"/bulletin?day={DAY}"),
     ("command", "/cases"),
     ("command", "/cases/{case}"),
+    ("command", "/contacts"),
+    ("command", "/quarantine"),
     ("command", "/screening"),
     ("command", "/screening/missed?building={building}&day={today}"),
     ("command", "/lab"),

@@ -14,6 +14,7 @@ from xietong.web.pages import (
     forecast,
     frame,
     lab,
+    lines,
     overview,
     persons,
     referral_forms,
@@ -40,6 +41,7 @@ for page in (
     screening,
     zone_history,
     cases,
+    lines,
     search,
 ):
     router.include_router(page.router)

@@ -41,7 +41,7 @@ CLASSES = ("all", "confirmed", "asymptomatic")
 Text = Annotated[str, Form()]
 
 
-def _day(value: str | None) -> date | None:
+def parse_day(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
@@ -93,8 +93,8 @@ def cases_page(
             session,
             principal,
             district=district,
-            first=_day(first),
-            last=_day(last),
+            first=parse_day(first),
+            last=parse_day(last),
             surface=surface if surface in SURFACE_FILTERS else "all",
             classification=classification,
             limit=size,
