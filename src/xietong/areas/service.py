@@ -144,6 +144,7 @@ def buildings_by_id(session: Session, *, ids: Collection[int | None]) -> dict[in
     wanted = sorted({i for i in ids if i is not None})
     found: dict[int, BuildingPlace] = {}
     # The ids go as one parameter per statement: the daily evaluation asks for tens of thousands.
+    dialect = dialect_of(session)
     for start in range(0, len(wanted), MAX_LIST):
         rows = session.execute(
             select(
@@ -153,9 +154,7 @@ def buildings_by_id(session: Session, *, ids: Collection[int | None]) -> dict[in
                 Building.district_id,
                 Building.community_id,
                 Building.kind,
-            ).where(
-                member_of(Building.id, wanted[start : start + MAX_LIST], dialect=dialect_of(session))
-            )
+            ).where(member_of(Building.id, wanted[start : start + MAX_LIST], dialect=dialect))
         )
         found.update((row[0], BuildingPlace(*row)) for row in rows)
     return found
