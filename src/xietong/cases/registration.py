@@ -38,7 +38,7 @@ from xietong.people.service import Person
 from xietong.policy.service import policy_in_force
 from xietong.screening import service as screening_service
 from xietong.storage.bulk import bulk_insert
-from xietong.storage.bulk_sql import chunks, dialect_of, member_of, table_of
+from xietong.storage.bulk_sql import chunks, dialect_of, insert_with_ids, member_of, table_of
 from xietong.zones.infections import NewInfection, locked_at, record_infections
 
 
@@ -104,35 +104,36 @@ def insert_cases(
     if not rows:
         return []
     found = detections(session, rows=rows, tz=tz)
-    cases = []
+    columns = list(_CASE_COLUMNS)
+    values = []
     for row, (detection, order_id) in zip(rows, found, strict=True):
         report_day = local_day(row.detected_at, tz)
-        cases.append(
-            Case(
-                person_id=row.person.id,
-                classification=row.classification,
-                initial_classification=row.classification,
-                source=row.source,
-                candidate_id=row.candidate_id,
-                detected_at=row.detected_at,
-                report_day=report_day,
-                onset_day=row.onset_day,
-                report_district_id=row.report_district_id,
-                residence_district_id=row.person.residence_district_id,
-                residence_building_id=row.person.residence_building_id,
-                found_building_id=row.found_building_id,
-                found_under_control=detection.found_under_control,
-                control_reason=detection.reason,
-                control_order_id=order_id,
-                policy_version=policy_in_force(session, day=report_day).version,
-                note=row.note,
-                created_by=created_by,
-                created_at=now,
-                updated_at=now,
+        values.append(
+            (
+                row.person.id,
+                row.classification,
+                row.classification,
+                row.source,
+                row.candidate_id,
+                row.detected_at,
+                report_day,
+                row.onset_day,
+                row.report_district_id,
+                row.person.residence_district_id,
+                row.person.residence_building_id,
+                row.found_building_id,
+                detection.found_under_control,
+                detection.reason,
+                order_id,
+                policy_in_force(session, day=report_day).version,
+                row.note,
+                created_by,
+                now,
+                now,
             )
         )
-    session.add_all(cases)
-    session.flush()
+    ids = insert_with_ids(session, Case, columns, values)
+    cases = _cases_by_id(session, ids)
     _end_orders(session, cases, now=now)
     places: list[tuple[object, ...]] = []
     for row, case in zip(rows, cases, strict=True):
@@ -181,6 +182,41 @@ def insert_cases(
             )
     record_infections(session, infections=infections, tz=tz, now=now)
     return cases
+
+
+_CASE_COLUMNS = (
+    "person_id",
+    "classification",
+    "initial_classification",
+    "source",
+    "candidate_id",
+    "detected_at",
+    "report_day",
+    "onset_day",
+    "report_district_id",
+    "residence_district_id",
+    "residence_building_id",
+    "found_building_id",
+    "found_under_control",
+    "control_reason",
+    "control_order_id",
+    "policy_version",
+    "note",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+
+
+def _cases_by_id(session: Session, ids: Sequence[int]) -> list[Case]:
+    found: dict[int, Case] = {}
+    dialect = dialect_of(session)
+    for part in chunks(ids):
+        found.update(
+            (c.id, c)
+            for c in session.scalars(select(Case).where(member_of(Case.id, part, dialect=dialect)))
+        )
+    return [found[i] for i in ids]
 
 
 def _end_orders(session: Session, cases: Sequence[Case], *, now: datetime) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from xietong.core.clock import local_day
 from xietong.core.principal import SYSTEM
 from xietong.policy import service as policy_service
-from xietong.storage.bulk_sql import chunks, dialect_of, member_of
+from xietong.storage.bulk_sql import chunks, dialect_of, insert_with_ids, member_of
 from xietong.zones.models import BuildingInfection, RiskArea
 from xietong.zones.service import _new_area, _step
 from xietong.zones.vocabulary import LOCKED_STATUSES, OPEN_STATUSES
@@ -94,24 +94,43 @@ def record_infections(
         ):
             if (row.person_id, row.building_id) in keys:
                 known[(row.person_id, row.building_id)] = row
-    new: list[BuildingInfection] = []
+    values: dict[tuple[int, int], tuple[object, ...]] = {}
     for item in infections:
         key = (item.person_id, item.building_id)
-        if key in known:
-            continue
-        known[key] = BuildingInfection(
-            building_id=item.building_id,
-            district_id=item.district_id,
-            person_id=item.person_id,
-            case_id=item.case_id,
-            detected_at=item.detected_at,
-            day=local_day(item.detected_at, tz),
-            on_surface=item.on_surface,
-            created_at=now,
+        if key not in known and key not in values:
+            values[key] = (
+                item.building_id,
+                item.district_id,
+                item.person_id,
+                item.case_id,
+                item.detected_at,
+                local_day(item.detected_at, tz),
+                item.on_surface,
+                now,
+            )
+    columns = [
+        "building_id",
+        "district_id",
+        "person_id",
+        "case_id",
+        "detected_at",
+        "day",
+        "on_surface",
+        "created_at",
+    ]
+    ids = insert_with_ids(session, BuildingInfection, columns, list(values.values()))
+    loaded: dict[int, BuildingInfection] = {}
+    for part in chunks(ids):
+        loaded.update(
+            (row.id, row)
+            for row in session.scalars(
+                select(BuildingInfection).where(
+                    member_of(BuildingInfection.id, part, dialect=dialect)
+                )
+            )
         )
-        new.append(known[key])
-    session.add_all(new)
-    session.flush()
+    new = [loaded[i] for i in ids]
+    known.update(zip(values, new, strict=True))
     _act_on_areas(session, new, tz=tz, now=now)
     return [known[(i.person_id, i.building_id)] for i in infections]
 
