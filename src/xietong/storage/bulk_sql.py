@@ -23,6 +23,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
+    insert,
     literal_column,
     select,
     text,
@@ -160,10 +161,16 @@ def take_write_lock(session: Session, table: Table) -> None:
 
 
 def insert_with_ids(
-    session: Session, model: type[Base], columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    session: Session,
+    model: type[Base],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    copy: bool = True,
 ) -> list[int]:
-    """Insert `rows` into `model`'s table with fresh ids, by `bulk_insert` (COPY on PostgreSQL);
-    the ids in the order of `rows`.
+    """Insert `rows` into `model`'s table with fresh ids, by `bulk_insert` (COPY on PostgreSQL)
+    or, without `copy`, one `executemany` (a table with JSON columns: binary COPY would send
+    them as jsonb); the ids in the order of `rows`.
 
     For a set-based step that must know the ids of what it wrote: RETURNING with its rows in
     order is one statement per row on SQLite, this is one per batch on both backends.
@@ -174,9 +181,12 @@ def insert_with_ids(
     table = table_of(model)
     take_write_lock(session, table)
     ids = allocate_ids(session, table, len(rows))
-    bulk_insert(
-        session, table, ["id", *columns], [(i, *row) for i, row in zip(ids, rows, strict=True)]
-    )
+    named = ["id", *columns]
+    with_ids = [(i, *row) for i, row in zip(ids, rows, strict=True)]
+    if copy:
+        bulk_insert(session, table, named, with_ids)
+    else:
+        session.execute(insert(table), [dict(zip(named, row, strict=True)) for row in with_ids])
     return ids
 
 

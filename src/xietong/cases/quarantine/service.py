@@ -19,18 +19,15 @@ from xietong.auth import service as auth_service
 from xietong.cases.models import CloseContact, QuarantineOrder
 from xietong.cases.quarantine.rules import (
     FacilityBeds,
-    NoQuarantine,
     QuarantinePlan,
     ReleaseRefused,
     check_release,
     choose_facility,
-    plan_quarantine,
 )
 from xietong.cases.schemas import FacilityUse, OccupancyRead, QuarantineOrderRead
 from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, NotFound
 from xietong.core.principal import Permission, Principal
-from xietong.policy.service import policy_in_force
 from xietong.resources.places import service as places_service
 from xietong.storage.bulk_sql import chunks, dialect_of, member_of
 
@@ -149,58 +146,6 @@ def bed_occupancy(session: Session, *, day: date) -> dict[int, dict[str, int]]:
         kinds = used.setdefault(facility.district_id, {})
         kinds[facility.kind] = kinds.get(facility.kind, 0) + int(count)
     return used
-
-
-def issue_order(
-    session: Session,
-    *,
-    contact: CloseContact,
-    starts_on: date,
-    now: datetime,
-    whatever_runs: bool = False,
-) -> QuarantineOrder | None:
-    """The contact's order from the policy in force on `starts_on`, with a bed if one is free.
-
-    A person already under an order that runs past `starts_on` keeps it (no second order),
-    unless `whatever_runs`: a contact reported by a district that may not see the person gets
-    its order all the same, so that the answer does not tell whether the person is in quarantine.
-    A policy without quarantine issues none. Without a free bed the order waits for one.
-    """
-    if contact.person_id is not None and not whatever_runs:
-        running = session.scalar(
-            select(QuarantineOrder.id).where(
-                QuarantineOrder.person_id == contact.person_id,
-                QuarantineOrder.status == "active",
-                QuarantineOrder.ends_on >= starts_on,
-            )
-        )
-        if running is not None:
-            return None
-    policy = policy_in_force(session, day=starts_on)
-    try:
-        plan = plan_quarantine(policy.quarantine, starts_on=starts_on)
-    except NoQuarantine:
-        return None
-    facility_id = assign_bed(session, district_id=contact.residence_district_id, days=plan.bed_days)
-    order = QuarantineOrder(
-        contact_id=contact.id,
-        # A reported contact's order does not name the person its district may not see.
-        person_id=None if whatever_runs else contact.person_id,
-        district_id=contact.residence_district_id,
-        facility_id=facility_id,
-        bed_from=starts_on if facility_id is not None else None,
-        status="active",
-        starts_on=plan.starts_on,
-        home_from=plan.home_from,
-        ends_on=plan.ends_on,
-        test_days=[d.isoformat() for d in plan.test_days],
-        policy_version=policy.version,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(order)
-    session.flush()
-    return order
 
 
 def assign_bed(session: Session, *, district_id: int, days: Sequence[date]) -> int | None:
