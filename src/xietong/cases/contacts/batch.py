@@ -230,9 +230,16 @@ def register_contacts(
     if errors:
         raise ValidationFailed(errors=errors, summary="contacts refused")
     rows = []
+    created: dict[str, Person] = {}
     for new, to_create in resolved:
         if to_create is not None:
-            new = _with_new_person(session, protector=protector, new=new, person_in=to_create)
+            # The first row naming an unknown ID registers the person; later ones find it.
+            person = created.get(to_create.national_id)
+            if person is None:
+                person = created[to_create.national_id] = _new_person(
+                    session, protector=protector, case_id=new.case_id, person_in=to_create
+                )
+            new = NewContact(**{**new.__dict__, "person": person})
         rows.append(new)
     people_service.audit_persons(
         session,
@@ -380,18 +387,13 @@ def _residence(
     return None, known.districts[code]
 
 
-def _with_new_person(
-    session: Session,
-    *,
-    protector: PersonalDataProtector,
-    new: NewContact,
-    person_in: PersonCreate,
-) -> NewContact:
-    person = people_service.create_person(
+def _new_person(
+    session: Session, *, protector: PersonalDataProtector, case_id: int, person_in: PersonCreate
+) -> Person:
+    return people_service.create_person(
         session,
         principal=SYSTEM,
         protector=protector,
         person_in=person_in,
-        reason=f"close contact of case {new.case_id}",
+        reason=f"close contact of case {case_id}",
     )
-    return NewContact(**{**new.__dict__, "person": person})
