@@ -43,11 +43,17 @@ def _undone(session: Session) -> Iterator[None]:
 
 
 def _snapshot(session: Session, protector: PersonalDataProtector) -> dict[str, Any]:
+    # Persons by their keyed hash: one registered for an unknown ID gets a new id each time.
+    hashes: dict[int, bytes] = {i: h for i, h in session.execute(select(Person.id, Person.id_hash))}
+
+    def who(person_id: int | None) -> str | None:
+        return None if person_id is None else hashes[person_id].hex()
+
     key_of: dict[int, tuple[Any, ...]] = {}
     contacts = []
     for c in session.scalars(select(CloseContact)):
         name = protector.decrypt_optional(c.name_enc)
-        key_of[c.id] = (c.case_id, c.person_id, name)
+        key_of[c.id] = (c.case_id, who(c.person_id), name)
         contacts.append(
             (
                 *key_of[c.id],
@@ -64,7 +70,7 @@ def _snapshot(session: Session, protector: PersonalDataProtector) -> dict[str, A
     orders = sorted(
         (
             repr(key_of[o.contact_id]),
-            o.person_id,
+            who(o.person_id),
             o.district_id,
             o.facility_id,
             o.bed_from,
@@ -78,7 +84,13 @@ def _snapshot(session: Session, protector: PersonalDataProtector) -> dict[str, A
         for o in session.scalars(select(QuarantineOrder))
     )
     needs = sorted(
-        (repr(key_of[n.contact_id]), n.person_id, n.case_id, n.from_district_id, n.to_district_id)
+        (
+            repr(key_of[n.contact_id]),
+            who(n.person_id),
+            n.case_id,
+            n.from_district_id,
+            n.to_district_id,
+        )
         for n in session.scalars(select(ContactReferralNeed))
     )
     return {"contacts": sorted(contacts, key=repr), "orders": orders, "needs": needs}
