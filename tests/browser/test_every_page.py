@@ -46,6 +46,7 @@ PAGES = [
     ("command", "/persons/{person}"),
     ("command", "/no-such-page"),
     ("district", "/referrals"),
+    ("district", "/referrals/{referral}"),
     ("district", f"/overview?day={DAY}"),
     ("lab", "/lab"),
     ("viewer", "/zones"),

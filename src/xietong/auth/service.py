@@ -123,13 +123,17 @@ def list_users(
     *,
     district_id: int | None = None,
     active: bool | None = None,
+    role: Role | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[User], int]:
-    """Users by name, optionally of one district or only (in)active ones, and their total."""
+    """Users by name, optionally of one district, one role or only (in)active ones, and their
+    total."""
     query = select(User)
     if district_id is not None:
         query = query.where(User.district_id == district_id)
+    if role is not None:
+        query = query.where(User.role == role.value)
     if active is not None:
         query = query.where(User.active.is_(active))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

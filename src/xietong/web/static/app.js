@@ -88,10 +88,13 @@
     if (!regions.length || refreshing) return;
     refreshing = Promise.all(Array.from(regions).map((region) => {
       const seen = new Set(Array.from(region.querySelectorAll("[data-row-id]")).map((r) => r.dataset.rowId));
+      // Rows ticked for an action on several at once stay ticked across the refresh.
+      const ticked = new Set(Array.from(region.querySelectorAll("input[data-keep-checked]:checked")).map((i) => i.value));
       return fetch(region.dataset.liveUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
         .then((html) => {
           region.innerHTML = html;
+          region.querySelectorAll("input[data-keep-checked]").forEach((i) => { i.checked = ticked.has(i.value); });
           let fresh = 0;
           region.querySelectorAll("[data-row-id]").forEach((row) => {
             if (!seen.has(row.dataset.rowId)) { row.classList.add("fresh"); fresh += 1; }
