@@ -44,6 +44,7 @@ PAGES = [
     ("command", "/lab"),
     ("command", "/search?q={referral}"),
     ("command", "/persons/{person}"),
+    ("command", "/users"),
     ("command", "/no-such-page"),
     ("district", "/referrals"),
     ("district", "/referrals/{referral}"),

@@ -21,6 +21,7 @@ from xietong.web.pages import (
     resources,
     screening,
     search,
+    users,
     zone_history,
     zones,
 )
@@ -41,5 +42,6 @@ for page in (
     zone_history,
     cases,
     search,
+    users,
 ):
     router.include_router(page.router)
