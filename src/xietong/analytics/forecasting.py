@@ -15,13 +15,13 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from xietong.analytics import forecast_reads
-from xietong.analytics.catalogue import Source
 from xietong.analytics.core.calibration import calibrate
 from xietong.analytics.core.ensemble import Bands, forecast, run_scenarios
 from xietong.analytics.core.mobility import gravity_mobility
 from xietong.analytics.core.seir import OutbreakModel, Scenario
 from xietong.analytics.schemas import (
     DistrictForecastRead,
+    ForecastOptions,
     ForecastParameters,
     ForecastRead,
     ScenarioOutcomeRead,
@@ -42,6 +42,7 @@ MOBILITY_CUT: Final = 0.5
 # The lifting rule of the 9th edition of the national protocol (June 2022), which the twenty
 # measures shortened: the natural alternative to compare the policy's rule with.
 PREVIOUS_LIFT_AFTER_CLEAN_DAYS: Final = 7
+DEFAULT_OPTIONS: Final = ForecastOptions()
 
 
 @dataclass(frozen=True)
@@ -59,41 +60,26 @@ class _Outbreak:
 
 
 def forecast_districts(
-    session: Session,
-    *,
-    last_day: date,
-    horizon_days: int = 28,
-    runs: int = 200,
-    seed: int = 0,
-    calibration_days: int = 10,
-    source: Source = "auto",
-    deterministic: bool = False,
+    session: Session, *, last_day: date, options: ForecastOptions = DEFAULT_OPTIONS
 ) -> ForecastRead:
     """Forecast detections and infections per district under the policy in force.
 
-    `deterministic` gives the mean-field path (every random draw replaced by its mean), one run.
+    `options.deterministic` gives the mean-field path (every random draw replaced by its mean),
+    one run.
     """
-    outbreak = _calibrated(
-        session,
-        last_day=last_day,
-        horizon_days=horizon_days,
-        runs=1 if deterministic else runs,
-        seed=seed,
-        calibration_days=calibration_days,
-        source=source,
-    )
+    outbreak = _calibrated(session, last_day=last_day, options=options)
     result = forecast(
         outbreak.model,
         scenario=outbreak.baseline,
-        horizon_days=horizon_days,
-        runs=runs,
-        rng=np.random.default_rng(seed),
-        noise=not deterministic,
+        horizon_days=options.horizon_days,
+        runs=options.runs,
+        rng=np.random.default_rng(options.seed),
+        noise=not options.deterministic,
     )
     return ForecastRead(
         parameters=outbreak.parameters,
         scenario=forecast_reads.scenario_read(outbreak.baseline, outbreak.units),
-        days=_forecast_days(last_day, horizon_days),
+        days=_forecast_days(last_day, options.horizon_days),
         city_detections=forecast_reads.bands_read(result.city_detections),
         city_infections=forecast_reads.bands_read(result.city_infections),
         districts=[
@@ -115,28 +101,15 @@ def compare_scenarios(
     *,
     last_day: date,
     scenarios: Sequence[ScenarioSpec] | None = None,
-    horizon_days: int = 28,
-    runs: int = 200,
-    seed: int = 0,
-    calibration_days: int = 10,
-    source: Source = "auto",
-    deterministic: bool = False,
+    options: ForecastOptions = DEFAULT_OPTIONS,
 ) -> ScenariosRead:
     """Forecast the policy in force and alternative policies side by side, on paired runs.
 
     The baseline (the policy in force) always comes first and is the reference of
     `infections_averted`; without `scenarios`, the alternatives of `default_scenarios`.
-    `deterministic` compares the mean-field paths.
+    `options.deterministic` compares the mean-field paths.
     """
-    outbreak = _calibrated(
-        session,
-        last_day=last_day,
-        horizon_days=horizon_days,
-        runs=1 if deterministic else runs,
-        seed=seed,
-        calibration_days=calibration_days,
-        source=source,
-    )
+    outbreak = _calibrated(session, last_day=last_day, options=options)
     specs = (
         list(scenarios)
         if scenarios is not None
@@ -156,10 +129,10 @@ def compare_scenarios(
     comparison = run_scenarios(
         outbreak.model,
         built,
-        horizon_days=horizon_days,
-        runs=runs,
-        rng=np.random.default_rng(seed),
-        noise=not deterministic,
+        horizon_days=options.horizon_days,
+        runs=options.runs,
+        rng=np.random.default_rng(options.seed),
+        noise=not options.deterministic,
     )
     outcomes = []
     for s, result in enumerate(comparison.forecasts):
@@ -179,7 +152,7 @@ def compare_scenarios(
         )
     return ScenariosRead(
         parameters=outbreak.parameters,
-        days=_forecast_days(last_day, horizon_days),
+        days=_forecast_days(last_day, options.horizon_days),
         scenarios=outcomes,
     )
 
@@ -206,22 +179,13 @@ def default_scenarios(baseline: Scenario, *, busiest_code: str) -> list[Scenario
     return specs
 
 
-def _calibrated(
-    session: Session,
-    *,
-    last_day: date,
-    horizon_days: int,
-    runs: int,
-    seed: int,
-    calibration_days: int,
-    source: Source,
-) -> _Outbreak:
-    if calibration_days < 5:
+def _calibrated(session: Session, *, last_day: date, options: ForecastOptions) -> _Outbreak:
+    if options.calibration_days < 5:
         raise ValidationFailed(
             errors=[RowError("request", "calibration_days", "at least 5 days are needed")]
         )
-    first_day = last_day - timedelta(days=calibration_days - 1)
-    series = daily_series(session, first_day=first_day, last_day=last_day, source=source)
+    first_day = last_day - timedelta(days=options.calibration_days - 1)
+    series = daily_series(session, first_day=first_day, last_day=last_day, source=options.source)
     require_counts(series)
     policy = policy_in_force(session, day=last_day)
     units, assignment, merged = _model_units(series)
@@ -255,9 +219,9 @@ def _calibrated(
             calibration_first_day=first_day,
             last_day=last_day,
             first_forecast_day=last_day + timedelta(days=1),
-            horizon_days=horizon_days,
-            runs=runs,
-            seed=seed,
+            horizon_days=options.horizon_days,
+            runs=1 if options.deterministic else options.runs,
+            seed=options.seed,
             policy_version=policy.version,
             units=[unit.code for unit in units],
             merged=merged,

@@ -17,6 +17,7 @@ from xietong.analytics.daily_rows import DistrictDays
 from xietong.analytics.schemas import (
     AggregateRead,
     BacktestRead,
+    ForecastOptions,
     ForecastRead,
     OfficialCountRead,
     OfficialImportReport,
@@ -177,25 +178,11 @@ def forecast(
     session: ReadSessionDep,
     _principal: PrincipalDep,
     settings: SettingsDep,
+    options: Annotated[ForecastOptions, Query()],
     last_day: Annotated[date | None, Query(description="Default: yesterday")] = None,
-    horizon_days: Annotated[int, Query(ge=7, le=60)] = 28,
-    runs: Annotated[int, Query(ge=10, le=2000)] = 200,
-    seed: Annotated[int, Query(ge=0)] = 0,
-    calibration_days: Annotated[int, Query(ge=5, le=60)] = 10,
-    source: SourceQuery = "auto",
-    deterministic: Annotated[
-        bool, Query(description="The mean-field path (no randomness) instead of an ensemble")
-    ] = False,
 ) -> ForecastRead:
     return situation.forecast_districts(
-        session,
-        last_day=last_day or _yesterday(now, settings.timezone),
-        horizon_days=horizon_days,
-        runs=runs,
-        seed=seed,
-        calibration_days=calibration_days,
-        source=source,
-        deterministic=deterministic,
+        session, last_day=last_day or _yesterday(now, settings.timezone), options=options
     )
 
 
@@ -235,10 +222,5 @@ def scenarios(
         session,
         last_day=request.last_day or _yesterday(now, settings.timezone),
         scenarios=request.scenarios,
-        horizon_days=request.horizon_days,
-        runs=request.runs,
-        seed=request.seed,
-        calibration_days=request.calibration_days,
-        source=request.source,
-        deterministic=request.deterministic,
+        options=request,
     )

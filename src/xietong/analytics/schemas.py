@@ -231,16 +231,27 @@ class ScenariosRead(BaseModel):
     scenarios: list[ScenarioOutcomeRead]
 
 
-class ScenariosRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ForecastOptions(BaseModel):
+    """How a forecast is run, whether of the policy in force or of scenarios beside it: the days
+    ahead, the ensemble and its seed, the days the model is fitted to and the series it reads."""
 
-    last_day: date | None = None
+    model_config = ConfigDict(frozen=True)
+
     horizon_days: int = Field(default=28, ge=7, le=60)
     runs: int = Field(default=200, ge=10, le=2000)
     seed: int = Field(default=0, ge=0)
     calibration_days: int = Field(default=10, ge=5, le=60)
     source: Literal["auto", "aggregates", "official"] = "auto"
-    deterministic: bool = False  # the mean-field paths instead of an ensemble
+    deterministic: bool = Field(
+        default=False,
+        description="The mean-field path (no randomness) instead of an ensemble",
+    )
+
+
+class ScenariosRequest(ForecastOptions):
+    model_config = ConfigDict(extra="forbid")
+
+    last_day: date | None = None
     scenarios: list[ScenarioSpec] | None = Field(default=None, max_length=12)
 
 

@@ -11,20 +11,18 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from pydantic import ConfigDict
 
-@dataclass(frozen=True)
-class ReferenceDistrict:
-    code: str
-    gb_code: str | None
-    name_hans: str
-    name_hant: str
-    pinyin: str
-    english: str
-    kind: str
-    central_urban: bool
-    population: int | None
+from xietong.areas.schemas import DistrictIdentity
+
+
+class ReferenceDistrict(DistrictIdentity):
+    """A reporting unit as the bundled data describe it: its identity, where it lies and its
+    shape."""
+
+    model_config = ConfigDict(frozen=True)
+
     population_note: str | None
-    host_code: str | None
     centroid: tuple[float, float]
     geometry: dict[str, Any] | None
 
@@ -48,24 +46,7 @@ def chongqing() -> ReferenceCity:
     text = resources.files("xietong.areas.data").joinpath("chongqing.json").read_text("utf-8")
     raw = json.loads(text)
     city = raw["city"]
-    districts = tuple(
-        ReferenceDistrict(
-            code=d["code"],
-            gb_code=d["gb_code"],
-            name_hans=d["name_hans"],
-            name_hant=d["name_hant"],
-            pinyin=d["pinyin"],
-            english=d["english"],
-            kind=d["kind"],
-            central_urban=bool(d["central_urban"]),
-            population=d["population"],
-            population_note=d.get("population_note"),
-            host_code=d.get("host_code"),
-            centroid=(float(d["centroid"][0]), float(d["centroid"][1])),
-            geometry=d.get("geometry"),
-        )
-        for d in raw["districts"]
-    )
+    districts = tuple(ReferenceDistrict.model_validate(d) for d in raw["districts"])
     return ReferenceCity(
         code=city["code"],
         name_hans=city["name_hans"],

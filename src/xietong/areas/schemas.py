@@ -5,8 +5,10 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 
-class DistrictRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class DistrictIdentity(BaseModel):
+    """What names a reporting unit: its codes, its names in both scripts, in pinyin and in
+    English, its kind, whether it is central urban, its census population and, for a functional
+    zone carved out of a district, that host district's code."""
 
     code: str
     gb_code: str | None
@@ -18,6 +20,11 @@ class DistrictRead(BaseModel):
     central_urban: bool
     population: int | None
     host_code: str | None
+
+
+class DistrictRead(DistrictIdentity):
+    model_config = ConfigDict(from_attributes=True)
+
     centroid_lon: float
     centroid_lat: float
 

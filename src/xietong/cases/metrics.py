@@ -17,15 +17,11 @@ from sqlalchemy.orm import Session
 
 from xietong.cases.models import Case, QuarantineOrder
 from xietong.cases.quarantine.service import occupies_bed_on
+from xietong.cases.schemas import DAILY_FIGURES
+from xietong.cases.service import case_visibility
+from xietong.core.principal import Principal
 
-METRICS = (
-    "new_confirmed",
-    "new_asymptomatic",
-    "conversions",
-    "found_under_control",
-    "found_on_surface",
-    "quarantine_occupancy",
-)
+METRICS = DAILY_FIGURES
 
 Cell = tuple[int, date]
 
@@ -122,3 +118,15 @@ def daily_metrics(
             if figures is not None:
                 figures["quarantine_occupancy"] = count
     return result
+
+
+def recorded_between(
+    session: Session, *, principal: Principal, since: datetime, until: datetime
+) -> int:
+    """How many cases the principal may see were recorded in [since, until): the new cases a
+    shift's handover reports."""
+    query = select(func.count()).where(Case.created_at >= since, Case.created_at < until)
+    clause = case_visibility(principal)
+    if clause is not None:
+        query = query.where(clause)
+    return session.scalar(query) or 0

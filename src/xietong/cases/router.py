@@ -308,6 +308,33 @@ def spillovers(
 # --- contacts and quarantine -----------------------------------------------------------------
 
 
+@router.get("/contacts", summary="Close contacts of your cases or living in your district")
+def list_jurisdiction_contacts(
+    paging: PageDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    district: str | None = None,
+    day: date | None = None,
+    status: contact_service.ContactStatus | None = None,
+) -> Page[ContactRead]:
+    contacts, total = contact_service.list_contacts(
+        session,
+        principal=principal,
+        district_code=district,
+        day=day,
+        status=status,
+        tz=settings.timezone,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return Page.of(
+        contact_service.contact_reads(session, contacts, principal=principal),
+        total=total,
+        params=paging,
+    )
+
+
 @router.get("/contacts/{contact_id}", summary="One close contact (name shown until identified)")
 def get_contact(
     contact_id: int, session: SessionDep, principal: PrincipalDep, protector: ProtectorDep

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
 from xietong.analytics import backtests, official, service, situation, tasks
-from xietong.analytics.schemas import BacktestRead, RefreshReport, ScenarioSpec
+from xietong.analytics.schemas import BacktestRead, ForecastOptions, RefreshReport, ScenarioSpec
 from xietong.cli import context
 from xietong.cli.context import console, err_console
 from xietong.core.clock import local_day
@@ -58,6 +59,25 @@ def _source(value: str) -> Literal["auto", "aggregates", "official"]:
     if value == "official":
         return "official"
     raise typer.BadParameter(f"source must be auto, aggregates or official, not {value!r}")
+
+
+def _options(
+    horizon: int, runs: int, seed: int, calibration_days: int, source: str, deterministic: bool
+) -> ForecastOptions:
+    """The forecast's options as typed, held to the API's bounds (a bad one names its option)."""
+    try:
+        return ForecastOptions(
+            horizon_days=horizon,
+            runs=runs,
+            seed=seed,
+            calibration_days=calibration_days,
+            source=_source(source),
+            deterministic=deterministic,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).replace("horizon_days", "horizon").replace("_", "-")
+        raise typer.BadParameter(f"--{name}: {first['msg']}") from None
 
 
 def _print_refresh(report: RefreshReport) -> None:
@@ -196,12 +216,7 @@ def forecast(
             result = situation.forecast_districts(
                 session,
                 last_day=_last_day(last_day),
-                horizon_days=horizon,
-                runs=runs,
-                seed=seed,
-                calibration_days=calibration_days,
-                source=_source(source),
-                deterministic=deterministic,
+                options=_options(horizon, runs, seed, calibration_days, source, deterministic),
             )
     except DomainError as exc:
         context.fail(exc)
@@ -248,13 +263,8 @@ def scenarios(
             result = situation.compare_scenarios(
                 session,
                 last_day=_last_day(last_day),
+                options=_options(horizon, runs, seed, calibration_days, source, deterministic),
                 scenarios=specs,
-                horizon_days=horizon,
-                runs=runs,
-                seed=seed,
-                calibration_days=calibration_days,
-                source=_source(source),
-                deterministic=deterministic,
             )
     except DomainError as exc:
         context.fail(exc)

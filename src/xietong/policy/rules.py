@@ -6,9 +6,10 @@ its own, so the file stays the one place a rule number lives. Nothing here reads
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -29,6 +30,7 @@ __all__ = [
     "ScreeningMode",
     "ScreeningRules",
     "SerialInterval",
+    "ShiftRules",
     "SurfaceZeroRule",
     "WindDownRules",
 ]
@@ -335,6 +337,40 @@ class SerialInterval(_Rules):
         return bounds
 
 
+class ShiftRules(_Rules):
+    """When the command centre's shifts hand over: local clock times ("HH:MM"), earliest first.
+
+    The wall display counts what changed since the current shift began."""
+
+    starts: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("starts")
+    @classmethod
+    def _clock_times_in_order(cls, starts: tuple[str, ...]) -> tuple[str, ...]:
+        times = []
+        for value in starts:
+            try:
+                if len(value) != 5:
+                    raise ValueError(value)
+                times.append(time.fromisoformat(value))
+            except ValueError:
+                raise ValueError(f"must be clock times as HH:MM (got {value!r})") from None
+        if any(later <= earlier for earlier, later in pairwise(times)):
+            raise ValueError(f"must be in increasing order within one day (got {list(starts)})")
+        return starts
+
+    def start_of_shift(self, now: datetime, tz: str) -> datetime:
+        """The UTC instant the shift running at `now` began (local wall-clock times in `tz`)."""
+        zone = ZoneInfo(tz)
+        local = now.astimezone(zone)
+        times = [time.fromisoformat(v) for v in self.starts]
+        today = [datetime.combine(local.date(), at, tzinfo=zone) for at in times]
+        started = [start for start in today if start <= local]
+        # Before the day's first handover the last shift of the day before is still running.
+        start = started[-1] if started else today[-1] - timedelta(days=1)
+        return start.astimezone(UTC)
+
+
 class MutualAidRules(_Rules):
     """How the mutual-aid plan reads the forecast of new cases."""
 
@@ -358,6 +394,7 @@ class Policy(_Rules):
     surface_zero: SurfaceZeroRule
     cluster: ClusterRules
     serial_interval: SerialInterval
+    shift: ShiftRules
     mutual_aid: MutualAidRules
 
     @field_validator("source")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Table
@@ -62,6 +64,30 @@ def _pg_types(table: Table, columns: Sequence[str], connection: Connection) -> l
     return names
 
 
+# Converted dates and times remembered per column before the memory is cleared.
+_REMEMBERED = 4_096
+
+
+def _remembering(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`processor`, converting each date or time once: a set-based step stamps thousands of rows
+    with the same instant (its `now`), and the UTC conversion is most of a row's cost."""
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, date):
+            return processor(value)
+        # The zone is part of the key: equal instants in two zones may not convert alike.
+        key = (value, value.tzinfo) if isinstance(value, datetime) else value
+        converted = seen.get(key, seen)
+        if converted is seen:
+            if len(seen) >= _REMEMBERED:
+                seen.clear()
+            converted = seen[key] = processor(value)
+        return converted
+
+    return convert
+
+
 def _sqlite_processors(
     table: Table, columns: Sequence[str], connection: Connection
 ) -> list[tuple[int, Callable[[Any], Any]]]:
@@ -69,8 +95,23 @@ def _sqlite_processors(
     for index, name in enumerate(columns):
         processor = table.c[name].type._cached_bind_processor(connection.dialect)
         if processor is not None:
-            processors.append((index, processor))
+            processors.append((index, _remembering(processor)))
     return processors
+
+
+@dataclass(frozen=True)
+class _Load:
+    """One call's rows for one table, as both backends' loaders receive it."""
+
+    table: Table
+    columns: Sequence[str]
+    rows: Iterable[Sequence[Any]]
+    skip_conflicts_on: Sequence[str] | None
+    batch_size: int
+
+    @property
+    def column_list(self) -> str:
+        return ", ".join(f'"{c}"' for c in self.columns)
 
 
 def bulk_insert(
@@ -88,26 +129,27 @@ def bulk_insert(
     stream) are skipped, which makes re-loading the same data a no-op.
     """
     connection = session.connection() if isinstance(session, Session) else session
+    load = _Load(table, columns, rows, skip_conflicts_on, batch_size)
     if connection.dialect.name == "postgresql":
-        return _copy_postgresql(connection, table, columns, rows, skip_conflicts_on, batch_size)
-    return _executemany_sqlite(connection, table, columns, rows, skip_conflicts_on, batch_size)
+        return _copy_postgresql(connection, load)
+    return _executemany_sqlite(connection, load)
 
 
-def _copy_postgresql(
-    connection: Connection,
-    table: Table,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    skip_conflicts_on: Sequence[str] | None,
-    batch_size: int,
-) -> int:
+def _driver_connection(connection: Connection) -> Any:
+    """The driver's own connection under SQLAlchemy's, for its native bulk path."""
     raw = connection.connection.driver_connection
     assert raw is not None
-    types = _pg_types(table, columns, connection)
-    column_list = ", ".join(f'"{c}"' for c in columns)
-    target = f'"{table.name}"'
+    return raw
+
+
+def _copy_postgresql(connection: Connection, load: _Load) -> int:
+    raw = _driver_connection(connection)
+    types = _pg_types(load.table, load.columns, connection)
+    column_list = load.column_list
+    target = f'"{load.table.name}"'
+    rows = load.rows
     staging = None
-    if skip_conflicts_on:
+    if load.skip_conflicts_on:
         # Nothing to load needs no staging table (creating and dropping one is catalog work
         # that a request posting one result would otherwise do for every kind of row).
         iterator = iter(rows)
@@ -126,13 +168,13 @@ def _copy_postgresql(
     with raw.cursor() as cursor:
         with cursor.copy(f"COPY {destination} ({column_list}) FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(types)
-            for batch in _batches(rows, batch_size):
+            for batch in _batches(rows, load.batch_size):
                 for row in batch:
                     copy.write_row(row)
                 total += len(batch)
         if staging is None:
             return total
-        keys = ", ".join(f'"{c}"' for c in skip_conflicts_on or ())
+        keys = ", ".join(f'"{c}"' for c in load.skip_conflicts_on or ())
         cursor.execute(
             f"INSERT INTO {target} ({column_list}) SELECT DISTINCT ON ({keys}) {column_list} "
             f"FROM {staging} ORDER BY {keys} ON CONFLICT ({keys}) DO NOTHING"
@@ -142,25 +184,16 @@ def _copy_postgresql(
         return inserted
 
 
-def _executemany_sqlite(
-    connection: Connection,
-    table: Table,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    skip_conflicts_on: Sequence[str] | None,
-    batch_size: int,
-) -> int:
-    raw = connection.connection.driver_connection
-    assert raw is not None
-    verb = "INSERT OR IGNORE" if skip_conflicts_on else "INSERT"
-    placeholders = ", ".join("?" for _ in columns)
-    column_list = ", ".join(f'"{c}"' for c in columns)
-    statement = f'{verb} INTO "{table.name}" ({column_list}) VALUES ({placeholders})'
-    processors = _sqlite_processors(table, columns, connection)
+def _executemany_sqlite(connection: Connection, load: _Load) -> int:
+    raw = _driver_connection(connection)
+    verb = "INSERT OR IGNORE" if load.skip_conflicts_on else "INSERT"
+    placeholders = ", ".join("?" for _ in load.columns)
+    statement = f'{verb} INTO "{load.table.name}" ({load.column_list}) VALUES ({placeholders})'
+    processors = _sqlite_processors(load.table, load.columns, connection)
     inserted = 0
     cursor = raw.cursor()
     try:
-        for batch in _batches(rows, batch_size):
+        for batch in _batches(load.rows, load.batch_size):
             if processors:
                 converted = []
                 for row in batch:

@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Final, Literal
 
+from xietong.web.i18n_lines import LINES_STRINGS
+from xietong.web.i18n_wall import WALL_STRINGS
 from xietong.web.i18n_work import WORK_STRINGS
 
 Language = Literal["zh", "en"]
@@ -460,6 +462,8 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "This view has been written to the audit trail.",
     ),
     **WORK_STRINGS,
+    **LINES_STRINGS,
+    **WALL_STRINGS,
 }
 
 

@@ -11,9 +11,11 @@ from fastapi import APIRouter
 from xietong.web.pages import (
     bulletin,
     cases,
+    clusters,
     forecast,
     frame,
     lab,
+    lines,
     overview,
     persons,
     referral_forms,
@@ -41,6 +43,8 @@ for page in (
     screening,
     zone_history,
     cases,
+    lines,
+    clusters,
     search,
     users,
 ):

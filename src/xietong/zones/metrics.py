@@ -10,7 +10,7 @@ from collections.abc import Collection
 from datetime import date, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from xietong.core.clock import DEFAULT_TZ, local_day
@@ -95,3 +95,38 @@ def daily_metrics(
         for day, count in zip(asked, locked, strict=True):
             found[(district_id, day)] = {"active_high_risk_areas": int(count)}
     return found
+
+
+# Steps that lock an area: designated at once, or approved after a proposal.
+LOCKING_STEPS = ("designated", "approved")
+
+
+def steps_between(
+    session: Session, *, district_id: int | None, since: datetime, until: datetime
+) -> dict[str, int]:
+    """How many areas were locked and lifted in [since, until) (None: the whole city), as
+    {"locked": n, "lifted": n}: what a shift's handover reports."""
+    query = select(RiskAreaEvent.step, func.count()).where(
+        RiskAreaEvent.at >= since,
+        RiskAreaEvent.at < until,
+        RiskAreaEvent.step.in_((*LOCKING_STEPS, "lifted")),
+    )
+    if district_id is not None:
+        query = query.where(RiskAreaEvent.district_id == district_id)
+    counts: dict[str, int] = {
+        step: n for step, n in session.execute(query.group_by(RiskAreaEvent.step))
+    }
+    return {
+        "locked": sum(counts.get(step, 0) for step in LOCKING_STEPS),
+        "lifted": counts.get("lifted", 0),
+    }
+
+
+def locked_by_district(session: Session) -> dict[int, int]:
+    """How many areas are locked now, by district (the wall map's layer of risk areas)."""
+    rows = session.execute(
+        select(RiskArea.district_id, func.count())
+        .where(RiskArea.status.in_(LOCKED_STATUSES))
+        .group_by(RiskArea.district_id)
+    )
+    return {district_id: n for district_id, n in rows}

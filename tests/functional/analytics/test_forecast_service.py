@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tests.factories.analytics import import_official, municipal_series_rows
 from tests.factories.auth import command_user
 from xietong.analytics import situation
-from xietong.analytics.schemas import ScenarioSpec
+from xietong.analytics.schemas import ForecastOptions, ScenarioSpec
 
 NOV_13 = date(2022, 11, 13)
 
@@ -31,7 +31,7 @@ def test_the_forecast_covers_every_unit_with_a_population_and_ordered_bands(
     import_official(session, municipal_series_rows())
 
     result = situation.forecast_districts(
-        session, last_day=NOV_13, horizon_days=14, runs=100, seed=3
+        session, last_day=NOV_13, options=ForecastOptions(horizon_days=14, runs=100, seed=3)
     )
 
     p = result.parameters
@@ -56,8 +56,9 @@ def test_the_forecast_covers_every_unit_with_a_population_and_ordered_bands(
 def test_the_same_seed_gives_the_same_forecast(session: Session) -> None:
     import_official(session, municipal_series_rows())
 
-    first = situation.forecast_districts(session, last_day=NOV_13, horizon_days=10, runs=50, seed=7)
-    again = situation.forecast_districts(session, last_day=NOV_13, horizon_days=10, runs=50, seed=7)
+    options = ForecastOptions(horizon_days=10, runs=50, seed=7)
+    first = situation.forecast_districts(session, last_day=NOV_13, options=options)
+    again = situation.forecast_districts(session, last_day=NOV_13, options=options)
 
     assert first == again
 
@@ -68,10 +69,14 @@ def test_the_deterministic_forecast_continues_the_calibrated_trend_whatever_the_
     import_official(session, municipal_series_rows())
 
     result = situation.forecast_districts(
-        session, last_day=NOV_13, horizon_days=10, deterministic=True, seed=1
+        session,
+        last_day=NOV_13,
+        options=ForecastOptions(horizon_days=10, deterministic=True, seed=1),
     )
     other_seed = situation.forecast_districts(
-        session, last_day=NOV_13, horizon_days=10, deterministic=True, seed=2
+        session,
+        last_day=NOV_13,
+        options=ForecastOptions(horizon_days=10, deterministic=True, seed=2),
     )
 
     assert result.parameters.runs == 1
@@ -87,7 +92,9 @@ def test_the_default_scenarios_are_the_policy_changes_the_command_centre_weighs(
 ) -> None:
     import_official(session, municipal_series_rows())
 
-    result = situation.compare_scenarios(session, last_day=NOV_13, horizon_days=14, runs=60, seed=1)
+    result = situation.compare_scenarios(
+        session, last_day=NOV_13, options=ForecastOptions(horizon_days=14, runs=60, seed=1)
+    )
 
     names = [outcome.scenario.name for outcome in result.scenarios]
     assert names[0] == "baseline" and names[1] == "screening_every_day"
@@ -133,8 +140,7 @@ def test_more_frequent_screening_never_forecasts_more_infections_other_things_eq
         result = situation.compare_scenarios(
             session,
             last_day=NOV_13,
-            horizon_days=21,
-            deterministic=True,
+            options=ForecastOptions(horizon_days=21, deterministic=True),
             scenarios=[
                 ScenarioSpec(name="as_baseline", screening_interval_days=baseline_interval),
                 ScenarioSpec(name="every_day", screening_interval_days=1.0),

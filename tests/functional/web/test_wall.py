@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.factories.analytics import import_official, municipal_series_rows
+from tests.factories.auth import make_user
 from tests.factories.referrals import RECEIVER, make_referral
-from tests.factories.web import log_in
+from tests.factories.web import PASSWORD, log_in
 from xietong.core.principal import Role
 from xietong.people.protection import PersonalDataProtector
 
@@ -55,3 +57,45 @@ def test_a_district_coordinator_sees_the_districts_own_figures_first(
     assert page.status_code == 200
     own = page.text.index('id="own-district" data-district="500106"')
     assert own < page.text.index('class="filters"'), "the district's figures come first"
+
+
+@pytest.mark.parametrize(
+    ("role", "district", "landing"),
+    [
+        (Role.command, None, "/overview"),
+        (Role.viewer, None, "/overview"),
+        (Role.district_coordinator, "500106", "/referrals"),
+        (Role.field_worker, "500106", "/referrals"),
+        (Role.lab, None, "/lab"),
+    ],
+)
+def test_each_user_lands_on_the_page_of_their_daily_work(
+    app_client: TestClient, session: Session, role: Role, district: str | None, landing: str
+) -> None:
+    principal, _ = make_user(session, role=role, district_code=district, password=PASSWORD)
+    response = app_client.post(
+        "/login",
+        data={"username": principal.username, "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == landing
+    assert app_client.get("/", follow_redirects=False).headers["location"] == landing
+    assert app_client.get(landing).status_code == 200
+
+
+def test_a_district_reaches_its_own_overview_from_its_inbox_in_one_click(
+    app_client: TestClient, session: Session
+) -> None:
+    import_official(session, municipal_series_rows())
+    log_in(app_client, session, role=Role.district_coordinator, district_code="500106")
+    inbox = app_client.get("/referrals")
+    link = re.search(r'<a href="([^"]+)" id="district-overview">([^<]+)</a>', inbox.text)
+    assert link is not None
+    assert link.group(2) == "沙坪坝区态势"
+    assert link.group(1) == "/overview#own-district"
+    overview = app_client.get(link.group(1).split("#")[0])
+    assert 'id="own-district" data-district="500106"' in overview.text
+    english = app_client.get("/referrals?lang=en").text
+    assert ">Shapingba District overview</a>" in english
+    log_in(app_client, session, role=Role.command)
+    assert 'id="district-overview"' not in app_client.get("/referrals").text

@@ -176,6 +176,19 @@ def get_cluster(session: Session, *, principal: Principal, cluster_id: int) -> C
     return cluster
 
 
+def clusters_of_case(session: Session, *, principal: Principal, case_id: int) -> list[Cluster]:
+    """The clusters a case belongs to (not rejected from) that the principal may see."""
+    principal.require(Permission.read_persons)
+    query = (
+        select(Cluster)
+        .join(ClusterMember, ClusterMember.cluster_id == Cluster.id)
+        .where(ClusterMember.case_id == case_id, ClusterMember.status != "rejected")
+    )
+    if principal.district_id is not None:
+        query = query.where(Cluster.district_id == principal.district_id)
+    return list(session.scalars(query.order_by(Cluster.id)))
+
+
 def list_clusters(
     session: Session,
     *,

@@ -10,9 +10,10 @@ in, so that no duplicate person is made; the tracing district is then granted ac
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
@@ -27,7 +28,7 @@ from xietong.cases.schemas import (
     ContactRead,
 )
 from xietong.cases.service import get_case, visible_cases
-from xietong.core.clock import DEFAULT_TZ, local_day
+from xietong.core.clock import DEFAULT_TZ, day_bounds_utc, local_day
 from xietong.core.errors import Conflict, NotFound, RowError, ValidationFailed
 from xietong.core.principal import SYSTEM, Permission, Principal
 from xietong.people import service as people_service
@@ -339,6 +340,70 @@ def get_contact(session: Session, *, principal: Principal, contact_id: int) -> C
     ):
         raise NotFound(f"no contact {contact_id}", code="contact_not_found")
     return contact
+
+
+# The state of a contact's own quarantine order (its only status); "waiting" is active with no bed.
+ContactStatus = Literal["active", "waiting", "released", "became_case", "cancelled"]
+
+
+def list_contacts(
+    session: Session,
+    *,
+    principal: Principal,
+    district_code: str | None = None,
+    day: date | None = None,
+    status: ContactStatus | None = None,
+    tz: str = DEFAULT_TZ,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[CloseContact], int]:
+    """Contacts the principal may see (those of its cases, or living in its district), newest
+    first; `district` is where the contact lives, `day` the local day it was registered."""
+    principal.require(Permission.read_persons)
+    query = select(CloseContact)
+    if principal.district_id is not None:
+        query = query.where(
+            or_(
+                CloseContact.residence_district_id == principal.district_id,
+                CloseContact.case_id.in_(visible_cases(principal).with_only_columns(Case.id)),
+            )
+        )
+    if district_code is not None:
+        district = areas_service.get_district(session, code=district_code)
+        query = query.where(CloseContact.residence_district_id == district.id)
+    if day is not None:
+        start, end = day_bounds_utc(day, tz)
+        query = query.where(CloseContact.registered_at >= start, CloseContact.registered_at < end)
+    if status is not None:
+        orders = select(QuarantineOrder.contact_id).where(
+            QuarantineOrder.status == ("active" if status == "waiting" else status)
+        )
+        if status == "waiting":
+            orders = orders.where(
+                QuarantineOrder.facility_id.is_(None),
+                QuarantineOrder.starts_on < QuarantineOrder.home_from,
+            )
+        query = query.where(CloseContact.id.in_(orders))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    contacts = list(
+        session.scalars(
+            query.order_by(CloseContact.registered_at.desc(), CloseContact.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    return contacts, total
+
+
+def cases_of_contacts(session: Session, *, contact_ids: Sequence[int]) -> dict[int, int]:
+    """Contact id → the id of the case it is a contact of (for links from its order)."""
+    found: dict[int, int] = {}
+    for part in chunks(list(contact_ids)):
+        rows = session.execute(
+            select(CloseContact.id, CloseContact.case_id).where(CloseContact.id.in_(part))
+        )
+        found.update((contact_id, case_id) for contact_id, case_id in rows)
+    return found
 
 
 def contacts_of_case(session: Session, *, principal: Principal, case_id: int) -> list[CloseContact]:

@@ -177,6 +177,45 @@ def newest_change(session: Session, *, principal: Principal) -> datetime | None:
     return session.scalar(query)
 
 
+def overdue_by_district(session: Session, *, principal: Principal, now: datetime) -> dict[str, int]:
+    """How many referrals the principal may see are overdue now, by receiving district code
+    (the wall map's layer: the same clause as the overdue list)."""
+    require_actor(principal)
+    query = select(Referral.to_district_id, func.count()).where(overdue_clause(now))
+    clause = visibility_clause(principal)
+    if clause is not None:
+        query = query.where(clause)
+    codes = areas_service.district_code_by_id(session)
+    rows = session.execute(query.group_by(Referral.to_district_id))
+    return {codes[district]: n for district, n in rows}
+
+
+# A referral is answered when the receiving district closes it with feedback or declines it.
+ANSWERS = ("closed", "declined")
+
+
+def answered_between(
+    session: Session, *, principal: Principal, since: datetime, until: datetime
+) -> int:
+    """How many referrals the principal may see were answered in [since, until): a shift's
+    handover reports them."""
+    require_actor(principal)
+    query = (
+        select(func.count())
+        .select_from(ReferralEvent)
+        .join(Referral, Referral.id == ReferralEvent.referral_id)
+        .where(
+            ReferralEvent.action.in_(ANSWERS),
+            ReferralEvent.at >= since,
+            ReferralEvent.at < until,
+        )
+    )
+    clause = visibility_clause(principal)
+    if clause is not None:
+        query = query.where(clause)
+    return session.scalar(query) or 0
+
+
 def list_referrals(
     session: Session,
     *,

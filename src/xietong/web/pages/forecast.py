@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from xietong.analytics import situation as analytics_situation
-from xietong.analytics.schemas import ForecastRead, ScenariosRead
+from xietong.analytics.schemas import ForecastOptions, ForecastRead, ScenariosRead
 from xietong.api.deps import SessionDep
 from xietong.core.clock import local_day
 from xietong.core.errors import NotFound
@@ -42,20 +42,17 @@ def _remembered_forecast(
 ) -> tuple[ForecastRead, ScenariosRead]:
     first = last_day - timedelta(days=CALIBRATION_DAYS - 1)
     fingerprint = memo.series_fingerprint(session, first_day=first, last_day=last_day)
-    common: dict[str, Any] = {
-        "last_day": last_day,
-        "horizon_days": horizon,
-        "runs": RUNS,
-        "seed": SEED,
-        "calibration_days": CALIBRATION_DAYS,
-    }
+    options = ForecastOptions(
+        horizon_days=horizon, runs=RUNS, seed=SEED, calibration_days=CALIBRATION_DAYS
+    )
+    asked = (last_day, options)
     forecast = memo.remembered(
-        ("forecast", fingerprint, tuple(sorted(common.items()))),
-        lambda: analytics_situation.forecast_districts(session, **common),
+        ("forecast", fingerprint, asked),
+        lambda: analytics_situation.forecast_districts(session, last_day=last_day, options=options),
     )
     scenarios = memo.remembered(
-        ("scenarios", fingerprint, tuple(sorted(common.items()))),
-        lambda: analytics_situation.compare_scenarios(session, **common),
+        ("scenarios", fingerprint, asked),
+        lambda: analytics_situation.compare_scenarios(session, last_day=last_day, options=options),
     )
     return forecast, scenarios
 

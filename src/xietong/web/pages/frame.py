@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from xietong.api.deps import SESSION_COOKIE, SessionDep
 from xietong.auth.throttle import TooManyLogins
 from xietong.core.errors import NotAuthenticated, NotFound
-from xietong.core.principal import Role
+from xietong.core.principal import Principal, Role
 from xietong.web import charts
 from xietong.web.pages.common import safe_next
 from xietong.web.rendering import render
@@ -49,19 +49,30 @@ def plotly_js_path() -> Path:
     return path
 
 
-def landing(viewer: Viewer) -> str:
-    """Where a user goes after logging in: a district to its inbox, the rest to the overview."""
-    principal = viewer.principal
-    if principal is not None and principal.role is Role.district_coordinator:
-        return "/referrals"
-    return "/overview"
+# Each role's daily work: a district's coordinators and field teams answer the referrals pushed
+# to them (their district's overview is one click from the inbox), a laboratory uploads results,
+# the command centre and viewers watch the city.
+LANDING = {
+    Role.district_coordinator: "/referrals",
+    Role.field_worker: "/referrals",
+    Role.lab: "/lab",
+}
+
+
+def landing(principal: Principal | None) -> str:
+    """Where a user goes after logging in (and from "/"): the page of their daily work."""
+    if principal is None:
+        return "/login"
+    if principal.district_id is None and principal.role is not Role.lab:
+        return "/overview"
+    return LANDING.get(principal.role, "/overview")
 
 
 @router.get("/")
 def home(viewer: ViewerDep) -> Response:
     if viewer.principal is None:
         return RedirectResponse("/login", status_code=303)
-    return RedirectResponse(landing(viewer), status_code=303)
+    return RedirectResponse(landing(viewer.principal), status_code=303)
 
 
 def _login_page(
@@ -103,9 +114,7 @@ def login(
         return _login_page(viewer, session, next_path=next, failed=True, status_code=401)
     except TooManyLogins:
         return _login_page(viewer, session, next_path=next, failed=True, status_code=429)
-    target = safe_next(next, "")
-    if not target:
-        target = "/referrals" if principal.role is Role.district_coordinator else "/overview"
+    target = safe_next(next, "") or landing(principal)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, token, secure=viewer.settings.environment == "production")
     return response

@@ -8,7 +8,6 @@ cases and days since the last one). Every number comes from the analytics and ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -21,19 +20,14 @@ from xietong.api.deps import SessionDep
 from xietong.core.clock import local_day
 from xietong.core.errors import PermissionDenied
 from xietong.core.principal import Principal, Role
-from xietong.referrals.inbox import service as query_service
-from xietong.referrals.inbox.service import Box
 from xietong.web import charts
 from xietong.web.data import overview as data
+from xietong.web.data import wall
 from xietong.web.i18n import translate
 from xietong.web.pages.common import act, guard
 from xietong.web.pages.referrals import LIVE_TOPICS
 from xietong.web.rendering import district_labels, render, render_fragment
 from xietong.web.session import Viewer, ViewerDep
-from xietong.zones import service as zones_service
-
-# The roles that work referrals see the strip of what waits (the others may not list them).
-STRIP_ROLES = (Role.command, Role.district_coordinator, Role.field_worker)
 
 router = APIRouter(include_in_schema=False)
 
@@ -81,8 +75,8 @@ def overview_context(
         "own_code": own,
         "situation": picture,
         "missing": missing,
-        "strip": work_strip(session, viewer, principal),
-        "live": principal.role in STRIP_ROLES,
+        "strip": strip_of(session, viewer, principal),
+        "live": principal.role in wall.STRIP_ROLES,
         "live_topics": ",".join(LIVE_TOPICS),
         "map_json": charts.district_map(
             {code: float(n) for code, n in surface.items() if n is not None},
@@ -105,35 +99,10 @@ def overview_context(
     return context, picture.as_of if picture is not None else None
 
 
-@dataclass(frozen=True)
-class WorkStrip:
-    """What waits on someone, for the wall: the totals of the lists each tile links to."""
-
-    overdue: int
-    escalated: int
-    due_soon: int
-    approvals: int
-
-
-def work_strip(session: Session, viewer: Viewer, principal: Principal) -> WorkStrip | None:
-    """Overdue, escalated and soon-due referrals and the risk-area decisions waiting, within the
-    user's jurisdiction (None for the roles that do not work referrals)."""
-    if principal.role not in STRIP_ROLES:
-        return None
-
-    def total(box: Box) -> int:
-        # The same query and the same now as the list the tile opens (it counts, limit 1).
-        return query_service.list_referrals(
-            session, principal=principal, now=viewer.now, box=box, limit=1
-        )[1]
-
-    _, approvals = zones_service.list_areas(
-        session,
-        district_id=principal.district_id,
-        statuses=("proposed", "lifting_proposed"),
-        limit=1,
+def strip_of(session: Session, viewer: Viewer, principal: Principal) -> wall.WorkStrip | None:
+    return wall.work_strip(
+        session, principal=principal, now=viewer.now, tz=viewer.settings.timezone
     )
-    return WorkStrip(total("overdue"), total("escalated"), total("due_soon"), approvals)
 
 
 @router.get("/overview/strip")
@@ -143,7 +112,7 @@ def strip_fragment(viewer: ViewerDep, session: SessionDep) -> Response:
     if principal is None:
         return HTMLResponse("", status_code=401)
     return render_fragment(
-        viewer, session, "overview_strip.html", {"strip": work_strip(session, viewer, principal)}
+        viewer, session, "overview_strip.html", {"strip": strip_of(session, viewer, principal)}
     )
 
 
