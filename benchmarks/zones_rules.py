@@ -94,10 +94,14 @@ def negative_screening_days(
         fetched = cursor.fetchall()
     finally:
         cursor.close()
-    as_day = date.fromisoformat if sqlite else (lambda d: d)
+    # SQLite returns ISO text: each of the window's few days is parsed once, not once per row.
+    as_day: dict[Any, date] = {}
     found: dict[int, set[date]] = defaultdict(set)
     for building_id, day in fetched:
-        found[building_id].add(as_day(day))
+        parsed = as_day.get(day)
+        if parsed is None:
+            parsed = as_day[day] = date.fromisoformat(day) if sqlite else day
+        found[building_id].add(parsed)
     return found
 
 

@@ -17,6 +17,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from tests.browser.conftest import DAY, Server, User, Watched, _watch
+from tests.browser.test_cluster_decision import proposed_cluster
 
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1440, "height": 900}
@@ -41,6 +42,8 @@ PAGES = [
     ("command", "/cases/{case}"),
     ("command", "/contacts"),
     ("command", "/quarantine"),
+    ("command", "/clusters"),
+    ("command", "/clusters/{cluster}"),
     ("command", "/screening"),
     ("command", "/screening/missed?building={building}&day={today}"),
     ("command", "/lab"),
@@ -88,6 +91,7 @@ def city(server: Server, command_centre: User) -> City:
     zones = server.api(command_centre, "GET", "/api/zones")
     assert zones.status_code == 200, zones.text
     zone_items = zones.json()["items"] if isinstance(zones.json(), dict) else zones.json()
+    cluster = proposed_cluster(server, command_centre, "500110")
     return City(
         users={
             "command": command_centre,
@@ -100,6 +104,7 @@ def city(server: Server, command_centre: User) -> City:
             "person": str(person),
             "case": str(cases.json()["items"][0]["id"]),
             "zone": str(zone_items[0]["id"]),
+            "cluster": str(cluster),
             "building": "500106-S001-C01-B0001",
             "today": datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat(),
         },

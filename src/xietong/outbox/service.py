@@ -107,7 +107,8 @@ def enqueue(
     """
     audience = list(dict.fromkeys(audience_district_ids))
     statement = (
-        _insert(session)(OutboxMessage)
+        # The table, not the mapped class: no ORM bookkeeping for a row nobody loads here.
+        _insert(session)(OutboxMessage.__table__)
         .values(
             topic=topic,
             payload=_json_ready(payload),
@@ -119,7 +120,7 @@ def enqueue(
             next_attempt_at=now,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxMessage.id)
+        .returning(OutboxMessage.__table__.c.id)
     )
     message_id = session.execute(statement).scalar_one_or_none()
     if message_id is None:

@@ -11,6 +11,7 @@ import itertools
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Table
@@ -63,6 +64,30 @@ def _pg_types(table: Table, columns: Sequence[str], connection: Connection) -> l
     return names
 
 
+# Converted dates and times remembered per column before the memory is cleared.
+_REMEMBERED = 4_096
+
+
+def _remembering(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`processor`, converting each date or time once: a set-based step stamps thousands of rows
+    with the same instant (its `now`), and the UTC conversion is most of a row's cost."""
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, date):
+            return processor(value)
+        # The zone is part of the key: equal instants in two zones may not convert alike.
+        key = (value, value.tzinfo) if isinstance(value, datetime) else value
+        converted = seen.get(key, seen)
+        if converted is seen:
+            if len(seen) >= _REMEMBERED:
+                seen.clear()
+            converted = seen[key] = processor(value)
+        return converted
+
+    return convert
+
+
 def _sqlite_processors(
     table: Table, columns: Sequence[str], connection: Connection
 ) -> list[tuple[int, Callable[[Any], Any]]]:
@@ -70,7 +95,7 @@ def _sqlite_processors(
     for index, name in enumerate(columns):
         processor = table.c[name].type._cached_bind_processor(connection.dialect)
         if processor is not None:
-            processors.append((index, processor))
+            processors.append((index, _remembering(processor)))
     return processors
 
 

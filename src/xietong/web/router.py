@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from xietong.web.pages import (
     bulletin,
     cases,
+    clusters,
     forecast,
     frame,
     lab,
@@ -42,6 +43,7 @@ for page in (
     zone_history,
     cases,
     lines,
+    clusters,
     search,
 ):
     router.include_router(page.router)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from xietong.api.deps import SessionDep, get_protector
 from xietong.cases import service as cases_service
+from xietong.cases.clusters import service as cluster_service
 from xietong.cases.contacts import service as contact_service
 from xietong.cases.links import service as link_service
 from xietong.cases.schemas import ChainRead, ContactCreate
@@ -212,8 +213,10 @@ def _case_context(
         if open_area is not None:
             area = zones_service.to_reads(session, [open_area])[0]
     chain = _chain(session, principal, case_id)
+    clusters = cluster_service.clusters_of_case(session, principal=principal, case_id=case_id)
     return {
         "case": read,
+        "clusters": [c.id for c in clusters],
         "contacts": contacts,
         "area": area,
         "chain": chain,
