@@ -38,9 +38,7 @@ def test_a_case_recorded_through_the_api_appears_on_the_open_overview_without_a_
     assert created.status_code == 201, created.text
 
     page.locator(f"#shift-new-cases dd:text-is('{before + 1}')").wait_for()
-    page.locator(f"#overview-refreshed:not([data-server-now='{stamp}'])").wait_for(
-        state="attached"
-    )
+    page.locator(f"#overview-refreshed:not([data-server-now='{stamp}'])").wait_for(state="attached")
     assert page.get_attribute("body", "data-kept") == "yes"
     assert "刷新于" in page.inner_text("#overview-refreshed")
     assert watched.page_errors == []
