@@ -94,6 +94,7 @@ def test_every_read_of_personal_data_is_audited(
         "/api/cases",
         "/api/cases/{case_id}",
         "/api/cases/{case_id}/contacts",
+        "/api/cases/contacts",
         "/api/cases/contacts/{contact_id}",
         "/api/cases/quarantine-orders",
         "/api/cases/quarantine-orders/{order_id}",

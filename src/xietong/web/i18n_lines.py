@@ -65,4 +65,5 @@ LINES_STRINGS: Final[dict[str, tuple[str, str]]] = {
     "place.workplace": ("工作单位", "workplace"),
     "place.venue": ("到访场所", "venue"),
     "place.visited": ("曾到访", "visited"),
+    "place.traced": ("流调关联", "linked by tracing"),
 }
