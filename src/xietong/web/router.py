@@ -15,6 +15,7 @@ from xietong.web.pages import (
     forecast,
     frame,
     lab,
+    line_lists,
     lines,
     overview,
     persons,
@@ -43,6 +44,7 @@ for page in (
     zone_history,
     cases,
     lines,
+    line_lists,
     clusters,
     search,
 ):
