@@ -24,6 +24,7 @@ from xietong.web.pages import (
     resources,
     screening,
     search,
+    users,
     zone_history,
     zones,
 )
@@ -47,5 +48,6 @@ for page in (
     line_lists,
     clusters,
     search,
+    users,
 ):
     router.include_router(page.router)
