@@ -12,6 +12,7 @@ from xietong.flows.router import cases_router as case_flows
 from xietong.flows.router import people_router as people_flows
 from xietong.flows.router import router as flows
 from xietong.interop.router import router as interop
+from xietong.mutual_aid.router import router as mutual_aid
 from xietong.outbox.router import router as outbox
 from xietong.people.router import router as people
 from xietong.policy.router import router as policy
@@ -37,6 +38,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     cases,
     referrals,
     resources,
+    mutual_aid,
     analytics,
     reports,
     interop,

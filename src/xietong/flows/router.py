@@ -23,9 +23,10 @@ from xietong.api.deps import (
     uploaded_csv,
 )
 from xietong.areas import service as areas_service
+from xietong.cases.line_lists import LineListKind, LineListReport
 from xietong.cases.schemas import ContactCreate, ContactIdentify, ContactRead
 from xietong.core.bodies import documented_body
-from xietong.flows import contacts, duplicates, intake, screening
+from xietong.flows import contacts, duplicates, intake, line_lists, screening
 from xietong.people.schemas import DuplicateMerge, MergeReport
 from xietong.screening.schemas import LabResultBatch, PlanRead
 
@@ -119,6 +120,33 @@ def import_results(
         source_name=file.filename or "upload",
         tz=settings.timezone,
         now=now,
+        load_valid=load_valid,
+    )
+
+
+# Before "/{case_id}/contacts", which the path of a contacts line list would otherwise match.
+@cases_router.post(
+    "/line-lists/{kind}",
+    summary="Register cases or close contacts from a line list (CSV; all or nothing)",
+)
+def import_line_list(
+    kind: LineListKind,
+    file: UploadFile,
+    now: NowDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    protector: ProtectorDep,
+    load_valid: LoadValidQuery = False,
+) -> LineListReport:
+    return line_lists.import_line_list(
+        session,
+        principal=principal,
+        protector=protector,
+        kind=kind,
+        stream=uploaded_csv(file),
+        now=now,
+        tz=settings.timezone,
         load_valid=load_valid,
     )
 

@@ -18,10 +18,10 @@ from xietong.areas import service as areas_service
 from xietong.auth.service import record_audit
 from xietong.core.errors import Conflict, NotFound, RowError, ValidationFailed
 from xietong.core.principal import Principal
-from xietong.resources import service, sources
-from xietong.resources.models import HelpOffer, HelpRequest, TransferOrder
-from xietong.resources.orders.service import announce_order, order_read
-from xietong.resources.schemas import (
+from xietong.mutual_aid import sources
+from xietong.mutual_aid.models import HelpOffer, HelpRequest, TransferOrder
+from xietong.mutual_aid.orders.service import announce_order, order_read
+from xietong.mutual_aid.schemas import (
     HelpIn,
     HelpOfferIn,
     HelpOfferRead,
@@ -30,6 +30,7 @@ from xietong.resources.schemas import (
     MatchIn,
     TransferOrderRead,
 )
+from xietong.resources import service
 from xietong.storage.paging import paged
 
 _Listed = TypeVar("_Listed", HelpRequest, HelpOffer)

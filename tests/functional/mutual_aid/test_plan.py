@@ -23,10 +23,10 @@ from tests.factories.resources import (
     window,
 )
 from xietong.areas import service as areas_service
-from xietong.resources.outlook.demand import BED_RESOURCES
-from xietong.resources.plans import service as flows
-from xietong.resources.plans.placement import StayPlan
+from xietong.mutual_aid.plans import service as flows
+from xietong.mutual_aid.plans.placement import StayPlan
 from xietong.resources.service import capacity_by_district
+from xietong.resources.vocabulary import BED_RESOURCES
 
 CQ, MH, TUBE = "centralised_quarantine_bed", "makeshift_hospital_bed", "lab_tube"
 

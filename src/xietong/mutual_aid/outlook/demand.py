@@ -20,17 +20,15 @@ from xietong.analytics.core.growth import LOG_OFFSET, estimate_growth_rate
 from xietong.analytics.core.growth_forecast import GrowthModel, growth_ensemble
 from xietong.analytics.core.mobility import gravity_mobility
 from xietong.analytics.core.seir import Scenario
-from xietong.resources.plans.allocation import (
+from xietong.resources.vocabulary import (
     CENTRALISED_QUARANTINE_BED,
+    HOME_ISOLATION_PLACE,
     LAB_TUBE,
     MAKESHIFT_HOSPITAL_BED,
 )
 
 __all__ = [
-    "BED_RESOURCES",
-    "HOME_ISOLATION_PLACE",
     "PLANNED_RESOURCES",
-    "RESOURCE_OF_FACILITY_KIND",
     "DemandProjection",
     "Projection",
     "ProjectionSource",
@@ -43,15 +41,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
-# Home isolation is watched at home: it is shown against its capacity but never moved.
-HOME_ISOLATION_PLACE = "home_isolation_place"
 PLANNED_RESOURCES = (CENTRALISED_QUARANTINE_BED, MAKESHIFT_HOSPITAL_BED, LAB_TUBE)
-BED_RESOURCES = (CENTRALISED_QUARANTINE_BED, MAKESHIFT_HOSPITAL_BED, HOME_ISOLATION_PLACE)
-RESOURCE_OF_FACILITY_KIND = {
-    "centralised_quarantine": CENTRALISED_QUARANTINE_BED,
-    "makeshift_hospital": MAKESHIFT_HOSPITAL_BED,
-    "home_isolation": HOME_ISOLATION_PLACE,
-}
 
 ProjectionSource = Literal["forecast_given", "forecast_model", "trend", "recent_mean", "none"]
 

@@ -10,9 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xietong.policy.loader import default_policy
-from xietong.resources.outlook.demand import (
-    HOME_ISOLATION_PLACE,
+from xietong.mutual_aid.outlook.demand import (
     Projection,
     StayRules,
     in_use,
@@ -20,8 +18,10 @@ from xietong.resources.outlook.demand import (
     project_new_cases,
     whole_arrivals,
 )
-from xietong.resources.plans.allocation import (
+from xietong.policy.loader import default_policy
+from xietong.resources.vocabulary import (
     CENTRALISED_QUARANTINE_BED,
+    HOME_ISOLATION_PLACE,
     LAB_TUBE,
     MAKESHIFT_HOSPITAL_BED,
 )

@@ -18,9 +18,6 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 __all__ = [
-    "CENTRALISED_QUARANTINE_BED",
-    "LAB_TUBE",
-    "MAKESHIFT_HOSPITAL_BED",
     "MutualAidPlan",
     "MutualAidProblem",
     "Transfer",
@@ -29,10 +26,6 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
-
-CENTRALISED_QUARANTINE_BED = "centralised_quarantine_bed"
-MAKESHIFT_HOSPITAL_BED = "makeshift_hospital_bed"
-LAB_TUBE = "lab_tube"
 
 # Default penalty per transferred unit, in km: a transfer must save more than this much travel
 # elsewhere before the plan sends anyone out of their home district.

@@ -14,14 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from xietong.resources.plans.allocation import (
-    CENTRALISED_QUARANTINE_BED,
-    LAB_TUBE,
+from xietong.mutual_aid.plans.allocation import (
     MutualAidPlan,
     MutualAidProblem,
     Transfer,
     plan_mutual_aid,
 )
+from xietong.resources.vocabulary import CENTRALISED_QUARANTINE_BED, LAB_TUBE
 
 DAY = date(2022, 11, 14)
 FloatArray = npt.NDArray[np.float64]

@@ -15,10 +15,10 @@ from tests.factories.resources import DAY, JIULONGPO, NANAN, SHAPINGBA
 from xietong.areas import service as areas_service
 from xietong.core.errors import Conflict, PermissionDenied, ValidationFailed
 from xietong.core.principal import SYSTEM, Role
+from xietong.mutual_aid.offers import service as offers
+from xietong.mutual_aid.orders import service as transfer_orders
+from xietong.mutual_aid.schemas import HelpOfferIn, HelpRequestIn, MatchIn
 from xietong.outbox.models import OutboxMessage
-from xietong.resources.offers import service as offers
-from xietong.resources.orders import service as transfer_orders
-from xietong.resources.schemas import HelpOfferIn, HelpRequestIn, MatchIn
 
 CQ = "centralised_quarantine_bed"
 LAST = DAY + timedelta(days=4)

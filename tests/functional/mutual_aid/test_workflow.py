@@ -26,9 +26,9 @@ from xietong.areas import service as areas_service
 from xietong.auth.models import AuditEntry
 from xietong.core.errors import Conflict, NotFound, PermissionDenied
 from xietong.core.principal import SYSTEM
+from xietong.mutual_aid.orders import service as transfer_orders
+from xietong.mutual_aid.plans import service as flows
 from xietong.outbox.models import OutboxMessage
-from xietong.resources.orders import service as transfer_orders
-from xietong.resources.plans import service as flows
 
 
 def auth(token: str) -> dict[str, str]:

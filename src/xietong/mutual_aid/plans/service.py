@@ -17,18 +17,13 @@ from xietong.auth.service import record_audit
 from xietong.core.clock import local_day
 from xietong.core.errors import Conflict, NotFound, PermissionDenied
 from xietong.core.principal import Principal, Role
-from xietong.resources import service, sources
-from xietong.resources.models import (
-    AidPlan,
-    PlanCell,
-    PlanTransfer,
-    TransferOrder,
-)
-from xietong.resources.orders.service import announce_order, order_read
-from xietong.resources.outlook import service as outlook
-from xietong.resources.outlook.demand import PLANNED_RESOURCES
-from xietong.resources.plans.placement import StayPlan, StayProblem, keep_at_home, place_arrivals
-from xietong.resources.schemas import (
+from xietong.mutual_aid import sources
+from xietong.mutual_aid.models import AidPlan, PlanCell, PlanTransfer, TransferOrder
+from xietong.mutual_aid.orders.service import announce_order, order_read
+from xietong.mutual_aid.outlook import service as outlook
+from xietong.mutual_aid.outlook.demand import PLANNED_RESOURCES
+from xietong.mutual_aid.plans.placement import StayPlan, StayProblem, keep_at_home, place_arrivals
+from xietong.mutual_aid.schemas import (
     FlowRow,
     FlowTable,
     PlanRead,
@@ -38,6 +33,7 @@ from xietong.resources.schemas import (
     TransferOrderRead,
     TransferRead,
 )
+from xietong.resources import service
 from xietong.storage.bulk import bulk_insert
 
 TRANSFER_COLUMNS = [

@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
-from xietong.resources.plans.allocation import (
+from xietong.mutual_aid.plans.allocation import (
     MutualAidPlan,
     MutualAidProblem,
     Transfer,

@@ -12,13 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xietong.resources.plans.allocation import (
-    CENTRALISED_QUARANTINE_BED,
-    LAB_TUBE,
-    MutualAidProblem,
-    plan_mutual_aid,
-)
-from xietong.resources.plans.placement import StayProblem, keep_at_home, place_arrivals
+from xietong.mutual_aid.plans.allocation import MutualAidProblem, plan_mutual_aid
+from xietong.mutual_aid.plans.placement import StayProblem, keep_at_home, place_arrivals
+from xietong.resources.vocabulary import CENTRALISED_QUARANTINE_BED, LAB_TUBE
 
 DAY = date(2022, 11, 14)
 FloatArray = npt.NDArray[np.float64]

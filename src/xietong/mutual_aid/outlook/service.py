@@ -15,18 +15,18 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.core.errors import RowError, ValidationFailed
-from xietong.policy.service import policy_in_force
-from xietong.resources import sources
-from xietong.resources.outlook.demand import (
+from xietong.mutual_aid import sources
+from xietong.mutual_aid.outlook.demand import (
     PLANNED_RESOURCES,
-    RESOURCE_OF_FACILITY_KIND,
     DemandProjection,
     StayRules,
     project_demand,
     project_new_cases,
 )
-from xietong.resources.schemas import DemandInputs, DemandRead, OutlookCell
-from xietong.resources.service import RESOURCES, capacity_by_district
+from xietong.mutual_aid.schemas import DemandInputs, DemandRead, OutlookCell
+from xietong.policy.service import policy_in_force
+from xietong.resources.service import capacity_by_district
+from xietong.resources.vocabulary import RESOURCE_OF_FACILITY_KIND, RESOURCES
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -14,11 +14,11 @@ from tests.factories.cases import add_contact, at, make_case
 from tests.factories.resources import DAY, JIULONGPO, SHAPINGBA, TZ, facility
 from tests.factories.web import log_in
 from xietong.core.principal import SYSTEM, Role
+from xietong.mutual_aid.outlook import service as outlook
+from xietong.mutual_aid.plans import service as flows
+from xietong.mutual_aid.schemas import DemandRequest, PlanRequest
 from xietong.people.protection import PersonalDataProtector
 from xietong.policy import service as policy_service
-from xietong.resources.outlook import service as outlook
-from xietong.resources.plans import service as flows
-from xietong.resources.schemas import DemandRequest, PlanRequest
 
 CQ = "centralised_quarantine_bed"
 

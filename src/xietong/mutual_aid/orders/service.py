@@ -15,9 +15,10 @@ from xietong.areas import service as areas_service
 from xietong.auth.service import record_audit
 from xietong.core.errors import Conflict, NotFound, PermissionDenied
 from xietong.core.principal import Principal, Role
-from xietong.resources import service, sources
-from xietong.resources.models import TransferOrder
-from xietong.resources.schemas import TransferOrderRead
+from xietong.mutual_aid import sources
+from xietong.mutual_aid.models import TransferOrder
+from xietong.mutual_aid.schemas import TransferOrderRead
+from xietong.resources import service
 
 
 def _visible_orders(principal: Principal) -> Select[TransferOrder]:
