@@ -47,6 +47,7 @@ PAGES = [
     ("command", "/screening"),
     ("command", "/screening/missed?building={building}&day={today}"),
     ("command", "/lab"),
+    ("command", "/line-lists"),
     ("command", "/search?q={referral}"),
     ("command", "/persons/{person}"),
     ("command", "/users"),

@@ -111,6 +111,15 @@ def get_user(session: Session, *, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
 
 
+def principal_named(session: Session, *, username: str) -> Principal:
+    """The active user called `username` as a principal (a client certificate names its user
+    this way), or NotAuthenticated: an unknown name and an inactive account read alike."""
+    user = get_user(session, username=username)
+    if user is None or not user.active:
+        raise NotAuthenticated(f"no active user {username!r}", code="unknown_user")
+    return principal_of(user)
+
+
 def require_user(session: Session, *, username: str) -> User:
     """The user called `username`, or NotFound."""
     user = get_user(session, username=username)
