@@ -116,6 +116,18 @@ WORK_STRINGS: Final[dict[str, tuple[str, str]]] = {
     "row.choose a referral": ("请先勾选协查", "choose a referral"),
     "row.no referral": ("无此协查，或不在本辖区", "no such referral, or not in your jurisdiction"),
     "export.csv": ("导出 CSV", "Export CSV"),
+    "bulletin.pdf": ("下载 PDF", "Download PDF"),
+    "bulletin.print": ("打印", "Print"),
+    "bulletin.no_font": (
+        "服务器上没有可排印中文的字体（{path}），无法生成 PDF。",
+        "The server has no font that covers Chinese ({path}), so the PDF cannot be made.",
+    ),
+    "bulletin.no_font_next": (
+        "请管理员安装 fonts-wqy-microhei，或将 XIETONG_PDF_FONT 设为一个 .ttf/.ttc 字体文件。"
+        "文字版仍可下载。",
+        "Ask the administrator to install fonts-wqy-microhei, or to set XIETONG_PDF_FONT to a "
+        ".ttf or .ttc font file. The text download still works.",
+    ),
     # a form's field refused, by the kind of error (`web.form_errors`)
     "form.missing": ("请填写“{label}”", "{label}: required"),
     "form.too_short": ("“{label}”至少 {limit} 个字符", "{label}: at least {limit} characters"),
@@ -134,6 +146,20 @@ WORK_STRINGS: Final[dict[str, tuple[str, str]]] = {
     "form.too_large": ("“{label}”不能大于 {limit}", "{label}: at most {limit}"),
     "form.not_below": ("“{label}”须小于 {limit}", "{label}: less than {limit}"),
     "form.invalid": ("“{label}”无效", "{label}: not valid"),
+    "form.refused": ("“{label}”：{reason}", "{label}: {reason}"),
+    "row.unknown district": ("无此区县", "unknown district"),
+    "row.the person belongs to the sending district: no referral is needed": (
+        "此人属于推送区本区，无需协查",
+        "the person belongs to the sending district: no referral is needed",
+    ),
+    "row.a contact needs person_id, national_id, or at least a name": (
+        "密接须填写证件号，或至少填写姓名",
+        "a contact needs a national ID, or at least a name",
+    ),
+    "row.a contact without a national ID needs a residence building or district": (
+        "没有证件号的密接须填写居住楼栋编码或居住区县",
+        "a contact without a national ID needs a home building or district",
+    ),
     # laboratory
     "lab.title": ("检测结果上报", "Laboratory results"),
     "lab.upload": ("上传结果文件", "Upload a results file"),

@@ -171,6 +171,13 @@
     });
   }
 
+  // A print button prints the page in its print layout (the stylesheet's @media print).
+  function printButtons() {
+    document.querySelectorAll("[data-print]").forEach((button) => {
+      button.addEventListener("click", () => window.print());
+    });
+  }
+
   function backLinks() {
     document.querySelectorAll("a[data-back]").forEach((a) => {
       a.addEventListener("click", (event) => {
@@ -227,6 +234,7 @@
     listen();
     copyButtons();
     backLinks();
+    printButtons();
     autosubmit();
     guardForms();
     body.dataset.ready = "1";
