@@ -26,12 +26,15 @@ from xietong.areas import service as areas_service
 from xietong.cases.line_lists import LineListKind, LineListReport
 from xietong.cases.schemas import ContactCreate, ContactIdentify, ContactRead
 from xietong.core.bodies import documented_body
-from xietong.flows import contacts, intake, line_lists, screening
+from xietong.flows import contacts, duplicates, intake, line_lists, screening
+from xietong.people.schemas import DuplicateMerge, MergeReport
 from xietong.screening.schemas import LabResultBatch, PlanRead
 
 router = APIRouter(prefix="/api/screening", tags=["screening"])
 # Contacts registered or identified open the referral they need in the same transaction.
 cases_router = APIRouter(prefix="/api/cases", tags=["cases"])
+# A merge of duplicate persons moves the records of every domain.
+people_router = APIRouter(prefix="/api/people", tags=["people"])
 
 
 class PlanIssue(BaseModel):
@@ -193,4 +196,20 @@ def identify_contact(
         identify_in=identify_in,
         now=now,
         tz=settings.timezone,
+    )
+
+
+@people_router.post(
+    "/duplicates/{pair_id}/merge",
+    summary="Merge a pair: every record of the duplicate moves to the survivor (audited)",
+)
+def merge_duplicate(
+    now: NowDep,
+    pair_id: int,
+    merge_in: DuplicateMerge,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> MergeReport:
+    return duplicates.merge_duplicates(
+        session, principal=principal, pair_id=pair_id, survivor_id=merge_in.survivor_id, now=now
     )

@@ -89,15 +89,18 @@
     if (!regions.length || refreshing) return;
     refreshing = Promise.all(Array.from(regions).map((region) => {
       const seen = new Set(Array.from(region.querySelectorAll("[data-row-id]")).map((r) => r.dataset.rowId));
-      // What the reader opened or chose stays so: a table behind its toggle, a map's layer.
+      // What the reader opened or chose stays so: a table behind its toggle, a map's layer,
+      // rows ticked for an action on several at once.
       const opened = Array.from(region.querySelectorAll("details[open][id]")).map((d) => d.id);
       const chosen = Array.from(region.querySelectorAll("input[type=radio][id]:checked")).map((i) => i.id);
+      const ticked = new Set(Array.from(region.querySelectorAll("input[data-keep-checked]:checked")).map((i) => i.value));
       return fetch(region.dataset.liveUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
         .then((html) => {
           region.innerHTML = html;
           opened.forEach((id) => { const d = document.getElementById(id); if (d) d.open = true; });
           chosen.forEach((id) => { const i = document.getElementById(id); if (i) i.checked = true; });
+          region.querySelectorAll("input[data-keep-checked]").forEach((i) => { i.checked = ticked.has(i.value); });
           let fresh = 0;
           region.querySelectorAll("[data-row-id]").forEach((row) => {
             if (!seen.has(row.dataset.rowId)) { row.classList.add("fresh"); fresh += 1; }
@@ -168,6 +171,13 @@
     });
   }
 
+  // A print button prints the page in its print layout (the stylesheet's @media print).
+  function printButtons() {
+    document.querySelectorAll("[data-print]").forEach((button) => {
+      button.addEventListener("click", () => window.print());
+    });
+  }
+
   function backLinks() {
     document.querySelectorAll("a[data-back]").forEach((a) => {
       a.addEventListener("click", (event) => {
@@ -224,6 +234,7 @@
     listen();
     copyButtons();
     backLinks();
+    printButtons();
     autosubmit();
     guardForms();
     body.dataset.ready = "1";
