@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
+from xietong.cases import notices
 from xietong.cases.classification import (
     ControlState,
     Detection,
@@ -326,6 +327,7 @@ def _new_case(
             tz=tz,
             now=now,
         )
+    notices.send_recorded(session, case, now=now)
     return case
 
 

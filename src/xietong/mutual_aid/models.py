@@ -107,12 +107,10 @@ class PlanCell(Base):
     occupied: Mapped[int] = mapped_column(Integer)  # in_use + the plan's placements staying
 
 
-class PlanTransfer(Base):
-    __tablename__ = "resources_plan_transfer"
-    __table_args__ = (Index("ix_resources_plan_transfer_plan", "plan_id", "resource", "day"),)
+class TransferTerms:
+    """What a planned transfer and a transfer order both say: how much of which resource goes
+    from which district to which, on which day, over how many km."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    plan_id: Mapped[int] = mapped_column(ForeignKey("resources_plan.id"))
     resource: Mapped[str] = mapped_column(String(32))
     from_district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"))
     to_district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"))
@@ -121,13 +119,21 @@ class PlanTransfer(Base):
     distance_km: Mapped[float] = mapped_column(Float)
 
 
+class PlanTransfer(TransferTerms, Base):
+    __tablename__ = "resources_plan_transfer"
+    __table_args__ = (Index("ix_resources_plan_transfer_plan", "plan_id", "resource", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("resources_plan.id"))
+
+
 # --- transfer orders -----------------------------------------------------------------------------
 # issued → acknowledged by one end (partly_acknowledged) → by both (acknowledged); issued or
 # partly acknowledged → cancelled by the command centre.
 ORDER_STATUSES = ("issued", "partly_acknowledged", "acknowledged", "cancelled")
 
 
-class TransferOrder(Base):
+class TransferOrder(TransferTerms, Base):
     """Persons (or samples) of the sending district to be taken in by the receiving district."""
 
     __tablename__ = "resources_transfer_order"
@@ -140,12 +146,6 @@ class TransferOrder(Base):
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("resources_plan.id"), index=True)
     help_request_id: Mapped[int | None] = mapped_column(ForeignKey("resources_help_request.id"))
     help_offer_id: Mapped[int | None] = mapped_column(ForeignKey("resources_help_offer.id"))
-    resource: Mapped[str] = mapped_column(String(32))
-    from_district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"))
-    to_district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"))
-    day: Mapped[date] = mapped_column(Date)
-    amount: Mapped[int] = mapped_column(Integer)
-    distance_km: Mapped[float] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(20))
     issued_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

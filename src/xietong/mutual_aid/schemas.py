@@ -214,33 +214,29 @@ class HelpOfferIn(HelpIn):
     request_id: int | None = None
 
 
-class HelpRequestRead(BaseModel):
+class HelpTermsRead(BaseModel):
+    """What a help request and a help offer both show: who, how much of which resource over
+    which days, and where it stands."""
+
     id: int
     district_code: str
     resource: PlanResource
     amount: int
+    first_day: date
+    last_day: date
+    note: str | None
+    status: str
+    created_by: str
+    created_at: datetime
+
+
+class HelpRequestRead(HelpTermsRead):
     matched: int
-    first_day: date
-    last_day: date
-    note: str | None
-    status: str
-    created_by: str
-    created_at: datetime
 
 
-class HelpOfferRead(BaseModel):
-    id: int
-    district_code: str
+class HelpOfferRead(HelpTermsRead):
     request_id: int | None
-    resource: PlanResource
-    amount: int
     taken: int
-    first_day: date
-    last_day: date
-    note: str | None
-    status: str
-    created_by: str
-    created_at: datetime
 
 
 class MatchIn(BaseModel):

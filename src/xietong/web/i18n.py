@@ -504,6 +504,7 @@ _ROW_PATTERNS: Final = (
     (re.compile(r"^must be between (?P<low>\S+) and (?P<high>\S+)$"), "row.must be between"),
     (re.compile(r"^unknown column \(expected some of (?P<known>.+)\)$"), "row.unknown column"),
     (re.compile(r"^line (?P<n>\d+)$"), "row.line"),
+    (re.compile(r"^no referral \d+$"), "row.no referral"),
 )
 
 

@@ -15,6 +15,7 @@ from xietong.web.pages import (
     forecast,
     frame,
     lab,
+    line_lists,
     lines,
     overview,
     persons,
@@ -23,6 +24,7 @@ from xietong.web.pages import (
     resources,
     screening,
     search,
+    users,
     zone_history,
     zones,
 )
@@ -43,7 +45,9 @@ for page in (
     zone_history,
     cases,
     lines,
+    line_lists,
     clusters,
     search,
+    users,
 ):
     router.include_router(page.router)

@@ -272,6 +272,8 @@ def test_every_page_in_both_languages_shows_no_code_word(
         f"/screening/missed?building={building}&day={day}",
         "/lab",
         f"/lab/batches/{batch}",
+        "/line-lists",
+        "/line-lists?kind=contacts",
         f"/search?q={handled}",
         f"/persons/{person}",
         "/public/zones",

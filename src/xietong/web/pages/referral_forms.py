@@ -1,7 +1,9 @@
 """Referrals made and followed from the screen: the form that pushes a referral (from a case or
-contact page, or from scratch), the inbox as CSV.
+contact page, or from scratch), several acknowledged at once, the inbox as CSV.
 
-A referral is made through `referrals.service.create_manual`, as `POST /api/referrals` does.
+A referral is made through `referrals.service.create_manual`, as `POST /api/referrals` does;
+several are acknowledged through `referrals.actions.service.acknowledge_many`, as
+`POST /api/referrals/acknowledge` does.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from xietong.api.deps import SessionDep
 from xietong.core.errors import DomainError, RowError, ValidationFailed
 from xietong.core.principal import Principal, Role
 from xietong.referrals import service as referrals_service
+from xietong.referrals.actions import service as action_service
 from xietong.referrals.inbox import service as query_service
 from xietong.referrals.schemas import ReferralCreate, ReferralSummary
 from xietong.web import forms
 from xietong.web.export import csv_response
-from xietong.web.pages.common import error_page, guard
+from xietong.web.pages.common import error_page, guard, safe_next
 from xietong.web.pages.referrals import boxes_for
 from xietong.web.rendering import render
 from xietong.web.session import Viewer, ViewerDep, check_csrf, to_login
@@ -125,6 +128,51 @@ def push_referral(
     except DomainError as exc:
         return error_page(viewer, session, exc)
     return RedirectResponse(f"/referrals/{referral.id}", status_code=303)
+
+
+@router.post("/referrals/acknowledge")
+def acknowledge_selected(
+    viewer: ViewerDep,
+    session: SessionDep,
+    csrf: Text = "",
+    referral_id: Annotated[list[str] | None, Form()] = None,
+    next: Text = "",
+    form_key: Text = "",
+) -> Response:
+    """Acknowledge the ticked referrals; those that could not be are named with the reason."""
+    principal = viewer.principal
+    if principal is None:
+        return to_login(viewer)
+    if principal.role not in ACTORS:
+        return guard(viewer, session, lambda p: Response(), roles=ACTORS)
+    back = safe_next(next, "/referrals")
+    ids = [int(v) for v in referral_id or [] if v.strip().isdigit() and len(v.strip()) < 19]
+    try:
+        check_csrf(viewer, csrf)
+        with session.begin_nested():
+            if form_key and not forms.claim(
+                session, key=form_key, username=principal.username, now=viewer.now
+            ):
+                return RedirectResponse(back, status_code=303)
+            outcome = action_service.acknowledge_many(
+                session,
+                principal=principal,
+                referral_ids=ids,
+                at=viewer.now,
+                tz=viewer.settings.timezone,
+            )
+    except DomainError as exc:
+        return error_page(viewer, session, exc)
+    if not outcome.refused:
+        return RedirectResponse(back, status_code=303)
+    context = {"done": outcome.done, "refused": outcome.refused, "back": back}
+    return render(
+        viewer,
+        session,
+        "referrals_bulk.html",
+        context,
+        status_code=200 if outcome.done else 422,
+    )
 
 
 @router.get("/referrals.csv")
