@@ -1,17 +1,18 @@
 """A form's validation errors in the reader's language: Pydantic's messages are English, so a
 page says what is wrong by the error's type (missing, too long, not a number, not a date, not one
 of the choices ...) with the field's label, and keeps Pydantic's text only for a type it does
-not know."""
+not know. A service's refusal of a field is led by the field's label, its reason translated where
+the tables know it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from pydantic import ValidationError
 
 from xietong.core.errors import RowError
-from xietong.web.i18n import Language, translate
+from xietong.web.i18n import Language, row_reason, translate
 
 # Pydantic's error types (https://docs.pydantic.dev/latest/errors/validation_errors/), grouped
 # by what the reader must do about them.
@@ -75,11 +76,40 @@ def field_errors(
         name = loc[0] if loc else record
         label = labels.get(name, name)
         kind = KINDS.get(error["type"])
-        if kind is None:
-            reason = f"{label}: {error['msg']}"
+        if error["type"] == "value_error":
+            # A validator's own sentence (`ValueError`): known ones are in the tables.
+            said = row_reason(lang, str(error["msg"]).removeprefix("Value error, "))
+            reason = translate(lang, "form.refused", label=label, reason=said) if loc else said
+        elif kind is None:
+            reason = translate(lang, "form.refused", label=label, reason=error["msg"])
         else:
             reason = message(lang, kind, label, error.get("ctx"))
         shown = error.get("input")
         value = shown if isinstance(shown, str) and shown else None
         found.append(RowError(record, (fields or {}).get(name, name), reason, value))
     return found
+
+
+def labelled(
+    errors: Sequence[RowError],
+    *,
+    lang: Language,
+    labels: Mapping[str, str],
+    fields: Mapping[str, str] | None = None,
+) -> list[RowError]:
+    """A service's refusals of a form's fields, each reason led by the field's label and put in
+    `lang` where the tables know it (`i18n.row_reason`)."""
+    return [
+        RowError(
+            e.record,
+            (fields or {}).get(e.field, e.field),
+            translate(
+                lang,
+                "form.refused",
+                label=labels.get(e.field, e.field),
+                reason=row_reason(lang, e.reason),
+            ),
+            e.value,
+        )
+        for e in errors
+    ]

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Final, Literal
 
+from xietong.web.i18n_dupes import DUPES_STRINGS
 from xietong.web.i18n_lines import LINES_STRINGS
 from xietong.web.i18n_wall import WALL_STRINGS
 from xietong.web.i18n_work import WORK_STRINGS
@@ -464,6 +465,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     **WORK_STRINGS,
     **LINES_STRINGS,
     **WALL_STRINGS,
+    **DUPES_STRINGS,
 }
 
 

@@ -146,6 +146,20 @@ WORK_STRINGS: Final[dict[str, tuple[str, str]]] = {
     "form.too_large": ("“{label}”不能大于 {limit}", "{label}: at most {limit}"),
     "form.not_below": ("“{label}”须小于 {limit}", "{label}: less than {limit}"),
     "form.invalid": ("“{label}”无效", "{label}: not valid"),
+    "form.refused": ("“{label}”：{reason}", "{label}: {reason}"),
+    "row.unknown district": ("无此区县", "unknown district"),
+    "row.the person belongs to the sending district: no referral is needed": (
+        "此人属于推送区本区，无需协查",
+        "the person belongs to the sending district: no referral is needed",
+    ),
+    "row.a contact needs person_id, national_id, or at least a name": (
+        "密接须填写证件号，或至少填写姓名",
+        "a contact needs a national ID, or at least a name",
+    ),
+    "row.a contact without a national ID needs a residence building or district": (
+        "没有证件号的密接须填写居住楼栋编码或居住区县",
+        "a contact without a national ID needs a home building or district",
+    ),
     # laboratory
     "lab.title": ("检测结果上报", "Laboratory results"),
     "lab.upload": ("上传结果文件", "Upload a results file"),

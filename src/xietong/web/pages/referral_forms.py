@@ -24,6 +24,8 @@ from xietong.referrals.inbox import service as query_service
 from xietong.referrals.schemas import ReferralCreate, ReferralSummary
 from xietong.web import forms
 from xietong.web.export import csv_response
+from xietong.web.form_errors import field_errors, labelled, message
+from xietong.web.i18n import translate
 from xietong.web.pages.common import error_page, guard, safe_next
 from xietong.web.pages.referrals import boxes_for
 from xietong.web.rendering import render
@@ -34,6 +36,8 @@ router = APIRouter(include_in_schema=False)
 ACTORS = (Role.command, Role.district_coordinator, Role.field_worker)
 REASONS = ("close_contact", "left_high_risk_area", "positive", "pooled_positive", "manual")
 Text = Annotated[str, Form()]
+# The model's fields named otherwise in the form.
+FIELDS = {"to_district_code": "to_district"}
 
 
 def _form(
@@ -88,29 +92,40 @@ def push_referral(
         "to_district": to_district,
         "note": note,
     }
+    lang = viewer.lang
+    labels = {
+        "person_id": translate(lang, "referrals.person_id"),
+        "reason": translate(lang, "referrals.reason"),
+        "evidence": translate(lang, "referrals.evidence"),
+        "to_district_code": translate(lang, "referrals.to"),
+        "from_district_code": translate(lang, "referrals.from"),
+        "note": translate(lang, "referrals.note"),
+    }
     try:
         check_csrf(viewer, csrf)
-        if not to_district:
-            raise ValidationFailed(
-                errors=[RowError("referral", "to_district_code", "choose the receiving district")]
-            )
-        try:
-            referral_in = ReferralCreate.model_validate(
-                {
-                    "person_id": person_id.strip(),
-                    "reason": reason,
-                    "evidence": evidence.strip(),
-                    "to_district_code": to_district,
-                    "note": note.strip() or None,
-                }
-            )
-        except ValidationError as exc:
-            raise ValidationFailed(
-                errors=[
-                    RowError("referral", ".".join(map(str, e["loc"])), e["msg"])
-                    for e in exc.errors()
-                ]
-            ) from exc
+    except DomainError as exc:
+        return error_page(viewer, session, exc)
+    errors: list[RowError] = []
+    referral_in: ReferralCreate | None = None
+    try:
+        referral_in = ReferralCreate.model_validate(
+            {
+                "person_id": person_id.strip(),
+                "reason": reason,
+                "evidence": evidence.strip(),
+                "to_district_code": to_district or None,
+                "note": note.strip() or None,
+            }
+        )
+    except ValidationError as exc:
+        errors = field_errors(exc, lang=lang, record="referral", labels=labels, fields=FIELDS)
+    if not to_district:
+        # No default: the receiving district is chosen, never the person's home by omission.
+        missing = message(lang, "missing", labels["to_district_code"])
+        errors.append(RowError("referral", "to_district", missing))
+    if errors or referral_in is None:
+        return _form(viewer, session, values=values, errors=errors, status_code=422)
+    try:
         with session.begin_nested():
             if form_key and not forms.claim(
                 session, key=form_key, username=principal.username, now=viewer.now
@@ -124,7 +139,8 @@ def push_referral(
                 tz=viewer.settings.timezone,
             )
     except ValidationFailed as refused:
-        return _form(viewer, session, values=values, errors=refused.errors, status_code=422)
+        shown = labelled(refused.errors, lang=lang, labels=labels, fields=FIELDS)
+        return _form(viewer, session, values=values, errors=shown, status_code=422)
     except DomainError as exc:
         return error_page(viewer, session, exc)
     return RedirectResponse(f"/referrals/{referral.id}", status_code=303)
