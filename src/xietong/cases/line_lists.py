@@ -10,6 +10,7 @@ savepoint, so a row refused by a rule the database checks leaves nothing behind.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Literal, TextIO
@@ -91,6 +92,7 @@ def read_line_list(
     `load_valid`, naming each bad row's line, field and reason."""
     principal.require(Permission.write_persons)
     register = _case_row if kind == "cases" else _contact_row
+    sender = _Sender(session, principal, protector, now, tz)
     columns = list(COLUMNS[kind])
     records = read_records(stream, required=REQUIRED[kind], optional=columns)
     problems = ErrorList()
@@ -101,15 +103,7 @@ def read_line_list(
         for line, record in records:
             rows += 1
             errors = _register_row(
-                session,
-                register=register,
-                line=line,
-                record=record,
-                principal=principal,
-                protector=protector,
-                now=now,
-                tz=tz,
-                registered=registered,
+                sender, register=register, line=line, record=record, registered=registered
             )
             if errors:
                 problems.extend(errors)
@@ -130,35 +124,24 @@ def read_line_list(
     )
 
 
-RowRegistration = Callable[..., int]
+RowRegistration = Callable[["_Sender", dict[str, str]], int]
 
 
 def _register_row(
-    session: Session,
+    sender: _Sender,
     *,
     register: RowRegistration,
     line: int,
     record: dict[str, str],
-    principal: Principal,
-    protector: PersonalDataProtector,
-    now: datetime,
-    tz: str,
     registered: dict[int, int],
 ) -> list[RowError]:
     where = f"line {line}"
     if "__width__" in record:
         return [RowError(where, "record", record["__width__"])]
     values = {name: value for name, value in record.items() if value != ""}
-    savepoint = session.begin_nested()
+    savepoint = sender.session.begin_nested()
     try:
-        registered[line] = register(
-            session,
-            values=values,
-            principal=principal,
-            protector=protector,
-            now=now,
-            tz=tz,
-        )
+        registered[line] = register(sender, values)
     except ValidationError as exc:
         savepoint.rollback()
         return [
@@ -215,42 +198,48 @@ def _person_id(
     return person.id
 
 
-def _case_row(
-    session: Session,
-    *,
-    values: dict[str, str],
-    principal: Principal,
-    protector: PersonalDataProtector,
-    now: datetime,
-    tz: str,
-) -> int:
+@dataclass(frozen=True)
+class _Sender:
+    """Who sends the list, and when: what every row is registered with."""
+
+    session: Session
+    principal: Principal
+    protector: PersonalDataProtector
+    now: datetime
+    tz: str
+
+
+def _case_row(sender: _Sender, values: dict[str, str]) -> int:
     if "person_id" not in values and "national_id" not in values:
         raise ValidationFailed(
             errors=[RowError("row", "person_id", "a case needs person_id or national_id")]
         )
     person_id = _person_id(
-        session, values=values, principal=principal, protector=protector, reason="line list"
+        sender.session,
+        values=values,
+        principal=sender.principal,
+        protector=sender.protector,
+        reason="line list",
     )
-    fields = {k: v for k, v in values.items() if k in CaseCreate.model_fields}
-    case_in = CaseCreate.model_validate({**fields, "person_id": person_id})
-    case = create_case(session, principal=principal, case_in=case_in, now=now, tz=tz)
+    case_in = CaseCreate.model_validate({**_fields_of(CaseCreate, values), "person_id": person_id})
+    case = create_case(
+        sender.session, principal=sender.principal, case_in=case_in, now=sender.now, tz=sender.tz
+    )
     if "source_case_id" in values:
-        _link_to_source(session, case=case, values=values, principal=principal, now=now)
+        _link_to_source(sender, case=case, values=values)
     if "cluster_id" in values:
         cluster_service.add_case(
-            session,
-            principal=principal,
+            sender.session,
+            principal=sender.principal,
             cluster_id=_whole_number(values["cluster_id"], "cluster_id"),
             case_id=case.id,
             day=case.report_day,
-            now=now,
+            now=sender.now,
         )
     return case.id
 
 
-def _link_to_source(
-    session: Session, *, case: Case, values: dict[str, str], principal: Principal, now: datetime
-) -> None:
+def _link_to_source(sender: _Sender, *, case: Case, values: dict[str, str]) -> None:
     """The case's source: linked, or proposed to the source's district when the caller does not
     see that case (as a link made by hand)."""
     link_in = LinkCreate.model_validate(
@@ -261,31 +250,25 @@ def _link_to_source(
             "evidence": values.get("source_evidence", "line list"),
         }
     )
-    create_link(session, principal=principal, link_in=link_in, now=now)
+    create_link(sender.session, principal=sender.principal, link_in=link_in, now=sender.now)
 
 
-def _contact_row(
-    session: Session,
-    *,
-    values: dict[str, str],
-    principal: Principal,
-    protector: PersonalDataProtector,
-    now: datetime,
-    tz: str,
-) -> int:
-    case_id = _whole_number(values["case_id"], "case_id")
-    fields = {k: v for k, v in values.items() if k in ContactCreate.model_fields}
-    contact_in = ContactCreate.model_validate(fields)
+def _contact_row(sender: _Sender, values: dict[str, str]) -> int:
     contact = register_contact(
-        session,
-        principal=principal,
-        protector=protector,
-        case_id=case_id,
-        contact_in=contact_in,
-        now=now,
-        tz=tz,
+        sender.session,
+        principal=sender.principal,
+        protector=sender.protector,
+        case_id=_whole_number(values["case_id"], "case_id"),
+        contact_in=ContactCreate.model_validate(_fields_of(ContactCreate, values)),
+        now=sender.now,
+        tz=sender.tz,
     )
     return contact.id
+
+
+def _fields_of(model: type[BaseModel], values: dict[str, str]) -> dict[str, str]:
+    """The row's cells that are fields of `model` (the link columns are read apart)."""
+    return {k: v for k, v in values.items() if k in model.model_fields}
 
 
 def _whole_number(text: str, column: str) -> int:

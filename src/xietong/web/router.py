@@ -12,6 +12,7 @@ from xietong.web.pages import (
     bulletin,
     cases,
     clusters,
+    duplicates,
     forecast,
     frame,
     lab,
@@ -48,6 +49,7 @@ for page in (
     line_lists,
     clusters,
     search,
+    duplicates,
     users,
 ):
     router.include_router(page.router)

@@ -121,7 +121,6 @@ def _figures(
 ) -> tuple[dict[str, Any], datetime | None]:
     lang = viewer.lang
     labels = district_labels(session)
-    names = {d.code: d.name(lang) for d in labels.values()}
     own = labels[principal.district_id].code if principal.district_id is not None else None
     picture, missing = data.situation(session, day=day)
     surface = picture.surface_by_code() if picture is not None else {}
@@ -134,10 +133,14 @@ def _figures(
         "missing": missing,
         "strip": strip_of(session, viewer, principal),
         "live": principal.role in wall.STRIP_ROLES,
-        "map_json": charts.district_map(
-            {code: float(n) for code, n in surface.items() if n is not None},
-            names=names,
-            label=translate(lang, "overview.new_surface"),
+        "wall_map": wall.district_map(
+            session,
+            principal=principal,
+            labels=labels,
+            lang=lang,
+            surface=surface,
+            day=day,
+            now=viewer.now,
             highlight=own,
         ),
         "curve_json": None,
