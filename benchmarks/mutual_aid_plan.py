@@ -18,12 +18,11 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
-from xietong.resources.plans.allocation import (
+from xietong.mutual_aid.plans.allocation import MutualAidProblem, plan_mutual_aid
+from xietong.resources.vocabulary import (
     CENTRALISED_QUARANTINE_BED,
     LAB_TUBE,
     MAKESHIFT_HOSPITAL_BED,
-    MutualAidProblem,
-    plan_mutual_aid,
 )
 
 CITY_POPULATION = 10_000_000

@@ -2,7 +2,7 @@
 for the policy's stay (5 days of centralised quarantine, 7 in a makeshift hospital, a tube once),
 planned day after day on the beds still free for the whole stay.
 
-Two figures: the pure planner (`xietong.resources.plans.placement`) on the synthetic city of
+Two figures: the pure planner (`xietong.mutual_aid.plans.placement`) on the synthetic city of
 `benchmarks/mutual_aid_plan.py` (D districts x 3 resources x days), and the whole proposal from
 stored data (`flows.propose_plan`: capacity from the facility, laboratory and report tables,
 distances, planning, storing the flow table) on a fresh SQLite database with Chongqing's 41
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.mutual_aid_plan import MAX_TRAVEL_KM, TRANSFER_PENALTY_KM, synthetic_problem
-from xietong.resources.plans.placement import StayProblem, keep_at_home, place_arrivals
+from xietong.mutual_aid.plans.placement import StayProblem, keep_at_home, place_arrivals
 
 STAYS = (5, 7, 1)  # centralised quarantine (policy default), makeshift hospital, tube
 
@@ -52,9 +52,9 @@ def time_stored(days: int, seed: int) -> dict[str, float]:
     from xietong.areas import service as areas_service
     from xietong.bootstrap import prepare_database
     from xietong.core.principal import SYSTEM
+    from xietong.mutual_aid.plans import service as flows
+    from xietong.mutual_aid.schemas import PlanRequest
     from xietong.resources.models import Facility, Laboratory
-    from xietong.resources.plans import service as flows
-    from xietong.resources.schemas import PlanRequest
     from xietong.storage.engine import build_engine
 
     rng = np.random.default_rng(seed)

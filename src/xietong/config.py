@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     sql_echo: bool = False
     # Where FHIR bulk exports write their NDJSON files (one folder per export).
     export_dir: Path = Field(default_factory=lambda: default_data_dir() / "exports")
+    # The font the bulletin's PDF is set in: it must cover Chinese (fonts-wqy-microhei's here).
+    pdf_font: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
     # The server runs the outbox dispatcher and the periodic jobs; tests driving them by hand,
     # or a deployment running them in a separate `xietong outbox run` process, turn this off.
     run_workers: bool = True

@@ -12,6 +12,7 @@ def metadata() -> MetaData:
     import xietong.auth.models
     import xietong.cases.models
     import xietong.interop.models
+    import xietong.mutual_aid.models
     import xietong.outbox.models
     import xietong.people.models
     import xietong.policy.models

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from tests.factories.clock import TZ
 from xietong.areas import service as areas_service
 from xietong.core.principal import SYSTEM, Principal
+from xietong.mutual_aid.plans import service as flows
+from xietong.mutual_aid.schemas import PlanRead, PlanRequest
 from xietong.resources.models import Facility, Laboratory
-from xietong.resources.plans import service as flows
-from xietong.resources.schemas import CapacityReportIn, PlanRead, PlanRequest
+from xietong.resources.schemas import CapacityReportIn
 from xietong.resources.service import report_capacity
 
 DAY = date(2022, 11, 14)

@@ -30,6 +30,11 @@ PAIRS = {
         "/api/screening/tubes/import",
         {"file": "the upload", "rejects": "a file on the caller's machine", "batch_rows": "tuning"},
     ),
+    ("cases", "import"): (
+        "post",
+        "/api/cases/line-lists/{kind}",
+        {"file": "the upload", "rejects": "a file on the caller's machine"},
+    ),
     ("people", "import"): (
         "post",
         "/api/people/import",

@@ -13,6 +13,7 @@ from tests.factories.auth import command_user
 from tests.factories.cases import add_contact, make_case
 from tests.factories.referrals import make_referral
 from tests.factories.zones import area, building, resident
+from tests.functional.people.test_duplicates_find import person as registered
 from xietong.auth.models import AuditEntry
 from xietong.people.protection import PersonalDataProtector
 
@@ -69,6 +70,10 @@ def test_every_read_of_personal_data_is_audited(
     home = building(session, "500106", 2)
     resident(session, protector, home)
     risk = area(session, home)
+    # Two records that may be one person: the queue of duplicates shows both.
+    for _ in range(2):
+        registered(session, protector, name="重复", district="500106")
+    assert app_client.post("/api/people/duplicates/find", headers=headers).status_code == 200
     from xietong.cases.models import QuarantineOrder
 
     order = session.scalars(
@@ -88,12 +93,14 @@ def test_every_read_of_personal_data_is_audited(
     assert routes == {
         "/api/people",
         "/api/people/{person_id}",
+        "/api/people/duplicates",
         "/api/zones/persons/{person_id}",
         "/api/zones/{area_id}/residents",
         "/api/screening/retests",
         "/api/cases",
         "/api/cases/{case_id}",
         "/api/cases/{case_id}/contacts",
+        "/api/cases/contacts",
         "/api/cases/contacts/{contact_id}",
         "/api/cases/quarantine-orders",
         "/api/cases/quarantine-orders/{order_id}",

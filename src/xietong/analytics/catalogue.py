@@ -1,31 +1,24 @@
 """The daily metrics the situation picture keeps, and which domain computes each of them.
 
-Pure: names only, as the metrics contract (docs/domain-contracts.md) lists them. The aggregate
-table has one column per name; the refresh asks each domain's `metrics` module for its own.
+Names only, as the metrics contract (docs/domain-contracts.md) lists them, taken from each
+domain's `metrics` module (its `METRICS`) so that the list and the counters cannot drift. The
+aggregate table has one column per name; the refresh asks each domain's module for its own.
 """
 
 from __future__ import annotations
 
 from typing import Final, Literal
 
+from xietong.cases import metrics as cases_metrics
+from xietong.referrals import metrics as referrals_metrics
+from xietong.screening import metrics as screening_metrics
+from xietong.zones import metrics as zones_metrics
+
 METRICS_BY_DOMAIN: Final[dict[str, tuple[str, ...]]] = {
-    "screening": (
-        "swabs_sampled",
-        "tubes_sampled",
-        "tubes_resulted",
-        "tubes_positive",
-        "pooled_positives",
-    ),
-    "cases": (
-        "new_confirmed",
-        "new_asymptomatic",
-        "conversions",
-        "found_under_control",
-        "found_on_surface",
-        "quarantine_occupancy",
-    ),
-    "referrals": ("referrals_opened", "referrals_closed", "referrals_overdue"),
-    "zones": ("active_high_risk_areas",),
+    "screening": screening_metrics.METRICS,
+    "cases": cases_metrics.METRICS,
+    "referrals": referrals_metrics.METRICS,
+    "zones": zones_metrics.METRICS,
 }
 
 METRICS: Final[tuple[str, ...]] = tuple(

@@ -32,12 +32,15 @@ from xietong.analytics.schemas import RefreshReport
 from xietong.areas import service as areas_service
 from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import NotFound, RowError, ValidationFailed
+from xietong.outbox import service as outbox
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 Cell = tuple[int, date]
 
 WATERMARK_NAME: Final = "daily_aggregates"
+# The stream topic of a refresh that changed the aggregates (dashboards fetch their figures).
+AGGREGATES_REFRESHED: Final = "analytics.aggregates_refreshed"
 # A fact is stamped `created_at` when its transaction writes it but seen only once that
 # transaction commits; re-reading this far before the watermark catches transactions that
 # were still open when the previous refresh read (longer ones: the nightly full recount).
@@ -159,6 +162,17 @@ def refresh_aggregates(
     mark.cells_last_run = len(candidates)
     mark.updated_at = now
     session.flush()
+    if full or added or any(changed.values()):
+        # Every dashboard reads the aggregates: each district's and the command centre's hear
+        # that they changed (a run that found nothing new stays silent).
+        outbox.enqueue(
+            session,
+            topic=AGGREGATES_REFRESHED,
+            payload={"watermark": now, "cells_refreshed": len(candidates), "full": full},
+            audience_district_ids=[*sorted(district_ids), None],
+            idempotency_key=f"analytics:aggregates_refreshed:{now.isoformat()}",
+            now=now,
+        )
     return RefreshReport(
         full=full,
         since=since,

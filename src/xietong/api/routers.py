@@ -9,8 +9,10 @@ from xietong.areas.router import router as areas
 from xietong.auth.router import router as auth
 from xietong.cases.router import router as cases
 from xietong.flows.router import cases_router as case_flows
+from xietong.flows.router import people_router as people_flows
 from xietong.flows.router import router as flows
 from xietong.interop.router import router as interop
+from xietong.mutual_aid.router import router as mutual_aid
 from xietong.outbox.router import router as outbox
 from xietong.people.router import router as people
 from xietong.policy.router import router as policy
@@ -26,6 +28,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     areas,
     auth,
     people,
+    people_flows,
     policy,
     outbox,
     zones,
@@ -35,6 +38,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     cases,
     referrals,
     resources,
+    mutual_aid,
     analytics,
     reports,
     interop,

@@ -19,6 +19,7 @@ from xietong.auth.schemas import (
     PasswordReset,
     TokenCreate,
     TokenRead,
+    TokensRevoked,
     UserCreate,
     UserRead,
 )
@@ -163,6 +164,19 @@ def user_tokens(
     user = service.require_user(session, username=username)
     rows = tokens.list_tokens(session, user_id=user.id, include_ended=include_ended)
     return [TokenRead.model_validate(row) for row in rows]
+
+
+@router.post(
+    "/users/{username}/revoke-tokens",
+    summary="End every token and session of a user, who may log in again (command centre only)",
+    dependencies=_MANAGE,
+)
+def revoke_user_tokens(
+    username: Username, session: SessionDep, principal: PrincipalDep, now: NowDep
+) -> TokensRevoked:
+    user, ended = service.revoke_tokens(session, principal=principal, username=username, now=now)
+    _audit_user(session, principal, "revoke_tokens", username)
+    return TokensRevoked(user=_user_read(session, user), revoked=ended)
 
 
 @router.post(

@@ -35,6 +35,11 @@ class IssuedToken(BaseModel):
     token: str = Field(description="Shown once; only its hash is stored.")
 
 
+class TokensRevoked(BaseModel):
+    user: UserRead
+    revoked: int = Field(description="How many tokens and sessions ended.")
+
+
 class TokenCreate(BaseModel):
     name: str = Field(default="api", min_length=1, max_length=64)
     days: int | None = Field(

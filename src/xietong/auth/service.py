@@ -42,6 +42,7 @@ __all__ = [
     "require_user",
     "reset_password",
     "revoke_token",
+    "revoke_tokens",
     "user_read",
 ]
 
@@ -110,6 +111,15 @@ def get_user(session: Session, *, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username))
 
 
+def principal_named(session: Session, *, username: str) -> Principal:
+    """The active user called `username` as a principal (a client certificate names its user
+    this way), or NotAuthenticated: an unknown name and an inactive account read alike."""
+    user = get_user(session, username=username)
+    if user is None or not user.active:
+        raise NotAuthenticated(f"no active user {username!r}", code="unknown_user")
+    return principal_of(user)
+
+
 def require_user(session: Session, *, username: str) -> User:
     """The user called `username`, or NotFound."""
     user = get_user(session, username=username)
@@ -123,13 +133,17 @@ def list_users(
     *,
     district_id: int | None = None,
     active: bool | None = None,
+    role: Role | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[User], int]:
-    """Users by name, optionally of one district or only (in)active ones, and their total."""
+    """Users by name, optionally of one district, one role or only (in)active ones, and their
+    total."""
     query = select(User)
     if district_id is not None:
         query = query.where(User.district_id == district_id)
+    if role is not None:
+        query = query.where(User.role == role.value)
     if active is not None:
         query = query.where(User.active.is_(active))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -181,6 +195,18 @@ def reset_password(session: Session, *, username: str, now: datetime) -> tuple[U
     tokens.revoke_all(session, user_id=user.id, now=now)
     session.flush()
     return user, password
+
+
+def revoke_tokens(
+    session: Session, *, principal: Principal, username: str, now: datetime
+) -> tuple[User, int]:
+    """End every token and dashboard session of a user, who may log in again; the caller's own
+    session stays when it revokes its own. Returns the user and how many ended."""
+    user = require_user(session, username=username)
+    keep = principal.token_id if user.id == principal.user_id else None
+    ended = tokens.revoke_all(session, user_id=user.id, now=now, keep_token_id=keep)
+    session.flush()
+    return user, ended
 
 
 def deactivate_user(session: Session, *, username: str, now: datetime) -> User:

@@ -17,17 +17,11 @@ from sqlalchemy.orm import Session
 
 from xietong.cases.models import Case, QuarantineOrder
 from xietong.cases.quarantine.service import occupies_bed_on
+from xietong.cases.schemas import DAILY_FIGURES
 from xietong.cases.service import case_visibility
 from xietong.core.principal import Principal
 
-METRICS = (
-    "new_confirmed",
-    "new_asymptomatic",
-    "conversions",
-    "found_under_control",
-    "found_on_surface",
-    "quarantine_occupancy",
-)
+METRICS = DAILY_FIGURES
 
 Cell = tuple[int, date]
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
+from xietong.cases import notices
 from xietong.cases.classification import ControlState, Detection, classify_detection
 from xietong.cases.clusters import service as cluster_service
 from xietong.cases.models import Case, CasePlace, QuarantineOrder
@@ -181,6 +182,7 @@ def insert_cases(
                 )
             )
     record_infections(session, infections=infections, tz=tz, now=now)
+    notices.send_recorded_many(session, cases, now=now)
     return cases
 
 

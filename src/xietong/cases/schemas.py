@@ -313,18 +313,21 @@ class DistrictDay(BaseModel):
             new_infections=figures["new_confirmed"]
             - figures["conversions"]
             + figures["new_asymptomatic"],
-            **{name: figures[name] for name in _FIGURES},
+            **{name: figures[name] for name in DAILY_FIGURES},
         )
 
     @classmethod
     def total(cls, rows: Sequence[DistrictDay]) -> DistrictDay:
-        return cls.of("total", {name: sum(getattr(r, name) for r in rows) for name in _FIGURES})
+        return cls.of(
+            "total", {name: sum(getattr(r, name) for r in rows) for name in DAILY_FIGURES}
+        )
 
     def has_figures(self) -> bool:
-        return any(getattr(self, name) for name in _FIGURES)
+        return any(getattr(self, name) for name in DAILY_FIGURES)
 
 
-_FIGURES = (
+# A district's daily figures, as the bulletin counts them and the daily aggregates keep them.
+DAILY_FIGURES = (
     "new_confirmed",
     "new_asymptomatic",
     "conversions",

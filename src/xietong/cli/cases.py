@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from xietong.areas import service as areas_service
-from xietong.cases import metrics, service
+from xietong.cases import line_lists, metrics, service
 from xietong.cases.clusters import service as cluster_service
 from xietong.cases.links import service as link_service
 from xietong.cases.quarantine import service as quarantine_service
@@ -20,6 +20,8 @@ from xietong.cli import context
 from xietong.cli.context import console, err_console
 from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM
+from xietong.flows import line_lists as line_list_flow
+from xietong.people.protection import PersonalDataProtector
 
 app = typer.Typer(
     help="Cases, clusters, transmission chains, close contacts and quarantine.",
@@ -199,6 +201,39 @@ def clusters(
             c.closes_on.isoformat(),
         )
     console.print(table)
+
+
+@app.command("import")
+def import_line_list(
+    kind: Annotated[line_lists.LineListKind, typer.Argument(help="cases or contacts")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV line list; the columns are in docs/formats.md (a case or cluster already "
+            "registered is named by its id)."
+        ),
+    ],
+    load_valid: context.LoadValidOption = False,
+    rejects: context.RejectsOption = None,
+) -> None:
+    """Register the cases or close contacts of a line list: the whole file or nothing."""
+    settings = context.settings()
+    try:
+        with context.work() as session, file.open(encoding="utf-8-sig", newline="") as stream:
+            report = line_list_flow.import_line_list(
+                session,
+                principal=SYSTEM,
+                protector=PersonalDataProtector.from_settings(settings),
+                kind=kind,
+                stream=stream,
+                now=context.now(),
+                tz=settings.timezone,
+                load_valid=load_valid,
+                rejects_path=rejects,
+            )
+    except DomainError as exc:
+        context.fail(exc)
+    console.print_json(report.model_dump_json())
 
 
 @app.command("close-clusters")

@@ -11,9 +11,9 @@ import typer
 
 from xietong.cli import context
 from xietong.cli.context import err_console
+from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM
-from xietong.interop import hl7v2, service
-from xietong.interop.mllp import Listener
+from xietong.interop import hl7v2, mllp, service
 from xietong.storage.engine import session_factory
 
 GROUP_NAME = "labs"
@@ -27,21 +27,48 @@ def listen(
     batch: Annotated[
         int, typer.Option(help="At most this many waiting messages applied together.")
     ] = 5_000,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="The listener's certificate (PEM), for mutual TLS.")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="Its private key (PEM).")] = None,
+    client_ca: Annotated[
+        Path | None,
+        typer.Option(
+            help="CA (PEM) that signs the laboratories' client certificates; each connection "
+            "acts as the user its certificate's common name names."
+        ),
+    ] = None,
 ) -> None:
-    """Listen for ORU^R01 messages over MLLP; answer each with its ACK once it is stored."""
+    """Listen for ORU^R01 messages over MLLP; answer each with its ACK once it is stored.
+
+    Without TLS it serves loopback only (an interface engine on this machine), as the system."""
+    tls_files = (tls_cert, tls_key, client_ca)
+    if any(tls_files) and not all(tls_files):
+        context.fail(DomainError("--tls-cert, --tls-key and --client-ca go together"))
+    tls = None
+    if tls_cert and tls_key and client_ca:
+        tls = mllp.mutual_tls(certificate=tls_cert, key=tls_key, client_ca=client_ca)
+    elif host not in mllp.LOOPBACK:
+        context.fail(
+            DomainError(
+                f"--host {host}: plain MLLP serves loopback only; give --tls-cert, --tls-key "
+                "and --client-ca to take laboratories' connections on another interface",
+                code="plain_mllp_off_loopback",
+            )
+        )
 
     async def run() -> None:
-        listener = Listener(
+        listener = mllp.Listener(
             sessions=session_factory(context.engine()),
-            principal=SYSTEM,
+            principal=None if tls else SYSTEM,
             tz=context.settings().timezone,
             clock=context.clock(),
             batch_size=batch,
         )
-        server = await listener.serve(host, port)
+        server = await listener.serve(host, port, tls=tls)
         bound = server.sockets[0].getsockname()[1]
         # One plain line: whoever started the listener reads the port from it.
-        print(f"listening for MLLP on {host}:{bound}", flush=True)
+        print(f"listening for MLLP{' over TLS' if tls else ''} on {host}:{bound}", flush=True)
         async with server:
             await server.serve_forever()
 

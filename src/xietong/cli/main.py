@@ -18,6 +18,7 @@ from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.auth.schemas import UserCreate
 from xietong.cli import context
+from xietong.cli import duplicates as duplicates_cli
 from xietong.cli.context import console, err_console
 from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM, Role
@@ -34,6 +35,7 @@ users_app = typer.Typer(help="Users and tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(areas_app, name="areas")
 app.add_typer(people_app, name="people")
+people_app.add_typer(duplicates_cli.app, name="duplicates")
 app.add_typer(users_app, name="users")
 
 

@@ -15,11 +15,12 @@ from xietong.cli import context
 from xietong.cli.context import console
 from xietong.core.errors import DomainError
 from xietong.core.principal import SYSTEM
+from xietong.mutual_aid.orders import service as transfer_orders
+from xietong.mutual_aid.outlook import service as outlook
+from xietong.mutual_aid.plans import service as flows
+from xietong.mutual_aid.schemas import DemandRequest, PlanRequest
 from xietong.resources import service
-from xietong.resources.orders import service as transfer_orders
-from xietong.resources.outlook import service as outlook
-from xietong.resources.plans import service as flows
-from xietong.resources.schemas import DemandRequest, PlanRequest
+from xietong.resources.vocabulary import RESOURCES
 
 app = typer.Typer(
     help="Mutual aid: beds and laboratory capacity shared between districts.",
@@ -85,14 +86,14 @@ def capacity(
         )
         table = Table(title=f"capacity on {on} (in use / capacity)")
         table.add_column("district")
-        for resource in service.RESOURCES:
+        for resource in RESOURCES:
             table.add_column(resource, justify="right")
         for i, code in enumerate(view.district_codes):
             cells = [
                 f"{int(view.in_use[r][i, 0]):,} / {int(view.capacity[r][i, 0]):,}"
-                for r in service.RESOURCES
+                for r in RESOURCES
             ]
-            if any(view.capacity[r][i, 0] or view.in_use[r][i, 0] for r in service.RESOURCES):
+            if any(view.capacity[r][i, 0] or view.in_use[r][i, 0] for r in RESOURCES):
                 table.add_row(code, *cells)
         console.print(table)
 

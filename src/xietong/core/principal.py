@@ -25,6 +25,7 @@ class Permission(enum.StrEnum):
     manage_users = "manage_users"
     submit_lab_results = "submit_lab_results"
     read_audit = "read_audit"
+    merge_persons = "merge_persons"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -37,6 +38,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.read_areas,
             Permission.write_areas,
             Permission.read_audit,
+            Permission.merge_persons,
         }
     ),
     Role.lab: frozenset({Permission.read_areas, Permission.submit_lab_results}),

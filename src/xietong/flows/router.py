@@ -23,14 +23,18 @@ from xietong.api.deps import (
     uploaded_csv,
 )
 from xietong.areas import service as areas_service
+from xietong.cases.line_lists import LineListKind, LineListReport
 from xietong.cases.schemas import ContactCreate, ContactIdentify, ContactRead
 from xietong.core.bodies import documented_body
-from xietong.flows import contacts, intake, screening
+from xietong.flows import contacts, duplicates, intake, line_lists, screening
+from xietong.people.schemas import DuplicateMerge, MergeReport
 from xietong.screening.schemas import LabResultBatch, PlanRead
 
 router = APIRouter(prefix="/api/screening", tags=["screening"])
 # Contacts registered or identified open the referral they need in the same transaction.
 cases_router = APIRouter(prefix="/api/cases", tags=["cases"])
+# A merge of duplicate persons moves the records of every domain.
+people_router = APIRouter(prefix="/api/people", tags=["people"])
 
 
 class PlanIssue(BaseModel):
@@ -120,6 +124,33 @@ def import_results(
     )
 
 
+# Before "/{case_id}/contacts", which the path of a contacts line list would otherwise match.
+@cases_router.post(
+    "/line-lists/{kind}",
+    summary="Register cases or close contacts from a line list (CSV; all or nothing)",
+)
+def import_line_list(
+    kind: LineListKind,
+    file: UploadFile,
+    now: NowDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    protector: ProtectorDep,
+    load_valid: LoadValidQuery = False,
+) -> LineListReport:
+    return line_lists.import_line_list(
+        session,
+        principal=principal,
+        protector=protector,
+        kind=kind,
+        stream=uploaded_csv(file),
+        now=now,
+        tz=settings.timezone,
+        load_valid=load_valid,
+    )
+
+
 @cases_router.post(
     "/{case_id}/contacts",
     status_code=status.HTTP_201_CREATED,
@@ -165,4 +196,20 @@ def identify_contact(
         identify_in=identify_in,
         now=now,
         tz=settings.timezone,
+    )
+
+
+@people_router.post(
+    "/duplicates/{pair_id}/merge",
+    summary="Merge a pair: every record of the duplicate moves to the survivor (audited)",
+)
+def merge_duplicate(
+    now: NowDep,
+    pair_id: int,
+    merge_in: DuplicateMerge,
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> MergeReport:
+    return duplicates.merge_duplicates(
+        session, principal=principal, pair_id=pair_id, survivor_id=merge_in.survivor_id, now=now
     )

@@ -1,18 +1,22 @@
 """The person table holds no plain national ID, name or phone: a keyed hash and a masked form of
-the ID, and AES-GCM ciphertexts of name and phone. Residence and current place are kept apart
-(who is responsible vs where the person is), both with their district for scoping."""
+the ID, and AES-GCM ciphertexts of name and phone (with keyed hashes of each, to find possible
+duplicates). Residence and current place are kept apart (who is responsible vs where the person
+is), both with their district for scoping. A duplicate merged into another person stays, marked
+with its survivor; the pairs proposed as duplicates keep their reason and decision."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     ForeignKey,
     Index,
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,6 +29,8 @@ class Person(Base):
         Index("ix_people_person_residence_district", "residence_district_id"),
         Index("ix_people_person_current_district", "current_district_id"),
         Index("ix_people_person_residence_building", "residence_building_id"),
+        Index("ix_people_person_name_birth", "name_hash", "birth_date"),
+        Index("ix_people_person_phone_birth", "phone_hash", "birth_date"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -33,6 +39,9 @@ class Person(Base):
     id_masked: Mapped[str] = mapped_column(String(18))
     name_enc: Mapped[bytes] = mapped_column(LargeBinary)
     phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Keyed hashes (the ID's key) of the normalised name and phone: how duplicates are found.
+    name_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    phone_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     birth_date: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(1))
     residence_building_id: Mapped[int | None] = mapped_column(ForeignKey("areas_building.id"))
@@ -41,6 +50,10 @@ class Person(Base):
     current_district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when this record was merged into another (the survivor): kept, no longer listed.
+    # No foreign key: a sharded person table cannot refer to another shard's row.
+    merged_into_id: Mapped[int | None] = mapped_column(BigInteger)
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PersonAccessGrant(Base):
@@ -54,3 +67,29 @@ class PersonAccessGrant(Base):
     reason: Mapped[str] = mapped_column(Text)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DuplicatePair(Base):
+    """Two persons that may be one (the lower id first), why, and what was decided: open,
+    merged, dismissed ("not the same person", never proposed again) or superseded (one of the
+    two was merged into a third person)."""
+
+    __tablename__ = "people_duplicate_pair"
+    __table_args__ = (
+        UniqueConstraint("first_person_id", "second_person_id"),
+        Index("ix_people_duplicate_pair_status", "status"),
+        Index("ix_people_duplicate_pair_second", "second_person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    first_person_id: Mapped[int] = mapped_column(BigInteger)
+    second_person_id: Mapped[int] = mapped_column(BigInteger)
+    # name_birth, phone_birth or name_birth+phone_birth
+    reason: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12))
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    found_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    survivor_id: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)

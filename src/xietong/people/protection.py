@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import os
+import unicodedata
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -49,6 +50,22 @@ class PersonalDataProtector:
     def hash_id(self, national_id: str) -> bytes:
         return hmac.new(self._hash_key, normalise(national_id).encode(), hashlib.sha256).digest()
 
+    def hash_name(self, name: str) -> bytes | None:
+        """The keyed hash of a name, for finding possible duplicates without decrypting: width,
+        case and spaces do not count (`王 芳` is `王芳`, `LI Na` is `li na`)."""
+        return self._hash_field(b"name", normalise_name(name))
+
+    def hash_phone(self, phone: str | None) -> bytes | None:
+        """The keyed hash of a phone number's digits (a +86 or 0086 prefix dropped)."""
+        return None if phone is None else self._hash_field(b"phone", normalise_phone(phone))
+
+    def _hash_field(self, field: bytes, value: str) -> bytes | None:
+        # The field's name is hashed in front of the value, so that a name and a phone number
+        # (or an ID) written alike never hash alike.
+        if not value:
+            return None
+        return hmac.new(self._hash_key, field + b"\x00" + value.encode(), hashlib.sha256).digest()
+
     def encrypt(self, plain: str) -> bytes:
         nonce = os.urandom(12)
         return _KEY_VERSION + nonce + self._aead.encrypt(nonce, plain.encode(), None)
@@ -63,6 +80,18 @@ class PersonalDataProtector:
 
     def decrypt_optional(self, blob: bytes | None) -> str | None:
         return None if blob is None else self.decrypt(blob)
+
+
+def normalise_name(name: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def normalise_phone(phone: str) -> str:
+    digits = "".join(c for c in phone if c.isdigit())
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
+            return digits[len(prefix) :]
+    return digits
 
 
 def _rebuild(id_hash_key: bytes, encryption_key: bytes) -> PersonalDataProtector:

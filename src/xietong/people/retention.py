@@ -43,6 +43,8 @@ def pseudonymise_inactive(
             .values(
                 name_enc=name,
                 phone_enc=None,
+                name_hash=None,
+                phone_hash=None,
                 id_masked=PSEUDONYM_ID,
                 birth_date=None,
                 updated_at=now,

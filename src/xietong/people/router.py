@@ -6,6 +6,7 @@ from fastapi import APIRouter, UploadFile, status
 
 from xietong.api.deps import (
     LoadValidQuery,
+    NowDep,
     PageDep,
     PrincipalDep,
     ProtectorDep,
@@ -13,8 +14,16 @@ from xietong.api.deps import (
     uploaded_csv,
 )
 from xietong.core.pagination import Page
-from xietong.people import service
-from xietong.people.schemas import PersonCreate, PersonImportReport, PersonRead, PersonSummary
+from xietong.people import duplicates, service
+from xietong.people.schemas import (
+    DuplicateDismiss,
+    DuplicateFindReport,
+    DuplicatePairRead,
+    PersonCreate,
+    PersonImportReport,
+    PersonRead,
+    PersonSummary,
+)
 
 router = APIRouter(prefix="/api/people", tags=["people"])
 
@@ -49,6 +58,48 @@ def list_persons(
         offset=paging.offset,
     )
     return Page.of(items, total=total, params=paging)
+
+
+# Declared before `/{person_id}`, which would otherwise take "duplicates" for an id.
+@router.get("/duplicates", summary="Possible duplicate persons in your jurisdiction (audited)")
+def list_duplicates(
+    paging: PageDep,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
+    status: str = "open",
+) -> Page[DuplicatePairRead]:
+    items, total = duplicates.list_pairs(
+        session,
+        principal=principal,
+        protector=protector,
+        status=status,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    return Page.of(items, total=total, params=paging)
+
+
+@router.post("/duplicates/find", summary="Propose the new possible duplicates in your jurisdiction")
+def find_duplicates(
+    now: NowDep, session: SessionDep, principal: PrincipalDep
+) -> DuplicateFindReport:
+    return duplicates.find_duplicates(session, principal=principal, now=now)
+
+
+@router.post("/duplicates/{pair_id}/dismiss", summary="Not the same person: never proposed again")
+def dismiss_duplicate(
+    now: NowDep,
+    pair_id: int,
+    dismiss_in: DuplicateDismiss,
+    session: SessionDep,
+    principal: PrincipalDep,
+    protector: ProtectorDep,
+) -> DuplicatePairRead:
+    pair = duplicates.dismiss(
+        session, principal=principal, pair_id=pair_id, note=dismiss_in.note, now=now
+    )
+    return duplicates.pair_reads(session, principal=principal, protector=protector, pairs=[pair])[0]
 
 
 @router.get("/{person_id}", summary="One person (audited; 404 outside your jurisdiction)")

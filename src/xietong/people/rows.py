@@ -35,6 +35,8 @@ TABLE_COLUMNS = [
     "current_district_id",
     "created_at",
     "updated_at",
+    "name_hash",
+    "phone_hash",
 ]
 
 T = TypeVar("T")
@@ -161,6 +163,8 @@ def new_person_rows(chunk: tuple[int | None, list[NewPerson]]) -> list[Row]:
                 person.current_district_id,
                 now,
                 now,
+                protector.hash_name(person.name),
+                protector.hash_phone(person.phone),
             )
         )
     return rows
@@ -225,5 +229,7 @@ def _record_row(
         current.district_id,
         context.now,
         context.now,
+        protector.hash_name(name),
+        protector.hash_phone(phone),
     )
     return [], row, warning

@@ -29,6 +29,9 @@ class PersonRead(BaseModel):
     current_district_code: str
     current_building_code: str | None
     created_at: datetime
+    merged_into: int | None = Field(
+        default=None, description="The person this record was merged into (a duplicate)."
+    )
     warnings: list[str] = Field(
         default_factory=list, description="Accepted, but worth a look (e.g. the ID's region code)."
     )
@@ -54,3 +57,50 @@ class PersonImportReport(BaseModel):
     warnings: list[str] = Field(
         default_factory=list, description="The first 200 rows accepted with a warning."
     )
+
+
+class DuplicatePerson(BaseModel):
+    """One side of a possible duplicate, shown in full to compare (an audited read)."""
+
+    id: int
+    id_masked: str
+    name: str
+    phone: str | None
+    birth_date: date | None
+    sex: str | None
+    residence_district_code: str
+    current_district_code: str
+    merged_into: int | None = None
+
+
+class DuplicatePairRead(BaseModel):
+    id: int
+    reason: str = Field(description="name_birth, phone_birth or name_birth+phone_birth")
+    status: str = Field(description="open, merged, dismissed or superseded")
+    found_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    survivor_id: int | None
+    note: str | None
+    first: DuplicatePerson
+    second: DuplicatePerson
+
+
+class DuplicateFindReport(BaseModel):
+    proposed: int = Field(description="New pairs proposed by this run.")
+    open: int = Field(description="Pairs in your jurisdiction waiting for a decision.")
+
+
+class DuplicateDismiss(BaseModel):
+    note: str | None = Field(default=None, max_length=500)
+
+
+class DuplicateMerge(BaseModel):
+    survivor_id: int = Field(description="The person kept: one of the pair's two.")
+
+
+class MergeReport(BaseModel):
+    pair_id: int
+    survivor_id: int
+    merged_id: int
+    moved: dict[str, int] = Field(description="Rows moved to the survivor, by table.")

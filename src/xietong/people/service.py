@@ -53,9 +53,12 @@ def visibility_clause(principal: Principal, *, at: datetime) -> ColumnElement[bo
     )
 
 
-def visible_persons(principal: Principal, *, at: datetime) -> Select[Person]:
-    """The one query every read of persons by a user starts from."""
-    query = select(Person)
+def visible_persons(
+    principal: Principal, *, at: datetime, with_merged: bool = False
+) -> Select[Person]:
+    """The one query every read of persons by a user starts from (merged persons only if asked:
+    a read by id or ID number still finds them, no list does)."""
+    query = select(Person) if with_merged else select(Person).where(Person.merged_into_id.is_(None))
     clause = visibility_clause(principal, at=at)
     return query if clause is None else query.where(clause)
 
@@ -64,14 +67,18 @@ def person_keys() -> Subquery:
     """Every person's id, keyed ID hash and places (district and building of residence and of
     stay), and no personal data: what other domains join on in their set-based work. The
     system's own reads; a user's read starts from `visible_persons`."""
-    return select(
-        Person.id,
-        Person.id_hash,
-        Person.residence_district_id,
-        Person.residence_building_id,
-        Person.current_district_id,
-        Person.current_building_id,
-    ).subquery("person_keys")
+    return (
+        select(
+            Person.id,
+            Person.id_hash,
+            Person.residence_district_id,
+            Person.residence_building_id,
+            Person.current_district_id,
+            Person.current_building_id,
+        )
+        .where(Person.merged_into_id.is_(None))
+        .subquery("person_keys")
+    )
 
 
 def persons_by_id(session: Session, *, ids: Collection[int]) -> dict[int, Person]:
@@ -199,6 +206,8 @@ def create_person(
         id_masked=national_id.masked,
         name_enc=protector.encrypt(person_in.name),
         phone_enc=protector.encrypt_optional(person_in.phone),
+        name_hash=protector.hash_name(person_in.name),
+        phone_hash=protector.hash_phone(person_in.phone),
         birth_date=national_id.birth_date,
         sex=national_id.sex,
         residence_building_id=residence_building,
@@ -210,13 +219,7 @@ def create_person(
     )
     session.add(person)
     session.flush()
-    audit_persons(
-        session,
-        principal=principal,
-        action="create",
-        ids=[person.id],
-        reason=reason,
-    )
+    audit_persons(session, principal=principal, action="create", ids=[person.id], reason=reason)
     return person
 
 
@@ -304,6 +307,7 @@ def to_read(session: Session, person: Person, protector: PersonalDataProtector) 
         current_district_code=codes[person.current_district_id],
         current_building_code=buildings.get(person.current_building_id or -1),
         created_at=person.created_at,
+        merged_into=person.merged_into_id,
     )
 
 
@@ -340,17 +344,11 @@ def _read_one(
 ) -> Person:
     """The one visible person meeting `condition` (NotFound otherwise); the read is audited."""
     principal.require(Permission.read_persons)
-    query = visible_persons(principal, at=clock_of(session).now()).where(condition)
-    person = session.scalar(query)
+    query = visible_persons(principal, at=clock_of(session).now(), with_merged=True)
+    person = session.scalar(query.where(condition))
     if person is None:
         raise NotFound(missing, code="person_not_found")
-    audit_persons(
-        session,
-        principal=principal,
-        action="read",
-        ids=[person.id],
-        reason=reason,
-    )
+    audit_persons(session, principal=principal, action="read", ids=[person.id], reason=reason)
     return person
 
 

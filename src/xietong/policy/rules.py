@@ -11,7 +11,14 @@ from itertools import pairwise
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -69,6 +76,17 @@ def _check_test_days(days: tuple[int, ...], *, period_days: int | None, period: 
         )
 
 
+def _test_days_within(period_field: str, period: str) -> AfterValidator:
+    """Test days in increasing order, none past the period that `period_field` (a field declared
+    before them) gives in days."""
+
+    def check(days: tuple[int, ...], info: ValidationInfo) -> tuple[int, ...]:
+        _check_test_days(days, period_days=info.data.get(period_field), period=period)
+        return days
+
+    return AfterValidator(check)
+
+
 class RiskAreaRules(_Rules):
     """Risk levels and how a high-risk area is drawn and lifted (快封快解)."""
 
@@ -113,25 +131,14 @@ class QuarantineRules(_Rules):
 
     centralised_quarantine_days: NonNegativeDays
     home_isolation_days: NonNegativeDays
-    centralised_quarantine_test_days: tuple[TestDay, ...]
-    home_isolation_test_days: tuple[TestDay, ...]
+    centralised_quarantine_test_days: Annotated[
+        tuple[TestDay, ...],
+        _test_days_within("centralised_quarantine_days", "centralised quarantine"),
+    ]
+    home_isolation_test_days: Annotated[
+        tuple[TestDay, ...], _test_days_within("home_isolation_days", "home isolation")
+    ]
     trace_secondary_contacts: bool
-
-    @field_validator("centralised_quarantine_test_days")
-    @classmethod
-    def _within_centralised_quarantine(
-        cls, days: tuple[int, ...], info: ValidationInfo
-    ) -> tuple[int, ...]:
-        period = info.data.get("centralised_quarantine_days")
-        _check_test_days(days, period_days=period, period="centralised quarantine")
-        return days
-
-    @field_validator("home_isolation_test_days")
-    @classmethod
-    def _within_home_isolation(cls, days: tuple[int, ...], info: ValidationInfo) -> tuple[int, ...]:
-        period = info.data.get("home_isolation_days")
-        _check_test_days(days, period_days=period, period="home isolation")
-        return days
 
     @property
     def total_days(self) -> int:
@@ -157,15 +164,10 @@ class LeftHighRiskAreaRules(_Rules):
     """People who had left a high-risk area (外溢人員) and are found elsewhere."""
 
     home_isolation_days: NonNegativeDays
-    test_days: tuple[TestDay, ...]
+    test_days: Annotated[
+        tuple[TestDay, ...], _test_days_within("home_isolation_days", "home isolation")
+    ]
     refer_when_in_other_district: bool
-
-    @field_validator("test_days")
-    @classmethod
-    def _within_home_isolation(cls, days: tuple[int, ...], info: ValidationInfo) -> tuple[int, ...]:
-        period = info.data.get("home_isolation_days")
-        _check_test_days(days, period_days=period, period="home isolation")
-        return days
 
     @property
     def home_isolation(self) -> timedelta:

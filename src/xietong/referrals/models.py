@@ -24,6 +24,7 @@ class Referral(Base):
         Index("ix_referrals_referral_from_status", "from_district_id", "status"),
         Index("ix_referrals_referral_control_due", "status", "control_due_at"),
         Index("ix_referrals_referral_updated_at", "updated_at"),
+        Index("ix_referrals_referral_assignee", "assignee"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -57,6 +58,10 @@ class Referral(Base):
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     policy_version: Mapped[str] = mapped_column(String(64))
+    # The field worker of the receiving district who goes to find the person (a username);
+    # cleared when the referral moves to another district.
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Handoff(Base):

@@ -1,5 +1,6 @@
-"""Routes of referrals: lists (inbox, outbox, overdue, escalated), one referral, its history,
-manual creation and the actions of the receiving district and the command centre."""
+"""Routes of referrals: lists (inbox, outbox, overdue, escalated; "mine"), one referral, its
+history, manual creation, the actions of the receiving district (one or several at once, notes,
+assignment to a field worker) and of the command centre."""
 
 from __future__ import annotations
 
@@ -22,17 +23,22 @@ from xietong.people.protection import PersonalDataProtector
 from xietong.referrals import service
 from xietong.referrals.actions import service as action_service
 from xietong.referrals.inbox import service as query_service
-from xietong.referrals.inbox.service import Box
+from xietong.referrals.inbox.service import Box, Sort
 from xietong.referrals.schemas import (
+    AcknowledgedMany,
+    AcknowledgeMany,
     ActionNote,
+    Assign,
     Decline,
     Feedback,
+    NoteCreate,
     Reassign,
     ReferralCreate,
     ReferralCreated,
     ReferralEventRead,
     ReferralRead,
     ReferralSummary,
+    Refusal,
 )
 from xietong.referrals.states import Action, Status
 
@@ -52,6 +58,8 @@ def list_referrals(
     referral_status: Annotated[list[Status] | None, Query(alias="status")] = None,
     reason: str | None = None,
     district: str | None = None,
+    sort: Sort = "urgent",
+    mine: Annotated[bool, Query(description="Only those assigned to you")] = False,
 ) -> Page[ReferralSummary]:
     items, total = query_service.list_referrals(
         session,
@@ -61,6 +69,8 @@ def list_referrals(
         statuses=referral_status,
         reason=reason,
         district_code=district,
+        assignee=principal.username if mine else None,
+        sort=sort,
         limit=paging.limit,
         offset=paging.offset,
     )
@@ -92,6 +102,29 @@ def create_referral(
             session, principal=principal, protector=protector, referral_id=referral.id, now=now
         ),
         created=created,
+    )
+
+
+@router.post(
+    "/acknowledge",
+    summary="Acknowledge several referrals at once; each one that cannot be is named with why "
+    "and left as it was",
+)
+def acknowledge_many(body: AcknowledgeMany, acting: ActingDep) -> AcknowledgedMany:
+    outcome = action_service.acknowledge_many(
+        acting.session,
+        principal=acting.principal,
+        referral_ids=body.referral_ids,
+        at=acting.now,
+        tz=acting.settings.timezone,
+        note=body.note,
+    )
+    return AcknowledgedMany(
+        acknowledged=outcome.done,
+        refused=[
+            Refusal(referral_id=referral_id, field=e.field, reason=e.reason)
+            for referral_id, e in outcome.refused.items()
+        ],
     )
 
 
@@ -179,6 +212,56 @@ def reassign(
         Action.reassign,
         note=body.note,
         to_district_code=body.to_district_code,
+    )
+
+
+@router.post(
+    "/{referral_id}/notes",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a note to the referral's history (whoever sees the referral)",
+)
+def add_note(referral_id: int, body: NoteCreate, acting: ActingDep) -> ReferralEventRead:
+    event = action_service.add_note(
+        acting.session,
+        principal=acting.principal,
+        referral_id=referral_id,
+        text=body.text,
+        at=acting.now,
+    )
+    history = query_service.history(
+        acting.session, principal=acting.principal, referral_id=referral_id
+    )
+    return next(e for e in history if e.id == event.id)
+
+
+@router.get(
+    "/{referral_id}/assignable",
+    summary="The field workers of the district that holds the referral (usernames)",
+)
+def assignable(referral_id: int, session: SessionDep, principal: PrincipalDep) -> list[str]:
+    return action_service.assignable(session, principal=principal, referral_id=referral_id)
+
+
+@router.post(
+    "/{referral_id}/assign",
+    summary="Give the referral to a field worker of the receiving district (null: to nobody)",
+)
+def assign(
+    referral_id: int, body: Assign, acting: ActingDep, protector: ProtectorDep
+) -> ReferralRead:
+    action_service.assign(
+        acting.session,
+        principal=acting.principal,
+        referral_id=referral_id,
+        assignee=body.assignee,
+        at=acting.now,
+    )
+    return query_service.read_referral(
+        acting.session,
+        principal=acting.principal,
+        protector=protector,
+        referral_id=referral_id,
+        now=acting.now,
     )
 
 

@@ -50,6 +50,34 @@ class Decline(BaseModel):
     )
 
 
+class AcknowledgeMany(BaseModel):
+    referral_ids: list[int] = Field(min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class Refusal(BaseModel):
+    referral_id: int
+    field: str
+    reason: str
+
+
+class AcknowledgedMany(BaseModel):
+    """Each referral acknowledged or refused on its own: a refused one is left as it was."""
+
+    acknowledged: list[int]
+    refused: list[Refusal]
+
+
+class NoteCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class Assign(BaseModel):
+    assignee: str | None = Field(
+        description="A field worker of the district that holds the referral; null: nobody."
+    )
+
+
 class Reassign(BaseModel):
     to_district_code: str
     note: str | None = Field(default=None, max_length=2000)
@@ -99,6 +127,10 @@ class ReferralSummary(BaseModel):
     overdue: bool  # decided on the server: a deadline passed (strictly) before `now`
     missed_deadline: datetime | None  # the first deadline passed, when overdue
     escalated_at: datetime | None
+    assignee: str | None = Field(
+        default=None, description="The receiving district's field worker it is given to."
+    )
+    assigned_at: datetime | None = None
 
 
 class ReferralRead(ReferralSummary):

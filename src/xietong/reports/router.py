@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse, Response
 from xietong.api.deps import NowDep, PrincipalDep, SessionDep, SettingsDep
 from xietong.core.clock import local_day
 from xietong.reports import service
+from xietong.reports.pdf import bulletin_pdf
 from xietong.reports.schemas import BulletinRead
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
@@ -20,7 +21,14 @@ router = APIRouter(prefix="/api/reports", tags=["reports"])
     "/bulletin",
     summary="The daily bulletin (疫情通报) for a day or part of a day",
     response_model=BulletinRead,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {
+            "content": {
+                "text/plain": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
 )
 def get_bulletin(
     now: NowDep,
@@ -36,7 +44,8 @@ def get_bulletin(
     ] = None,
     source: Literal["auto", "official", "aggregates"] = "auto",
     format: Annotated[
-        Literal["json", "text"], Query(description="text: the bulletin's text alone")
+        Literal["json", "text", "pdf"],
+        Query(description="text: the bulletin's text alone; pdf: an A4 PDF to print"),
     ] = "json",
     names: Annotated[
         Literal["full", "short"],
@@ -54,4 +63,6 @@ def get_bulletin(
     )
     if format == "text":
         return PlainTextResponse(result.text + "\n")
+    if format == "pdf":
+        return Response(bulletin_pdf(result, font=settings.pdf_font), media_type="application/pdf")
     return result

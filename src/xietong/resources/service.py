@@ -22,11 +22,6 @@ from xietong.core.csvfiles import read_records
 from xietong.core.errors import NotFound, PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import Principal, Role
 from xietong.resources.models import FACILITY_KINDS, CapacityReport, Facility, Laboratory
-from xietong.resources.outlook.demand import (
-    BED_RESOURCES,
-    RESOURCE_OF_FACILITY_KIND,
-)
-from xietong.resources.plans.allocation import LAB_TUBE
 from xietong.resources.schemas import (
     CapacityImportReport,
     CapacityReportIn,
@@ -34,11 +29,11 @@ from xietong.resources.schemas import (
     FacilityRead,
     LaboratoryRead,
 )
+from xietong.resources.vocabulary import LAB_TUBE, RESOURCE_OF_FACILITY_KIND, RESOURCES
 from xietong.storage.bulk import bulk_insert
 
 FloatArray = npt.NDArray[np.float64]
 
-RESOURCES = (*BED_RESOURCES, LAB_TUBE)
 CAPACITY_COLUMNS = [
     "district_code",
     "code",

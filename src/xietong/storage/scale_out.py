@@ -118,10 +118,12 @@ PLACEMENT: dict[str, Placement] = {
     "zones_risk_area_event": COORDINATOR,
     "twin_step": COORDINATOR,
     # Small tables of the screens and accounts: the official city rows, login throttling, link
-    # proposals between districts, a batch's kept rejects, form keys and unread marks.
+    # proposals between districts, the duplicate persons' queue, a batch's kept rejects, form keys
+    # and unread marks.
     "analytics_official_city_count": COORDINATOR,
     "auth_login_failure": COORDINATOR,
     "cases_link_proposal": COORDINATOR,
+    "people_duplicate_pair": COORDINATOR,
     "screening_result_batch_rejects": COORDINATOR,
     "web_form_submission": COORDINATOR,
     "web_seen_mark": COORDINATOR,

@@ -23,10 +23,11 @@ from xietong.cases.quarantine import service as quarantine_service
 from xietong.cases.schemas import CaseCreate, ContactCreate, LinkCreate
 from xietong.core.principal import SYSTEM
 from xietong.flows import contacts as contact_flow
+from xietong.mutual_aid.orders import service as aid_orders
+from xietong.mutual_aid.plans import service as aid_flows
+from xietong.mutual_aid.schemas import PlanRequest
 from xietong.resources import service as resources_service
-from xietong.resources.orders import service as aid_orders
-from xietong.resources.plans import service as aid_flows
-from xietong.resources.schemas import CapacityReportIn, PlanRequest
+from xietong.resources.schemas import CapacityReportIn
 from xietong.twin import observe
 from xietong.twin.city import birth_serials, city_streams, national_id_at
 from xietong.twin.scene import Scene

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Final, Literal
 
+from xietong.web.i18n_dupes import DUPES_STRINGS
 from xietong.web.i18n_lines import LINES_STRINGS
 from xietong.web.i18n_wall import WALL_STRINGS
 from xietong.web.i18n_work import WORK_STRINGS
@@ -369,6 +370,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "resource.lab_tube": ("检测管数", "laboratory tubes"),
     "resources.only_shortages": ("仅看缺口", "Shortages only"),
     "resources.demand_source": ("需求来源：{source}", "demand from: {source}"),
+    "resources.plan_quantile": (
+        "按预测的第 {p} 百分位制定",
+        "built on the forecast's {p}th percentile",
+    ),
     "resources.demand_quantile": (
         "按预测的第 {p} 百分位计划（由现行政策设定）",
         "planned on the forecast's {p}th percentile (set by the policy in force)",
@@ -464,6 +469,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     **WORK_STRINGS,
     **LINES_STRINGS,
     **WALL_STRINGS,
+    **DUPES_STRINGS,
 }
 
 
@@ -504,6 +510,7 @@ _ROW_PATTERNS: Final = (
     (re.compile(r"^must be between (?P<low>\S+) and (?P<high>\S+)$"), "row.must be between"),
     (re.compile(r"^unknown column \(expected some of (?P<known>.+)\)$"), "row.unknown column"),
     (re.compile(r"^line (?P<n>\d+)$"), "row.line"),
+    (re.compile(r"^no referral \d+$"), "row.no referral"),
 )
 
 

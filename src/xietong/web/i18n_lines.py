@@ -25,6 +25,9 @@ LINES_STRINGS: Final[dict[str, tuple[str, str]]] = {
     "quarantine.one": ("隔离单 #{id}", "Order #{id}"),
     "quarantine.home_from": ("{day} 起居家隔离", "at home from {day}"),
     "quarantine.bed_from": ("{day} 入住", "in bed from {day}"),
+    "quarantine.ended_on": ("提前结束日期", "Ended early on"),
+    "quarantine.released_at": ("解除时间", "Released at"),
+    "quarantine.policy": ("依据政策版本", "Policy version"),
     "order.all": ("全部", "all"),
     "order.active": ("隔离中", "in quarantine"),
     "order.waiting": ("待分配床位", "awaiting a bed"),
@@ -65,4 +68,38 @@ LINES_STRINGS: Final[dict[str, tuple[str, str]]] = {
     "place.workplace": ("工作单位", "workplace"),
     "place.venue": ("到访场所", "venue"),
     "place.visited": ("曾到访", "visited"),
+    "place.traced": ("流调关联", "linked by tracing"),
+    # line lists
+    "linelist.title": ("导入流调名单", "Import a line list"),
+    "linelist.open": ("导入流调名单（病例、密接）", "Import a line list (cases, contacts)"),
+    "linelist.kind": ("名单类型", "What the list holds"),
+    "linelist.kind_cases": ("病例", "Cases"),
+    "linelist.kind_contacts": ("密切接触者", "Close contacts"),
+    "linelist.pasted": (
+        "从表格复制粘贴（首行为列名）",
+        "Paste from a spreadsheet (the first row names the columns)",
+    ),
+    "linelist.file": ("或上传 CSV 文件", "or upload a CSV file"),
+    "linelist.columns_cases": ("病例名单各列：", "Columns of a list of cases:"),
+    "linelist.columns_contacts": ("密接名单各列：", "Columns of a list of close contacts:"),
+    "linelist.required": ("必填：", "required:"),
+    "linelist.load_valid": (
+        "仅登记正确的行（错误行在下方列出）",
+        "Register only the valid rows (the bad ones are listed here)",
+    ),
+    "linelist.send": ("检查并登记", "Check and register"),
+    "linelist.loaded": (
+        "已登记 {n} 行，{rejected} 行未登记。",
+        "{n} rows registered, {rejected} not.",
+    ),
+    "linelist.registered_cases": ("登记的病例", "Case registered"),
+    "linelist.registered_contacts": ("登记的密接", "Contact registered"),
+    "linelist.refused": (
+        "名单未登记：{n} 处问题，请逐行修改后重新提交。",
+        "The list was not registered: {n} problem(s); fix each row and send it again.",
+    ),
+    "linelist.refused_next": (
+        "也可勾选“仅登记正确的行”，先登记其余各行。",
+        "Or tick the box to register the good rows now and fix the others later.",
+    ),
 }

@@ -118,6 +118,10 @@ class Formatter:
             return "—"
         return at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
 
+    def clock(self, at: datetime) -> str:
+        """To the second: when a live page last fetched its figures."""
+        return at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
+
     def short_time(self, at: datetime | None) -> str:
         if at is None:
             return "—"

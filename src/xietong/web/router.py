@@ -12,9 +12,11 @@ from xietong.web.pages import (
     bulletin,
     cases,
     clusters,
+    duplicates,
     forecast,
     frame,
     lab,
+    line_lists,
     lines,
     overview,
     persons,
@@ -23,6 +25,7 @@ from xietong.web.pages import (
     resources,
     screening,
     search,
+    users,
     zone_history,
     zones,
 )
@@ -43,7 +46,10 @@ for page in (
     zone_history,
     cases,
     lines,
+    line_lists,
     clusters,
     search,
+    duplicates,
+    users,
 ):
     router.include_router(page.router)

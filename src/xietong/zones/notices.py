@@ -30,6 +30,9 @@ _TOPICS = {
     "lifted": ("zones.lifted", True),
 }
 
+# Every topic a risk area's life sends (dashboards listen for them).
+TOPICS = (*dict.fromkeys(topic for topic, _ in _TOPICS.values()), "zones.lifting_proposed")
+
 
 def send_step(
     session: Session,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tests.factories.cases import at
 from tests.factories.people import make_person
 from xietong.cases import service
+from xietong.cases.models import Case
 from xietong.cases.schemas import CaseCreate
 from xietong.core.clock import CLOCK_SKEW
 from xietong.core.errors import ValidationFailed
@@ -18,10 +19,10 @@ from xietong.core.principal import SYSTEM
 from xietong.people.protection import PersonalDataProtector
 
 
-def _case_ahead(session: Session, protector: PersonalDataProtector, ahead: timedelta) -> None:
+def _case_ahead(session: Session, protector: PersonalDataProtector, ahead: timedelta) -> Case:
     person = make_person(session, protector, district_code="500106")
     now = at()
-    service.create_case(
+    return service.create_case(
         session,
         principal=SYSTEM,
         case_in=CaseCreate(
@@ -38,8 +39,10 @@ def _case_ahead(session: Session, protector: PersonalDataProtector, ahead: timed
 def test_a_case_detected_a_minute_ahead_of_the_clock_is_accepted(
     session: Session, protector: PersonalDataProtector
 ) -> None:
-    _case_ahead(session, protector, timedelta(minutes=1))
-    _case_ahead(session, protector, CLOCK_SKEW)
+    for ahead in (timedelta(minutes=1), CLOCK_SKEW):
+        case = _case_ahead(session, protector, ahead)
+        session.expire(case)
+        assert case.id is not None and case.detected_at == at() + ahead
 
 
 def test_a_case_detected_beyond_the_tolerated_skew_is_refused(

@@ -30,10 +30,10 @@ from xietong.cases.models import Case, CloseContact, QuarantineOrder, Transmissi
 from xietong.config import Settings
 from xietong.core.wallclock import SystemClock
 from xietong.models import metadata
+from xietong.mutual_aid.models import AidPlan
 from xietong.people.protection import PersonalDataProtector
 from xietong.referrals.inbox.service import list_referrals
 from xietong.referrals.models import Referral, ReferralEvent
-from xietong.resources.models import AidPlan
 from xietong.screening.models import LabResult, ResultBatch, Tube
 from xietong.storage.engine import build_engine, session_factory
 from xietong.storage.unit_of_work import unit_of_work

@@ -13,7 +13,7 @@ from tests.factories.analytics import (
 from tests.factories.resources import facility, window
 from tests.factories.web import csrf_of, log_in
 from xietong.core.principal import Role
-from xietong.resources.models import AidPlan
+from xietong.mutual_aid.models import AidPlan
 
 
 def test_the_resources_page_shows_the_capacity_a_district_reported(

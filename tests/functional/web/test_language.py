@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories.web import log_in
 from xietong.areas.models import Building
-from xietong.cases.models import Case, CloseContact, Cluster
+from xietong.cases.models import Case, CloseContact, Cluster, QuarantineOrder
 from xietong.core.principal import SYSTEM, Role
 from xietong.people.protection import PersonalDataProtector
 from xietong.referrals.models import Referral, ReferralEvent
@@ -239,6 +239,7 @@ def test_every_page_in_both_languages_shows_no_code_word(
     area = session.scalar(select(func.min(RiskArea.id))) or _proposed_area(session, case)
     batch = _first(session, ResultBatch.id)
     cluster = _first(session, Cluster.id)
+    order = _first(session, QuarantineOrder.id)
     referral = session.get(Referral, handled)
     assert referral is not None
     person = referral.person_id
@@ -264,12 +265,15 @@ def test_every_page_in_both_languages_shows_no_code_word(
         "/contacts",
         "/contacts?status=became_case",
         "/quarantine",
+        f"/quarantine/{order}",
         "/clusters",
         f"/clusters/{cluster}",
         f"/screening?day={day}",
         f"/screening/missed?building={building}&day={day}",
         "/lab",
         f"/lab/batches/{batch}",
+        "/line-lists",
+        "/line-lists?kind=contacts",
         f"/search?q={handled}",
         f"/persons/{person}",
         "/public/zones",

@@ -201,3 +201,23 @@ def test_the_api_lists_the_same_contacts_as_the_page(
         "/api/cases/contacts?status=unknown", headers={"Authorization": f"Bearer {token}"}
     )
     assert refused.status_code == 422
+
+
+def test_an_order_has_its_page_with_its_days_bed_and_case_within_the_jurisdiction(
+    app_client: TestClient, session: Session, protector: PersonalDataProtector
+) -> None:
+    lines = _lines(session, protector)
+    near, hidden = _order(session, lines.near), _order(session, lines.hidden)
+    log_in(app_client, session, role=Role.district_coordinator, district_code="500106")
+    listed = app_client.get("/quarantine")
+    assert f'href="/quarantine/{near.id}"' in listed.text
+    assert f'href="/quarantine/{near.id}"' in app_client.get("/contacts").text
+    page = app_client.get(f"/quarantine/{near.id}")
+    assert page.status_code == 200, page.text
+    assert f'data-order-id="{near.id}"' in page.text
+    assert lines.facility in page.text
+    assert f'href="/cases/{lines.case}#contacts"' in page.text
+    assert f'href="/persons/{lines.near.person_id}"' in page.text
+    days = re.search(r'id="order-test-days">(.*?)</dd>', page.text)
+    assert days is not None and days.group(1).split() == near.test_days
+    assert app_client.get(f"/quarantine/{hidden.id}").status_code == 404

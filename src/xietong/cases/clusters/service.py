@@ -349,6 +349,50 @@ def decide_member(
     return cluster
 
 
+def add_case(
+    session: Session,
+    *,
+    principal: Principal,
+    cluster_id: int,
+    case_id: int,
+    day: date,
+    now: datetime,
+) -> Cluster:
+    """Put a case into a cluster by a person's decision (tracing linked it, not a shared place):
+    a confirmed member, place role `traced`; a rejected cluster is refused."""
+    principal.require(Permission.write_persons)
+    cluster = get_cluster(session, principal=principal, cluster_id=cluster_id)
+    if cluster.status == "rejected":
+        raise Conflict(f"cluster {cluster_id} was rejected", code="cluster_rejected")
+    if session.get(ClusterMember, (cluster.id, case_id)) is not None:
+        raise Conflict(f"case {case_id} is in cluster {cluster_id} already", code="member_exists")
+    session.add(
+        ClusterMember(
+            cluster_id=cluster.id,
+            case_id=case_id,
+            status="confirmed",
+            place_role="traced",
+            day=day,
+            proposed_at=now,
+            decided_by=principal.username,
+            decided_at=now,
+        )
+    )
+    session.flush()
+    cluster.closed_on = None
+    cluster.updated_at = now
+    _refresh_days(session, cluster)
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action="add_member",
+        entity="cluster",
+        entity_ids=[cluster.id],
+        detail={"case_id": case_id},
+    )
+    return cluster
+
+
 def close_inactive_clusters(session: Session, *, today: date, now: datetime) -> list[int]:
     """Close every cluster whose quiet days all lie before `today`; return their ids."""
     window = _window(session, today)

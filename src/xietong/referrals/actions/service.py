@@ -1,11 +1,14 @@
-"""Acting on a referral: the receiving district acknowledges, locates, controls and closes it with
-feedback, or declines it (naming the district where the person is pushes it on there); the
-command centre reassigns it. Each change writes its event and outbox message in the same
+"""Acting on a referral: the receiving district acknowledges (one or several at once), locates,
+controls and closes it with feedback, or declines it (naming the district where the person is
+pushes it on there), and gives it to one of its field workers; the command centre reassigns it;
+whoever sees it may add a note. Each change writes its event and outbox message in the same
 transaction, and moves the access grant to the district that now holds the referral.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,15 +17,23 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
-from xietong.core.errors import PermissionDenied, RowError, ValidationFailed
-from xietong.core.principal import Principal
+from xietong.core.errors import DomainError, PermissionDenied, RowError, ValidationFailed
+from xietong.core.principal import Principal, Role
 from xietong.people import service as people_service
 from xietong.policy.rules import Policy
 from xietong.referrals import sla
-from xietong.referrals.models import Handoff, Referral
-from xietong.referrals.service import DONE, Policies, event_for, get_referral, notify
+from xietong.referrals.models import Handoff, Referral, ReferralEvent
+from xietong.referrals.service import (
+    DONE,
+    Policies,
+    event_for,
+    get_referral,
+    notify,
+    require_actor,
+)
 from xietong.referrals.states import (
     NEW_HOP,
+    OPEN,
     Action,
     RefusedTransition,
     Status,
@@ -198,6 +209,8 @@ def _start_hop(
     referral.control_due_at = due.control_by
     referral.acknowledged_at = referral.located_at = referral.controlled_at = None
     referral.overdue_at = referral.escalated_at = None
+    # The field worker belonged to the district that held it before.
+    referral.assignee = referral.assigned_at = None
     referral.policy_version = policy.version
     session.add(
         Handoff(
@@ -282,3 +295,176 @@ def reassign(
         note=note,
         to_district_code=to_district_code,
     )
+
+
+# --- several at once ----------------------------------------------------------------------------
+
+# One request acknowledges at most this many referrals (a page of the inbox is 100 at most).
+MAX_AT_ONCE = 200
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a request on several referrals: those done, and why each other was not."""
+
+    done: list[int] = field(default_factory=list)
+    refused: dict[int, RowError] = field(default_factory=dict)
+
+
+def _why(referral_id: int, exc: DomainError) -> RowError:
+    if isinstance(exc, ValidationFailed) and exc.errors:
+        first = exc.errors[0]
+        return RowError(f"referral {referral_id}", first.field, first.reason, first.value)
+    return RowError(f"referral {referral_id}", "referral", exc.message)
+
+
+def acknowledge_many(
+    session: Session,
+    *,
+    principal: Principal,
+    referral_ids: Sequence[int],
+    at: datetime,
+    tz: str,
+    note: str | None = None,
+) -> Outcome:
+    """Acknowledge each referral as `act` does one, each in its own savepoint: a referral that
+    cannot be acknowledged is named with the reason and left as it was, the others are done."""
+    require_actor(principal)
+    ids = list(dict.fromkeys(referral_ids))
+    if not ids:
+        raise ValidationFailed(errors=[RowError("request", "referral_ids", "choose a referral")])
+    if len(ids) > MAX_AT_ONCE:
+        raise ValidationFailed(
+            errors=[
+                RowError("request", "referral_ids", f"at most {MAX_AT_ONCE} at once", str(len(ids)))
+            ]
+        )
+    outcome = Outcome()
+    for referral_id in ids:
+        try:
+            with session.begin_nested():
+                act(
+                    session,
+                    principal=principal,
+                    referral_id=referral_id,
+                    action=Action.acknowledge,
+                    at=at,
+                    tz=tz,
+                    note=note,
+                )
+        except DomainError as exc:
+            outcome.refused[referral_id] = _why(referral_id, exc)
+        else:
+            outcome.done.append(referral_id)
+    return outcome
+
+
+# --- notes and assignment -----------------------------------------------------------------------
+
+MAX_NOTE = 2000
+# Who gives a referral to a field worker: the receiving district's coordinator, or the command
+# centre on its behalf.
+_ASSIGNERS = frozenset({Role.command, Role.district_coordinator})
+
+
+def _record(
+    session: Session,
+    referral: Referral,
+    *,
+    action: str,
+    principal: Principal,
+    at: datetime,
+    note: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> ReferralEvent:
+    """An event that leaves the state as it is, with its message and audit row."""
+    referral.updated_at = at
+    event = event_for(
+        referral,
+        action=action,
+        from_status=referral.status,
+        at=at,
+        actor=principal,
+        note=note,
+        detail=detail,
+    )
+    session.add(event)
+    session.flush()
+    notify(session, referral, event)
+    auth_service.record_audit(
+        session,
+        principal=principal,
+        action=action,
+        entity="referral",
+        entity_ids=[referral.id],
+        reason=note,
+    )
+    return event
+
+
+def add_note(
+    session: Session, *, principal: Principal, referral_id: int, text: str, at: datetime
+) -> ReferralEvent:
+    """Add a note to a referral's history (anyone who sees the referral may)."""
+    referral = get_referral(session, principal=principal, referral_id=referral_id, for_update=True)
+    written = text.strip()
+    if not written:
+        _refuse(referral, "text", "the note is empty")
+    if len(written) > MAX_NOTE:
+        _refuse(referral, "text", f"longer than {MAX_NOTE} characters", str(len(written)))
+    return _record(session, referral, action="noted", principal=principal, at=at, note=written)
+
+
+def assignable(session: Session, *, principal: Principal, referral_id: int) -> list[str]:
+    """The usernames of the active field workers of the district that holds the referral."""
+    referral = get_referral(session, principal=principal, referral_id=referral_id)
+    users, _ = auth_service.list_users(
+        session,
+        district_id=referral.to_district_id,
+        active=True,
+        role=Role.field_worker,
+        limit=500,
+    )
+    return [u.username for u in users]
+
+
+def assign(
+    session: Session,
+    *,
+    principal: Principal,
+    referral_id: int,
+    assignee: str | None,
+    at: datetime,
+) -> Referral:
+    """Give an open referral to a field worker of the district that holds it (None: to nobody)."""
+    referral = get_referral(session, principal=principal, referral_id=referral_id, for_update=True)
+    if principal.role not in _ASSIGNERS or principal.district_id not in (
+        None,
+        referral.to_district_id,
+    ):
+        raise PermissionDenied("only the receiving district's coordinator assigns a referral")
+    if Status(referral.status) not in OPEN:
+        _refuse(referral, "status", "only an open referral is assigned", referral.status)
+    name = assignee.strip() if assignee and assignee.strip() else None
+    if name is not None:
+        user = auth_service.get_user(session, username=name)
+        if user is None or not user.active:
+            _refuse(referral, "assignee", "no active user of that name", name)
+        elif user.role != Role.field_worker.value:
+            _refuse(referral, "assignee", "not a field worker", name)
+        elif user.district_id != referral.to_district_id:
+            _refuse(referral, "assignee", "not a user of the receiving district", name)
+    if name == referral.assignee:
+        return referral
+    previous = referral.assignee
+    referral.assignee = name
+    referral.assigned_at = at if name is not None else None
+    _record(
+        session,
+        referral,
+        action="assigned" if name is not None else "unassigned",
+        principal=principal,
+        at=at,
+        detail={"assignee": name, "previous": previous},
+    )
+    return referral

@@ -9,7 +9,7 @@ feedback. Every read and list is audited, and so is each read of the person behi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -40,6 +40,10 @@ from xietong.referrals.service import (
 from xietong.referrals.states import OPEN, Status, allowed_routes
 
 Box = Literal["all", "inbox", "outbox", "overdue", "escalated", "due_soon"]
+# `urgent`: open before closed, the earliest deadline (the longest overdue) first;
+# `deadline`: the nearest deadline still to come first, then the overdue, then the rest;
+# `newest`: the latest pushed first.
+Sort = Literal["urgent", "deadline", "newest"]
 # Once acknowledged, the receiving district needs the person to find and control them.
 _PERSON_SHOWN = frozenset({Status.acknowledged, Status.located, Status.controlled, Status.closed})
 
@@ -69,6 +73,8 @@ def _summary(referral: Referral, codes: dict[int, str], now: datetime) -> Referr
             status, sla.Deadlines(referral.acknowledge_due_at, referral.control_due_at), now
         ),
         escalated_at=referral.escalated_at,
+        assignee=referral.assignee,
+        assigned_at=referral.assigned_at,
     )
 
 
@@ -220,10 +226,13 @@ def list_referrals(
     reason: str | None = None,
     district_code: str | None = None,
     updated_since: datetime | None = None,
+    assignee: str | None = None,
+    sort: Sort = "urgent",
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[ReferralSummary], int]:
-    """A page of referrals, most urgent first (open before closed, earliest deadline first).
+    """A page of referrals, most urgent first (open before closed, earliest deadline first), or
+    in the order `sort` names; `assignee` keeps those given to that field worker.
 
     `inbox`: to the caller's district (command centre: escalated or declined, waiting for it);
     `outbox`: sent by the caller's district; `overdue`: past a deadline now; `escalated`:
@@ -267,16 +276,11 @@ def list_referrals(
         )
     if updated_since is not None:
         query = query.where(Referral.updated_at > updated_since)
+    if assignee is not None:
+        query = query.where(Referral.assignee == assignee)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    urgency = case(
-        (Referral.status == Status.pushed.value, Referral.acknowledge_due_at),
-        else_=Referral.control_due_at,
-    )
-    closed_last = case((Referral.status.in_(open_values), 0), else_=1)
     referrals = list(
-        session.scalars(
-            query.order_by(closed_last, urgency, Referral.id).limit(limit).offset(offset)
-        )
+        session.scalars(query.order_by(*_order(sort, now)).limit(limit).offset(offset))
     )
     auth_service.record_audit(
         session,
@@ -287,6 +291,36 @@ def list_referrals(
     )
     codes = areas_service.district_code_by_id(session)
     return [_summary(r, codes, now) for r in referrals], total
+
+
+def _order(sort: Sort, now: datetime) -> list[Any]:
+    open_values = [s.value for s in OPEN]
+    if sort == "newest":
+        return [Referral.pushed_at.desc(), Referral.id.desc()]
+    if sort == "deadline":
+        # The deadline that still runs (`sla.timer`): acknowledging while pushed, locating and
+        # controlling while acknowledged or located; none once controlled.
+        running = case(
+            (Referral.status == Status.pushed.value, Referral.acknowledge_due_at),
+            (
+                Referral.status.in_([Status.acknowledged.value, Status.located.value]),
+                Referral.control_due_at,
+            ),
+            else_=None,
+        )
+        group = case(
+            (running >= now, 0),
+            (running < now, 1),
+            (Referral.status.in_(open_values), 2),
+            else_=3,
+        )
+        return [group, running, Referral.id]
+    urgency = case(
+        (Referral.status == Status.pushed.value, Referral.acknowledge_due_at),
+        else_=Referral.control_due_at,
+    )
+    closed_last = case((Referral.status.in_(open_values), 0), else_=1)
+    return [closed_last, urgency, Referral.id]
 
 
 def history(session: Session, *, principal: Principal, referral_id: int) -> list[ReferralEventRead]:

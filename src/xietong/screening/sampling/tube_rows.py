@@ -56,7 +56,7 @@ class Problem:
     value: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Template:
     """What the tubes sharing a site, pool size, kind and building have in common."""
 
@@ -70,20 +70,14 @@ class Template:
 
 
 @dataclass(slots=True)
-class Draft:
-    """A tube as the rows of one chunk describe it (from its first row)."""
+class Draft(Template):
+    """A tube as the rows of one chunk describe it (from its first row): its template's terms,
+    with its own errors added, and its code, line and time."""
 
-    code: str
-    first_line: int
-    errors: list[tuple[str, str, str | None]] = field(default_factory=list)
-    site_id: int = 0
-    district_id: int = 0
-    building_id: int | None = None
-    kind: str = "screening"
-    pool_size: int = 0
+    code: str = ""
+    first_line: int = 0
     collected_at: datetime | None = None
     round_day: date | None = None
-    replaces: str = ""
     # Filled once the database has been asked about the code.
     tube_id: int | None = None
     existing_members: int = 0
@@ -169,18 +163,9 @@ class TubeReader:
             map(operator.ne, codes[1:], codes[:-1]), dtype=bool, count=len(rows) - 1
         )
         starts = np.r_[0, np.flatnonzero(changes) + 1]
-        lengths = np.diff(np.r_[starts, len(rows)])
-        tube_of: dict[str, int] = {}
-        first_row: list[int] = []
-        segment_tube = []
-        for start in starts.tolist():
-            code = codes[start].strip()
-            t = tube_of.get(code)
-            if t is None:
-                t = tube_of[code] = len(first_row)
-                first_row.append(start)
-            segment_tube.append(t)
-        chunk.tix = np.repeat(np.asarray(segment_tube, dtype=np.int64), lengths)
+        tube_of, first_row = _number_tubes(
+            chunk, starts, [codes[start] for start in starts.tolist()], len(rows)
+        )
         present = [name for name in ATTRIBUTES if i[name] is not None]
         key_of = operator.itemgetter(*[i[name] for name in present])
         keys = list(map(key_of, rows))
@@ -206,20 +191,9 @@ class TubeReader:
         the comparisons done by Arrow and Python work only per tube."""
         changes = rows.adjacent_differ(code_at)
         starts = np.r_[0, np.flatnonzero(changes) + 1]
-        lengths = np.diff(np.r_[starts, len(rows)])
-        tube_of: dict[str, int] = {}
-        first_row: list[int] = []
-        segment_tube = []
-        for start, raw in zip(
-            starts.tolist(), rows.column(code_at).take(pa.array(starts)).to_pylist(), strict=True
-        ):
-            code = raw.strip()
-            t = tube_of.get(code)
-            if t is None:
-                t = tube_of[code] = len(first_row)
-                first_row.append(start)
-            segment_tube.append(t)
-        chunk.tix = np.repeat(np.asarray(segment_tube, dtype=np.int64), lengths)
+        tube_of, first_row = _number_tubes(
+            chunk, starts, rows.column(code_at).take(pa.array(starts)).to_pylist(), len(rows)
+        )
         present = [at for name in ATTRIBUTES if (at := self.at[name]) is not None]
         inside = np.zeros(max(0, len(rows) - 1), dtype=bool)
         for at in present:
@@ -260,17 +234,17 @@ class TubeReader:
             collected_at, round_day = when  # type: ignore[misc]
         t = template
         return Draft(
-            code,
-            line,
             errors,
             t.site_id,
             t.district_id,
             t.building_id,
             t.kind,
             t.pool_size,
+            t.replaces,
+            code,
+            line,
             collected_at,
             round_day,
-            t.replaces,
         )
 
     def _template(self, static: tuple[str, ...]) -> Template:
@@ -397,6 +371,27 @@ class TubeReader:
             int(k): str(numbers[k]) for k in np.flatnonzero(chunk.by_number & chunk.ok)
         }
         return pids
+
+
+def _number_tubes(
+    chunk: Rows, starts: np.ndarray, run_codes: Sequence[str], rows: int
+) -> tuple[dict[str, int], list[int]]:
+    """Number the tubes of a chunk from its runs of rows sharing a code (`starts`, and the code
+    of each run): a code met again in a later run is the same tube. Sets each row's tube in
+    `chunk.tix`; returns each code's tube and each tube's first row, in order of appearance."""
+    tube_of: dict[str, int] = {}
+    first_row: list[int] = []
+    run_tube = []
+    for start, raw in zip(starts.tolist(), run_codes, strict=True):
+        code = raw.strip()
+        t = tube_of.get(code)
+        if t is None:
+            t = tube_of[code] = len(first_row)
+            first_row.append(start)
+        run_tube.append(t)
+    lengths = np.diff(np.r_[starts, rows])
+    chunk.tix = np.repeat(np.asarray(run_tube, dtype=np.int64), lengths)
+    return tube_of, first_row
 
 
 def _refuse_unlike_first(chunk: Rows, differs: np.ndarray, first_row: Sequence[int]) -> None:

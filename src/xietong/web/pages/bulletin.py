@@ -1,6 +1,8 @@
-"""The daily bulletin (疫情通报): its text in the official form, to read, copy and download.
+"""The daily bulletin (疫情通报): its text in the official form, to read, copy, print (the page
+has a print layout) and download as text or as an A4 PDF.
 
-The text and figures are `reports.service.bulletin`, the same as `GET /api/reports/bulletin`.
+The text and figures are `reports.service.bulletin`, the same as `GET /api/reports/bulletin`;
+the PDF is `reports.pdf.bulletin_pdf`, as `?format=pdf` there.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from xietong.core.clock import local_day
 from xietong.core.errors import DomainError
 from xietong.core.principal import Principal
 from xietong.reports import service as reports_service
+from xietong.reports.pdf import FontMissing, bulletin_pdf
 from xietong.reports.schemas import BulletinRead
+from xietong.web.i18n import translate
 from xietong.web.pages.common import error_page, guard
 from xietong.web.rendering import render
 from xietong.web.session import Viewer, ViewerDep
@@ -101,6 +105,38 @@ def bulletin_text(viewer: ViewerDep, session: SessionDep, choice: BulletinChoice
         name = f"bulletin-{chosen_day.isoformat()}-{hours:02d}h-{lang}.txt"
         return PlainTextResponse(
             text + "\n",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    return guard(viewer, session, build)
+
+
+@router.get("/bulletin.pdf")
+def bulletin_pdf_download(
+    viewer: ViewerDep, session: SessionDep, choice: BulletinChoiceDep
+) -> Response:
+    def build(principal: Principal) -> Response:
+        chosen_day, hours, lang = choice
+        try:
+            bulletin = _bulletin(session, viewer, day=chosen_day, hours=hours, lang=lang)
+            content = bulletin_pdf(bulletin, font=viewer.settings.pdf_font)
+        except FontMissing as exc:
+            # Not the reader's doing: what is missing on the server, and who can fix it.
+            words = {
+                "message": translate(
+                    viewer.lang, "bulletin.no_font", path=viewer.settings.pdf_font
+                ),
+                "code": exc.code,
+                "next_step": translate(viewer.lang, "bulletin.no_font_next"),
+                "back": "/bulletin",
+            }
+            return render(viewer, session, "error.html", words, status_code=exc.status_code)
+        except DomainError as exc:
+            return error_page(viewer, session, exc)
+        name = f"bulletin-{chosen_day.isoformat()}-{hours:02d}h-{lang}.pdf"
+        return Response(
+            content,
+            media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 

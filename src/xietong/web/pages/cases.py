@@ -28,6 +28,8 @@ from xietong.core.principal import Principal, Role
 from xietong.flows import contacts as contact_flow
 from xietong.web import forms
 from xietong.web.export import csv_response
+from xietong.web.form_errors import field_errors, labelled
+from xietong.web.i18n import Language, translate
 from xietong.web.pages.common import Paging, clamp_limit, error_page, guard
 from xietong.web.rendering import render
 from xietong.web.session import Viewer, ViewerDep, check_csrf, to_login
@@ -236,6 +238,18 @@ def case_page(case_id: int, request: Request, viewer: ViewerDep, session: Sessio
     return guard(viewer, session, build, roles=CASE_ROLES)
 
 
+def _contact_labels(lang: Language) -> dict[str, str]:
+    """The contact form's labels by the model's field (its errors name them)."""
+    return {
+        "national_id": translate(lang, "cases.national_id"),
+        "name": translate(lang, "person.name"),
+        "phone": translate(lang, "person.phone"),
+        "residence_building_code": translate(lang, "cases.residence_building"),
+        "residence_district_code": translate(lang, "cases.residence_district"),
+        "exposure_kind": translate(lang, "cases.exposure"),
+    }
+
+
 @router.post("/cases/{case_id}/contacts")
 def register_contact(
     case_id: int,
@@ -266,10 +280,12 @@ def register_contact(
         "exposure_kind": exposure_kind,
     }
     back = f"/cases/{case_id}#contacts"
+    labels = _contact_labels(viewer.lang)
+    errors: list[RowError] = []
     try:
         check_csrf(viewer, csrf)
         try:
-            contact_in = ContactCreate.model_validate(
+            contact_in: ContactCreate | None = ContactCreate.model_validate(
                 {
                     "national_id": national_id.strip() or None,
                     "name": name.strip() or None,
@@ -280,33 +296,32 @@ def register_contact(
                 }
             )
         except ValidationError as exc:
-            raise ValidationFailed(
-                errors=[
-                    RowError("contact", ".".join(map(str, e["loc"])) or "contact", e["msg"])
-                    for e in exc.errors()
-                ]
-            ) from exc
-        with session.begin_nested():
-            if form_key and not forms.claim(
-                session, key=form_key, username=principal.username, now=viewer.now
-            ):
-                return RedirectResponse(back, status_code=303)
-            contact_flow.register_contact(
-                session,
-                principal=principal,
-                protector=get_protector(request),
-                case_id=case_id,
-                contact_in=contact_in,
-                now=viewer.now,
-                tz=viewer.settings.timezone,
-            )
+            contact_in = None
+            errors = field_errors(exc, lang=viewer.lang, record="contact", labels=labels)
+        if contact_in is not None:
+            with session.begin_nested():
+                if form_key and not forms.claim(
+                    session, key=form_key, username=principal.username, now=viewer.now
+                ):
+                    return RedirectResponse(back, status_code=303)
+                contact_flow.register_contact(
+                    session,
+                    principal=principal,
+                    protector=get_protector(request),
+                    case_id=case_id,
+                    contact_in=contact_in,
+                    now=viewer.now,
+                    tz=viewer.settings.timezone,
+                )
     except ValidationFailed as refused:
+        errors = labelled(refused.errors, lang=viewer.lang, labels=labels)
+    except DomainError as exc:
+        return error_page(viewer, session, exc)
+    if errors:
         try:
             context = _case_context(session, viewer, principal, request, case_id)
         except DomainError as exc:
             return error_page(viewer, session, exc)
-        context.update({"values": values, "errors": refused.errors})
+        context.update({"values": values, "errors": errors})
         return render(viewer, session, "case.html", context, status_code=422)
-    except DomainError as exc:
-        return error_page(viewer, session, exc)
     return RedirectResponse(back, status_code=303)

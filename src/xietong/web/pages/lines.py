@@ -1,9 +1,10 @@
 """Lines on screen: every close contact and every quarantine order of the jurisdiction, each
-list with its filters, pages and CSV; a row links to the contact's case and person.
+list with its filters, pages and CSV, and one order with its days, bed and test days; a row
+links to the contact's case and person, an order to its own page.
 
-Reads go through `contact_service.list_contacts` and `quarantine_service.list_orders`, the
-functions behind `/api/cases/contacts` and `/api/cases/quarantine-orders` (same roles, same
-jurisdiction, every read audited).
+Reads go through `contact_service.list_contacts`, `quarantine_service.list_orders` and
+`get_order`, the functions behind `/api/cases/contacts` and `/api/cases/quarantine-orders`
+(same roles, same jurisdiction, every read audited).
 """
 
 from __future__ import annotations
@@ -213,5 +214,18 @@ def quarantine_page(
             "case_of": case_of,
         }
         return render(viewer, session, "quarantine.html", context, query=query)
+
+    return guard(viewer, session, build, roles=CASE_ROLES)
+
+
+@router.get("/quarantine/{order_id}")
+def order_page(order_id: int, viewer: ViewerDep, session: SessionDep) -> Response:
+    def build(principal: Principal) -> Response:
+        order = quarantine_service.get_order(session, principal=principal, order_id=order_id)
+        read = quarantine_service.order_reads(session, [order])[0]
+        case_id = contact_service.cases_of_contacts(session, contact_ids=[read.contact_id]).get(
+            read.contact_id
+        )
+        return render(viewer, session, "quarantine_order.html", {"o": read, "case_id": case_id})
 
     return guard(viewer, session, build, roles=CASE_ROLES)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from xietong.analytics import service as analytics_service
 from xietong.api.deps import SessionDep
+from xietong.cases import notices as case_notices
 from xietong.core.clock import local_day
 from xietong.core.errors import PermissionDenied
 from xietong.core.principal import Principal, Role
@@ -25,11 +26,22 @@ from xietong.web.data import overview as data
 from xietong.web.data import wall
 from xietong.web.i18n import translate
 from xietong.web.pages.common import act, guard
-from xietong.web.pages.referrals import LIVE_TOPICS
-from xietong.web.rendering import district_labels, render, render_fragment
+from xietong.web.pages.referrals import LIVE_TOPICS as REFERRAL_TOPICS
+from xietong.web.rendering import Formatter, district_labels, render, render_fragment
 from xietong.web.session import Viewer, ViewerDep
+from xietong.zones import notices as zone_notices
 
 router = APIRouter(include_in_schema=False)
+
+# What may change the overview's figures: referrals, risk areas, cases, a refresh of the
+# aggregates. The stream is asked for these prefixes; the page listens for these topics.
+LIVE_PREFIXES = ("referral.", "zones.", "cases.", "analytics.")
+LIVE_TOPICS = (
+    *REFERRAL_TOPICS,
+    *zone_notices.TOPICS,
+    case_notices.RECORDED,
+    analytics_service.AGGREGATES_REFRESHED,
+)
 
 
 def parse_day(value: str | None, default: date) -> date:
@@ -44,27 +56,71 @@ def parse_day(value: str | None, default: date) -> date:
 @router.get("/overview")
 def overview(viewer: ViewerDep, session: SessionDep, day: str | None = None) -> Response:
     def build(principal: Principal) -> Response:
-        today = local_day(viewer.now, viewer.settings.timezone)
-        # The last complete day unless another is asked for: today's counts are still arriving.
-        shown = min(parse_day(day, today - timedelta(days=1)), today)
-        context, as_of = overview_context(
-            viewer, session, principal=principal, day=shown, today=today
-        )
-        picture = context["situation"]
-        as_of_text = None
-        if picture is not None and picture.trend.parameters.source == "official":
-            as_of_text = translate(viewer.lang, "frame.data_official", day=shown.isoformat())
+        context, as_of, as_of_text = overview_context(viewer, session, principal=principal, day=day)
         return render(viewer, session, "overview.html", context, as_of=as_of, as_of_text=as_of_text)
 
     return guard(viewer, session, build)
 
 
+@router.get("/overview/panels")
+def panels_fragment(viewer: ViewerDep, session: SessionDep, day: str | None = None) -> Response:
+    """The figures below the strip, fetched again whenever the stream says they may have
+    changed (a case, a referral, a risk area, a refresh of the aggregates)."""
+    principal = viewer.principal
+    if principal is None:
+        return HTMLResponse("", status_code=401)
+    context, _, _ = overview_context(viewer, session, principal=principal, day=day)
+    return render_fragment(
+        viewer,
+        session,
+        "overview_panels.html",
+        {**context, "path": "/overview", "query": {"day": day} if day else {}},
+    )
+
+
 def overview_context(
+    viewer: Viewer, session: Session, *, principal: Principal, day: str | None
+) -> tuple[dict[str, Any], datetime | None, str | None]:
+    """What the page and its panels show, when their data is from and how to say so."""
+    context, as_of = _figures(
+        viewer,
+        session,
+        principal=principal,
+        day=shown_day(viewer, day),
+        today=local_day(viewer.now, viewer.settings.timezone),
+    )
+    picture = context["situation"]
+    as_of_text = None
+    if picture is not None and picture.trend.parameters.source == "official":
+        as_of_text = translate(viewer.lang, "frame.data_official", day=context["day"].isoformat())
+    as_of_line = as_of_text or translate(
+        viewer.lang, "frame.data_as_of", at=Formatter(viewer).time(as_of or viewer.now)
+    )
+    context.update(
+        {
+            # No day asked for: the live panels follow "yesterday" past midnight.
+            "day_param": day or None,
+            "now": viewer.now,
+            "as_of_line": as_of_line,
+            "live_topics": ",".join(LIVE_TOPICS),
+            "live_stream": "/api/stream?" + "&".join(f"topic={t}" for t in LIVE_PREFIXES),
+        }
+    )
+    return context, as_of, as_of_text
+
+
+def shown_day(viewer: Viewer, day: str | None) -> date:
+    """The day the overview shows: the last complete day unless another is asked for (today's
+    counts are still arriving)."""
+    today = local_day(viewer.now, viewer.settings.timezone)
+    return min(parse_day(day, today - timedelta(days=1)), today)
+
+
+def _figures(
     viewer: Viewer, session: Session, *, principal: Principal, day: date, today: date
 ) -> tuple[dict[str, Any], datetime | None]:
     lang = viewer.lang
     labels = district_labels(session)
-    names = {d.code: d.name(lang) for d in labels.values()}
     own = labels[principal.district_id].code if principal.district_id is not None else None
     picture, missing = data.situation(session, day=day)
     surface = picture.surface_by_code() if picture is not None else {}
@@ -77,11 +133,14 @@ def overview_context(
         "missing": missing,
         "strip": strip_of(session, viewer, principal),
         "live": principal.role in wall.STRIP_ROLES,
-        "live_topics": ",".join(LIVE_TOPICS),
-        "map_json": charts.district_map(
-            {code: float(n) for code, n in surface.items() if n is not None},
-            names=names,
-            label=translate(lang, "overview.new_surface"),
+        "wall_map": wall.district_map(
+            session,
+            principal=principal,
+            labels=labels,
+            lang=lang,
+            surface=surface,
+            day=day,
+            now=viewer.now,
             highlight=own,
         ),
         "curve_json": None,
@@ -140,11 +199,9 @@ def coordination_panels(viewer: ViewerDep, session: SessionDep, day: str | None 
     principal = viewer.principal
     if principal is None:
         return HTMLResponse("", status_code=401)
-    today = local_day(viewer.now, viewer.settings.timezone)
-    shown = min(parse_day(day, today - timedelta(days=1)), today)
     labels = district_labels(session)
     context = {
-        "coordination": data.coordination(session, principal=principal, day=shown),
+        "coordination": data.coordination(session, principal=principal, day=shown_day(viewer, day)),
         "own_code": labels[principal.district_id].code if principal.district_id else None,
     }
     return render_fragment(viewer, session, "overview_coordination.html", context)

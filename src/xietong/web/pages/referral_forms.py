@@ -1,7 +1,9 @@
 """Referrals made and followed from the screen: the form that pushes a referral (from a case or
-contact page, or from scratch), the inbox as CSV.
+contact page, or from scratch), several acknowledged at once, the inbox as CSV.
 
-A referral is made through `referrals.service.create_manual`, as `POST /api/referrals` does.
+A referral is made through `referrals.service.create_manual`, as `POST /api/referrals` does;
+several are acknowledged through `referrals.actions.service.acknowledge_many`, as
+`POST /api/referrals/acknowledge` does.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from xietong.api.deps import SessionDep
 from xietong.core.errors import DomainError, RowError, ValidationFailed
 from xietong.core.principal import Principal, Role
 from xietong.referrals import service as referrals_service
+from xietong.referrals.actions import service as action_service
 from xietong.referrals.inbox import service as query_service
 from xietong.referrals.schemas import ReferralCreate, ReferralSummary
 from xietong.web import forms
 from xietong.web.export import csv_response
-from xietong.web.pages.common import error_page, guard
+from xietong.web.form_errors import field_errors, labelled, message
+from xietong.web.i18n import translate
+from xietong.web.pages.common import error_page, guard, safe_next
 from xietong.web.pages.referrals import boxes_for
 from xietong.web.rendering import render
 from xietong.web.session import Viewer, ViewerDep, check_csrf, to_login
@@ -31,6 +36,8 @@ router = APIRouter(include_in_schema=False)
 ACTORS = (Role.command, Role.district_coordinator, Role.field_worker)
 REASONS = ("close_contact", "left_high_risk_area", "positive", "pooled_positive", "manual")
 Text = Annotated[str, Form()]
+# The model's fields named otherwise in the form.
+FIELDS = {"to_district_code": "to_district"}
 
 
 def _form(
@@ -85,29 +92,40 @@ def push_referral(
         "to_district": to_district,
         "note": note,
     }
+    lang = viewer.lang
+    labels = {
+        "person_id": translate(lang, "referrals.person_id"),
+        "reason": translate(lang, "referrals.reason"),
+        "evidence": translate(lang, "referrals.evidence"),
+        "to_district_code": translate(lang, "referrals.to"),
+        "from_district_code": translate(lang, "referrals.from"),
+        "note": translate(lang, "referrals.note"),
+    }
     try:
         check_csrf(viewer, csrf)
-        if not to_district:
-            raise ValidationFailed(
-                errors=[RowError("referral", "to_district_code", "choose the receiving district")]
-            )
-        try:
-            referral_in = ReferralCreate.model_validate(
-                {
-                    "person_id": person_id.strip(),
-                    "reason": reason,
-                    "evidence": evidence.strip(),
-                    "to_district_code": to_district,
-                    "note": note.strip() or None,
-                }
-            )
-        except ValidationError as exc:
-            raise ValidationFailed(
-                errors=[
-                    RowError("referral", ".".join(map(str, e["loc"])), e["msg"])
-                    for e in exc.errors()
-                ]
-            ) from exc
+    except DomainError as exc:
+        return error_page(viewer, session, exc)
+    errors: list[RowError] = []
+    referral_in: ReferralCreate | None = None
+    try:
+        referral_in = ReferralCreate.model_validate(
+            {
+                "person_id": person_id.strip(),
+                "reason": reason,
+                "evidence": evidence.strip(),
+                "to_district_code": to_district or None,
+                "note": note.strip() or None,
+            }
+        )
+    except ValidationError as exc:
+        errors = field_errors(exc, lang=lang, record="referral", labels=labels, fields=FIELDS)
+    if not to_district:
+        # No default: the receiving district is chosen, never the person's home by omission.
+        missing = message(lang, "missing", labels["to_district_code"])
+        errors.append(RowError("referral", "to_district", missing))
+    if errors or referral_in is None:
+        return _form(viewer, session, values=values, errors=errors, status_code=422)
+    try:
         with session.begin_nested():
             if form_key and not forms.claim(
                 session, key=form_key, username=principal.username, now=viewer.now
@@ -121,10 +139,56 @@ def push_referral(
                 tz=viewer.settings.timezone,
             )
     except ValidationFailed as refused:
-        return _form(viewer, session, values=values, errors=refused.errors, status_code=422)
+        shown = labelled(refused.errors, lang=lang, labels=labels, fields=FIELDS)
+        return _form(viewer, session, values=values, errors=shown, status_code=422)
     except DomainError as exc:
         return error_page(viewer, session, exc)
     return RedirectResponse(f"/referrals/{referral.id}", status_code=303)
+
+
+@router.post("/referrals/acknowledge")
+def acknowledge_selected(
+    viewer: ViewerDep,
+    session: SessionDep,
+    csrf: Text = "",
+    referral_id: Annotated[list[str] | None, Form()] = None,
+    next: Text = "",
+    form_key: Text = "",
+) -> Response:
+    """Acknowledge the ticked referrals; those that could not be are named with the reason."""
+    principal = viewer.principal
+    if principal is None:
+        return to_login(viewer)
+    if principal.role not in ACTORS:
+        return guard(viewer, session, lambda p: Response(), roles=ACTORS)
+    back = safe_next(next, "/referrals")
+    ids = [int(v) for v in referral_id or [] if v.strip().isdigit() and len(v.strip()) < 19]
+    try:
+        check_csrf(viewer, csrf)
+        with session.begin_nested():
+            if form_key and not forms.claim(
+                session, key=form_key, username=principal.username, now=viewer.now
+            ):
+                return RedirectResponse(back, status_code=303)
+            outcome = action_service.acknowledge_many(
+                session,
+                principal=principal,
+                referral_ids=ids,
+                at=viewer.now,
+                tz=viewer.settings.timezone,
+            )
+    except DomainError as exc:
+        return error_page(viewer, session, exc)
+    if not outcome.refused:
+        return RedirectResponse(back, status_code=303)
+    context = {"done": outcome.done, "refused": outcome.refused, "back": back}
+    return render(
+        viewer,
+        session,
+        "referrals_bulk.html",
+        context,
+        status_code=200 if outcome.done else 422,
+    )
 
 
 @router.get("/referrals.csv")
@@ -164,6 +228,7 @@ def referrals_csv(
                 "next_deadline",
                 "overdue",
                 "escalated_at",
+                "assignee",
             ],
             rows=[
                 [
@@ -178,6 +243,7 @@ def referrals_csv(
                     r.next_deadline.isoformat() if r.next_deadline else "",
                     r.overdue,
                     r.escalated_at.isoformat() if r.escalated_at else "",
+                    r.assignee or "",
                 ]
                 for r in rows
             ],

@@ -1,6 +1,7 @@
-"""The referral inbox of a district, its sent referrals with their feedback, one referral's page,
-the actions of the receiving district, and the command centre's board of overdue and escalated
-referrals per pair of districts.
+"""The referral inbox of a district (sorted by urgency, nearest deadline or newest; "mine" for a
+field worker), its sent referrals with their feedback, one referral's page with its notes and
+assignee, the actions of the receiving district, and the command centre's board of overdue and
+escalated referrals per pair of districts.
 
 Lists come from `referrals.query_service.list_referrals` and actions go through
 `referrals.action_service`, exactly as the API's routes do. The inbox table is also served alone
@@ -24,7 +25,7 @@ from xietong.core.principal import Principal, Role
 from xietong.people.protection import PersonalDataProtector
 from xietong.referrals.actions import service as action_service
 from xietong.referrals.inbox import service as query_service
-from xietong.referrals.inbox.service import Box
+from xietong.referrals.inbox.service import Box, Sort
 from xietong.referrals.schemas import ReferralSummary
 from xietong.referrals.states import OPEN, Action, Status, allowed_actions
 from xietong.web import charts, forms
@@ -37,6 +38,8 @@ from xietong.web.session import Viewer, ViewerDep
 router = APIRouter(include_in_schema=False)
 
 STATUS_FILTERS = ("open", "all", *(s.value for s in Status))
+# The default (urgent) is the order the board and the API use.
+SORTS: tuple[Sort, ...] = ("urgent", "deadline", "newest")
 REASONS = ("pooled_positive", "positive", "close_contact", "left_high_risk_area", "manual")
 LIVE_TOPICS = (
     "referral.pushed",
@@ -48,6 +51,9 @@ LIVE_TOPICS = (
     "referral.rerouted",
     "referral.reassigned",
     "referral.escalated",
+    "referral.assigned",
+    "referral.unassigned",
+    "referral.noted",
 )
 # The roles that work on referrals (the referrals service refuses the others).
 _ACTORS = (Role.command, Role.district_coordinator, Role.field_worker)
@@ -64,6 +70,8 @@ class InboxQuery:
     district: str | None
     limit: int
     offset: int
+    sort: Sort = "urgent"
+    mine: bool = False
 
     def params(self) -> dict[str, object]:
         return {
@@ -71,6 +79,8 @@ class InboxQuery:
             "status": self.status,
             "reason": self.reason,
             "district": self.district,
+            "sort": None if self.sort == "urgent" else self.sort,
+            "mine": "1" if self.mine else None,
             "limit": self.limit,
             "offset": self.offset,
         }
@@ -91,6 +101,8 @@ def parse_query(
     district: str | None,
     limit: int | None,
     offset: int | None,
+    sort: str | None = None,
+    mine: str | None = None,
 ) -> InboxQuery:
     boxes = boxes_for(principal)
     chosen: Box = boxes[0]
@@ -106,6 +118,8 @@ def parse_query(
         district=district or None,
         limit=clamp_limit(limit),
         offset=max(0, offset or 0),
+        sort=next((s for s in SORTS if s == sort), "urgent"),
+        mine=mine in ("1", "on", "true"),
     )
 
 
@@ -143,6 +157,8 @@ def inbox_rows(
         statuses=_statuses(query.status),
         reason=query.reason,
         district_code=query.district,
+        assignee=principal.username if query.mine else None,
+        sort=query.sort,
         limit=query.limit,
         offset=query.offset,
     )
@@ -203,6 +219,8 @@ def inbox_page(
     district: str | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    sort: str | None = None,
+    mine: str | None = None,
 ) -> Response:
     def build(principal: Principal) -> Response:
         query = parse_query(
@@ -213,6 +231,8 @@ def inbox_page(
             district=district,
             limit=limit,
             offset=offset,
+            sort=sort,
+            mine=mine,
         )
         context = _rows_context(session, viewer, principal, query, get_protector(request))
         labels = district_labels(session)
@@ -222,6 +242,7 @@ def inbox_page(
                 "unread_answers": referral_marks.unread_answers(session, viewer, principal, own),
                 "boxes": boxes_for(principal),
                 "status_filters": STATUS_FILTERS,
+                "sorts": SORTS,
                 "reasons": REASONS,
                 "live": True,
                 "live_topics": ",".join(LIVE_TOPICS),
@@ -246,6 +267,8 @@ def inbox_rows_fragment(
     district: str | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    sort: str | None = None,
+    mine: str | None = None,
 ) -> Response:
     """The inbox table alone, for the live refresh (the page's script swaps it in)."""
     principal = viewer.principal
@@ -259,6 +282,8 @@ def inbox_rows_fragment(
         district=district,
         limit=limit,
         offset=offset,
+        sort=sort,
+        mine=mine,
     )
     context = _rows_context(session, viewer, principal, query, get_protector(request))
     return render_fragment(viewer, session, "referrals_rows.html", context)
@@ -376,6 +401,16 @@ def referral_page(
         labels = district_labels(session)
         own = labels[principal.district_id].code if principal.district_id is not None else None
         receiving = principal.is_city or referral.to_district_code == own
+        may_assign = (
+            receiving
+            and principal.role in (Role.command, Role.district_coordinator)
+            and referral.status in OPEN
+        )
+        workers = (
+            action_service.assignable(session, principal=principal, referral_id=referral_id)
+            if may_assign
+            else []
+        )
         if own is not None and referral.from_district_code == own:
             forms.mark_seen(
                 session,
@@ -396,6 +431,8 @@ def referral_page(
                     [a.value for a in allowed_actions(referral.status)] if receiving else []
                 ),
                 "may_reassign": principal.is_city and principal.role is Role.command,
+                "may_assign": may_assign,
+                "workers": workers,
                 "back_to": f"/referrals/{referral_id}",
             },
             as_of=max((e.at for e in history), default=None),
@@ -420,6 +457,8 @@ def referral_action(
     feedback: Text = "",
     reason: Text = "",
     district: Text = "",
+    assignee: Text = "",
+    text: Text = "",
     next: Text = "",
     form_key: Text = "",
 ) -> Response:
@@ -443,6 +482,18 @@ def referral_action(
             )
         elif action == "reassign":
             action_service.reassign(session, to_district_code=district, note=note or None, **common)
+        elif action == "note":
+            action_service.add_note(
+                session, principal=principal, referral_id=referral_id, text=text, at=at
+            )
+        elif action == "assign":
+            action_service.assign(
+                session,
+                principal=principal,
+                referral_id=referral_id,
+                assignee=assignee or None,
+                at=at,
+            )
         else:
             raise ValidationFailed(summary=f"unknown action {action!r}")
 

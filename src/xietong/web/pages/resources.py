@@ -1,7 +1,7 @@
 """Resources: capacity against demand per district and day, and the mutual-aid plan to approve.
 
-The table is `resources.outlook.demand_read(outlook(...))`, the same as
-`GET /api/resources/outlook`; plans come from `resources.flows` (list, read, propose, approve,
+The table is `mutual_aid.outlook.demand_read(outlook(...))`, the same as
+`GET /api/resources/outlook`; plans come from `mutual_aid.plans` (list, read, propose, approve,
 reject), the command centre's decisions.
 """
 
@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from xietong.api.deps import SessionDep
 from xietong.core.clock import local_day
 from xietong.core.principal import Principal, Role
-from xietong.resources.outlook import service as resources_outlook
-from xietong.resources.plans import service as flows
-from xietong.resources.schemas import DemandInputs, DemandRead, PlanRequest
+from xietong.mutual_aid.outlook import service as resources_outlook
+from xietong.mutual_aid.plans import service as flows
+from xietong.mutual_aid.schemas import DemandInputs, DemandRead, PlanRequest
 from xietong.web import charts
 from xietong.web.i18n import translate
 from xietong.web.pages.common import Paging, act, clamp_limit, guard

@@ -36,9 +36,10 @@
     });
   }
 
-  // Fragments: <div data-fragment-url> is filled once after the page (slower panels).
-  function loadFragments() {
-    document.querySelectorAll("[data-fragment-url]").forEach((el) => {
+  // Fragments: <div data-fragment-url> is filled once after the page (slower panels), and
+  // again whenever a live region brings it back.
+  function loadFragments(root) {
+    (root || document).querySelectorAll("[data-fragment-url]").forEach((el) => {
       fetch(el.dataset.fragmentUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
         .then((html) => { el.innerHTML = html; el.dataset.loaded = "1"; drawFigures(el); })
@@ -88,10 +89,18 @@
     if (!regions.length || refreshing) return;
     refreshing = Promise.all(Array.from(regions).map((region) => {
       const seen = new Set(Array.from(region.querySelectorAll("[data-row-id]")).map((r) => r.dataset.rowId));
+      // What the reader opened or chose stays so: a table behind its toggle, a map's layer,
+      // rows ticked for an action on several at once.
+      const opened = Array.from(region.querySelectorAll("details[open][id]")).map((d) => d.id);
+      const chosen = Array.from(region.querySelectorAll("input[type=radio][id]:checked")).map((i) => i.id);
+      const ticked = new Set(Array.from(region.querySelectorAll("input[data-keep-checked]:checked")).map((i) => i.value));
       return fetch(region.dataset.liveUrl, { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then((r) => (r.ok ? r.text() : Promise.reject(r.status)))
         .then((html) => {
           region.innerHTML = html;
+          opened.forEach((id) => { const d = document.getElementById(id); if (d) d.open = true; });
+          chosen.forEach((id) => { const i = document.getElementById(id); if (i) i.checked = true; });
+          region.querySelectorAll("input[data-keep-checked]").forEach((i) => { i.checked = ticked.has(i.value); });
           let fresh = 0;
           region.querySelectorAll("[data-row-id]").forEach((row) => {
             if (!seen.has(row.dataset.rowId)) { row.classList.add("fresh"); fresh += 1; }
@@ -103,6 +112,7 @@
           const head = document.getElementById("as-of");
           if (asOf && head) head.textContent = asOf.dataset.asOf;
           drawFigures(region);
+          loadFragments(region);
           tick();
         });
     })).catch(() => {}).finally(() => { refreshing = null; });
@@ -158,6 +168,13 @@
           done();
         }
       });
+    });
+  }
+
+  // A print button prints the page in its print layout (the stylesheet's @media print).
+  function printButtons() {
+    document.querySelectorAll("[data-print]").forEach((button) => {
+      button.addEventListener("click", () => window.print());
     });
   }
 
@@ -217,6 +234,7 @@
     listen();
     copyButtons();
     backLinks();
+    printButtons();
     autosubmit();
     guardForms();
     body.dataset.ready = "1";

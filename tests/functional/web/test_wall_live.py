@@ -1,0 +1,98 @@
+"""The overview refreshes itself: whatever may change its figures (a referral, a risk area, a
+case recorded, a refresh of the daily aggregates that found something new) is a message on the
+live stream, and the page fetches its strip and its panels again, saying when in server time."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.factories.cases import make_case
+from tests.factories.clock import TZ
+from tests.factories.web import log_in
+from xietong.analytics import service as analytics_service
+from xietong.areas import service as areas_service
+from xietong.core.principal import Role
+from xietong.outbox import queue
+from xietong.outbox.queue import BroadcastMessage
+from xietong.people.protection import PersonalDataProtector
+
+NOW = datetime(2022, 11, 15, 3, 0, tzinfo=UTC)
+
+
+def _messages(session: Session, topic: str) -> list[BroadcastMessage]:
+    return [m for m in queue.messages_after(session, after_id=0, limit=10_000) if m.topic == topic]
+
+
+def test_a_refresh_that_changes_the_aggregates_tells_every_dashboard_and_a_quiet_one_does_not(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    make_case(session, protector, district_code="500108", detected_at=NOW - timedelta(hours=3))
+    analytics_service.refresh_aggregates(session, now=NOW, tz=TZ)
+    sent = _messages(session, analytics_service.AGGREGATES_REFRESHED)
+    assert len(sent) == 1
+    every_district = set(areas_service.district_code_by_id(session))
+    assert set(sent[0].audience) == every_district | {None}
+    assert all(sent[0].visible_to(d) for d in every_district)
+
+    # Nothing recorded since: the next run recounts its recent days but has nothing to say.
+    analytics_service.refresh_aggregates(session, now=NOW + timedelta(hours=1), tz=TZ)
+    assert len(_messages(session, analytics_service.AGGREGATES_REFRESHED)) == 1
+
+
+def test_a_case_recorded_is_told_to_its_districts_and_the_command_centre_without_the_person(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    case = make_case(session, protector, district_code="500108", report_district_code="500106")
+    (sent,) = [m for m in _messages(session, "cases.recorded") if m.payload["case_id"] == case.id]
+    codes = areas_service.district_code_by_id(session)
+    assert {codes[d] for d in sent.audience if d is not None} == {"500106", "500108"}
+    assert None in sent.audience
+    assert not sent.visible_to(areas_service.get_district(session, code="500101").id)
+    assert "person_id" not in sent.payload and "name" not in sent.payload
+
+
+def test_the_overview_listens_for_every_topic_that_changes_it_and_fetches_its_panels(
+    app_client: TestClient, session: Session
+) -> None:
+    log_in(app_client, session, role=Role.command)
+    page = app_client.get("/overview?day=2022-11-13").text
+    topics = re.search(r'data-live-topics="([^"]+)"', page)
+    assert topics is not None
+    for topic in (
+        "referral.closed",
+        "zones.activated",
+        "zones.lifted",
+        "cases.recorded",
+        "analytics.aggregates_refreshed",
+    ):
+        assert topic in topics.group(1).split(",")
+    stream = re.search(r'data-live-stream="([^"]+)"', page)
+    assert stream is not None
+    for prefix in ("referral.", "zones.", "cases.", "analytics."):
+        assert f"topic={prefix}" in stream.group(1).replace("&amp;", "&")
+    assert 'data-live-url="/overview/panels?day=2022-11-13"' in page
+    assert 'data-live-url="/overview/strip"' in page
+
+    panels = app_client.get("/overview/panels?day=2022-11-13")
+    assert panels.status_code == 200
+    assert "<html" not in panels.text
+    stamp = re.search(
+        r'id="overview-refreshed" data-server-now="([^"]+)"[^>]*>刷新于 ([\d\- :]+)（服务器时间）<',
+        panels.text,
+    )
+    assert stamp is not None
+    server_now = datetime.fromisoformat(stamp.group(1))
+    assert stamp.group(2) == server_now.astimezone(ZoneInfo(TZ)).strftime("%Y-%m-%d %H:%M:%S")
+    assert 'id="panel-phases"' in panels.text
+    assert "Refreshed " in app_client.get("/overview/panels?lang=en").text
+    # Without a day asked for, the live panels follow the last complete day as it moves.
+    assert 'data-live-url="/overview/panels"' in app_client.get("/overview").text
+
+
+def test_the_panels_need_a_session(app_client: TestClient) -> None:
+    assert app_client.get("/overview/panels").status_code == 401
