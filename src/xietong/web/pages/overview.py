@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from xietong.analytics import official
 from xietong.analytics import service as analytics_service
 from xietong.api.deps import SessionDep
 from xietong.cases import notices as case_notices
@@ -41,6 +42,7 @@ LIVE_TOPICS = (
     *zone_notices.TOPICS,
     case_notices.RECORDED,
     analytics_service.AGGREGATES_REFRESHED,
+    official.OFFICIAL_IMPORTED,
 )
 
 
