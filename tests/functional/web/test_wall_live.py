@@ -77,6 +77,25 @@ def test_a_case_recorded_is_told_to_its_districts_and_the_command_centre_without
     assert "person_id" not in sent.payload and "name" not in sent.payload
 
 
+def test_a_link_between_cases_is_told_to_both_districts_and_the_command_centre(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    from tests.factories.cases import link
+
+    source = make_case(session, protector, district_code="500106")
+    target = make_case(session, protector, district_code="500108")
+    link(session, source, target)
+    (sent,) = _messages(session, "cases.linked")
+    assert (sent.payload["source_case_id"], sent.payload["target_case_id"]) == (
+        source.id,
+        target.id,
+    )
+    assert sent.payload["spillover"] is True
+    codes = areas_service.district_code_by_id(session)
+    assert {codes[d] for d in sent.audience if d is not None} == {"500106", "500108"}
+    assert None in sent.audience
+
+
 def test_the_overview_listens_for_every_topic_that_changes_it_and_fetches_its_panels(
     app_client: TestClient, session: Session
 ) -> None:
@@ -89,6 +108,7 @@ def test_the_overview_listens_for_every_topic_that_changes_it_and_fetches_its_pa
         "zones.activated",
         "zones.lifted",
         "cases.recorded",
+        "cases.linked",
         "analytics.aggregates_refreshed",
         "analytics.official_counts_imported",
     ):

@@ -41,6 +41,7 @@ LIVE_TOPICS = (
     *REFERRAL_TOPICS,
     *zone_notices.TOPICS,
     case_notices.RECORDED,
+    case_notices.LINKED,
     analytics_service.AGGREGATES_REFRESHED,
     official.OFFICIAL_IMPORTED,
 )
