@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from xietong.analytics import official
 from xietong.analytics import service as analytics_service
 from xietong.api.deps import SessionDep
 from xietong.cases import notices as case_notices
@@ -40,7 +41,9 @@ LIVE_TOPICS = (
     *REFERRAL_TOPICS,
     *zone_notices.TOPICS,
     case_notices.RECORDED,
+    case_notices.LINKED,
     analytics_service.AGGREGATES_REFRESHED,
+    official.OFFICIAL_IMPORTED,
 )
 
 
