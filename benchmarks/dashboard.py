@@ -9,7 +9,8 @@ Usage:
       area's interval, in pools of 10 with 0.1 % of the pools positive: tube and result files
       loaded through the screening service and the results intake flow, `--screening-share` of
       each day's swabs), cases over the same days (a growing outbreak infecting the share
-      `--attack` of persons through the cases service, half of them linked into chains),
+      `--attack` of persons registered a day at a time as one batch through the cases service, half
+      of them linked into chains one by one),
       referrals for a third of them, and the daily aggregates refreshed. `--keep` keeps the
       databases and prints their URLs;
   .venv/bin/python -m benchmarks.dashboard --database-url URL [--requests 20]
@@ -427,7 +428,7 @@ def _seed_cases(
     now: datetime,
 ) -> list[tuple[int, datetime]]:
     """A growing outbreak: cases per day double every few days, `attack` of persons in all."""
-    from xietong.cases import service as cases_service
+    from xietong.cases import registration
     from xietong.cases.links import service as link_service
     from xietong.cases.schemas import CaseCreate, LinkCreate
     from xietong.core.principal import SYSTEM
@@ -446,24 +447,31 @@ def _seed_cases(
         day_start = (now - timedelta(days=days - 1 - offset)).replace(
             hour=1, minute=0, second=0, microsecond=0
         )
+        people = chosen[cursor : cursor + count]
+        cursor += len(people)
+        if not people:
+            break
+        detected = [
+            min(now - timedelta(minutes=1), day_start + timedelta(seconds=37 * k))
+            for k in range(len(people))
+        ]
         with unit_of_work(factory, clock=SystemClock()) as session:
-            for k in range(count):
-                if cursor >= len(chosen):
-                    break
-                person_id = chosen[cursor]
-                cursor += 1
-                detected = min(now - timedelta(minutes=1), day_start + timedelta(seconds=37 * k))
-                case = cases_service.create_case(
-                    session,
-                    principal=SYSTEM,
-                    case_in=CaseCreate(
+            # The day's cases as one batch, through the same rules as one at a time.
+            cases = registration.register_cases(
+                session,
+                principal=SYSTEM,
+                cases=[
+                    CaseCreate(
                         person_id=person_id,
                         classification=rng.choice(("confirmed", "asymptomatic")),
-                        detected_at=detected,
-                    ),
-                    now=detected + timedelta(minutes=1),
-                    tz=TZ,
-                )
+                        detected_at=at,
+                    )
+                    for person_id, at in zip(people, detected, strict=True)
+                ],
+                now=detected[-1] + timedelta(minutes=1),
+                tz=TZ,
+            )
+            for case, at in zip(cases, detected, strict=True):
                 # Flow investigation links half the cases to an earlier one: chains form, and
                 # some cross a district boundary (spillovers).
                 if case_ids and rng.random() < 0.5:
@@ -476,10 +484,10 @@ def _seed_cases(
                             evidence_kind="household",
                             evidence="benchmark",
                         ),
-                        now=detected + timedelta(minutes=2),
+                        now=at + timedelta(minutes=2),
                     )
                 case_ids.append(case.id)
-                made.append((person_id, detected))
+                made.append((case.person_id, at))
     return made
 
 
