@@ -22,9 +22,12 @@ from xietong.areas.reference import chongqing
 from xietong.core.csvfiles import RejectsWriter, read_records
 from xietong.core.errors import PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import Principal, Role
+from xietong.outbox import service as outbox
 from xietong.storage.bulk import bulk_insert
 
 WHOLE_DAY_MINUTES: Final = 24 * 60
+# The stream topic of an import that changed the published counts (dashboards fetch them again).
+OFFICIAL_IMPORTED: Final = "analytics.official_counts_imported"
 # The code a city-wide row is stored under in the lookup (no district has it).
 CITY: Final = "__city__"
 # What a bulletin's table calls the whole city besides the city's own names.
@@ -159,13 +162,30 @@ def import_official_counts(
         ],
         new_rows,
     )
+    imported_days = sorted(days)
+    if added or replaced:
+        # The figures every dashboard reads changed: each district's and the command centre's
+        # open pages fetch them again.
+        outbox.enqueue(
+            session,
+            topic=OFFICIAL_IMPORTED,
+            payload={
+                "days": imported_days,
+                "added": added,
+                "replaced": replaced,
+                "actor": principal.username,
+            },
+            audience_district_ids=[*sorted(areas_service.district_code_by_id(session)), None],
+            idempotency_key=f"analytics:official_imported:{principal.username}:{now.isoformat()}",
+            now=now,
+        )
     return OfficialImportReport(
         rows_read=rows_read,
         rows_rejected=len(rejected_lines),
         added=added,
         replaced=replaced,
         unchanged=unchanged,
-        days=sorted({key[1] for key in accepted}),
+        days=imported_days,
         rejects_file=str(rejects_path) if rejects is not None and rejects.count else None,
     )
 

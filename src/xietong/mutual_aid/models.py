@@ -70,6 +70,9 @@ class AidPlan(Base):
     last_day: Mapped[date] = mapped_column(Date)
     policy_version: Mapped[str] = mapped_column(String(64))
     demand_source: Mapped[str] = mapped_column(String(20))
+    # The forecast's level demand was read at (the policy's `mutual_aid.demand_quantile` then);
+    # None when the demand was not a forecast's, or for plans stored before it was recorded.
+    demand_quantile: Mapped[float | None] = mapped_column(Float)
     # The planning parameters as given (max travel, home preference, stays, assumptions).
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
     total_arrivals: Mapped[int] = mapped_column(Integer)

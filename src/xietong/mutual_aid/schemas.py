@@ -117,6 +117,8 @@ class PlanSummary(BaseModel):
     last_day: date
     policy_version: str
     demand_source: str
+    # The forecast's level demand was read at; None when not a forecast's or not recorded.
+    demand_quantile: float | None = None
     total_arrivals: int
     total_unmet: int
     total_transferred: int

@@ -370,6 +370,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "resource.lab_tube": ("检测管数", "laboratory tubes"),
     "resources.only_shortages": ("仅看缺口", "Shortages only"),
     "resources.demand_source": ("需求来源：{source}", "demand from: {source}"),
+    "resources.plan_quantile": (
+        "按预测的第 {p} 百分位制定",
+        "built on the forecast's {p}th percentile",
+    ),
     "resources.demand_quantile": (
         "按预测的第 {p} 百分位计划（由现行政策设定）",
         "planned on the forecast's {p}th percentile (set by the policy in force)",

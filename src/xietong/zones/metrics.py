@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.zones.models import RiskArea, RiskAreaEvent
+from xietong.zones.service import locked_on
 from xietong.zones.vocabulary import LOCKED_STATUSES
 
 METRICS = ("active_high_risk_areas",)
@@ -122,11 +123,11 @@ def steps_between(
     }
 
 
-def locked_by_district(session: Session) -> dict[int, int]:
-    """How many areas are locked now, by district (the wall map's layer of risk areas)."""
+def locked_by_district(session: Session, *, day: date) -> dict[int, int]:
+    """How many areas were locked on `day`, by district (the wall map's layer of risk areas)."""
     rows = session.execute(
         select(RiskArea.district_id, func.count())
-        .where(RiskArea.status.in_(LOCKED_STATUSES))
+        .where(locked_on(day))
         .group_by(RiskArea.district_id)
     )
     return {district_id: n for district_id, n in rows}

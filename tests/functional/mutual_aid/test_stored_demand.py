@@ -127,3 +127,19 @@ def test_the_resources_page_says_which_quantile_the_demand_is_planned_on(
     page = app_client.get("/resources", params={"day": DAY.isoformat()})
     assert page.status_code == 200, page.text
     assert "按预测的第 75 百分位计划" in page.text
+
+
+def test_a_stored_plan_keeps_the_quantile_it_was_built_on_after_the_policy_changes(
+    app_client: TestClient, session: Session, protector: PersonalDataProtector
+) -> None:
+    growing_shapingba(session, protector)
+    facility(session, district_code=SHAPINGBA, beds=5)
+    request = PlanRequest(first_day=DAY, days=3, planned_tubes={})
+    built = flows.propose_plan(session, principal=SYSTEM, request=request, tz=TZ, now=at(DAY, 9))
+    adopt_demand_quantile(session, 0.95)
+
+    stored = flows.get_plan(session, principal=SYSTEM, plan_id=built.id or 0)
+    assert (built.demand_quantile, stored.demand_quantile) == (0.75, 0.75)
+    log_in(app_client, session, role=Role.command)
+    page = app_client.get("/resources", params={"day": DAY.isoformat()})
+    assert "按预测的第 75 百分位制定" in page.text  # the plan's own level, not today's 95th

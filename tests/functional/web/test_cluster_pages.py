@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from typing import get_args
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -16,8 +17,11 @@ from tests.factories.cases import make_case, person_at, residence_code
 from tests.factories.web import csrf_of, log_in
 from xietong.auth.models import AuditEntry
 from xietong.cases.models import Case, Cluster
+from xietong.cases.schemas import PlaceRole
 from xietong.core.principal import Role
 from xietong.people.protection import PersonalDataProtector
+from xietong.web.i18n import STRINGS
+from xietong.web.pages import clusters, lines
 
 
 def _cluster(session: Session, protector: PersonalDataProtector, district: str) -> Cluster:
@@ -158,3 +162,13 @@ def test_the_clusters_export_is_an_audited_csv_with_a_byte_order_mark(
         )
     ).all()
     assert "clusters" in audited
+
+
+def test_every_choice_of_the_points_and_lines_pages_has_words_in_both_languages() -> None:
+    keys = [f"order.{s}" for s in lines.ORDER_STATUSES]
+    keys += [f"clusters.filter_{s}" for s in clusters.STATUS_FILTERS]
+    keys += [f"cluster.{s}" for s in ("proposed", "confirmed", "rejected", "active", "closed")]
+    keys += [f"clusters.{d}" for d in clusters.DECISIONS]
+    keys += [f"confirm.cluster_{d}" for d in clusters.DECISIONS]
+    keys += [f"place.{r}" for r in ("residence", "found", *get_args(PlaceRole))]
+    assert sorted(k for k in keys if k not in STRINGS) == []

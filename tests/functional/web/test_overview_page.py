@@ -27,6 +27,19 @@ def figure(html: str, name: str) -> dict:
     return json.loads(match.group(1))
 
 
+def map_rows(html: str) -> dict[str, list[str]]:
+    """The district map's figures, from the table behind its toggle: code → cells by layer."""
+    rows = re.findall(r'<tr data-map-row="([^"]+)"><th scope="row">[^<]*</th>(.*?)</tr>', html)
+    assert rows, "no district map"
+    return {code: re.findall(r'<td class="num">([^<]*)</td>', cells) for code, cells in rows}
+
+
+def map_paths(html: str) -> list[tuple[str, str]]:
+    """(code, classes) of each district's shape on the map (the inset draws the central nine
+    again)."""
+    return re.findall(r'data-district="([^"]+)"[^>]*><(?:path|circle) [^>]*class="(d [^"]*)"', html)
+
+
 def test_the_overview_shows_the_trend_the_api_gives(
     app_client: TestClient, session: Session
 ) -> None:
@@ -41,15 +54,18 @@ def test_the_overview_shows_the_trend_the_api_gives(
     shown = [None if u is None else u + s for u, s in zip(under, surface, strict=True)]
     assert shown == [p["cases"] for p in city]
     assert surface == [p["surface_cases"] for p in city]
-    district_map = figure(page.text, "district-map")
-    shaded = dict(
-        zip(district_map["data"][0]["locations"], district_map["data"][0]["z"], strict=True)
-    )
+    shaded = map_rows(page.text)
     for unit in api["districts"]:
-        if unit["code"] in shaded:
-            assert shaded[unit["code"]] == unit["series"][-1]["surface_cases"]
-    assert district_map["layout"]["map"]["style"] == "white-bg"
-    assert district_map["data"][0]["type"] == "choroplethmap"
+        assert unit["code"] in shaded
+        surface_cases = unit["series"][-1]["surface_cases"]
+        assert shaded[unit["code"]][0] == (
+            "未报告" if surface_cases is None else str(surface_cases)
+        )
+    # The busiest district's shape is in the darkest class of the first layer.
+    top = max(api["districts"], key=lambda u: u["series"][-1]["surface_cases"] or 0)
+    assert (top["code"], "d surface4") in [
+        (c, k.split(" zones")[0]) for c, k in map_paths(page.text)
+    ]
 
 
 def test_phase_and_rt_are_read_on_the_last_complete_day(
@@ -72,7 +88,8 @@ def test_without_counts_the_map_is_drawn_and_the_page_says_why(
     page = app_client.get("/overview?day=2022-11-13")
     assert page.status_code == 200
     assert 'id="no-counts"' in page.text
-    assert figure(page.text, "district-map")["data"][0]["type"] == "choroplethmap"
+    assert len(map_rows(page.text)) == 41
+    assert all(cells[0] == "未报告" for cells in map_rows(page.text).values())
 
 
 def test_a_spillover_between_districts_appears_among_the_lines(
@@ -107,9 +124,10 @@ def test_a_viewer_sees_the_numbers_but_not_the_case_panels(
 
 def test_a_district_is_outlined_on_its_own_map(app_client: TestClient, session: Session) -> None:
     log_in(app_client, session, role=Role.district_coordinator, district_code="500106")
-    district_map = figure(app_client.get("/overview").text, "district-map")
-    outlines = [t for t in district_map["data"] if t.get("locations") == ["500106"]]
-    assert len(outlines) == 1
+    paths = map_paths(app_client.get("/overview").text)
+    outlined = [code for code, classes in paths if classes.endswith(" own")]
+    # Outlined on the map and again in the inset of the central districts.
+    assert outlined == ["500106", "500106"]
 
 
 def test_the_panels_need_a_session(app_client: TestClient) -> None:

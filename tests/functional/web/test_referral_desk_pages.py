@@ -5,6 +5,8 @@ who finds it under "mine"."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 from fastapi.testclient import TestClient
@@ -176,6 +178,10 @@ def test_a_referral_given_to_a_field_worker_is_in_their_own_list(
     assert done.status_code == 303, done.text
     inbox = app_client.get("/referrals")
     assert f'data-assignee="{worker.username}"' in inbox.text
+    exported = app_client.get("/referrals.csv?box=inbox").content.decode("utf-8-sig")
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(exported))}
+    assert rows[str(referral.id)]["assignee"] == worker.username
+    assert rows[str(other.id)]["assignee"] == ""
     assert worker.username in app_client.get(f"/referrals/{referral.id}").text
 
     app_client.cookies.clear()

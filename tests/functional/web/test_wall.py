@@ -99,3 +99,37 @@ def test_a_district_reaches_its_own_overview_from_its_inbox_in_one_click(
     assert ">Shapingba District overview</a>" in english
     log_in(app_client, session, role=Role.command)
     assert 'id="district-overview"' not in app_client.get("/referrals").text
+
+
+def _map_row(html: str, code: str) -> list[str]:
+    row = re.search(rf'<tr data-map-row="{code}"><th scope="row">[^<]*</th>(.*?)</tr>', html)
+    assert row is not None, code
+    return re.findall(r'<td class="num">([^<]*)</td>', row.group(1))
+
+
+def test_the_map_layers_count_the_areas_locked_on_the_day_and_the_referrals_overdue_now(
+    app_client: TestClient, session: Session, protector: PersonalDataProtector
+) -> None:
+    from tests.factories.zones import NOV, area, building
+
+    make_referral(session, protector)  # to 南岸区, long overdue now
+    area(session, building(session, RECEIVER, 0), active_from=NOV[12])
+    log_in(app_client, session, role=Role.command)
+    page = app_client.get("/overview?day=2022-11-13").text
+    for key in ("surface", "zones", "overdue"):
+        assert f'id="map-layer-{key}"' in page
+    assert _map_row(page, RECEIVER)[1:] == ["1", "1"]
+    assert _map_row(page, "500101")[1:] == ["0", "0"]
+    # Before the area was locked, the layer of risk areas shows none.
+    assert _map_row(app_client.get("/overview?day=2022-11-11").text, RECEIVER)[1] == "0"
+    labels = re.findall(r'<text [^>]*data-label="([^"]+)">([^<]+)</text>', page)
+    assert len(labels) == 41 and len({code for code, _ in labels}) == 41
+    assert 'id="map-inset"' in page
+    english = app_client.get("/overview?day=2022-11-13&lang=en").text
+    assert ">Nan'an</text>" in english.replace("&#39;", "'")
+    assert "Overdue referrals (now)" in english
+
+    log_in(app_client, session, role=Role.viewer)
+    viewer_page = app_client.get("/overview?day=2022-11-13").text
+    assert 'id="map-layer-overdue"' not in viewer_page
+    assert _map_row(viewer_page, RECEIVER)[1] == "1"

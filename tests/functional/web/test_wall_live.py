@@ -4,6 +4,7 @@ live stream, and the page fetches its strip and its panels again, saying when in
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,12 +12,14 @@ from zoneinfo import ZoneInfo
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tests.factories.analytics import import_official, municipal_series_rows, official_csv
 from tests.factories.cases import make_case
 from tests.factories.clock import TZ
 from tests.factories.web import log_in
+from xietong.analytics import official
 from xietong.analytics import service as analytics_service
 from xietong.areas import service as areas_service
-from xietong.core.principal import Role
+from xietong.core.principal import SYSTEM, Role
 from xietong.outbox import queue
 from xietong.outbox.queue import BroadcastMessage
 from xietong.people.protection import PersonalDataProtector
@@ -44,6 +47,24 @@ def test_a_refresh_that_changes_the_aggregates_tells_every_dashboard_and_a_quiet
     assert len(_messages(session, analytics_service.AGGREGATES_REFRESHED)) == 1
 
 
+def test_an_import_of_published_counts_that_changes_them_is_told_to_every_dashboard(
+    session: Session,
+) -> None:
+    import_official(session, municipal_series_rows())
+    (sent,) = _messages(session, official.OFFICIAL_IMPORTED)
+    assert set(sent.audience) == set(areas_service.district_code_by_id(session)) | {None}
+    assert sent.payload["added"] > 0 and "2022-11-13" in sent.payload["days"]
+    # The same file again, later, changes nothing and says nothing.
+    official.import_official_counts(
+        session,
+        principal=SYSTEM,
+        stream=io.StringIO(official_csv(municipal_series_rows())),
+        source_name="official.csv",
+        now=NOW,
+    )
+    assert len(_messages(session, official.OFFICIAL_IMPORTED)) == 1
+
+
 def test_a_case_recorded_is_told_to_its_districts_and_the_command_centre_without_the_person(
     session: Session, protector: PersonalDataProtector
 ) -> None:
@@ -54,6 +75,25 @@ def test_a_case_recorded_is_told_to_its_districts_and_the_command_centre_without
     assert None in sent.audience
     assert not sent.visible_to(areas_service.get_district(session, code="500101").id)
     assert "person_id" not in sent.payload and "name" not in sent.payload
+
+
+def test_a_link_between_cases_is_told_to_both_districts_and_the_command_centre(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    from tests.factories.cases import link
+
+    source = make_case(session, protector, district_code="500106")
+    target = make_case(session, protector, district_code="500108")
+    link(session, source, target)
+    (sent,) = _messages(session, "cases.linked")
+    assert (sent.payload["source_case_id"], sent.payload["target_case_id"]) == (
+        source.id,
+        target.id,
+    )
+    assert sent.payload["spillover"] is True
+    codes = areas_service.district_code_by_id(session)
+    assert {codes[d] for d in sent.audience if d is not None} == {"500106", "500108"}
+    assert None in sent.audience
 
 
 def test_the_overview_listens_for_every_topic_that_changes_it_and_fetches_its_panels(
@@ -68,7 +108,9 @@ def test_the_overview_listens_for_every_topic_that_changes_it_and_fetches_its_pa
         "zones.activated",
         "zones.lifted",
         "cases.recorded",
+        "cases.linked",
         "analytics.aggregates_refreshed",
+        "analytics.official_counts_imported",
     ):
         assert topic in topics.group(1).split(",")
     stream = re.search(r'data-live-stream="([^"]+)"', page)

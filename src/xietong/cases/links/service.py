@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
+from xietong.cases import notices
 from xietong.cases.clusters.service import chunks
 from xietong.cases.links import chains, proposals
 from xietong.cases.models import Case, LinkProposal, TransmissionLink
@@ -121,6 +122,7 @@ def make_link(
         entity_ids=[source.id, target.id],
         detail={"link_id": link.id, "evidence_kind": link.evidence_kind},
     )
+    notices.send_linked(session, link, now=now)
     return link
 
 

@@ -7,17 +7,22 @@ policy names (`[shift] starts`). Everything is within the viewer's jurisdiction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from xietong.areas.reference import chongqing
 from xietong.cases import metrics as case_metrics
 from xietong.core.clock import local_day
 from xietong.core.principal import Principal, Role
 from xietong.policy.service import policy_in_force
 from xietong.referrals.inbox import service as query_service
 from xietong.referrals.inbox.service import Box
+from xietong.web import wallmap
+from xietong.web.i18n import Language, translate
+from xietong.web.rendering import DistrictLabel
 from xietong.zones import metrics as zone_metrics
 from xietong.zones import service as zones_service
 
@@ -98,3 +103,48 @@ def work_strip(
         approvals,
         shift_changes(session, principal=principal, now=now, tz=tz),
     )
+
+
+def district_map(
+    session: Session,
+    *,
+    principal: Principal,
+    labels: Mapping[int, DistrictLabel],
+    lang: Language,
+    surface: Mapping[str, int | None],
+    day: date,
+    now: datetime,
+    highlight: str | None,
+) -> wallmap.WallMap:
+    """The wall's map: new surface infections and areas locked on `day`, and the referrals
+    overdue now (for the roles that list referrals), each district labelled in `lang`."""
+    kinds = {d.code: d.kind for d in chongqing().districts}
+    codes = {district_id: label.code for district_id, label in labels.items()}
+    names = {label.code: label.name(lang) for label in labels.values()}
+    short = {
+        code: wallmap.short_name(code, name, lang=lang, kind=kinds.get(code, ""))
+        for code, name in names.items()
+    }
+    locked = zone_metrics.locked_by_district(session, day=day)
+    layers = [
+        wallmap.Layer(
+            "surface",
+            translate(lang, "wall.layer_surface", day=day.isoformat()),
+            {code: surface.get(code) for code in names},
+        ),
+        wallmap.Layer(
+            "zones",
+            translate(lang, "wall.layer_zones", day=day.isoformat()),
+            {code: locked.get(district_id, 0) for district_id, code in codes.items()},
+        ),
+    ]
+    if principal.role in STRIP_ROLES:
+        overdue = query_service.overdue_by_district(session, principal=principal, now=now)
+        layers.append(
+            wallmap.Layer(
+                "overdue",
+                translate(lang, "wall.layer_overdue"),
+                {code: overdue.get(code, 0) for code in names},
+            )
+        )
+    return wallmap.wall_map(layers=layers, names=names, short_names=short, highlight=highlight)

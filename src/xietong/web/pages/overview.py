@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from xietong.analytics import official
 from xietong.analytics import service as analytics_service
 from xietong.api.deps import SessionDep
 from xietong.cases import notices as case_notices
@@ -40,7 +41,9 @@ LIVE_TOPICS = (
     *REFERRAL_TOPICS,
     *zone_notices.TOPICS,
     case_notices.RECORDED,
+    case_notices.LINKED,
     analytics_service.AGGREGATES_REFRESHED,
+    official.OFFICIAL_IMPORTED,
 )
 
 
@@ -121,7 +124,6 @@ def _figures(
 ) -> tuple[dict[str, Any], datetime | None]:
     lang = viewer.lang
     labels = district_labels(session)
-    names = {d.code: d.name(lang) for d in labels.values()}
     own = labels[principal.district_id].code if principal.district_id is not None else None
     picture, missing = data.situation(session, day=day)
     surface = picture.surface_by_code() if picture is not None else {}
@@ -134,10 +136,14 @@ def _figures(
         "missing": missing,
         "strip": strip_of(session, viewer, principal),
         "live": principal.role in wall.STRIP_ROLES,
-        "map_json": charts.district_map(
-            {code: float(n) for code, n in surface.items() if n is not None},
-            names=names,
-            label=translate(lang, "overview.new_surface"),
+        "wall_map": wall.district_map(
+            session,
+            principal=principal,
+            labels=labels,
+            lang=lang,
+            surface=surface,
+            day=day,
+            now=viewer.now,
             highlight=own,
         ),
         "curve_json": None,

@@ -228,6 +228,7 @@ def referrals_csv(
                 "next_deadline",
                 "overdue",
                 "escalated_at",
+                "assignee",
             ],
             rows=[
                 [
@@ -242,6 +243,7 @@ def referrals_csv(
                     r.next_deadline.isoformat() if r.next_deadline else "",
                     r.overdue,
                     r.escalated_at.isoformat() if r.escalated_at else "",
+                    r.assignee or "",
                 ]
                 for r in rows
             ],
