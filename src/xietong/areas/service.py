@@ -160,6 +160,28 @@ def buildings_by_id(session: Session, *, ids: Collection[int | None]) -> dict[in
     return found
 
 
+def buildings_by_code(
+    session: Session, *, codes: Collection[str | None]
+) -> dict[str, BuildingPlace]:
+    """The buildings of `codes` that exist (None and unknown codes are left out)."""
+    wanted = sorted({c for c in codes if c})
+    found: dict[str, BuildingPlace] = {}
+    dialect = dialect_of(session)
+    for start in range(0, len(wanted), MAX_LIST):
+        rows = session.execute(
+            select(
+                Building.id,
+                Building.code,
+                Building.address_label,
+                Building.district_id,
+                Building.community_id,
+                Building.kind,
+            ).where(member_of(Building.code, wanted[start : start + MAX_LIST], dialect=dialect))
+        )
+        found.update((row[1], BuildingPlace(*row)) for row in rows)
+    return found
+
+
 def wider_area_kind(session: Session, *, code: str) -> str | None:
     """'community' or 'street' when `code` names such an area rather than a building."""
     if session.scalar(select(Community.id).where(Community.code == code)) is not None:

@@ -8,6 +8,7 @@ shift summary read cases directly); nothing in the notice names the person.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -22,21 +23,31 @@ LINKED = "cases.linked"
 
 def send_recorded(session: Session, case: Case, *, now: datetime) -> None:
     """Tell the case's districts and the command centre that a case was recorded."""
+    send_recorded_many(session, [case], now=now)
+
+
+def send_recorded_many(session: Session, cases: Sequence[Case], *, now: datetime) -> None:
+    """`send_recorded` for a batch of cases, in one write to the outbox."""
     codes = areas_service.district_code_by_id(session)
-    outbox.enqueue(
+    outbox.enqueue_many(
         session,
-        topic=RECORDED,
-        payload={
-            "case_id": case.id,
-            "classification": case.classification,
-            "report_district": codes[case.report_district_id],
-            "residence_district": codes[case.residence_district_id],
-            "report_day": case.report_day,
-            "found_under_control": case.found_under_control,
-            "actor": case.created_by,
-        },
-        audience_district_ids=[case.report_district_id, case.residence_district_id, None],
-        idempotency_key=f"case:{case.id}:recorded",
+        messages=[
+            outbox.Message(
+                topic=RECORDED,
+                payload={
+                    "case_id": case.id,
+                    "classification": case.classification,
+                    "report_district": codes[case.report_district_id],
+                    "residence_district": codes[case.residence_district_id],
+                    "report_day": case.report_day,
+                    "found_under_control": case.found_under_control,
+                    "actor": case.created_by,
+                },
+                audience_district_ids=[case.report_district_id, case.residence_district_id, None],
+                idempotency_key=f"case:{case.id}:recorded",
+            )
+            for case in cases
+        ],
         now=now,
     )
 

@@ -13,22 +13,18 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import cast
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
-from xietong.cases import notices
+from xietong.cases import registration
 from xietong.cases.classification import (
-    ControlState,
-    Detection,
     ReclassificationRefused,
-    classify_detection,
     reclassify,
 )
 from xietong.cases.clusters import service as cluster_service
-from xietong.cases.models import Case, CasePlace, QuarantineOrder
-from xietong.cases.quarantine.service import active_order_of, holds_person
+from xietong.cases.models import Case, CasePlace
 from xietong.cases.schemas import (
     CandidateIntake,
     CaseCreate,
@@ -41,11 +37,8 @@ from xietong.core.clock import CLOCK_SKEW, DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, NotFound, PermissionDenied, RowError, ValidationFailed
 from xietong.core.principal import SYSTEM, Permission, Principal
 from xietong.people import service as people_service
-from xietong.people.service import Person
-from xietong.policy.service import policy_in_force
 from xietong.screening import service as screening_service
 from xietong.screening.schemas import CaseCandidateRead
-from xietong.zones import service as zones_service
 
 # --- scoping ---------------------------------------------------------------------------------
 
@@ -185,150 +178,7 @@ def list_cases(
     return cases, total
 
 
-# --- under control or on the surface ---------------------------------------------------------
-
-
-def detect(
-    session: Session,
-    *,
-    person_id: int,
-    building_id: int | None,
-    at: datetime,
-    held_checked_at: Sequence[datetime] = (),
-    tz: str = DEFAULT_TZ,
-) -> tuple[Detection, int | None]:
-    """How an infection found at `at` was found, and the order that held the person if any.
-
-    A pool member is held from the positive pool until the retest result; the retest sample's
-    time is checked too (`held_checked_at`), so a hold released by the very result that makes
-    the case still counts.
-    """
-    order = active_order_of(session, person_id=person_id, at=at, tz=tz)
-    held = any(
-        screening_service.is_held(session, person_id=person_id, at=instant)
-        for instant in (at, *held_checked_at)
-    )
-    in_area = zones_service.is_in_active_high_risk_area(
-        session, building_id=building_id, at=at, tz=tz
-    )
-    detection = classify_detection(
-        ControlState(
-            under_quarantine_order=order is not None,
-            held_as_pool_member=held,
-            in_high_risk_area=in_area,
-        )
-    )
-    order_id = order.id if order is not None and detection.reason == "quarantine_order" else None
-    return detection, order_id
-
-
 # --- creating cases --------------------------------------------------------------------------
-
-
-def _new_case(
-    session: Session,
-    *,
-    person: Person,
-    classification: Classification,
-    source: str,
-    candidate_id: int | None,
-    detected_at: datetime,
-    onset_day: date | None,
-    report_district_id: int,
-    found_building_id: int | None,
-    found_district_id: int | None,
-    note: str | None,
-    created_by: str,
-    held_checked_at: Sequence[datetime],
-    now: datetime,
-    tz: str,
-) -> Case:
-    report_day = local_day(detected_at, tz)
-    policy = policy_in_force(session, day=report_day)
-    # The infection's building: where the person was found when known, else home.
-    building_id = found_building_id or person.residence_building_id
-    building_district_id = (
-        found_district_id if found_building_id is not None else person.residence_district_id
-    )
-    detection, order_id = detect(
-        session,
-        person_id=person.id,
-        building_id=building_id,
-        at=detected_at,
-        held_checked_at=held_checked_at,
-        tz=tz,
-    )
-    case = Case(
-        person_id=person.id,
-        classification=classification,
-        initial_classification=classification,
-        source=source,
-        candidate_id=candidate_id,
-        detected_at=detected_at,
-        report_day=report_day,
-        onset_day=onset_day,
-        report_district_id=report_district_id,
-        residence_district_id=person.residence_district_id,
-        residence_building_id=person.residence_building_id,
-        found_building_id=found_building_id,
-        found_under_control=detection.found_under_control,
-        control_reason=detection.reason,
-        control_order_id=order_id,
-        policy_version=policy.version,
-        note=note,
-        created_by=created_by,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(case)
-    session.flush()
-    # A contact under quarantine who turns positive leaves the order (and its bed) for care.
-    session.execute(
-        update(QuarantineOrder)
-        .where(holds_person(person.id), QuarantineOrder.status == "active")
-        .values(status="became_case", ended_on=report_day, updated_at=now)
-    )
-    places = []
-    if person.residence_building_id is not None:
-        places.append(
-            CasePlace(
-                case_id=case.id,
-                building_id=person.residence_building_id,
-                district_id=person.residence_district_id,
-                role="residence",
-                day=report_day,
-                added_by=created_by,
-                added_at=now,
-            )
-        )
-    if found_building_id is not None and found_district_id is not None:
-        places.append(
-            CasePlace(
-                case_id=case.id,
-                building_id=found_building_id,
-                district_id=found_district_id,
-                role="found",
-                day=report_day,
-                added_by=created_by,
-                added_at=now,
-            )
-        )
-    session.add_all(places)
-    session.flush()
-    if building_id is not None and building_district_id is not None:
-        zones_service.record_infection(
-            session,
-            building_id=building_id,
-            district_id=building_district_id,
-            person_id=person.id,
-            detected_at=detected_at,
-            on_surface=detection.on_surface,
-            case_id=case.id,
-            tz=tz,
-            now=now,
-        )
-    notices.send_recorded(session, case, now=now)
-    return case
 
 
 def _existing_case_of(session: Session, person_ids: Collection[int]) -> dict[int, int]:
@@ -375,20 +225,22 @@ def create_case(
     if case_in.found_building_code:
         building = areas_service.get_building(session, code=case_in.found_building_code)
         found_building_id, found_district_id = building.id, building.district_id
-    case = _new_case(
+    [case] = registration.insert_cases(
         session,
-        person=person,
-        classification=case_in.classification,
-        source="field",
-        candidate_id=None,
-        detected_at=case_in.detected_at.astimezone(now.tzinfo),
-        onset_day=case_in.onset_day,
-        report_district_id=report_district_id,
-        found_building_id=found_building_id,
-        found_district_id=found_district_id,
-        note=case_in.note,
+        rows=[
+            registration.NewCase(
+                person=person,
+                classification=case_in.classification,
+                source="field",
+                detected_at=case_in.detected_at.astimezone(now.tzinfo),
+                onset_day=case_in.onset_day,
+                report_district_id=report_district_id,
+                found_building_id=found_building_id,
+                found_district_id=found_district_id,
+                note=case_in.note,
+            )
+        ],
         created_by=principal.username,
-        held_checked_at=(),
         now=now,
         tz=tz,
     )
@@ -454,7 +306,7 @@ def _cases_of_candidates(
     )
     cases_of = _existing_case_of(session, person_ids)
     found = areas_service.buildings_by_id(session, ids=[c.sampling_building_id for c in candidates])
-    created: list[int] = []
+    rows: list[registration.NewCase] = []
     already = unknown = 0
     for candidate in sorted(candidates, key=lambda c: (c.detected_at, c.id)):
         person = persons.get(candidate.person_id)
@@ -466,28 +318,26 @@ def _cases_of_candidates(
             already += 1
             continue
         building = found.get(candidate.sampling_building_id or -1)
-        case = _new_case(
-            session,
-            person=person,
-            classification=classification,
-            source="screening",
-            candidate_id=candidate.id,
-            detected_at=candidate.detected_at,
-            onset_day=None,
-            report_district_id=candidate.sampling_district_id,
-            found_building_id=building.id if building else None,
-            found_district_id=building.district_id if building else None,
-            note=None,
-            created_by=SYSTEM.username,
-            # The retest's result releases the hold at the very instant it makes the case:
-            # the person was held when the retest sample was taken.
-            held_checked_at=(candidate.sampled_at,),
-            now=now,
-            tz=tz,
+        rows.append(
+            registration.NewCase(
+                person=person,
+                classification=classification,
+                source="screening",
+                candidate_id=candidate.id,
+                detected_at=candidate.detected_at,
+                report_district_id=candidate.sampling_district_id,
+                found_building_id=building.id if building else None,
+                found_district_id=building.district_id if building else None,
+                # The retest's result releases the hold at the very instant it makes the case:
+                # the person was held when the retest sample was taken.
+                held_checked_at=(candidate.sampled_at,),
+            )
         )
-        cases_of[person.id] = case.id
-        created.append(case.id)
-    return created, already, unknown
+        cases_of[person.id] = 0
+    created = registration.insert_cases(
+        session, rows=rows, created_by=SYSTEM.username, now=now, tz=tz
+    )
+    return [c.id for c in created], already, unknown
 
 
 # --- changes ---------------------------------------------------------------------------------

@@ -4,11 +4,14 @@ whichever entry point (API, page, replay) the contact came."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from xietong.cases.contacts import service as contact_service
+from xietong.cases.contacts.batch import ContactOfCase
+from xietong.cases.contacts.batch import register_contacts as register_contact_batch
 from xietong.cases.schemas import ContactCreate, ContactIdentify, ContactRead
 from xietong.core.principal import Principal
 from xietong.flows.referrals import open_referrals_from_needs
@@ -40,6 +43,24 @@ def register_contact(
     return contact_service.contact_reads(
         session, [contact], principal=principal, protector=protector
     )[0]
+
+
+def register_contacts(
+    session: Session,
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    contacts: Sequence[ContactOfCase],
+    now: datetime,
+    tz: str,
+) -> list[int]:
+    """Register close contacts of cases as one batch (all or none) and open the referrals they
+    need, in the caller's transaction; the contacts' ids."""
+    made = register_contact_batch(
+        session, principal=principal, protector=protector, contacts=contacts, now=now, tz=tz
+    )
+    open_referrals_from_needs(session, now=now, tz=tz)
+    return [c.id for c in made]
 
 
 def identify_contact(

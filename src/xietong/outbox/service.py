@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, event, func, insert, or_, select, text, update
+from sqlalchemy import Select, event, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -71,27 +72,6 @@ def _ring_after_commit(session: Session) -> None:
             session.info[_NOTIFIED_FLAG] = transaction
 
 
-def _endpoints_for(session: Session, *, topic: str, audience: Sequence[int | None]) -> list[int]:
-    districts = [d for d in audience if d is not None]
-    clauses = []
-    if districts:
-        clauses.append(WebhookEndpoint.district_id.in_(districts))
-    if None in audience:
-        clauses.append(WebhookEndpoint.district_id.is_(None))
-    if not clauses:
-        return []
-    rows = session.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.topics).where(
-            WebhookEndpoint.active.is_(True), or_(*clauses)
-        )
-    ).all()
-    return [
-        endpoint_id
-        for endpoint_id, topics in rows
-        if not topics or any(topic.startswith(prefix) for prefix in topics)
-    ]
-
-
 def enqueue(
     session: Session,
     *,
@@ -105,47 +85,87 @@ def enqueue(
 
     A key already written is ignored, so a cause processed twice notifies once.
     """
-    audience = list(dict.fromkeys(audience_district_ids))
-    statement = (
-        # The table, not the mapped class: no ORM bookkeeping for a row nobody loads here.
-        _insert(session)(OutboxMessage.__table__)
-        .values(
-            topic=topic,
-            payload=_json_ready(payload),
-            audience=audience,
-            idempotency_key=idempotency_key,
-            created_at=now,
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(OutboxMessage.__table__.c.id)
+    message = Message(
+        topic=topic,
+        payload=payload,
+        audience_district_ids=audience_district_ids,
+        idempotency_key=idempotency_key,
     )
-    message_id = session.execute(statement).scalar_one_or_none()
-    if message_id is None:
+    enqueue_many(session, messages=[message], now=now)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Message:
+    topic: str
+    payload: dict[str, Any]
+    audience_district_ids: Sequence[int | None]
+    idempotency_key: str
+
+
+def enqueue_many(session: Session, *, messages: Sequence[Message], now: datetime) -> None:
+    """`enqueue` for many messages at once: the same few statements whatever their number."""
+    if not messages:
         return
-    endpoints = _endpoints_for(session, topic=topic, audience=audience)
-    if endpoints:
-        session.execute(
-            insert(Delivery),
-            [
-                {
-                    "message_id": message_id,
-                    "endpoint_id": endpoint_id,
-                    "status": PENDING,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                for endpoint_id in endpoints
-            ],
+    table = OutboxMessage.__table__
+    audiences = {m.idempotency_key: list(dict.fromkeys(m.audience_district_ids)) for m in messages}
+    rows = [
+        {
+            "topic": m.topic,
+            "payload": _json_ready(m.payload),
+            "audience": audiences[m.idempotency_key],
+            "idempotency_key": m.idempotency_key,
+            "created_at": now,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
+        for m in messages
+    ]
+    # The table, not the mapped class: no ORM bookkeeping for rows nobody loads here.
+    statement = (
+        _insert(session)(table)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.id, table.c.idempotency_key)
+    )
+    written = dict((key, message_id) for message_id, key in session.execute(statement, rows).all())
+    if not written:
+        return
+    topics = {m.idempotency_key: m.topic for m in messages}
+    endpoints = session.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.district_id, WebhookEndpoint.topics).where(
+            WebhookEndpoint.active.is_(True)
         )
-    else:
-        # No system to call: live streams read it from the table; nothing is left to deliver.
+    ).all()
+    deliveries = []
+    delivered = []
+    for key, message_id in written.items():
+        audience = audiences[key]
+        found = [
+            endpoint_id
+            for endpoint_id, district_id, wanted in endpoints
+            if district_id in audience
+            and (not wanted or any(topics[key].startswith(prefix) for prefix in wanted))
+        ]
+        deliveries += [
+            {
+                "message_id": message_id,
+                "endpoint_id": endpoint_id,
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for endpoint_id in found
+        ]
+        if not found:
+            delivered.append(message_id)
+    if deliveries:
+        session.execute(insert(Delivery), deliveries)
+    # No system to call: live streams read it from the table; nothing is left to deliver.
+    for start in range(0, len(delivered), 5_000):
         session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
+            .where(OutboxMessage.id.in_(delivered[start : start + 5_000]))
             .values(status=DELIVERED, delivered_at=now, next_attempt_at=None)
         )
     _ring_after_commit(session)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
@@ -483,18 +483,28 @@ def mark_referral_needs_opened(session: Session, *, need_ids: Sequence[int], now
 
 def is_held(session: Session, *, person_id: int, at: datetime) -> bool:
     """Whether the person was held in place (a positive pool, pending retest) at `at`."""
-    return (
-        session.scalar(
-            select(Hold.id)
-            .where(
-                Hold.person_id == person_id,
-                Hold.held_from <= at,
-                or_(Hold.released_at.is_(None), Hold.released_at > at),
+    return held_at(session, checks=[(person_id, at)])[0]
+
+
+def held_at(session: Session, *, checks: Sequence[tuple[int, datetime]]) -> list[bool]:
+    """For each (person, instant): whether the person was held in place at that instant; one
+    statement per `chunks` of persons however many are asked about."""
+    spans: dict[int, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+    dialect = dialect_of(session)
+    for part in chunks(sorted({p for p, _ in checks})):
+        for person_id, held_from, released_at in session.execute(
+            select(Hold.person_id, Hold.held_from, Hold.released_at).where(
+                member_of(Hold.person_id, part, dialect=dialect)
             )
-            .limit(1)
+        ):
+            spans[person_id].append((held_from, released_at))
+    return [
+        any(
+            held_from <= at and (released_at is None or released_at > at)
+            for held_from, released_at in spans.get(person_id, ())
         )
-        is not None
-    )
+        for person_id, at in checks
+    ]
 
 
 def negative_screening_days(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
+    insert,
     literal_column,
     select,
     text,
@@ -157,6 +158,36 @@ def take_write_lock(session: Session, table: Table) -> None:
     `allocate_ids` may read the highest id. A no-op on PostgreSQL (ids come from sequences)."""
     if dialect_of(session) == "sqlite":
         session.execute(text(f'UPDATE "{table.name}" SET id = id WHERE 1 = 0'))
+
+
+def insert_with_ids(
+    session: Session,
+    model: type[Base],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    copy: bool = True,
+) -> list[int]:
+    """Insert `rows` into `model`'s table with fresh ids, by `bulk_insert` (COPY on PostgreSQL)
+    or, without `copy`, one `executemany` (a table with JSON columns: binary COPY would send
+    them as jsonb); the ids in the order of `rows`.
+
+    For a set-based step that must know the ids of what it wrote: RETURNING with its rows in
+    order is one statement per row on SQLite, this is one per batch on both backends.
+    """
+    if not rows:
+        return []
+    session.flush()
+    table = table_of(model)
+    take_write_lock(session, table)
+    ids = allocate_ids(session, table, len(rows))
+    named = ["id", *columns]
+    with_ids = [(i, *row) for i, row in zip(ids, rows, strict=True)]
+    if copy:
+        bulk_insert(session, table, named, with_ids)
+    else:
+        session.execute(insert(table), [dict(zip(named, row, strict=True)) for row in with_ids])
+    return ids
 
 
 _PG_EPOCH = np.datetime64("2000-01-01", "D")

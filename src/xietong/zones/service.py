@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from xietong.areas import service as areas_service
 from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, DomainError, NotFound, PermissionDenied
-from xietong.core.principal import SYSTEM, Principal, Role
+from xietong.core.principal import Principal, Role
 from xietong.policy import service as policy_service
 from xietong.zones import notices
 from xietong.zones.models import (
@@ -71,22 +71,10 @@ def is_in_active_high_risk_area(
     session: Session, *, building_id: int | None, at: datetime, tz: str = DEFAULT_TZ
 ) -> bool:
     """Whether `building_id` was locked at the instant `at` (for the under-control test)."""
-    if building_id is None:
-        return False
-    row = session.scalar(
-        select(RiskArea.id)
-        .where(
-            RiskArea.building_id == building_id,
-            RiskArea.active_from.is_not(None),
-            RiskArea.active_from <= local_day(at, tz),
-            or_(
-                RiskArea.status.in_(LOCKED_STATUSES),
-                and_(RiskArea.status == "lifted", RiskArea.lifted_at > at),
-            ),
-        )
-        .limit(1)
-    )
-    return row is not None
+    # The rule lives with its set-based form, which imports this module's steps.
+    from xietong.zones.infections import locked_at
+
+    return locked_at(session, checks=[(building_id, at)], tz=tz)[0]
 
 
 def record_infection(
@@ -101,82 +89,19 @@ def record_infection(
     tz: str = DEFAULT_TZ,
     now: datetime,
 ) -> BuildingInfection:
-    """Note a new infection in a building (idempotent per person and building).
+    """Note a new infection in a building (idempotent per person and building): a batch of one
+    of `zones.infections.record_infections`, which says what an infection sets off."""
+    from xietong.zones.infections import NewInfection, record_infections
 
-    A surface infection in a building without an open area proposes it (when the policy of the
-    day says so); an infection in a building awaiting its lifting withdraws the lifting, since
-    the clean days start again.
-    """
-    existing = session.scalar(
-        select(BuildingInfection).where(
-            BuildingInfection.person_id == person_id, BuildingInfection.building_id == building_id
-        )
-    )
-    if existing is not None:
-        return existing
-    at = max(now, detected_at)
-    infection = BuildingInfection(
+    infection = NewInfection(
         building_id=building_id,
         district_id=district_id,
         person_id=person_id,
-        case_id=case_id,
         detected_at=detected_at,
-        day=local_day(detected_at, tz),
         on_surface=on_surface,
-        created_at=now,
+        case_id=case_id,
     )
-    session.add(infection)
-    session.flush()
-    area = open_area_of(session, building_id=building_id)
-    if area is not None:
-        if area.status == "lifting_proposed":
-            area.status = "active"
-            area.lifting_proposed_at = None
-            area.lifting_proposed_by = None
-            _step(
-                session,
-                area,
-                step="lifting_withdrawn",
-                principal=SYSTEM,
-                at=at,
-                tz=tz,
-                reason=f"new infection found on {infection.day.isoformat()}",
-                detail={"case_id": case_id},
-            )
-        return infection
-    if on_surface:
-        rules = policy_service.policy_in_force(session, day=infection.day).risk_area
-        if rules.propose_on_surface_case:
-            _propose_automatically(session, infection=infection, at=at, tz=tz)
-    return infection
-
-
-def _propose_automatically(
-    session: Session, *, infection: BuildingInfection, at: datetime, tz: str
-) -> None:
-    area = _new_area(
-        session,
-        building_id=infection.building_id,
-        district_id=infection.district_id,
-        principal=SYSTEM,
-        origin="surface_case",
-        reason=f"surface infection found on {infection.day.isoformat()}",
-        at=at,
-        tz=tz,
-        case_id=infection.case_id,
-    )
-    if area is None:
-        return  # a user's proposal for the same building won the race: one open area is enough
-    _step(
-        session,
-        area,
-        step="proposed",
-        principal=SYSTEM,
-        at=at,
-        tz=tz,
-        reason=area.reason,
-        detail={"case_id": infection.case_id},
-    )
+    return record_infections(session, infections=[infection], tz=tz, now=now)[0]
 
 
 # --- the life cycle ------------------------------------------------------------------------

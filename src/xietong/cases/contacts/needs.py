@@ -15,6 +15,31 @@ from xietong.cases.models import CloseContact, ContactReferralNeed
 from xietong.cases.schemas import ContactReferralNeedRead
 from xietong.people.service import Person
 from xietong.storage import need_queue
+from xietong.storage.bulk import bulk_insert
+from xietong.storage.bulk_sql import table_of
+
+
+def district_to_refer(
+    *,
+    tracing_district_id: int,
+    residence_district_id: int,
+    person: Person | None,
+    reported: bool,
+) -> int | None:
+    """The district that must find a new contact's person, or None (the tracing district's own).
+
+    A contact living outside the tracing district: that district. A contact reported by a
+    district that may not see its person: the person's responsible district (residence; its
+    place of stay when it lives in the reporting district).
+    """
+    if person is None:
+        return None
+    if reported:
+        to_district = person.residence_district_id
+        if to_district == tracing_district_id:
+            to_district = person.current_district_id
+        return None if to_district == tracing_district_id else to_district
+    return None if residence_district_id == tracing_district_id else residence_district_id
 
 
 def refer_if_elsewhere(
@@ -29,6 +54,29 @@ def refer_if_elsewhere(
         person_id=contact.person_id,
         to_district_id=contact.residence_district_id,
         now=now,
+    )
+
+
+_NEED_COLUMNS = (
+    "contact_id",
+    "person_id",
+    "case_id",
+    "reason",
+    "from_district_id",
+    "to_district_id",
+    "created_at",
+)
+
+
+def raise_needs(
+    session: Session, *, needs: Sequence[tuple[int, int, int, int, int]], now: datetime
+) -> None:
+    """The referral needs of new contacts, (contact, person, case, from, to) each, in bulk."""
+    bulk_insert(
+        session,
+        table_of(ContactReferralNeed),
+        _NEED_COLUMNS,
+        [(c, p, k, "close_contact", f, t, now) for c, p, k, f, t in needs],
     )
 
 
@@ -60,10 +108,13 @@ def refer_person(
 ) -> ContactReferralNeed | None:
     """A contact reported by a district that may not see its person: the person's responsible
     district (residence; its place of stay when it lives in the reporting district) finds it."""
-    to_district = person.residence_district_id
-    if to_district == contact.tracing_district_id:
-        to_district = person.current_district_id
-    if to_district == contact.tracing_district_id:
+    to_district = district_to_refer(
+        tracing_district_id=contact.tracing_district_id,
+        residence_district_id=contact.residence_district_id,
+        person=person,
+        reported=True,
+    )
+    if to_district is None:
         return None
     return _need(session, contact=contact, person_id=person.id, to_district_id=to_district, now=now)
 

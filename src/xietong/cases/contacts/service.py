@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.cases.clusters.service import chunks
+from xietong.cases.contacts.batch import NewContact, insert_contacts
 from xietong.cases.contacts.needs import refer_if_elsewhere, refer_person
 from xietong.cases.models import Case, CloseContact, ContactReferralNeed, QuarantineOrder
-from xietong.cases.quarantine.service import issue_order, order_reads
+from xietong.cases.quarantine.service import order_reads
 from xietong.cases.schemas import (
     ContactCreate,
     ContactIdentify,
@@ -194,36 +195,29 @@ def register_contact(
         ).id
     # A reported contact keeps the caller's own words (name, phone, residence) next to the
     # person it was matched to, and is shown to the caller as it reported it.
-    keeps_words = person is None or reported
-    contact = CloseContact(
-        case_id=case.id,
-        person_id=person.id if person is not None else None,
-        name_enc=protector.encrypt_optional(contact_in.name) if keeps_words else None,
-        phone_enc=protector.encrypt_optional(contact_in.phone) if keeps_words else None,
-        residence_district_id=residence_district_id,
-        residence_building_id=residence_building_id,
-        tracing_district_id=case.report_district_id,
-        exposure_kind=contact_in.exposure_kind,
-        exposure_building_id=exposure_building_id,
-        last_exposure_at=contact_in.last_exposure_at,
-        registered_by=principal.username,
-        registered_at=now,
-        identified_at=now if person is not None and not reported else None,
-    )
-    session.add(contact)
-    session.flush()
-    issue_order(
+    [contact_id] = insert_contacts(
         session,
-        contact=contact,
-        starts_on=contact_in.quarantine_starts_on or local_day(now, tz),
+        rows=[
+            NewContact(
+                case_id=case.id,
+                tracing_district_id=case.report_district_id,
+                person=person,
+                reported=reported,
+                name=contact_in.name,
+                phone=contact_in.phone,
+                residence_district_id=residence_district_id,
+                residence_building_id=residence_building_id,
+                exposure_kind=contact_in.exposure_kind,
+                exposure_building_id=exposure_building_id,
+                last_exposure_at=contact_in.last_exposure_at,
+                starts_on=contact_in.quarantine_starts_on or local_day(now, tz),
+            )
+        ],
+        protector=protector,
+        registered_by=principal.username,
         now=now,
-        whatever_runs=reported,
     )
-    if reported:
-        assert person is not None
-        refer_person(session, contact=contact, person=person, now=now)
-    else:
-        refer_if_elsewhere(session, contact=contact, now=now)
+    contact = session.get_one(CloseContact, contact_id)
     auth_service.record_audit(
         session,
         principal=principal,

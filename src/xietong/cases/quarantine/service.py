@@ -19,19 +19,17 @@ from xietong.auth import service as auth_service
 from xietong.cases.models import CloseContact, QuarantineOrder
 from xietong.cases.quarantine.rules import (
     FacilityBeds,
-    NoQuarantine,
     QuarantinePlan,
     ReleaseRefused,
     check_release,
     choose_facility,
-    plan_quarantine,
 )
 from xietong.cases.schemas import FacilityUse, OccupancyRead, QuarantineOrderRead
 from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.core.errors import Conflict, NotFound
 from xietong.core.principal import Permission, Principal
-from xietong.policy.service import policy_in_force
 from xietong.resources.places import service as places_service
+from xietong.storage.bulk_sql import chunks, dialect_of, member_of
 
 
 def occupies_bed_on(day: date) -> ColumnElement[bool]:
@@ -66,25 +64,70 @@ def active_order_of(
     session: Session, *, person_id: int, at: datetime, tz: str = DEFAULT_TZ
 ) -> QuarantineOrder | None:
     """The quarantine order holding `person_id` at the instant `at`, if any."""
-    day = local_day(at, tz)
-    return session.scalar(
-        select(QuarantineOrder)
-        .where(
-            holds_person(person_id),
-            QuarantineOrder.starts_on <= day,
-            QuarantineOrder.ends_on >= day,
-            or_(
-                QuarantineOrder.status == "active",
-                and_(QuarantineOrder.status == "released", QuarantineOrder.released_at > at),
-                and_(
-                    QuarantineOrder.status.in_(("became_case", "cancelled")),
-                    QuarantineOrder.ended_on > day,
-                ),
+    return active_orders_at(session, checks=[(person_id, at)], tz=tz)[0]
+
+
+def holds_any(person_ids: Sequence[int], *, dialect: str) -> ColumnElement[bool]:
+    """Orders that hold one of `person_ids` (see `holds_person`), as one parameter."""
+    return or_(
+        member_of(QuarantineOrder.person_id, person_ids, dialect=dialect),
+        and_(
+            QuarantineOrder.person_id.is_(None),
+            QuarantineOrder.contact_id.in_(
+                select(CloseContact.id).where(
+                    member_of(CloseContact.person_id, person_ids, dialect=dialect)
+                )
             ),
-        )
-        .order_by(QuarantineOrder.id)
-        .limit(1)
+        ),
     )
+
+
+def _holds_at(order: QuarantineOrder, at: datetime, day: date) -> bool:
+    """Whether `order` held its person at `at` (local day `day`): running, or released or ended
+    early only after that instant."""
+    if not order.starts_on <= day <= order.ends_on:
+        return False
+    if order.status == "active":
+        return True
+    if order.status == "released":
+        return order.released_at is not None and order.released_at > at
+    return order.status in ("became_case", "cancelled") and (
+        order.ended_on is not None and order.ended_on > day
+    )
+
+
+def active_orders_at(
+    session: Session, *, checks: Sequence[tuple[int, datetime]], tz: str = DEFAULT_TZ
+) -> list[QuarantineOrder | None]:
+    """For each (person, instant): the order holding the person then (the first issued), if any;
+    one statement per `chunks` of persons however many are asked about."""
+    dialect = dialect_of(session)
+    held: dict[int, list[QuarantineOrder]] = {}
+    for part in chunks(sorted({p for p, _ in checks})):
+        named = session.scalars(
+            select(QuarantineOrder).where(
+                member_of(QuarantineOrder.person_id, part, dialect=dialect)
+            )
+        )
+        for order in named:
+            held.setdefault(order.person_id or 0, []).append(order)
+        # A reported contact's order names no person: it holds the contact's matched person.
+        unnamed = session.execute(
+            select(QuarantineOrder, CloseContact.person_id)
+            .join(CloseContact, CloseContact.id == QuarantineOrder.contact_id)
+            .where(
+                QuarantineOrder.person_id.is_(None),
+                member_of(CloseContact.person_id, part, dialect=dialect),
+            )
+        )
+        for order, person_id in unnamed:
+            held.setdefault(person_id or 0, []).append(order)
+    found: list[QuarantineOrder | None] = []
+    for person_id, at in checks:
+        day = local_day(at, tz)
+        holding = [o for o in held.get(person_id, ()) if _holds_at(o, at, day)]
+        found.append(min(holding, key=lambda o: o.id) if holding else None)
+    return found
 
 
 def bed_occupancy(session: Session, *, day: date) -> dict[int, dict[str, int]]:
@@ -103,58 +146,6 @@ def bed_occupancy(session: Session, *, day: date) -> dict[int, dict[str, int]]:
         kinds = used.setdefault(facility.district_id, {})
         kinds[facility.kind] = kinds.get(facility.kind, 0) + int(count)
     return used
-
-
-def issue_order(
-    session: Session,
-    *,
-    contact: CloseContact,
-    starts_on: date,
-    now: datetime,
-    whatever_runs: bool = False,
-) -> QuarantineOrder | None:
-    """The contact's order from the policy in force on `starts_on`, with a bed if one is free.
-
-    A person already under an order that runs past `starts_on` keeps it (no second order),
-    unless `whatever_runs`: a contact reported by a district that may not see the person gets
-    its order all the same, so that the answer does not tell whether the person is in quarantine.
-    A policy without quarantine issues none. Without a free bed the order waits for one.
-    """
-    if contact.person_id is not None and not whatever_runs:
-        running = session.scalar(
-            select(QuarantineOrder.id).where(
-                QuarantineOrder.person_id == contact.person_id,
-                QuarantineOrder.status == "active",
-                QuarantineOrder.ends_on >= starts_on,
-            )
-        )
-        if running is not None:
-            return None
-    policy = policy_in_force(session, day=starts_on)
-    try:
-        plan = plan_quarantine(policy.quarantine, starts_on=starts_on)
-    except NoQuarantine:
-        return None
-    facility_id = assign_bed(session, district_id=contact.residence_district_id, days=plan.bed_days)
-    order = QuarantineOrder(
-        contact_id=contact.id,
-        # A reported contact's order does not name the person its district may not see.
-        person_id=None if whatever_runs else contact.person_id,
-        district_id=contact.residence_district_id,
-        facility_id=facility_id,
-        bed_from=starts_on if facility_id is not None else None,
-        status="active",
-        starts_on=plan.starts_on,
-        home_from=plan.home_from,
-        ends_on=plan.ends_on,
-        test_days=[d.isoformat() for d in plan.test_days],
-        policy_version=policy.version,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(order)
-    session.flush()
-    return order
 
 
 def assign_bed(session: Session, *, district_id: int, days: Sequence[date]) -> int | None:
