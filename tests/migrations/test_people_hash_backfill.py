@@ -1,5 +1,6 @@
 """Persons registered before names and phones had keyed hashes get them on upgrade, so that the
-duplicates of a database already in use are found like those registered later."""
+duplicates of a database already in use are found like those registered later, and its persons
+by the last digits of their phone."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ _person = sa.table(
     sa.column("updated_at"),
     sa.column("name_hash"),
     sa.column("phone_hash"),
+    sa.column("phone_tail_hash"),
 )
 
 
@@ -81,3 +83,9 @@ def test_names_and_phones_registered_before_are_hashed_on_upgrade(
         (1, protector.hash_name("韩梅"), protector.hash_phone("13700000001")),
         (2, protector.hash_name("韩梅"), None),
     ]
+    # And the last four digits of each phone, for a search by what a caller reads out.
+    with empty_engine.connect() as connection:
+        tails = connection.execute(
+            sa.select(_person.c.id, _person.c.phone_tail_hash).order_by("id")
+        ).all()
+    assert [tuple(row) for row in tails] == [(1, protector.hash_phone_tail("0001")), (2, None)]

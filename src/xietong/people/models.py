@@ -31,6 +31,7 @@ class Person(Base):
         Index("ix_people_person_residence_building", "residence_building_id"),
         Index("ix_people_person_name_birth", "name_hash", "birth_date"),
         Index("ix_people_person_phone_birth", "phone_hash", "birth_date"),
+        Index("ix_people_person_phone_tail", "phone_tail_hash"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -42,6 +43,8 @@ class Person(Base):
     # Keyed hashes (the ID's key) of the normalised name and phone: how duplicates are found.
     name_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     phone_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # The keyed hash of the phone's last four digits: what a caller reads out to be found.
+    phone_tail_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     birth_date: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(1))
     residence_building_id: Mapped[int | None] = mapped_column(ForeignKey("areas_building.id"))

@@ -59,6 +59,15 @@ class PersonalDataProtector:
         """The keyed hash of a phone number's digits (a +86 or 0086 prefix dropped)."""
         return None if phone is None else self._hash_field(b"phone", normalise_phone(phone))
 
+    def hash_phone_tail(self, phone: str | None) -> bytes | None:
+        """The keyed hash of a phone number's last four digits, what a caller reads out to find
+        a person; a number of fewer digits has none. `hash_phone_tail("1234")` is what a search
+        for "1234" compares with."""
+        digits = None if phone is None else normalise_phone(phone)
+        if not digits or len(digits) < 4:
+            return None
+        return self._hash_field(b"phone-tail", digits[-4:])
+
     def _hash_field(self, field: bytes, value: str) -> bytes | None:
         # The field's name is hashed in front of the value, so that a name and a phone number
         # (or an ID) written alike never hash alike.

@@ -45,6 +45,7 @@ def pseudonymise_inactive(
                 phone_enc=None,
                 name_hash=None,
                 phone_hash=None,
+                phone_tail_hash=None,
                 id_masked=PSEUDONYM_ID,
                 birth_date=None,
                 updated_at=now,

@@ -37,6 +37,7 @@ TABLE_COLUMNS = [
     "updated_at",
     "name_hash",
     "phone_hash",
+    "phone_tail_hash",
 ]
 
 T = TypeVar("T")
@@ -165,6 +166,7 @@ def new_person_rows(chunk: tuple[int | None, list[NewPerson]]) -> list[Row]:
                 now,
                 protector.hash_name(person.name),
                 protector.hash_phone(person.phone),
+                protector.hash_phone_tail(person.phone),
             )
         )
     return rows
@@ -231,5 +233,6 @@ def _record_row(
         context.now,
         protector.hash_name(name),
         protector.hash_phone(phone),
+        protector.hash_phone_tail(phone),
     )
     return [], row, warning

@@ -208,6 +208,7 @@ def create_person(
         phone_enc=protector.encrypt_optional(person_in.phone),
         name_hash=protector.hash_name(person_in.name),
         phone_hash=protector.hash_phone(person_in.phone),
+        phone_tail_hash=protector.hash_phone_tail(person_in.phone),
         birth_date=national_id.birth_date,
         sex=national_id.sex,
         residence_building_id=residence_building,
@@ -263,7 +264,7 @@ def _audited_page(
     return persons, total
 
 
-def _summaries(session: Session, persons: Sequence[Person]) -> list[PersonSummary]:
+def summaries(session: Session, persons: Sequence[Person]) -> list[PersonSummary]:
     codes = areas_service.district_code_by_id(session)
     return [
         PersonSummary(
@@ -370,7 +371,7 @@ def list_persons(
     if updated_since is not None:
         query = query.where(Person.updated_at > updated_since)
     persons, total = _audited_page(session, principal, query, limit=limit, offset=offset)
-    return _summaries(session, persons), total
+    return summaries(session, persons), total
 
 
 PERSON_COLUMNS = ["national_id", "name", "phone", "residence_building", "current_building"]
@@ -545,33 +546,6 @@ def register_many(
 def next_person_id(session: Session) -> int:
     """The id after the highest in use (for producers that assign ids in bulk)."""
     return int(session.scalar(select(func.coalesce(func.max(Person.id), 0))) or 0) + 1
-
-
-def find_by_id_tail(
-    session: Session, *, principal: Principal, tail: str, at: datetime, limit: int = 20
-) -> list[PersonSummary]:
-    """Persons the principal may see whose national ID ends with `tail` (the masked form keeps
-    the last four characters); each one found is audited."""
-    principal.require(Permission.read_persons)
-    tail = tail.strip().upper()
-    if len(tail) != 4 or not tail.isalnum():
-        return []
-    persons = list(
-        session.scalars(
-            visible_persons(principal, at=at)
-            .where(Person.id_masked.like(f"%{tail}"))
-            .order_by(Person.id)
-            .limit(limit)
-        )
-    )
-    audit_persons(
-        session,
-        principal=principal,
-        action="search",
-        ids=[p.id for p in persons],
-        reason=f"search: ID ending {tail}",
-    )
-    return _summaries(session, persons)
 
 
 def persons_staying_in(

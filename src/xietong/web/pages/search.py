@@ -1,6 +1,7 @@
 """One search box: a referral or a case by its number, a tube by its code, buildings by code or
-address, and persons by the last four characters of their national ID, each within what the
-user may see through the services (persons found are audited by `people.service`).
+address, and persons by the last four characters of their national ID or the last four digits
+of their phone, each within what the user may see through the services (persons found are
+audited by `people.search`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from xietong.areas import service as areas_service
 from xietong.cases import service as cases_service
 from xietong.core.errors import DomainError
 from xietong.core.principal import Permission, Principal, Role
-from xietong.people import service as people_service
+from xietong.people import search as person_search
 from xietong.referrals.inbox import service as query_service
 from xietong.screening import service as screening_service
 from xietong.web.pages.common import guard
@@ -90,9 +91,22 @@ def search(
             session, text=text, district_id=principal.district_id
         )
     if principal.can(Permission.read_persons) and len(text) == 4:
-        hits.persons = people_service.find_by_id_tail(
+        # Four characters read out by a caller: the end of a national ID, or of a phone number.
+        hits.persons = person_search.find_by_id_tail(
             session, principal=principal, tail=text, at=viewer.now
         )
+        known = {p.id for p in hits.persons}
+        hits.persons += [
+            p
+            for p in person_search.find_by_phone_tail(
+                session,
+                principal=principal,
+                protector=get_protector(request),
+                tail=text,
+                at=viewer.now,
+            )
+            if p.id not in known
+        ]
     return hits
 
 

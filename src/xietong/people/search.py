@@ -1,0 +1,76 @@
+"""Finding persons by what a caller reads out: the last four characters of the national ID (kept
+in its masked form) or the last four digits of the phone (matched on their keyed hash). Only
+within what the principal may see; every person found is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from xietong.core.principal import Permission, Principal
+from xietong.people.models import Person
+from xietong.people.protection import PersonalDataProtector
+from xietong.people.schemas import PersonSummary
+from xietong.people.service import audit_persons, summaries, visible_persons
+
+
+def find_by_id_tail(
+    session: Session, *, principal: Principal, tail: str, at: datetime, limit: int = 20
+) -> list[PersonSummary]:
+    """Persons the principal may see whose national ID ends with `tail` (the masked form keeps
+    the last four characters); each one found is audited."""
+    principal.require(Permission.read_persons)
+    tail = tail.strip().upper()
+    if len(tail) != 4 or not tail.isalnum():
+        return []
+    persons = list(
+        session.scalars(
+            visible_persons(principal, at=at)
+            .where(Person.id_masked.like(f"%{tail}"))
+            .order_by(Person.id)
+            .limit(limit)
+        )
+    )
+    audit_persons(
+        session,
+        principal=principal,
+        action="search",
+        ids=[p.id for p in persons],
+        reason=f"search: ID ending {tail}",
+    )
+    return summaries(session, persons)
+
+
+def find_by_phone_tail(
+    session: Session,
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    tail: str,
+    at: datetime,
+    limit: int = 20,
+) -> list[PersonSummary]:
+    """Persons the principal may see whose phone ends with the four digits `tail` (matched on
+    the keyed hash of those digits); each one found is audited."""
+    principal.require(Permission.read_persons)
+    tail = tail.strip()
+    if len(tail) != 4 or not tail.isdigit():
+        return []
+    persons = list(
+        session.scalars(
+            visible_persons(principal, at=at)
+            .where(Person.phone_tail_hash == protector.hash_phone_tail(tail))
+            .order_by(Person.id)
+            .limit(limit)
+        )
+    )
+    audit_persons(
+        session,
+        principal=principal,
+        action="search",
+        ids=[p.id for p in persons],
+        reason=f"search: phone ending {tail}",
+    )
+    return summaries(session, persons)
