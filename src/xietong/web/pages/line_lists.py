@@ -14,18 +14,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session
 
 from xietong.api.deps import SessionDep
 from xietong.cases.line_lists import COLUMNS, REQUIRED, LineListKind
-from xietong.core.errors import DomainError, PermissionDenied, RowError, ValidationFailed
-from xietong.core.principal import Permission, Principal
+from xietong.core.errors import DomainError, RowError, ValidationFailed
 from xietong.flows import line_lists
 from xietong.people.protection import PersonalDataProtector
 from xietong.web import forms
-from xietong.web.pages.common import error_page
+from xietong.web.pages.cases import CASE_ROLES
+from xietong.web.pages.common import error_page, guard
 from xietong.web.rendering import render
-from xietong.web.session import Viewer, ViewerDep, check_csrf, to_login
+from xietong.web.session import ViewerDep, check_csrf
 
 router = APIRouter(include_in_schema=False)
 
@@ -59,22 +58,14 @@ def _context(kind: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _writer(viewer: Viewer, session: Session) -> Principal | Response:
-    """The viewer when it may register cases and contacts, else the page that says why."""
-    principal = viewer.principal
-    if principal is None:
-        return to_login(viewer)
-    if not principal.can(Permission.write_persons):
-        return error_page(viewer, session, PermissionDenied("role may not open this page"))
-    return principal
-
-
 @router.get("/line-lists")
 def line_list_page(viewer: ViewerDep, session: SessionDep, kind: str = "cases") -> Response:
-    principal = _writer(viewer, session)
-    if isinstance(principal, Response):
-        return principal
-    return render(viewer, session, "line_lists.html", _context(kind))
+    return guard(
+        viewer,
+        session,
+        lambda _: render(viewer, session, "line_lists.html", _context(kind)),
+        roles=CASE_ROLES,
+    )
 
 
 @router.post("/line-lists")
@@ -90,9 +81,9 @@ def line_list_send(
 ) -> Response:
     """Register the rows (all or nothing, or the valid ones when asked) and show what came of
     each; a second submission of the same form only goes back to the page."""
-    principal = _writer(viewer, session)
-    if isinstance(principal, Response):
-        return principal
+    principal = viewer.principal
+    if principal is None or principal.role not in CASE_ROLES:
+        return guard(viewer, session, lambda _: Response(), roles=CASE_ROLES)
     chosen: LineListKind = "contacts" if kind == "contacts" else "cases"
     loading = load_valid == "1"
     try:
