@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from xietong.core.principal import Permission, Principal
@@ -25,22 +26,8 @@ def find_by_id_tail(
     tail = tail.strip().upper()
     if len(tail) != 4 or not tail.isalnum():
         return []
-    persons = list(
-        session.scalars(
-            visible_persons(principal, at=at)
-            .where(Person.id_masked.like(f"%{tail}"))
-            .order_by(Person.id)
-            .limit(limit)
-        )
-    )
-    audit_persons(
-        session,
-        principal=principal,
-        action="search",
-        ids=[p.id for p in persons],
-        reason=f"search: ID ending {tail}",
-    )
-    return summaries(session, persons)
+    matches = Person.id_masked.like(f"%{tail}")
+    return _found(session, principal, matches, at=at, limit=limit, why=f"ID ending {tail}")
 
 
 def find_by_phone_tail(
@@ -58,12 +45,23 @@ def find_by_phone_tail(
     tail = tail.strip()
     if len(tail) != 4 or not tail.isdigit():
         return []
+    matches = Person.phone_tail_hash == protector.hash_phone_tail(tail)
+    return _found(session, principal, matches, at=at, limit=limit, why=f"phone ending {tail}")
+
+
+def _found(
+    session: Session,
+    principal: Principal,
+    matches: ColumnElement[bool],
+    *,
+    at: datetime,
+    limit: int,
+    why: str,
+) -> list[PersonSummary]:
+    """The visible persons `matches` selects, first by id, each audited as a search for `why`."""
     persons = list(
         session.scalars(
-            visible_persons(principal, at=at)
-            .where(Person.phone_tail_hash == protector.hash_phone_tail(tail))
-            .order_by(Person.id)
-            .limit(limit)
+            visible_persons(principal, at=at).where(matches).order_by(Person.id).limit(limit)
         )
     )
     audit_persons(
@@ -71,6 +69,6 @@ def find_by_phone_tail(
         principal=principal,
         action="search",
         ids=[p.id for p in persons],
-        reason=f"search: phone ending {tail}",
+        reason=f"search: {why}",
     )
     return summaries(session, persons)
