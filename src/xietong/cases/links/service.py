@@ -143,8 +143,8 @@ def _ancestry(session: Session, case_id: int) -> dict[int, int]:
     return sources
 
 
-def delete_link(session: Session, *, principal: Principal, link_id: int) -> None:
-    """Remove a link found to be wrong (audited)."""
+def delete_link(session: Session, *, principal: Principal, link_id: int, now: datetime) -> None:
+    """Remove a link found to be wrong (audited; both districts are told)."""
     principal.require(Permission.write_persons)
     link = session.get(TransmissionLink, link_id)
     if link is None or not _sees_any(
@@ -159,6 +159,7 @@ def delete_link(session: Session, *, principal: Principal, link_id: int) -> None
         entity_ids=[link.source_case_id, link.target_case_id],
         detail={"link_id": link.id},
     )
+    notices.send_unlinked(session, link, actor=principal.username, now=now)
     session.delete(link)
     session.flush()
 
