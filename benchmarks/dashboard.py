@@ -1,8 +1,9 @@
-"""Server time of the dashboard's overview and referral inbox: median and p95 of N requests.
+"""Server time of every page of the dashboard: median and p95 of N requests per page.
 
 Usage:
   .venv/bin/python -m benchmarks.dashboard --persons 100000 [--days 14] [--requests 20]
         [--screening-share 1.0] [--attack 0.01] [--postgres-url URL] [--skip-sqlite] [--keep]
+        [--pages NAME,NAME]
       builds fresh databases of that size (SQLite, and PostgreSQL when a URL is given or
       XIETONG_TEST_DATABASE_URL is set): synthetic buildings and persons (already protected, in
       bulk), `--days` days of screening (every person swabbed every other day, the central urban
@@ -10,20 +11,24 @@ Usage:
       loaded through the screening service and the results intake flow, `--screening-share` of
       each day's swabs), cases over the same days (a growing outbreak infecting the share
       `--attack` of persons registered a day at a time as one batch through the cases service, half
-      of them linked into chains one by one),
-      referrals for a third of them, and the daily aggregates refreshed. `--keep` keeps the
-      databases and prints their URLs;
-  .venv/bin/python -m benchmarks.dashboard --database-url URL [--requests 20]
+      of them linked into chains through the links service, which links one case at a time),
+      referrals for a third of them (a day's as one batch through the referrals service), and the
+      daily aggregates refreshed. `--keep` keeps the databases and prints their URLs;
+  .venv/bin/python -m benchmarks.dashboard --database-url URL [--requests 20] [--pages …]
       measures an existing database as it is (the twin's city of 10 million persons with 14 days
-      of data, or one kept with `--keep`); it only adds two users for the sessions it measures
+      of data, or one kept with `--keep`); it only adds three users for the sessions it measures
       with.
 
 Server time is measured inside the application, from the moment the request reaches it to the
-last byte of its answer (no network, no browser). The overview is asked for the last day of
-data as a command-centre user, warm (its trend remembered) and after the daily series changed;
-its points-and-lines panels, which the page fetches once drawn, are timed apart; the inbox as the
-coordinator of the district with the most open referrals. The figures printed are what was
-measured, with the sizes of the database and how long each part of the seeding took.
+last byte of its answer (no network, no browser), with the application built as `xietong serve`
+builds it. Every page of the web router is asked for (`PAGES`; a test checks that none is left
+out) as the role that works on it: the overview as the command centre, warm (its trend
+remembered) and after the daily series changed, with its fragments (the points-and-lines panels
+are fetched by the page once drawn); the work pages as the coordinator (or a field worker) of the
+district with the most open referrals; a detail page shows that district's latest record, and is
+named as not measured when the database has none. `--pages` measures only the pages named. The
+figures printed are what was measured, with the sizes of the database, the load average, and how
+long each part of the seeding took.
 """
 
 from __future__ import annotations
@@ -495,7 +500,11 @@ def _seed_cases(
 def _seed_referrals(
     factory: Any, *, rng: random.Random, case_people: list[tuple[int, datetime]], now: datetime
 ) -> int:
-    """A referral for one case in three, pushed from another district; older ones worked on."""
+    """A referral for one case in three, pushed from another district; older ones worked on.
+
+    Each day's referrals are opened as one batch through the referrals service (as an intake
+    run opens the referrals of its positives), at the time of the day's last case; those older
+    than a day were then worked on in the same transaction, most closed with feedback."""
     from xietong.areas import service as areas_service
     from xietong.core.principal import SYSTEM
     from xietong.people.models import Person
@@ -504,39 +513,45 @@ def _seed_referrals(
     from xietong.referrals.states import Action
     from xietong.storage.unit_of_work import unit_of_work
 
-    opened = 0
+    chosen = case_people[::3]
     with unit_of_work(factory, clock=SystemClock()) as session:
         district_ids = sorted(areas_service.district_code_by_id(session))
-        homes = dict(
-            session.execute(
-                select(Person.id, Person.residence_district_id).where(
-                    Person.id.in_([p for p, _ in case_people[::3]])
+        homes: dict[int, int] = {}
+        for start in range(0, len(chosen), 10_000):
+            part = [p for p, _ in chosen[start : start + 10_000]]
+            for person_id, home in session.execute(
+                select(Person.id, Person.residence_district_id).where(Person.id.in_(part))
+            ):
+                homes[person_id] = home
+    by_day: dict[date, list[tuple[int, datetime]]] = {}
+    for person_id, at in chosen:
+        by_day.setdefault(at.astimezone(ZoneInfo(TZ)).date(), []).append((person_id, at))
+    opened = 0
+    for day_people in by_day.values():
+        at = max(when for _, when in day_people)
+        causes = []
+        for person_id, _ in day_people:
+            home = homes[person_id]
+            causes.append(
+                referrals_service.ReferralCause(
+                    person_id=person_id,
+                    reason="positive",
+                    evidence=f"bench:{person_id}",
+                    from_district_id=rng.choice([d for d in district_ids if d != home]),
+                    to_district_id=home,
                 )
-            ).all()
-        )
-    for person_id, at in case_people[::3]:
-        home = homes[person_id]
-        sender = rng.choice([d for d in district_ids if d != home])
+            )
         with unit_of_work(factory, clock=SystemClock()) as session:
             made = referrals_service.open_referrals(
-                session,
-                causes=[
-                    referrals_service.ReferralCause(
-                        person_id=person_id,
-                        reason="positive",
-                        evidence=f"bench:{person_id}",
-                        from_district_id=sender,
-                        to_district_id=home,
-                    )
-                ],
-                actor=SYSTEM,
-                at=at,
-                tz=TZ,
+                session, causes=causes, actor=SYSTEM, at=at, tz=TZ
             )
             opened += len(made)
-            # Referrals older than a day were worked on: most closed with feedback.
-            if made and now - at > timedelta(days=1) and rng.random() < 0.8:
-                step: dict[str, Any] = {"principal": SYSTEM, "referral_id": made[0].id, "tz": TZ}
+            if now - at <= timedelta(days=1):
+                continue
+            for referral in made:
+                if rng.random() >= 0.8:
+                    continue
+                step: dict[str, Any] = {"principal": SYSTEM, "referral_id": referral.id, "tz": TZ}
                 for minutes, action in (
                     (20, Action.acknowledge),
                     (60, Action.locate),
