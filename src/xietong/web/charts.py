@@ -299,21 +299,6 @@ def band_chart(
     return str(fig.to_json())
 
 
-def grouped_bars(
-    categories: Sequence[str],
-    bars: Sequence[tuple[str, Sequence[float], str]],
-    *,
-    height: int = 320,
-) -> str:
-    """Bars side by side per category: (name, values, colour) for each group."""
-    fig = go.Figure()
-    for name, values, colour in bars:
-        fig.add_trace(go.Bar(x=list(categories), y=list(values), name=name, marker_color=colour))
-    fig.update_layout(barmode="group")
-    _layout(fig, height=height)
-    return str(fig.to_json())
-
-
 def _transparent(colour: str, alpha: float = 0.2) -> str:
     colour = colour.lstrip("#")
     r, g, b = (int(colour[i : i + 2], 16) for i in (0, 2, 4))
