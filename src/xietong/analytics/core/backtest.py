@@ -75,7 +75,7 @@ def run_backtest(
     model: GrowthModel | None = None,
     runs: int = 400,
     susceptible: npt.ArrayLike | None = None,
-    lookback_days: int = 56,
+    lookback_days: int = 14,
     levels: tuple[float, ...] = HUB_QUANTILE_LEVELS,
 ) -> Backtest:
     """Forecast from every origin with the data up to it, recalibrate, and set beside baselines.
@@ -128,11 +128,11 @@ def run_backtest(
             model=model,
             susceptible=left,
         )
-        raw[k] = sample_quantiles(log_scale(ensemble).transpose(1, 2, 0), tau)
+        raw[k] = sample_quantiles(ensemble.transpose(1, 2, 0), tau)
         ahead = counts[origin + 1 : origin + 1 + horizon]
-        seen[k, : ahead.shape[0]] = log_scale(ahead)
+        seen[k, : ahead.shape[0]] = ahead
     tuned = recalibrate(raw, seen, origin_days=every, levels=tau, lookback_days=lookback_days)
-    tuned_nat = np.sort(np.clip(np.expm1(tuned), 0.0, None), axis=-1)
+    tuned_nat = np.clip(tuned, 0.0, None)
     pick = scored - first
     steps = np.asarray(horizons) - 1
     model_q = tuned_nat[pick][:, steps]
