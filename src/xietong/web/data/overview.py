@@ -140,15 +140,15 @@ def coordination(session: Session, *, principal: Principal, day: date) -> Coordi
             session, principal=principal, status="active", today=day, limit=PANEL_ROWS
         )
         quiet_after = policy_in_force(session, day=day).cluster.inactive_after_days
-        chains, _ = link_service.list_chains(
-            session, principal=principal, min_cases=2, limit=10_000
-        )
         # A chain is open while its last case is more recent than a cluster's quiet period.
-        open_chains = [
-            c
-            for c in chains
-            if c.last_report_day >= day - timedelta(days=quiet_after) and c.first_report_day <= day
-        ]
+        chains, chains_total = link_service.list_chains(
+            session,
+            principal=principal,
+            min_cases=2,
+            active_since=day - timedelta(days=quiet_after),
+            started_by=day,
+            limit=PANEL_ROWS,
+        )
         week = link_service.spillovers(
             session, principal=principal, first_day=day - timedelta(days=6), last_day=day
         )
@@ -160,8 +160,8 @@ def coordination(session: Session, *, principal: Principal, day: date) -> Coordi
     return Coordination(
         clusters=cluster_service.to_reads(session, clusters, today=day),
         clusters_total=clusters_total,
-        chains=open_chains[:PANEL_ROWS],
-        chains_total=len(open_chains),
+        chains=chains,
+        chains_total=chains_total,
         spillovers=[
             SpilloverPair(a, b, n) for (a, b), n in sorted(pairs.items(), key=lambda kv: -kv[1])
         ],

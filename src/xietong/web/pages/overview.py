@@ -34,14 +34,14 @@ from xietong.zones import notices as zone_notices
 
 router = APIRouter(include_in_schema=False)
 
-# What may change the overview's figures: referrals, risk areas, cases, a refresh of the
-# aggregates. The stream is asked for these prefixes; the page listens for these topics.
+# What may change the overview's figures: referrals, risk areas, cases (recorded, reclassified,
+# linked or unlinked), a refresh of the aggregates. The stream is asked for these prefixes;
+# the page listens for these topics.
 LIVE_PREFIXES = ("referral.", "zones.", "cases.", "analytics.")
 LIVE_TOPICS = (
     *REFERRAL_TOPICS,
     *zone_notices.TOPICS,
-    case_notices.RECORDED,
-    case_notices.LINKED,
+    *case_notices.TOPICS,
     analytics_service.AGGREGATES_REFRESHED,
     official.OFFICIAL_IMPORTED,
 )
