@@ -47,7 +47,7 @@ def backtest_reference(
         # Days before 19 March serve as history only: the districts' sums fall short of the city
         # there (reference/shanghai-2022/PROVENANCE.md).
         reference = shanghai_2022_districts(first_day=date(2022, 3, 11))
-    return _backtest(reference, first_day=first_day, last_day=last_day, seed=seed, runs=runs)
+    return backtest_series(reference, first_day=first_day, last_day=last_day, seed=seed, runs=runs)
 
 
 def backtest_districts(
@@ -78,7 +78,9 @@ def backtest_districts(
             units=data.codes,
             counts=data.infections().T.astype(np.float64),
         )
-        return _backtest(reference, first_day=first_day, last_day=last_day, seed=seed, runs=runs)
+        return backtest_series(
+            reference, first_day=first_day, last_day=last_day, seed=seed, runs=runs
+        )
     read = reporting_triangle(session, first_day=history_from, last_day=until, tz=tz)
     reference = ReferenceSeries(
         name="districts (cases by day first sampled, as recorded at each forecast date)",
@@ -86,7 +88,7 @@ def backtest_districts(
         units=read.codes,
         counts=read.final().T,
     )
-    return _backtest(
+    return backtest_series(
         reference,
         first_day=first_day,
         last_day=last_day,
@@ -96,7 +98,7 @@ def backtest_districts(
     )
 
 
-def _backtest(
+def backtest_series(
     reference: ReferenceSeries,
     *,
     first_day: date,
@@ -105,6 +107,10 @@ def _backtest(
     runs: int,
     known: Callable[[int], FloatArray] | None = None,
 ) -> BacktestRead:
+    """Backtest the forecast on any daily series (a published one, the twin's truth).
+
+    ``known(origin)``, when given, is the series as it was known at the end of that day.
+    """
     errors = []
     if last_day < first_day:
         errors.append(RowError("request", "last_day", "must not be before first_day"))

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from xietong.analytics.core.arrays import FloatArray
 from xietong.analytics.core.nowcast import Nowcast, chain_ladder, nowcast
 from xietong.areas import service as areas_service
-from xietong.areas.reference import chongqing
 from xietong.cases import metrics as cases_metrics
 from xietong.core.clock import DEFAULT_TZ
 
@@ -104,39 +103,52 @@ def reporting_triangle(
 
 
 @dataclass(frozen=True)
-class UnitNowcast:
-    """One unit's (a district's or the city's) nowcast over the days asked for."""
+class NowcastSeries:
+    """New infections by the day first sampled, as recorded so far and as nowcast, per district
+    (by code; arrays of shape (districts, days)) and for the city (`city`, the districts' sum
+    nowcast on its own triangle), each banded at `LEVELS`."""
 
-    code: str
     days: tuple[date, ...]
-    result: Nowcast
+    codes: tuple[str, ...]
+    reported: FloatArray
+    expected: FloatArray
+    lower: FloatArray
+    upper: FloatArray
+    city: Nowcast
 
 
-def nowcast_units(
+def nowcast_series(
     session: Session, *, first_day: date, last_day: date, tz: str = DEFAULT_TZ
-) -> tuple[UnitNowcast, list[UnitNowcast]]:
-    """The city's and every district's nowcast of the cases first sampled in [first_day,
-    last_day], as known at the end of `last_day`, each with its 90 % band from the errors the
-    chain-ladder made on the same unit's earlier days."""
+) -> NowcastSeries | None:
+    """The nowcast of the cases first sampled in [first_day, last_day], as known at the end of
+    `last_day`, each unit banded by the errors the chain-ladder made on its own earlier days;
+    None when the cases domain holds no case over those days and the weeks before (a city that
+    imports its counts)."""
     read = reporting_triangle(
         session, first_day=first_day - timedelta(days=HISTORY_DAYS), last_day=last_day, tz=tz
     )
+    if not read.cases.any():
+        return None
     last = len(read.days) - 1
     shown = slice(HISTORY_DAYS, None)
-    days = read.days[shown]
+    units = [nowcast(read.triangle(last, rows=i), levels=LEVELS) for i in range(len(read.codes))]
+    city = nowcast(read.triangle(last), levels=LEVELS)
 
-    def of(code: str, rows: int | None) -> UnitNowcast:
-        result = nowcast(read.triangle(last, rows=rows), levels=LEVELS)
-        return UnitNowcast(
-            code=code,
-            days=days,
-            result=Nowcast(
-                reported=result.reported[shown],
-                expected=result.expected[shown],
-                lower=result.lower[shown],
-                upper=result.upper[shown],
-                levels=result.levels,
-            ),
-        )
+    def stacked(field: str) -> FloatArray:
+        return np.stack([getattr(unit, field)[shown] for unit in units])
 
-    return of(chongqing().code, None), [of(d.code, i) for i, d in enumerate(read.districts)]
+    return NowcastSeries(
+        days=read.days[shown],
+        codes=read.codes,
+        reported=stacked("reported"),
+        expected=stacked("expected"),
+        lower=stacked("lower"),
+        upper=stacked("upper"),
+        city=Nowcast(
+            reported=city.reported[shown],
+            expected=city.expected[shown],
+            lower=city.lower[shown],
+            upper=city.upper[shown],
+            levels=city.levels,
+        ),
+    )

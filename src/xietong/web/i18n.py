@@ -132,6 +132,11 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     ),
     "overview.under_control": ("管控内发现", "found under control"),
     "overview.surface": ("社会面发现", "found on the surface"),
+    "overview.nowcast": (
+        "按采样日（含迟报估计）",
+        "by day first sampled (nowcast of late reports)",
+    ),
+    "overview.nowcast_band": ("迟报估计90%区间", "nowcast, 90 % band"),
     "overview.phase_table": ("各区县阶段与Rt", "Phase and Rt by district"),
     "overview.points": ("点 · 活跃聚集性疫情", "Point · active clusters"),
     "overview.lines": ("线 · 未阻断传播链与跨区外溢", "Line · open chains and spillovers"),

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from tests.factories import screening as f
 from tests.factories.cases import at, make_case
 from tests.factories.people import make_person
-from xietong.analytics.nowcasting import ReportingTriangle, nowcast_units, reporting_triangle
-from xietong.areas.reference import chongqing
+from xietong.analytics.nowcasting import ReportingTriangle, nowcast_series, reporting_triangle
 from xietong.cases import service as cases_service
 from xietong.cases.schemas import CaseCreate
 from xietong.core.principal import SYSTEM
@@ -114,14 +113,18 @@ def test_the_nowcast_of_the_city_and_of_each_district_covers_the_days_asked(
     session: Session, protector: PersonalDataProtector
 ) -> None:
     _outbreak(session, protector)
-    city, districts = nowcast_units(
-        session, first_day=LAST - timedelta(days=4), last_day=LAST, tz=f.TZ
-    )
-    assert city.code == chongqing().code
-    assert city.days == tuple(LAST - timedelta(days=k) for k in range(4, -1, -1))
-    np.testing.assert_array_equal(city.result.reported, [0, 1, 1, 2, 0])
-    assert np.all(city.result.expected >= city.result.reported)
-    assert np.all(city.result.lower <= city.result.expected)
-    assert np.all(city.result.expected <= city.result.upper)
-    [ours] = [d for d in districts if d.code == DISTRICT]
-    np.testing.assert_array_equal(ours.result.reported, city.result.reported)
+    result = nowcast_series(session, first_day=LAST - timedelta(days=4), last_day=LAST, tz=f.TZ)
+    assert result is not None
+    assert result.days == tuple(LAST - timedelta(days=k) for k in range(4, -1, -1))
+    np.testing.assert_array_equal(result.city.reported, [0, 1, 1, 2, 0])
+    assert np.all(result.city.expected >= result.city.reported)
+    assert np.all(result.city.lower <= result.city.expected)
+    assert np.all(result.city.expected <= result.city.upper)
+    row = result.codes.index(DISTRICT)
+    np.testing.assert_array_equal(result.reported[row], result.city.reported)
+    assert result.reported.sum() == 4
+    assert np.all(result.lower <= result.expected) and np.all(result.expected <= result.upper)
+
+
+def test_without_cases_there_is_no_nowcast(session: Session) -> None:
+    assert nowcast_series(session, first_day=FIRST, last_day=LAST, tz=f.TZ) is None

@@ -72,6 +72,16 @@ class Situation:
         ]
         return days, under, surface
 
+    def city_nowcast(self) -> tuple[list[float | None], list[float | None], list[float | None]]:
+        """The city's infections by the day first sampled (nowcast, lower, upper per day), all
+        None where there is no nowcast (official counts)."""
+        points = self.trend.city.series
+        return (
+            [p.nowcast for p in points],
+            [p.nowcast_lower for p in points],
+            [p.nowcast_upper for p in points],
+        )
+
     def rows(
         self, *, by: Literal["cases", "surface"] = "cases"
     ) -> list[tuple[UnitTrend, UnitTrend, int | None, int | None]]:

@@ -150,6 +150,16 @@ def _figures(
     }
     if picture is not None:
         days, under, on_surface = picture.city_curve()
+        expected, lower, upper = picture.city_nowcast()
+        nowcast = None
+        if picture.trend.parameters.estimated_on == "nowcast":
+            nowcast = charts.NowcastLine(
+                expected=expected,
+                lower=lower,
+                upper=upper,
+                label=translate(lang, "overview.nowcast"),
+                band_label=translate(lang, "overview.nowcast_band"),
+            )
         context["curve_json"] = charts.epidemic_curve(
             days,
             under_control=under,
@@ -157,6 +167,7 @@ def _figures(
             under_control_label=translate(lang, "overview.under_control"),
             surface_label=translate(lang, "overview.surface"),
             height=400,
+            nowcast=nowcast,
         )
     return context, picture.as_of if picture is not None else None
 
