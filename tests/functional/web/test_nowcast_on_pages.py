@@ -11,14 +11,11 @@ from datetime import date, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories.cases import at
+from tests.factories.cases import at, make_case
 from tests.factories.clock import TZ
-from tests.factories.people import make_person
 from tests.factories.web import log_in
 from xietong.analytics import service as analytics_service
-from xietong.cases import service as cases_service
-from xietong.cases.schemas import CaseCreate
-from xietong.core.principal import SYSTEM, Role
+from xietong.core.principal import Role
 from xietong.people.protection import PersonalDataProtector
 from xietong.web.i18n import translate
 
@@ -40,18 +37,12 @@ def _growing_cases_recorded_late(session: Session, protector: PersonalDataProtec
     for k in range(13):
         day = date(2022, 11, 1) + timedelta(days=k)
         for j in range(4 + 2 * k):
-            person = make_person(session, protector, district_code=DISTRICT)
-            cases_service.create_case(
+            make_case(
                 session,
-                principal=SYSTEM,
-                case_in=CaseCreate(
-                    person_id=person.id,
-                    classification="asymptomatic",
-                    detected_at=at(day, 10),
-                    report_district_code=DISTRICT,
-                ),
-                now=at(day + timedelta(days=j % 3), 15),
-                tz=TZ,
+                protector,
+                district_code=DISTRICT,
+                detected_at=at(day, 10),
+                recorded_at=at(day + timedelta(days=j % 3), 15),
             )
     analytics_service.refresh_aggregates(session, now=at(DAY + timedelta(days=3), 1), tz=TZ)
 
