@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -173,37 +173,36 @@ def open_area(
     return area
 
 
+class DecisionOnArea(TypedDict):
+    """Who decides on which area, and when: what each decision below is given beside its
+    reason (`tz` is the city's local time zone, which sets the day a decision counts from)."""
+
+    principal: Principal
+    area_id: int
+    now: datetime
+    tz: NotRequired[str]
+
+
 def approve_area(
-    session: Session,
-    *,
-    principal: Principal,
-    area_id: int,
-    reason: str | None = None,
-    now: datetime,
-    tz: str = DEFAULT_TZ,
+    session: Session, *, reason: str | None = None, **decision: Unpack[DecisionOnArea]
 ) -> RiskArea:
     """Approve a proposed area: it is locked from the local day of approval."""
-    area = _area_to_decide(session, principal=principal, area_id=area_id, action="approve")
-    _require_status(area, ("proposed",), "approved")
+    area = _area_to_decide(
+        session, decision, action="approve", allowed=("proposed",), becoming="approved"
+    )
+    principal, now, tz = _decided_by(decision)
     _activate(area, principal=principal, at=now, tz=tz)
     _step(session, area, step="approved", principal=principal, at=now, tz=tz, reason=reason)
     return area
 
 
-def reject_area(
-    session: Session,
-    *,
-    principal: Principal,
-    area_id: int,
-    reason: str,
-    now: datetime,
-    tz: str = DEFAULT_TZ,
-) -> RiskArea:
+def reject_area(session: Session, *, reason: str, **decision: Unpack[DecisionOnArea]) -> RiskArea:
     """Reject a proposed area, with the reason."""
-    area = _area_to_decide(session, principal=principal, area_id=area_id, action="reject")
-    _require_status(area, ("proposed",), "rejected")
-    if not reason.strip():
-        raise DomainError("a reason is required to reject", code="reason_required")
+    area = _area_to_decide(
+        session, decision, action="reject", allowed=("proposed",), becoming="rejected"
+    )
+    _require_reason(reason, "to reject")
+    principal, now, tz = _decided_by(decision)
     area.status = "rejected"
     area.decided_at = now
     area.decided_by = principal.username
@@ -212,22 +211,18 @@ def reject_area(
 
 
 def lift_area(
-    session: Session,
-    *,
-    principal: Principal,
-    area_id: int,
-    reason: str | None = None,
-    now: datetime,
-    tz: str = DEFAULT_TZ,
+    session: Session, *, reason: str | None = None, **decision: Unpack[DecisionOnArea]
 ) -> RiskArea:
     """Approve a proposed lifting, or lift an active area directly (a reason is then required)."""
-    area = _area_to_decide(session, principal=principal, area_id=area_id, action="lift")
-    _require_status(area, LOCKED_STATUSES, "lifted")
+    area = _area_to_decide(
+        session, decision, action="lift", allowed=LOCKED_STATUSES, becoming="lifted"
+    )
     direct = area.status == "active"
     if direct and not (reason and reason.strip()):
         raise DomainError(
             "lifting before the policy's clean days needs a reason", code="reason_required"
         )
+    principal, now, tz = _decided_by(decision)
     day = local_day(now, tz)
     if area.active_from is not None and day < area.active_from:
         raise Conflict("an area cannot be lifted before it is locked", code="area_not_yet_locked")
@@ -249,19 +244,18 @@ def lift_area(
 
 
 def reject_lifting(
-    session: Session,
-    *,
-    principal: Principal,
-    area_id: int,
-    reason: str,
-    now: datetime,
-    tz: str = DEFAULT_TZ,
+    session: Session, *, reason: str, **decision: Unpack[DecisionOnArea]
 ) -> RiskArea:
     """Keep the area locked; its clean days count again from tomorrow."""
-    area = _area_to_decide(session, principal=principal, area_id=area_id, action="reject a lifting")
-    _require_status(area, ("lifting_proposed",), "kept locked")
-    if not reason.strip():
-        raise DomainError("a reason is required to reject a lifting", code="reason_required")
+    area = _area_to_decide(
+        session,
+        decision,
+        action="reject a lifting",
+        allowed=("lifting_proposed",),
+        becoming="kept locked",
+    )
+    _require_reason(reason, "to reject a lifting")
+    principal, now, tz = _decided_by(decision)
     area.status = "active"
     area.countdown_from = local_day(now, tz) + timedelta(days=1)
     area.lifting_proposed_at = None
@@ -417,21 +411,33 @@ def _require_district(principal: Principal, district_id: int) -> None:
 
 
 def _area_to_decide(
-    session: Session, *, principal: Principal, area_id: int, action: str
+    session: Session,
+    decision: DecisionOnArea,
+    *,
+    action: str,
+    allowed: Sequence[str],
+    becoming: str,
 ) -> RiskArea:
+    principal = decision["principal"]
     _require_role(principal, _DECIDERS, action)
-    area = get_area(session, area_id=area_id)
+    area = get_area(session, area_id=decision["area_id"])
     _require_district(principal, area.district_id)
-    return area
-
-
-def _require_status(area: RiskArea, allowed: Sequence[str], becoming: str) -> None:
     if area.status not in allowed:
         raise Conflict(
             f"area {area.id} is {area.status}: it cannot be {becoming}",
             code="area_wrong_status",
             details={"area_id": area.id, "status": area.status, "expected": list(allowed)},
         )
+    return area
+
+
+def _decided_by(decision: DecisionOnArea) -> tuple[Principal, datetime, str]:
+    return decision["principal"], decision["now"], decision.get("tz", DEFAULT_TZ)
+
+
+def _require_reason(reason: str, action: str) -> None:
+    if not reason.strip():
+        raise DomainError(f"a reason is required {action}", code="reason_required")
 
 
 def _new_area(
