@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hmac
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, TextIO, TypeVar
@@ -173,21 +173,45 @@ ProtectorDep = Annotated[PersonalDataProtector, Depends(get_protector)]
 
 @dataclass(frozen=True)
 class Acting:
-    """What a route that changes something needs: the session, who acts, the settings and when."""
+    """What a route that changes something needs: the session, who acts, the settings, when, and
+    the protector of the personal data it reads back."""
 
     session: Session
     principal: Principal
     settings: Settings
     now: datetime
+    protector: PersonalDataProtector
 
 
 def get_acting(
-    session: SessionDep, principal: PrincipalDep, settings: SettingsDep, now: NowDep
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    now: NowDep,
+    protector: ProtectorDep,
 ) -> Acting:
-    return Acting(session=session, principal=principal, settings=settings, now=now)
+    return Acting(
+        session=session, principal=principal, settings=settings, now=now, protector=protector
+    )
 
 
 ActingDep = Annotated[Acting, Depends(get_acting)]
+
+
+def load_upload(
+    acting: Acting, file: UploadFile, load: Callable[..., Model], **particular: Any
+) -> Model:
+    """An uploaded CSV file loaded by `load` (a service given the file's stream and name) in the
+    caller's name at the request's instant; `particular` are that service's own arguments."""
+    return load(
+        acting.session,
+        principal=acting.principal,
+        stream=uploaded_csv(file),
+        source_name=file.filename or "upload",
+        tz=acting.settings.timezone,
+        now=acting.now,
+        **particular,
+    )
 
 
 def parse_body(model: type[Model], body: RawBody) -> Model:

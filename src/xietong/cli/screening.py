@@ -9,9 +9,10 @@ from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
 from rich.table import Table
 
 from xietong.areas import service as areas_service
@@ -41,6 +42,37 @@ def _progress(what: str) -> Callable[[int], None]:
         print(f"{what}: {rows:,} rows read", file=sys.stderr, flush=True)
 
     return report
+
+
+def _load_file(
+    file: Path,
+    load: Callable[..., BaseModel],
+    *,
+    load_valid: bool,
+    rejects: Path | None,
+    batch_rows: int,
+    **particular: Any,
+) -> None:
+    """Load a laboratory's or a site's CSV file through `load` in one unit of work, as the
+    system, with progress on stderr; print its report, or the error and exit."""
+    try:
+        with context.work() as session, file.open(encoding="utf-8-sig", newline="") as stream:
+            report = load(
+                session,
+                principal=SYSTEM,
+                stream=stream,
+                source_name=file.name,
+                tz=context.settings().timezone,
+                now=context.now(),
+                load_valid=load_valid,
+                rejects_path=rejects,
+                chunk_rows=batch_rows,
+                progress=_progress(file.name),
+                **particular,
+            )
+    except DomainError as exc:
+        context.fail(exc)
+    console.print_json(report.model_dump_json())
 
 
 @app.command("plan")
@@ -146,26 +178,15 @@ def tubes(
     ] = sampling.CHUNK_ROWS,
 ) -> None:
     """Register tubes and their members: the whole file or nothing; re-loading changes nothing."""
-    settings = context.settings()
-    try:
-        with context.work() as session, file.open(encoding="utf-8-sig", newline="") as stream:
-            report = service.register_tubes_file(
-                session,
-                principal=SYSTEM,
-                stream=stream,
-                source_name=file.name,
-                tz=settings.timezone,
-                now=context.now(),
-                protector=PersonalDataProtector.from_settings(settings),
-                load_valid=load_valid,
-                rejects_path=rejects,
-                expected_rows=file.stat().st_size // 60 if file.is_file() else None,
-                chunk_rows=batch_rows,
-                progress=_progress(file.name),
-            )
-    except DomainError as exc:
-        context.fail(exc)
-    console.print_json(report.model_dump_json())
+    _load_file(
+        file,
+        service.register_tubes_file,
+        load_valid=load_valid,
+        rejects=rejects,
+        batch_rows=batch_rows,
+        protector=PersonalDataProtector.from_settings(context.settings()),
+        expected_rows=file.stat().st_size // 60 if file.is_file() else None,
+    )
 
 
 @app.command("results")
@@ -180,24 +201,13 @@ def results(
     ] = results_module.CHUNK_ROWS,
 ) -> None:
     """Load laboratory results and act on them (holds, retests, cases, referrals) in one go."""
-    settings = context.settings()
-    try:
-        with context.work() as session, file.open(encoding="utf-8-sig", newline="") as stream:
-            report = intake.ingest_lab_results(
-                session,
-                principal=SYSTEM,
-                stream=stream,
-                source_name=file.name,
-                tz=settings.timezone,
-                now=context.now(),
-                load_valid=load_valid,
-                rejects_path=rejects,
-                chunk_rows=batch_rows,
-                progress=_progress(file.name),
-            )
-    except DomainError as exc:
-        context.fail(exc)
-    console.print_json(report.model_dump_json())
+    _load_file(
+        file,
+        intake.ingest_lab_results,
+        load_valid=load_valid,
+        rejects=rejects,
+        batch_rows=batch_rows,
+    )
 
 
 @app.command("conflicts")

@@ -11,14 +11,14 @@ from fastapi import APIRouter, Query, UploadFile, status
 from pydantic import BaseModel, Field
 
 from xietong.api.deps import (
+    ActingDep,
     LoadValidQuery,
     LongPageDep,
     NowDep,
     PrincipalDep,
-    ProtectorDep,
     RawBody,
     SessionDep,
-    SettingsDep,
+    load_upload,
     parse_body,
     uploaded_csv,
 )
@@ -86,42 +86,22 @@ def issue_plan(
     summary="Post laboratory results (all or nothing; idempotent)",
     openapi_extra=documented_body(LabResultBatch),
 )
-def post_results(
-    now: NowDep,
-    body: RawBody,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-) -> intake.IntakeReport:
+def post_results(body: RawBody, acting: ActingDep) -> intake.IntakeReport:
     # Parsed here, in the thread pool, not by FastAPI on the event loop the live streams share.
     return intake.ingest_lab_results(
-        session,
-        principal=principal,
+        acting.session,
+        principal=acting.principal,
         batch=parse_body(LabResultBatch, body),
-        tz=settings.timezone,
-        now=now,
+        tz=acting.settings.timezone,
+        now=acting.now,
     )
 
 
 @router.post("/results/import", summary="Post laboratory results as a CSV file")
 def import_results(
-    now: NowDep,
-    file: UploadFile,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-    load_valid: LoadValidQuery = False,
+    file: UploadFile, acting: ActingDep, load_valid: LoadValidQuery = False
 ) -> intake.IntakeReport:
-    stream = uploaded_csv(file)
-    return intake.ingest_lab_results(
-        session,
-        principal=principal,
-        stream=stream,
-        source_name=file.filename or "upload",
-        tz=settings.timezone,
-        now=now,
-        load_valid=load_valid,
-    )
+    return load_upload(acting, file, intake.ingest_lab_results, load_valid=load_valid)
 
 
 # Before "/{case_id}/contacts", which the path of a contacts line list would otherwise match.
@@ -130,23 +110,16 @@ def import_results(
     summary="Register cases or close contacts from a line list (CSV; all or nothing)",
 )
 def import_line_list(
-    kind: LineListKind,
-    file: UploadFile,
-    now: NowDep,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-    protector: ProtectorDep,
-    load_valid: LoadValidQuery = False,
+    kind: LineListKind, file: UploadFile, acting: ActingDep, load_valid: LoadValidQuery = False
 ) -> LineListReport:
     return line_lists.import_line_list(
-        session,
-        principal=principal,
-        protector=protector,
+        acting.session,
+        principal=acting.principal,
+        protector=acting.protector,
         kind=kind,
         stream=uploaded_csv(file),
-        now=now,
-        tz=settings.timezone,
+        now=acting.now,
+        tz=acting.settings.timezone,
         load_valid=load_valid,
     )
 
@@ -156,23 +129,15 @@ def import_line_list(
     status_code=status.HTTP_201_CREATED,
     summary="Register a close contact: a quarantine order, and a referral if elsewhere",
 )
-def register_contact(
-    now: NowDep,
-    case_id: int,
-    contact_in: ContactCreate,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
-) -> ContactRead:
+def register_contact(case_id: int, contact_in: ContactCreate, acting: ActingDep) -> ContactRead:
     return contacts.register_contact(
-        session,
-        principal=principal,
-        protector=protector,
+        acting.session,
+        principal=acting.principal,
+        protector=acting.protector,
         case_id=case_id,
         contact_in=contact_in,
-        now=now,
-        tz=settings.timezone,
+        now=acting.now,
+        tz=acting.settings.timezone,
     )
 
 
@@ -180,22 +145,16 @@ def register_contact(
     "/contacts/{contact_id}/identify", summary="Attach a contact to its person (or refer it)"
 )
 def identify_contact(
-    now: NowDep,
-    contact_id: int,
-    identify_in: ContactIdentify,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
+    contact_id: int, identify_in: ContactIdentify, acting: ActingDep
 ) -> ContactRead:
     return contacts.identify_contact(
-        session,
-        principal=principal,
-        protector=protector,
+        acting.session,
+        principal=acting.principal,
+        protector=acting.protector,
         contact_id=contact_id,
         identify_in=identify_in,
-        now=now,
-        tz=settings.timezone,
+        now=acting.now,
+        tz=acting.settings.timezone,
     )
 
 

@@ -14,12 +14,9 @@ from xietong.api.deps import (
     NowDep,
     PageDep,
     PrincipalDep,
-    ProtectorDep,
     SessionDep,
-    SettingsDep,
 )
 from xietong.core.pagination import Page
-from xietong.people.protection import PersonalDataProtector
 from xietong.referrals import service
 from xietong.referrals.actions import service as action_service
 from xietong.referrals.inbox import service as query_service
@@ -84,25 +81,18 @@ def list_referrals(
     responses={200: {"description": "The cause had already opened this referral"}},
 )
 def create_referral(
-    now: NowDep,
-    referral_in: ReferralCreate,
-    response: Response,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-    settings: SettingsDep,
+    referral_in: ReferralCreate, response: Response, acting: ActingDep
 ) -> ReferralCreated:
     referral, created = service.create_manual(
-        session, principal=principal, referral_in=referral_in, at=now, tz=settings.timezone
+        acting.session,
+        principal=acting.principal,
+        referral_in=referral_in,
+        at=acting.now,
+        tz=acting.settings.timezone,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    return ReferralCreated(
-        referral=query_service.read_referral(
-            session, principal=principal, protector=protector, referral_id=referral.id, now=now
-        ),
-        created=created,
-    )
+    return ReferralCreated(referral=_read(acting, referral.id), created=created)
 
 
 @router.post(
@@ -129,16 +119,8 @@ def acknowledge_many(body: AcknowledgeMany, acting: ActingDep) -> AcknowledgedMa
 
 
 @router.get("/{referral_id}", summary="One referral with its chain (404 outside your scope)")
-def get_referral(
-    now: NowDep,
-    referral_id: int,
-    session: SessionDep,
-    principal: PrincipalDep,
-    protector: ProtectorDep,
-) -> ReferralRead:
-    return query_service.read_referral(
-        session, principal=principal, protector=protector, referral_id=referral_id, now=now
-    )
+def get_referral(referral_id: int, acting: ActingDep) -> ReferralRead:
+    return _read(acting, referral_id)
 
 
 @router.get("/{referral_id}/history", summary="Every event of a referral, oldest first")
@@ -148,9 +130,19 @@ def referral_history(
     return query_service.history(session, principal=principal, referral_id=referral_id)
 
 
+def _read(acting: Acting, referral_id: int) -> ReferralRead:
+    """The referral as the caller may read it now (an audited read of its person)."""
+    return query_service.read_referral(
+        acting.session,
+        principal=acting.principal,
+        protector=acting.protector,
+        referral_id=referral_id,
+        now=acting.now,
+    )
+
+
 def _acted(
     acting: Acting,
-    protector: PersonalDataProtector,
     referral_id: int,
     action: Action,
     *,
@@ -167,33 +159,22 @@ def _acted(
         note=note,
         to_district_code=to_district_code,
     )
-    return query_service.read_referral(
-        acting.session,
-        principal=acting.principal,
-        protector=protector,
-        referral_id=referral_id,
-        now=acting.now,
-    )
+    return _read(acting, referral_id)
 
 
 @router.post("/{referral_id}/close", summary="Close with feedback to the sending district")
-def close(
-    referral_id: int, body: Feedback, acting: ActingDep, protector: ProtectorDep
-) -> ReferralRead:
-    return _acted(acting, protector, referral_id, Action.close, note=body.feedback)
+def close(referral_id: int, body: Feedback, acting: ActingDep) -> ReferralRead:
+    return _acted(acting, referral_id, Action.close, note=body.feedback)
 
 
 @router.post(
     "/{referral_id}/decline",
     summary="Decline with a reason; naming a district pushes the referral on there",
 )
-def decline(
-    referral_id: int, body: Decline, acting: ActingDep, protector: ProtectorDep
-) -> ReferralRead:
+def decline(referral_id: int, body: Decline, acting: ActingDep) -> ReferralRead:
     action = Action.reroute if body.redirect_to_district_code else Action.decline
     return _acted(
         acting,
-        protector,
         referral_id,
         action,
         note=body.reason,
@@ -202,12 +183,9 @@ def decline(
 
 
 @router.post("/{referral_id}/reassign", summary="Push the referral to another district (command)")
-def reassign(
-    referral_id: int, body: Reassign, acting: ActingDep, protector: ProtectorDep
-) -> ReferralRead:
+def reassign(referral_id: int, body: Reassign, acting: ActingDep) -> ReferralRead:
     return _acted(
         acting,
-        protector,
         referral_id,
         Action.reassign,
         note=body.note,
@@ -246,9 +224,7 @@ def assignable(referral_id: int, session: SessionDep, principal: PrincipalDep) -
     "/{referral_id}/assign",
     summary="Give the referral to a field worker of the receiving district (null: to nobody)",
 )
-def assign(
-    referral_id: int, body: Assign, acting: ActingDep, protector: ProtectorDep
-) -> ReferralRead:
+def assign(referral_id: int, body: Assign, acting: ActingDep) -> ReferralRead:
     action_service.assign(
         acting.session,
         principal=acting.principal,
@@ -256,13 +232,7 @@ def assign(
         assignee=body.assignee,
         at=acting.now,
     )
-    return query_service.read_referral(
-        acting.session,
-        principal=acting.principal,
-        protector=protector,
-        referral_id=referral_id,
-        now=acting.now,
-    )
+    return _read(acting, referral_id)
 
 
 # After the named actions: a path parameter would match them first.
@@ -275,8 +245,7 @@ def take_step(
     referral_id: int,
     step: Step,
     acting: ActingDep,
-    protector: ProtectorDep,
     body: ActionNote | None = None,
 ) -> ReferralRead:
     note = body.note if body else None
-    return _acted(acting, protector, referral_id, action_service.STEPS[step], note=note)
+    return _acted(acting, referral_id, action_service.STEPS[step], note=note)

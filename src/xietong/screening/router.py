@@ -10,17 +10,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, UploadFile, status
 
 from xietong.api.deps import (
+    ActingDep,
     LoadValidQuery,
     NowDep,
     PageDep,
     PrincipalDep,
-    ProtectorDep,
     RawBody,
     SessionDep,
-    SettingsDep,
     TodayDep,
+    load_upload,
     parse_body,
-    uploaded_csv,
 )
 from xietong.core.bodies import documented_body
 from xietong.core.pagination import Page
@@ -61,44 +60,27 @@ def create_site(
     summary="Register tubes and their members (all or nothing)",
     openapi_extra=documented_body(TubeBatch),
 )
-def register_tubes(
-    now: NowDep,
-    body: RawBody,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-    protector: ProtectorDep,
-) -> TubeBatchReport:
+def register_tubes(body: RawBody, acting: ActingDep) -> TubeBatchReport:
     # Parsed here, in the thread pool, not by FastAPI on the event loop the live streams share.
     return service.register_tubes(
-        session,
-        principal=principal,
+        acting.session,
+        principal=acting.principal,
         batch=parse_body(TubeBatch, body),
-        tz=settings.timezone,
-        now=now,
-        protector=protector,
+        tz=acting.settings.timezone,
+        now=acting.now,
+        protector=acting.protector,
     )
 
 
 @router.post("/tubes/import", summary="Register tubes from a CSV file, one row per swab")
 def import_tubes(
-    now: NowDep,
-    file: UploadFile,
-    session: SessionDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
-    protector: ProtectorDep,
-    load_valid: LoadValidQuery = False,
+    file: UploadFile, acting: ActingDep, load_valid: LoadValidQuery = False
 ) -> TubeBatchReport:
-    stream = uploaded_csv(file)
-    return service.register_tubes_file(
-        session,
-        principal=principal,
-        stream=stream,
-        source_name=file.filename or "upload",
-        tz=settings.timezone,
-        now=now,
-        protector=protector,
+    return load_upload(
+        acting,
+        file,
+        service.register_tubes_file,
+        protector=acting.protector,
         load_valid=load_valid,
         expected_rows=(file.size or 0) // 60,
     )

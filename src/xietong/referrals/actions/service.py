@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -158,29 +158,20 @@ def act(
     elif action in (Action.decline, Action.reroute):
         referral.declined_at = at
         referral.decline_reason = note
-    event = event_for(
+    _record(
+        session,
         referral,
         action=DONE[action],
         from_status=before.value,
+        principal=principal,
         at=at,
-        actor=principal,
         note=note,
         detail=detail,
+        # The district that handed the referral on hears of it too.
+        also=[previous_receiver] if previous_receiver != referral.to_district_id else [],
     )
-    session.add(event)
-    session.flush()
     if action is Action.decline:
         _withdraw_grant(session, referral, previous_receiver, at)
-    also = [previous_receiver] if previous_receiver != referral.to_district_id else []
-    notify(session, referral, event, also=also)
-    auth_service.record_audit(
-        session,
-        principal=principal,
-        action=DONE[action],
-        entity="referral",
-        entity_ids=[referral.id],
-        reason=note,
-    )
     return referral
 
 
@@ -229,72 +220,40 @@ def _start_hop(
     _withdraw_grant(session, referral, previous, at)
 
 
-def close(
-    session: Session,
-    *,
-    principal: Principal,
-    referral_id: int,
-    feedback: str,
-    at: datetime,
-    tz: str,
-) -> Referral:
+class OnReferral(TypedDict):
+    """Who acts on which referral, and when: what each action below is given beside its own
+    note and district (`tz` is the city's, whose policy of the day sets the SLA)."""
+
+    principal: Principal
+    referral_id: int
+    at: datetime
+    tz: str
+
+
+def close(session: Session, *, feedback: str, **on: Unpack[OnReferral]) -> Referral:
     """Close with feedback to the sending district (反饋)."""
-    return act(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        action=Action.close,
-        at=at,
-        tz=tz,
-        note=feedback,
-    )
+    return act(session, action=Action.close, note=feedback, **on)
 
 
 def decline(
     session: Session,
     *,
-    principal: Principal,
-    referral_id: int,
     reason: str,
-    at: datetime,
-    tz: str,
     redirect_to_district_code: str | None = None,
+    **on: Unpack[OnReferral],
 ) -> Referral:
     """Decline with a reason; naming the district where the person is pushes it on there."""
     action = Action.reroute if redirect_to_district_code else Action.decline
     return act(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        action=action,
-        at=at,
-        tz=tz,
-        note=reason,
-        to_district_code=redirect_to_district_code,
+        session, action=action, note=reason, to_district_code=redirect_to_district_code, **on
     )
 
 
 def reassign(
-    session: Session,
-    *,
-    principal: Principal,
-    referral_id: int,
-    to_district_code: str,
-    at: datetime,
-    tz: str,
-    note: str | None = None,
+    session: Session, *, to_district_code: str, note: str | None = None, **on: Unpack[OnReferral]
 ) -> Referral:
     """The command centre pushes the referral to another district (new hop, full SLA)."""
-    return act(
-        session,
-        principal=principal,
-        referral_id=referral_id,
-        action=Action.reassign,
-        at=at,
-        tz=tz,
-        note=note,
-        to_district_code=to_district_code,
-    )
+    return act(session, action=Action.reassign, note=note, to_district_code=to_district_code, **on)
 
 
 # --- several at once ----------------------------------------------------------------------------
@@ -376,13 +335,16 @@ def _record(
     at: datetime,
     note: str | None = None,
     detail: dict[str, Any] | None = None,
+    from_status: str | None = None,
+    also: Sequence[int] = (),
 ) -> ReferralEvent:
-    """An event that leaves the state as it is, with its message and audit row."""
+    """An event of the referral (`from_status` its status before, when the event changed it),
+    with its message to the districts concerned and its audit row."""
     referral.updated_at = at
     event = event_for(
         referral,
         action=action,
-        from_status=referral.status,
+        from_status=from_status or referral.status,
         at=at,
         actor=principal,
         note=note,
@@ -390,7 +352,7 @@ def _record(
     )
     session.add(event)
     session.flush()
-    notify(session, referral, event)
+    notify(session, referral, event, also=also)
     auth_service.record_audit(
         session,
         principal=principal,

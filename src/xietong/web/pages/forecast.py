@@ -97,7 +97,8 @@ def forecast_page(
             forecast, scenarios = _remembered_forecast(
                 session, last_day=last_day, horizon=days_ahead
             )
-            observed = trend(session, last_day=last_day, days=OBSERVED_DAYS).city.series
+            shown = trend(session, last_day=last_day, days=OBSERVED_DAYS)
+            observed = shown.city.series
         except NotFound as exc:
             context["missing"] = exc.message
             return render(viewer, session, "forecast.html", context, query=query)
@@ -117,7 +118,26 @@ def forecast_page(
                         (forecast.city_detections.p05, forecast.city_detections.p95),
                         (forecast.city_detections.p25, forecast.city_detections.p75),
                     ],
-                }
+                },
+                # The forecast starts from the nowcast: shown with its band where there is one.
+                *(
+                    [
+                        {
+                            "name": translate(lang, "overview.nowcast"),
+                            "days": [p.day for p in observed],
+                            "median": [p.nowcast for p in observed],
+                            "colour": charts.NOWCAST,
+                            "bands": [
+                                (
+                                    [p.nowcast_lower for p in observed],
+                                    [p.nowcast_upper for p in observed],
+                                )
+                            ],
+                        }
+                    ]
+                    if shown.parameters.estimated_on == "nowcast"
+                    else []
+                ),
             ],
         )
         context["scenarios_json"] = charts.band_chart(
