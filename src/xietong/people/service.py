@@ -29,7 +29,13 @@ from xietong.people.models import Person as Person
 from xietong.people.models import PersonAccessGrant
 from xietong.people.protection import PersonalDataProtector
 from xietong.people.rows import NewPerson as NewPerson
-from xietong.people.schemas import PersonCreate, PersonImportReport, PersonRead, PersonSummary
+from xietong.people.schemas import (
+    PersonCreate,
+    PersonImportReport,
+    PersonRead,
+    PersonShown,
+    PersonSummary,
+)
 from xietong.storage.bulk import bulk_insert
 from xietong.storage.paging import paged
 from xietong.storage.unit_of_work import clock_of
@@ -293,16 +299,23 @@ def registration_warnings(
     return [] if warning is None else [str(warning)]
 
 
-def to_read(session: Session, person: Person, protector: PersonalDataProtector) -> PersonRead:
-    codes = areas_service.district_code_by_id(session)
-    buildings = _building_codes(session, [person.residence_building_id, person.current_building_id])
-    return PersonRead(
+def shown(person: Person, protector: PersonalDataProtector) -> PersonShown:
+    """Who the person is, name and phone decrypted (the caller audits the read)."""
+    return PersonShown(
         id=person.id,
         id_masked=person.id_masked,
         name=protector.decrypt(person.name_enc),
         phone=protector.decrypt_optional(person.phone_enc),
         birth_date=person.birth_date,
         sex=person.sex,
+    )
+
+
+def to_read(session: Session, person: Person, protector: PersonalDataProtector) -> PersonRead:
+    codes = areas_service.district_code_by_id(session)
+    buildings = _building_codes(session, [person.residence_building_id, person.current_building_id])
+    return PersonRead(
+        **dict(shown(person, protector)),
         residence_district_code=codes[person.residence_district_id],
         residence_building_code=buildings.get(person.residence_building_id or -1),
         current_district_code=codes[person.current_district_id],
