@@ -461,16 +461,7 @@ def import_persons(
             "rejected": tally.rejected_lines,
         },
     )
-    return PersonImportReport(
-        rows_read=tally.rows_read,
-        rows_valid=tally.rows_valid,
-        rows_rejected=tally.rejected_lines,
-        inserted=inserted,
-        already_present=tally.rows_valid - inserted,
-        rejects_file=str(rejects_path) if tally.rejects and tally.rejects.count else None,
-        rows_warned=tally.rows_warned,
-        warnings=[str(w) for w in tally.warnings],
-    )
+    return tally.report(inserted=inserted)
 
 
 @dataclass
@@ -502,6 +493,18 @@ class _ImportTally:
         self.rows_warned += chunk.warned
         self.warnings.extend(chunk.warnings[: rows.MAX_WARNINGS - len(self.warnings)])
         return chunk.rows
+
+    def report(self, *, inserted: int) -> PersonImportReport:
+        return PersonImportReport(
+            rows_read=self.rows_read,
+            rows_valid=self.rows_valid,
+            rows_rejected=self.rejected_lines,
+            inserted=inserted,
+            already_present=self.rows_valid - inserted,
+            rejects_file=str(self.rejects.path) if self.rejects and self.rejects.count else None,
+            rows_warned=self.rows_warned,
+            warnings=[str(w) for w in self.warnings],
+        )
 
 
 def register_many(
