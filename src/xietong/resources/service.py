@@ -251,11 +251,11 @@ def _apply_reports(
         facility_id = laboratory_id = None
         if report.kind == "laboratory":
             laboratory_id, previous = _laboratory_reported(
-                session, report, district_id=district_id, now=now, places=places
+                session, report, district_id=district_id, now=now, known=places.laboratories
             )
         else:
             facility_id, previous = _facility_reported(
-                session, report, district_id=district_id, now=now, places=places
+                session, report, district_id=district_id, now=now, known=places.facilities
             )
         rows.append(
             CapacityReport(
@@ -282,12 +282,12 @@ def _laboratory_reported(
     *,
     district_id: int,
     now: datetime,
-    places: _Places,
+    known: dict[str, Laboratory],
 ) -> tuple[int, int | None]:
     """The laboratory a report is about (added when new) and its standing capacity before; a
     report for given days leaves the standing capacity as it is."""
     dated = report.first_day is not None
-    lab = places.laboratories.get(report.code)
+    lab = known.get(report.code)
     if lab is not None:
         previous = lab.tubes_per_day
         if not dated:
@@ -305,7 +305,7 @@ def _laboratory_reported(
     )
     session.add(lab)
     session.flush()
-    places.laboratories[lab.code] = lab
+    known[lab.code] = lab
     return lab.id, None
 
 
@@ -315,11 +315,11 @@ def _facility_reported(
     *,
     district_id: int,
     now: datetime,
-    places: _Places,
+    known: dict[str, Facility],
 ) -> tuple[int, int | None]:
     """The facility a report is about (added when new) and its standing beds before; a report
     for given days leaves the standing beds as they are."""
-    facility = places.facilities.get(report.code)
+    facility = known.get(report.code)
     if facility is not None:
         previous = facility.beds
         if report.first_day is None:
@@ -340,7 +340,7 @@ def _facility_reported(
     )
     session.add(facility)
     session.flush()
-    places.facilities[facility.code] = facility
+    known[facility.code] = facility
     return facility.id, None
 
 
