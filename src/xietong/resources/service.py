@@ -344,20 +344,8 @@ def _facility_reported(
     return facility.id, None
 
 
-# The columns of a capacity report written in bulk.
-_REPORT_COLUMNS = (
-    "facility_id",
-    "laboratory_id",
-    "district_id",
-    "capacity",
-    "previous_capacity",
-    "first_day",
-    "last_day",
-    "note",
-    "source",
-    "reported_by",
-    "created_at",
-)
+# A capacity report written in bulk: every column but its key.
+_REPORT_COLUMNS = [c.name for c in CapacityReport.__table__.columns if not c.primary_key]
 
 
 def _insert_reports(session: Session, rows: Sequence[CapacityReport]) -> None:
@@ -366,7 +354,7 @@ def _insert_reports(session: Session, rows: Sequence[CapacityReport]) -> None:
         bulk_insert(
             session,
             CapacityReport.__table__,  # type: ignore[arg-type]
-            list(_REPORT_COLUMNS),
+            _REPORT_COLUMNS,
             (tuple(getattr(r, column) for column in _REPORT_COLUMNS) for r in rows),
         )
         return
