@@ -1,8 +1,9 @@
-"""Server time of the dashboard's overview and referral inbox: median and p95 of N requests.
+"""Server time of every page of the dashboard: median and p95 of N requests per page.
 
 Usage:
   .venv/bin/python -m benchmarks.dashboard --persons 100000 [--days 14] [--requests 20]
         [--screening-share 1.0] [--attack 0.01] [--postgres-url URL] [--skip-sqlite] [--keep]
+        [--pages NAME,NAME]
       builds fresh databases of that size (SQLite, and PostgreSQL when a URL is given or
       XIETONG_TEST_DATABASE_URL is set): synthetic buildings and persons (already protected, in
       bulk), `--days` days of screening (every person swabbed every other day, the central urban
@@ -10,20 +11,24 @@ Usage:
       loaded through the screening service and the results intake flow, `--screening-share` of
       each day's swabs), cases over the same days (a growing outbreak infecting the share
       `--attack` of persons registered a day at a time as one batch through the cases service, half
-      of them linked into chains one by one),
-      referrals for a third of them, and the daily aggregates refreshed. `--keep` keeps the
-      databases and prints their URLs;
-  .venv/bin/python -m benchmarks.dashboard --database-url URL [--requests 20]
+      of them linked into chains through the links service, which links one case at a time),
+      referrals for a third of them (a day's as one batch through the referrals service), and the
+      daily aggregates refreshed. `--keep` keeps the databases and prints their URLs;
+  .venv/bin/python -m benchmarks.dashboard --database-url URL [--requests 20] [--pages …]
       measures an existing database as it is (the twin's city of 10 million persons with 14 days
-      of data, or one kept with `--keep`); it only adds two users for the sessions it measures
+      of data, or one kept with `--keep`); it only adds three users for the sessions it measures
       with.
 
 Server time is measured inside the application, from the moment the request reaches it to the
-last byte of its answer (no network, no browser). The overview is asked for the last day of
-data as a command-centre user, warm (its trend remembered) and after the daily series changed;
-its points-and-lines panels, which the page fetches once drawn, are timed apart; the inbox as the
-coordinator of the district with the most open referrals. The figures printed are what was
-measured, with the sizes of the database and how long each part of the seeding took.
+last byte of its answer (no network, no browser), with the application built as `xietong serve`
+builds it. Every page of the web router is asked for (`PAGES`; a test checks that none is left
+out) as the role that works on it: the overview as the command centre, warm (its trend
+remembered) and after the daily series changed, with its fragments (the points-and-lines panels
+are fetched by the page once drawn); the work pages as the coordinator (or a field worker) of the
+district with the most open referrals; a detail page shows that district's latest record, and is
+named as not measured when the database has none. `--pages` measures only the pages named. The
+figures printed are what was measured, with the sizes of the database, the load average, and how
+long each part of the seeding took.
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
 from pathlib import Path
@@ -494,7 +500,11 @@ def _seed_cases(
 def _seed_referrals(
     factory: Any, *, rng: random.Random, case_people: list[tuple[int, datetime]], now: datetime
 ) -> int:
-    """A referral for one case in three, pushed from another district; older ones worked on."""
+    """A referral for one case in three, pushed from another district; older ones worked on.
+
+    Each day's referrals are opened as one batch through the referrals service (as an intake
+    run opens the referrals of its positives), at the time of the day's last case; those older
+    than a day were then worked on in the same transaction, most closed with feedback."""
     from xietong.areas import service as areas_service
     from xietong.core.principal import SYSTEM
     from xietong.people.models import Person
@@ -503,39 +513,45 @@ def _seed_referrals(
     from xietong.referrals.states import Action
     from xietong.storage.unit_of_work import unit_of_work
 
-    opened = 0
+    chosen = case_people[::3]
     with unit_of_work(factory, clock=SystemClock()) as session:
         district_ids = sorted(areas_service.district_code_by_id(session))
-        homes = dict(
-            session.execute(
-                select(Person.id, Person.residence_district_id).where(
-                    Person.id.in_([p for p, _ in case_people[::3]])
+        homes: dict[int, int] = {}
+        for start in range(0, len(chosen), 10_000):
+            part = [p for p, _ in chosen[start : start + 10_000]]
+            for person_id, home in session.execute(
+                select(Person.id, Person.residence_district_id).where(Person.id.in_(part))
+            ):
+                homes[person_id] = home
+    by_day: dict[date, list[tuple[int, datetime]]] = {}
+    for person_id, at in chosen:
+        by_day.setdefault(at.astimezone(ZoneInfo(TZ)).date(), []).append((person_id, at))
+    opened = 0
+    for day_people in by_day.values():
+        at = max(when for _, when in day_people)
+        causes = []
+        for person_id, _ in day_people:
+            home = homes[person_id]
+            causes.append(
+                referrals_service.ReferralCause(
+                    person_id=person_id,
+                    reason="positive",
+                    evidence=f"bench:{person_id}",
+                    from_district_id=rng.choice([d for d in district_ids if d != home]),
+                    to_district_id=home,
                 )
-            ).all()
-        )
-    for person_id, at in case_people[::3]:
-        home = homes[person_id]
-        sender = rng.choice([d for d in district_ids if d != home])
+            )
         with unit_of_work(factory, clock=SystemClock()) as session:
             made = referrals_service.open_referrals(
-                session,
-                causes=[
-                    referrals_service.ReferralCause(
-                        person_id=person_id,
-                        reason="positive",
-                        evidence=f"bench:{person_id}",
-                        from_district_id=sender,
-                        to_district_id=home,
-                    )
-                ],
-                actor=SYSTEM,
-                at=at,
-                tz=TZ,
+                session, causes=causes, actor=SYSTEM, at=at, tz=TZ
             )
             opened += len(made)
-            # Referrals older than a day were worked on: most closed with feedback.
-            if made and now - at > timedelta(days=1) and rng.random() < 0.8:
-                step: dict[str, Any] = {"principal": SYSTEM, "referral_id": made[0].id, "tz": TZ}
+            if now - at <= timedelta(days=1):
+                continue
+            for referral in made:
+                if rng.random() >= 0.8:
+                    continue
+                step: dict[str, Any] = {"principal": SYSTEM, "referral_id": referral.id, "tz": TZ}
                 for minutes, action in (
                     (20, Action.acknowledge),
                     (60, Action.locate),
@@ -554,22 +570,30 @@ def _seed_referrals(
 
 
 class ServerTimer:
-    """ASGI middleware noting how long each answer took inside the application."""
+    """ASGI middleware noting how long each answer took inside the application, and the
+    processor time the process spent meanwhile (the client waits: it is the application's). On
+    a machine shared with other work the first varies with the load, the second much less."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.seconds: list[float] = []
+        self.cpu_seconds: list[float] = []
+
+    def clear(self) -> None:
+        self.seconds.clear()
+        self.cpu_seconds.clear()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
 
         async def timed_send(message: Any) -> None:
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body"):
                 self.seconds.append(time.perf_counter() - started)
+                self.cpu_seconds.append(time.process_time() - cpu_started)
 
         await self.app(scope, receive, timed_send)
 
@@ -616,11 +640,167 @@ def _busiest_inbox(session: Any, now: datetime) -> tuple[int, int]:
     return district_id, total
 
 
-def measure(url: str, *, requests: int, day: date | None = None) -> dict[str, Any]:
-    """Median and p95 server time of the overview and the inbox on the database at `url`."""
+@dataclass(frozen=True)
+class Page:
+    """One page measured: its name in the table, its route in the web router, who opens it in
+    their daily work, and how to fill the route's record id from the database."""
+
+    name: str
+    route: str
+    role: str  # a key of the sessions `measure` opens; "anonymous" for no session
+    query: str = ""
+    # The record shown, found in the database: a key of `_records`' answer.
+    record: str | None = None
+
+
+# Every page of the dashboard, as the role that works on it: the command centre watches the city,
+# the coordinator of the district with the most open referrals works its inbox and its cases,
+# a field worker of that district traces contacts and searches. The laboratories' pages are
+# measured as the command centre, which sees every delivery (a laboratory sees only its own).
+PAGES: tuple[Page, ...] = (
+    Page("overview", "/overview", "command"),
+    Page("overview, uncached", "/overview", "command"),
+    Page("overview panels", "/overview/panels", "command"),
+    Page("points and lines", "/overview/coordination", "command"),
+    Page("overview strip", "/overview/strip", "command"),
+    Page("overview, district", "/overview", "district"),
+    Page("inbox", "/referrals", "district"),
+    Page("inbox rows", "/referrals/rows", "district"),
+    Page("referral", "/referrals/{referral_id}", "district", record="referral"),
+    Page("new referral", "/referrals/new", "district"),
+    Page("board", "/referrals/board", "command"),
+    Page("cases", "/cases", "district"),
+    Page("case", "/cases/{case_id}", "district", record="case"),
+    Page("person", "/persons/{person_id}", "district", record="person"),
+    Page("contacts", "/contacts", "field"),
+    Page("quarantine", "/quarantine", "district"),
+    Page("quarantine order", "/quarantine/{order_id}", "district", record="order"),
+    Page("clusters", "/clusters", "district"),
+    Page("cluster", "/clusters/{cluster_id}", "district", record="cluster"),
+    Page("line lists", "/line-lists", "district"),
+    Page("zones", "/zones", "district"),
+    Page("zone", "/zones/{area_id}", "district", record="area"),
+    Page("public zones", "/public/zones", "anonymous"),
+    Page("screening", "/screening", "district"),
+    Page("missed in a building", "/screening/missed", "district", record="building"),
+    Page("search, ID tail", "/search", "field", query="q=1234"),
+    Page("search, case number", "/search", "field", record="case_number"),
+    Page("lab", "/lab", "command"),
+    Page("lab delivery", "/lab/batches/{batch_id}", "command", record="batch"),
+    Page("resources", "/resources", "command"),
+    Page("forecast", "/forecast", "command"),
+    Page("bulletin", "/bulletin", "command"),
+    Page("users", "/users", "command"),
+    Page("duplicates", "/duplicates", "district"),
+    Page("login", "/login", "anonymous"),
+)
+# Routes of the web router that are not pages a person works on: files, downloads, the landing
+# redirect.
+NOT_PAGES = ("/", "/static/")
+DOWNLOADS = (".csv", ".txt", ".pdf")
+
+
+def page_routes() -> list[str]:
+    """The web router's pages (GET, HTML): what `PAGES` must cover."""
+    from xietong.web.router import router
+
+    found = set()
+    # Each page module's routes (the router includes them as routers of their own).
+    routes = [getattr(r, "original_router", None) or r for r in router.routes]
+    for route in (r for included in routes for r in getattr(included, "routes", [included])):
+        path = getattr(route, "path", "")
+        if "GET" not in getattr(route, "methods", set()):
+            continue
+        if path == "/" or path.startswith(NOT_PAGES[1]) or path.endswith(DOWNLOADS):
+            continue
+        found.add(path)
+    return sorted(found)
+
+
+def unmeasured_routes() -> list[str]:
+    """Pages of the web router that no entry of `PAGES` measures."""
+    return sorted(set(page_routes()) - {page.route for page in PAGES})
+
+
+def _records(session: Any, *, district_id: int) -> dict[str, str | None]:
+    """The records the detail pages show, from the district measured (None: there is none)."""
+    from xietong.areas.models import Building
+    from xietong.cases.models import Case, Cluster, QuarantineOrder, TransmissionLink
+    from xietong.referrals.models import Referral
+    from xietong.referrals.states import OPEN
+    from xietong.screening.models import ResultBatch
+    from xietong.zones.models import RiskArea
+
+    def first(query: Any) -> str | None:
+        found = session.scalar(query.limit(1))
+        return None if found is None else str(found)
+
+    # The case shown is the district's latest linked case: its page draws its chain.
+    case_id = first(
+        select(Case.id)
+        .where(
+            Case.report_district_id == district_id,
+            Case.id.in_(select(TransmissionLink.target_case_id)),
+        )
+        .order_by(Case.id.desc())
+    ) or first(select(Case.id).where(Case.report_district_id == district_id))
+    person_id = (
+        None if case_id is None else first(select(Case.person_id).where(Case.id == int(case_id)))
+    )
+    # The first building of the district: its persons live there (and some were missed).
+    building = first(
+        select(Building.code).where(Building.district_id == district_id).order_by(Building.id)
+    )
+    return {
+        "referral": first(
+            select(Referral.id)
+            .where(Referral.to_district_id == district_id, Referral.status.in_(sorted(OPEN)))
+            .order_by(Referral.id.desc())
+        ),
+        "case": case_id,
+        "case_number": None if case_id is None else f"q={case_id}",
+        "person": person_id,
+        "order": first(
+            select(QuarantineOrder.id)
+            .where(QuarantineOrder.district_id == district_id)
+            .order_by(QuarantineOrder.id.desc())
+        ),
+        "cluster": first(
+            select(Cluster.id).where(Cluster.district_id == district_id).order_by(Cluster.id.desc())
+        ),
+        "area": first(
+            select(RiskArea.id)
+            .where(RiskArea.district_id == district_id)
+            .order_by(RiskArea.id.desc())
+        ),
+        "building": None if building is None else f"building={building}",
+        "batch": first(select(ResultBatch.id).order_by(ResultBatch.id.desc())),
+    }
+
+
+def _url(page: Page, records: dict[str, str | None], day: date | None) -> str | None:
+    """The page's address with its record filled in; None when the database has no record."""
+    path, query = page.route, [page.query] if page.query else []
+    if page.record is not None:
+        value = records[page.record]
+        if value is None:
+            return None
+        if "{" in path:
+            path = path[: path.index("{")] + value
+        else:
+            query.append(value)
+    if day is not None and path.startswith("/overview") and path != "/overview/strip":
+        query.append(f"day={day.isoformat()}")
+    return path + ("?" + "&".join(query) if query else "")
+
+
+def measure(
+    url: str, *, requests: int, day: date | None = None, pages: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Median and p95 server time of each page (all, or those named) on the database at `url`."""
     from fastapi.testclient import TestClient
 
-    from xietong.api.app import create_app
+    from xietong.api.app import create_app, freeze_start_up
     from xietong.api.deps import SESSION_COOKIE
     from xietong.areas import service as areas_service
     from xietong.auth import service as auth_service
@@ -631,72 +811,76 @@ def measure(url: str, *, requests: int, day: date | None = None) -> dict[str, An
     from xietong.storage.unit_of_work import unit_of_work
     from xietong.web import memo
 
+    chosen = [p for p in PAGES if pages is None or p.name in pages]
     engine = build_engine(url)
     now = datetime.now(UTC)
     with unit_of_work(session_factory(engine), clock=SystemClock()) as session:
         district_id, open_in_inbox = _busiest_inbox(session, now)
         district_code = areas_service.district_code_by_id(session)[district_id]
+        records = _records(session, district_id=district_id)
         tag = uuid.uuid4().hex[:8]
-        command = auth_service.create_user(
-            session,
-            user_in=UserCreate(username=f"bench-command-{tag}", role=Role.command),
-            district_id=None,
-            now=datetime.now(UTC),
-        )
-        coordinator = auth_service.create_user(
-            session,
-            user_in=UserCreate(
-                username=f"bench-district-{tag}",
-                role=Role.district_coordinator,
-                district_code=district_code,
-            ),
-            district_id=district_id,
-            now=datetime.now(UTC),
-        )
-        tokens = {
-            "command": auth_service.issue_token(session, user=command),
-            "district": auth_service.issue_token(session, user=coordinator),
-        }
+        tokens: dict[str, str | None] = {"anonymous": None}
+        for who, role, code in (
+            ("command", Role.command, None),
+            ("district", Role.district_coordinator, district_code),
+            ("field", Role.field_worker, district_code),
+        ):
+            user = auth_service.create_user(
+                session,
+                user_in=UserCreate(username=f"bench-{who}-{tag}", role=role, district_code=code),
+                district_id=None if code is None else district_id,
+                now=datetime.now(UTC),
+            )
+            tokens[who] = auth_service.issue_token(session, user=user)
     timer = ServerTimer(create_app(Settings(database_url=url, run_workers=False), engine=engine))
-    overview_path = f"/overview?day={day.isoformat()}" if day else "/overview"
+    # As `xietong serve` does once the application is built (see `freeze_start_up`).
+    freeze_start_up()
     figures: dict[str, Any] = {
         "sizes": _sizes(engine),
         "inbox_district": district_code,
         "inbox_open_referrals": open_in_inbox,
+        "pages": {},
+        "no_record": [],
+        "load_average": os.getloadavg(),
     }
     with TestClient(timer) as client:
-        panels_path = overview_path.replace("/overview", "/overview/coordination")
-        for name, path, who in (
-            ("overview", overview_path, "command"),
-            ("overview_panels", panels_path, "command"),
-            ("inbox", "/referrals", "district"),
-        ):
-            client.cookies.set(SESSION_COOKIE, tokens[who])
+        for page in chosen:
+            address = _url(page, records, day)
+            if address is None:
+                figures["no_record"].append(page.name)
+                continue
+            token = tokens[page.role]
+            client.cookies.clear()
+            if token is not None:
+                client.cookies.set(SESSION_COOKIE, token)
+            uncached = page.name.endswith("uncached")
             for _ in range(2):  # warm-up: first imports, compiled templates, cold caches
-                assert client.get(path).status_code == 200
-            timer.seconds.clear()
+                response = client.get(address)
+                assert response.status_code == 200, (address, response.status_code)
+            timer.clear()
             for _ in range(requests):
-                response = client.get(path)
-                assert response.status_code == 200, response.text[:500]
-            figures[name] = _summary(timer.seconds)
-            if name == "overview":
-                # The first view after the daily series changed computes the trend afresh.
-                timer.seconds.clear()
-                for _ in range(requests):
+                if uncached:
+                    # The first view after the daily series changed computes the trend afresh.
                     memo.forget()
-                    assert client.get(path).status_code == 200
-                figures["overview_uncached"] = _summary(timer.seconds)
+                response = client.get(address)
+                assert response.status_code == 200, (address, response.text[:500])
+            figures["pages"][page.name] = {
+                "path": address,
+                "role": page.role,
+                **_summary(timer.seconds, timer.cpu_seconds),
+            }
     engine.dispose()
     return figures
 
 
-def _summary(seconds: list[float]) -> dict[str, float]:
+def _summary(seconds: list[float], cpu_seconds: list[float]) -> dict[str, float]:
     ordered = sorted(seconds)
     p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
     return {
         "median_ms": statistics.median(ordered) * 1000,
         "p95_ms": p95 * 1000,
         "max_ms": ordered[-1] * 1000,
+        "cpu_median_ms": statistics.median(cpu_seconds) * 1000,
         "requests": len(ordered),
     }
 
@@ -723,12 +907,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--keep", action="store_true", help="Keep the databases built; print their URLs."
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--pages",
+        help="Measure only these pages (names as printed, comma-separated; default: every page).",
+    )
     args = parser.parse_args(argv)
     if not 0.0 <= args.screening_share <= 1.0:
         parser.error("--screening-share must lie in [0, 1]")
+    pages = None
+    if args.pages:
+        pages = [name.strip() for name in args.pages.split(",") if name.strip()]
+        unknown = sorted(set(pages) - {p.name for p in PAGES})
+        if unknown:
+            parser.error(
+                f"--pages: no page {', '.join(unknown)}; the pages are: "
+                + ", ".join(p.name for p in PAGES)
+            )
     figures: dict[str, Any] = {}
     if args.database_url:
-        figures["given"] = measure(args.database_url, requests=args.requests, day=args.day)
+        figures["given"] = measure(
+            args.database_url, requests=args.requests, day=args.day, pages=pages
+        )
     else:
         folder = tempfile.mkdtemp(prefix="xietong-bench-")
         targets: list[tuple[str, str, str | None]] = []
@@ -747,7 +946,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     rng_seed=args.seed,
                     screening_share=args.screening_share,
                 )
-                figures[backend] = measure(url, requests=args.requests, day=args.day)
+                figures[backend] = measure(url, requests=args.requests, day=args.day, pages=pages)
                 figures[backend]["seeded"] = seeded
                 figures[backend]["url"] = url
         finally:
@@ -773,12 +972,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"{screening['seconds_tubes']:.0f} s, result files "
                 f"{screening['seconds_results']:.0f} s)"
             )
-        for page in ("overview", "overview_uncached", "overview_panels", "inbox"):
-            p = f[page]
+        load = ", ".join(f"{x:.1f}" for x in f["load_average"])
+        print(f"  server time per page, ms (load average {load} when measured):")
+        print(
+            f"  {'page':<22} {'role':<9} {'median':>8} {'p95':>8} {'max':>8} {'app cpu':>8}"
+            "  address"
+        )
+        for name, p in f["pages"].items():
             print(
-                f"  {page:>17}: median {p['median_ms']:.1f} ms, p95 {p['p95_ms']:.1f} ms, "
-                f"max {p['max_ms']:.1f} ms over {p['requests']} requests"
+                f"  {name:<22} {p['role']:<9} {p['median_ms']:>8.1f} {p['p95_ms']:>8.1f} "
+                f"{p['max_ms']:>8.1f} {p['cpu_median_ms']:>8.1f}  {p['path']}"
             )
+        if f["no_record"]:
+            print(
+                f"  not measured, no record to show in this database: {', '.join(f['no_record'])}"
+            )
+        missing = unmeasured_routes()
+        if missing:
+            print(f"  pages of the web router not measured: {', '.join(missing)}")
         if args.keep and "url" in f:
             print(f"  kept: --database-url {f['url']}")
     return figures

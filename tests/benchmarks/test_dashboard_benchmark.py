@@ -25,9 +25,29 @@ def test_the_benchmark_runs_at_tiny_size_on_each_backend() -> None:
         assert screening["share"] == 1.0
         assert measured["sizes"]["memberships"] == screening["memberships"] == 200 + 100 + 200
         assert measured["sizes"]["tubes"] == measured["sizes"]["results"] == 50
-        for page in ("overview", "overview_uncached", "overview_panels", "inbox"):
-            assert measured[page]["requests"] == 3
-            assert measured[page]["median_ms"] > 0
+        # Every page is measured, or named as having no record to show at this size.
+        assert sorted([*measured["pages"], *measured["no_record"]]) == sorted(
+            p.name for p in dashboard.PAGES
+        )
+        for page in ("overview", "overview, uncached", "points and lines", "inbox", "case"):
+            assert measured["pages"][page]["requests"] == 3
+            assert measured["pages"][page]["median_ms"] > 0
+
+
+def test_every_page_of_the_web_router_is_measured() -> None:
+    assert dashboard.page_routes()
+    assert dashboard.unmeasured_routes() == []
+
+
+@pytest.mark.slow
+def test_the_pages_measured_can_be_chosen() -> None:
+    figures = dashboard.main(
+        [
+            *("--persons", "300", "--days", "2", "--attack", "0.05", "--requests", "1"),
+            *("--pages", "points and lines,cases", "--postgres-url", ""),
+        ]
+    )
+    assert list(figures["sqlite"]["pages"]) == ["points and lines", "cases"]
 
 
 @pytest.mark.slow

@@ -206,14 +206,25 @@ def test_on_a_phone_the_inbox_action_the_language_switch_and_logout_are_on_scree
     assert row.locator(".countdown").is_visible()
 
 
-def test_a_click_on_a_district_of_the_overview_map_opens_that_district(
-    pages: Any, city: City
+@pytest.mark.parametrize(
+    ("path", "opens"),
+    [
+        (f"/overview?day={DAY}", "/zones?district=500101"),
+        ("/zones", "/zones?district=500101"),
+        (
+            f"/resources?resource=centralised_quarantine_bed&day={DAY}",
+            f"/resources?resource=centralised_quarantine_bed&day={DAY}&district=500101#outlook",
+        ),
+    ],
+)
+def test_a_click_on_a_district_of_a_map_opens_that_district(
+    pages: Any, path: str, opens: str
 ) -> None:
     watched = pages("command", "desk")
-    _open(watched, f"/overview?day={DAY}")
+    _open(watched, path)
     page = watched.page
     # The district's own shape on the map is a link: a real click, as a reader's.
     with page.expect_navigation():
         page.locator("#district-map .districts a[data-district='500101']").click()
-    assert page.url.endswith("/zones?district=500101")
+    assert page.url.endswith(opens)
     assert page.locator("select[name=district] option[selected][value='500101']").count() == 1

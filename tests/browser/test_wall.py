@@ -11,6 +11,23 @@ from zoneinfo import ZoneInfo
 from tests.browser.conftest import DAY, Server, User, _watch
 
 
+def _record_case(server: Server, field: User, name: str) -> int:
+    """An asymptomatic case recorded through the API by a district's field worker; its id."""
+    person = server.create_person(field, name=name, district="500108")
+    created = server.api(
+        field,
+        "POST",
+        "/api/cases",
+        json={
+            "person_id": person,
+            "classification": "asymptomatic",
+            "detected_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+        },
+    )
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
 def test_a_case_recorded_through_the_api_appears_on_the_open_overview_without_a_reload(
     server: Server, open_page: Any, command_centre: User
 ) -> None:
@@ -25,23 +42,58 @@ def test_a_case_recorded_through_the_api_appears_on_the_open_overview_without_a_
     # A mark only this document carries: a reload would drop it.
     page.evaluate("document.body.dataset.kept = 'yes'")
 
-    person = server.create_person(field, name="钱七", district="500108")
-    created = server.api(
-        field,
-        "POST",
-        "/api/cases",
-        json={
-            "person_id": person,
-            "classification": "asymptomatic",
-            "detected_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
-        },
-    )
-    assert created.status_code == 201, created.text
+    _record_case(server, field, "钱七")
 
     page.locator(f"#shift-new-cases dd:text-is('{before + 1}')").wait_for()
     page.locator(f"#overview-refreshed:not([data-server-now='{stamp}'])").wait_for(state="attached")
     assert page.get_attribute("body", "data-kept") == "yes"
     assert "刷新于" in page.inner_text("#overview-refreshed")
+    assert watched.page_errors == []
+
+
+def test_a_reclassification_and_a_link_removed_elsewhere_refresh_the_open_overview(
+    server: Server, open_page: Any, command_centre: User
+) -> None:
+    field = server.create_user("field_worker", "500108")
+    ids = [_record_case(server, field, name) for name in ("孙八", "周九")]
+    linked = server.api(
+        field,
+        "POST",
+        "/api/cases/links",
+        json={
+            "source_case_id": ids[0],
+            "target_case_id": ids[1],
+            "evidence_kind": "household",
+            "evidence": "同住",
+        },
+    )
+    assert linked.status_code == 201, linked.text
+    # Everything above happened before the page opened: each refresh below is the change's own.
+    watched = open_page()
+    watched.log_in(command_centre)
+    watched.goto(f"/overview?day={DAY}")
+    page = watched.page
+    page.wait_for_selector("body[data-live-state='open']", state="attached")
+    page.evaluate("document.body.dataset.kept = 'yes'")
+
+    def refreshed_after(change: Any) -> None:
+        stamp = page.get_attribute("#overview-refreshed", "data-server-now")
+        change()
+        page.locator(f"#overview-refreshed:not([data-server-now='{stamp}'])").wait_for(
+            state="attached"
+        )
+
+    refreshed_after(
+        lambda: server.api(
+            field, "POST", f"/api/cases/{ids[1]}/reclassify", json={"classification": "confirmed"}
+        ).raise_for_status()
+    )
+    refreshed_after(
+        lambda: server.api(
+            field, "DELETE", f"/api/cases/links/{linked.json()['id']}"
+        ).raise_for_status()
+    )
+    assert page.get_attribute("body", "data-kept") == "yes"
     assert watched.page_errors == []
 
 

@@ -5,6 +5,7 @@ a published reference series or on the daily series of this deployment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Literal
 
@@ -15,6 +16,7 @@ from xietong.analytics.catalogue import Source
 from xietong.analytics.core.arrays import FloatArray
 from xietong.analytics.core.backtest import METHODS, Backtest, run_backtest
 from xietong.analytics.core.growth_forecast import GrowthModel
+from xietong.analytics.nowcasting import reporting_triangle
 from xietong.analytics.reference_series import (
     ReferenceSeries,
     shanghai_2022_city,
@@ -22,6 +24,7 @@ from xietong.analytics.reference_series import (
 )
 from xietong.analytics.schemas import BacktestRead, BacktestRow
 from xietong.analytics.service import daily_series
+from xietong.core.clock import DEFAULT_TZ
 from xietong.core.errors import RowError, ValidationFailed
 
 ReferenceName = Literal["shanghai-2022", "shanghai-2022-districts"]
@@ -44,7 +47,7 @@ def backtest_reference(
         # Days before 19 March serve as history only: the districts' sums fall short of the city
         # there (reference/shanghai-2022/PROVENANCE.md).
         reference = shanghai_2022_districts(first_day=date(2022, 3, 11))
-    return _backtest(reference, first_day=first_day, last_day=last_day, seed=seed, runs=runs)
+    return backtest_series(reference, first_day=first_day, last_day=last_day, seed=seed, runs=runs)
 
 
 def backtest_districts(
@@ -55,31 +58,59 @@ def backtest_districts(
     source: Source = "auto",
     seed: int = 0,
     runs: int = 400,
+    tz: str = DEFAULT_TZ,
 ) -> BacktestRead:
     """Backtest the forecast on this deployment's new infections per district.
 
-    The series is read as it stands now: counts completed after a forecast date are used as if
-    they had been known then.
+    Where the cases domain holds the cases (no official counts in force), each forecast reads
+    the cases by the day they were first sampled as they were recorded by the end of its
+    forecast date, the last days completed by the nowcast (`nowcasting`), and is scored against
+    the counts as recorded since. Official counts keep no earlier versions: they are read as
+    they stand now.
     """
     history_from = first_day - timedelta(days=_MODEL.window_days - 1)
-    data = daily_series(
-        session,
-        first_day=history_from,
-        last_day=last_day + timedelta(days=max(HORIZONS)),
-        source=source,
-    )
+    until = last_day + timedelta(days=max(HORIZONS))
+    data = daily_series(session, first_day=history_from, last_day=until, source=source)
+    if data.source == "official":
+        reference = ReferenceSeries(
+            name=f"districts ({data.source})",
+            days=data.days,
+            units=data.codes,
+            counts=data.infections().T.astype(np.float64),
+        )
+        return backtest_series(
+            reference, first_day=first_day, last_day=last_day, seed=seed, runs=runs
+        )
+    read = reporting_triangle(session, first_day=history_from, last_day=until, tz=tz)
     reference = ReferenceSeries(
-        name=f"districts ({data.source})",
-        days=data.days,
-        units=data.codes,
-        counts=data.infections().T.astype(np.float64),
+        name="districts (cases by day first sampled, as recorded at each forecast date)",
+        days=read.days,
+        units=read.codes,
+        counts=read.final().T,
     )
-    return _backtest(reference, first_day=first_day, last_day=last_day, seed=seed, runs=runs)
+    return backtest_series(
+        reference,
+        first_day=first_day,
+        last_day=last_day,
+        seed=seed,
+        runs=runs,
+        known=lambda origin: read.completed(origin).T,
+    )
 
 
-def _backtest(
-    reference: ReferenceSeries, *, first_day: date, last_day: date, seed: int, runs: int
+def backtest_series(
+    reference: ReferenceSeries,
+    *,
+    first_day: date,
+    last_day: date,
+    seed: int,
+    runs: int,
+    known: Callable[[int], FloatArray] | None = None,
 ) -> BacktestRead:
+    """Backtest the forecast on any daily series (a published one, the twin's truth).
+
+    ``known(origin)``, when given, is the series as it was known at the end of that day.
+    """
     errors = []
     if last_day < first_day:
         errors.append(RowError("request", "last_day", "must not be before first_day"))
@@ -103,6 +134,7 @@ def _backtest(
         rng=np.random.default_rng(seed),
         model=_MODEL,
         runs=runs,
+        known=known,
     )
     rows = _rows(backtest, units=None)
     if len(reference.units) > 1:

@@ -19,6 +19,7 @@ from xietong.analytics.core.calibration import calibrate
 from xietong.analytics.core.ensemble import Bands, forecast, run_scenarios
 from xietong.analytics.core.mobility import gravity_mobility
 from xietong.analytics.core.seir import OutbreakModel, Scenario
+from xietong.analytics.nowcasting import nowcast_series
 from xietong.analytics.schemas import (
     DistrictForecastRead,
     ForecastOptions,
@@ -189,7 +190,15 @@ def _calibrated(session: Session, *, last_day: date, options: ForecastOptions) -
     require_counts(series)
     policy = policy_in_force(session, day=last_day)
     units, assignment, merged = _model_units(series)
-    detections = (assignment.T @ series.infections()).T.astype(np.float64)  # (K, U)
+    # The forecast starts from the nowcast where the cases domain holds the cases: the last
+    # days' infections completed by the chain-ladder rather than read short.
+    late = (
+        None
+        if series.source == "official"
+        else nowcast_series(session, first_day=first_day, last_day=last_day)
+    )
+    infections = series.infections() if late is None else late.expected
+    detections = (assignment.T @ infections).T.astype(np.float64)  # (K, U)
     population = np.array([unit.population for unit in units], dtype=np.float64)
     distances = areas_service.distance_matrix(session)
     position = {code: i for i, code in enumerate(distances.codes)}

@@ -78,6 +78,13 @@ class TrendPoint(BaseModel):
     rt_mean: float | None = None
     rt_lower: float | None = None
     rt_upper: float | None = None
+    # New infections by the day first sampled (not the day reported): recorded so far, and the
+    # nowcast of the final count with its 90 % band (None where the cases domain has no nowcast:
+    # official counts). Growth and Rt are estimated on the nowcast where it exists.
+    sampled_cases: int | None = None
+    nowcast: float | None = None
+    nowcast_lower: float | None = None
+    nowcast_upper: float | None = None
 
 
 class UnitTrend(BaseModel):
@@ -127,6 +134,9 @@ class TrendParameters(BaseModel):
     rapid_doubling_days: float
     growth_min_cases: int
     rt_max_cv: float
+    # What growth and Rt are estimated on: the new infections by day reported, or the nowcast of
+    # the new infections by day first sampled (docs/analytics.md, Trend).
+    estimated_on: Literal["reported", "nowcast"] = "reported"
 
 
 class TrendRead(BaseModel):

@@ -36,6 +36,7 @@ from xietong.analytics.core.rt import (
 from xietong.analytics.forecasting import compare_scenarios as compare_scenarios
 from xietong.analytics.forecasting import default_scenarios as default_scenarios
 from xietong.analytics.forecasting import forecast_districts as forecast_districts
+from xietong.analytics.nowcasting import NowcastSeries, nowcast_series
 from xietong.analytics.schemas import (
     TrendParameters,
     TrendPoint,
@@ -87,7 +88,12 @@ def trend(
     first_day = last_day - timedelta(days=days - 1)
     series = daily_series(session, first_day=first_day, last_day=last_day, source=source)
     require_counts(series)
-    return trend_of_series(series, policy=policy_in_force(session, day=last_day))
+    late = (
+        None
+        if series.source == "official"
+        else nowcast_series(session, first_day=first_day, last_day=last_day)
+    )
+    return trend_of_series(series, policy=policy_in_force(session, day=last_day), nowcast=late)
 
 
 def fill_unknown_days(counts: npt.ArrayLike, unknown: npt.ArrayLike) -> FloatArray:
@@ -117,9 +123,12 @@ def before_first_report(unknown: BoolArray) -> BoolArray:
     return leading
 
 
-def trend_of_series(series: DailySeries, *, policy: Policy) -> TrendRead:
+def trend_of_series(
+    series: DailySeries, *, policy: Policy, nowcast: NowcastSeries | None = None
+) -> TrendRead:
     """The trend of a daily series under `policy` (see `trend`); days not reported are
-    filled by `fill_unknown_days` for the estimates and shown as unknown."""
+    filled by `fill_unknown_days` for the estimates and shown as unknown. With a `nowcast`
+    of the same days, growth and Rt are estimated on it, and each day shows it."""
     unknown = series.unknown_counts()
     observed = series.infections()
     cases = fill_unknown_days(observed, unknown)
@@ -129,6 +138,10 @@ def trend_of_series(series: DailySeries, *, policy: Policy) -> TrendRead:
     city_unknown: BoolArray = np.asarray(unknown.any(axis=0) & ~city_published, dtype=np.bool_)
     city_observed = np.where(city_published, published, observed.sum(axis=0))
     city_cases = fill_unknown_days(city_observed[np.newaxis, :], city_unknown[np.newaxis, :])
+    if nowcast is not None:
+        # Infections by the day first sampled, the last days completed: nearer to when they
+        # happened than the day reported, and without the last days' shortfall.
+        cases, city_cases = nowcast.expected, nowcast.city.expected[np.newaxis, :]
     # A day not reported is never a clean day: it ends the run of days without a surface case.
     surface = np.where(
         unknown,
@@ -165,6 +178,7 @@ def trend_of_series(series: DailySeries, *, policy: Policy) -> TrendRead:
         row=0,
         by_day=city_days,
         series_days=series.days,
+        late=None if nowcast is None else _LateDays.of_city(nowcast),
     )
     shown_surface = np.where(unknown, -1, series.surface_infections())
     districts = [
@@ -180,6 +194,7 @@ def trend_of_series(series: DailySeries, *, policy: Policy) -> TrendRead:
             row=i,
             by_day=district_days,
             series_days=series.days,
+            late=None if nowcast is None else _LateDays.of_district(nowcast, i),
         )
         for i, district in enumerate(series.districts)
     ]
@@ -199,6 +214,7 @@ def trend_of_series(series: DailySeries, *, policy: Policy) -> TrendRead:
             rapid_doubling_days=DEFAULT_RAPID_DOUBLING_DAYS,
             growth_min_cases=GROWTH_MIN_CASES,
             rt_max_cv=RT_MAX_CV,
+            estimated_on="reported" if nowcast is None else "nowcast",
         ),
         city=city_trend,
         districts=districts,
@@ -277,6 +293,45 @@ def _on_days(
     return [[v if math.isfinite(v) else None for v in row] for row in laid_out.tolist()]
 
 
+@dataclass(frozen=True)
+class _LateDays:
+    """One unit's nowcast laid out on the trend's days."""
+
+    sampled: list[int]
+    expected: list[float]
+    lower: list[float]
+    upper: list[float]
+
+    @classmethod
+    def of_city(cls, nowcast: NowcastSeries) -> _LateDays:
+        c = nowcast.city
+        return cls._of(c.reported, c.expected, c.lower, c.upper)
+
+    @classmethod
+    def of_district(cls, nowcast: NowcastSeries, row: int) -> _LateDays:
+        n = nowcast
+        return cls._of(n.reported[row], n.expected[row], n.lower[row], n.upper[row])
+
+    @classmethod
+    def _of(
+        cls, reported: FloatArray, expected: FloatArray, lower: FloatArray, upper: FloatArray
+    ) -> _LateDays:
+        return cls(
+            sampled=np.rint(reported).astype(np.int64).tolist(),
+            expected=np.round(expected, 2).tolist(),
+            lower=np.round(lower, 2).tolist(),
+            upper=np.round(upper, 2).tolist(),
+        )
+
+    def on(self, k: int) -> dict[str, float | int]:
+        return {
+            "sampled_cases": self.sampled[k],
+            "nowcast": self.expected[k],
+            "nowcast_lower": self.lower[k],
+            "nowcast_upper": self.upper[k],
+        }
+
+
 _TREND_POINTS: Final = TypeAdapter(list[TrendPoint])
 
 
@@ -293,6 +348,7 @@ def _unit_trend(
     row: int,
     by_day: _EstimatesByDay,
     series_days: tuple[date, ...],
+    late: _LateDays | None,
 ) -> UnitTrend:
     """One unit's trend; `cases` and `surface` are -1 on the days not reported."""
     reported = cases >= 0
@@ -307,16 +363,27 @@ def _unit_trend(
                 "rt_mean": rt_mean,
                 "rt_lower": rt_lower,
                 "rt_upper": rt_upper,
+                **(late.on(k) if late is not None else {}),
             }
-            for day, day_cases, day_surface, growth_rate, rt_mean, rt_lower, rt_upper in zip(
-                series_days,
-                cases.tolist(),
-                surface.tolist(),
-                by_day.growth_rate[row],
-                by_day.rt_mean[row],
-                by_day.rt_lower[row],
-                by_day.rt_upper[row],
-                strict=True,
+            for k, (
+                day,
+                day_cases,
+                day_surface,
+                growth_rate,
+                rt_mean,
+                rt_lower,
+                rt_upper,
+            ) in enumerate(
+                zip(
+                    series_days,
+                    cases.tolist(),
+                    surface.tolist(),
+                    by_day.growth_rate[row],
+                    by_day.rt_mean[row],
+                    by_day.rt_lower[row],
+                    by_day.rt_upper[row],
+                    strict=True,
+                )
             )
         ]
     )

@@ -39,6 +39,8 @@ class Case(Base):
         UniqueConstraint("person_id"),
         UniqueConstraint("candidate_id"),
         Index("ix_cases_case_report_district_day", "report_district_id", "report_day"),
+        # The recent cases, of every district (the overview's open chains start from them).
+        Index("ix_cases_case_report_day", "report_day"),
         Index("ix_cases_case_residence_district", "residence_district_id"),
         Index("ix_cases_case_conversion_day", "conversion_day"),
     )

@@ -271,8 +271,8 @@ def reject_link_proposal(
 @router.delete(
     "/links/{link_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a wrong link"
 )
-def delete_link(link_id: int, session: SessionDep, principal: PrincipalDep) -> None:
-    link_service.delete_link(session, principal=principal, link_id=link_id)
+def delete_link(now: NowDep, link_id: int, session: SessionDep, principal: PrincipalDep) -> None:
+    link_service.delete_link(session, principal=principal, link_id=link_id, now=now)
 
 
 @router.get("/chains", summary="Transmission chains touching your jurisdiction, largest first")

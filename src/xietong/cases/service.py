@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
-from xietong.cases import registration
+from xietong.cases import notices, registration
 from xietong.cases.classification import (
     ReclassificationRefused,
     reclassify,
@@ -365,6 +365,7 @@ def reclassify_case(
         )
     except ReclassificationRefused as exc:
         raise Conflict(str(exc), code="reclassification_refused") from None
+    previous = case.classification
     case.classification = change.classification
     case.initial_classification = change.initial_classification
     if change.is_conversion:
@@ -380,6 +381,7 @@ def reclassify_case(
         entity_ids=[case.id],
         detail={"classification": classification},
     )
+    notices.send_reclassified(session, case, previous=previous, actor=principal.username, now=at)
     return case
 
 

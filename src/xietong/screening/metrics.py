@@ -1,4 +1,5 @@
-"""Daily screening counts per sampling district and round, for the analytics aggregates.
+"""Daily screening counts per sampling district and round, for the analytics aggregates, and
+when each case candidate's infection was first sampled, for the reporting triangle of the nowcast.
 
 Counted from the raw tubes and results every time, so that a recount always equals the aggregate.
 The day of a test is its round: the local day of collection in the deployment's time zone, fixed
@@ -8,12 +9,13 @@ when the tube is registered; a result arriving later changes the cell of its sam
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from xietong.screening.models import LabResult, Tube
+from xietong.screening.models import CaseCandidate, LabResult, Membership, Tube
+from xietong.storage.bulk_sql import chunks, dialect_of, member_of
 
 METRICS = ("swabs_sampled", "tubes_sampled", "tubes_resulted", "tubes_positive", "pooled_positives")
 
@@ -67,4 +69,49 @@ def daily_metrics(
                 "tubes_positive": int(positives or 0),
                 "pooled_positives": int(pooled or 0),
             }
+    return found
+
+
+def first_positive_samples(
+    session: Session, *, candidate_ids: Collection[int], lookback_days: int = 14
+) -> dict[int, datetime]:
+    """When each case candidate's person was first swabbed into a positive tube (a pool or a
+    single tube) within `lookback_days` before the candidate's own sample: the sampling that
+    first held the infection, from which the nowcast counts the days until it was reported.
+
+    A candidate without an earlier positive tube answers its own sample's time.
+    """
+    found: dict[int, datetime] = {}
+    dialect = dialect_of(session)
+    for chunk in chunks(sorted(set(candidate_ids))):
+        candidates = session.execute(
+            select(CaseCandidate.id, CaseCandidate.person_id, CaseCandidate.sampled_at).where(
+                member_of(CaseCandidate.id, chunk, dialect=dialect)
+            )
+        ).all()
+        if not candidates:
+            continue
+        since = min(sampled for _, _, sampled in candidates) - timedelta(days=lookback_days)
+        positives: dict[int, list[datetime]] = {}
+        for person, collected in session.execute(
+            select(Membership.person_id, Tube.collected_at)
+            .join(Tube, Tube.id == Membership.tube_id)
+            .join(LabResult, LabResult.tube_id == Tube.id)
+            .where(
+                member_of(
+                    Membership.person_id,
+                    sorted({person for _, person, _ in candidates}),
+                    dialect=dialect,
+                ),
+                # The round is a local day: a day's margin keeps every tube of the window.
+                Membership.round_day >= since.date() - timedelta(days=1),
+                Tube.collected_at >= since,
+                LabResult.outcome == "positive",
+            )
+        ):
+            positives.setdefault(person, []).append(collected)
+        for candidate, person, sampled in candidates:
+            window = sampled - timedelta(days=lookback_days)
+            earlier = [t for t in positives.get(person, ()) if window <= t <= sampled]
+            found[candidate] = min([sampled, *earlier])
     return found

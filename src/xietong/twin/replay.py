@@ -26,7 +26,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from xietong.analytics import service as analytics_service
-from xietong.analytics.core.mobility import gravity_mobility
 from xietong.analytics.models import DailyAggregate
 from xietong.areas import service as areas_service
 from xietong.cases.quarantine import service as quarantine_service
@@ -43,8 +42,8 @@ from xietong.storage.unit_of_work import bind_clock
 from xietong.twin import casework, screening
 from xietong.twin.desk import ReferralDesk
 from xietong.twin.models import TwinInfection, TwinRun, TwinStep
-from xietong.twin.outbreak import simulate_outbreak
 from xietong.twin.scene import Scene
+from xietong.twin.truth import simulate_city_outbreak
 from xietong.twin.users import ensure_demo_users
 from xietong.twin.world import City, load_city, load_truth
 
@@ -56,9 +55,6 @@ REPLAY_STARTS = datetime.combine(START_DAY, time.min, tzinfo=UTC)
 DAY_CLOSES_AT = "23:59"
 HORIZON_DAYS = 30  # the outbreak is simulated for November; a replay covers any prefix of it
 DAY_STAGES = ("morning", "results", "followup", "close")
-# Where the outbreak starts: the districts of the first clusters of November 2022.
-SEED_DISTRICTS = ("500106", "500107", "500113", "500104")  # 沙坪坝 九龙坡 巴南 大渡口
-TRAVEL_STAY_SHARE = 0.85  # share of a district's community contacts made at home
 # Places each district reports on the first morning, per resident of the simulated city.
 BEDS_PER_RESIDENT = 0.003
 HOME_PLACES_PER_RESIDENT = 0.01
@@ -237,32 +233,12 @@ class Replay:
         run = session.get(TwinRun, self.run_id)
         assert run is not None
         city = self.city(session)
-        district_ids = sorted(city.district_codes)
-        column = {d: k for k, d in enumerate(district_ids)}
-        current = np.array([column[int(d)] for d in city.current_district], dtype=np.int64)
-        residents = np.bincount(current, minlength=len(district_ids)).astype(np.float64)
-        matrix = areas_service.distance_matrix(session)
-        at = {c: k for k, c in enumerate(matrix.codes)}
-        order = [at[city.district_codes[d]] for d in district_ids]
-        distance = np.array(matrix.km)[np.ix_(order, order)]
-        travel = gravity_mobility(
-            population=np.maximum(residents, 1.0),
-            distance_km=distance,
-            stay_share=TRAVEL_STAY_SHARE,
-        ).contact_share
-        seeds = np.array(
-            [column[d] for d in district_ids if city.district_codes[d] in SEED_DISTRICTS],
-            dtype=np.int64,
-        )
-        infections = simulate_outbreak(
-            rng=np.random.default_rng([run.seed, 3]),
+        infections = simulate_city_outbreak(
+            session,
+            city,
+            seed=run.seed,
             start=START_DAY,
             days=HORIZON_DAYS,
-            household=city.household,
-            workplace=city.workplace,
-            current_district=current,
-            seed_districts=seeds,
-            travel_share=travel,
             intensity=self.intensity,
         )
         bulk_insert(

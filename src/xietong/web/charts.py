@@ -32,6 +32,7 @@ FONT = "WenQuanYi Micro Hei, Microsoft YaHei, PingFang SC, Noto Sans CJK SC, san
 UNDER_CONTROL = "#0072B2"
 SURFACE = "#D55E00"
 NEUTRAL = "#999999"
+NOWCAST = "#009E73"
 SERIES_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 MAP_SCALE = [[0.0, "#fff7ec"], [0.3, "#fdbb84"], [0.7, "#e34a33"], [1.0, "#7f0000"]]
 
@@ -167,12 +168,15 @@ def epidemic_curve(
     under_control_label: str,
     surface_label: str,
     height: int = 300,
+    nowcast: NowcastLine | None = None,
 ) -> str:
-    """New infections by day, stacked: found under control below, found on the surface above.
+    """New infections by day, stacked: found under control below, found on the surface above;
+    with a `nowcast`, the infections by the day first sampled as a line, its band shaded over
+    the last days that are still being reported.
 
     None is a day not reported: a gap, never a zero."""
     x = [d.isoformat() for d in days]
-    data = [
+    data: list[dict[str, Any]] = [
         {
             "type": "bar",
             "x": x,
@@ -188,6 +192,8 @@ def epidemic_curve(
             "marker": {"color": SURFACE},
         },
     ]
+    if nowcast is not None:
+        data += _nowcast_traces(x, nowcast)
     layout = {
         "barmode": "stack",
         "bargap": 0.15,
@@ -195,6 +201,54 @@ def epidemic_curve(
         **_layout_values(height=height),
     }
     return _figure_json(data, layout)
+
+
+@dataclass(frozen=True)
+class NowcastLine:
+    """Infections by the day first sampled: the nowcast and its band, per day of the curve."""
+
+    expected: Sequence[float | None]
+    lower: Sequence[float | None]
+    upper: Sequence[float | None]
+    label: str
+    band_label: str
+
+
+def _nowcast_traces(x: list[str], nowcast: NowcastLine) -> list[dict[str, Any]]:
+    # The band only where it is open: complete days have nothing left to estimate.
+    late = [
+        k
+        for k, (low, high) in enumerate(zip(nowcast.lower, nowcast.upper, strict=True))
+        if low is not None and high is not None and high > low
+    ]
+    traces: list[dict[str, Any]] = []
+    if late:
+        days = x[late[0] :]
+        high = list(nowcast.upper[late[0] :])
+        low = list(nowcast.lower[late[0] :])
+        traces.append(
+            {
+                "type": "scatter",
+                "x": days + days[::-1],
+                "y": high + low[::-1],
+                "fill": "toself",
+                "fillcolor": _transparent(NOWCAST, 0.2),
+                "line": {"width": 0},
+                "hoverinfo": "skip",
+                "name": nowcast.band_label,
+            }
+        )
+    traces.append(
+        {
+            "type": "scatter",
+            "x": list(x),
+            "y": list(nowcast.expected),
+            "mode": "lines",
+            "name": nowcast.label,
+            "line": {"color": NOWCAST, "width": 2},
+        }
+    )
+    return traces
 
 
 def band_chart(
@@ -241,21 +295,6 @@ def band_chart(
             )
         )
     fig.update_xaxes(type="date", tickformat="%m-%d")
-    _layout(fig, height=height)
-    return str(fig.to_json())
-
-
-def grouped_bars(
-    categories: Sequence[str],
-    bars: Sequence[tuple[str, Sequence[float], str]],
-    *,
-    height: int = 320,
-) -> str:
-    """Bars side by side per category: (name, values, colour) for each group."""
-    fig = go.Figure()
-    for name, values, colour in bars:
-        fig.add_trace(go.Bar(x=list(categories), y=list(values), name=name, marker_color=colour))
-    fig.update_layout(barmode="group")
     _layout(fig, height=height)
     return str(fig.to_json())
 

@@ -132,6 +132,11 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     ),
     "overview.under_control": ("管控内发现", "found under control"),
     "overview.surface": ("社会面发现", "found on the surface"),
+    "overview.nowcast": (
+        "按采样日（含迟报估计）",
+        "by day first sampled (nowcast of late reports)",
+    ),
+    "overview.nowcast_band": ("迟报估计90%区间", "nowcast, 90 % band"),
     "overview.phase_table": ("各区县阶段与Rt", "Phase and Rt by district"),
     "overview.points": ("点 · 活跃聚集性疫情", "Point · active clusters"),
     "overview.lines": ("线 · 未阻断传播链与跨区外溢", "Line · open chains and spillovers"),
@@ -329,7 +334,6 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "本名单仅列出楼栋地址与划定、预计解封日期，不含任何个人信息。",
         "This list shows building addresses and dates only; it holds no personal data.",
     ),
-    "zones.locked": ("高风险区", "high-risk areas"),
     "zones.reason": ("理由", "Reason"),
     "zones.keep_locked": ("暂不解封", "Keep locked"),
     "zones.origin": ("来源", "Origin"),
@@ -353,7 +357,6 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "zones.count": ("当前高风险区 {n} 个", "{n} high-risk areas now"),
     # resources
     "resources.title": ("资源互助", "Mutual aid of resources"),
-    "resources.capacity": ("能力与需求（按区县、日期）", "Capacity vs demand by district and day"),
     "resources.beds": ("隔离床位", "Quarantine beds"),
     "resources.lab": ("检测能力（管/日）", "Laboratory (tubes a day)"),
     "resources.demand": ("需求", "Demand"),
@@ -378,7 +381,6 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "按预测的第 {p} 百分位计划（由现行政策设定）",
         "planned on the forecast's {p}th percentile (set by the policy in force)",
     ),
-    "resources.no_capacity": ("该日无能力或需求记录。", "No capacity or demand on that day."),
     "resources.plan_totals": ("调配 {moved}，仍缺 {unmet}", "{moved} moved, {unmet} still short"),
     "resources.no_transfers": ("无需调配", "No transfers needed"),
     "resources.shortages_left": (

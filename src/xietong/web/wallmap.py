@@ -1,7 +1,8 @@
-"""The wall's district map, drawn on the server as SVG: every reporting unit labelled in the
-reader's language, the nine central districts enlarged in an inset, and layers the reader
-switches (each district's shape carries its class on every layer; the stylesheet colours the
-chosen one).
+"""The district map of the overview, the risk-area page and the mutual-aid page, drawn on the
+server as SVG: every reporting unit labelled in the reader's language and a link to its page,
+the nine central districts enlarged in an inset, layers the reader switches (each district's
+shape carries its class on every layer; the stylesheet colours the chosen one), and flows
+between districts drawn as arrows.
 
 Why SVG rather than a WebGL map: the labels and the districts are part of the document, so a
 keyboard reaches each district as a link, a screen reader reads its name and figures, the
@@ -18,7 +19,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from xietong.areas.reference import chongqing
 
@@ -46,6 +47,12 @@ INSET_FONT = 18.0
 _SHORT_EN = {"CQ-GX": "Hi-tech Zone", "CQ-LJ": "Liangjiang", "CQ-WS": "Wansheng"}
 _SHORT_ZH = {"CQ-GX": "高新区", "CQ-WS": "万盛"}
 BUCKETS = 4
+# Layers a map may have: the stylesheet colours the chosen one by its position among them.
+MAX_LAYERS = 4
+# Arrows: their thinnest and thickest stroke, and how far a curve bends off the straight line
+# (so that the flows A→B and B→A are two arcs, not one line).
+_FLOW_WIDTH = (2.0, 7.0)
+_FLOW_BEND = 0.18
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,21 @@ class Layer:
     key: str
     title: str
     values: Mapping[str, int | None]
+
+
+class Flow(NamedTuple):
+    """An amount moving from one district to another (code → code)."""
+
+    source: str
+    target: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class FlowLine:
+    flow: Flow
+    path: str  # an arc on the main map, or in the inset when both ends are there
+    width: float
 
 
 @dataclass(frozen=True)
@@ -74,7 +96,8 @@ class MapDistrict:
     dot: tuple[float, float] | None
     label: Label
     in_inset: bool
-    classes: str  # one class per layer: "<key><bucket>"
+    classes: str  # one class per layer: "l<position>b<bucket>"
+    href: str
     values: dict[str, int | None]
 
 
@@ -100,6 +123,7 @@ class WallMap:
     inset_source: tuple[float, float, float, float]
     layers: list[LayerView]
     highlight: str | None
+    flows: list[FlowLine]
 
 
 def short_name(code: str, name: str, *, lang: str, kind: str) -> str:
@@ -283,14 +307,54 @@ def _legend(top: int) -> list[LegendStep]:
     return steps
 
 
+def _arc(a: tuple[float, float], b: tuple[float, float]) -> str:
+    """A gentle curve from a to b, bending to the left of its direction."""
+    (ax, ay), (bx, by) = a, b
+    mx, my = (ax + bx) / 2 - (by - ay) * _FLOW_BEND, (ay + by) / 2 + (bx - ax) * _FLOW_BEND
+    return f"M{ax:.1f},{ay:.1f}Q{mx:.1f},{my:.1f} {bx:.1f},{by:.1f}"
+
+
+def _flow_lines(
+    flows: Sequence[Flow],
+    anchors: Mapping[str, tuple[float, float]],
+    inset_anchors: Mapping[str, tuple[float, float]],
+) -> list[FlowLine]:
+    """Each flow as an arc between its districts: in the inset when both ends are there (the
+    central districts are too small on the main map to tell one arrow from another)."""
+    top = max([f.amount for f in flows] + [0])
+    thin, thick = _FLOW_WIDTH
+    lines = []
+    for flow in sorted(flows, key=lambda f: -f.amount):
+        if flow.source == flow.target or flow.amount <= 0:
+            continue
+        where = anchors
+        if flow.source in inset_anchors and flow.target in inset_anchors:
+            where = inset_anchors
+        if flow.source not in where or flow.target not in where:
+            continue
+        lines.append(
+            FlowLine(
+                flow=flow,
+                path=_arc(where[flow.source], where[flow.target]),
+                width=round(thin + (thick - thin) * flow.amount / top, 1),
+            )
+        )
+    return lines
+
+
 def wall_map(
     *,
     layers: Sequence[Layer],
     names: Mapping[str, str],
     short_names: Mapping[str, str],
     highlight: str | None = None,
+    link: str = "/zones?district={code}",
+    flows: Sequence[Flow] = (),
 ) -> WallMap:
-    """The map of every unit in `names` (code → full name), labelled with `short_names`."""
+    """The map of every unit in `names` (code → full name), labelled with `short_names`, each
+    a link to `link` with its code, and `flows` between them drawn as arrows."""
+    if len(layers) > MAX_LAYERS:
+        raise ValueError(f"layers: at most {MAX_LAYERS} on one map, got {len(layers)}")
     height, main_paths, inset_paths, anchors, inset_anchors, source = _geometry()
     tops = {layer.key: max([v or 0 for v in layer.values.values()] + [0]) for layer in layers}
     x0, y0, w, h = _INSET
@@ -317,7 +381,7 @@ def wall_map(
         in_inset = code in inset_labels
         values = {layer.key: layer.values.get(code) for layer in layers}
         classes = " ".join(
-            f"{layer.key}{_bucket(values[layer.key], tops[layer.key])}" for layer in layers
+            f"l{i}b{_bucket(values[layer.key], tops[layer.key])}" for i, layer in enumerate(layers)
         )
         dot = None
         if code not in main_paths:
@@ -333,6 +397,7 @@ def wall_map(
                 in_inset=in_inset,
                 classes=classes,
                 values=values,
+                href=link.replace("{code}", code),
             )
         )
     return WallMap(
@@ -343,4 +408,5 @@ def wall_map(
         inset_source=source,
         layers=[LayerView(layer.key, layer.title, _legend(tops[layer.key])) for layer in layers],
         highlight=highlight,
+        flows=_flow_lines(flows, anchors, inset_anchors),
     )

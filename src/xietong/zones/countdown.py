@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, Date, Integer, cast, func, literal, select
+from sqlalchemy import ColumnElement, Date, Integer, and_, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from xietong.policy import service as policy_service
@@ -190,6 +190,26 @@ def day_ordinal(column: Any, *, session: Session) -> ColumnElement[int]:
     return cast(func.julianday(column) - _JULIAN_DAY_BEFORE_ORDINAL_ONE, Integer)
 
 
+def could_be_due(
+    *, building_id: Any, countable_from: Any, day: date, rule: rules.LiftingRule
+) -> ColumnElement[bool]:
+    """In SQL: whether a locked building could be due on `day` at all — its count started by
+    the window's first day, and no infection in the window (a clean day needs both), so that
+    the database rules out most buildings on its indexes before any row is read."""
+    first = day - timedelta(days=rule.clean_days - 1)
+    infections = BuildingInfection.__table__
+    infected = (
+        select(infections.c.id)
+        .where(
+            infections.c.building_id == building_id,
+            infections.c.day >= first,
+            infections.c.day <= day,
+        )
+        .exists()
+    )
+    return and_(countable_from <= first, ~infected)
+
+
 def due_on(
     session: Session,
     *,
@@ -199,32 +219,27 @@ def due_on(
     rule: rules.LiftingRule,
     source: ScreeningSource | None,
 ) -> NDArray[np.bool_]:
-    """Which buildings have had the policy's clean days up to `day` (`countable_from` as day
-    ordinals), asking the screening source only about buildings that could be due: one with an
-    infection in the window or a count that started inside it cannot be."""
+    """Which of the buildings `could_be_due` selected (`countable_from` as day ordinals) have
+    had the policy's clean days up to `day`: the screening source is asked about them only."""
     first = day - timedelta(days=rule.clean_days - 1)
-    infected, _ = infection_matrices(
-        session, building_ids=building_ids, first_day=first, last_day=day
-    )
-    starts = np.asarray(countable_from, dtype=np.int64) - first.toordinal()
-    candidates = np.flatnonzero((starts <= 0) & ~infected.any(axis=1))
-    due = np.zeros(len(building_ids), dtype=np.bool_)
-    if candidates.size == 0:
-        return due
-    asked = [building_ids[i] for i in candidates.tolist()]
+    # None of them had an infection in the window: `could_be_due` kept only those.
+    infected = np.zeros((len(building_ids), rule.clean_days), dtype=np.bool_)
+    if not building_ids:
+        return np.zeros(0, dtype=np.bool_)
     negative = (
-        negative_matrix(session, building_ids=asked, first_day=first, last_day=day, source=source)
+        negative_matrix(
+            session, building_ids=building_ids, first_day=first, last_day=day, source=source
+        )
         if rule.requires_negative_screening
         else None
     )
     result = rules.lifting_countdown(
-        infected=infected[candidates],
+        infected=infected,
         negative=negative,
-        countable_from=starts[candidates],
+        countable_from=np.asarray(countable_from, dtype=np.int64) - first.toordinal(),
         rule=rule,
     )
-    due[candidates] = result.due
-    return due
+    return result.due
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.zones.models import RiskArea, RiskAreaEvent
 from xietong.zones.service import locked_on
-from xietong.zones.vocabulary import LOCKED_STATUSES
+from xietong.zones.vocabulary import LOCKED_STATUSES, OPEN_STATUSES
 
 METRICS = ("active_high_risk_areas",)
 _NEVER = date.max.toordinal()
@@ -131,3 +131,14 @@ def locked_by_district(session: Session, *, day: date) -> dict[int, int]:
         .group_by(RiskArea.district_id)
     )
     return {district_id: n for district_id, n in rows}
+
+
+def open_by_district(session: Session) -> dict[tuple[int, str, str], int]:
+    """How many areas are open now by (district, level, status): the risk-area page's map
+    layers (locked by level, awaiting approval, lifting proposed), in one grouped count."""
+    rows = session.execute(
+        select(RiskArea.district_id, RiskArea.level, RiskArea.status, func.count())
+        .where(RiskArea.status.in_(OPEN_STATUSES))
+        .group_by(RiskArea.district_id, RiskArea.level, RiskArea.status)
+    )
+    return {(district_id, level, status): n for district_id, level, status, n in rows}

@@ -69,30 +69,26 @@ def send_step(
     )
 
 
+# An area whose lifting was proposed, as its notice lists it: area id, district id, building code
+# and address label (None when the building is unknown).
+LiftingNoticeRow = tuple[int, int, str | None, str | None]
+
+
 def send_liftings_due(
     session: Session,
     *,
-    due: Sequence[tuple[int, int, int]],
+    due: Sequence[LiftingNoticeRow],
     at: datetime,
     day: date,
     version: str,
     reason: str,
 ) -> None:
-    """One notice per district (in pages of areas) listing what it must approve today.
-
-    `due` holds (area id, district id, building id).
-    """
-    places = areas_service.buildings_by_id(session, ids=[building for _, _, building in due])
+    """One notice per district (in pages of areas) listing what it must approve today."""
     codes = areas_service.district_code_by_id(session)
     by_district: dict[int, list[dict[str, Any]]] = {}
-    for area_id, district_id, building_id in due:
-        place = places.get(building_id)
+    for area_id, district_id, building_code, address_label in due:
         by_district.setdefault(district_id, []).append(
-            {
-                "area_id": area_id,
-                "building_code": place.code if place else None,
-                "address_label": place.address_label if place else None,
-            }
+            {"area_id": area_id, "building_code": building_code, "address_label": address_label}
         )
     for district_id, items in sorted(by_district.items()):
         for start in range(0, len(items), _NOTICE_PAGE):

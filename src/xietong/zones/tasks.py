@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import FromClause, Insert, Update, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from xietong.areas import service as areas_service
 from xietong.core.clock import DEFAULT_TZ
 from xietong.core.principal import SYSTEM
 from xietong.policy import service as policy_service
-from xietong.storage.bulk import bulk_insert
+from xietong.storage.bulk_sql import table_of
 from xietong.zones import adapters, countdown, notices, rules
 from xietong.zones.adapters import ScreeningSource
 from xietong.zones.models import RiskArea, RiskAreaEvent
@@ -50,62 +51,95 @@ def propose_liftings(
     """
     if not due:
         return []
-    by_id = {d.area_id: d for d in due}
-    ids = sorted(by_id)
-    proposed: list[int] = []
+    ids = sorted({d.area_id for d in due})
+    version = policy_service.policy_in_force(session, day=day).version
+    step = _ProposalStep(day=day, reason=reason, now=now, version=version)
+    proposed: list[notices.LiftingNoticeRow] = []
     for start in range(0, len(ids), _CHUNK):
-        # Every area proposed together gets the same values: one UPDATE per chunk.
-        updated = session.execute(
-            update(RiskArea)
-            .where(
-                adapters.id_in(RiskArea.id, ids[start : start + _CHUNK], session=session),
-                RiskArea.status == "active",
-            )
-            .values(
-                status="lifting_proposed",
-                lifting_proposed_at=now,
-                lifting_proposed_by=SYSTEM.username,
-                updated_at=now,
-            )
-            .returning(RiskArea.id)
-            .execution_options(synchronize_session=False)
-        )
-        proposed.extend(int(i) for i in updated.scalars())
+        proposed += step.run(session, ids=ids[start : start + _CHUNK])
     if not proposed:
         return []
     proposed.sort()
-    version = policy_service.policy_in_force(session, day=day).version
-    bulk_insert(
-        session,
-        RiskAreaEvent.__table__,  # type: ignore[arg-type]
-        ["area_id", "district_id", "step", "at", "day", "username", "policy_version", "reason"],
-        (
-            (
-                i,
-                by_id[i].district_id,
-                "lifting_proposed",
-                now,
-                day,
-                SYSTEM.username,
-                version,
-                reason,
-            )
-            for i in proposed
-        ),
-    )
-    done = set(proposed)
+    done = {row[0] for row in proposed}
     for obj in list(session.identity_map.values()):
         if isinstance(obj, RiskArea) and obj.id in done:
             session.expire(obj)
     notices.send_liftings_due(
-        session,
-        due=[(i, by_id[i].district_id, by_id[i].building_id) for i in proposed],
-        at=now,
-        day=day,
-        version=version,
-        reason=reason,
+        session, due=proposed, at=now, day=day, version=version, reason=reason
     )
-    return proposed
+    return [row[0] for row in proposed]
+
+
+class _ProposalStep:
+    """The proposal of a chunk of areas as statements the database runs over all of them: the
+    areas' rows and their steps never travel to Python and back, only what the notices show."""
+
+    def __init__(self, *, day: date, reason: str, now: datetime, version: str) -> None:
+        events = RiskAreaEvent.__table__.c
+        self.values = (
+            ("step", literal("lifting_proposed", events.step.type)),
+            ("at", literal(now, events.at.type)),
+            ("day", literal(day, events.day.type)),
+            ("username", literal(SYSTEM.username, events.username.type)),
+            ("policy_version", literal(version, events.policy_version.type)),
+            ("reason", literal(reason, events.reason.type)),
+        )
+        self.now = now
+
+    def changed(self, session: Session, ids: Sequence[int]) -> Update:
+        """The areas of `ids` still active become `lifting_proposed`: one UPDATE."""
+        table = table_of(RiskArea)
+        return (
+            update(table)
+            .where(adapters.id_in(table.c.id, ids, session=session), table.c.status == "active")
+            .values(
+                status="lifting_proposed",
+                lifting_proposed_at=self.now,
+                lifting_proposed_by=SYSTEM.username,
+                updated_at=self.now,
+            )
+            .returning(table.c.id, table.c.district_id, table.c.building_id)
+        )
+
+    def steps(self, areas: Any) -> Insert:
+        """One step per area of `areas` (a selectable of id and district_id)."""
+        return insert(table_of(RiskAreaEvent)).from_select(
+            ["area_id", "district_id", *(name for name, _ in self.values)],
+            select(areas.c.id, areas.c.district_id, *(value for _, value in self.values)),
+        )
+
+    def run(self, session: Session, *, ids: Sequence[int]) -> list[notices.LiftingNoticeRow]:
+        places = areas_service.building_places()
+        proposed: FromClause
+        if session.get_bind().dialect.name == "postgresql":
+            # One statement: the UPDATE feeds the steps' INSERT as a data-modifying CTE, and
+            # only the notices' columns come back.
+            proposed = self.changed(session, ids).cte("proposed")
+            written = self.steps(proposed).cte("written")
+            query = select(
+                proposed.c.id, proposed.c.district_id, places.c.code, places.c.address_label
+            ).add_cte(written)
+        else:
+            # SQLite has no data-modifying CTE: the UPDATE returns the ids, then the steps are
+            # copied from the areas' own rows by one INSERT ... SELECT.
+            done = [int(row[0]) for row in session.execute(self.changed(session, ids))]
+            if not done:
+                return []
+            table = RiskArea.__table__
+            proposed = (
+                select(table.c.id, table.c.district_id, table.c.building_id)
+                .where(adapters.id_in(table.c.id, done, session=session))
+                .subquery("proposed")
+            )
+            session.execute(self.steps(proposed))
+            query = select(
+                proposed.c.id, proposed.c.district_id, places.c.code, places.c.address_label
+            )
+        query = query.select_from(proposed.outerjoin(places, places.c.id == proposed.c.building_id))
+        return [
+            (int(area_id), int(district_id), code, label)
+            for area_id, district_id, code, label in session.execute(query).all()
+        ]
 
 
 def evaluate_day(
@@ -123,29 +157,37 @@ def evaluate_day(
         screening, required=rule.requires_negative_screening
     )
     table = RiskArea.__table__
+    locked = (
+        table.c.status == "active",
+        table.c.active_from.is_not(None),
+        table.c.active_from <= day,
+    )
+    evaluated = session.scalar(select(func.count()).select_from(table).where(*locked)) or 0
+    countable_from = func.coalesce(table.c.countdown_from, table.c.active_from)
+    # Only the areas that could be due come to Python: most locked buildings are ruled out by
+    # the database, on its indexes.
     areas = session.execute(
         select(
             table.c.id,
             table.c.district_id,
             table.c.building_id,
-            countdown.day_ordinal(
-                func.coalesce(table.c.countdown_from, table.c.active_from), session=session
-            ),
+            countdown.day_ordinal(countable_from, session=session),
         )
         .where(
-            table.c.status == "active",
-            table.c.active_from.is_not(None),
-            table.c.active_from <= day,
+            *locked,
+            countdown.could_be_due(
+                building_id=table.c.building_id, countable_from=countable_from, day=day, rule=rule
+            ),
         )
         .order_by(table.c.id)
     ).all()
     proposed: list[int] = []
     if areas:
-        area_ids, district_ids, building_ids, countable_from = zip(*areas, strict=True)
+        area_ids, district_ids, building_ids, starts = zip(*areas, strict=True)
         due = countdown.due_on(
             session,
             building_ids=building_ids,
-            countable_from=np.fromiter(countable_from, dtype=np.int64, count=len(areas)),
+            countable_from=np.fromiter(starts, dtype=np.int64, count=len(areas)),
             day=day,
             rule=rule,
             source=source,
@@ -174,6 +216,6 @@ def evaluate_day(
         lift_after_clean_days=rule.clean_days,
         requires_negative_screening=rule.requires_negative_screening,
         screening=availability,
-        areas_evaluated=len(areas),
+        areas_evaluated=evaluated,
         liftings_proposed=proposed,
     )

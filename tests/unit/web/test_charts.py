@@ -58,3 +58,26 @@ def test_the_epidemic_curve_is_a_valid_plotly_figure_as_written() -> None:
     assert [t["type"] for t in figure["data"]] == ["bar", "bar"]
     assert figure["data"][1]["y"] == [k % 5 for k in range(28)]
     assert figure["layout"]["barmode"] == "stack"
+
+
+def test_the_epidemic_curve_with_a_nowcast_is_valid_and_bands_only_the_open_days() -> None:
+    days = [date(2022, 11, 1) + timedelta(days=k) for k in range(28)]
+    expected = [float(k) for k in range(28)]
+    lower = [float(k) for k in range(25)] + [24.0, 25.0, 26.0]
+    upper = [float(k) for k in range(25)] + [29.0, 33.0, 40.0]
+    written = charts.epidemic_curve(
+        days,
+        under_control=list(range(28)),
+        surface=[0] * 28,
+        under_control_label="管控",
+        surface_label="社会面",
+        nowcast=charts.NowcastLine(
+            expected=expected, lower=lower, upper=upper, label="按采样日", band_label="区间"
+        ),
+    )
+    figure = json.loads(written)
+    assert validated(written) == figure
+    band, line = figure["data"][2:]
+    assert band["x"][:3] == ["2022-11-26", "2022-11-27", "2022-11-28"]
+    assert band["y"] == [29.0, 33.0, 40.0, 26.0, 25.0, 24.0]
+    assert line["y"] == expected

@@ -4,6 +4,7 @@ scored against what came, beside the persistence and forecast-hub baselines scor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,6 +78,7 @@ def run_backtest(
     susceptible: npt.ArrayLike | None = None,
     lookback_days: int = 56,
     levels: tuple[float, ...] = HUB_QUANTILE_LEVELS,
+    known: Callable[[int], npt.ArrayLike] | None = None,
 ) -> Backtest:
     """Forecast from every origin with the data up to it, recalibrate, and set beside baselines.
 
@@ -96,6 +98,11 @@ def run_backtest(
     susceptible : array_like, shape (D,), optional
         Population that could be infected at the start of the series; the forecast depletes it
         by the counts up to its origin.
+    known : callable, optional
+        ``known(origin)``: the series as it was known at the end of day ``origin``, shape
+        (origin + 1, D) (counts still to be reported then missing, or completed by a nowcast).
+        What every forecaster of an origin reads; ``series`` stays what they are scored
+        against. Without it, ``series[: origin + 1]``.
     """
     model = GrowthModel() if model is None else model
     counts = as_daily_counts(series, name="series")
@@ -116,12 +123,19 @@ def run_backtest(
     seen = np.full((every.size, horizon, counts.shape[1]), np.nan)
     # One generator per origin and method: the draws of a forecast depend on its own data only.
     streams = rng.spawn(2 * every.size)
+
+    def as_known(origin: int) -> FloatArray:
+        if known is None:
+            return counts[: origin + 1]
+        return as_daily_counts(known(origin), name="known(origin)")
+
     for k, origin in enumerate(every):
+        history = as_known(int(origin))
         left = None
         if susceptible is not None:
-            left = np.clip(np.asarray(susceptible) - counts[: origin + 1].sum(axis=0), 0, None)
+            left = np.clip(np.asarray(susceptible) - history.sum(axis=0), 0, None)
         ensemble = growth_ensemble(
-            counts[: origin + 1],
+            history,
             horizon_days=horizon,
             runs=runs,
             rng=streams[k],
@@ -131,20 +145,27 @@ def run_backtest(
         raw[k] = sample_quantiles(log_scale(ensemble).transpose(1, 2, 0), tau)
         ahead = counts[origin + 1 : origin + 1 + horizon]
         seen[k, : ahead.shape[0]] = log_scale(ahead)
-    tuned = recalibrate(raw, seen, origin_days=every, levels=tau, lookback_days=lookback_days)
-    tuned_nat = np.sort(np.clip(np.expm1(tuned), 0.0, None), axis=-1)
     pick = scored - first
+    if known is None:
+        tuned = recalibrate(raw, seen, origin_days=every, levels=tau, lookback_days=lookback_days)[
+            pick
+        ]
+    else:
+        tuned = _recalibrated_as_known(
+            raw, every=every, scored=scored, as_known=as_known, levels=tau, lookback=lookback_days
+        )
+    tuned_nat = np.sort(np.clip(np.expm1(tuned), 0.0, None), axis=-1)
     steps = np.asarray(horizons) - 1
-    model_q = tuned_nat[pick][:, steps]
+    model_q = tuned_nat[:, steps]
     hub = np.empty_like(model_q)
     still = np.empty_like(model_q)
     for k, origin in enumerate(scored):
-        known = counts[: origin + 1]
+        history = as_known(int(origin))
         stream = streams[every.size + origin - first]
         hub[k] = hub_baseline_quantiles(
-            known, horizon_days=horizon, levels=tau, rng=stream, only=tuple(horizons)
+            history, horizon_days=horizon, levels=tau, rng=stream, only=tuple(horizons)
         )
-        still[k] = persistence_quantiles(known, horizon_days=horizon, levels=tau)[steps]
+        still[k] = persistence_quantiles(history, horizon_days=horizon, levels=tau)[steps]
     observed = counts[scored[:, None] + np.asarray(horizons)[None, :]]
     return Backtest(
         origins=scored,
@@ -153,3 +174,30 @@ def run_backtest(
         observed=observed,
         levels=tuple(levels),
     )
+
+
+def _recalibrated_as_known(
+    raw: FloatArray,
+    *,
+    every: IntArray,
+    scored: IntArray,
+    as_known: Callable[[int], FloatArray],
+    levels: FloatArray,
+    lookback: int,
+) -> FloatArray:
+    """`recalibrate` for each scored origin with the past errors as they could be measured
+    then: the target days of earlier forecasts read as they were known at that origin (counts
+    still to be reported then were not yet there to compare with)."""
+    horizon = raw.shape[1]
+    tuned = np.empty((scored.size, *raw.shape[1:]))
+    for k, origin in enumerate(scored):
+        rows = np.flatnonzero((every >= origin - lookback - horizon) & (every <= origin))
+        then = log_scale(as_known(int(origin)))
+        seen = np.full((rows.size, horizon, raw.shape[2]), np.nan)
+        for r, start in enumerate(every[rows]):
+            ahead = then[start + 1 : start + 1 + horizon]
+            seen[r, : ahead.shape[0]] = ahead
+        tuned[k] = recalibrate(
+            raw[rows], seen, origin_days=every[rows], levels=levels, lookback_days=lookback
+        )[-1]
+    return tuned

@@ -10,11 +10,11 @@ nodes carry no personal data.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, case, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
@@ -143,8 +143,8 @@ def _ancestry(session: Session, case_id: int) -> dict[int, int]:
     return sources
 
 
-def delete_link(session: Session, *, principal: Principal, link_id: int) -> None:
-    """Remove a link found to be wrong (audited)."""
+def delete_link(session: Session, *, principal: Principal, link_id: int, now: datetime) -> None:
+    """Remove a link found to be wrong (audited; both districts are told)."""
     principal.require(Permission.write_persons)
     link = session.get(TransmissionLink, link_id)
     if link is None or not _sees_any(
@@ -159,6 +159,7 @@ def delete_link(session: Session, *, principal: Principal, link_id: int) -> None
         entity_ids=[link.source_case_id, link.target_case_id],
         detail={"link_id": link.id},
     )
+    notices.send_unlinked(session, link, actor=principal.username, now=now)
     session.delete(link)
     session.flush()
 
@@ -321,60 +322,137 @@ def list_chains(
     principal: Principal,
     min_cases: int = 2,
     crossing_districts: bool = False,
+    active_since: date | None = None,
+    started_by: date | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[ChainSummary], int]:
     """Chains with at least `min_cases` cases that touch the principal's jurisdiction, largest
-    first; with `crossing_districts`, only those spanning more than one district."""
+    first; with `crossing_districts`, only those spanning more than one district; with
+    `active_since`, only those with a case reported on or after that day, and with `started_by`,
+    only those whose first case was reported by that day (the overview's open chains).
+
+    Found in the database: the chains are walked from their first cases (those with no source)
+    down the links, and counted per chain there; with `active_since` only the chains of the
+    recent linked cases are walked, so the cost follows the open chains, not every chain ever
+    recorded.
+    """
     principal.require(Permission.read_persons)
-    rows = session.execute(
+    members = _chain_members(active_since)
+    here = principal.district_id
+    # Whether a case is of the principal's district (reported or living there); all are for
+    # the city.
+    resident_here = (
+        case((Case.residence_district_id == here, 1), else_=0) if here is not None else literal(1)
+    )
+    # Per chain and district of report first, then per chain: the districts' list is one
+    # aggregate of distinct values, which both databases write the same way.
+    per_district = (
         select(
-            TransmissionLink.source_case_id,
-            TransmissionLink.target_case_id,
-            TransmissionLink.spillover,
+            members.c.root,
+            Case.report_district_id.label("district_id"),
+            func.min(Case.id).label("first_id"),
+            func.count().label("cases"),
+            func.sum(members.c.spillover).label("spillovers"),
+            func.min(Case.report_day).label("first_day"),
+            func.max(Case.report_day).label("last_day"),
+            func.max(resident_here).label("resident_here"),
         )
-    ).all()
-    pairs = [(source, target) for source, target, _ in rows]
-    ids = sorted({case for pair in pairs for case in pair})
-    chain_of = chains.chain_of_every_case(ids, pairs)
-    info: dict[int, tuple[int, int, date]] = {}
-    for part in chunks(ids):
-        for row in session.execute(
-            select(
-                Case.id, Case.report_district_id, Case.residence_district_id, Case.report_day
-            ).where(Case.id.in_(part))
-        ):
-            info[row.id] = (row.report_district_id, row.residence_district_id, row.report_day)
-    members: dict[int, list[int]] = defaultdict(list)
-    for case_id, chain_id in chain_of.items():
-        members[chain_id].append(case_id)
-    spill_pairs: dict[int, int] = defaultdict(int)
-    for source, _, spillover in rows:
-        if spillover:
-            spill_pairs[chain_of[source]] += 1
-    codes = areas_service.district_code_by_id(session)
-    summaries = []
-    for chain_id, case_ids in members.items():
-        reported = {info[c][0] for c in case_ids}
-        if len(case_ids) < min_cases or (crossing_districts and len(reported) < 2):
-            continue
-        if principal.district_id is not None and not any(
-            principal.district_id in info[c][:2] for c in case_ids
-        ):
-            continue
-        days = [info[c][2] for c in case_ids]
-        summaries.append(
-            ChainSummary(
-                chain_id=chain_id,
-                cases=len(case_ids),
-                districts=sorted(codes[d] for d in reported),
-                spillover_links=spill_pairs[chain_id],
-                first_report_day=min(days),
-                last_report_day=max(days),
+        .join(Case, Case.id == members.c.case_id)
+        .group_by(members.c.root, Case.report_district_id)
+        .subquery()
+    )
+    touches = func.max(
+        case((per_district.c.district_id == here, 1), else_=per_district.c.resident_here)
+        if here is not None
+        else per_district.c.resident_here
+    )
+    chain_id = func.min(per_district.c.first_id)
+    cases = func.sum(per_district.c.cases)
+    query = (
+        select(
+            chain_id.label("chain_id"),
+            cases.label("cases"),
+            func.aggregate_strings(cast(per_district.c.district_id, String), ",").label(
+                "districts"
+            ),
+            func.sum(per_district.c.spillovers).label("spillovers"),
+            func.min(per_district.c.first_day).label("first_day"),
+            func.max(per_district.c.last_day).label("last_day"),
+            func.count().over().label("total"),
+        )
+        .group_by(per_district.c.root)
+        .having(cases >= min_cases, touches == 1)
+        .order_by(cases.desc(), chain_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if crossing_districts:
+        query = query.having(func.count() >= 2)
+    if active_since is not None:
+        query = query.having(func.max(per_district.c.last_day) >= active_since)
+    if started_by is not None:
+        query = query.having(func.min(per_district.c.first_day) <= started_by)
+    rows = session.execute(query).all()
+    if rows:
+        total = int(rows[0].total)
+    else:
+        # Past the last page: the count alone.
+        total = int(
+            session.scalar(
+                select(func.count()).select_from(query.limit(None).offset(None).subquery())
             )
+            or 0
         )
-    summaries.sort(key=lambda s: (-s.cases, s.chain_id))
-    return summaries[offset : offset + limit], len(summaries)
+    codes = areas_service.district_code_by_id(session)
+    return [
+        ChainSummary(
+            chain_id=row.chain_id,
+            cases=int(row.cases),
+            districts=sorted(codes[int(d)] for d in row.districts.split(",")),
+            spillover_links=int(row.spillovers),
+            first_report_day=row.first_day,
+            last_report_day=row.last_day,
+        )
+        for row in rows
+    ], total
+
+
+def _chain_members(active_since: date | None) -> Any:
+    """(root, case_id, spillover) for every case of the chains asked for: `root` is the chain's
+    first case (every chain is a tree: one case without a source), `spillover` 1 when the link
+    to the case crosses districts. With `active_since`, the chains of the linked cases reported
+    on or after that day, found by walking up from those cases to their roots."""
+    link = TransmissionLink
+    has_link = or_(
+        exists().where(link.target_case_id == Case.id),
+        exists().where(link.source_case_id == Case.id),
+    )
+    no_source = ~exists().where(link.target_case_id == Case.id)
+    if active_since is None:
+        roots = select(Case.id.label("case_id")).where(
+            exists().where(link.source_case_id == Case.id), no_source
+        )
+    else:
+        up = (
+            select(Case.id.label("case_id"))
+            .where(Case.report_day >= active_since, has_link)
+            .cte("chain_up", recursive=True)
+        )
+        up = up.union(select(link.source_case_id).join(up, link.target_case_id == up.c.case_id))
+        roots = select(up.c.case_id).where(~exists().where(link.target_case_id == up.c.case_id))
+    root_rows = roots.cte("chain_roots")
+    down = select(
+        root_rows.c.case_id.label("root"),
+        root_rows.c.case_id.label("case_id"),
+        literal(0).label("spillover"),
+    ).cte("chain_down", recursive=True)
+    down = down.union_all(
+        select(down.c.root, link.target_case_id, case((link.spillover, 1), else_=0)).join(
+            down, link.source_case_id == down.c.case_id
+        )
+    )
+    return down
 
 
 def spillovers(

@@ -72,6 +72,16 @@ class Situation:
         ]
         return days, under, surface
 
+    def city_nowcast(self) -> tuple[list[float | None], list[float | None], list[float | None]]:
+        """The city's infections by the day first sampled (nowcast, lower, upper per day), all
+        None where there is no nowcast (official counts)."""
+        points = self.trend.city.series
+        return (
+            [p.nowcast for p in points],
+            [p.nowcast_lower for p in points],
+            [p.nowcast_upper for p in points],
+        )
+
     def rows(
         self, *, by: Literal["cases", "surface"] = "cases"
     ) -> list[tuple[UnitTrend, UnitTrend, int | None, int | None]]:
@@ -140,15 +150,15 @@ def coordination(session: Session, *, principal: Principal, day: date) -> Coordi
             session, principal=principal, status="active", today=day, limit=PANEL_ROWS
         )
         quiet_after = policy_in_force(session, day=day).cluster.inactive_after_days
-        chains, _ = link_service.list_chains(
-            session, principal=principal, min_cases=2, limit=10_000
-        )
         # A chain is open while its last case is more recent than a cluster's quiet period.
-        open_chains = [
-            c
-            for c in chains
-            if c.last_report_day >= day - timedelta(days=quiet_after) and c.first_report_day <= day
-        ]
+        chains, chains_total = link_service.list_chains(
+            session,
+            principal=principal,
+            min_cases=2,
+            active_since=day - timedelta(days=quiet_after),
+            started_by=day,
+            limit=PANEL_ROWS,
+        )
         week = link_service.spillovers(
             session, principal=principal, first_day=day - timedelta(days=6), last_day=day
         )
@@ -160,8 +170,8 @@ def coordination(session: Session, *, principal: Principal, day: date) -> Coordi
     return Coordination(
         clusters=cluster_service.to_reads(session, clusters, today=day),
         clusters_total=clusters_total,
-        chains=open_chains[:PANEL_ROWS],
-        chains_total=len(open_chains),
+        chains=chains,
+        chains_total=chains_total,
         spillovers=[
             SpilloverPair(a, b, n) for (a, b), n in sorted(pairs.items(), key=lambda kv: -kv[1])
         ],

@@ -13,7 +13,6 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from xietong.areas.reference import chongqing
 from xietong.cases import metrics as case_metrics
 from xietong.core.clock import local_day
 from xietong.core.principal import Principal, Role
@@ -21,6 +20,7 @@ from xietong.policy.service import policy_in_force
 from xietong.referrals.inbox import service as query_service
 from xietong.referrals.inbox.service import Box
 from xietong.web import wallmap
+from xietong.web.data import maps
 from xietong.web.i18n import Language, translate
 from xietong.web.rendering import DistrictLabel
 from xietong.zones import metrics as zone_metrics
@@ -118,13 +118,8 @@ def district_map(
 ) -> wallmap.WallMap:
     """The wall's map: new surface infections and areas locked on `day`, and the referrals
     overdue now (for the roles that list referrals), each district labelled in `lang`."""
-    kinds = {d.code: d.kind for d in chongqing().districts}
     codes = {district_id: label.code for district_id, label in labels.items()}
-    names = {label.code: label.name(lang) for label in labels.values()}
-    short = {
-        code: wallmap.short_name(code, name, lang=lang, kind=kinds.get(code, ""))
-        for code, name in names.items()
-    }
+    names, short = maps.names_of(labels, lang=lang)
     locked = zone_metrics.locked_by_district(session, day=day)
     layers = [
         wallmap.Layer(

@@ -34,14 +34,14 @@ from xietong.zones import notices as zone_notices
 
 router = APIRouter(include_in_schema=False)
 
-# What may change the overview's figures: referrals, risk areas, cases, a refresh of the
-# aggregates. The stream is asked for these prefixes; the page listens for these topics.
+# What may change the overview's figures: referrals, risk areas, cases (recorded, reclassified,
+# linked or unlinked), a refresh of the aggregates. The stream is asked for these prefixes;
+# the page listens for these topics.
 LIVE_PREFIXES = ("referral.", "zones.", "cases.", "analytics.")
 LIVE_TOPICS = (
     *REFERRAL_TOPICS,
     *zone_notices.TOPICS,
-    case_notices.RECORDED,
-    case_notices.LINKED,
+    *case_notices.TOPICS,
     analytics_service.AGGREGATES_REFRESHED,
     official.OFFICIAL_IMPORTED,
 )
@@ -150,6 +150,16 @@ def _figures(
     }
     if picture is not None:
         days, under, on_surface = picture.city_curve()
+        expected, lower, upper = picture.city_nowcast()
+        nowcast = None
+        if picture.trend.parameters.estimated_on == "nowcast":
+            nowcast = charts.NowcastLine(
+                expected=expected,
+                lower=lower,
+                upper=upper,
+                label=translate(lang, "overview.nowcast"),
+                band_label=translate(lang, "overview.nowcast_band"),
+            )
         context["curve_json"] = charts.epidemic_curve(
             days,
             under_control=under,
@@ -157,6 +167,7 @@ def _figures(
             under_control_label=translate(lang, "overview.under_control"),
             surface_label=translate(lang, "overview.surface"),
             height=400,
+            nowcast=nowcast,
         )
     return context, picture.as_of if picture is not None else None
 

@@ -1,4 +1,5 @@
-"""Resources: capacity against demand per district and day, and the mutual-aid plan to approve.
+"""Resources: capacity against demand per district and day, a map of the day's shortfalls and
+of the aid the plan moves between districts, and the mutual-aid plan to approve.
 
 The table is `mutual_aid.outlook.demand_read(outlook(...))`, the same as
 `GET /api/resources/outlook`; plans come from `mutual_aid.plans` (list, read, propose, approve,
@@ -20,8 +21,7 @@ from xietong.core.principal import Principal, Role
 from xietong.mutual_aid.outlook import service as resources_outlook
 from xietong.mutual_aid.plans import service as flows
 from xietong.mutual_aid.schemas import DemandInputs, DemandRead, PlanRequest
-from xietong.web import charts
-from xietong.web.i18n import translate
+from xietong.web.data import maps
 from xietong.web.pages.common import Paging, act, clamp_limit, guard
 from xietong.web.rendering import district_labels, render
 from xietong.web.session import ViewerDep
@@ -35,7 +35,6 @@ RESOURCES = (
     "lab_tube",
 )
 OUTLOOK_DAYS = 7
-CHART_DISTRICTS = 15
 PLAN_ROWS = 100
 
 
@@ -84,23 +83,6 @@ def resources_page(
             mine = [c for c in mine if c.gap > 0]
         mine.sort(key=lambda c: (-c.gap, c.day, c.district_code))
         size, start = clamp_limit(limit), max(0, offset or 0)
-        on_day = sorted(
-            (c for c in cells if c.resource == chosen and c.day == shown_day),
-            key=lambda c: -max(c.needed, c.capacity),
-        )[:CHART_DISTRICTS]
-        names = {d.code: d.name(viewer.lang) for d in labels.values()}
-        lang = viewer.lang
-        chart = charts.grouped_bars(
-            [names.get(c.district_code, c.district_code) for c in on_day],
-            [
-                (
-                    translate(lang, "resources.capacity_short"),
-                    [c.capacity for c in on_day],
-                    charts.UNDER_CONTROL,
-                ),
-                (translate(lang, "resources.demand"), [c.needed for c in on_day], charts.SURFACE),
-            ],
-        )
         plans, plans_total = flows.list_plans(session, limit=10)
         proposed = next((p for p in plans if p.status == "proposed"), None)
         plan = (
@@ -108,9 +90,23 @@ def resources_page(
             if proposed and proposed.id
             else None
         )
+        # The map shows the plan awaiting a decision, or else the latest one in force.
+        mapped = plan
+        approved = next((p for p in plans if p.status == "approved"), None)
+        if mapped is None and approved is not None and approved.id:
+            mapped = flows.get_plan(session, principal=principal, plan_id=approved.id)
+        drawn = maps.mutual_aid_map(
+            labels=labels,
+            lang=viewer.lang,
+            cells=cells,
+            transfers=mapped.transfers if mapped else [],
+            resource=chosen,
+            day=shown_day,
+            highlight=own,
+        )
         context: dict[str, Any] = {
-            "charts": True,
-            "chart_json": chart if on_day else None,
+            "wall_map": drawn,
+            "map_plan": mapped,
             "resources": RESOURCES,
             "chosen": chosen,
             "shown_day": shown_day,

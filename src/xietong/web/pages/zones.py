@@ -1,5 +1,6 @@
-"""Risk areas: the list with lifting countdowns, a map of where they are, the proposals awaiting a
-decision, and the public list (no login, no personal data).
+"""Risk areas: the list with lifting countdowns, a map of where they are (locked, awaiting approval,
+awaiting a lifting decision), the proposals awaiting a decision, and the public list (no login,
+no personal data).
 
 Reads go through `zones.service.list_areas`/`to_reads`, the countdown through
 `zones.countdown.lifting_outlook` and the public list through `zones.status.public_list`, as the
@@ -20,8 +21,7 @@ from xietong.api.deps import SessionDep
 from xietong.core.clock import local_day
 from xietong.core.errors import DomainError
 from xietong.core.principal import Principal, Role
-from xietong.web import charts
-from xietong.web.i18n import translate
+from xietong.web.data import maps
 from xietong.web.pages.common import Paging, act, clamp_limit, guard
 from xietong.web.rendering import district_labels, render
 from xietong.web.session import ViewerDep
@@ -87,18 +87,6 @@ def area_rows(session: Session, areas: list[Any], *, today: date) -> list[AreaRo
     return rows
 
 
-def locked_per_district(session: Session) -> dict[str, int]:
-    """How many areas each district has locked now (one count per district, through the list)."""
-    counts = {}
-    for label in district_labels(session).values():
-        _, total = zones_service.list_areas(
-            session, district_id=label.id, statuses=LOCKED_STATUSES, limit=1
-        )
-        if total:
-            counts[label.code] = total
-    return counts
-
-
 @router.get("/zones")
 def zones_page(
     viewer: ViewerDep,
@@ -127,23 +115,22 @@ def zones_page(
             statuses=("proposed", "lifting_proposed"),
             limit=PROPOSALS_SHOWN,
         )
-        names = {d.code: d.name(viewer.lang) for d in district_labels(session).values()}
-        counts = locked_per_district(session)
+        labels = district_labels(session)
+        drawn, locked_total = maps.zones_map(
+            session,
+            labels=labels,
+            lang=viewer.lang,
+            highlight=labels[own].code if own is not None else None,
+        )
         context = {
-            "charts": True,
             "page": Paging(area_rows(session, areas, today=today), total, size, start),
             "proposals": area_rows(session, proposals, today=today),
             "proposals_total": proposals_total,
             "may_decide": principal.role in DECIDERS,
             "status_filters": STATUS_FILTERS,
             "filter": {"district": district or "", "status": chosen},
-            "locked_total": sum(counts.values()),
-            "map_json": charts.district_map(
-                {code: float(n) for code, n in counts.items()},
-                names=names,
-                label=translate(viewer.lang, "zones.locked"),
-                highlight=district_labels(session)[own].code if own is not None else None,
-            ),
+            "locked_total": locked_total,
+            "wall_map": drawn,
             "today": today,
         }
         query = {"district": district, "status": chosen, "limit": size, "offset": start}
