@@ -45,9 +45,11 @@ def make_case(
     report_district_code: str | None = None,
     found_building_code: str | None = None,
     principal: Principal = SYSTEM,
+    recorded_at: datetime | None = None,
 ) -> Case:
     """A case of `person` or of a new person living in `district_code`, reported where the
-    person lives unless told otherwise."""
+    person lives unless told otherwise, recorded five minutes after its detection unless
+    `recorded_at` says when."""
     person = person or make_person(session, protector, district_code=district_code)
     detected_at = detected_at or at()
     if report_district_code is None:
@@ -64,7 +66,7 @@ def make_case(
             report_district_code=report_district_code,
             found_building_code=found_building_code,
         ),
-        now=detected_at + timedelta(minutes=5),
+        now=recorded_at or detected_at + timedelta(minutes=5),
         tz=TZ,
     )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import quote
 
 from fastapi.responses import Response
@@ -50,7 +50,7 @@ def csv_response(
     header: Sequence[str],
     rows: Sequence[Sequence[object]],
     person_ids: Sequence[int] = (),
-    detail: dict[str, object] | None = None,
+    detail: Mapping[str, object] | None = None,
 ) -> Response:
     """The rows as a CSV download named `name`.csv, with an audit row for the export and one
     for each person in it."""

@@ -168,6 +168,21 @@ def _words(lang: Language) -> dict[str, Any]:
     }
 
 
+def _shared(viewer: Viewer, labels: dict[int, DistrictLabel], fmt: Formatter) -> dict[str, Any]:
+    """What a page and a piece of one both use: the words, the formats, the districts, the
+    viewer's principal and CSRF token, and the server's now."""
+    lang = viewer.lang
+    return {
+        **_words(lang),
+        "fmt": fmt,
+        "principal": viewer.principal,
+        "districts": labels,
+        "districts_by_code": {d.code: d.name(lang) for d in labels.values()},
+        "csrf": viewer.csrf if viewer.session_token else "",
+        "server_now": viewer.now.isoformat(),
+    }
+
+
 def render(
     viewer: Viewer,
     session: Session,
@@ -192,21 +207,15 @@ def render(
         environment()
         .get_template(template)
         .render(
-            **_words(lang),
-            fmt=fmt,
+            **_shared(viewer, labels, fmt),
             viewer=viewer,
-            principal=principal,
             jurisdiction=jurisdiction,
-            districts=labels,
-            districts_by_code={d.code: d.name(lang) for d in labels.values()},
             as_of=fmt.time(as_of or viewer.now),
             as_of_text=as_of_text
             or translate(lang, "frame.data_as_of", at=fmt.time(as_of or viewer.now)),
             generated=fmt.time(viewer.now),
-            server_now=viewer.now.isoformat(),
             path=viewer.path,
             query=dict(viewer.params if query is None else query),
-            csrf=viewer.csrf if viewer.session_token else "",
             **context,
         )
     )
@@ -224,21 +233,13 @@ def render_fragment(
     viewer: Viewer, session: Session, template: str, context: Mapping[str, Any]
 ) -> HTMLResponse:
     """A piece of a page (a table, a panel) that the page's script fetches and swaps in."""
-    lang = viewer.lang
-    labels = district_labels(session)
     fmt = Formatter(viewer)
     html = (
         environment()
         .get_template(template)
         .render(
-            **_words(lang),
-            fmt=fmt,
-            districts=labels,
-            districts_by_code={d.code: d.name(lang) for d in labels.values()},
-            csrf=viewer.csrf if viewer.session_token else "",
-            as_of_text=translate(lang, "frame.data_as_of", at=fmt.time(viewer.now)),
-            server_now=viewer.now.isoformat(),
-            principal=viewer.principal,
+            **_shared(viewer, district_labels(session), fmt),
+            as_of_text=translate(viewer.lang, "frame.data_as_of", at=fmt.time(viewer.now)),
             **context,
         )
     )

@@ -90,23 +90,25 @@ def send_liftings_due(
         by_district.setdefault(district_id, []).append(
             {"area_id": area_id, "building_code": building_code, "address_label": address_label}
         )
+    notices = []
     for district_id, items in sorted(by_district.items()):
         for start in range(0, len(items), _NOTICE_PAGE):
             page = items[start : start + _NOTICE_PAGE]
             digest = hashlib.sha256(",".join(str(i["area_id"]) for i in page).encode()).hexdigest()
-            adapters.notify(
-                session,
-                topic="zones.lifting_proposed",
-                payload={
-                    "step": "lifting_proposed",
-                    "district_code": codes.get(district_id),
-                    "day": day.isoformat(),
-                    "at": at.isoformat(),
-                    "policy_version": version,
-                    "reason": reason,
-                    "areas": page,
-                },
-                district_id=district_id,
-                idempotency_key=f"zones:lifting_proposed:{district_id}:{day}:{digest[:20]}",
-                now=at,
+            notices.append(
+                adapters.Notice(
+                    topic="zones.lifting_proposed",
+                    payload={
+                        "step": "lifting_proposed",
+                        "district_code": codes.get(district_id),
+                        "day": day.isoformat(),
+                        "at": at.isoformat(),
+                        "policy_version": version,
+                        "reason": reason,
+                        "areas": page,
+                    },
+                    district_id=district_id,
+                    idempotency_key=f"zones:lifting_proposed:{district_id}:{day}:{digest[:20]}",
+                )
             )
+    adapters.notify_all(session, notices=notices, now=at)

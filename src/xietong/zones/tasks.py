@@ -49,9 +49,15 @@ def propose_liftings(
     Areas no longer active are left alone. Each district gets one notice listing its areas due
     for lifting that day.
     """
-    if not due:
+    return _propose(session, area_ids=[d.area_id for d in due], day=day, reason=reason, now=now)
+
+
+def _propose(
+    session: Session, *, area_ids: Sequence[int], day: date, reason: str, now: datetime
+) -> list[int]:
+    if not area_ids:
         return []
-    ids = sorted({d.area_id for d in due})
+    ids = sorted(set(area_ids))
     version = policy_service.policy_in_force(session, day=day).version
     step = _ProposalStep(day=day, reason=reason, now=now, version=version)
     proposed: list[notices.LiftingNoticeRow] = []
@@ -110,6 +116,8 @@ class _ProposalStep:
 
     def run(self, session: Session, *, ids: Sequence[int]) -> list[notices.LiftingNoticeRow]:
         places = areas_service.building_places()
+        # Core rows straight from the connection: no ORM bookkeeping for tens of thousands.
+        connection = session.connection()
         proposed: FromClause
         if session.get_bind().dialect.name == "postgresql":
             # One statement: the UPDATE feeds the steps' INSERT as a data-modifying CTE, and
@@ -122,7 +130,7 @@ class _ProposalStep:
         else:
             # SQLite has no data-modifying CTE: the UPDATE returns the ids, then the steps are
             # copied from the areas' own rows by one INSERT ... SELECT.
-            done = [int(row[0]) for row in session.execute(self.changed(session, ids))]
+            done = [row[0] for row in connection.execute(self.changed(session, ids)).all()]
             if not done:
                 return []
             table = RiskArea.__table__
@@ -131,14 +139,14 @@ class _ProposalStep:
                 .where(adapters.id_in(table.c.id, done, session=session))
                 .subquery("proposed")
             )
-            session.execute(self.steps(proposed))
+            connection.execute(self.steps(proposed))
             query = select(
                 proposed.c.id, proposed.c.district_id, places.c.code, places.c.address_label
             )
         query = query.select_from(proposed.outerjoin(places, places.c.id == proposed.c.building_id))
         return [
             (int(area_id), int(district_id), code, label)
-            for area_id, district_id, code, label in session.execute(query).all()
+            for area_id, district_id, code, label in connection.execute(query).all()
         ]
 
 
@@ -166,24 +174,30 @@ def evaluate_day(
     countable_from = func.coalesce(table.c.countdown_from, table.c.active_from)
     # Only the areas that could be due come to Python: most locked buildings are ruled out by
     # the database, on its indexes.
-    areas = session.execute(
-        select(
-            table.c.id,
-            table.c.district_id,
-            table.c.building_id,
-            countdown.day_ordinal(countable_from, session=session),
+    areas = (
+        session.connection()
+        .execute(
+            select(
+                table.c.id,
+                table.c.building_id,
+                countdown.day_ordinal(countable_from, session=session),
+            )
+            .where(
+                *locked,
+                countdown.could_be_due(
+                    building_id=table.c.building_id,
+                    countable_from=countable_from,
+                    day=day,
+                    rule=rule,
+                ),
+            )
+            .order_by(table.c.id)
         )
-        .where(
-            *locked,
-            countdown.could_be_due(
-                building_id=table.c.building_id, countable_from=countable_from, day=day, rule=rule
-            ),
-        )
-        .order_by(table.c.id)
-    ).all()
+        .all()
+    )
     proposed: list[int] = []
     if areas:
-        area_ids, district_ids, building_ids, starts = zip(*areas, strict=True)
+        area_ids, building_ids, starts = zip(*areas, strict=True)
         due = countdown.due_on(
             session,
             building_ids=building_ids,
@@ -197,12 +211,9 @@ def evaluate_day(
             "given": ", screened negative every day",
             "screening": ", screened negative every day",
         }.get(availability, "")
-        proposed = propose_liftings(
+        proposed = _propose(
             session,
-            due=[
-                LiftingDue(area_ids[i], district_ids[i], building_ids[i])
-                for i in np.flatnonzero(due).tolist()
-            ],
+            area_ids=np.asarray(area_ids, dtype=np.int64)[due].tolist(),
             day=day,
             reason=(
                 f"{rule.clean_days} consecutive clean days, {first.isoformat()} to "

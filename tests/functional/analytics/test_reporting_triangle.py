@@ -13,10 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories import screening as f
 from tests.factories.cases import at, make_case
-from tests.factories.people import make_person
 from xietong.analytics.nowcasting import ReportingTriangle, nowcast_series, reporting_triangle
-from xietong.cases import service as cases_service
-from xietong.cases.schemas import CaseCreate
 from xietong.core.principal import SYSTEM
 from xietong.flows import intake
 from xietong.people.protection import PersonalDataProtector
@@ -53,18 +50,13 @@ def _outbreak(session: Session, protector: PersonalDataProtector) -> None:
     )
     # Field cases: one recorded the day it was detected, one three days late.
     make_case(session, protector, district_code=DISTRICT, detected_at=at(date(2022, 11, 14), 10))
-    late = make_person(session, protector, district_code=DISTRICT)
-    cases_service.create_case(
+    make_case(
         session,
-        principal=SYSTEM,
-        case_in=CaseCreate(
-            person_id=late.id,
-            classification="confirmed",
-            detected_at=at(date(2022, 11, 13), 10),
-            report_district_code=DISTRICT,
-        ),
-        now=at(date(2022, 11, 16), 15),
-        tz=f.TZ,
+        protector,
+        district_code=DISTRICT,
+        classification="confirmed",
+        detected_at=at(date(2022, 11, 13), 10),
+        recorded_at=at(date(2022, 11, 16), 15),
     )
 
 

@@ -117,6 +117,8 @@ def test_the_listed_chains_are_those_built_from_every_link(
         {"crossing": True},
         {"active_since": DAY + timedelta(days=8), "started_by": DAY + timedelta(days=9)},
         {"active_since": DAY + timedelta(days=11)},
+        # Every case recent: every chain is open.
+        {"active_since": DAY, "started_by": DAY + timedelta(days=11)},
         {"started_by": DAY + timedelta(days=2)},
     ]
     assert len(expected(session, district_id=None)) >= 5

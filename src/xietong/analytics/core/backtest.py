@@ -76,7 +76,7 @@ def run_backtest(
     model: GrowthModel | None = None,
     runs: int = 400,
     susceptible: npt.ArrayLike | None = None,
-    lookback_days: int = 56,
+    lookback_days: int = 14,
     levels: tuple[float, ...] = HUB_QUANTILE_LEVELS,
     known: Callable[[int], npt.ArrayLike] | None = None,
 ) -> Backtest:
@@ -142,9 +142,9 @@ def run_backtest(
             model=model,
             susceptible=left,
         )
-        raw[k] = sample_quantiles(log_scale(ensemble).transpose(1, 2, 0), tau)
+        raw[k] = sample_quantiles(ensemble.transpose(1, 2, 0), tau)
         ahead = counts[origin + 1 : origin + 1 + horizon]
-        seen[k, : ahead.shape[0]] = log_scale(ahead)
+        seen[k, : ahead.shape[0]] = ahead
     pick = scored - first
     if known is None:
         tuned = recalibrate(raw, seen, origin_days=every, levels=tau, lookback_days=lookback_days)[
@@ -154,7 +154,7 @@ def run_backtest(
         tuned = _recalibrated_as_known(
             raw, every=every, scored=scored, as_known=as_known, levels=tau, lookback=lookback_days
         )
-    tuned_nat = np.sort(np.clip(np.expm1(tuned), 0.0, None), axis=-1)
+    tuned_nat = np.clip(tuned, 0.0, None)
     steps = np.asarray(horizons) - 1
     model_q = tuned_nat[:, steps]
     hub = np.empty_like(model_q)
@@ -192,7 +192,7 @@ def _recalibrated_as_known(
     tuned = np.empty((scored.size, *raw.shape[1:]))
     for k, origin in enumerate(scored):
         rows = np.flatnonzero((every >= origin - lookback - horizon) & (every <= origin))
-        then = log_scale(as_known(int(origin)))
+        then = as_known(int(origin))
         seen = np.full((rows.size, horizon, raw.shape[2]), np.nan)
         for r, start in enumerate(every[rows]):
             ahead = then[start + 1 : start + 1 + horizon]

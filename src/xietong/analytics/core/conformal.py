@@ -1,6 +1,6 @@
-"""Recalibration of quantile forecasts from the errors of the forecasts made before: normalised
-conformal prediction on the log scale, using only forecasts whose target day had already come
-by the new forecast date (no look-ahead).
+"""Recalibration of quantile forecasts from the errors of the forecasts made before: conformalised
+quantile regression on the natural scale (persons), using only forecasts whose target day had
+already come by the new forecast date (no look-ahead).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from xietong.analytics.core.arrays import FloatArray, IntArray
 from xietong.analytics.core.scores import check_levels
-from xietong.analytics.core.validation import check_at_least, check_positive
+from xietong.analytics.core.validation import check_at_least
 
 
 def recalibrate(
@@ -19,41 +19,52 @@ def recalibrate(
     *,
     origin_days: npt.ArrayLike,
     levels: npt.ArrayLike,
-    lookback_days: int = 56,
+    lookback_days: int = 14,
     min_scores: int = 30,
-    min_spread: float = 0.05,
+    level_power: float = 0.25,
 ) -> FloatArray:
-    """Quantiles on the log scale set from the past errors of the same forecaster.
+    """Every central interval of the model widened (or narrowed) by what its past misses say.
 
-    For every forecast (origin ``o``, horizon ``h``, district ``d``) the normalised error is
-    ``z = (y - m) / s``, with ``m`` the model's median and ``s`` its interquartile range, all on
-    the ``log(x + 1)`` scale (``s`` at least ``min_spread``). A new forecast from origin ``t``
-    uses the errors of forecasts whose target day ``o + h`` is at most ``t`` and whose origin is
-    within the last ``lookback_days`` days: its quantile at level τ is ``m + s · Q_τ(z)``
-    [1]_ [2]_. Errors come from the same horizon and every district first; horizons nearest to
-    ``h`` are added until there are ``min_scores`` of them. So the band widens with the horizon
-    as the model's own spread does, and by as much as past errors at that horizon say. With
-    fewer than ``min_scores`` errors the model's own quantiles are kept.
+    For every forecast (origin ``o``, horizon ``h``, district ``d``) and central interval
+    ``[l, u]`` of the model (levels τ and 1 − τ), the conformity score is the miss
+    ``max(l − y, y − u) / (m + 1)^p``: how far what came fell outside the band (negative when
+    inside), in persons, divided by a power ``p`` (``level_power``) of the model's median ``m``
+    so that a district of 20 cases and one of 20,000 can share scores [1]_. A new forecast from
+    origin ``t`` uses the scores of forecasts whose target day ``o + h`` is at most ``t`` and
+    whose origin is within the last ``lookback_days`` days: its interval becomes
+    ``[l − a s, u + a s]`` with ``a`` the conformal quantile (level ⌈(n + 1)(1 − 2τ)⌉ / n) of
+    the ``n`` scores and ``s = (m + 1)^p`` its own [2]_. Scores come from the same horizon and
+    every district first; horizons nearest to ``h`` are added until there are ``min_scores``.
+    With fewer the model's own quantiles are kept. The median is left where the model put it.
+
+    The scores are in persons rather than on the log scale: the natural-scale WIS is ruled by
+    the days of many cases, where a log-scale band set from the errors of days of few cases
+    (large in log terms) spans orders of magnitude; and a short look-back lets the band follow
+    how wrong the model has been lately, e.g. after a turn of the epidemic.
 
     Parameters
     ----------
     model_quantiles : array_like, shape (O, H, D, Q)
-        The model's quantiles on the log(x + 1) scale, horizons 1..H.
+        The model's quantiles, natural scale, horizons 1..H, sorted along the last axis.
     observed : array_like, shape (O, H, D)
-        What came on each target day (log(x + 1) scale), NaN where the day is past the data.
+        What came on each target day, NaN where the day is past the data.
     origin_days : array_like of int, shape (O,)
         Day number of each origin, increasing.
     levels : array_like, shape (Q,)
+        Symmetric quantile levels with the median in the middle.
+    lookback_days, min_scores : int
+    level_power : float
+        0 scores misses in persons, 1 relative to the median; between, a compromise.
 
     Returns
     -------
     ndarray, shape (O, H, D, Q)
+        Sorted along the last axis (a narrowed interval never crosses its neighbours).
 
     References
     ----------
-    .. [1] Lei, J., G'Sell, M., Rinaldo, A., Tibshirani, R. J., & Wasserman, L. (2018).
-       Distribution-free predictive inference for regression. JASA 113(523), 1094-1111
-       (locally weighted conformal inference).
+    .. [1] Romano, Y., Patterson, E., & Candès, E. (2019). Conformalized quantile regression.
+       NeurIPS 32.
     .. [2] Stankeviciute, K., Alaa, A. M., & van der Schaar, M. (2021). Conformal time-series
        forecasting. NeurIPS 34.
     """
@@ -67,40 +78,48 @@ def recalibrate(
         )
     if days.shape != (q.shape[0],) or np.any(np.diff(days) <= 0):
         raise ValueError("origin_days: expected one increasing day number per origin")
+    if not np.allclose(tau + tau[::-1], 1.0):
+        raise ValueError("levels: expected levels symmetric about the median")
     check_at_least("lookback_days", lookback_days, 1)
     check_at_least("min_scores", min_scores, 1)
-    check_positive("min_spread", min_spread)
-    mid = tau.size // 2
-    low, high = int(np.argmin(np.abs(tau - 0.25))), int(np.argmin(np.abs(tau - 0.75)))
-    median = q[..., mid]
-    # One scale for every district of an origin and horizon (their median spread): a district's
-    # own spread, tiny where it had no case, would turn a small miss into a huge normalised error.
-    own = np.maximum(q[..., high] - q[..., low], min_spread)
-    spread = np.broadcast_to(np.median(own, axis=2, keepdims=True), own.shape)
-    z = (y - median) / spread
+    if not 0.0 <= level_power <= 1.0:
+        raise ValueError(f"level_power: expected a number in [0, 1], got {level_power}")
+    pairs = tau.size // 2  # interval k runs from quantile k to quantile Q - 1 - k
+    scale = (np.clip(q[..., pairs], 0.0, None) + 1.0) ** level_power  # (O, H, D)
+    lower, upper = q[..., :pairs], q[..., ::-1][..., :pairs]
+    misses = np.maximum(lower - y[..., None], y[..., None] - upper) / scale[..., None]
+    coverage = 1.0 - 2.0 * tau[:pairs]
     horizons = q.shape[1]
     target = days[:, None] + np.arange(1, horizons + 1)[None, :]  # (O, H)
     result = q.copy()
     for o, day in enumerate(days):
         known = (target <= day) & (days[:, None] >= day - lookback_days)  # (O, H)
         for h in range(horizons):
-            scores = _nearest_scores(z, known, h, min_scores)
-            if scores.size < min_scores:
+            scores = _nearest_scores(misses, known, h, min_scores)
+            n = scores.shape[0]
+            if n < min_scores:
                 continue
-            shift = np.sign(tau - 0.5) * np.quantile(np.abs(scores), np.abs(2 * tau - 1))
-            result[o, h] = median[o, h][:, None] + spread[o, h][:, None] * shift[None, :]
-    return result
+            at = np.minimum(np.ceil((n + 1) * coverage) / n, 1.0)
+            widen = np.array([np.quantile(scores[:, k], at[k]) for k in range(pairs)])
+            shift = widen[None, :] * scale[o, h][:, None]  # (D, pairs)
+            result[o, h, :, :pairs] = lower[o, h] - shift
+            result[o, h, :, ::-1][:, :pairs] = upper[o, h] + shift
+    final: FloatArray = np.sort(result, axis=-1)
+    return final
 
 
-def _nearest_scores(z: FloatArray, known: npt.NDArray[np.bool_], h: int, wanted: int) -> FloatArray:
+def _nearest_scores(
+    misses: FloatArray, known: npt.NDArray[np.bool_], h: int, wanted: int
+) -> FloatArray:
+    """Scores (n, intervals) of the known forecasts at horizon ``h`` and the nearest ones."""
     order = sorted(range(known.shape[1]), key=lambda k: (abs(k - h), -k))
     parts: list[FloatArray] = []
     count = 0
     for k in order:
-        values = z[known[:, k], k].ravel()
-        values = values[np.isfinite(values)]
+        values = misses[known[:, k], k].reshape(-1, misses.shape[-1])
+        values = values[np.all(np.isfinite(values), axis=1)]
         parts.append(values)
-        count += values.size
+        count += values.shape[0]
         if count >= wanted:
             break
-    return np.concatenate(parts) if parts else np.empty(0)
+    return np.concatenate(parts) if parts else np.empty((0, misses.shape[-1]))

@@ -45,7 +45,7 @@ class GrowthModel:
     """
 
     window_days: int = 7
-    damping: float = 0.85
+    damping: float = 0.75
     growth_sd: float = 0.03
 
     def __post_init__(self) -> None:

@@ -26,13 +26,13 @@ from xietong.cases.schemas import ChainRead, ContactCreate
 from xietong.core.errors import DomainError, NotFound, RowError, ValidationFailed
 from xietong.core.principal import Principal, Role
 from xietong.flows import contacts as contact_flow
-from xietong.web import forms
 from xietong.web.export import csv_response
 from xietong.web.form_errors import field_errors, labelled
 from xietong.web.i18n import Language, translate
-from xietong.web.pages.common import Paging, clamp_limit, error_page, guard
+from xietong.web.pages.common import admit, already_sent, error_page, guard
+from xietong.web.pages.listing import ExportableListPage
 from xietong.web.rendering import render
-from xietong.web.session import Viewer, ViewerDep, check_csrf, to_login
+from xietong.web.session import Viewer, ViewerDep, check_csrf
 from xietong.zones import service as zones_service
 
 router = APIRouter(include_in_schema=False)
@@ -78,20 +78,23 @@ def _list(
 
 @router.get("/cases")
 def cases_page(
-    viewer: ViewerDep,
-    session: SessionDep,
+    listing: ExportableListPage,
     district: str | None = None,
     first: str | None = None,
     last: str | None = None,
     surface: str = "all",
     classification: str = "all",
-    limit: int | None = None,
-    offset: int | None = None,
-    format: str | None = None,
 ) -> Response:
+    session = listing.session
+    filters = {
+        "district": district,
+        "first": first,
+        "last": last,
+        "surface": surface,
+        "classification": classification,
+    }
+
     def build(principal: Principal) -> Response:
-        exporting = format == "csv"
-        size, start = (5_000, 0) if exporting else (clamp_limit(limit), max(0, offset or 0))
         found, total = _list(
             session,
             principal,
@@ -100,11 +103,11 @@ def cases_page(
             last=parse_day(last),
             surface=surface if surface in SURFACE_FILTERS else "all",
             classification=classification,
-            limit=size,
-            offset=start,
+            limit=listing.limit,
+            offset=listing.offset,
         )
         reads = cases_service.to_reads(session, found)
-        if exporting:
+        if listing.exporting:
             return csv_response(
                 session,
                 principal=principal,
@@ -141,24 +144,12 @@ def cases_page(
                 person_ids=[c.person_id for c in reads],
                 detail={"district": district, "first": first, "last": last, "surface": surface},
             )
-        query = {
-            "district": district,
-            "first": first,
-            "last": last,
-            "surface": surface,
-            "classification": classification,
-            "limit": size,
-            "offset": start,
-        }
-        context = {
-            "page": Paging(reads, total, size, start),
-            "filter": query,
-            "surface_filters": SURFACE_FILTERS,
-            "classes": CLASSES,
-        }
-        return render(viewer, session, "cases.html", context, query=query)
+        context = {"surface_filters": SURFACE_FILTERS, "classes": CLASSES}
+        return listing.render(
+            "cases.html", listing.page(reads, total), filters=filters, context=context
+        )
 
-    return guard(viewer, session, build, roles=CASE_ROLES)
+    return listing.guard(build, roles=CASE_ROLES)
 
 
 def _chain(session: Session, principal: Principal, case_id: int) -> ChainRead | None:
@@ -266,11 +257,9 @@ def register_contact(
     form_key: Text = "",
 ) -> Response:
     """A close contact registered from the case page: its order and, if elsewhere, referral."""
-    principal = viewer.principal
-    if principal is None:
-        return to_login(viewer)
-    if principal.role not in CASE_ROLES:
-        return guard(viewer, session, lambda p: Response(), roles=CASE_ROLES)
+    principal = admit(viewer, session, roles=CASE_ROLES)
+    if isinstance(principal, Response):
+        return principal
     values = {
         "national_id": national_id,
         "name": name,
@@ -300,9 +289,7 @@ def register_contact(
             errors = field_errors(exc, lang=viewer.lang, record="contact", labels=labels)
         if contact_in is not None:
             with session.begin_nested():
-                if form_key and not forms.claim(
-                    session, key=form_key, username=principal.username, now=viewer.now
-                ):
+                if already_sent(viewer, session, form_key):
                     return RedirectResponse(back, status_code=303)
                 contact_flow.register_contact(
                     session,

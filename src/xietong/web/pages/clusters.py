@@ -23,7 +23,8 @@ from xietong.core.errors import DomainError
 from xietong.core.principal import Permission, Principal
 from xietong.web.export import csv_response
 from xietong.web.pages.cases import CASE_ROLES
-from xietong.web.pages.common import Paging, act, clamp_limit, guard
+from xietong.web.pages.common import act, guard
+from xietong.web.pages.listing import ExportableListPage
 from xietong.web.rendering import render
 from xietong.web.session import ViewerDep
 
@@ -31,7 +32,6 @@ router = APIRouter(include_in_schema=False)
 
 STATUS_FILTERS = ("all", "proposed", "active", "confirmed", "rejected", "closed")
 DECISIONS = ("confirm", "reject")
-EXPORT_ROWS = 5_000
 Text = Annotated[str, Form()]
 
 
@@ -43,32 +43,26 @@ def _addresses(session: Session, clusters: list[Any]) -> dict[int, str]:
 
 @router.get("/clusters")
 def clusters_page(
-    viewer: ViewerDep,
-    session: SessionDep,
-    district: str | None = None,
-    status: str | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
-    format: str | None = None,
+    listing: ExportableListPage, district: str | None = None, status: str | None = None
 ) -> Response:
-    today = local_day(viewer.now, viewer.settings.timezone)
+    session = listing.session
+    today = local_day(listing.viewer.now, listing.viewer.settings.timezone)
+    chosen = status if status in STATUS_FILTERS else "all"
+    filters = {"district": district, "status": chosen}
 
     def build(principal: Principal) -> Response:
-        exporting = format == "csv"
-        size, start = (EXPORT_ROWS, 0) if exporting else (clamp_limit(limit), max(0, offset or 0))
-        chosen = status if status in STATUS_FILTERS else "all"
         found, total = cluster_service.list_clusters(
             session,
             principal=principal,
             status=None if chosen == "all" else cast(ClusterFilter, chosen),
             district_code=district or None,
             today=today,
-            limit=size,
-            offset=start,
+            limit=listing.limit,
+            offset=listing.offset,
         )
         reads = cluster_service.to_reads(session, found, today=today)
         addresses = _addresses(session, found)
-        if exporting:
+        if listing.exporting:
             return csv_response(
                 session,
                 principal=principal,
@@ -88,18 +82,14 @@ def clusters_page(
                     "case_ids",
                 ],
                 rows=[_row(c, addresses[c.id]) for c in reads],
-                detail={"district": district, "status": chosen},
+                detail=filters,
             )
-        query = {"district": district, "status": chosen, "limit": size, "offset": start}
-        context = {
-            "page": Paging(reads, total, size, start),
-            "filter": query,
-            "status_filters": STATUS_FILTERS,
-            "addresses": addresses,
-        }
-        return render(viewer, session, "clusters.html", context, query=query)
+        context = {"status_filters": STATUS_FILTERS, "addresses": addresses}
+        return listing.render(
+            "clusters.html", listing.page(reads, total), filters=filters, context=context
+        )
 
-    return guard(viewer, session, build, roles=CASE_ROLES)
+    return listing.guard(build, roles=CASE_ROLES)
 
 
 def _row(c: ClusterRead, address: str) -> list[object]:

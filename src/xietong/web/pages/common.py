@@ -1,15 +1,13 @@
-"""What every page shares: the login gate, error pages, actions in a savepoint, and paging.
+"""What every page shares: the login gate, error pages, and actions in a savepoint.
 
-A page handler asks `guard` for its principal; a visitor without a session is sent to the login
-page, and a domain error (not found, forbidden, conflict) becomes an error page in the frame
-rather than the API's JSON.
+A page handler asks `guard` for its principal (a form's handler, `admit`); a visitor without a
+session is sent to the login page, and a domain error (not found, forbidden, conflict) becomes an
+error page in the frame rather than the API's JSON.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -21,16 +19,11 @@ from xietong.core.errors import (
     NotFound,
     PermissionDenied,
 )
-from xietong.core.pagination import MAX_PAGE_SIZE
 from xietong.core.principal import Principal, Role
 from xietong.web import forms
 from xietong.web.i18n import translate
 from xietong.web.rendering import render
 from xietong.web.session import Viewer, check_csrf, to_login
-
-T = TypeVar("T")
-PAGE_SIZES = (20, 50, 100)
-DEFAULT_PAGE_SIZE = 20
 
 
 def error_page(viewer: Viewer, session: Session, exc: DomainError) -> HTMLResponse:
@@ -65,6 +58,18 @@ def error_page(viewer: Viewer, session: Session, exc: DomainError) -> HTMLRespon
     )
 
 
+def admit(
+    viewer: Viewer, session: Session, *, roles: Sequence[Role] | None = None
+) -> Principal | Response:
+    """The logged-in principal (of one of `roles`), or the page that answers anyone else: the
+    login for a visitor, the refusal for another role."""
+    if viewer.principal is None:
+        return to_login(viewer)
+    if roles is not None and viewer.principal.role not in roles:
+        return error_page(viewer, session, PermissionDenied("role may not open this page"))
+    return viewer.principal
+
+
 def guard(
     viewer: Viewer,
     session: Session,
@@ -73,12 +78,11 @@ def guard(
     roles: Sequence[Role] | None = None,
 ) -> Response:
     """Run `build` for a logged-in principal (of one of `roles`), or answer with the right page."""
-    if viewer.principal is None:
-        return to_login(viewer)
-    if roles is not None and viewer.principal.role not in roles:
-        return error_page(viewer, session, PermissionDenied("role may not open this page"))
+    principal = admit(viewer, session, roles=roles)
+    if isinstance(principal, Response):
+        return principal
     try:
-        return build(viewer.principal)
+        return build(principal)
     except NotAuthenticated:
         return to_login(viewer)
     except DomainError as exc:
@@ -104,9 +108,7 @@ def act(
     try:
         check_csrf(viewer, csrf)
         with session.begin_nested():
-            if form_key and not forms.claim(
-                session, key=form_key, username=principal.username, now=viewer.now
-            ):
+            if already_sent(viewer, session, form_key):
                 return RedirectResponse(safe_next(back_to), status_code=303)
             action(principal)
     except DomainError as exc:
@@ -114,45 +116,17 @@ def act(
     return RedirectResponse(safe_next(back_to), status_code=303)
 
 
+def already_sent(viewer: Viewer, session: Session, form_key: str | None) -> bool:
+    """Claim the form's key with the change it makes: True when this very form was sent before
+    (a double click, a resent request), so that its change is made once in all."""
+    if not form_key:
+        return False
+    username = viewer.require().username
+    return not forms.claim(session, key=form_key, username=username, now=viewer.now)
+
+
 def safe_next(target: str | None, default: str = "/overview") -> str:
     """Only a path on this site: never an open redirect to another host."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
-
-
-def clamp_limit(limit: int | None) -> int:
-    if limit is None or limit < 1:
-        return DEFAULT_PAGE_SIZE
-    return min(limit, MAX_PAGE_SIZE)
-
-
-@dataclass(frozen=True)
-class Paging(Generic[T]):
-    """One page of a list with what the pager needs."""
-
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
-
-    @property
-    def first(self) -> int:
-        return self.offset + 1 if self.items else 0
-
-    @property
-    def last(self) -> int:
-        return self.offset + len(self.items)
-
-    @property
-    def previous_offset(self) -> int | None:
-        return max(0, self.offset - self.limit) if self.offset > 0 else None
-
-    @property
-    def next_offset(self) -> int | None:
-        return self.offset + self.limit if self.offset + self.limit < self.total else None
-
-
-def paginate_list(items: Sequence[T], *, limit: int, offset: int) -> Paging[T]:
-    """Page a short list already in memory (e.g. 41 districts, a day's plan)."""
-    return Paging(list(items[offset : offset + limit]), len(items), limit, offset)

@@ -17,7 +17,8 @@ from xietong.core.principal import Principal, Role
 from xietong.flows.duplicates import merge_duplicates
 from xietong.people import duplicates
 from xietong.people.protection import PersonalDataProtector
-from xietong.web.pages.common import Paging, act, clamp_limit, guard
+from xietong.web.pages.common import act
+from xietong.web.pages.listing import ListPage
 from xietong.web.rendering import render
 from xietong.web.session import ViewerDep
 
@@ -28,16 +29,10 @@ REVIEWERS = (Role.command, Role.district_coordinator)
 
 
 @router.get("/duplicates")
-def duplicates_page(
-    viewer: ViewerDep,
-    session: SessionDep,
-    status: str = "open",
-    limit: int | None = None,
-    offset: int = 0,
-) -> Response:
+def duplicates_page(listing: ListPage, status: str = "open") -> Response:
+    viewer, session = listing.viewer, listing.session
     protector = PersonalDataProtector.from_settings(viewer.settings)
     shown = status if status in duplicates.STATUSES else "open"
-    size = clamp_limit(limit)
 
     def build(principal: Principal) -> Response:
         items, total = duplicates.list_pairs(
@@ -45,17 +40,17 @@ def duplicates_page(
             principal=principal,
             protector=protector,
             status=shown,
-            limit=size,
-            offset=max(offset, 0),
+            limit=listing.limit,
+            offset=listing.offset,
         )
         context = {
-            "page": Paging(items, total, size, max(offset, 0)),
+            "page": listing.page(items, total),
             "status": shown,
             "statuses": duplicates.STATUSES,
         }
         return render(viewer, session, "duplicates.html", context)
 
-    return guard(viewer, session, build, roles=REVIEWERS)
+    return listing.guard(build, roles=REVIEWERS)
 
 
 @router.post("/duplicates/find")

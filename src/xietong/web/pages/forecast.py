@@ -17,16 +17,14 @@ from sqlalchemy.orm import Session
 
 from xietong.analytics import situation as analytics_situation
 from xietong.analytics.schemas import ForecastOptions, ForecastRead, ScenariosRead
-from xietong.api.deps import SessionDep
 from xietong.core.clock import local_day
 from xietong.core.errors import NotFound
 from xietong.core.principal import Principal
 from xietong.web import charts, memo
 from xietong.web.data.overview import trend
 from xietong.web.i18n import Language, translate
-from xietong.web.pages.common import clamp_limit, guard, paginate_list
+from xietong.web.pages.listing import ListPage
 from xietong.web.rendering import district_labels, render
-from xietong.web.session import ViewerDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -75,13 +73,10 @@ def scenario_label(name: str, lang: Language, names: dict[str, str]) -> str:
 
 @router.get("/forecast")
 def forecast_page(
-    viewer: ViewerDep,
-    session: SessionDep,
-    day: str | None = None,
-    horizon: int | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
+    listing: ListPage, day: str | None = None, horizon: int | None = None
 ) -> Response:
+    viewer, session = listing.viewer, listing.session
+
     def build(principal: Principal) -> Response:
         lang = viewer.lang
         yesterday = local_day(viewer.now, viewer.settings.timezone) - timedelta(days=1)
@@ -90,8 +85,7 @@ def forecast_page(
         except ValueError:
             last_day = yesterday
         days_ahead = horizon if horizon in HORIZONS else HORIZONS[-1]
-        size, start = clamp_limit(limit), max(0, offset or 0)
-        query = {"day": last_day.isoformat(), "horizon": days_ahead, "limit": size, "offset": start}
+        query = listing.query({"day": last_day.isoformat(), "horizon": days_ahead})
         context: dict[str, Any] = {
             "charts": True,
             "last_day": last_day,
@@ -103,7 +97,8 @@ def forecast_page(
             forecast, scenarios = _remembered_forecast(
                 session, last_day=last_day, horizon=days_ahead
             )
-            observed = trend(session, last_day=last_day, days=OBSERVED_DAYS).city.series
+            shown = trend(session, last_day=last_day, days=OBSERVED_DAYS)
+            observed = shown.city.series
         except NotFound as exc:
             context["missing"] = exc.message
             return render(viewer, session, "forecast.html", context, query=query)
@@ -123,7 +118,26 @@ def forecast_page(
                         (forecast.city_detections.p05, forecast.city_detections.p95),
                         (forecast.city_detections.p25, forecast.city_detections.p75),
                     ],
-                }
+                },
+                # The forecast starts from the nowcast: shown with its band where there is one.
+                *(
+                    [
+                        {
+                            "name": translate(lang, "overview.nowcast"),
+                            "days": [p.day for p in observed],
+                            "median": [p.nowcast for p in observed],
+                            "colour": charts.NOWCAST,
+                            "bands": [
+                                (
+                                    [p.nowcast_lower for p in observed],
+                                    [p.nowcast_upper for p in observed],
+                                )
+                            ],
+                        }
+                    ]
+                    if shown.parameters.estimated_on == "nowcast"
+                    else []
+                ),
             ],
         )
         context["scenarios_json"] = charts.band_chart(
@@ -163,10 +177,10 @@ def forecast_page(
                     o.scenario.name: scenario_label(o.scenario.name, lang, names)
                     for o in scenarios.scenarios
                 },
-                "page": paginate_list(rows, limit=size, offset=start),
+                "page": listing.page_of(rows),
                 "week": week,
             }
         )
         return render(viewer, session, "forecast.html", context, query=query)
 
-    return guard(viewer, session, build)
+    return listing.guard(build)

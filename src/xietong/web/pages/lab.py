@@ -27,11 +27,11 @@ from xietong.flows import intake
 from xietong.screening import batches
 from xietong.screening import service as screening_service
 from xietong.screening.schemas import ConflictResolve
-from xietong.web import forms
 from xietong.web.export import csv_response
-from xietong.web.pages.common import Paging, act, clamp_limit, error_page, guard
+from xietong.web.pages.common import act, admit, already_sent, error_page, guard
+from xietong.web.pages.listing import ListPage, Paging
 from xietong.web.rendering import render
-from xietong.web.session import Viewer, ViewerDep, check_csrf, to_login
+from xietong.web.session import Viewer, ViewerDep, check_csrf
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,15 +70,16 @@ def _lab_context(
 
 
 @router.get("/lab")
-def lab_page(
-    viewer: ViewerDep, session: SessionDep, limit: int | None = None, offset: int | None = None
-) -> Response:
-    def build(principal: Principal) -> Response:
-        size, start = clamp_limit(limit), max(0, offset or 0)
-        context = _lab_context(session, viewer, principal, limit=size, offset=start)
-        return render(viewer, session, "lab.html", context, query={"limit": size, "offset": start})
+def lab_page(listing: ListPage) -> Response:
+    viewer, session = listing.viewer, listing.session
 
-    return guard(viewer, session, build, roles=LAB_ROLES)
+    def build(principal: Principal) -> Response:
+        context = _lab_context(
+            session, viewer, principal, limit=listing.limit, offset=listing.offset
+        )
+        return render(viewer, session, "lab.html", context, query=listing.query({}))
+
+    return listing.guard(build, roles=LAB_ROLES)
 
 
 @router.post("/lab/upload")
@@ -91,19 +92,15 @@ def upload(
     form_key: Text = "",
 ) -> Response:
     """Results from a CSV file: whole or nothing, or the valid rows with the rejects kept."""
-    principal = viewer.principal
-    if principal is None:
-        return to_login(viewer)
-    if principal.role not in LAB_ROLES:
-        return guard(viewer, session, lambda p: Response(), roles=LAB_ROLES)
+    principal = admit(viewer, session, roles=LAB_ROLES)
+    if isinstance(principal, Response):
+        return principal
     loading = load_valid == "1"
     name = file.filename or "upload.csv"
     try:
         check_csrf(viewer, csrf)
         with session.begin_nested(), tempfile.TemporaryDirectory() as folder:
-            if form_key and not forms.claim(
-                session, key=form_key, username=principal.username, now=viewer.now
-            ):
+            if already_sent(viewer, session, form_key):
                 return RedirectResponse("/lab", status_code=303)
             rejects = Path(folder) / "rejects.csv"
             report = intake.ingest_lab_results(

@@ -20,9 +20,8 @@ from xietong.cases.line_lists import COLUMNS, REQUIRED, LineListKind
 from xietong.core.errors import DomainError, RowError, ValidationFailed
 from xietong.flows import line_lists
 from xietong.people.protection import PersonalDataProtector
-from xietong.web import forms
 from xietong.web.pages.cases import CASE_ROLES
-from xietong.web.pages.common import error_page, guard
+from xietong.web.pages.common import already_sent, error_page, guard
 from xietong.web.rendering import render
 from xietong.web.session import ViewerDep, check_csrf
 
@@ -95,9 +94,7 @@ def line_list_send(
                 summary=f"line list of {chosen} refused",
             )
         with session.begin_nested():
-            if form_key and not forms.claim(
-                session, key=form_key, username=principal.username, now=viewer.now
-            ):
+            if already_sent(viewer, session, form_key):
                 return RedirectResponse(f"/line-lists?kind={chosen}", status_code=303)
             report = line_lists.import_line_list(
                 session,

@@ -20,7 +20,8 @@ from xietong.cases.quarantine import service as quarantine_service
 from xietong.core.principal import Principal
 from xietong.web.export import csv_response
 from xietong.web.pages.cases import CASE_ROLES, EXPOSURES, parse_day
-from xietong.web.pages.common import Paging, clamp_limit, guard
+from xietong.web.pages.common import guard
+from xietong.web.pages.listing import ExportableListPage
 from xietong.web.rendering import render
 from xietong.web.session import ViewerDep
 
@@ -28,7 +29,6 @@ router = APIRouter(include_in_schema=False)
 
 # A contact's status is its own order's; "waiting" is an active order still without a bed.
 ORDER_STATUSES = ("all", "active", "waiting", "released", "became_case", "cancelled")
-EXPORT_ROWS = 5_000
 
 
 def _status(value: str | None) -> str:
@@ -42,36 +42,33 @@ def _district(value: str | None) -> str | None:
 @router.get("/contacts")
 def contacts_page(
     request: Request,
-    viewer: ViewerDep,
-    session: SessionDep,
+    listing: ExportableListPage,
     district: str | None = None,
     day: str | None = None,
     status: str | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
-    format: str | None = None,
 ) -> Response:
+    session = listing.session
+    chosen = _status(status)
+    filters = {"district": district, "day": day, "status": chosen}
+
     def build(principal: Principal) -> Response:
-        exporting = format == "csv"
-        size, start = (EXPORT_ROWS, 0) if exporting else (clamp_limit(limit), max(0, offset or 0))
-        chosen = _status(status)
         found, total = contact_service.list_contacts(
             session,
             principal=principal,
             district_code=_district(district),
             day=parse_day(day),
             status=None if chosen == "all" else cast(contact_service.ContactStatus, chosen),
-            tz=viewer.settings.timezone,
-            limit=size,
-            offset=start,
+            tz=listing.viewer.settings.timezone,
+            limit=listing.limit,
+            offset=listing.offset,
         )
         reads = contact_service.contact_reads(
             session,
             found,
             principal=principal,
-            protector=None if exporting else get_protector(request),
+            protector=None if listing.exporting else get_protector(request),
         )
-        if exporting:
+        if listing.exporting:
             return csv_response(
                 session,
                 principal=principal,
@@ -95,24 +92,14 @@ def contacts_page(
                 ],
                 rows=[_contact_row(c) for c in reads],
                 person_ids=[c.person_id for c in reads if c.person_id is not None],
-                detail={"district": district, "day": day, "status": chosen},
+                detail=filters,
             )
-        query = {
-            "district": district,
-            "day": day,
-            "status": chosen,
-            "limit": size,
-            "offset": start,
-        }
-        context = {
-            "page": Paging(reads, total, size, start),
-            "filter": query,
-            "statuses": ORDER_STATUSES,
-            "exposures": EXPOSURES,
-        }
-        return render(viewer, session, "contacts.html", context, query=query)
+        context = {"statuses": ORDER_STATUSES, "exposures": EXPOSURES}
+        return listing.render(
+            "contacts.html", listing.page(reads, total), filters=filters, context=context
+        )
 
-    return guard(viewer, session, build, roles=CASE_ROLES)
+    return listing.guard(build, roles=CASE_ROLES)
 
 
 def _contact_row(c: Any) -> list[object]:
@@ -138,32 +125,27 @@ def _contact_row(c: Any) -> list[object]:
 
 @router.get("/quarantine")
 def quarantine_page(
-    viewer: ViewerDep,
-    session: SessionDep,
-    district: str | None = None,
-    status: str | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
-    format: str | None = None,
+    listing: ExportableListPage, district: str | None = None, status: str | None = None
 ) -> Response:
+    session = listing.session
+    chosen = _status(status)
+    filters = {"district": district, "status": chosen}
+
     def build(principal: Principal) -> Response:
-        exporting = format == "csv"
-        size, start = (EXPORT_ROWS, 0) if exporting else (clamp_limit(limit), max(0, offset or 0))
-        chosen = _status(status)
         found, total = quarantine_service.list_orders(
             session,
             principal=principal,
             district_code=_district(district),
             status=None if chosen == "all" else "active" if chosen == "waiting" else chosen,
             awaiting_bed=True if chosen == "waiting" else None,
-            limit=size,
-            offset=start,
+            limit=listing.limit,
+            offset=listing.offset,
         )
         reads = quarantine_service.order_reads(session, found)
         case_of = contact_service.cases_of_contacts(
             session, contact_ids=[o.contact_id for o in reads]
         )
-        if exporting:
+        if listing.exporting:
             return csv_response(
                 session,
                 principal=principal,
@@ -204,18 +186,14 @@ def quarantine_page(
                     for o in reads
                 ],
                 person_ids=[o.person_id for o in reads if o.person_id is not None],
-                detail={"district": district, "status": chosen},
+                detail=filters,
             )
-        query = {"district": district, "status": chosen, "limit": size, "offset": start}
-        context = {
-            "page": Paging(reads, total, size, start),
-            "filter": query,
-            "statuses": ORDER_STATUSES,
-            "case_of": case_of,
-        }
-        return render(viewer, session, "quarantine.html", context, query=query)
+        context = {"statuses": ORDER_STATUSES, "case_of": case_of}
+        return listing.render(
+            "quarantine.html", listing.page(reads, total), filters=filters, context=context
+        )
 
-    return guard(viewer, session, build, roles=CASE_ROLES)
+    return listing.guard(build, roles=CASE_ROLES)
 
 
 @router.get("/quarantine/{order_id}")

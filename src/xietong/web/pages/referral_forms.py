@@ -22,14 +22,13 @@ from xietong.referrals import service as referrals_service
 from xietong.referrals.actions import service as action_service
 from xietong.referrals.inbox import service as query_service
 from xietong.referrals.schemas import ReferralCreate, ReferralSummary
-from xietong.web import forms
 from xietong.web.export import csv_response
 from xietong.web.form_errors import field_errors, labelled, message
 from xietong.web.i18n import translate
-from xietong.web.pages.common import error_page, guard, safe_next
+from xietong.web.pages.common import admit, already_sent, error_page, guard, safe_next
 from xietong.web.pages.referrals import boxes_for
 from xietong.web.rendering import render
-from xietong.web.session import Viewer, ViewerDep, check_csrf, to_login
+from xietong.web.session import Viewer, ViewerDep, check_csrf
 
 router = APIRouter(include_in_schema=False)
 
@@ -80,11 +79,9 @@ def push_referral(
     form_key: Text = "",
 ) -> Response:
     """Push a referral; the same person, reason and evidence give the same referral."""
-    principal = viewer.principal
-    if principal is None:
-        return to_login(viewer)
-    if principal.role not in ACTORS:
-        return guard(viewer, session, lambda p: Response(), roles=ACTORS)
+    principal = admit(viewer, session, roles=ACTORS)
+    if isinstance(principal, Response):
+        return principal
     values = {
         "person_id": person_id,
         "reason": reason,
@@ -127,9 +124,7 @@ def push_referral(
         return _form(viewer, session, values=values, errors=errors, status_code=422)
     try:
         with session.begin_nested():
-            if form_key and not forms.claim(
-                session, key=form_key, username=principal.username, now=viewer.now
-            ):
+            if already_sent(viewer, session, form_key):
                 return RedirectResponse("/referrals?box=outbox", status_code=303)
             referral, _ = referrals_service.create_manual(
                 session,
@@ -156,19 +151,15 @@ def acknowledge_selected(
     form_key: Text = "",
 ) -> Response:
     """Acknowledge the ticked referrals; those that could not be are named with the reason."""
-    principal = viewer.principal
-    if principal is None:
-        return to_login(viewer)
-    if principal.role not in ACTORS:
-        return guard(viewer, session, lambda p: Response(), roles=ACTORS)
+    principal = admit(viewer, session, roles=ACTORS)
+    if isinstance(principal, Response):
+        return principal
     back = safe_next(next, "/referrals")
     ids = [int(v) for v in referral_id or [] if v.strip().isdigit() and len(v.strip()) < 19]
     try:
         check_csrf(viewer, csrf)
         with session.begin_nested():
-            if form_key and not forms.claim(
-                session, key=form_key, username=principal.username, now=viewer.now
-            ):
+            if already_sent(viewer, session, form_key):
                 return RedirectResponse(back, status_code=303)
             outcome = action_service.acknowledge_many(
                 session,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,8 @@ from xietong.referrals.states import OPEN, Action, Status, allowed_actions
 from xietong.web import charts, forms
 from xietong.web.i18n import translate
 from xietong.web.pages import referral_marks
-from xietong.web.pages.common import Paging, act, clamp_limit, error_page, guard
+from xietong.web.pages.common import act, error_page, guard
+from xietong.web.pages.listing import ListPage, Paging
 from xietong.web.rendering import district_labels, query_url, render, render_fragment
 from xietong.web.session import Viewer, ViewerDep
 
@@ -92,34 +93,40 @@ def boxes_for(principal: Principal) -> tuple[Box, ...]:
     return ("inbox", "outbox")
 
 
+@dataclass(frozen=True)
+class InboxParams:
+    """The inbox's query parameters as sent, before they are checked against the viewer."""
+
+    box: str | None = None
+    status: str | None = None
+    reason: str | None = None
+    district: str | None = None
+    sort: str | None = None
+    mine: str | None = None
+
+
+InboxParamsDep = Annotated[InboxParams, Depends()]
+
+
 def parse_query(
-    principal: Principal,
-    *,
-    box: str | None,
-    status: str | None,
-    reason: str | None,
-    district: str | None,
-    limit: int | None,
-    offset: int | None,
-    sort: str | None = None,
-    mine: str | None = None,
+    principal: Principal, params: InboxParams, *, limit: int, offset: int
 ) -> InboxQuery:
     boxes = boxes_for(principal)
     chosen: Box = boxes[0]
     for candidate in boxes:
-        if candidate == box:
+        if candidate == params.box:
             chosen = candidate
     # The sender's view keeps answered referrals in sight (their feedback is the point).
     default_status = "all" if chosen == "outbox" else "open"
     return InboxQuery(
         box=chosen,
-        status=status if status in STATUS_FILTERS else default_status,
-        reason=reason if reason in REASONS else None,
-        district=district or None,
-        limit=clamp_limit(limit),
-        offset=max(0, offset or 0),
-        sort=next((s for s in SORTS if s == sort), "urgent"),
-        mine=mine in ("1", "on", "true"),
+        status=params.status if params.status in STATUS_FILTERS else default_status,
+        reason=params.reason if params.reason in REASONS else None,
+        district=params.district or None,
+        limit=limit,
+        offset=offset,
+        sort=next((s for s in SORTS if s == params.sort), "urgent"),
+        mine=params.mine in ("1", "on", "true"),
     )
 
 
@@ -209,31 +216,11 @@ def _list_url(query: InboxQuery) -> str:
 
 
 @router.get("/referrals")
-def inbox_page(
-    request: Request,
-    viewer: ViewerDep,
-    session: SessionDep,
-    box: str | None = None,
-    status: str | None = None,
-    reason: str | None = None,
-    district: str | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
-    sort: str | None = None,
-    mine: str | None = None,
-) -> Response:
+def inbox_page(request: Request, listing: ListPage, params: InboxParamsDep) -> Response:
+    viewer, session = listing.viewer, listing.session
+
     def build(principal: Principal) -> Response:
-        query = parse_query(
-            principal,
-            box=box,
-            status=status,
-            reason=reason,
-            district=district,
-            limit=limit,
-            offset=offset,
-            sort=sort,
-            mine=mine,
-        )
+        query = parse_query(principal, params, limit=listing.limit, offset=listing.offset)
         context = _rows_context(session, viewer, principal, query, get_protector(request))
         labels = district_labels(session)
         own = labels[principal.district_id].code if principal.district_id is not None else None
@@ -253,60 +240,35 @@ def inbox_page(
         as_of = query_service.newest_change(session, principal=principal)
         return render(viewer, session, "referrals.html", context, query=query.params(), as_of=as_of)
 
-    return guard(viewer, session, build, roles=_ACTORS)
+    return listing.guard(build, roles=_ACTORS)
 
 
 @router.get("/referrals/rows")
-def inbox_rows_fragment(
-    request: Request,
-    viewer: ViewerDep,
-    session: SessionDep,
-    box: str | None = None,
-    status: str | None = None,
-    reason: str | None = None,
-    district: str | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
-    sort: str | None = None,
-    mine: str | None = None,
-) -> Response:
+def inbox_rows_fragment(request: Request, listing: ListPage, params: InboxParamsDep) -> Response:
     """The inbox table alone, for the live refresh (the page's script swaps it in)."""
+    viewer, session = listing.viewer, listing.session
     principal = viewer.principal
     if principal is None or principal.role not in _ACTORS:
         return HTMLResponse("", status_code=401 if principal is None else 403)
-    query = parse_query(
-        principal,
-        box=box,
-        status=status,
-        reason=reason,
-        district=district,
-        limit=limit,
-        offset=offset,
-        sort=sort,
-        mine=mine,
-    )
+    query = parse_query(principal, params, limit=listing.limit, offset=listing.offset)
     context = _rows_context(session, viewer, principal, query, get_protector(request))
     return render_fragment(viewer, session, "referrals_rows.html", context)
 
 
 @router.get("/referrals/board")
-def board_page(
-    viewer: ViewerDep,
-    session: SessionDep,
-    district: str | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Response:
-    def build(principal: Principal) -> Response:
-        size, start = clamp_limit(limit), max(0, offset or 0)
-        context = board_context(
-            session, viewer, principal, district=district or None, limit=size, offset=start
-        )
-        query = {"district": district, "limit": size, "offset": start}
-        as_of = query_service.newest_change(session, principal=principal)
-        return render(viewer, session, "referrals_board.html", context, query=query, as_of=as_of)
+def board_page(listing: ListPage, district: str | None = None) -> Response:
+    viewer, session = listing.viewer, listing.session
 
-    return guard(viewer, session, build, roles=(Role.command,))
+    def build(principal: Principal) -> Response:
+        shown, context = board_context(session, viewer, principal, district=district or None)
+        as_of = query_service.newest_change(session, principal=principal)
+        filters = {"district": district}
+        page = listing.page_of(shown)
+        return listing.render(
+            "referrals_board.html", page, filters=filters, context=context, as_of=as_of
+        )
+
+    return listing.guard(build, roles=(Role.command,))
 
 
 @dataclass(frozen=True)
@@ -339,9 +301,9 @@ def board_context(
     principal: Principal,
     *,
     district: str | None,
-    limit: int,
-    offset: int,
-) -> dict[str, Any]:
+) -> tuple[list[ReferralSummary], dict[str, Any]]:
+    """The overdue referrals the board lists (of `district` if one is chosen), and its tiles,
+    table of pairs and map."""
     overdue, overdue_total = _all_of_box(session, principal, "overdue", viewer.now)
     escalated, escalated_total = _all_of_box(session, principal, "escalated", viewer.now)
     # Each tile is the total of the list it links to: the same query, the same now.
@@ -366,8 +328,7 @@ def board_context(
     receiving = Counter(item.to_district_code for item in overdue)
     names = {d.code: d.name(viewer.lang) for d in district_labels(session).values()}
     shown = [r for r in overdue if district in (None, r.from_district_code, r.to_district_code)]
-    listing = Paging(shown[offset : offset + limit], len(shown), limit, offset)
-    return {
+    return shown, {
         "charts": True,
         "pairs": table,
         "overdue_total": overdue_total,
@@ -375,7 +336,6 @@ def board_context(
         "due_soon_total": due_soon_total,
         "counted": len(overdue),
         "truncated": overdue_total > len(overdue),
-        "page": listing,
         "district": district or "",
         "map_json": charts.district_map(
             {code: float(n) for code, n in receiving.items()},

@@ -22,7 +22,8 @@ from xietong.mutual_aid.outlook import service as resources_outlook
 from xietong.mutual_aid.plans import service as flows
 from xietong.mutual_aid.schemas import DemandInputs, DemandRead, PlanRequest
 from xietong.web.data import maps
-from xietong.web.pages.common import Paging, act, clamp_limit, guard
+from xietong.web.pages.common import act
+from xietong.web.pages.listing import ListPage
 from xietong.web.rendering import district_labels, render
 from xietong.web.session import ViewerDep
 
@@ -54,15 +55,14 @@ def outlook_read(session: Session, *, first_day: date, tz: str) -> DemandRead:
 
 @router.get("/resources")
 def resources_page(
-    viewer: ViewerDep,
-    session: SessionDep,
+    listing: ListPage,
     resource: str | None = None,
     day: str | None = None,
     district: str | None = None,
     shortages: str | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
 ) -> Response:
+    viewer, session = listing.viewer, listing.session
+
     def build(principal: Principal) -> Response:
         tz = viewer.settings.timezone
         today = local_day(viewer.now, tz)
@@ -82,7 +82,6 @@ def resources_page(
         if shortages == "1":
             mine = [c for c in mine if c.gap > 0]
         mine.sort(key=lambda c: (-c.gap, c.day, c.district_code))
-        size, start = clamp_limit(limit), max(0, offset or 0)
         plans, plans_total = flows.list_plans(session, limit=10)
         proposed = next((p for p in plans if p.status == "proposed"), None)
         plan = (
@@ -116,7 +115,7 @@ def resources_page(
             "demand_percentile": (
                 None if read.demand_quantile is None else round(100 * read.demand_quantile)
             ),
-            "page": Paging(mine[start : start + size], len(mine), size, start),
+            "page": listing.page_of(mine),
             "plans": plans,
             "plans_total": plans_total,
             "plan": plan,
@@ -124,17 +123,15 @@ def resources_page(
             "is_command": principal.role is Role.command,
             "filter": {"district": wanted or "", "shortages": shortages == "1"},
         }
-        query = {
+        filters = {
             "resource": chosen,
             "day": shown_day.isoformat(),
             "district": district,
             "shortages": shortages,
-            "limit": size,
-            "offset": start,
         }
-        return render(viewer, session, "resources.html", context, query=query)
+        return render(viewer, session, "resources.html", context, query=listing.query(filters))
 
-    return guard(viewer, session, build)
+    return listing.guard(build)
 
 
 Text = Annotated[str, Form()]

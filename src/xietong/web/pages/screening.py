@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from xietong.api.deps import SessionDep, get_protector
+from xietong.api.deps import get_protector
 from xietong.core.clock import local_day
 from xietong.core.errors import DomainError
 from xietong.core.principal import Permission, Principal, Role
@@ -23,9 +23,9 @@ from xietong.flows import screening as screening_flow
 from xietong.screening import missed
 from xietong.screening import service as screening_service
 from xietong.web.export import csv_response
-from xietong.web.pages.common import Paging, clamp_limit, guard
+from xietong.web.pages.listing import ExportableListPage, ListPage
 from xietong.web.rendering import district_labels, render
-from xietong.web.session import Viewer, ViewerDep
+from xietong.web.session import Viewer
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,20 +48,23 @@ def _district(principal: Principal, session: Session, district: str | None) -> s
 
 @router.get("/screening")
 def screening_page(
-    viewer: ViewerDep,
-    session: SessionDep,
+    listing: ListPage,
     day: str | None = None,
     district: str | None = None,
     tube: str | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
 ) -> Response:
+    viewer, session = listing.viewer, listing.session
+
     def build(principal: Principal) -> Response:
         on = _day(viewer, day)
         code = _district(principal, session, district)
-        size, start = clamp_limit(limit), max(0, offset or 0)
         plan = screening_flow.read_plan(
-            session, principal=principal, day=on, district_code=code, limit=size, offset=start
+            session,
+            principal=principal,
+            day=on,
+            district_code=code,
+            limit=listing.limit,
+            offset=listing.offset,
         )
         coverage = screening_service.coverage(
             session, principal=principal, day=on, district_code=code
@@ -77,37 +80,28 @@ def screening_page(
             "day": on,
             "district": code or "",
             "plan": plan,
-            "page": Paging(plan.buildings, plan.buildings_total, size, start),
+            "page": listing.page(plan.buildings, plan.buildings_total),
             "coverage": coverage,
             "tube": tube or "",
             "found": found,
             "tube_error": tube_error,
             "may_list_persons": principal.can(Permission.read_persons),
         }
-        query = {"day": on.isoformat(), "district": code, "limit": size, "offset": start}
+        query = listing.query({"day": on.isoformat(), "district": code})
         return render(viewer, session, "screening.html", context, query=query)
 
-    return guard(viewer, session, build, roles=SCREENING_ROLES)
+    return listing.guard(build, roles=SCREENING_ROLES)
 
 
 @router.get("/screening/missed")
 def missed_page(
-    request: Request,
-    viewer: ViewerDep,
-    session: SessionDep,
-    building: str = "",
-    day: str | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
-    format: str | None = None,
+    request: Request, listing: ExportableListPage, building: str = "", day: str | None = None
 ) -> Response:
     """The persons of one building that a round missed (audited), or the list as CSV."""
+    viewer, session = listing.viewer, listing.session
 
     def build(principal: Principal) -> Response:
         on = _day(viewer, day)
-        size, start = clamp_limit(limit), max(0, offset or 0)
-        if format == "csv":
-            size, start = 5_000, 0
         persons, total = missed.missed_persons(
             session,
             principal=principal,
@@ -115,10 +109,10 @@ def missed_page(
             day=on,
             building_code=building.strip(),
             now=viewer.now,
-            limit=size,
-            offset=start,
+            limit=listing.limit,
+            offset=listing.offset,
         )
-        if format == "csv":
+        if listing.exporting:
             return csv_response(
                 session,
                 principal=principal,
@@ -141,9 +135,9 @@ def missed_page(
         context = {
             "day": on,
             "building": building.strip(),
-            "page": Paging(persons, total, size, start),
+            "page": listing.page(persons, total),
         }
-        query = {"building": building, "day": on.isoformat(), "limit": size, "offset": start}
+        query = listing.query({"building": building, "day": on.isoformat()})
         return render(viewer, session, "screening_missed.html", context, query=query)
 
-    return guard(viewer, session, build, roles=SCREENING_ROLES)
+    return listing.guard(build, roles=SCREENING_ROLES)

@@ -19,13 +19,13 @@ from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.auth.schemas import UserCreate
 from xietong.core.errors import Conflict, DomainError, RowError, ValidationFailed
-from xietong.core.principal import Permission, Principal, Role
-from xietong.web import forms
+from xietong.core.principal import ROLE_PERMISSIONS, Permission, Principal, Role
 from xietong.web.form_errors import field_errors, message
 from xietong.web.i18n import translate
-from xietong.web.pages.common import Paging, act, clamp_limit, error_page, guard
+from xietong.web.pages.common import act, admit, already_sent, error_page
+from xietong.web.pages.listing import ListPage, ListRequest
 from xietong.web.rendering import render
-from xietong.web.session import Viewer, ViewerDep, check_csrf, to_login
+from xietong.web.session import Viewer, ViewerDep, check_csrf
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,9 +36,8 @@ ACTIVE_FILTERS = ("all", "active", "inactive")
 Text = Annotated[str, Form()]
 
 
-def _manager(viewer: Viewer) -> bool:
-    principal = viewer.principal
-    return principal is not None and principal.can(Permission.manage_users)
+# The roles that manage users (the command centre's), by the permission the account API asks for.
+MANAGERS = tuple(r for r in Role if Permission.manage_users in ROLE_PERMISSIONS[r])
 
 
 def _audit(session: Session, principal: Principal, action: str, username: str) -> None:
@@ -48,52 +47,43 @@ def _audit(session: Session, principal: Principal, action: str, username: str) -
 
 
 def _list_page(
-    viewer: Viewer,
-    session: Session,
+    listing: ListRequest,
     *,
     active: str,
-    limit: int,
-    offset: int,
     values: dict[str, str] | None = None,
     errors: list[RowError] | None = None,
     status_code: int = 200,
 ) -> Response:
+    session = listing.session
     shown = {"active": True, "inactive": False}.get(active)
-    users, total = auth_service.list_users(session, active=shown, limit=limit, offset=offset)
+    users, total = auth_service.list_users(
+        session, active=shown, limit=listing.limit, offset=listing.offset
+    )
     codes = areas_service.district_code_by_id(session)
     rows = [auth_service.user_read(u, district_codes=codes) for u in users]
-    query = {"active": active, "limit": limit, "offset": offset}
+    filters = {"active": active}
     context: dict[str, Any] = {
-        "page": Paging(rows, total, limit, offset),
         "active": active,
         "active_filters": ACTIVE_FILTERS,
         "roles": ROLES,
         "values": values or {},
         "errors": errors or [],
-        "row_query": query,
+        "row_query": listing.query(filters),
         "back_to": "/users",
     }
-    return render(viewer, session, "users.html", context, query=query, status_code=status_code)
+    return listing.render(
+        "users.html",
+        listing.page(rows, total),
+        filters=filters,
+        context=context,
+        status_code=status_code,
+    )
 
 
 @router.get("/users")
-def users_page(
-    viewer: ViewerDep,
-    session: SessionDep,
-    active: str | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Response:
-    def build(principal: Principal) -> Response:
-        return _list_page(
-            viewer,
-            session,
-            active=active if active in ACTIVE_FILTERS else "all",
-            limit=clamp_limit(limit),
-            offset=max(0, offset or 0),
-        )
-
-    return guard(viewer, session, build, roles=(Role.command,))
+def users_page(listing: ListPage, active: str | None = None) -> Response:
+    chosen = active if active in ACTIVE_FILTERS else "all"
+    return listing.guard(lambda principal: _list_page(listing, active=chosen), roles=MANAGERS)
 
 
 def _secret(
@@ -116,11 +106,9 @@ def create_user(
     form_key: Text = "",
 ) -> Response:
     """Create a user with a password made here and shown once."""
-    principal = viewer.principal
-    if principal is None:
-        return to_login(viewer)
-    if not _manager(viewer):
-        return guard(viewer, session, lambda p: Response(), roles=(Role.command,))
+    principal = admit(viewer, session, roles=MANAGERS)
+    if isinstance(principal, Response):
+        return principal
     lang = viewer.lang
     values = {
         "username": username,
@@ -165,9 +153,7 @@ def create_user(
                 )
             ) from exc
         with session.begin_nested():
-            if form_key and not forms.claim(
-                session, key=form_key, username=principal.username, now=viewer.now
-            ):
+            if already_sent(viewer, session, form_key):
                 return RedirectResponse("/users", status_code=303)
             user = auth_service.create_user(
                 session,
@@ -179,11 +165,8 @@ def create_user(
             _audit(session, principal, "create", user.username)
     except ValidationFailed as refused:
         return _list_page(
-            viewer,
-            session,
+            ListRequest(viewer, session),
             active="all",
-            limit=clamp_limit(None),
-            offset=0,
             values=values,
             errors=refused.errors,
             status_code=422,
@@ -193,11 +176,8 @@ def create_user(
         if exc.code != "user_exists":
             return error_page(viewer, session, exc)
         return _list_page(
-            viewer,
-            session,
+            ListRequest(viewer, session),
             active="all",
-            limit=clamp_limit(None),
-            offset=0,
             values=values,
             errors=[taken],
             status_code=409,
@@ -216,17 +196,13 @@ def reset_password(
     form_key: Text = "",
 ) -> Response:
     """A new random password, shown once; the user's sessions end."""
-    principal = viewer.principal
-    if principal is None:
-        return to_login(viewer)
-    if not _manager(viewer):
-        return guard(viewer, session, lambda p: Response(), roles=(Role.command,))
+    principal = admit(viewer, session, roles=MANAGERS)
+    if isinstance(principal, Response):
+        return principal
     try:
         check_csrf(viewer, csrf)
         with session.begin_nested():
-            if form_key and not forms.claim(
-                session, key=form_key, username=principal.username, now=viewer.now
-            ):
+            if already_sent(viewer, session, form_key):
                 return RedirectResponse("/users", status_code=303)
             user, password = auth_service.reset_password(session, username=username, now=viewer.now)
             _audit(session, principal, "reset_password", username)
@@ -260,6 +236,7 @@ def user_action(
             raise ValidationFailed(summary=f"unknown action {action!r}")
         _audit(session, principal, action.replace("-", "_"), username)
 
-    if viewer.principal is not None and not _manager(viewer):
-        return guard(viewer, session, lambda p: Response(), roles=(Role.command,))
+    refused = admit(viewer, session, roles=MANAGERS)
+    if isinstance(refused, Response):
+        return refused
     return act(viewer, session, csrf=csrf, action=run, back_to=next or "/users", form_key=form_key)

@@ -22,8 +22,9 @@ from xietong.core.clock import local_day
 from xietong.core.errors import DomainError
 from xietong.core.principal import Principal, Role
 from xietong.web.data import maps
-from xietong.web.pages.common import Paging, act, clamp_limit, guard
-from xietong.web.rendering import district_labels, render
+from xietong.web.pages.common import act
+from xietong.web.pages.listing import ListPage
+from xietong.web.rendering import district_labels
 from xietong.web.session import ViewerDep
 from xietong.zones import countdown
 from xietong.zones import service as zones_service
@@ -89,24 +90,19 @@ def area_rows(session: Session, areas: list[Any], *, today: date) -> list[AreaRo
 
 @router.get("/zones")
 def zones_page(
-    viewer: ViewerDep,
-    session: SessionDep,
-    district: str | None = None,
-    status: str | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
+    listing: ListPage, district: str | None = None, status: str | None = None
 ) -> Response:
+    viewer, session = listing.viewer, listing.session
+    chosen = status if status in STATUS_FILTERS else "open"
+
     def build(principal: Principal) -> Response:
         today = local_day(viewer.now, viewer.settings.timezone)
-        chosen = status if status in STATUS_FILTERS else "open"
-        size, start = clamp_limit(limit), max(0, offset or 0)
-        district_id = _district_id(session, district)
         areas, total = zones_service.list_areas(
             session,
-            district_id=district_id,
+            district_id=_district_id(session, district),
             statuses=_statuses(chosen),
-            limit=size,
-            offset=start,
+            limit=listing.limit,
+            offset=listing.offset,
         )
         own = principal.district_id
         proposals, proposals_total = zones_service.list_areas(
@@ -123,7 +119,6 @@ def zones_page(
             highlight=labels[own].code if own is not None else None,
         )
         context = {
-            "page": Paging(area_rows(session, areas, today=today), total, size, start),
             "proposals": area_rows(session, proposals, today=today),
             "proposals_total": proposals_total,
             "may_decide": principal.role in DECIDERS,
@@ -133,43 +128,37 @@ def zones_page(
             "wall_map": drawn,
             "today": today,
         }
-        query = {"district": district, "status": chosen, "limit": size, "offset": start}
-        return render(viewer, session, "zones.html", context, query=query)
+        rows = area_rows(session, areas, today=today)
+        filters = {"district": district, "status": chosen}
+        return listing.render(
+            "zones.html", listing.page(rows, total), filters=filters, context=context
+        )
 
-    return guard(viewer, session, build)
+    return listing.guard(build)
 
 
 @router.get("/public/zones")
-def public_zones(
-    viewer: ViewerDep,
-    session: SessionDep,
-    district: str | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
-) -> Response:
+def public_zones(listing: ListPage, district: str | None = None) -> Response:
     """The public list: no login, and nothing on it names or identifies a person."""
-    today = local_day(viewer.now, viewer.settings.timezone)
-    size, start = clamp_limit(limit), max(0, offset or 0)
+    session = listing.session
     try:
-        listing = zones_status.public_list(
+        public = zones_status.public_list(
             session,
-            today=today,
+            today=local_day(listing.viewer.now, listing.viewer.settings.timezone),
             district_id=_district_id(session, district),
-            limit=size,
-            offset=start,
+            limit=listing.limit,
+            offset=listing.offset,
         )
     except DomainError:
-        listing = None
-    context: dict[str, Any] = {
-        "listing": listing,
-        "page": Paging(
-            listing.items if listing else [], listing.total if listing else 0, size, start
-        ),
-        "filter": {"district": district or ""},
-    }
-    query = {"district": district, "limit": size, "offset": start}
-    response = render(viewer, session, "public_zones.html", context, query=query)
-    if viewer.principal is None:
+        public = None
+    context = {"listing": public, "filter": {"district": district or ""}}
+    response = listing.render(
+        "public_zones.html",
+        listing.page(public.items if public else [], public.total if public else 0),
+        filters={"district": district},
+        context=context,
+    )
+    if listing.viewer.principal is None:
         # The same for every visitor: a short shared cache spares the database on busy days.
         response.headers["Cache-Control"] = "public, max-age=60"
     return response

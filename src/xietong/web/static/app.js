@@ -21,16 +21,7 @@
       window.Plotly.newPlot(el, fig.data, fig.layout, {
         responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"],
       }).then(
-        () => {
-          el.dataset.rendered = "1";
-          // A district map with data-click-url opens that district's page on a click.
-          if (el.dataset.clickUrl && el.on) {
-            el.on("plotly_click", (event) => {
-              const point = (event && event.points && event.points[0]) || {};
-              if (point.location) window.location.href = el.dataset.clickUrl.replace("{code}", encodeURIComponent(point.location));
-            });
-          }
-        },
+        () => { el.dataset.rendered = "1"; },
         (error) => { el.dataset.rendered = "error"; console.error("figure " + el.id + ": " + error); },
       );
     });
