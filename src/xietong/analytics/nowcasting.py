@@ -58,28 +58,36 @@ class ReportingTriangle:
         total: FloatArray = self.cases.sum(axis=2)
         return total
 
-    def triangle(self, index: int, *, rows: slice | int | None = None) -> FloatArray:
-        """The chain-ladder's triangle as known at the end of ``days[index]``: shape
-        (days up to ``index``, `DELAY_COLUMNS`), the last column holding every later delay,
-        NaN where not yet known; summed over the districts ``rows`` (all when None)."""
-        picked = self.cases[:, : index + 1] if rows is None else self.cases[rows, : index + 1]
-        block = picked.reshape(-1, index + 1, self.cases.shape[2]).sum(axis=0)
+    def triangles(self, index: int) -> FloatArray:
+        """Each district's chain-ladder triangle as known at the end of ``days[index]``: shape
+        (districts, days up to ``index``, `DELAY_COLUMNS`), the last column holding every
+        later delay, NaN where not yet known."""
+        block = self.cases[:, : index + 1]
         t = np.arange(index + 1)[:, None]
-        d = np.arange(block.shape[1])[None, :]
+        d = np.arange(block.shape[2])[None, :]
         seen = np.where(t + d <= index, block, 0.0)
-        head = seen[:, : DELAY_COLUMNS - 1]
-        tail = seen[:, DELAY_COLUMNS - 1 :].sum(axis=1, keepdims=True)
-        lumped = np.concatenate([head, tail], axis=1)
+        head = seen[..., : DELAY_COLUMNS - 1]
+        tail = seen[..., DELAY_COLUMNS - 1 :].sum(axis=-1, keepdims=True)
+        lumped = np.concatenate([head, tail], axis=-1)
         columns = np.arange(DELAY_COLUMNS)[None, :]
         result: FloatArray = np.where(t + columns <= index, lumped, np.nan)
         return result
 
+    def triangle(self, index: int, *, rows: slice | int | None = None) -> FloatArray:
+        """The triangle of `triangles` summed over the districts ``rows`` (all when None)."""
+        picked = self.triangles(index)[slice(None) if rows is None else rows]
+        return _summed(picked.reshape(-1, *picked.shape[-2:]))
+
     def completed(self, index: int) -> FloatArray:
         """The series as known at the end of ``days[index]`` with its last days completed by
         the chain-ladder of each district's own triangle (districts × ``index + 1`` days)."""
-        return np.stack(
-            [chain_ladder(self.triangle(index, rows=i)) for i in range(len(self.districts))]
-        )
+        return chain_ladder(self.triangles(index))
+
+
+def _summed(triangles: FloatArray) -> FloatArray:
+    """The sum of triangles of one shape: NaN where they are not yet known."""
+    total: FloatArray = np.where(np.isnan(triangles[0]), np.nan, np.nansum(triangles, axis=0))
+    return total
 
 
 def reporting_triangle(
@@ -131,12 +139,21 @@ def nowcast_series(
         return None
     last = len(read.days) - 1
     shown = slice(HISTORY_DAYS, None)
-    units = [nowcast(read.triangle(last, rows=i), levels=LEVELS) for i in range(len(read.codes))]
-    city = nowcast(read.triangle(last), levels=LEVELS)
+    districts = read.triangles(last)
+    # The districts and the city in one call: every triangle banded by its own errors.
+    every = nowcast(np.concatenate([districts, _summed(districts)[None]]), levels=LEVELS)
 
     def stacked(field: str) -> FloatArray:
-        return np.stack([getattr(unit, field)[shown] for unit in units])
+        values: FloatArray = getattr(every, field)[:-1, shown]
+        return values
 
+    city = Nowcast(
+        reported=every.reported[-1, shown],
+        expected=every.expected[-1, shown],
+        lower=every.lower[-1, shown],
+        upper=every.upper[-1, shown],
+        levels=every.levels,
+    )
     return NowcastSeries(
         days=read.days[shown],
         codes=read.codes,
@@ -144,11 +161,5 @@ def nowcast_series(
         expected=stacked("expected"),
         lower=stacked("lower"),
         upper=stacked("upper"),
-        city=Nowcast(
-            reported=city.reported[shown],
-            expected=city.expected[shown],
-            lower=city.lower[shown],
-            upper=city.upper[shown],
-            levels=city.levels,
-        ),
+        city=city,
     )

@@ -4,13 +4,13 @@ synthetic generator for demos and tests, and look-ups other domains use."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import Subquery, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 # `District` and `Building` are the record types this service returns: other domains name them
 # from here, never from `areas.models`.
@@ -156,20 +156,24 @@ def building_places() -> Subquery:
     return select(*_PLACE_COLUMNS).subquery("building_places")
 
 
-def buildings_by_id(session: Session, *, ids: Collection[int | None]) -> dict[int, BuildingPlace]:
-    """The buildings of `ids` that exist (None and unknown ids are left out)."""
-    wanted = sorted({i for i in ids if i is not None})
-    found: dict[int, BuildingPlace] = {}
-    # The ids go as one parameter per statement: the daily evaluation asks for tens of thousands.
+def _places_where(
+    session: Session, key: QueryableAttribute[Any], wanted: Sequence[int] | Sequence[str]
+) -> Iterator[BuildingPlace]:
+    # The keys go as one parameter per statement: the daily evaluation asks for tens of thousands.
     dialect = dialect_of(session)
     for start in range(0, len(wanted), MAX_LIST):
         rows = session.execute(
             select(*_PLACE_COLUMNS).where(
-                member_of(Building.id, wanted[start : start + MAX_LIST], dialect=dialect)
+                member_of(key, wanted[start : start + MAX_LIST], dialect=dialect)
             )
         )
-        found.update((row[0], BuildingPlace(*row)) for row in rows)
-    return found
+        yield from (BuildingPlace(*row) for row in rows)
+
+
+def buildings_by_id(session: Session, *, ids: Collection[int | None]) -> dict[int, BuildingPlace]:
+    """The buildings of `ids` that exist (None and unknown ids are left out)."""
+    wanted = sorted({i for i in ids if i is not None})
+    return {place.id: place for place in _places_where(session, Building.id, wanted)}
 
 
 def buildings_by_code(
@@ -177,16 +181,7 @@ def buildings_by_code(
 ) -> dict[str, BuildingPlace]:
     """The buildings of `codes` that exist (None and unknown codes are left out)."""
     wanted = sorted({c for c in codes if c})
-    found: dict[str, BuildingPlace] = {}
-    dialect = dialect_of(session)
-    for start in range(0, len(wanted), MAX_LIST):
-        rows = session.execute(
-            select(*_PLACE_COLUMNS).where(
-                member_of(Building.code, wanted[start : start + MAX_LIST], dialect=dialect)
-            )
-        )
-        found.update((row[1], BuildingPlace(*row)) for row in rows)
-    return found
+    return {place.code: place for place in _places_where(session, Building.code, wanted)}
 
 
 def wider_area_kind(session: Session, *, code: str) -> str | None:

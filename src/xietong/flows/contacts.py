@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 from sqlalchemy.orm import Session
 
@@ -18,72 +19,60 @@ from xietong.flows.referrals import open_referrals_from_needs
 from xietong.people.protection import PersonalDataProtector
 
 
+class ContactWork(TypedDict):
+    """Who registers or identifies contacts, the protector of their personal data, and when."""
+
+    principal: Principal
+    protector: PersonalDataProtector
+    now: datetime
+
+
 def register_contact(
     session: Session,
     *,
-    principal: Principal,
-    protector: PersonalDataProtector,
     case_id: int,
     contact_in: ContactCreate,
-    now: datetime,
     tz: str,
+    **work: Unpack[ContactWork],
 ) -> ContactRead:
     """Register a close contact and open the referral it needs, in the caller's transaction;
     the contact as the caller may read it (an audited read)."""
     contact = contact_service.register_contact(
-        session,
-        principal=principal,
-        protector=protector,
-        case_id=case_id,
-        contact_in=contact_in,
-        now=now,
-        tz=tz,
+        session, case_id=case_id, contact_in=contact_in, tz=tz, **work
     )
-    open_referrals_from_needs(session, now=now, tz=tz)
-    return contact_service.contact_reads(
-        session, [contact], principal=principal, protector=protector
-    )[0]
+    return _referred(session, contact, tz=tz, **work)
 
 
 def register_contacts(
-    session: Session,
-    *,
-    principal: Principal,
-    protector: PersonalDataProtector,
-    contacts: Sequence[ContactOfCase],
-    now: datetime,
-    tz: str,
+    session: Session, *, contacts: Sequence[ContactOfCase], tz: str, **work: Unpack[ContactWork]
 ) -> list[int]:
     """Register close contacts of cases as one batch (all or none) and open the referrals they
     need, in the caller's transaction; the contacts' ids."""
-    made = register_contact_batch(
-        session, principal=principal, protector=protector, contacts=contacts, now=now, tz=tz
-    )
-    open_referrals_from_needs(session, now=now, tz=tz)
+    made = register_contact_batch(session, contacts=contacts, tz=tz, **work)
+    open_referrals_from_needs(session, now=work["now"], tz=tz)
     return [c.id for c in made]
 
 
 def identify_contact(
     session: Session,
     *,
-    principal: Principal,
-    protector: PersonalDataProtector,
     contact_id: int,
     identify_in: ContactIdentify,
-    now: datetime,
     tz: str,
+    **work: Unpack[ContactWork],
 ) -> ContactRead:
     """Identify a contact and open the referral it needs, in the caller's transaction; the
     contact as the caller may read it (an audited read)."""
     contact = contact_service.identify_contact(
-        session,
-        principal=principal,
-        protector=protector,
-        contact_id=contact_id,
-        identify_in=identify_in,
-        now=now,
+        session, contact_id=contact_id, identify_in=identify_in, **work
     )
-    open_referrals_from_needs(session, now=now, tz=tz)
+    return _referred(session, contact, tz=tz, **work)
+
+
+def _referred(
+    session: Session, contact: contact_service.CloseContact, *, tz: str, **work: Unpack[ContactWork]
+) -> ContactRead:
+    open_referrals_from_needs(session, now=work["now"], tz=tz)
     return contact_service.contact_reads(
-        session, [contact], principal=principal, protector=protector
+        session, [contact], principal=work["principal"], protector=work["protector"]
     )[0]

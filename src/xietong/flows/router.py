@@ -1,6 +1,7 @@
 """Routes of the use cases that span domains: the screening plan of a day (zones' high-risk set and
-screening's plan) and laboratory results in with everything they set off. Mounted under the
-screening API, where laboratories and the command centre find them."""
+screening's plan) and laboratory results in with everything they set off, under the screening
+API; close contacts and line lists with the referrals they need, under the cases API; and the
+merge of duplicate persons, under the people API."""
 
 from __future__ import annotations
 

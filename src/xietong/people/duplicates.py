@@ -33,7 +33,7 @@ from xietong.core.principal import Permission, Principal
 from xietong.people.models import DuplicatePair, Person, PersonAccessGrant
 from xietong.people.protection import PersonalDataProtector
 from xietong.people.schemas import DuplicateFindReport, DuplicatePairRead, DuplicatePerson
-from xietong.people.service import audit_persons
+from xietong.people.service import audit_persons, shown
 from xietong.storage.bulk import bulk_insert
 from xietong.storage.bulk_sql import rowcount
 from xietong.storage.paging import paged
@@ -177,15 +177,10 @@ def pair_reads(
     persons = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(ids)))}
     codes = areas_service.district_code_by_id(session)
 
-    def shown(person_id: int) -> DuplicatePerson:
+    def side(person_id: int) -> DuplicatePerson:
         person = persons[person_id]
         return DuplicatePerson(
-            id=person.id,
-            id_masked=person.id_masked,
-            name=protector.decrypt(person.name_enc),
-            phone=protector.decrypt_optional(person.phone_enc),
-            birth_date=person.birth_date,
-            sex=person.sex,
+            **dict(shown(person, protector)),
             residence_district_code=codes[person.residence_district_id],
             current_district_code=codes[person.current_district_id],
             merged_into=person.merged_into_id,
@@ -201,8 +196,8 @@ def pair_reads(
             decided_by=p.decided_by,
             survivor_id=p.survivor_id,
             note=p.note,
-            first=shown(p.first_person_id),
-            second=shown(p.second_person_id),
+            first=side(p.first_person_id),
+            second=side(p.second_person_id),
         )
         for p in pairs
     ]

@@ -17,13 +17,18 @@ class PersonCreate(BaseModel):
     current_district_code: str | None = None
 
 
-class PersonRead(BaseModel):
+class PersonShown(BaseModel):
+    """Who a person is, as an audited read shows it: masked ID, name, phone, birth date, sex."""
+
     id: int
     id_masked: str
     name: str
     phone: str | None
     birth_date: date | None
     sex: str | None
+
+
+class PersonRead(PersonShown):
     residence_district_code: str
     residence_building_code: str | None
     current_district_code: str
@@ -59,15 +64,9 @@ class PersonImportReport(BaseModel):
     )
 
 
-class DuplicatePerson(BaseModel):
+class DuplicatePerson(PersonShown):
     """One side of a possible duplicate, shown in full to compare (an audited read)."""
 
-    id: int
-    id_masked: str
-    name: str
-    phone: str | None
-    birth_date: date | None
-    sex: str | None
     residence_district_code: str
     current_district_code: str
     merged_into: int | None = None

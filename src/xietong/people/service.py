@@ -8,7 +8,7 @@ every read or change writes an audit row in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,7 +29,13 @@ from xietong.people.models import Person as Person
 from xietong.people.models import PersonAccessGrant
 from xietong.people.protection import PersonalDataProtector
 from xietong.people.rows import NewPerson as NewPerson
-from xietong.people.schemas import PersonCreate, PersonImportReport, PersonRead, PersonSummary
+from xietong.people.schemas import (
+    PersonCreate,
+    PersonImportReport,
+    PersonRead,
+    PersonShown,
+    PersonSummary,
+)
 from xietong.storage.bulk import bulk_insert
 from xietong.storage.paging import paged
 from xietong.storage.unit_of_work import clock_of
@@ -293,16 +299,23 @@ def registration_warnings(
     return [] if warning is None else [str(warning)]
 
 
-def to_read(session: Session, person: Person, protector: PersonalDataProtector) -> PersonRead:
-    codes = areas_service.district_code_by_id(session)
-    buildings = _building_codes(session, [person.residence_building_id, person.current_building_id])
-    return PersonRead(
+def shown(person: Person, protector: PersonalDataProtector) -> PersonShown:
+    """Who the person is, name and phone decrypted (the caller audits the read)."""
+    return PersonShown(
         id=person.id,
         id_masked=person.id_masked,
         name=protector.decrypt(person.name_enc),
         phone=protector.decrypt_optional(person.phone_enc),
         birth_date=person.birth_date,
         sex=person.sex,
+    )
+
+
+def to_read(session: Session, person: Person, protector: PersonalDataProtector) -> PersonRead:
+    codes = areas_service.district_code_by_id(session)
+    buildings = _building_codes(session, [person.residence_building_id, person.current_building_id])
+    return PersonRead(
+        **dict(shown(person, protector)),
         residence_district_code=codes[person.residence_district_id],
         residence_building_code=buildings.get(person.residence_building_id or -1),
         current_district_code=codes[person.current_district_id],
@@ -405,51 +418,37 @@ def import_persons(
         buildings=areas_service.building_index(session),
         district_ids=areas_service.district_id_by_code(session),
     )
-    errors: list[RowError] = []
-    warnings: list[RowError] = []
-    rejects = RejectsWriter(rejects_path, PERSON_COLUMNS) if rejects_path else None
-    tally = _ImportTally()
+    tally = _ImportTally(
+        rejects=RejectsWriter(rejects_path, PERSON_COLUMNS) if rejects_path else None,
+        progress=progress,
+    )
     records = read_records(
         stream,
         required=["national_id", "name", "residence_building"],
         optional=["phone", "current_building"],
     )
-
-    def valid_rows() -> Iterator[rows.Row]:
-        for chunk in ordered_map(
-            rows.record_rows,
-            rows.in_chunks(records),
-            workers=default_workers() if workers is None else workers,
-            initializer=rows.use_context,
-            initargs=(context,),
-        ):
-            before = tally.rows_read
-            tally.rows_read += chunk.records
-            if progress is not None and before // 50_000 != tally.rows_read // 50_000:
-                progress(tally.rows_read)
-            for line, record, row_errors in chunk.rejected:
-                errors.extend(row_errors)
-                if rejects is not None:
-                    rejects.write(line, record, row_errors)
-            tally.rejected_lines += len(chunk.rejected)
-            tally.rows_valid += len(chunk.rows)
-            tally.rows_warned += chunk.warned
-            warnings.extend(chunk.warnings[: rows.MAX_WARNINGS - len(warnings)])
-            yield from chunk.rows
-
+    chunks = ordered_map(
+        rows.record_rows,
+        rows.in_chunks(records),
+        workers=default_workers() if workers is None else workers,
+        initializer=rows.use_context,
+        initargs=(context,),
+    )
     try:
         inserted = bulk_insert(
             session,
             Person.__table__,  # type: ignore[arg-type]
             rows.TABLE_COLUMNS,
-            valid_rows(),
+            (row for chunk in chunks for row in tally.take(chunk)),
             skip_conflicts_on=["id_hash"],
         )
     finally:
-        if rejects is not None:
-            rejects.close()
-    if errors and not load_valid:
-        raise ValidationFailed(errors=errors, summary=f"{source_name} refused; nothing was written")
+        if tally.rejects is not None:
+            tally.rejects.close()
+    if tally.errors and not load_valid:
+        raise ValidationFailed(
+            errors=tally.errors, summary=f"{source_name} refused; nothing was written"
+        )
     audit_persons(
         session,
         principal=principal,
@@ -462,24 +461,50 @@ def import_persons(
             "rejected": tally.rejected_lines,
         },
     )
-    return PersonImportReport(
-        rows_read=tally.rows_read,
-        rows_valid=tally.rows_valid,
-        rows_rejected=tally.rejected_lines,
-        inserted=inserted,
-        already_present=tally.rows_valid - inserted,
-        rejects_file=str(rejects_path) if rejects is not None and rejects.count else None,
-        rows_warned=tally.rows_warned,
-        warnings=[str(w) for w in warnings],
-    )
+    return tally.report(inserted=inserted)
 
 
 @dataclass
 class _ImportTally:
+    """What an import has read so far: the counts, every bad row (also written to the rejects
+    file, if any), the first warnings; progress is told every 50,000 rows."""
+
+    rejects: RejectsWriter | None
+    progress: Callable[[int], None] | None
     rows_read: int = 0
     rows_valid: int = 0
     rejected_lines: int = 0
     rows_warned: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+
+    def take(self, chunk: rows.ChunkRows) -> list[rows.Row]:
+        """Count a checked chunk and keep its bad rows; its valid rows, to load."""
+        before = self.rows_read
+        self.rows_read += chunk.records
+        if self.progress is not None and before // 50_000 != self.rows_read // 50_000:
+            self.progress(self.rows_read)
+        for line, record, row_errors in chunk.rejected:
+            self.errors.extend(row_errors)
+            if self.rejects is not None:
+                self.rejects.write(line, record, row_errors)
+        self.rejected_lines += len(chunk.rejected)
+        self.rows_valid += len(chunk.rows)
+        self.rows_warned += chunk.warned
+        self.warnings.extend(chunk.warnings[: rows.MAX_WARNINGS - len(self.warnings)])
+        return chunk.rows
+
+    def report(self, *, inserted: int) -> PersonImportReport:
+        return PersonImportReport(
+            rows_read=self.rows_read,
+            rows_valid=self.rows_valid,
+            rows_rejected=self.rejected_lines,
+            inserted=inserted,
+            already_present=self.rows_valid - inserted,
+            rejects_file=str(self.rejects.path) if self.rejects and self.rejects.count else None,
+            rows_warned=self.rows_warned,
+            warnings=[str(w) for w in self.warnings],
+        )
 
 
 def register_many(

@@ -176,20 +176,49 @@ def open_referrals(
     unique (person, reason, evidence) decides, inside the database.
     """
     for cause in causes:
-        if cause.reason not in REASONS:
-            raise ValidationFailed(errors=[RowError("cause", "reason", "unknown", cause.reason)])
-        if cause.from_district_id == cause.to_district_id:
-            raise ValidationFailed(
-                errors=[RowError("cause", "to_district", "the same as the sending district")]
-            )
+        _check_cause(cause)
     unique = list({cause.key: cause for cause in causes}.values())
     if not unique:
         return []
-    policy = Policies(session, tz).at(at)
+    new_ids = _insert_new(session, unique, actor=actor, at=at, policy=Policies(session, tz).at(at))
+    if not new_ids:
+        return []
+    referrals = list(
+        session.scalars(select(Referral).where(Referral.id.in_(new_ids)).order_by(Referral.id))
+    )
+    _push_first_hop(session, referrals, actor=actor, at=at)
+    auth_service.record_audit(
+        session,
+        principal=actor,
+        action="create",
+        entity="referral",
+        entity_ids=[r.id for r in referrals],
+    )
+    return referrals
+
+
+def _check_cause(cause: ReferralCause) -> None:
+    if cause.reason not in REASONS:
+        raise ValidationFailed(errors=[RowError("cause", "reason", "unknown", cause.reason)])
+    if cause.from_district_id == cause.to_district_id:
+        raise ValidationFailed(
+            errors=[RowError("cause", "to_district", "the same as the sending district")]
+        )
+
+
+def _insert_new(
+    session: Session,
+    causes: Sequence[ReferralCause],
+    *,
+    actor: Principal,
+    at: datetime,
+    policy: Policy,
+) -> list[int]:
+    """Insert a referral per cause, skipping those the database already holds; the new ids."""
     due = sla.deadlines(at, policy.referral_sla)
     new_ids: list[int] = []
-    for start in range(0, len(unique), _INSERT_CHUNK):
-        chunk = unique[start : start + _INSERT_CHUNK]
+    for start in range(0, len(causes), _INSERT_CHUNK):
+        chunk = causes[start : start + _INSERT_CHUNK]
         statement = (
             _insert(session)(Referral)
             .values(
@@ -218,11 +247,14 @@ def open_referrals(
             .returning(Referral.id)
         )
         new_ids.extend(session.scalars(statement))
-    if not new_ids:
-        return []
-    referrals = list(
-        session.scalars(select(Referral).where(Referral.id.in_(new_ids)).order_by(Referral.id))
-    )
+    return new_ids
+
+
+def _push_first_hop(
+    session: Session, referrals: Sequence[Referral], *, actor: Principal, at: datetime
+) -> None:
+    """Each new referral's first hop and event; its receiving district may see the person, and
+    hears of it."""
     events = []
     for referral in referrals:
         session.add(
@@ -257,14 +289,6 @@ def open_referrals(
             reason=f"referral {referral.id}",
         )
         notify(session, referral, event)
-    auth_service.record_audit(
-        session,
-        principal=actor,
-        action="create",
-        entity="referral",
-        entity_ids=[r.id for r in referrals],
-    )
-    return referrals
 
 
 def create_manual(

@@ -248,102 +248,118 @@ def _apply_reports(
     rows = []
     for report in reports:
         district_id = district_ids[report.district_code]
-        facility, lab = places.facilities.get(report.code), places.laboratories.get(report.code)
-        dated = report.first_day is not None
-        previous: int | None = None
+        facility_id = laboratory_id = None
         if report.kind == "laboratory":
-            if lab is None:
-                # A laboratory opening on a later day has no standing capacity before it.
-                lab = Laboratory(
-                    code=report.code,
-                    name=report.name or report.code,
-                    district_id=district_id,
-                    tubes_per_day=0 if dated else report.capacity,
-                    active=True,
-                    updated_at=now,
-                )
-                session.add(lab)
-                session.flush()
-                places.laboratories[lab.code] = lab
-            else:
-                previous = lab.tubes_per_day
-                if not dated:
-                    lab.tubes_per_day = report.capacity
-                lab.updated_at = now
-        elif facility is None:
-            # A new site is available on the report's days (or from now on).
-            facility = Facility(
-                code=report.code,
-                name=report.name or report.code,
-                district_id=district_id,
-                kind=report.kind,
-                beds=report.capacity,
-                available_from=report.first_day,
-                available_to=report.last_day,
-                active=True,
-                updated_at=now,
+            laboratory_id, previous = _laboratory_reported(
+                session, report, district_id=district_id, now=now, known=places.laboratories
             )
-            session.add(facility)
-            session.flush()
-            places.facilities[facility.code] = facility
         else:
-            previous = facility.beds
-            if not dated:
-                facility.beds = report.capacity
-            facility.updated_at = now
-        row = CapacityReport(
-            facility_id=facility.id if report.kind != "laboratory" and facility else None,
-            laboratory_id=lab.id if report.kind == "laboratory" and lab else None,
-            district_id=district_id,
-            capacity=report.capacity,
-            previous_capacity=previous,
-            first_day=report.first_day,
-            last_day=report.last_day,
-            note=report.note,
-            source=source,
-            reported_by=principal.username,
-            created_at=now,
+            facility_id, previous = _facility_reported(
+                session, report, district_id=district_id, now=now, known=places.facilities
+            )
+        rows.append(
+            CapacityReport(
+                facility_id=facility_id,
+                laboratory_id=laboratory_id,
+                district_id=district_id,
+                capacity=report.capacity,
+                previous_capacity=previous,
+                first_day=report.first_day,
+                last_day=report.last_day,
+                note=report.note,
+                source=source,
+                reported_by=principal.username,
+                created_at=now,
+            )
         )
-        rows.append(row)
+    _insert_reports(session, rows)
+    return rows
+
+
+def _laboratory_reported(
+    session: Session,
+    report: CapacityReportIn,
+    *,
+    district_id: int,
+    now: datetime,
+    known: dict[str, Laboratory],
+) -> tuple[int, int | None]:
+    """The laboratory a report is about (added when new) and its standing capacity before; a
+    report for given days leaves the standing capacity as it is."""
+    dated = report.first_day is not None
+    lab = known.get(report.code)
+    if lab is not None:
+        previous = lab.tubes_per_day
+        if not dated:
+            lab.tubes_per_day = report.capacity
+        lab.updated_at = now
+        return lab.id, previous
+    # A laboratory opening on a later day has no standing capacity before it.
+    lab = Laboratory(
+        code=report.code,
+        name=report.name or report.code,
+        district_id=district_id,
+        tubes_per_day=0 if dated else report.capacity,
+        active=True,
+        updated_at=now,
+    )
+    session.add(lab)
+    session.flush()
+    known[lab.code] = lab
+    return lab.id, None
+
+
+def _facility_reported(
+    session: Session,
+    report: CapacityReportIn,
+    *,
+    district_id: int,
+    now: datetime,
+    known: dict[str, Facility],
+) -> tuple[int, int | None]:
+    """The facility a report is about (added when new) and its standing beds before; a report
+    for given days leaves the standing beds as they are."""
+    facility = known.get(report.code)
+    if facility is not None:
+        previous = facility.beds
+        if report.first_day is None:
+            facility.beds = report.capacity
+        facility.updated_at = now
+        return facility.id, previous
+    # A new site is available on the report's days (or from now on).
+    facility = Facility(
+        code=report.code,
+        name=report.name or report.code,
+        district_id=district_id,
+        kind=report.kind,
+        beds=report.capacity,
+        available_from=report.first_day,
+        available_to=report.last_day,
+        active=True,
+        updated_at=now,
+    )
+    session.add(facility)
+    session.flush()
+    known[facility.code] = facility
+    return facility.id, None
+
+
+# A capacity report written in bulk: every column but its key.
+_REPORT_COLUMNS = [c.name for c in CapacityReport.__table__.columns if not c.primary_key]
+
+
+def _insert_reports(session: Session, rows: Sequence[CapacityReport]) -> None:
     if len(rows) > 100:
         # A file of reports goes in one set-based insert; the API's few rows keep their ids.
         bulk_insert(
             session,
             CapacityReport.__table__,  # type: ignore[arg-type]
-            [
-                "facility_id",
-                "laboratory_id",
-                "district_id",
-                "capacity",
-                "previous_capacity",
-                "first_day",
-                "last_day",
-                "note",
-                "source",
-                "reported_by",
-                "created_at",
-            ],
-            (
-                (
-                    r.facility_id,
-                    r.laboratory_id,
-                    r.district_id,
-                    r.capacity,
-                    r.previous_capacity,
-                    r.first_day,
-                    r.last_day,
-                    r.note,
-                    r.source,
-                    r.reported_by,
-                    r.created_at,
-                )
-                for r in rows
-            ),
+            _REPORT_COLUMNS,
+            (tuple(getattr(r, column) for column in _REPORT_COLUMNS) for r in rows),
         )
-        return rows
+        return
     session.add_all(rows)
     session.flush()
-    return rows
 
 
 def _report_read(row: CapacityReport, report: CapacityReportIn) -> CapacityReportRead:

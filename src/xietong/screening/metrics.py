@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from xietong.screening.models import CaseCandidate, LabResult, Membership, Tube
+from xietong.screening.models import CaseCandidate, LabResult, RetestTask, Tube
 from xietong.storage.bulk_sql import chunks, dialect_of, member_of
 
 METRICS = ("swabs_sampled", "tubes_sampled", "tubes_resulted", "tubes_positive", "pooled_positives")
@@ -75,11 +75,10 @@ def daily_metrics(
 def first_positive_samples(
     session: Session, *, candidate_ids: Collection[int], lookback_days: int = 14
 ) -> dict[int, datetime]:
-    """When each case candidate's person was first swabbed into a positive tube (a pool or a
-    single tube) within `lookback_days` before the candidate's own sample: the sampling that
-    first held the infection, from which the nowcast counts the days until it was reported.
-
-    A candidate without an earlier positive tube answers its own sample's time.
+    """When each case candidate's person was first swabbed into a positive tube within
+    `lookback_days` before the candidate's own sample (the positive pool whose retest made the
+    candidate, or the candidate's own tube): the sampling that first held the infection, from
+    which the nowcast counts the days until it was reported.
     """
     found: dict[int, datetime] = {}
     dialect = dialect_of(session)
@@ -93,20 +92,18 @@ def first_positive_samples(
             continue
         since = min(sampled for _, _, sampled in candidates) - timedelta(days=lookback_days)
         positives: dict[int, list[datetime]] = {}
+        # A positive pool's members are retested: the retest task names the pool, found by
+        # person through its unique index (never a scan of the memberships).
         for person, collected in session.execute(
-            select(Membership.person_id, Tube.collected_at)
-            .join(Tube, Tube.id == Membership.tube_id)
-            .join(LabResult, LabResult.tube_id == Tube.id)
+            select(RetestTask.person_id, Tube.collected_at)
+            .join(Tube, Tube.id == RetestTask.source_tube_id)
             .where(
                 member_of(
-                    Membership.person_id,
+                    RetestTask.person_id,
                     sorted({person for _, person, _ in candidates}),
                     dialect=dialect,
                 ),
-                # The round is a local day: a day's margin keeps every tube of the window.
-                Membership.round_day >= since.date() - timedelta(days=1),
                 Tube.collected_at >= since,
-                LabResult.outcome == "positive",
             )
         ):
             positives.setdefault(person, []).append(collected)

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import NotRequired, TextIO, TypedDict, Unpack
 
 import numpy as np
 from sqlalchemy import func, select
@@ -243,14 +243,40 @@ def register_tubes(
     return report
 
 
+class CsvFile(TypedDict):
+    """A CSV file as a site or a laboratory delivers it: who delivers it, its text, its name
+    (kept with the delivery and in the audit) and when; `tz` is the city's."""
+
+    principal: Principal
+    stream: TextIO
+    source_name: str
+    now: datetime
+    tz: NotRequired[str]
+
+
+class _RowsDelivered(TypedDict):
+    principal: Principal
+    label: Callable[[int], str]
+    source: str
+    tz: str
+    now: datetime
+
+
+def _by_line(file: CsvFile) -> _RowsDelivered:
+    """What an intake is told of a file's rows besides their columns: who delivered them, when,
+    from which file, and that each row is named by its line."""
+    return {
+        "principal": file["principal"],
+        "label": lambda n: f"line {n}",
+        "source": file["source_name"],
+        "tz": file.get("tz", DEFAULT_TZ),
+        "now": file["now"],
+    }
+
+
 def register_tubes_file(
     session: Session,
     *,
-    principal: Principal,
-    stream: TextIO,
-    source_name: str,
-    tz: str = DEFAULT_TZ,
-    now: datetime,
     protector: PersonalDataProtector | None = None,
     load_valid: bool = False,
     rejects_path: Path | None = None,
@@ -258,10 +284,11 @@ def register_tubes_file(
     preload: bool | None = None,
     chunk_rows: int = sampling.CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
+    **file: Unpack[CsvFile],
 ) -> TubeBatchReport:
     """Register tubes from CSV (one row per swab): whole file or nothing unless `load_valid`."""
     header, chunks = read_column_chunks(
-        stream,
+        file["stream"],
         size=chunk_rows,
         required=tube_rows.REQUIRED,
         optional=tube_rows.TUBE_COLUMNS[4:],
@@ -269,19 +296,15 @@ def register_tubes_file(
     )
     return _register(
         session,
-        principal=principal,
         header=header,
         chunks=chunks,
-        label=lambda n: f"line {n}",
-        source=source_name,
-        tz=tz,
-        now=now,
         protector=protector,
         load_valid=load_valid,
         rejects_path=rejects_path,
         expected_rows=expected_rows,
         preload=preload,
         progress=progress,
+        **_by_line(file),
     )
 
 
@@ -373,33 +396,25 @@ def ingest_lab_result_records(
 def ingest_lab_results_file(
     session: Session,
     *,
-    principal: Principal,
-    stream: TextIO,
-    source_name: str,
-    tz: str = DEFAULT_TZ,
-    now: datetime,
     load_valid: bool = False,
     rejects_path: Path | None = None,
     chunk_rows: int = results.CHUNK_ROWS,
     progress: Callable[[int], None] | None = None,
+    **file: Unpack[CsvFile],
 ) -> ResultBatchReport:
     """Apply results from CSV: whole file or nothing unless `load_valid`; idempotent."""
-    principal.require(Permission.submit_lab_results)
+    file["principal"].require(Permission.submit_lab_results)
     header, chunks = read_chunks(
-        stream, size=chunk_rows, required=results.REQUIRED, optional=["ct_value"]
+        file["stream"], size=chunk_rows, required=results.REQUIRED, optional=["ct_value"]
     )
     return results.ingest(
         session,
-        principal=principal,
         header=header,
         chunks=chunks,
-        label=lambda n: f"line {n}",
-        source=source_name,
-        tz=tz,
-        now=now,
         load_valid=load_valid,
         rejects_path=rejects_path,
         progress=progress,
+        **_by_line(file),
     )
 
 

@@ -51,3 +51,13 @@ def test_the_nowcast_recovers_the_true_totals_within_its_band() -> None:
 def test_a_triangle_of_one_delay_is_refused() -> None:
     with pytest.raises(ValueError, match="triangle: expected shape"):
         nowcast(np.ones((5, 1)))
+
+
+def test_triangles_stacked_are_each_nowcast_as_alone() -> None:
+    stacked = np.stack([_simulated(seed)[1] for seed in range(4)])
+    together = nowcast(stacked)
+    for k in range(4):
+        alone = nowcast(stacked[k])
+        for field in ("reported", "expected", "lower", "upper"):
+            np.testing.assert_allclose(getattr(together, field)[k], getattr(alone, field))
+    np.testing.assert_allclose(chain_ladder(stacked)[2], chain_ladder(stacked[2]))

@@ -117,7 +117,9 @@ def estimate_growth_rate(
     Raises
     ------
     ValueError
-        Naming the argument at fault.
+        If ``incidence`` is not a finite, non-negative matrix of at least ``window_days`` days,
+        ``window_days`` is not an integer of at least 3, or ``confidence`` is outside (0, 1);
+        the message names the argument.
 
     References
     ----------

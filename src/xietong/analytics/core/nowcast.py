@@ -5,6 +5,7 @@ method made on the triangles of earlier days.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,8 +19,9 @@ from xietong.analytics.core.validation import check_at_least
 class Nowcast:
     """Counts per reference day: what is reported so far and the estimate of the final count.
 
-    ``reported``, ``expected``, ``lower`` and ``upper`` have shape (T,); ``lower`` and ``upper``
-    are the quantiles at ``levels`` of the final count (equal to ``reported`` for complete days).
+    ``reported``, ``expected``, ``lower`` and ``upper`` have shape (..., T) (the triangles');
+    ``lower`` and ``upper`` are the quantiles at ``levels`` of the final count (equal to
+    ``reported`` for complete days).
     """
 
     reported: FloatArray
@@ -34,13 +36,14 @@ def chain_ladder(triangle: npt.ArrayLike) -> FloatArray:
 
     Parameters
     ----------
-    triangle : array_like, shape (T, D)
+    triangle : array_like, shape (..., T, D)
         ``triangle[t, d]``: counts of reference day ``t`` reported ``d`` days later; NaN where
-        ``t + d`` is past the last day known (the lower right triangle).
+        ``t + d`` is past the last day known (the lower right triangle). Leading axes are
+        separate triangles (districts), each with its own factors.
 
     Returns
     -------
-    ndarray, shape (T,)
+    ndarray, shape (..., T)
         Reported counts extended by the development factors
         ``f_d = Σ_t C[t, d + 1] / Σ_t C[t, d]`` of the cumulative counts ``C``, estimated on the
         rows where both are known.
@@ -52,18 +55,19 @@ def chain_ladder(triangle: npt.ArrayLike) -> FloatArray:
        baselinenowcast package of the epinowcast community.
     """
     counts = _triangle(triangle)
-    cumulative = np.cumsum(np.nan_to_num(counts), axis=1)
     known = ~np.isnan(counts)
-    cumulative = np.where(known, cumulative, np.nan)
-    rows, delays = counts.shape
-    last_known = known.sum(axis=1) - 1  # index of the last known delay per row
-    estimate = cumulative[np.arange(rows), np.maximum(last_known, 0)]
+    cumulative = np.where(known, np.cumsum(np.nan_to_num(counts), axis=-1), 0.0)
+    delays = counts.shape[-1]
+    last_known = known.sum(axis=-1) - 1  # index of the last known delay per row
+    at = np.maximum(last_known, 0)[..., None]
+    estimate = np.take_along_axis(cumulative, at, axis=-1)[..., 0]
     estimate = np.where(last_known >= 0, estimate, 0.0)
     for d in range(delays - 1):
-        both = known[:, d + 1]
-        below = cumulative[both, d].sum()
-        factor = cumulative[both, d + 1].sum() / below if below > 0 else 1.0
-        estimate = np.where(last_known <= d, estimate * factor, estimate)
+        both = known[..., d + 1]
+        below = np.where(both, cumulative[..., d], 0.0).sum(axis=-1)
+        above = np.where(both, cumulative[..., d + 1], 0.0).sum(axis=-1)
+        factor = np.where(below > 0, above / np.where(below > 0, below, 1.0), 1.0)
+        estimate = np.where(last_known <= d, estimate * factor[..., None], estimate)
     result: FloatArray = estimate
     return result
 
@@ -84,8 +88,9 @@ def nowcast(
 
     Parameters
     ----------
-    triangle : array_like, shape (T, D)
-        As in `chain_ladder`.
+    triangle : array_like, shape (..., T, D)
+        As in `chain_ladder`; leading axes are separate triangles, each banded by its own
+        errors (the arrays of the result then have those axes too).
     levels : (float, float)
         Lower and upper quantile levels of the band.
     past_days : int
@@ -96,47 +101,59 @@ def nowcast(
     low, high = levels
     if not 0 < low < high < 1:
         raise ValueError(f"levels: expected 0 < lower < upper < 1, got {levels}")
-    rows, delays = counts.shape
-    reported = np.nansum(counts, axis=1)
+    rows, delays = counts.shape[-2:]
+    reported = np.nansum(counts, axis=-1)
     expected = chain_ladder(counts)
-    final = reported.copy()
-    complete = ~np.isnan(counts[:, -1])
-    errors: list[list[float]] = [[] for _ in range(delays)]
+    complete = ~np.isnan(counts[..., -1])
+    errors: list[list[FloatArray]] = [[] for _ in range(delays)]
     day = np.arange(rows)[:, None] + np.arange(delays)[None, :]
     for cut in range(rows - delays, max(rows - delays - past_days, delays) - 1, -1):
-        then = np.where(day <= cut, counts, np.nan)[: cut + 1]
+        then = np.where(day <= cut, counts, np.nan)[..., : cut + 1, :]
         estimate = chain_ladder(then)
-        so_far = np.nansum(then, axis=1)
+        so_far = np.nansum(then, axis=-1)
         for back in range(delays - 1):
             t = cut - back
-            if t >= 0 and complete[t]:
-                errors[back].append(
-                    float((final[t] - estimate[t]) / _scale(estimate[t] - so_far[t]))
+            if t >= 0 and complete[..., t].any():
+                error = (reported[..., t] - estimate[..., t]) / _scale(
+                    estimate[..., t] - so_far[..., t]
                 )
+                errors[back].append(np.where(complete[..., t], error, np.nan))
     lower, upper = expected.copy(), expected.copy()
     for back in range(delays - 1):
         t = rows - 1 - back
         if t < 0 or not errors[back]:
             continue
-        shift = np.quantile(np.asarray(errors[back]), [low, high]) * _scale(
-            expected[t] - reported[t]
+        past = np.stack(errors[back], axis=-1)
+        seen = ~np.all(np.isnan(past), axis=-1)
+        if np.all(seen) and not np.isnan(past).any():
+            quantiles = np.quantile(past, [low, high], axis=-1)  # the usual case, far quicker
+        else:
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a triangle with no past error
+                quantiles = np.nanquantile(past, [low, high], axis=-1)
+        scale = _scale(expected[..., t] - reported[..., t])
+        floor = reported[..., t]
+        lower[..., t] = np.where(
+            seen, np.maximum(expected[..., t] + quantiles[0] * scale, floor), lower[..., t]
         )
-        lower[t] = max(expected[t] + shift[0], reported[t])
-        upper[t] = max(expected[t] + shift[1], reported[t])
+        upper[..., t] = np.where(
+            seen, np.maximum(expected[..., t] + quantiles[1] * scale, floor), upper[..., t]
+        )
     lower = np.minimum(lower, expected)
     upper = np.maximum(upper, expected)
     return Nowcast(reported=reported, expected=expected, lower=lower, upper=upper, levels=levels)
 
 
-def _scale(still_to_come: float) -> float:
+def _scale(still_to_come: npt.ArrayLike) -> FloatArray:
     # Counts still to come vary about as a Poisson count does: errors are compared per unit of
     # its standard deviation, so that days of 20 and of 2,000 cases teach the same band.
-    return float(np.sqrt(max(still_to_come, 0.0) + 1.0))
+    scale: FloatArray = np.sqrt(np.maximum(np.asarray(still_to_come, dtype=np.float64), 0.0) + 1.0)
+    return scale
 
 
 def _triangle(triangle: npt.ArrayLike) -> FloatArray:
     counts = np.asarray(triangle, dtype=np.float64)
-    if counts.ndim != 2 or counts.shape[1] < 2:
+    if counts.ndim < 2 or counts.shape[-1] < 2:
         raise ValueError(f"triangle: expected shape (days, delays >= 2), got {counts.shape}")
     finite = counts[~np.isnan(counts)]
     if np.any(~np.isfinite(finite)) or np.any(finite < 0):

@@ -163,7 +163,10 @@ def estimate_rt(
     Raises
     ------
     ValueError
-        Naming the argument at fault.
+        If ``incidence`` or ``imported`` is not a finite, non-negative matrix (or they differ
+        in shape), the serial interval is ill-formed, the window is not shorter than the
+        series, the prior is not positive or a quantile level is outside (0, 1); the message
+        names the argument.
 
     References
     ----------

@@ -21,7 +21,10 @@ from xietong.auth import service as auth_service
 from xietong.cases.clusters.service import chunks
 from xietong.cases.contacts.batch import NewContact, insert_contacts
 from xietong.cases.contacts.needs import refer_if_elsewhere, refer_person
-from xietong.cases.models import Case, CloseContact, ContactReferralNeed, QuarantineOrder
+from xietong.cases.models import Case, ContactReferralNeed, QuarantineOrder
+
+# `CloseContact` is the record type this service returns: the flows name it from here.
+from xietong.cases.models import CloseContact as CloseContact
 from xietong.cases.quarantine.service import order_reads
 from xietong.cases.schemas import (
     ContactCreate,

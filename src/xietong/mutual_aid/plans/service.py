@@ -6,6 +6,7 @@ or rejected. Each step tells the districts concerned through the outbox.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
@@ -22,7 +23,13 @@ from xietong.mutual_aid.models import AidPlan, PlanCell, PlanTransfer, TransferO
 from xietong.mutual_aid.orders.service import announce_order, order_read
 from xietong.mutual_aid.outlook import service as outlook
 from xietong.mutual_aid.outlook.demand import PLANNED_RESOURCES
-from xietong.mutual_aid.plans.placement import StayPlan, StayProblem, keep_at_home, place_arrivals
+from xietong.mutual_aid.plans.placement import (
+    FloatArray,
+    StayPlan,
+    StayProblem,
+    keep_at_home,
+    place_arrivals,
+)
 from xietong.mutual_aid.schemas import (
     FlowRow,
     FlowTable,
@@ -79,11 +86,44 @@ def propose_plan(
         raise PermissionDenied(f"role {principal.role} may not compute a mutual-aid plan")
     first_day = request.first_day or local_day(now, tz)
     view = outlook.outlook(session, first_day=first_day, days=request.days, inputs=request, tz=tz)
-    resources = PLANNED_RESOURCES
+    max_travel = _max_travel_km(request)
+    problem = _stay_problem(request, view, max_travel_km=max_travel)
+    placed = place_arrivals(problem)
+    transfers = _transfer_reads(view, placed)
+    plan = AidPlan(
+        status="proposed",
+        first_day=view.days[0],
+        last_day=view.days[-1],
+        policy_version=view.policy_version,
+        demand_source=view.demand.source,
+        demand_quantile=view.demand.quantile,
+        parameters=_parameters(request, view, problem, max_travel_km=max_travel),
+        total_arrivals=int(placed.total_arrivals),
+        total_unmet=int(placed.total_unmet),
+        total_transferred=int(placed.total_transferred),
+        transferred_unit_km=float(placed.transferred_unit_km),
+        created_by=principal.username,
+        created_at=now,
+        updated_at=now,
+    )
+    if request.store:
+        _store(session, plan, view=view, placed=placed, transfers=transfers, now=now)
+    return _plan_read(plan, transfers=transfers, shortages=_shortage_reads(view, placed))
+
+
+def _max_travel_km(request: PlanRequest) -> FloatArray:
+    """How far each planned resource may travel: no limit unless the request sets one."""
     by_resource = {str(r): km for r, km in (request.max_travel_km_by_resource or {}).items()}
     default_reach = request.max_travel_km if request.max_travel_km is not None else math.inf
-    max_travel = np.array([by_resource.get(r, default_reach) for r in resources])
-    problem = StayProblem(
+    return np.array([by_resource.get(r, default_reach) for r in PLANNED_RESOURCES])
+
+
+def _stay_problem(
+    request: PlanRequest, view: outlook.Outlook, *, max_travel_km: FloatArray
+) -> StayProblem:
+    """Where the arrivals of each planned resource may stay: free capacity, stays, distances."""
+    resources = PLANNED_RESOURCES
+    return StayProblem(
         district_codes=view.district_codes,
         resources=resources,
         days=view.days,
@@ -91,16 +131,22 @@ def propose_plan(
         free_capacity=np.stack([view.capacity[r] - view.in_use[r] for r in resources]),
         stay_days=tuple(view.rules.stay_days(r) for r in resources),
         distance_km=view.distance_km,
-        max_travel_km=max_travel,
+        max_travel_km=max_travel_km,
         transfer_penalty_km=request.transfer_penalty_km,
     )
-    placed = place_arrivals(problem)
-    unmet_at_home = int(keep_at_home(problem).sum())
-    parameters: dict[str, object] = {
+
+
+def _parameters(
+    request: PlanRequest, view: outlook.Outlook, problem: StayProblem, *, max_travel_km: FloatArray
+) -> dict[str, object]:
+    """What the plan was computed with, kept with it, and what keeping every arrival at home
+    would have left unmet (the plan's baseline)."""
+    resources = problem.resources
+    return {
         "days": request.days,
         "max_travel_km": {
             r: (None if math.isinf(v) else v)
-            for r, v in zip(resources, max_travel.tolist(), strict=True)
+            for r, v in zip(resources, max_travel_km.tolist(), strict=True)
         },
         "transfer_penalty_km": request.transfer_penalty_km,
         "stay_days": dict(zip(resources, problem.stay_days, strict=True)),
@@ -119,83 +165,83 @@ def propose_plan(
             if getattr(request, name) is not None
         ),
         "note": request.note,
-        "unmet_if_kept_at_home": unmet_at_home,
+        "unmet_if_kept_at_home": int(keep_at_home(problem).sum()),
     }
-    ids = view.district_ids
-    km = view.distance_km
+
+
+def _transfer_reads(view: outlook.Outlook, placed: StayPlan) -> list[TransferRead]:
     index = {code: i for i, code in enumerate(view.district_codes)}
-    transfers = [
+    return [
         TransferRead(
             resource=t.resource,
             from_district_code=t.from_code,
             to_district_code=t.to_code,
             day=t.day,
             amount=int(t.amount),
-            distance_km=float(km[index[t.from_code], index[t.to_code]]),
+            distance_km=float(view.distance_km[index[t.from_code], index[t.to_code]]),
         )
         for t in placed.transfers
     ]
-    shortages = [
+
+
+def _shortage_reads(view: outlook.Outlook, placed: StayPlan) -> list[ShortageRead]:
+    return [
         ShortageRead(
-            resource=resources[r],
+            resource=PLANNED_RESOURCES[r],
             district_code=view.district_codes[d],
             day=view.days[t],
             amount=int(placed.shortage[r, d, t]),
         )
         for r, d, t in zip(*np.nonzero(placed.shortage), strict=True)
     ]
-    plan = AidPlan(
-        status="proposed",
-        first_day=view.days[0],
-        last_day=view.days[-1],
-        policy_version=view.policy_version,
-        demand_source=view.demand.source,
-        demand_quantile=view.demand.quantile,
-        parameters=parameters,
-        total_arrivals=int(placed.total_arrivals),
-        total_unmet=int(placed.total_unmet),
-        total_transferred=int(placed.total_transferred),
-        transferred_unit_km=float(placed.transferred_unit_km),
-        created_by=principal.username,
-        created_at=now,
-        updated_at=now,
+
+
+def _store(
+    session: Session,
+    plan: AidPlan,
+    *,
+    view: outlook.Outlook,
+    placed: StayPlan,
+    transfers: Sequence[TransferRead],
+    now: datetime,
+) -> None:
+    """Write the proposed plan with its transfers and cells, and tell the command centre."""
+    ids = view.district_ids
+    index = {code: i for i, code in enumerate(view.district_codes)}
+    session.add(plan)
+    session.flush()
+    bulk_insert(
+        session,
+        PlanTransfer.__table__,  # type: ignore[arg-type]
+        TRANSFER_COLUMNS,
+        [
+            (
+                plan.id,
+                t.resource,
+                ids[index[t.from_district_code]],
+                ids[index[t.to_district_code]],
+                t.day,
+                t.amount,
+                t.distance_km,
+            )
+            for t in transfers
+        ],
     )
-    if request.store:
-        session.add(plan)
-        session.flush()
-        bulk_insert(
-            session,
-            PlanTransfer.__table__,  # type: ignore[arg-type]
-            TRANSFER_COLUMNS,
-            [
-                (
-                    plan.id,
-                    t.resource,
-                    ids[index[t.from_district_code]],
-                    ids[index[t.to_district_code]],
-                    t.day,
-                    t.amount,
-                    t.distance_km,
-                )
-                for t in transfers
-            ],
-        )
-        bulk_insert(
-            session,
-            PlanCell.__table__,  # type: ignore[arg-type]
-            CELL_COLUMNS,
-            _cells(plan.id, view, placed),
-        )
-        session.flush()
-        sources.deliver(
-            session,
-            topic="resources.plan.proposed",
-            payload=_plan_payload(plan),
-            audience=[None],
-            key=f"resources.plan.{plan.id}.proposed",
-            now=now,
-        )
-    return _plan_read(plan, transfers=transfers, shortages=shortages)
+    bulk_insert(
+        session,
+        PlanCell.__table__,  # type: ignore[arg-type]
+        CELL_COLUMNS,
+        _cells(plan.id, view, placed),
+    )
+    session.flush()
+    sources.deliver(
+        session,
+        topic="resources.plan.proposed",
+        payload=_plan_payload(plan),
+        audience=[None],
+        key=f"resources.plan.{plan.id}.proposed",
+        now=now,
+    )
 
 
 def _cells(plan_id: int, view: outlook.Outlook, placed: StayPlan) -> list[tuple[object, ...]]:

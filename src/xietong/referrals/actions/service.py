@@ -114,15 +114,7 @@ def act(
         ) from None
     policy = Policies(session, tz).at(at)
     note = note.strip() if note and note.strip() else None
-    target: int | None = None
-    if action in NEW_HOP:
-        if not to_district_code:
-            _refuse(referral, "to_district_code", "name the district to push the referral to")
-        target = areas_service.get_district(session, code=str(to_district_code)).id
-        if target == referral.to_district_id:
-            _refuse(
-                referral, "to_district_code", "the referral is with this district", to_district_code
-            )
+    target = _next_district(session, referral, to_district_code) if action in NEW_HOP else None
     if action in (Action.decline, Action.reroute) and note is None:
         _refuse(referral, "reason", "a reason is required to decline")
     if action is Action.close and note is None and policy.referral_sla.feedback_required_to_close:
@@ -143,21 +135,7 @@ def act(
         )
         detail = {"from_district_id": previous_receiver, "to_district_id": target}
     referral.status = after.value
-    referral.updated_at = at
-    if action is Action.acknowledge:
-        referral.acknowledged_at = at
-    elif action is Action.locate:
-        referral.located_at = at
-    elif action is Action.control:
-        referral.controlled_at = at
-    elif action is Action.close:
-        referral.closed_at = at
-        referral.feedback = note
-        # The receiving district keeps the person as long as the quarantine it set can last.
-        _grant_until(session, referral, until=at + timedelta(days=policy.quarantine.total_days))
-    elif action in (Action.decline, Action.reroute):
-        referral.declined_at = at
-        referral.decline_reason = note
+    _stamp(session, referral, action, at=at, note=note, policy=policy)
     _record(
         session,
         referral,
@@ -173,6 +151,45 @@ def act(
     if action is Action.decline:
         _withdraw_grant(session, referral, previous_receiver, at)
     return referral
+
+
+def _next_district(session: Session, referral: Referral, to_district_code: str | None) -> int:
+    """The district a referral is pushed on to: named, and not the one that holds it."""
+    if not to_district_code:
+        _refuse(referral, "to_district_code", "name the district to push the referral to")
+    target = areas_service.get_district(session, code=str(to_district_code)).id
+    if target == referral.to_district_id:
+        _refuse(
+            referral, "to_district_code", "the referral is with this district", to_district_code
+        )
+    return target
+
+
+def _stamp(
+    session: Session,
+    referral: Referral,
+    action: Action,
+    *,
+    at: datetime,
+    note: str | None,
+    policy: Policy,
+) -> None:
+    """When the step was taken, on the referral, with the feedback or the reason it carries."""
+    referral.updated_at = at
+    if action is Action.acknowledge:
+        referral.acknowledged_at = at
+    elif action is Action.locate:
+        referral.located_at = at
+    elif action is Action.control:
+        referral.controlled_at = at
+    elif action is Action.close:
+        referral.closed_at = at
+        referral.feedback = note
+        # The receiving district keeps the person as long as the quarantine it set can last.
+        _grant_until(session, referral, until=at + timedelta(days=policy.quarantine.total_days))
+    elif action in (Action.decline, Action.reroute):
+        referral.declined_at = at
+        referral.decline_reason = note
 
 
 def _start_hop(
