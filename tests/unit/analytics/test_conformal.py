@@ -4,6 +4,7 @@ coverage, and a forecast never uses what came after its own date."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from xietong.analytics.core.conformal import recalibrate
@@ -58,3 +59,32 @@ def test_without_enough_past_errors_the_model_is_kept() -> None:
     tuned = recalibrate(model, observed, origin_days=np.arange(5), levels=LEVELS, min_scores=100)
 
     np.testing.assert_array_equal(tuned, model)
+
+
+def test_too_wide_bands_are_narrowed_and_districts_of_every_size_share_the_scores() -> None:
+    rng = np.random.default_rng(3)
+    size = np.array([20.0, 20_000.0])  # a small and a large district, same relative noise
+    median = size * rng.lognormal(0.0, 0.3, size=(300, 7, 2))
+    observed = median * (1.0 + 0.05 * rng.standard_normal(median.shape))
+    # the model says ±50 % where the truth varies by ±5 %
+    model = median[..., None] * (1.0 + 0.5 * stats.norm.ppf(LEVELS))
+
+    tuned = recalibrate(
+        model, observed, origin_days=np.arange(300), levels=LEVELS, lookback_days=60
+    )
+
+    scored = slice(100, 300)
+    for central in (0.5, 0.9):
+        raw = interval_coverage(model[scored], observed[scored], levels=LEVELS, central=central)
+        fixed = interval_coverage(tuned[scored], observed[scored], levels=LEVELS, central=central)
+        assert raw.mean() > 0.99
+        assert fixed.mean() < raw.mean()
+    np.testing.assert_array_equal(tuned[scored, :, :, 11], model[scored, :, :, 11])
+
+
+def test_levels_not_symmetric_about_the_median_are_refused() -> None:
+    model, observed = _overconfident(5, 3, seed=1)
+    levels = np.linspace(0.05, 0.9, LEVELS.size)
+
+    with pytest.raises(ValueError, match="levels"):
+        recalibrate(model, observed, origin_days=np.arange(5), levels=levels)

@@ -33,9 +33,10 @@ def recalibrate(
     origin ``t`` uses the scores of forecasts whose target day ``o + h`` is at most ``t`` and
     whose origin is within the last ``lookback_days`` days: its interval becomes
     ``[l − a s, u + a s]`` with ``a`` the conformal quantile (level ⌈(n + 1)(1 − 2τ)⌉ / n) of
-    the ``n`` scores and ``s = (m + 1)^p`` its own [2]_. Scores come from the same horizon and
-    every district first; horizons nearest to ``h`` are added until there are ``min_scores``.
-    With fewer the model's own quantiles are kept. The median is left where the model put it.
+    the ``n`` scores and ``s = (m + 1)^p`` its own [2]_; narrowed, it closes at the median.
+    Scores come from the same horizon and every district first; horizons nearest to ``h`` are
+    added until there are ``min_scores``. With fewer the model's own quantiles are kept. The
+    median is left where the model put it.
 
     The scores are in persons rather than on the log scale: the natural-scale WIS is ruled by
     the days of many cases, where a log-scale band set from the errors of days of few cases
@@ -102,8 +103,11 @@ def recalibrate(
             at = np.minimum(np.ceil((n + 1) * coverage) / n, 1.0)
             widen = np.array([np.quantile(scores[:, k], at[k]) for k in range(pairs)])
             shift = widen[None, :] * scale[o, h][:, None]  # (D, pairs)
-            result[o, h, :, :pairs] = lower[o, h] - shift
-            result[o, h, :, ::-1][:, :pairs] = upper[o, h] + shift
+            # An interval narrowed (scores pooled from districts of other sizes can ask more
+            # than it has) closes on the median, never past it.
+            middle = q[o, h, :, pairs : pairs + 1]
+            result[o, h, :, :pairs] = np.minimum(lower[o, h] - shift, middle)
+            result[o, h, :, ::-1][:, :pairs] = np.maximum(upper[o, h] + shift, middle)
     final: FloatArray = np.sort(result, axis=-1)
     return final
 
