@@ -61,11 +61,9 @@ def test_the_overview_shows_the_trend_the_api_gives(
         assert shaded[unit["code"]][0] == (
             "未报告" if surface_cases is None else str(surface_cases)
         )
-    # The busiest district's shape is in the darkest class of the first layer.
+    # The busiest district's shape is in the darkest class (b4) of the first layer (l0).
     top = max(api["districts"], key=lambda u: u["series"][-1]["surface_cases"] or 0)
-    assert (top["code"], "d surface4") in [
-        (c, k.split(" zones")[0]) for c, k in map_paths(page.text)
-    ]
+    assert (top["code"], "l0b4") in [(c, k.split()[1]) for c, k in map_paths(page.text)]
 
 
 def test_phase_and_rt_are_read_on_the_last_complete_day(

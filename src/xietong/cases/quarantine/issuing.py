@@ -24,9 +24,8 @@ from xietong.cases.quarantine.rules import (
     choose_facility,
     plan_quarantine,
 )
-from xietong.cases.quarantine.service import beds_taken
+from xietong.cases.quarantine.service import beds_taken, quarantine_facilities
 from xietong.policy.service import policy_in_force
-from xietong.resources.places import service as places_service
 from xietong.storage.bulk_sql import chunks, dialect_of, insert_with_ids, member_of
 
 
@@ -145,15 +144,7 @@ class _Beds:
         if not days:
             return
         for district_id in sorted({c.district_id for c in contacts}):
-            self.facilities[district_id] = [
-                FacilityBeds(f.id, f.code, f.beds, f.available_from, f.available_to)
-                for f in places_service.active_facilities(
-                    session,
-                    district_id=district_id,
-                    kind=places_service.CENTRALISED_QUARANTINE,
-                    lock=True,
-                )
-            ]
+            self.facilities[district_id] = quarantine_facilities(session, district_id=district_id)
         facility_ids = [f.id for found in self.facilities.values() for f in found]
         if facility_ids:
             self.occupied = beds_taken(

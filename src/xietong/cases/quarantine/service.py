@@ -148,11 +148,10 @@ def bed_occupancy(session: Session, *, day: date) -> dict[int, dict[str, int]]:
     return used
 
 
-def assign_bed(session: Session, *, district_id: int, days: Sequence[date]) -> int | None:
-    """A facility of the district with a free bed on every one of `days`, or None."""
-    if not days:
-        return None
-    facilities = [
+def quarantine_facilities(session: Session, *, district_id: int) -> list[FacilityBeds]:
+    """The district's centralised quarantine facilities with their beds, their rows locked until
+    the caller's transaction ends (PostgreSQL) so that two orders never take the same last bed."""
+    return [
         FacilityBeds(f.id, f.code, f.beds, f.available_from, f.available_to)
         for f in places_service.active_facilities(
             session,
@@ -161,6 +160,13 @@ def assign_bed(session: Session, *, district_id: int, days: Sequence[date]) -> i
             lock=True,
         )
     ]
+
+
+def assign_bed(session: Session, *, district_id: int, days: Sequence[date]) -> int | None:
+    """A facility of the district with a free bed on every one of `days`, or None."""
+    if not days:
+        return None
+    facilities = quarantine_facilities(session, district_id=district_id)
     if not facilities:
         return None
     occupied = beds_taken(
