@@ -17,10 +17,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xietong.storage.base import Base, BigIntPK, UTCDateTime
+
+# The same expression in the index and in the search, written out (not bound parameters) so
+# that both PostgreSQL and SQLite match the query to the index.
+ID_TAIL_SQL = "substr(id_masked, 15, 4)"
 
 
 class Person(Base):
@@ -32,6 +37,9 @@ class Person(Base):
         Index("ix_people_person_name_birth", "name_hash", "birth_date"),
         Index("ix_people_person_phone_birth", "phone_hash", "birth_date"),
         Index("ix_people_person_phone_tail", "phone_tail_hash"),
+        # The ID's last four characters as read out on the telephone (`people.search`): every
+        # number is 18 characters, so the masked form keeps them at 15-18 on both backends.
+        Index("ix_people_person_id_tail", text(ID_TAIL_SQL)),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, literal_column
 from sqlalchemy.orm import Session
 
 from xietong.core.principal import Permission, Principal
-from xietong.people.models import Person
+from xietong.people.models import ID_TAIL_SQL, Person
 from xietong.people.protection import PersonalDataProtector
 from xietong.people.schemas import PersonSummary
 from xietong.people.service import audit_persons, summaries, visible_persons
@@ -26,7 +26,7 @@ def find_by_id_tail(
     tail = tail.strip().upper()
     if len(tail) != 4 or not tail.isalnum():
         return []
-    matches = Person.id_masked.like(f"%{tail}")
+    matches = literal_column(ID_TAIL_SQL) == tail
     return _found(session, principal, matches, at=at, limit=limit, why=f"ID ending {tail}")
 
 
