@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, delete, exists, func, select
+from sqlalchemy import and_, case, delete, exists, func, select, true
 from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
@@ -262,6 +262,9 @@ def coverage(
                 PlannedBuilding.day == day,
             ),
         )
+        # A district's user reads its own district only: the city's persons are not counted
+        # for a row that would not be shown.
+        .where(true() if only is None else PlannedBuilding.district_id == only)
         .subquery()
     )
     sampled_that_round = exists().where(
@@ -289,7 +292,7 @@ def coverage(
                 func.sum(case((LabResult.outcome == "positive", 1), else_=0)),
             )
             .outerjoin(LabResult, LabResult.tube_id == Tube.id)
-            .where(Tube.round_day == day)
+            .where(Tube.round_day == day, true() if only is None else Tube.district_id == only)
             .group_by(Tube.district_id)
         )
     }
