@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
@@ -135,7 +135,7 @@ def active_orders_at(
 def bed_holders(
     session: Session,
     *,
-    key: ColumnElement[Any],
+    key: InstrumentedAttribute[Any],
     days: Sequence[date],
     where: Sequence[ColumnElement[bool]] = (),
 ) -> Counter[tuple[Any, date]]:

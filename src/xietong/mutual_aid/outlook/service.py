@@ -177,9 +177,10 @@ def _projection(
         quantile=quantile,
     )
     # Shared between views from now on: nobody may change it in place.
-    for array in (made.new_cases, made.growth_rate):
-        if array is not None:
-            array.setflags(write=False)
+    shared: list[FloatArray | None] = [made.new_cases, made.growth_rate]
+    for kept_array in shared:
+        if kept_array is not None:
+            kept_array.setflags(write=False)
     with _projections_lock:
         _projections[key] = made
         while len(_projections) > PROJECTIONS_KEPT:
