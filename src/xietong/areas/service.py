@@ -106,8 +106,13 @@ def distance_matrix(session: Session) -> DistanceMatrix:
     order = sorted(codes.values())
     index = {code: i for i, code in enumerate(order)}
     km = [[0.0] * len(order) for _ in order]
-    for row in session.scalars(select(DistrictDistance)):
-        km[index[codes[row.from_district_id]]][index[codes[row.to_district_id]]] = row.km
+    # Plain rows, not 1,681 ORM objects: the mutual-aid page reads the matrix on every view.
+    for from_id, to_id, distance in session.execute(
+        select(
+            DistrictDistance.from_district_id, DistrictDistance.to_district_id, DistrictDistance.km
+        )
+    ):
+        km[index[codes[from_id]]][index[codes[to_id]]] = distance
     return DistanceMatrix(codes=order, km=km)
 
 

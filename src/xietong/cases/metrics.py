@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xietong.cases.models import Case, QuarantineOrder
-from xietong.cases.quarantine.service import occupies_bed_on
+from xietong.cases.quarantine.service import bed_holders
 from xietong.cases.schemas import DAILY_FIGURES
 from xietong.cases.service import case_visibility
 from xietong.core.clock import local_day
@@ -114,15 +114,17 @@ def daily_metrics(
         figures["conversions"] += count
         figures["new_confirmed"] += count
         figures["found_under_control" if under_control else "found_on_surface"] += count
-    for day in days:
-        for district, count in session.execute(
-            select(QuarantineOrder.district_id, func.count(QuarantineOrder.id))
-            .where(occupies_bed_on(day), QuarantineOrder.district_id.in_(districts))
-            .group_by(QuarantineOrder.district_id)
-        ):
-            figures = result.get((district, day))
-            if figures is not None:
-                figures["quarantine_occupancy"] = count
+    # Beds held on each day (`occupies_bed_on`), every day in one query.
+    held = bed_holders(
+        session,
+        key=QuarantineOrder.district_id,
+        days=days,
+        where=[QuarantineOrder.district_id.in_(districts)],
+    )
+    for (district, day), count in held.items():
+        figures = result.get((district, day))
+        if figures is not None:
+            figures["quarantine_occupancy"] = count
     return result
 
 

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from xietong.areas import service as areas_service
 from xietong.core.principal import Principal
 from xietong.screening import service as screening_service
 from xietong.screening.schemas import PlanRead
@@ -56,18 +57,26 @@ def read_plan(
     offset: int = 0,
     wind_down_first_rounds: Mapping[int, date] | None = None,
 ) -> PlanRead:
-    """The issued plan of `day`, or — before it is issued — what it would be now (a preview)."""
+    """The issued plan of `day`, or — before it is issued — what it would be now (a preview).
+
+    The preview is computed for the district shown (the caller's, or the one asked for) only:
+    the figures are the city preview's of that district, without reading the city's persons.
+    """
     plan = screening_service.get_issued_plan(session, day=day)
     if plan is not None:
         entries = screening_service.stored_entries(session, day=day)
         high_risk = plan.high_risk_buildings
     else:
         locked = zones_service.active_high_risk_building_ids(session, day=day)
+        shown = principal.district_id
+        if shown is None and district_code is not None:
+            shown = areas_service.get_district(session, code=district_code).id
         entries = screening_service.compute_plan(
             session,
             day=day,
             high_risk_building_ids=locked,
             wind_down_first_rounds=wind_down_first_rounds,
+            district_id=shown,
         )
         high_risk = len(locked)
     return screening_service.plan_read(

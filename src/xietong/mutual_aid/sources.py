@@ -20,7 +20,7 @@ from xietong.screening import service as screening_service
 
 def bed_occupancy(session: Session, *, days: Sequence[date]) -> list[dict[int, dict[str, int]]]:
     """Beds held on each day by quarantine orders: district of the bed → facility kind → beds."""
-    return [quarantine_service.bed_occupancy(session, day=day) for day in days]
+    return quarantine_service.bed_occupancy_by_day(session, days=days)
 
 
 def new_cases(

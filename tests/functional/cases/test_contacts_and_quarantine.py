@@ -433,3 +433,45 @@ def test_a_reported_contacts_order_holds_its_person_though_it_does_not_name_it(
     assert positive.control_order_id == order.id
     session.refresh(order)
     assert order.status == "became_case"
+
+
+def test_beds_held_over_many_days_are_each_days_beds_read_alone(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    from xietong.cases import metrics as cases_metrics
+
+    make_facility(session, district_code=JIULONGPO, beds=3)
+    make_facility(session, district_code=SHAPINGBA, beds=2)
+    for code, contacts in ((JIULONGPO, 4), (SHAPINGBA, 1)):
+        case = make_case(session, protector, district_code=code)
+        for _ in range(contacts):
+            add_contact(session, protector, case)
+    ended = session.scalars(select(QuarantineOrder).where(QuarantineOrder.facility_id.is_not(None)))
+    first = ended.first()
+    assert first is not None and first.bed_from is not None
+    first.ended_on = first.bed_from + timedelta(days=2)  # released early
+    session.flush()
+    days = [DAY + timedelta(days=k) for k in range(-2, 14)]
+    every = quarantine_service.bed_occupancy_by_day(session, days=days)
+    districts = sorted(areas_service.district_code_by_id(session))
+    figures = cases_metrics.daily_metrics(
+        session, cells=[(d, day) for d in districts for day in days], tz=TZ
+    )
+    held_at_all = False
+    for day, beds in zip(days, every, strict=True):
+        # The same as one day's query (`occupies_bed_on`) each.
+        per_district = dict(
+            session.execute(
+                select(QuarantineOrder.district_id, func.count(QuarantineOrder.id))
+                .where(quarantine_service.occupies_bed_on(day))
+                .group_by(QuarantineOrder.district_id)
+            ).all()
+        )
+        assert {d: sum(kinds.values()) for d, kinds in beds.items()} == per_district
+        assert {
+            d: figures[d, day]["quarantine_occupancy"]
+            for d in districts
+            if figures[d, day]["quarantine_occupancy"]
+        } == per_district
+        held_at_all = held_at_all or bool(per_district)
+    assert held_at_all

@@ -183,3 +183,31 @@ def test_negative_screening_days_count_a_building_only_when_every_tube_is_negati
         session, building_ids=[building.id], first_day=DAY - timedelta(days=2), last_day=DAY
     )
     assert days == {building.id: {DAY} if counted else set()}
+
+
+def test_a_districts_preview_is_the_city_previews_entries_of_that_district(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    ids = areas_service.district_id_by_code(session)
+    # Persons staying in buildings of two central districts, one of them screened (a pool and a
+    # positive single tube in the prevalence window), and a high-risk building in a third.
+    for code, index in (("500107", 0), ("500107", 1), ("500106", 2)):
+        f.import_persons(session, protector, 12, district_code=code, building_index=index)
+    screened = f.import_persons(session, protector, 11, district_code="500106", building_index=0)
+    site = f.make_site(session, district_code="500106")
+    single = f.tube(site, screened[10:], pool_size=1)
+    f.register(session, f.tube(site, screened[:10]), single)
+    f.report(session, f.result(single.tube_code, "positive"))
+    locked = {building_in(session, "500108", 0).id}
+    for day in (DAY, DAY + timedelta(days=1)):
+        city = service.compute_plan(session, day=day, high_risk_building_ids=locked)
+        assert {e.district_id for e in city} >= {ids["500106"], ids["500107"], ids["500108"]}
+        assert sum(e.persons for e in city) > 0
+        for district_id in sorted(ids.values()):
+            assert service.compute_plan(
+                session, day=day, high_risk_building_ids=locked, district_id=district_id
+            ) == [e for e in city if e.district_id == district_id]
+            city_prevalence = service.district_prevalence(session, day=day)
+            assert service.district_prevalence(session, day=day, district_id=district_id) == {
+                d: p for d, p in city_prevalence.items() if d == district_id
+            }

@@ -198,3 +198,39 @@ def test_the_board_lists_the_overdue_referrals_of_one_district(
     listed = row_ids(page.text.split('id="overdue"')[1])
     assert theirs.id in listed
     assert others.id not in listed
+
+
+def test_the_board_audits_every_referral_it_lists_in_one_write(
+    app_client: TestClient, session: Session, protector: PersonalDataProtector
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import event, select
+
+    from xietong.auth.models import AuditEntry
+    from xietong.core.wallclock import SystemClock
+
+    # Pushed on 14 November 2022 (overdue), and half an hour ago (due within the hour): two lists.
+    overdue = [make_referral(session, protector, to_code=RECEIVER) for _ in (1, 2)]
+    soon = make_referral(session, protector, at=SystemClock().now() - timedelta(minutes=30))
+    log_in(app_client, session, role=Role.command)
+    first = session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1)) or 0
+    writes: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO AUTH_AUDIT"):
+            writes.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert app_client.get("/referrals/board").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    listed = session.scalars(
+        select(AuditEntry.entity_id).where(
+            AuditEntry.id > first, AuditEntry.entity == "referral", AuditEntry.action == "list"
+        )
+    ).all()
+    assert {str(r.id) for r in [*overdue, soon]} <= set(listed)
+    assert len(writes) == 1

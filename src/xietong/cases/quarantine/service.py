@@ -8,11 +8,13 @@ isolation starts, or until the order ends early (the contact became a case).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
@@ -130,22 +132,68 @@ def active_orders_at(
     return found
 
 
+def bed_holders(
+    session: Session,
+    *,
+    key: InstrumentedAttribute[Any],
+    days: Sequence[date],
+    where: Sequence[ColumnElement[bool]] = (),
+) -> Counter[tuple[Any, date]]:
+    """(key, day) → orders holding a facility bed on each of `days` (`occupies_bed_on`), read
+    in one query for all the days rather than one a day."""
+    if not days:
+        return Counter()
+    first, last = min(days), max(days)
+    rows = session.execute(
+        select(
+            key,
+            QuarantineOrder.bed_from,
+            QuarantineOrder.home_from,
+            QuarantineOrder.ended_on,
+            func.count(QuarantineOrder.id),
+        )
+        .where(
+            QuarantineOrder.facility_id.is_not(None),
+            QuarantineOrder.bed_from <= last,
+            QuarantineOrder.home_from > first,
+            or_(QuarantineOrder.ended_on.is_(None), QuarantineOrder.ended_on > first),
+            *where,
+        )
+        .group_by(
+            key, QuarantineOrder.bed_from, QuarantineOrder.home_from, QuarantineOrder.ended_on
+        )
+    )
+    held: Counter[tuple[Any, date]] = Counter()
+    wanted = sorted(set(days))
+    for value, bed_from, home_from, ended_on, count in rows:
+        for day in wanted:
+            if bed_from <= day < home_from and (ended_on is None or ended_on > day):
+                held[value, day] += int(count)
+    return held
+
+
 def bed_occupancy(session: Session, *, day: date) -> dict[int, dict[str, int]]:
     """Beds used on `day` by quarantine orders: district → facility kind → beds."""
-    rows = session.execute(
-        select(QuarantineOrder.facility_id, func.count(QuarantineOrder.id))
-        .where(occupies_bed_on(day))
-        .group_by(QuarantineOrder.facility_id)
-    ).all()
-    facilities = places_service.facilities_by_id(session, ids=[f for f, _ in rows])
-    used: dict[int, dict[str, int]] = {}
-    for facility_id, count in rows:
-        if facility_id is None:
-            continue
-        facility = facilities[facility_id]
-        kinds = used.setdefault(facility.district_id, {})
-        kinds[facility.kind] = kinds.get(facility.kind, 0) + int(count)
-    return used
+    return bed_occupancy_by_day(session, days=[day])[0]
+
+
+def bed_occupancy_by_day(
+    session: Session, *, days: Sequence[date]
+) -> list[dict[int, dict[str, int]]]:
+    """`bed_occupancy` of each of `days`, in their order (one query for them all)."""
+    held = bed_holders(session, key=QuarantineOrder.facility_id, days=days)
+    facilities = places_service.facilities_by_id(session, ids=sorted({f for f, _ in held}))
+    found: list[dict[int, dict[str, int]]] = []
+    for day in days:
+        used: dict[int, dict[str, int]] = {}
+        for (facility_id, on), count in sorted(held.items()):
+            if on != day:
+                continue
+            facility = facilities[facility_id]
+            kinds = used.setdefault(facility.district_id, {})
+            kinds[facility.kind] = kinds.get(facility.kind, 0) + count
+        found.append(used)
+    return found
 
 
 def quarantine_facilities(session: Session, *, district_id: int) -> list[FacilityBeds]:

@@ -5,6 +5,9 @@ and the dashboard start from, read from the capacity reports, the cases and scre
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,6 +22,7 @@ from xietong.mutual_aid import sources
 from xietong.mutual_aid.outlook.demand import (
     PLANNED_RESOURCES,
     DemandProjection,
+    Projection,
     StayRules,
     project_demand,
     project_new_cases,
@@ -82,7 +86,7 @@ def outlook(
         else _recent_cases(session, inputs=inputs, codes=codes, ids=ids, first_day=first_day, tz=tz)
     )
     population = _populations(session, ids)
-    projection = project_new_cases(
+    projection = _projection(
         recent,
         horizon_days=days,
         forecast_given=_series(inputs.forecast_new_cases, "forecast_new_cases", codes, days),
@@ -121,6 +125,67 @@ def outlook(
         distance_km=np.array(matrix.km, dtype=np.float64),
         tubes_source=tubes_source,
     )
+
+
+# `project_new_cases` is pure and draws its ensembles from a fixed seed: the same inputs give the
+# same projection. The mutual-aid page asks for the same outlook on every view (the model's 400
+# runs are most of its processor time), so the last few projections are kept under a digest of
+# every input; a changed count, population, distance or policy is another key.
+PROJECTIONS_KEPT = 8
+_projections: OrderedDict[str, Projection] = OrderedDict()
+_projections_lock = threading.Lock()
+
+
+def _projection(
+    recent: FloatArray,
+    *,
+    horizon_days: int,
+    forecast_given: FloatArray | None,
+    population: FloatArray,
+    distance_km: FloatArray,
+    lift_after_clean_days: int | None,
+    quantile: float | None,
+) -> Projection:
+    """`project_new_cases`, remembered under its inputs (a stated forecast is used as it is)."""
+    if forecast_given is not None:
+        return project_new_cases(
+            recent,
+            horizon_days=horizon_days,
+            forecast_given=forecast_given,
+            population=population,
+            distance_km=distance_km,
+            lift_after_clean_days=lift_after_clean_days,
+            quantile=quantile,
+        )
+    digest = hashlib.sha256(repr((horizon_days, lift_after_clean_days, quantile)).encode())
+    for array in (recent, population, distance_km):
+        values = np.ascontiguousarray(array, dtype=np.float64)
+        digest.update(repr(values.shape).encode())
+        digest.update(values.tobytes())
+    key = digest.hexdigest()
+    with _projections_lock:
+        kept = _projections.get(key)
+        if kept is not None:
+            _projections.move_to_end(key)
+            return kept
+    made = project_new_cases(
+        recent,
+        horizon_days=horizon_days,
+        population=population,
+        distance_km=distance_km,
+        lift_after_clean_days=lift_after_clean_days,
+        quantile=quantile,
+    )
+    # Shared between views from now on: nobody may change it in place.
+    shared: list[FloatArray | None] = [made.new_cases, made.growth_rate]
+    for kept_array in shared:
+        if kept_array is not None:
+            kept_array.setflags(write=False)
+    with _projections_lock:
+        _projections[key] = made
+        while len(_projections) > PROJECTIONS_KEPT:
+            _projections.popitem(last=False)
+    return made
 
 
 def _populations(session: Session, ids: Sequence[int]) -> FloatArray:

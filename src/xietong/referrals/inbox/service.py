@@ -8,6 +8,7 @@ feedback. Every read and list is audited, and so is each read of the person behi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -230,9 +231,13 @@ def list_referrals(
     sort: Sort = "urgent",
     limit: int = 50,
     offset: int = 0,
+    audited: bool = True,
 ) -> tuple[list[ReferralSummary], int]:
     """A page of referrals, most urgent first (open before closed, earliest deadline first), or
     in the order `sort` names; `assignee` keeps those given to that field worker.
+
+    The list is audited; a caller that reads several lists for one page passes `audited=False`
+    and writes the audit of them all at once with `audit_listed`.
 
     `inbox`: to the caller's district (command centre: escalated or declined, waiting for it);
     `outbox`: sent by the caller's district; `overdue`: past a deadline now; `escalated`:
@@ -282,15 +287,17 @@ def list_referrals(
     referrals = list(
         session.scalars(query.order_by(*_order(sort, now)).limit(limit).offset(offset))
     )
-    auth_service.record_audit(
-        session,
-        principal=principal,
-        action="list",
-        entity="referral",
-        entity_ids=[r.id for r in referrals],
-    )
+    if audited:
+        audit_listed(session, principal=principal, referral_ids=[r.id for r in referrals])
     codes = areas_service.district_code_by_id(session)
     return [_summary(r, codes, now) for r in referrals], total
+
+
+def audit_listed(session: Session, *, principal: Principal, referral_ids: Sequence[int]) -> None:
+    """The audit of referrals listed to `principal` (one write, however many lists)."""
+    auth_service.record_audit(
+        session, principal=principal, action="list", entity="referral", entity_ids=referral_ids
+    )
 
 
 def _order(sort: Sort, now: datetime) -> list[Any]:

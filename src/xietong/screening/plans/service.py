@@ -39,15 +39,20 @@ def building_code_by_id(session: Session) -> dict[int, str]:
     return {ref.id: code for code, ref in areas_service.building_index(session).items()}
 
 
-def _buildings(session: Session) -> list[planner.BuildingToPlan]:
+def _buildings(session: Session, *, district_id: int | None = None) -> list[planner.BuildingToPlan]:
+    """The buildings to plan (of one district when `district_id` is given) with the persons
+    staying in each."""
     central = {d.id for d in areas_service.list_districts(session) if d.central_urban}
     keys = people_service.person_keys()
+    counted = select(keys.c.current_building_id, func.count()).where(
+        keys.c.current_building_id.is_not(None)
+    )
+    if district_id is not None:
+        # A person's district of stay is its building's (`people.service`): one district's
+        # persons are read through the index on it, not the whole city's.
+        counted = counted.where(keys.c.current_district_id == district_id)
     persons: dict[int, int] = dict(
-        session.execute(
-            select(keys.c.current_building_id, func.count())
-            .where(keys.c.current_building_id.is_not(None))
-            .group_by(keys.c.current_building_id)
-        ).all()
+        session.execute(counted.group_by(keys.c.current_building_id)).all()
     )
     return [
         planner.BuildingToPlan(
@@ -58,11 +63,15 @@ def _buildings(session: Session) -> list[planner.BuildingToPlan]:
             persons=persons.get(ref.id, 0),
         )
         for code, ref in areas_service.building_index(session).items()
+        if district_id in (None, ref.district_id)
     ]
 
 
-def district_prevalence(session: Session, *, day: date) -> dict[int, float | None]:
-    """Share of positive persons in each district's screening over the policy's window.
+def district_prevalence(
+    session: Session, *, day: date, district_id: int | None = None
+) -> dict[int, float | None]:
+    """Share of positive persons in each district's screening over the policy's window (of
+    one district only when `district_id` is given).
 
     Known only for a district screened on at least as many days as the central urban area's
     rounds in the window; positive persons are positive single tubes (a pool is not a person).
@@ -81,7 +90,11 @@ def district_prevalence(session: Session, *, day: date) -> dict[int, float | Non
             ),
         )
         .outerjoin(LabResult, LabResult.tube_id == Tube.id)
-        .where(Tube.round_day >= first, Tube.round_day < day)
+        .where(
+            Tube.round_day >= first,
+            Tube.round_day < day,
+            true() if district_id is None else Tube.district_id == district_id,
+        )
         .group_by(Tube.district_id)
     )
     return {
@@ -96,14 +109,20 @@ def compute_plan(
     day: date,
     high_risk_building_ids: Collection[int],
     wind_down_first_rounds: Mapping[int, date] | None = None,
+    district_id: int | None = None,
 ) -> list[planner.PlanEntry]:
-    """The plan of `day` without storing it."""
+    """The plan of `day` without storing it; with `district_id`, that district's entries only.
+
+    A building's entry depends on the building, the persons staying in it, whether it is high
+    risk and its own district's prevalence and rounds, so one district's entries are the city
+    plan's entries of that district, computed from that district's persons and tubes alone.
+    """
     return planner.plan_day(
         day=day,
-        buildings=_buildings(session),
+        buildings=_buildings(session, district_id=district_id),
         high_risk_building_ids=high_risk_building_ids,
         rules=policy_in_force(session, day=day).screening,
-        prevalence=district_prevalence(session, day=day),
+        prevalence=district_prevalence(session, day=day, district_id=district_id),
         wind_down_first_rounds=wind_down_first_rounds,
     )
 

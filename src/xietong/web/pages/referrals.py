@@ -281,14 +281,23 @@ class PairCount:
 
 
 def _all_of_box(
-    session: Session, principal: Principal, box: Box, now: datetime
+    session: Session, principal: Principal, box: Box, now: datetime, listed: list[int]
 ) -> tuple[list[ReferralSummary], int]:
+    """The box's referrals (up to `BOARD_LIMIT`) and its total; their ids are added to `listed`
+    for the board's one audit write."""
     found: list[ReferralSummary] = []
     total = 0
     while len(found) < BOARD_LIMIT:
         items, total = query_service.list_referrals(
-            session, principal=principal, now=now, box=box, limit=_PAGE, offset=len(found)
+            session,
+            principal=principal,
+            now=now,
+            box=box,
+            limit=_PAGE,
+            offset=len(found),
+            audited=False,
         )
+        listed.extend(item.id for item in items)
         found.extend(items)
         if len(items) < _PAGE:
             break
@@ -304,12 +313,16 @@ def board_context(
 ) -> tuple[list[ReferralSummary], dict[str, Any]]:
     """The overdue referrals the board lists (of `district` if one is chosen), and its tiles,
     table of pairs and map."""
-    overdue, overdue_total = _all_of_box(session, principal, "overdue", viewer.now)
-    escalated, escalated_total = _all_of_box(session, principal, "escalated", viewer.now)
+    listed: list[int] = []
+    overdue, overdue_total = _all_of_box(session, principal, "overdue", viewer.now, listed)
+    escalated, escalated_total = _all_of_box(session, principal, "escalated", viewer.now, listed)
     # Each tile is the total of the list it links to: the same query, the same now.
-    _, due_soon_total = query_service.list_referrals(
-        session, principal=principal, now=viewer.now, box="due_soon", limit=1
+    due_soon, due_soon_total = query_service.list_referrals(
+        session, principal=principal, now=viewer.now, box="due_soon", limit=1, audited=False
     )
+    listed.extend(item.id for item in due_soon)
+    # What the board read, audited in one write rather than one per list.
+    query_service.audit_listed(session, principal=principal, referral_ids=listed)
     pairs: dict[tuple[str, str], list[Any]] = {}
     for item in overdue:
         entry = pairs.setdefault((item.from_district_code, item.to_district_code), [0, 0, None])
