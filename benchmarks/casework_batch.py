@@ -1,7 +1,8 @@
 """Cases per second with their close contacts: registered in batches against one at a time.
 
 Usage: .venv/bin/python -m benchmarks.casework_batch --cases 10000 [--contacts 3]
-       [--batch 2000] [--single-cases 500] [--postgres-url URL] [--skip-sqlite]
+       [--batch 2000] [--single-cases 500] [--line-list-cases 1000]
+       [--single-line-list-cases 200] [--postgres-url URL] [--skip-sqlite]
 The PostgreSQL URL defaults to XIETONG_TEST_DATABASE_URL; a fresh database is created and dropped.
 
 A fresh database per backend: synthetic areas, persons in bulk (100 to a building), and a
@@ -17,6 +18,12 @@ Both go through the same rules: classification at detection, places, building in
 the areas they propose, clusters, quarantine orders with beds, referral needs for contacts living
 in another district. The figure is cases (each with its contacts) per second of each path, and
 their ratio.
+
+Then line lists, on other persons: a list of `--line-list-cases` cases (person_id,
+classification, detected_at) and the list of their contacts (case_id, person_id, exposure),
+each imported by `flows.line_lists.import_line_list` in one transaction, through the batch path
+and (`--single-line-list-cases` cases, at most `--line-list-cases`) a row at a time (`by_row`).
+The figure is rows (cases and contacts) per second of each path, and their ratio.
 """
 
 from __future__ import annotations
@@ -189,10 +196,58 @@ def _batched(
     return time.perf_counter() - started
 
 
-def run_backend(url: str, *, cases: int, single: int, contacts: int, batch: int) -> dict[str, Any]:
+def _line_lists(
+    factory: Any, protector: Any, work: list[tuple[int, list[int]]], now: datetime, by_row: bool
+) -> tuple[float, int]:
+    """Seconds to import the line list of the cases of `work` and that of their contacts, and
+    the rows registered."""
+    import io
+
+    from xietong.core.principal import SYSTEM
+    from xietong.flows.line_lists import import_line_list
+    from xietong.storage.unit_of_work import unit_of_work
+
+    detected = [now - timedelta(hours=6) + timedelta(seconds=k) for k in range(len(work))]
+    cases_csv = "person_id,classification,detected_at\n" + "".join(
+        f"{p},confirmed,{d.isoformat()}\n" for (p, _), d in zip(work, detected, strict=True)
+    )
+    started = time.perf_counter()
+    with unit_of_work(factory, clock=SystemClock()) as session:
+        common: dict[str, Any] = {"principal": SYSTEM, "protector": protector, "now": now}
+        cases = import_line_list(
+            session, kind="cases", stream=io.StringIO(cases_csv), tz=TZ, by_row=by_row, **common
+        )
+        case_ids = [cases.registered[line] for line in range(2, len(work) + 2)]
+        contacts_csv = "case_id,person_id,exposure_kind,last_exposure_at\n" + "".join(
+            f"{case_id},{person_id},household,{(d - timedelta(hours=2)).isoformat()}\n"
+            for case_id, (_, persons), d in zip(case_ids, work, detected, strict=True)
+            for person_id in persons
+        )
+        contacts = import_line_list(
+            session,
+            kind="contacts",
+            stream=io.StringIO(contacts_csv),
+            tz=TZ,
+            by_row=by_row,
+            **common,
+        )
+    return time.perf_counter() - started, cases.rows_loaded + contacts.rows_loaded
+
+
+def run_backend(
+    url: str,
+    *,
+    cases: int,
+    single: int,
+    contacts: int,
+    batch: int,
+    line_list: int = 0,
+    single_line_list: int = 0,
+) -> dict[str, Any]:
     from xietong.cases.models import Case, CloseContact, ContactReferralNeed, QuarantineOrder
 
-    persons = (cases + single) * (contacts + 1) * 4 // 3 + PERSONS_PER_BUILDING
+    slots = cases + single + line_list + single_line_list
+    persons = slots * (contacts + 1) * 4 // 3 + PERSONS_PER_BUILDING
     mark = time.perf_counter()
     (engine, factory, protector), first = _setup(url, persons=persons, contacts=contacts)
     setup = time.perf_counter() - mark
@@ -200,8 +255,31 @@ def run_backend(url: str, *, cases: int, single: int, contacts: int, batch: int)
     now = datetime.now(UTC)
     one_by_one = _work(first, 0, single, contacts, rng, persons)
     in_batches = _work(first, single, cases, contacts, rng, persons)
+    listed = _work(first, single + cases, line_list, contacts, rng, persons)
+    listed_by_row = _work(
+        first, single + cases + line_list, single_line_list, contacts, rng, persons
+    )
     single_seconds = _single(factory, protector, one_by_one, now)
     batch_seconds = _batched(factory, protector, in_batches, now, batch)
+    line_list_figures: dict[str, Any] = {}
+    if line_list:
+        by_row_seconds, by_row_rows = (
+            _line_lists(factory, protector, listed_by_row, now, by_row=True)
+            if single_line_list
+            else (0.0, 0)
+        )
+        list_seconds, list_rows = _line_lists(factory, protector, listed, now, by_row=False)
+        by_row_rate = by_row_rows / by_row_seconds if by_row_seconds else 0.0
+        list_rate = list_rows / list_seconds
+        line_list_figures = {
+            "line_list_rows": list_rows,
+            "line_list_seconds": list_seconds,
+            "line_list_rows_per_second": list_rate,
+            "by_row_rows": by_row_rows,
+            "by_row_seconds": by_row_seconds,
+            "by_row_rows_per_second": by_row_rate,
+            "line_list_speedup": list_rate / by_row_rate if by_row_rate else 0.0,
+        }
     with factory() as session:
         count = lambda model, *where: session.scalar(  # noqa: E731
             select(func.count()).select_from(model).where(*where)
@@ -228,6 +306,7 @@ def run_backend(url: str, *, cases: int, single: int, contacts: int, batch: int)
         "batch_cases_per_second": batch_rate,
         "speedup": batch_rate / single_rate if single_rate else 0.0,
         "sizes": sizes,
+        **line_list_figures,
     }
 
 
@@ -237,6 +316,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--contacts", type=int, default=3)
     parser.add_argument("--batch", type=int, default=2_000)
     parser.add_argument("--single-cases", type=int, default=500)
+    parser.add_argument("--line-list-cases", type=int, default=1_000)
+    parser.add_argument("--single-line-list-cases", type=int, default=200)
     parser.add_argument("--postgres-url", default=os.environ.get("XIETONG_TEST_DATABASE_URL"))
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args(argv)
@@ -245,6 +326,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "single": min(args.single_cases, args.cases),
         "contacts": args.contacts,
         "batch": args.batch,
+        "line_list": args.line_list_cases,
+        "single_line_list": min(args.single_line_list_cases, args.line_list_cases),
     }
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="xietong-bench-") as folder:
@@ -272,6 +355,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"{f['batch_seconds']:.1f} s = {f['batch_cases_per_second']:,.1f} cases/s "
                 f"({f['speedup']:.1f}x)"
             )
+            if "line_list_rows" in f:
+                print(
+                    f"{'':>12}line lists, a row at a time: {f['by_row_rows']:,} rows in "
+                    f"{f['by_row_seconds']:.1f} s = {f['by_row_rows_per_second']:,.1f} rows/s\n"
+                    f"{'':>12}line lists, one batch: {f['line_list_rows']:,} rows in "
+                    f"{f['line_list_seconds']:.1f} s = {f['line_list_rows_per_second']:,.1f} "
+                    f"rows/s ({f['line_list_speedup']:.1f}x)"
+                )
     return figures
 
 

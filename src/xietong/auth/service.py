@@ -239,7 +239,28 @@ def record_audit(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Write one audit row per record touched, in the caller's transaction."""
-    if not entity_ids:
+    record_audit_rows(
+        session,
+        principal=principal,
+        action=action,
+        entity=entity,
+        rows=[(entity_id, detail) for entity_id in entity_ids],
+        reason=reason,
+    )
+
+
+def record_audit_rows(
+    session: Session,
+    *,
+    principal: Principal,
+    action: str,
+    entity: str,
+    rows: Sequence[tuple[int | str, dict[str, Any] | None]],
+    reason: str | None = None,
+) -> None:
+    """`record_audit` for records each with its own detail, in one statement: (entity id,
+    detail) per row."""
+    if not rows:
         return
     now = clock_of(session).now()
     session.execute(
@@ -256,7 +277,7 @@ def record_audit(
                 "reason": reason,
                 "detail": detail,
             }
-            for entity_id in entity_ids
+            for entity_id, detail in rows
         ],
     )
 

@@ -1,15 +1,20 @@
-"""Line lists: cases and close contacts sent as CSV by a district's epidemiologists, each row
-through the same operation as one registered by hand (`create_case`, `register_contact`), linked
-to a case already known (its source, or the case a contact was exposed to) or to a cluster.
+"""Line lists: cases and close contacts sent as CSV by a district's epidemiologists, registered
+as one batch through the rules of one registered by hand (`registration`, `contacts.batch`),
+linked to a case already known (its source, `links.batch`, or the case a contact was exposed to)
+or to a cluster.
 
 A file is taken whole or not at all; with `load_valid` its good rows are kept and the bad ones
-returned (line, field, reason) and written to a rejects file. Each row runs under its own
-savepoint, so a row refused by a rule the database checks leaves nothing behind.
+returned (line, field, reason) and written to a rejects file. Every row is checked before
+anything is written, each against the rows above it as if they were registered already (a
+person twice in a list is refused on its second line), so a refused row leaves nothing behind;
+the state the rules read is read a statement per table for the whole file, and the rows are
+written in bulk. `line_list_rows` registers a list a row at a time through the single
+operations: the reference this path is held to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,18 +23,19 @@ from typing import Literal, TextIO
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from xietong.cases import registration
 from xietong.cases.clusters import service as cluster_service
-from xietong.cases.contacts.service import register_contact
-from xietong.cases.links.service import create_link
-from xietong.cases.models import Case
+from xietong.cases.contacts import batch as contact_batch
+from xietong.cases.links.batch import link_cases
 from xietong.cases.schemas import CaseCreate, ContactCreate, LinkCreate
-from xietong.cases.service import create_case
 from xietong.core.clock import DEFAULT_TZ
 from xietong.core.csvfiles import RejectsWriter, read_records
-from xietong.core.errors import DomainError, ErrorList, RowError, ValidationFailed
+from xietong.core.errors import ErrorList, RowError, ValidationFailed
 from xietong.core.principal import Permission, Principal
 from xietong.people import service as people_service
 from xietong.people.protection import PersonalDataProtector
+from xietong.people.service import Person
+from xietong.storage.bulk_sql import chunks
 
 LineListKind = Literal["cases", "contacts"]
 
@@ -76,6 +82,22 @@ class LineListReport(BaseModel):
     rejects_file: str | None = None
 
 
+@dataclass(frozen=True)
+class Sender:
+    """Who sends the list, and when: what every row is registered with."""
+
+    session: Session
+    principal: Principal
+    protector: PersonalDataProtector
+    now: datetime
+    tz: str
+
+
+Record = tuple[int, dict[str, str]]
+# Per line: the errors of a bad row; the registered record's id of a good one.
+Outcome = tuple[dict[int, list[RowError]], dict[int, int]]
+
+
 def read_line_list(
     session: Session,
     *,
@@ -88,27 +110,44 @@ def read_line_list(
     load_valid: bool = False,
     rejects_path: Path | None = None,
 ) -> LineListReport:
-    """Register every row of a line list of `kind`; refuse the whole file on any bad row unless
-    `load_valid`, naming each bad row's line, field and reason."""
+    """Register every row of a line list of `kind` as one batch; refuse the whole file on any
+    bad row unless `load_valid`, naming each bad row's line, field and reason."""
     principal.require(Permission.write_persons)
-    register = _case_row if kind == "cases" else _contact_row
-    sender = _Sender(session, principal, protector, now, tz)
+    sender = Sender(session, principal, protector, now, tz)
     columns = list(COLUMNS[kind])
-    records = read_records(stream, required=REQUIRED[kind], optional=columns)
+    records = list(read_records(stream, required=REQUIRED[kind], optional=columns))
+    load = _load_cases if kind == "cases" else _load_contacts
+    errors, registered = load(sender, records, load_valid=load_valid)
+    return line_list_report(
+        kind,
+        records,
+        errors,
+        registered,
+        load_valid=load_valid,
+        rejects_path=rejects_path,
+    )
+
+
+def line_list_report(
+    kind: LineListKind,
+    records: Sequence[Record],
+    errors: dict[int, list[RowError]],
+    registered: dict[int, int],
+    *,
+    load_valid: bool,
+    rejects_path: Path | None,
+) -> LineListReport:
+    """The report of a list read (the rejects written, in line order), or its refusal."""
     problems = ErrorList()
-    rejects = RejectsWriter(rejects_path, columns) if load_valid and rejects_path else None
-    registered: dict[int, int] = {}
-    rows = 0
+    rejects = (
+        RejectsWriter(rejects_path, list(COLUMNS[kind])) if load_valid and rejects_path else None
+    )
     try:
         for line, record in records:
-            rows += 1
-            errors = _register_row(
-                sender, register=register, line=line, record=record, registered=registered
-            )
-            if errors:
-                problems.extend(errors)
+            if line in errors:
+                problems.extend(errors[line])
                 if rejects is not None:
-                    rejects.write(line, record, errors)
+                    rejects.write(line, record, errors[line])
     finally:
         if rejects is not None:
             rejects.close()
@@ -116,162 +155,242 @@ def read_line_list(
         raise problems.refusal(f"line list of {kind} refused")
     return LineListReport(
         kind=kind,
-        rows_read=rows,
+        rows_read=len(records),
         rows_loaded=len(registered),
         rows_rejected=problems.count,
-        registered=registered,
+        registered=dict(sorted(registered.items())),
         rejects_file=str(rejects.path) if rejects is not None and rejects.count else None,
     )
 
 
-RowRegistration = Callable[["_Sender", dict[str, str]], int]
-
-
-def _register_row(
-    sender: _Sender,
-    *,
-    register: RowRegistration,
-    line: int,
-    record: dict[str, str],
-    registered: dict[int, int],
-) -> list[RowError]:
-    where = f"line {line}"
-    if "__width__" in record:
-        return [RowError(where, "record", record["__width__"])]
-    values = {name: value for name, value in record.items() if value != ""}
-    savepoint = sender.session.begin_nested()
-    try:
-        registered[line] = register(sender, values)
-    except ValidationError as exc:
-        savepoint.rollback()
-        return [
-            RowError(where, ".".join(str(p) for p in e["loc"]) or "record", e["msg"])
-            for e in exc.errors()
-        ]
-    except ValidationFailed as exc:
-        savepoint.rollback()
-        return [RowError(where, e.field, e.reason, e.value) for e in exc.errors]
-    except DomainError as exc:
-        savepoint.rollback()
-        return [RowError(where, _field_of(exc), exc.message)]
-    savepoint.commit()
-    return []
-
-
-def _field_of(exc: DomainError) -> str:
-    """The column a domain refusal is about, from its machine code where it names one."""
-    return {
-        "case_not_found": "case_id",
-        "case_exists": "person_id",
-        "person_not_found": "person_id",
-        "cluster_not_found": "cluster_id",
-        "district_not_found": "report_district_code",
-        "building_not_found": "found_building_code",
-    }.get(exc.code, "record")
-
-
-def _person_id(
-    session: Session,
-    *,
-    values: dict[str, str],
-    principal: Principal,
-    protector: PersonalDataProtector,
-    reason: str,
-) -> int | None:
-    """The person a row names by `person_id`, or by `national_id` within the caller's view."""
-    if "person_id" in values:
-        return _whole_number(values["person_id"], "person_id")
-    if "national_id" not in values:
-        return None
-    try:
-        person = people_service.find_by_national_id(
-            session,
-            principal=principal,
-            protector=protector,
-            national_id=values["national_id"],
-            reason=reason,
-        )
-    except DomainError as exc:
-        raise ValidationFailed(
-            errors=[RowError("row", "national_id", exc.message)], summary="row refused"
-        ) from None
-    return person.id
-
-
-@dataclass(frozen=True)
-class _Sender:
-    """Who sends the list, and when: what every row is registered with."""
-
-    session: Session
-    principal: Principal
-    protector: PersonalDataProtector
-    now: datetime
-    tz: str
-
-
-def _case_row(sender: _Sender, values: dict[str, str]) -> int:
-    if "person_id" not in values and "national_id" not in values:
-        raise ValidationFailed(
-            errors=[RowError("row", "person_id", "a case needs person_id or national_id")]
-        )
-    person_id = _person_id(
-        sender.session,
-        values=values,
-        principal=sender.principal,
-        protector=sender.protector,
-        reason="line list",
-    )
-    case_in = CaseCreate.model_validate({**_fields_of(CaseCreate, values), "person_id": person_id})
-    case = create_case(
-        sender.session, principal=sender.principal, case_in=case_in, now=sender.now, tz=sender.tz
-    )
-    if "source_case_id" in values:
-        _link_to_source(sender, case=case, values=values)
-    if "cluster_id" in values:
-        cluster_service.add_case(
-            sender.session,
-            principal=sender.principal,
-            cluster_id=_whole_number(values["cluster_id"], "cluster_id"),
-            case_id=case.id,
-            day=case.report_day,
-            now=sender.now,
-        )
-    return case.id
-
-
-def _link_to_source(sender: _Sender, *, case: Case, values: dict[str, str]) -> None:
-    """The case's source: linked, or proposed to the source's district when the caller does not
-    see that case (as a link made by hand)."""
-    link_in = LinkCreate.model_validate(
-        {
-            "source_case_id": _whole_number(values["source_case_id"], "source_case_id"),
-            "target_case_id": case.id,
-            "evidence_kind": values.get("source_evidence_kind", "contact_tracing"),
-            "evidence": values.get("source_evidence", "line list"),
-        }
-    )
-    create_link(sender.session, principal=sender.principal, link_in=link_in, now=sender.now)
-
-
-def _contact_row(sender: _Sender, values: dict[str, str]) -> int:
-    contact = register_contact(
+def _load_cases(sender: Sender, records: Sequence[Record], *, load_valid: bool) -> Outcome:
+    errors: dict[int, list[RowError]] = {}
+    values = _cells(records, errors)
+    persons = _persons_by_national_id(sender, [v.get("national_id") for v in values.values()])
+    parsed: dict[int, CaseCreate] = {}
+    for line, cells in values.items():
+        try:
+            parsed[line] = _case_in(cells, persons)
+        except ValidationError as exc:
+            errors[line] = _pydantic_errors(line, exc)
+        except ValidationFailed as exc:
+            errors[line] = _relabelled(line, exc.errors)
+    lines = list(parsed)
+    checked = registration.check_cases(
         sender.session,
         principal=sender.principal,
-        protector=sender.protector,
-        case_id=_whole_number(values["case_id"], "case_id"),
-        contact_in=ContactCreate.model_validate(_fields_of(ContactCreate, values)),
+        cases=[parsed[line] for line in lines],
+        now=sender.now,
+    )
+    good: dict[int, registration.NewCase] = {}
+    for line, row in zip(lines, checked, strict=True):
+        if isinstance(row, list):
+            errors[line] = _relabelled(line, row)
+        else:
+            good[line] = row
+    links, clusters = _case_columns(sender, values, good, errors)
+    if errors and not load_valid:
+        return errors, {}
+    made = registration.write_cases(
+        sender.session,
+        principal=sender.principal,
+        rows=list(good.values()),
         now=sender.now,
         tz=sender.tz,
     )
-    return contact.id
+    case_of = {line: case for line, case in zip(good, made, strict=True)}
+    linked = [line for line in good if line in links]
+    try:
+        link_cases(
+            sender.session,
+            principal=sender.principal,
+            links=[
+                links[line].model_copy(update={"target_case_id": case_of[line].id})
+                for line in linked
+            ],
+            now=sender.now,
+        )
+    except ValidationFailed as exc:
+        # Only a source named by a case of this very list can be refused here.
+        raise ValidationFailed(
+            errors=[
+                RowError(
+                    f"line {linked[int(e.record.split()[-1]) - 1]}", e.field, e.reason, e.value
+                )
+                for e in exc.errors
+            ],
+            summary="line list of cases refused",
+        ) from None
+    cluster_service.add_cases(
+        sender.session,
+        principal=sender.principal,
+        members=[
+            (clusters[line], case_of[line].id, case_of[line].report_day)
+            for line in good
+            if line in clusters
+        ],
+        now=sender.now,
+    )
+    return errors, {line: case.id for line, case in case_of.items()}
 
 
-def _fields_of(model: type[BaseModel], values: dict[str, str]) -> dict[str, str]:
+def _case_in(cells: dict[str, str], persons: dict[str, Person]) -> CaseCreate:
+    """A row's case, its person named by `person_id` or by a `national_id` the caller sees."""
+    if "person_id" in cells:
+        person_id: int | None = whole_number(cells["person_id"], "person_id")
+    elif "national_id" in cells:
+        person = persons.get(cells["national_id"])
+        if person is None:
+            raise ValidationFailed(
+                errors=[RowError("row", "national_id", "no such person in your jurisdiction")]
+            )
+        person_id = person.id
+    else:
+        raise ValidationFailed(
+            errors=[RowError("row", "person_id", "a case needs person_id or national_id")]
+        )
+    return CaseCreate.model_validate({**fields_of(CaseCreate, cells), "person_id": person_id})
+
+
+def _case_columns(
+    sender: Sender,
+    values: dict[int, dict[str, str]],
+    good: dict[int, registration.NewCase],
+    errors: dict[int, list[RowError]],
+) -> tuple[dict[int, LinkCreate], dict[int, int]]:
+    """The source and the cluster of each case that passed its checks (a bad one refuses its
+    row): the link to make (its target set once the case is written) and the cluster id."""
+    links: dict[int, LinkCreate] = {}
+    clusters: dict[int, int] = {}
+    for line in list(good):
+        cells = values[line]
+        try:
+            if "source_case_id" in cells:
+                links[line] = LinkCreate.model_validate(
+                    {
+                        "source_case_id": whole_number(cells["source_case_id"], "source_case_id"),
+                        "target_case_id": 0,
+                        "evidence_kind": cells.get("source_evidence_kind", "contact_tracing"),
+                        "evidence": cells.get("source_evidence", "line list"),
+                    }
+                )
+            if "cluster_id" in cells:
+                clusters[line] = whole_number(cells["cluster_id"], "cluster_id")
+        except ValidationError as exc:
+            errors[line] = _pydantic_errors(line, exc)
+        except ValidationFailed as exc:
+            errors[line] = _relabelled(line, exc.errors)
+        if line in errors:
+            del good[line]
+            links.pop(line, None)
+            clusters.pop(line, None)
+    refused = cluster_service.traced_problems(
+        sender.session, principal=sender.principal, cluster_ids=list(clusters.values())
+    )
+    for line, cluster_id in list(clusters.items()):
+        if cluster_id in refused:
+            code, reason = refused[cluster_id]
+            field = "cluster_id" if code == "cluster_not_found" else "record"
+            errors[line] = [RowError(f"line {line}", field, reason)]
+            del good[line], clusters[line]
+            links.pop(line, None)
+    return links, clusters
+
+
+def _load_contacts(sender: Sender, records: Sequence[Record], *, load_valid: bool) -> Outcome:
+    errors: dict[int, list[RowError]] = {}
+    parsed: dict[int, contact_batch.ContactOfCase] = {}
+    for line, cells in _cells(records, errors).items():
+        try:
+            case_id = whole_number(cells["case_id"], "case_id")
+            contact_in = ContactCreate.model_validate(fields_of(ContactCreate, cells))
+        except ValidationError as exc:
+            errors[line] = _pydantic_errors(line, exc)
+            continue
+        except ValidationFailed as exc:
+            errors[line] = _relabelled(line, exc.errors)
+            continue
+        parsed[line] = contact_batch.ContactOfCase(case_id, contact_in)
+    lines = list(parsed)
+    checked = contact_batch.check_contacts(
+        sender.session,
+        principal=sender.principal,
+        protector=sender.protector,
+        contacts=[parsed[line] for line in lines],
+        now=sender.now,
+        tz=sender.tz,
+    )
+    good: dict[int, contact_batch.CheckedContact] = {}
+    for line, row in zip(lines, checked, strict=True):
+        if isinstance(row, list):
+            errors[line] = _relabelled(line, row)
+        else:
+            good[line] = row
+    if errors and not load_valid:
+        return errors, {}
+    made = contact_batch.write_contacts(
+        sender.session,
+        principal=sender.principal,
+        protector=sender.protector,
+        rows=list(good.values()),
+        now=sender.now,
+    )
+    return errors, {line: contact.id for line, contact in zip(good, made, strict=True)}
+
+
+def _cells(
+    records: Sequence[Record], errors: dict[int, list[RowError]]
+) -> dict[int, dict[str, str]]:
+    """Each well-formed record's filled cells, by line; a record of the wrong width is refused."""
+    cells: dict[int, dict[str, str]] = {}
+    for line, record in records:
+        if "__width__" in record:
+            errors[line] = [RowError(f"line {line}", "record", record["__width__"])]
+        else:
+            cells[line] = {name: value for name, value in record.items() if value != ""}
+    return cells
+
+
+def _persons_by_national_id(
+    sender: Sender, national_ids: Sequence[str | None]
+) -> dict[str, Person]:
+    """The persons the caller may see among the national IDs of a list, looked up by their keyed
+    hash for the whole list at once (each read audited)."""
+    hashes = {n: sender.protector.hash_id(n) for n in national_ids if n}
+    query = people_service.visible_persons(sender.principal, at=sender.now, with_merged=True)
+    by_hash: dict[bytes, Person] = {}
+    for part in chunks(sorted(set(hashes.values()))):
+        by_hash.update(
+            (p.id_hash, p) for p in sender.session.scalars(query.where(Person.id_hash.in_(part)))
+        )
+    found = {n: by_hash[h] for n, h in hashes.items() if h in by_hash}
+    people_service.audit_persons(
+        sender.session,
+        principal=sender.principal,
+        action="read",
+        ids=sorted({p.id for p in found.values()}),
+        reason="line list",
+    )
+    return found
+
+
+def _pydantic_errors(line: int, exc: ValidationError) -> list[RowError]:
+    return [
+        RowError(f"line {line}", ".".join(str(p) for p in e["loc"]) or "record", e["msg"])
+        for e in exc.errors()
+    ]
+
+
+def _relabelled(line: int, errors: Sequence[RowError]) -> list[RowError]:
+    return [RowError(f"line {line}", e.field, e.reason, e.value) for e in errors]
+
+
+def fields_of(model: type[BaseModel], values: dict[str, str]) -> dict[str, str]:
     """The row's cells that are fields of `model` (the link columns are read apart)."""
     return {k: v for k, v in values.items() if k in model.model_fields}
 
 
-def _whole_number(text: str, column: str) -> int:
+def whole_number(text: str, column: str) -> int:
     if not text.isdigit():
         raise ValidationFailed(errors=[RowError("row", column, "must be a whole number", text)])
     return int(text)

@@ -91,8 +91,26 @@ def _case_message(
 
 def send_linked(session: Session, link: TransmissionLink, *, now: datetime) -> None:
     """Tell both cases' districts and the command centre that a chain grew (or crossed)."""
-    key = f"case_link:{link.id}:linked"
-    _send_link(session, link, topic=LINKED, actor=link.created_by, key=key, now=now)
+    send_linked_many(session, [link], now=now)
+
+
+def send_linked_many(session: Session, links: Sequence[TransmissionLink], *, now: datetime) -> None:
+    """`send_linked` for a batch of links, in one write to the outbox."""
+    codes = areas_service.district_code_by_id(session)
+    outbox.enqueue_many(
+        session,
+        messages=[
+            _link_message(
+                codes,
+                link,
+                topic=LINKED,
+                actor=link.created_by,
+                key=f"case_link:{link.id}:linked",
+            )
+            for link in links
+        ],
+        now=now,
+    )
 
 
 def send_unlinked(session: Session, link: TransmissionLink, *, actor: str, now: datetime) -> None:
@@ -100,15 +118,15 @@ def send_unlinked(session: Session, link: TransmissionLink, *, actor: str, now: 
     chain split, and a spillover may no longer be one)."""
     # A removed link's id may be given again to a new link: the removal names its time.
     key = f"case_link:{link.id}:unlinked:{now.isoformat()}"
-    _send_link(session, link, topic=UNLINKED, actor=actor, key=key, now=now)
-
-
-def _send_link(
-    session: Session, link: TransmissionLink, *, topic: str, actor: str, key: str, now: datetime
-) -> None:
     codes = areas_service.district_code_by_id(session)
-    outbox.enqueue(
-        session,
+    message = _link_message(codes, link, topic=UNLINKED, actor=actor, key=key)
+    outbox.enqueue_many(session, messages=[message], now=now)
+
+
+def _link_message(
+    codes: Mapping[int, str], link: TransmissionLink, *, topic: str, actor: str, key: str
+) -> outbox.Message:
+    return outbox.Message(
         topic=topic,
         payload={
             "link_id": link.id,
@@ -121,5 +139,4 @@ def _send_link(
         },
         audience_district_ids=[link.from_district_id, link.to_district_id, None],
         idempotency_key=key,
-        now=now,
     )

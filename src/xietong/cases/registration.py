@@ -259,6 +259,23 @@ def register_cases(
 ) -> list[Case]:
     """Register cases found by field workers, all or none: a bad row refuses the batch, every
     bad row named (`case N`, 1-based) with its field and reason."""
+    checked = check_cases(session, principal=principal, cases=cases, now=now)
+    errors = [e for row in checked if isinstance(row, list) for e in row]
+    if errors:
+        raise ValidationFailed(errors=errors, summary="cases refused")
+    rows = [row for row in checked if isinstance(row, NewCase)]
+    return write_cases(session, principal=principal, rows=rows, now=now, tz=tz)
+
+
+def check_cases(
+    session: Session,
+    *,
+    principal: Principal,
+    cases: Sequence[CaseCreate],
+    now: datetime,
+) -> list[NewCase | list[RowError]]:
+    """Check field cases as one batch, reading what the rules need once: for each, in order,
+    the case ready to write or its problems (`case N`, 1-based, with field and reason)."""
     principal.require(Permission.write_persons)
     dialect = dialect_of(session)
     person_ids = sorted({c.person_id for c in cases})
@@ -272,8 +289,7 @@ def register_cases(
     already = existing_cases(session, person_ids=person_ids)
     district_ids = areas_service.district_id_by_code(session)
     found = areas_service.buildings_by_code(session, codes=[c.found_building_code for c in cases])
-    errors: list[RowError] = []
-    rows: list[NewCase] = []
+    checked: list[NewCase | list[RowError]] = []
     seen: set[int] = set()
     for n, case_in in enumerate(cases, start=1):
         problems = _problems(
@@ -289,11 +305,11 @@ def register_cases(
         )
         seen.add(case_in.person_id)
         if problems:
-            errors += problems
+            checked.append(problems)
             continue
         person = persons[case_in.person_id]
         building = found.get(case_in.found_building_code or "")
-        rows.append(
+        checked.append(
             NewCase(
                 person=person,
                 classification=case_in.classification,
@@ -308,11 +324,22 @@ def register_cases(
                 note=case_in.note,
             )
         )
-    if errors:
-        raise ValidationFailed(errors=errors, summary="cases refused")
+    # Every person asked for was read, whether its row passed or not.
     people_service.audit_persons(
         session, principal=principal, action="read", ids=person_ids, reason="case report"
     )
+    return checked
+
+
+def write_cases(
+    session: Session,
+    *,
+    principal: Principal,
+    rows: Sequence[NewCase],
+    now: datetime,
+    tz: str = DEFAULT_TZ,
+) -> list[Case]:
+    """Write field cases checked by `check_cases`, propose their clusters and audit them."""
     made = insert_cases(session, rows=rows, created_by=principal.username, now=now, tz=tz)
     cluster_service.propose_for_cases(session, case_ids=[c.id for c in made], now=now, tz=tz)
     auth_service.record_audit(

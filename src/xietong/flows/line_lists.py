@@ -9,7 +9,7 @@ from typing import TextIO
 
 from sqlalchemy.orm import Session
 
-from xietong.cases import line_lists
+from xietong.cases import line_list_rows, line_lists
 from xietong.core.principal import Principal
 from xietong.flows.referrals import open_referrals_from_needs
 from xietong.people.protection import PersonalDataProtector
@@ -26,9 +26,12 @@ def import_line_list(
     tz: str,
     load_valid: bool = False,
     rejects_path: Path | None = None,
+    by_row: bool = False,
 ) -> line_lists.LineListReport:
-    """Register a line list (all or nothing unless `load_valid`) and open its referrals."""
-    report = line_lists.read_line_list(
+    """Register a line list (all or nothing unless `load_valid`) and open its referrals; with
+    `by_row`, a row at a time through the single operations (the reference for the batch)."""
+    read = line_list_rows.read_line_list_by_row if by_row else line_lists.read_line_list
+    report = read(
         session,
         principal=principal,
         protector=protector,

@@ -10,7 +10,9 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Computed,
     Date,
     ForeignKey,
     Index,
@@ -18,28 +20,29 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xietong.storage.base import Base, BigIntPK, UTCDateTime
 
-_OPEN_SQL = "status IN ('proposed', 'active', 'lifting_proposed')"
+_OPEN_BUILDING_SQL = (
+    "CASE WHEN status IN ('proposed', 'active', 'lifting_proposed') THEN building_id END"
+)
 
 
 class RiskArea(Base):
+    """No index reads a column that a step changes (status, the step's times, `updated_at`):
+    on PostgreSQL, with room left on each page, a step rewrites the row in place (a heap-only
+    tuple update) instead of adding an entry to every index, which is what lets the daily
+    evaluation propose tens of thousands of liftings at once (migration 0260)."""
+
     __tablename__ = "zones_risk_area"
     __table_args__ = (
-        Index("ix_zones_risk_area_building_status", "building_id", "status"),
-        Index("ix_zones_risk_area_district_status", "district_id", "status"),
+        Index("ix_zones_risk_area_building", "building_id"),
+        Index("ix_zones_risk_area_district", "district_id"),
         # One open area per building, even when an automatic proposal races a user's.
-        Index(
-            "uq_zones_risk_area_open_building",
-            "building_id",
-            unique=True,
-            sqlite_where=text(_OPEN_SQL),
-            postgresql_where=text(_OPEN_SQL),
-        ),
+        Index("uq_zones_risk_area_open_building", "open_building_id", unique=True),
+        {"postgresql_with": {"fillfactor": 70}},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -68,7 +71,13 @@ class RiskArea(Base):
     # The local day of lifting: the first day the building is no longer locked.
     lifted_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Not indexed: the areas changed since an instant are those with a step since then.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The building while the area is open (proposed, active, lifting proposed), NULL once it is
+    # closed: its unique index keeps one open area per building. Written by the database.
+    open_building_id: Mapped[int | None] = mapped_column(
+        BigInteger, Computed(_OPEN_BUILDING_SQL, persisted=True)
+    )
 
 
 class RiskAreaEvent(Base):

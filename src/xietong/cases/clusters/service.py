@@ -366,31 +366,98 @@ def add_case(
         raise Conflict(f"cluster {cluster_id} was rejected", code="cluster_rejected")
     if session.get(ClusterMember, (cluster.id, case_id)) is not None:
         raise Conflict(f"case {case_id} is in cluster {cluster_id} already", code="member_exists")
-    session.add(
-        ClusterMember(
-            cluster_id=cluster.id,
-            case_id=case_id,
-            status="confirmed",
-            place_role="traced",
-            day=day,
-            proposed_at=now,
-            decided_by=principal.username,
-            decided_at=now,
+    add_cases(session, principal=principal, members=[(cluster.id, case_id, day)], now=now)
+    return cluster
+
+
+def traced_problems(
+    session: Session, *, principal: Principal, cluster_ids: Sequence[int]
+) -> dict[int, tuple[str, str]]:
+    """Why cases may not be put into each of `cluster_ids` by a person's decision: cluster id →
+    (machine code, reason), for the clusters the principal does not see or that were rejected."""
+    principal.require(Permission.write_persons)
+    wanted = sorted(set(cluster_ids))
+    found: dict[int, Cluster] = {}
+    for part in chunks(wanted):
+        found.update(
+            (c.id, c) for c in session.scalars(select(Cluster).where(Cluster.id.in_(part)))
         )
-    )
+    problems: dict[int, tuple[str, str]] = {}
+    for cluster_id in wanted:
+        cluster = found.get(cluster_id)
+        if cluster is None or (
+            principal.district_id is not None and cluster.district_id != principal.district_id
+        ):
+            problems[cluster_id] = ("cluster_not_found", f"no cluster {cluster_id}")
+        elif cluster.status == "rejected":
+            problems[cluster_id] = ("cluster_rejected", f"cluster {cluster_id} was rejected")
+    return problems
+
+
+def add_cases(
+    session: Session,
+    *,
+    principal: Principal,
+    members: Sequence[tuple[int, int, date]],
+    now: datetime,
+) -> None:
+    """`add_case` for (cluster id, new case id, day) triples checked by `traced_problems`: each
+    a confirmed member by tracing. A new case its places already proposed into the cluster is
+    confirmed there, the person's decision standing for the place's proposal."""
+    principal.require(Permission.write_persons)
+    if not members:
+        return
+    cluster_ids = sorted({cluster_id for cluster_id, _, _ in members})
+    clusters: dict[int, Cluster] = {}
+    proposed: dict[tuple[int, int], ClusterMember] = {}
+    for part in chunks(cluster_ids):
+        clusters.update(
+            (c.id, c) for c in session.scalars(select(Cluster).where(Cluster.id.in_(part)))
+        )
+        case_ids = sorted({case_id for _, case_id, _ in members})
+        for cases_part in chunks(case_ids):
+            proposed.update(
+                ((m.cluster_id, m.case_id), m)
+                for m in session.scalars(
+                    select(ClusterMember).where(
+                        ClusterMember.cluster_id.in_(part), ClusterMember.case_id.in_(cases_part)
+                    )
+                )
+            )
+    for cluster_id, case_id, day in members:
+        member = proposed.get((cluster_id, case_id))
+        if member is None:
+            session.add(
+                ClusterMember(
+                    cluster_id=cluster_id,
+                    case_id=case_id,
+                    status="confirmed",
+                    place_role="traced",
+                    day=day,
+                    proposed_at=now,
+                    decided_by=principal.username,
+                    decided_at=now,
+                )
+            )
+        else:
+            member.status, member.decided_by, member.decided_at = (
+                "confirmed",
+                principal.username,
+                now,
+            )
     session.flush()
-    cluster.closed_on = None
-    cluster.updated_at = now
-    _refresh_days(session, cluster)
-    auth_service.record_audit(
+    for cluster_id in cluster_ids:
+        cluster = clusters[cluster_id]
+        cluster.closed_on = None
+        cluster.updated_at = now
+        _refresh_days(session, cluster)
+    auth_service.record_audit_rows(
         session,
         principal=principal,
         action="add_member",
         entity="cluster",
-        entity_ids=[cluster.id],
-        detail={"case_id": case_id},
+        rows=[(cluster_id, {"case_id": case_id}) for cluster_id, case_id, _ in members],
     )
-    return cluster
 
 
 def close_inactive_clusters(session: Session, *, today: date, now: datetime) -> list[int]:

@@ -198,6 +198,11 @@ class _Known:
                 )
                 if person_id is not None
             )
+        # Unknown national IDs of earlier rows, each registered once with its first contact.
+        self.new_ids: set[tuple[int, str]] = set()
+        self.name_only = registered_name_only(
+            session, protector=protector, case_ids=sorted(self.cases)
+        )
         codes = [r.contact.residence_building_code for r in rows]
         codes += [r.contact.exposure_building_code for r in rows]
         self.buildings = areas_service.buildings_by_code(session, codes=codes)
@@ -214,24 +219,81 @@ def register_contacts(
     tz: str = DEFAULT_TZ,
 ) -> list[CloseContact]:
     """Register close contacts of cases with their orders and referral needs, all or none."""
+    checked = check_contacts(
+        session, principal=principal, protector=protector, contacts=contacts, now=now, tz=tz
+    )
+    errors = [e for row in checked if isinstance(row, list) for e in row]
+    if errors:
+        raise ValidationFailed(errors=errors, summary="contacts refused")
+    return write_contacts(
+        session,
+        principal=principal,
+        protector=protector,
+        rows=[row for row in checked if isinstance(row, CheckedContact)],
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class CheckedContact:
+    """A row of a batch that passed its checks, ready for `write_contacts`."""
+
+    contact: NewContact
+    # A national ID nobody has yet: the person registered with the contact.
+    to_create: PersonCreate | None
+
+
+def check_contacts(
+    session: Session,
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    contacts: Sequence[ContactOfCase],
+    now: datetime,
+    tz: str = DEFAULT_TZ,
+) -> list[CheckedContact | list[RowError]]:
+    """Check close contacts as one batch, reading what the rules need once: for each, in order,
+    the contact ready to write or its problems (`contact N`, 1-based, with field and reason).
+    A row is checked against the rows before it as if they were registered already."""
     principal.require(Permission.write_persons)
     known = _Known(session, principal=principal, protector=protector, rows=contacts, now=now)
-    errors: list[RowError] = []
-    resolved: list[tuple[NewContact, PersonCreate | None]] = []
+    checked: list[CheckedContact | list[RowError]] = []
     for n, row in enumerate(contacts, start=1):
         record = f"contact {n}"
         problems, new, to_create = _resolve(record, row, known=known, now=now, tz=tz)
-        if problems:
-            errors += problems
-        elif new is not None:
-            resolved.append((new, to_create))
-            if new.person is not None and not new.reported:
-                known.contacts.add((new.case_id, new.person.id))
-    if errors:
-        raise ValidationFailed(errors=errors, summary="contacts refused")
-    rows = []
+        if problems or new is None:
+            checked.append(problems)
+            continue
+        checked.append(CheckedContact(new, to_create))
+        if new.person is not None:
+            known.contacts.add((new.case_id, new.person.id))
+        elif to_create is not None:
+            known.new_ids.add((new.case_id, to_create.national_id))
+        else:
+            known.name_only.add(
+                name_only_identity(
+                    new.case_id,
+                    new.name,
+                    new.phone,
+                    (new.residence_building_id, new.residence_district_id),
+                )
+            )
+    return checked
+
+
+def write_contacts(
+    session: Session,
+    *,
+    principal: Principal,
+    protector: PersonalDataProtector,
+    rows: Sequence[CheckedContact],
+    now: datetime,
+) -> list[CloseContact]:
+    """Write contacts checked by `check_contacts` with their orders and referral needs."""
+    ready = []
     created: dict[str, Person] = {}
-    for new, to_create in resolved:
+    for checked in rows:
+        new, to_create = checked.contact, checked.to_create
         if to_create is not None:
             # The first row naming an unknown ID registers the person; later ones find it.
             person = created.get(to_create.national_id)
@@ -240,16 +302,16 @@ def register_contacts(
                     session, protector=protector, case_id=new.case_id, person_in=to_create
                 )
             new = NewContact(**{**new.__dict__, "person": person})
-        rows.append(new)
+        ready.append(new)
     people_service.audit_persons(
         session,
         principal=principal,
         action="read",
-        ids=sorted({r.person.id for r in rows if r.person is not None and not r.reported}),
+        ids=sorted({r.person.id for r in ready if r.person is not None and not r.reported}),
         reason="close contacts of cases",
     )
     ids = insert_contacts(
-        session, rows=rows, protector=protector, registered_by=principal.username, now=now
+        session, rows=ready, protector=protector, registered_by=principal.username, now=now
     )
     auth_service.record_audit(
         session, principal=principal, action="create", entity="contact", entity_ids=ids
@@ -321,11 +383,38 @@ def _resolve(
             problems.append(
                 RowError(record, "person", "the person is already a contact of this case")
             )
+    again = case is not None and (
+        (person is not None and (case.id, person.id) in known.contacts)
+        or (to_create is not None and (case.id, to_create.national_id) in known.new_ids)
+    )
+    if reported and again:
+        # The caller's own list again (what else it may learn is its case's contact list).
+        problems.append(
+            RowError(
+                record,
+                "national_id",
+                "a contact of this case with this national ID is registered already",
+            )
+        )
     residence: tuple[int | None, int] | None = None
     if person is not None and not reported:
         residence = (person.residence_building_id, person.residence_district_id)
     else:
         residence = _residence(record, contact, known=known, problems=problems)
+    if (
+        person is None
+        and to_create is None
+        and case is not None
+        and residence is not None
+        and name_only_identity(case.id, contact.name, contact.phone, residence) in known.name_only
+    ):
+        problems.append(
+            RowError(
+                record,
+                "name",
+                "a contact of this case with this name, phone and residence is registered already",
+            )
+        )
     exposure_id = None
     if contact.exposure_building_code:
         exposure = known.buildings.get(contact.exposure_building_code)
@@ -360,6 +449,52 @@ def _resolve(
         ),
         to_create,
     )
+
+
+NameOnlyIdentity = tuple[int, str, str, int, int | None]
+
+
+def name_only_identity(
+    case_id: int, name: str | None, phone: str | None, residence: tuple[int | None, int]
+) -> NameOnlyIdentity:
+    """What makes a contact known only by its name the same contact again: the same case, name,
+    phone (none counts as one) and residence (building, or district when no building is given),
+    spaces aside. A list loaded again must not register it twice."""
+
+    def words(text: str | None) -> str:
+        return " ".join((text or "").split())
+
+    return (case_id, words(name), words(phone), residence[1], residence[0])
+
+
+def registered_name_only(
+    session: Session, *, protector: PersonalDataProtector, case_ids: Sequence[int]
+) -> set[NameOnlyIdentity]:
+    """The identities of the contacts of `case_ids` still known only by their name."""
+    found: set[NameOnlyIdentity] = set()
+    dialect = dialect_of(session)
+    for part in chunks(list(case_ids)):
+        for row in session.execute(
+            select(
+                CloseContact.case_id,
+                CloseContact.name_enc,
+                CloseContact.phone_enc,
+                CloseContact.residence_building_id,
+                CloseContact.residence_district_id,
+            ).where(
+                member_of(CloseContact.case_id, part, dialect=dialect),
+                CloseContact.person_id.is_(None),
+            )
+        ):
+            found.add(
+                name_only_identity(
+                    row.case_id,
+                    protector.decrypt_optional(row.name_enc),
+                    protector.decrypt_optional(row.phone_enc),
+                    (row.residence_building_id, row.residence_district_id),
+                )
+            )
+    return found
 
 
 def _residence(

@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.cases.clusters.service import chunks
-from xietong.cases.contacts.batch import NewContact, insert_contacts
+from xietong.cases.contacts.batch import (
+    NewContact,
+    insert_contacts,
+    name_only_identity,
+    registered_name_only,
+)
 from xietong.cases.contacts.needs import refer_if_elsewhere, refer_person
 from xietong.cases.models import Case, ContactReferralNeed, QuarantineOrder
 
@@ -129,16 +134,29 @@ def _check_new_contact(session: Session, *, case: Case, person: Person) -> None:
         raise ValidationFailed(errors=[RowError("contact", "person", "the case itself")])
     if session.scalar(select(Case.id).where(Case.person_id == person.id)) is not None:
         raise Conflict("the contact is already a case", code="contact_is_case")
-    duplicate = session.scalar(
-        select(CloseContact.id).where(
-            CloseContact.case_id == case.id, CloseContact.person_id == person.id
-        )
-    )
+    duplicate = _contact_of(session, case=case, person=person)
     if duplicate is not None:
         raise Conflict(
             "the person is already a contact of this case",
             code="contact_exists",
             details={"contact_id": duplicate},
+        )
+
+
+def _contact_of(session: Session, *, case: Case, person: Person) -> int | None:
+    return session.scalar(
+        select(CloseContact.id).where(
+            CloseContact.case_id == case.id, CloseContact.person_id == person.id
+        )
+    )
+
+
+def _check_reported_again(session: Session, *, case: Case, person: Person) -> None:
+    """A national ID reported again for the same case (the caller's own list, loaded twice)."""
+    if _contact_of(session, case=case, person=person) is not None:
+        raise Conflict(
+            "a contact of this case with this national ID is registered already",
+            code="contact_exists",
         )
 
 
@@ -187,10 +205,22 @@ def register_contact(
             residence_building_code=contact_in.residence_building_code,
             residence_district_code=contact_in.residence_district_code,
         )
+        _check_reported_again(session, case=case, person=person)
     else:
         residence_building_id, residence_district_id = _residence(
             session, contact_in.residence_building_code, contact_in.residence_district_code
         )
+        identity = name_only_identity(
+            case.id,
+            contact_in.name,
+            contact_in.phone,
+            (residence_building_id, residence_district_id),
+        )
+        if identity in registered_name_only(session, protector=protector, case_ids=[case.id]):
+            raise Conflict(
+                "a contact of this case with this name, phone and residence is registered already",
+                code="contact_exists",
+            )
     exposure_building_id = None
     if contact_in.exposure_building_code:
         exposure_building_id = areas_service.get_building(

@@ -1,6 +1,7 @@
 """Line lists on screen: a district's cases or close contacts pasted from a spreadsheet (its
-tab-separated cells, as a copy gives them) or sent as a CSV file, checked row by row, and either
-registered together or refused with every bad row's line, field and reason.
+tab-separated cells, as a copy gives them) or sent as a CSV file, every row checked before
+anything is written, and either registered as one batch or refused with every bad row's line,
+field and reason.
 
 Rows go through `flows.line_lists.import_line_list`, as the API's route does: the same rules as
 one case or contact entered by hand, and the referrals of contacts living elsewhere opened at once.
