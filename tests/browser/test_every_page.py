@@ -214,6 +214,7 @@ def test_on_a_phone_the_inbox_action_the_language_switch_and_logout_are_on_scree
             f"/resources?resource=centralised_quarantine_bed&day={DAY}",
             f"/resources?resource=centralised_quarantine_bed&day={DAY}&district=500101#outlook",
         ),
+        ("/referrals/board", "/referrals/board?district=500101#overdue"),
     ],
 )
 def test_a_click_on_a_district_of_a_map_opens_that_district(
