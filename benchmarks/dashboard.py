@@ -2,8 +2,8 @@
 
 Usage:
   .venv/bin/python -m benchmarks.dashboard --persons 100000 [--days 14] [--requests 20]
-        [--screening-share 1.0] [--attack 0.01] [--postgres-url URL] [--skip-sqlite] [--keep]
-        [--pages NAME,NAME]
+        [--screening-share 1.0] [--attack 0.01] [--contacts-per-case 2] [--postgres-url URL]
+        [--skip-sqlite] [--keep] [--pages NAME,NAME]
       builds fresh databases of that size (SQLite, and PostgreSQL when a URL is given or
       XIETONG_TEST_DATABASE_URL is set): synthetic buildings and persons (already protected, in
       bulk), `--days` days of screening (every person swabbed every other day, the central urban
@@ -11,9 +11,11 @@ Usage:
       loaded through the screening service and the results intake flow, `--screening-share` of
       each day's swabs), cases over the same days (a growing outbreak infecting the share
       `--attack` of persons registered a day at a time as one batch through the cases service, half
-      of them linked into chains through the links service, which links one case at a time),
-      referrals for a third of them (a day's as one batch through the referrals service), and the
-      daily aggregates refreshed. `--keep` keeps the databases and prints their URLs;
+      of them linked into chains, a day's links written as one batch, and `--contacts-per-case`
+      close contacts of each, the persons next to it, registered with their quarantine orders as
+      one batch through the contacts service), referrals for a third of them (a day's as one batch
+      through the referrals service), and the daily aggregates refreshed. `--keep` keeps the
+      databases and prints their URLs;
   .venv/bin/python -m benchmarks.dashboard --database-url URL [--requests 20] [--pages …]
       measures an existing database as it is (the twin's city of 10 million persons with 14 days
       of data, or one kept with `--keep`); it only adds three users for the sessions it measures
@@ -58,6 +60,7 @@ from sqlalchemy import func, select, text
 
 from benchmarks.databases import drop_postgresql, fresh_postgresql
 from xietong.core.wallclock import SystemClock
+from xietong.storage.bulk_sql import table_of
 
 TZ = "Asia/Shanghai"
 PERSONS_PER_BUILDING = 100
@@ -82,6 +85,7 @@ def _seed(
     attack: float,
     rng_seed: int,
     screening_share: float,
+    contacts_per_case: int = 2,
 ) -> dict[str, Any]:
     """Areas, persons, screening, cases over `days` days ending today, referrals, refreshed
     aggregates; with the seconds each part took."""
@@ -132,10 +136,12 @@ def _seed(
     cases = _seed_cases(
         factory,
         rng=rng,
+        protector=protector,
         first_person=first_person,
         persons=persons,
         days=days,
         attack=attack,
+        contacts_per_case=contacts_per_case,
         now=now,
     )
     seconds["cases"] = time.perf_counter() - mark
@@ -427,17 +433,24 @@ def _seed_cases(
     factory: Any,
     *,
     rng: random.Random,
+    protector: Any,
     first_person: int,
     persons: int,
     days: int,
     attack: float,
+    contacts_per_case: int,
     now: datetime,
 ) -> list[tuple[int, datetime]]:
-    """A growing outbreak: cases per day double every few days, `attack` of persons in all."""
+    """A growing outbreak: cases per day double every few days, `attack` of persons in all;
+    each day's cases, their links and their close contacts (with quarantine orders) written as
+    batches."""
+    from xietong.auth import service as auth_service
     from xietong.cases import registration
-    from xietong.cases.links import service as link_service
-    from xietong.cases.schemas import CaseCreate, LinkCreate
+    from xietong.cases.contacts.batch import ContactOfCase, register_contacts
+    from xietong.cases.models import TransmissionLink
+    from xietong.cases.schemas import CaseCreate, ContactCreate
     from xietong.core.principal import SYSTEM
+    from xietong.storage.bulk import bulk_insert
     from xietong.storage.unit_of_work import unit_of_work
 
     total = max(days, round(persons * attack))
@@ -446,8 +459,11 @@ def _seed_cases(
     # The benchmark picks whom to infect (persons are first_person, first_person + 1, …); the
     # cases service does the rest.
     chosen = [first_person + k for k in rng.sample(range(persons), min(persons, sum(per_day)))]
+    infected = set(chosen)
     made: list[tuple[int, datetime]] = []
     case_ids: list[int] = []
+    reported_in: dict[int, int] = {}
+    figures = {"links": 0, "contacts": 0}
     cursor = 0
     for offset, count in enumerate(per_day):
         day_start = (now - timedelta(days=days - 1 - offset)).replace(
@@ -477,24 +493,101 @@ def _seed_cases(
                 now=detected[-1] + timedelta(minutes=1),
                 tz=TZ,
             )
+            links: list[tuple[Any, ...]] = []
             for case, at in zip(cases, detected, strict=True):
                 # Flow investigation links half the cases to an earlier one: chains form, and
-                # some cross a district boundary (spillovers).
+                # some cross a district boundary (spillovers). A source is always an earlier
+                # case and each case is linked once, so no link closes a cycle.
+                reported_in[case.id] = case.report_district_id
                 if case_ids and rng.random() < 0.5:
-                    link_service.create_link(
-                        session,
-                        principal=SYSTEM,
-                        link_in=LinkCreate(
-                            source_case_id=rng.choice(case_ids[-200:]),
-                            target_case_id=case.id,
-                            evidence_kind="household",
-                            evidence="benchmark",
-                        ),
-                        now=at + timedelta(minutes=2),
+                    source = rng.choice(case_ids[-200:])
+                    links.append(
+                        (
+                            source,
+                            case.id,
+                            "household",
+                            "benchmark",
+                            reported_in[source],
+                            case.report_district_id,
+                            case.report_day,
+                            reported_in[source] != case.report_district_id,
+                            SYSTEM.username,
+                            at + timedelta(minutes=2),
+                        )
                     )
                 case_ids.append(case.id)
                 made.append((case.person_id, at))
+            # The day's links in one batch, as `links.service.make_link` writes each.
+            figures["links"] += bulk_insert(
+                session, table_of(TransmissionLink), _LINK_COLUMNS, links
+            )
+            auth_service.record_audit(
+                session,
+                principal=SYSTEM,
+                action="link",
+                entity="case",
+                entity_ids=sorted({i for link in links for i in link[:2]}),
+                detail={"source": "benchmarks.dashboard", "links": len(links)},
+            )
+            # The persons next door (in id order, so mostly the same building) are the case's
+            # close contacts, each with its quarantine order: one batch through the contacts
+            # service.
+            contacts = [
+                ContactOfCase(
+                    case_id=case.id,
+                    contact=ContactCreate(
+                        person_id=person_id,
+                        exposure_kind="household",
+                        last_exposure_at=at,
+                        quarantine_starts_on=at.astimezone(ZoneInfo(TZ)).date(),
+                    ),
+                )
+                for case, at in zip(cases, detected, strict=True)
+                for person_id in _neighbours(
+                    case.person_id, first_person, persons, infected, contacts_per_case
+                )
+            ]
+            if contacts:
+                figures["contacts"] += len(
+                    register_contacts(
+                        session,
+                        principal=SYSTEM,
+                        protector=protector,
+                        contacts=contacts,
+                        now=detected[-1] + timedelta(minutes=5),
+                        tz=TZ,
+                    )
+                )
+    _progress(f"{figures['links']:,} links, {figures['contacts']:,} contacts with their orders")
     return made
+
+
+_LINK_COLUMNS = (
+    "source_case_id",
+    "target_case_id",
+    "evidence_kind",
+    "evidence",
+    "from_district_id",
+    "to_district_id",
+    "day",
+    "spillover",
+    "created_by",
+    "created_at",
+)
+
+
+def _neighbours(
+    person_id: int, first_person: int, persons: int, infected: set[int], count: int
+) -> list[int]:
+    """Up to `count` persons after `person_id` in id order that are not cases themselves."""
+    found: list[int] = []
+    step = 1
+    while len(found) < count and step <= count + 10:
+        other = first_person + (person_id - first_person + step) % persons
+        if other not in infected and other != person_id:
+            found.append(other)
+        step += 1
+    return found
 
 
 def _seed_referrals(
@@ -605,6 +698,8 @@ def _sizes(engine: Any) -> dict[str, int]:
         ("persons", "people_person"),
         ("cases", "cases_case"),
         ("links", "cases_transmission_link"),
+        ("contacts", "cases_close_contact"),
+        ("quarantine_orders", "cases_quarantine_order"),
         ("referrals", "referrals_referral"),
         ("tubes", "screening_tube"),
         ("memberships", "screening_membership"),
@@ -894,6 +989,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--attack", type=float, default=0.01, help="Share of persons infected.")
     parser.add_argument(
+        "--contacts-per-case",
+        type=int,
+        default=2,
+        help="Close contacts registered for each case (each with its quarantine order).",
+    )
+    parser.add_argument(
         "--screening-share",
         type=float,
         default=1.0,
@@ -945,6 +1046,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     attack=args.attack,
                     rng_seed=args.seed,
                     screening_share=args.screening_share,
+                    contacts_per_case=args.contacts_per_case,
                 )
                 figures[backend] = measure(url, requests=args.requests, day=args.day, pages=pages)
                 figures[backend]["seeded"] = seeded

@@ -20,6 +20,11 @@ def test_the_benchmark_runs_at_tiny_size_on_each_backend() -> None:
         measured = figures[backend]
         assert measured["sizes"]["persons"] == 300
         assert measured["sizes"]["cases"] >= 3
+        # Cases linked into chains, and two close contacts of each case with their orders, all
+        # written in batches.
+        assert measured["sizes"]["links"] > 0
+        assert measured["sizes"]["contacts"] == 2 * measured["sizes"]["cases"]
+        assert 0 < measured["sizes"]["quarantine_orders"] <= measured["sizes"]["contacts"]
         # Every other day half of the persons (by home building), ten to a tube, all resulted.
         screening = measured["seeded"]["screening"]
         assert screening["share"] == 1.0

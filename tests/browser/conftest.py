@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.factories.analytics import municipal_series_rows, official_csv
+from tests.polling import PATIENCE, PATIENT, health, poll_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
@@ -123,7 +123,7 @@ class Server:
             method,
             f"{self.url}{path}",
             headers={"Authorization": f"Bearer {user.token}"},
-            timeout=30,
+            timeout=PATIENT,
             **kwargs,
         )
         return response
@@ -179,16 +179,10 @@ def server(
         stderr=subprocess.STDOUT,
     )
     try:
-        healthy = False
-        for _ in range(600):  # a bounded wait for the server to come up (at most a minute)
-            try:
-                healthy = httpx.get(f"{server.url}/health").status_code == 200
-                break
-            except httpx.TransportError:
-                if process.poll() is not None:
-                    break
-                time.sleep(0.1)
-        assert healthy, (home / "serve.log").read_text()
+        try:
+            poll_until(lambda: health(server.url), what="the server's start", process=process)
+        except AssertionError as failed:
+            raise AssertionError((home / "serve.log").read_text()) from failed
         yield server
     finally:
         process.terminate()
@@ -258,6 +252,8 @@ class Watched:
 
 
 def _watch(context: Any, base_url: str) -> Watched:
+    # Waits poll the real server and browser: patient enough for a loaded machine.
+    context.set_default_timeout(PATIENCE * 1000)
     page = context.new_page()
     watched = Watched(page=page, base_url=base_url)
     page.on(

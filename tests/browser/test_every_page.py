@@ -22,7 +22,6 @@ from tests.browser.test_cluster_decision import proposed_cluster
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1440, "height": 900}
 VIEWPORTS = {"phone": PHONE, "desk": DESK}
-RENDER_MS = 120_000
 # What fails the page: WCAG A/AA and best-practice rules of these impacts.
 BLOCKING = ("serious", "critical")
 
@@ -152,7 +151,7 @@ def _open(watched: Watched, path: str) -> None:
     watched.goto(path)
     for figure in watched.page.locator("[data-figure]").all():
         watched.page.wait_for_selector(
-            f"#{figure.get_attribute('id')}[data-rendered='1']", state="attached", timeout=RENDER_MS
+            f"#{figure.get_attribute('id')}[data-rendered='1']", state="attached"
         )
     if watched.page.locator("[data-fragment-url]").count():
         watched.page.wait_for_selector("[data-fragment-url][data-loaded]", state="attached")
@@ -215,6 +214,7 @@ def test_on_a_phone_the_inbox_action_the_language_switch_and_logout_are_on_scree
             f"/resources?resource=centralised_quarantine_bed&day={DAY}",
             f"/resources?resource=centralised_quarantine_bed&day={DAY}&district=500101#outlook",
         ),
+        ("/referrals/board", "/referrals/board?district=500101#overdue"),
     ],
 )
 def test_a_click_on_a_district_of_a_map_opens_that_district(

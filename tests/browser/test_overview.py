@@ -9,8 +9,6 @@ import pytest
 
 from tests.browser.conftest import DAY, Server, User
 
-RENDER_MS = 120_000
-
 
 def test_the_overview_draws_its_map_and_curve_without_a_console_error(
     server: Server, open_page: Any, command_centre: User
@@ -20,9 +18,7 @@ def test_the_overview_draws_its_map_and_curve_without_a_console_error(
     watched.goto(f"/overview?day={DAY}")
     page = watched.page
     # A loaded machine may take a while to draw the curve.
-    page.wait_for_selector(
-        "#epidemic-curve[data-rendered='1']", state="attached", timeout=RENDER_MS
-    )
+    page.wait_for_selector("#epidemic-curve[data-rendered='1']", state="attached")
     page.wait_for_selector("#panel-lines", state="attached")
     watched.screenshot("overview", for_docs=True)
     assert page.locator("#district-map svg text[data-label]").count() == 41
@@ -62,9 +58,7 @@ def test_every_command_page_renders_without_a_console_error(
     assert response.status == 200
     for figure in watched.page.locator("[data-figure]").all():
         figure_id = figure.get_attribute("id")
-        watched.page.wait_for_selector(
-            f"#{figure_id}[data-rendered='1']", state="attached", timeout=RENDER_MS
-        )
+        watched.page.wait_for_selector(f"#{figure_id}[data-rendered='1']", state="attached")
     name = path.strip("/").split("?")[0].replace("/", "-")
     watched.screenshot(name)
     assert watched.console_errors == []

@@ -64,7 +64,7 @@ def test_a_pushed_referral_arrives_live_and_its_feedback_reaches_the_sender(
     referral_id = pushed.json()["referral"]["id"]
 
     row = page.locator(f'tr[data-row-id="{referral_id}"]')
-    row.wait_for(timeout=20_000)
+    row.wait_for()
     assert page.evaluate("window.__notReloaded") is True, "the page was reloaded"
     assert row.get_attribute("data-status") == "pushed"
     assert row.locator(".countdown").inner_text().startswith("剩余")

@@ -82,7 +82,7 @@ def test_a_contact_living_elsewhere_reaches_that_district_live_and_its_answer_is
     tracer.screenshot("case", for_docs=True)
 
     row = inbox.page.locator("tr[data-row-id][data-status='pushed']")
-    row.wait_for(timeout=20_000)
+    row.wait_for()
     assert inbox.page.evaluate("window.__notReloaded") is True, "the inbox was reloaded"
     referral_id = row.get_attribute("data-row-id")
     asked = _accept_dialogs(inbox.page)

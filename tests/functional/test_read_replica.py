@@ -10,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from tests.factories.auth import command_user
+from tests.polling import poll_until
 from xietong.api.app import create_app
 from xietong.bootstrap import prepare_database
 from xietong.config import Settings
@@ -104,13 +104,13 @@ def cluster() -> Iterator[tuple[Cluster, int, int]]:
 
 
 def _wait_until_replayed(routing: ReadRouting) -> None:
-    target = routing.written_position()
-    for _ in range(600):  # polling the real replica; give up after a minute
+    target = parse_lsn(routing.written_position())
+
+    def replayed() -> bool | None:
         state = routing.state(fresh=True)
-        if state.reachable and state.replayed >= parse_lsn(target):
-            return
-        time.sleep(0.1)
-    raise AssertionError("the replica did not catch up in a minute")
+        return True if state.reachable and state.replayed >= target else None
+
+    poll_until(replayed, what="the replica's replay")
 
 
 OFFICIAL = "district,day,new_confirmed,new_asymptomatic\n500106,2022-11-14,{n},3\n"

@@ -8,13 +8,13 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
+from tests.polling import PATIENT, health, poll_until
 from xietong.cli import context
 from xietong.cli.main import app as cli
 
@@ -44,19 +44,11 @@ def test_serve_starts_on_an_empty_database_and_answers_health(tmp_path: Path) ->
         text=True,
     )
     try:
-        body = None
-        for _ in range(600):  # the server needs a few seconds to migrate; give up after a minute
-            try:
-                body = httpx.get(f"http://127.0.0.1:{port}/health").json()
-                break
-            except httpx.TransportError:
-                if process.poll() is not None:
-                    break
-                time.sleep(0.1)
-        assert body is not None, process.stdout.read() if process.stdout else ""
+        base = f"http://127.0.0.1:{port}"
+        body = poll_until(lambda: health(base), what="the server's start", process=process)
         assert body["status"] == "ok"
         # No proxy named: a client claiming TLS is not believed (no HSTS on plain HTTP).
-        claimed = httpx.get(f"http://127.0.0.1:{port}/health", headers=OVER_TLS)
+        claimed = httpx.get(f"{base}/health", headers=OVER_TLS, timeout=PATIENT)
         assert "strict-transport-security" not in claimed.headers
     finally:
         process.terminate()
@@ -100,21 +92,19 @@ def test_serve_with_two_workers_runs_two_processes_on_one_port(
     )
     try:
         answered = 0
-        for _ in range(1200):  # polling the real processes as they start; give up after 2 minutes
-            try:
-                answered += httpx.get(f"http://127.0.0.1:{port}/health").json()["status"] == "ok"
-            except httpx.TransportError:
-                if process.poll() is not None:
-                    break
-            if answered >= 5 and len(_children(process.pid)) >= 2:
-                break
-            time.sleep(0.1)
+
+        def both_workers_answer() -> bool | None:
+            nonlocal answered
+            answered += health(f"http://127.0.0.1:{port}") is not None
+            return True if answered >= 5 and len(_children(process.pid)) >= 2 else None
+
+        poll_until(both_workers_answer, what="two workers' start", process=process)
         assert answered >= 5
         # uvicorn's supervisor forks one child per worker (the multiprocessing resource tracker
         # may be a third).
         assert len(_children(process.pid)) >= 2
         # The proxy on 127.0.0.1 terminated TLS: the answer says so (HSTS).
-        proxied = httpx.get(f"http://127.0.0.1:{port}/health", headers=OVER_TLS)
+        proxied = httpx.get(f"http://127.0.0.1:{port}/health", headers=OVER_TLS, timeout=PATIENT)
         assert proxied.headers["strict-transport-security"] == "max-age=31536000"
     finally:
         process.terminate()

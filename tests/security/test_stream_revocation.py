@@ -18,6 +18,7 @@ from tests.functional.outbox.live import (
     fresh_database,
     prepare_city,
 )
+from tests.polling import PATIENCE, PATIENT
 
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 RECHECK_SECONDS = "1"
@@ -47,10 +48,10 @@ class OpenStream:
         self.opened = threading.Event()
         self.ended = threading.Event()
         self.events = 0
-        self._client = httpx.Client(base_url=base, timeout=httpx.Timeout(5, read=None))
+        self._client = httpx.Client(base_url=base, timeout=httpx.Timeout(PATIENCE, read=None))
         self._thread = threading.Thread(target=self._read, args=(token,), daemon=True)
         self._thread.start()
-        assert self.opened.wait(30)
+        assert self.opened.wait(PATIENCE)
 
     def _read(self, token: str) -> None:
         try:
@@ -67,9 +68,9 @@ class OpenStream:
             self.ended.set()
 
     def seconds_until_ended(self) -> float | None:
-        """Poll the stream until the server ends it (None if it is still open after a minute)."""
+        """Poll the stream until the server ends it (None if it is still open after `PATIENCE`)."""
         started = time.monotonic()
-        return time.monotonic() - started if self.ended.wait(60) else None
+        return time.monotonic() - started if self.ended.wait(PATIENCE) else None
 
     def close(self) -> None:
         self._client.close()
@@ -80,6 +81,7 @@ def _referral(server: Server, token: str, person_id: int, evidence: str) -> None
         f"{server.base}/api/referrals",
         json={"person_id": person_id, "evidence": evidence},
         headers=auth(token),
+        timeout=PATIENT,
     )
     assert answer.status_code in (200, 201), answer.text
 
@@ -93,10 +95,14 @@ def test_a_stream_ends_within_seconds_when_its_token_is_revoked(
         OpenStream(running.base, tokens["command"]),
     )
     try:
-        mine = httpx.get(f"{running.base}/api/auth/tokens", headers=auth(tokens["receiver"]))
+        mine = httpx.get(
+            f"{running.base}/api/auth/tokens", headers=auth(tokens["receiver"]), timeout=PATIENT
+        )
         token_id = mine.json()[0]["id"]
         gone = httpx.delete(
-            f"{running.base}/api/auth/tokens/{token_id}", headers=auth(tokens["receiver"])
+            f"{running.base}/api/auth/tokens/{token_id}",
+            headers=auth(tokens["receiver"]),
+            timeout=PATIENT,
         )
         assert gone.status_code == 204
         assert revoked.seconds_until_ended() is not None
@@ -106,7 +112,9 @@ def test_a_stream_ends_within_seconds_when_its_token_is_revoked(
             other.ended.wait(0.1)  # poll the open stream for its event
         assert other.events >= 1
         assert not other.ended.is_set()
-        again = httpx.get(f"{running.base}/api/stream", headers=auth(tokens["receiver"]))
+        again = httpx.get(
+            f"{running.base}/api/stream", headers=auth(tokens["receiver"]), timeout=PATIENT
+        )
         assert again.status_code == 401
     finally:
         revoked.close()
@@ -120,7 +128,9 @@ def test_a_stream_ends_within_seconds_when_its_user_is_deactivated(
     stream = OpenStream(running.base, tokens["third"])
     try:
         shut = httpx.post(
-            f"{running.base}/api/auth/users/live-third/deactivate", headers=auth(tokens["command"])
+            f"{running.base}/api/auth/users/live-third/deactivate",
+            headers=auth(tokens["command"]),
+            timeout=PATIENT,
         )
         assert shut.status_code == 200, shut.text
         assert stream.seconds_until_ended() is not None

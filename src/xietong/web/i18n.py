@@ -95,6 +95,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Conflicts with the current state: {message}",
     ),
     "error.invalid": ("输入有误：{message}", "Invalid input: {message}"),
+    "error.refused_status": (
+        "当前状态为“{status}”，不能进行这一步",
+        "it is {status}: this step cannot be taken now",
+    ),
     "error.expired_form": (
         "该表单已过期，未执行任何操作。",
         "This form has expired; nothing was done.",
@@ -513,6 +517,8 @@ _ROW_PATTERNS: Final = (
     (re.compile(r"^unknown column \(expected some of (?P<known>.+)\)$"), "row.unknown column"),
     (re.compile(r"^line (?P<n>\d+)$"), "row.line"),
     (re.compile(r"^no referral \d+$"), "row.no referral"),
+    (re.compile(r"^longer than (?P<n>\d+) characters$"), "row.longer than"),
+    (re.compile(r"^at most (?P<n>[\d,]+) at once$"), "row.at most at once"),
 )
 
 

@@ -63,6 +63,16 @@ LINES_STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Confirm these cases as one cluster?",
     ),
     "confirm.cluster_reject": ("确认否定该聚集？", "Reject this cluster?"),
+    "confirm.member_confirm": (
+        "确认病例 #{id} 属于该聚集？",
+        "Confirm case #{id} as part of this cluster?",
+    ),
+    "confirm.member_reject": (
+        "确认病例 #{id} 不属于该聚集？",
+        "Confirm case #{id} is not part of this cluster?",
+    ),
+    "clusters.member_confirm": ("属于", "Belongs"),
+    "clusters.member_reject": ("不属于", "Does not belong"),
     "place.residence": ("同住楼栋", "home"),
     "place.found": ("发现地", "where found"),
     "place.workplace": ("工作单位", "workplace"),

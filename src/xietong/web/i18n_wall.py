@@ -23,6 +23,11 @@ WALL_STRINGS: Final[dict[str, tuple[str, str]]] = {
     "map.layer_proposed": ("待审批的风险区", "Areas awaiting approval"),
     "map.layer_lifting": ("待决定的解封", "Liftings awaiting a decision"),
     "map.zones_hint": ("点击区县只列出其风险区。", "Click a district to list only its risk areas."),
+    "map.board_hint": (
+        "点击区县只列出与其有关的超时协查；主城九区在左上角放大显示。",
+        "Click a district to list only its overdue referrals; the central nine are enlarged top"
+        " left.",
+    ),
     "map.aid": ("缺口与支援", "Shortfalls and aid"),
     "map.aid_plan": ("调配方案 #{id}（{status}）", "Plan #{id} ({status})"),
     "map.layer_short": ("缺口", "Short"),

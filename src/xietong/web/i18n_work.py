@@ -114,6 +114,33 @@ WORK_STRINGS: Final[dict[str, tuple[str, str]]] = {
         "only the receiving district acts on this referral",
     ),
     "row.choose a referral": ("请先勾选协查", "choose a referral"),
+    # A referral step or assignment refused by the service (`referrals.actions.service`).
+    "row.only an open referral is assigned": (
+        "只能指派未办结的协查",
+        "only an open referral can be assigned",
+    ),
+    "row.no active user of that name": ("没有这个在用的账号", "no active user of that name"),
+    "row.not a field worker": ("不是外勤人员", "not a field worker"),
+    "row.not a user of the receiving district": (
+        "不是接收区的账号",
+        "not a user of the receiving district",
+    ),
+    "row.a reason is required to decline": ("退回须写明理由", "a reason is required to decline"),
+    "row.feedback to the sending district is required to close": (
+        "办结须填写给发起区的反馈",
+        "feedback to the sending district is required to close",
+    ),
+    "row.name the district to push the referral to": (
+        "请选择转办到哪个区县",
+        "name the district to push the referral to",
+    ),
+    "row.the note is empty": ("备注为空", "the note is empty"),
+    "row.the referral is with this district": (
+        "该协查已在这个区县",
+        "the referral is with this district",
+    ),
+    "row.longer than": ("超过 {n} 个字", "longer than {n} characters"),
+    "row.at most at once": ("一次最多 {n} 条", "at most {n} at once"),
     "row.no referral": ("无此协查，或不在本辖区", "no such referral, or not in your jurisdiction"),
     "export.csv": ("导出 CSV", "Export CSV"),
     "bulletin.pdf": ("下载 PDF", "Download PDF"),

@@ -29,14 +29,14 @@ def changed_cells(session: Session, *, since: datetime) -> set[tuple[int, date]]
     before its lifting, or to the day of its last step while it is still locked (the days after
     that are cells new to the aggregates, which the refresh recounts for every domain).
     """
+    # Every change of an area writes its step at the instant it stamps as `updated_at`, so the
+    # steps since then (indexed by time) name every area changed since: `updated_at` itself is
+    # not indexed, which lets a step rewrite the area's row in place.
     changed = select(RiskAreaEvent.area_id).where(RiskAreaEvent.at >= since)
     rows = session.execute(
         select(
             RiskArea.district_id, RiskArea.active_from, RiskArea.lifted_on, RiskArea.updated_at
-        ).where(
-            RiskArea.active_from.is_not(None),
-            or_(RiskArea.updated_at >= since, RiskArea.id.in_(changed)),
-        )
+        ).where(RiskArea.active_from.is_not(None), RiskArea.id.in_(changed))
     )
     cells: set[tuple[int, date]] = set()
     for district_id, active_from, lifted_on, updated_at in rows:

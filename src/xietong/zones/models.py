@@ -10,36 +10,42 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    Computed,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xietong.storage.base import Base, BigIntPK, UTCDateTime
 
-_OPEN_SQL = "status IN ('proposed', 'active', 'lifting_proposed')"
+_OPEN_BUILDING_SQL = (
+    "CASE WHEN status IN ('proposed', 'active', 'lifting_proposed') THEN building_id END"
+)
 
 
 class RiskArea(Base):
+    """No index reads a column that a step changes (status, the step's times, `updated_at`):
+    on PostgreSQL, with room left on each page, a step rewrites the row in place (a heap-only
+    tuple update) instead of adding an entry to every index, which is what lets the daily
+    evaluation propose tens of thousands of liftings at once (migration 0260)."""
+
     __tablename__ = "zones_risk_area"
     __table_args__ = (
-        Index("ix_zones_risk_area_building_status", "building_id", "status"),
-        Index("ix_zones_risk_area_district_status", "district_id", "status"),
+        Index("ix_zones_risk_area_building", "building_id"),
+        Index("ix_zones_risk_area_district", "district_id"),
         # One open area per building, even when an automatic proposal races a user's.
-        Index(
-            "uq_zones_risk_area_open_building",
-            "building_id",
-            unique=True,
-            sqlite_where=text(_OPEN_SQL),
-            postgresql_where=text(_OPEN_SQL),
-        ),
+        Index("uq_zones_risk_area_open_building", "open_building_id", unique=True),
+        # What a step's one foreign key refers to: its area and the area's district together.
+        Index("uq_zones_risk_area_id_district", "id", "district_id", unique=True),
+        {"postgresql_with": {"fillfactor": 70}},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -68,18 +74,31 @@ class RiskArea(Base):
     # The local day of lifting: the first day the building is no longer locked.
     lifted_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Not indexed: the areas changed since an instant are those with a step since then.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The building while the area is open (proposed, active, lifting proposed), NULL once it is
+    # closed: its unique index keeps one open area per building. Written by the database.
+    open_building_id: Mapped[int | None] = mapped_column(
+        BigInteger, Computed(_OPEN_BUILDING_SQL, persisted=True)
+    )
 
 
 class RiskAreaEvent(Base):
     """One step of an area's life: who, when, why, and under which policy version."""
 
     __tablename__ = "zones_risk_area_event"
-    __table_args__ = (Index("ix_zones_risk_area_event_area_at", "area_id", "at"),)
+    __table_args__ = (
+        Index("ix_zones_risk_area_event_area_at", "area_id", "at"),
+        # One check per step, not two: the area exists and the district is the area's (migration
+        # 0261). PostgreSQL runs foreign-key checks row by row, and a day writes tens of thousands.
+        ForeignKeyConstraint(
+            ["area_id", "district_id"], ["zones_risk_area.id", "zones_risk_area.district_id"]
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    area_id: Mapped[int] = mapped_column(ForeignKey("zones_risk_area.id"))
-    district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"))
+    area_id: Mapped[int] = mapped_column(Integer)
+    district_id: Mapped[int] = mapped_column(Integer)
     step: Mapped[str] = mapped_column(String(24))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     day: Mapped[date] = mapped_column(Date)

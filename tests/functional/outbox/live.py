@@ -9,19 +9,18 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from tests.factories.people import next_national_id
+from tests.polling import health, poll_until
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.auth.schemas import UserCreate
@@ -194,15 +193,12 @@ class Server:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for _ in range(600):  # migrating and starting takes a few seconds; give up after a minute
-            try:
-                if httpx.get(f"{self.base}/health").status_code == 200:
-                    return self
-            except httpx.TransportError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.1)
-        raise AssertionError(f"server did not start: {self.log and self.log.read_text()[-3000:]}")
+        try:
+            poll_until(lambda: health(self.base), what="the server's start", process=self.process)
+        except AssertionError as failed:
+            log = self.log and self.log.read_text()[-3000:]
+            raise AssertionError(f"server did not start: {log}") from failed
+        return self
 
     def kill(self) -> None:
         assert self.process is not None

@@ -28,6 +28,7 @@ from tests.functional.outbox.live import (
     prepare_city,
 )
 from tests.functional.outbox.receiver import Receiver
+from tests.polling import PATIENCE, PATIENT
 from xietong.outbox.models import Delivery, OutboxMessage
 from xietong.referrals.models import Referral
 from xietong.storage.engine import build_engine
@@ -54,10 +55,10 @@ class Stream:
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.ready = threading.Event()
         headers = auth(token) | ({"Last-Event-ID": last_event_id} if last_event_id else {})
-        self._client = httpx.Client(base_url=base, timeout=httpx.Timeout(5, read=None))
+        self._client = httpx.Client(base_url=base, timeout=httpx.Timeout(PATIENCE, read=None))
         self._thread = threading.Thread(target=self._read, args=(headers,), daemon=True)
         self._thread.start()
-        assert self.ready.wait(30)
+        assert self.ready.wait(PATIENCE)
 
     def _read(self, headers: dict[str, str]) -> None:
         try:
@@ -76,7 +77,7 @@ class Stream:
             return
 
     def next(self) -> dict[str, Any]:
-        return self.events.get(timeout=30)
+        return self.events.get(timeout=PATIENCE)
 
     def close(self) -> None:
         self._client.close()
@@ -99,11 +100,13 @@ def test_live_streams_reach_the_districts_concerned_and_replay_what_was_missed(
             f"{server.base}/api/referrals",
             json={"person_id": city.person_ids[0], "evidence": "live-1"},
             headers=sender,
+            timeout=PATIENT,
         ).json()["referral"]["id"]
         second = httpx.post(
             f"{server.base}/api/referrals",
             json={"person_id": city.person_ids[1], "evidence": "live-2", "to_district_code": THIRD},
             headers=sender,
+            timeout=PATIENT,
         ).json()["referral"]["id"]
         got = receiver.next()
         assert got["topic"] == "referral.pushed"
@@ -148,6 +151,7 @@ def test_a_contact_living_in_another_district_is_in_its_inbox_and_stream_when_re
                 "report_district_code": SENDER,
             },
             headers=auth(city.tokens["command"]),
+            timeout=PATIENT,
         )
         assert case.status_code == 201, case.text
         registered = httpx.post(
@@ -159,6 +163,7 @@ def test_a_contact_living_in_another_district_is_in_its_inbox_and_stream_when_re
                 "exposure_kind": "household",
             },
             headers=auth(city.tokens["sender"]),
+            timeout=PATIENT,
         )
         assert registered.status_code == 201, registered.text
 
@@ -167,6 +172,7 @@ def test_a_contact_living_in_another_district_is_in_its_inbox_and_stream_when_re
             f"{server.base}/api/referrals",
             params={"box": "inbox"},
             headers=auth(city.tokens["receiver"]),
+            timeout=PATIENT,
         ).json()["items"]
         (referral,) = [r for r in inbox if r["reason"] == "close_contact"]
         assert (referral["from_district_code"], referral["status"]) == (SENDER, "pushed")
@@ -220,7 +226,7 @@ def test_the_kill_test(database: str, tmp_path: Path) -> None:
 
     try:
         with (
-            httpx.Client(base_url=server.base, headers=sender, timeout=30) as client,
+            httpx.Client(base_url=server.base, headers=sender, timeout=PATIENT) as client,
             # SQLite has one writer: concurrent requests mostly meet each other's commits
             # ("database is locked" on upgrading a read transaction), so one client posts there.
             ThreadPoolExecutor(max_workers=1 if database.startswith("sqlite") else 8) as pool,
@@ -240,14 +246,14 @@ def test_the_kill_test(database: str, tmp_path: Path) -> None:
         server.start()
         missing = [i for i in range(REFERRALS) if i not in confirmed]
         assert missing, "the kill should have cut some requests"
-        with httpx.Client(base_url=server.base, headers=sender, timeout=30) as client:
+        with httpx.Client(base_url=server.base, headers=sender, timeout=PATIENT) as client:
             for index in missing:
                 index, referral_id = create(client, index)
                 assert referral_id is not None
                 confirmed[index] = referral_id
 
         engine = build_engine(database)
-        deadline = time.monotonic() + 180  # leases of the killed process expire within 30 s
+        deadline = time.monotonic() + PATIENCE  # leases of the killed process expire within 30 s
         while time.monotonic() < deadline and len(receiver.processed) < REFERRALS:
             time.sleep(0.2)
 

@@ -26,7 +26,8 @@ from xietong.cases.models import Case, CloseContact, ContactReferralNeed, Quaran
 from xietong.core.errors import Conflict
 from xietong.core.principal import SYSTEM
 from xietong.flows import intake
-from xietong.flows.duplicates import merge_duplicates
+from xietong.flows.duplicates import MERGED, merge_duplicates
+from xietong.outbox.models import OutboxMessage
 from xietong.people import duplicates, service
 from xietong.people.models import Person, PersonAccessGrant
 from xietong.people.protection import PersonalDataProtector
@@ -155,6 +156,35 @@ def test_a_merge_moves_every_linked_record_and_the_audit_shows_it(
     third = person(session, protector, name="冯二", district="500106")
     assert duplicates.find_duplicates(session, principal=SYSTEM, now=NOW).proposed == 1
     assert (survivor.id, third.id) in pairs(session)
+
+
+def test_a_merge_tells_both_persons_districts_and_the_command_centre(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    survivor, duplicate = pair_of(session, protector, "卫五")
+    # The duplicate stays in another district, where a case's contact tracing found it.
+    elsewhere = make_case(session, protector, district_code="500108")
+    add_contact(session, protector, elsewhere, person=duplicate)
+    duplicate.current_district_id = elsewhere.report_district_id
+    session.flush()
+    duplicates.find_duplicates(session, principal=SYSTEM, now=NOW)
+    pair = pairs(session)[(survivor.id, duplicate.id)]
+
+    merge_duplicates(session, principal=SYSTEM, pair_id=pair.id, survivor_id=survivor.id, now=NOW)
+
+    (message,) = session.scalars(select(OutboxMessage).where(OutboxMessage.topic == MERGED))
+    assert set(message.audience) == {
+        survivor.residence_district_id,
+        duplicate.residence_district_id,
+        duplicate.current_district_id,
+        None,
+    }
+    assert message.payload["survivor_id"] == survivor.id
+    assert message.payload["merged_id"] == duplicate.id
+    assert message.payload["moved"]["cases_close_contact"] == 1
+    assert message.payload["actor"] == SYSTEM.username
+    # Ids and counts only: nothing in the notice names the person.
+    assert "卫五" not in str(message.payload)
 
 
 def test_two_cases_of_one_person_are_refused_and_nothing_moves(

@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import BACKENDS, PG_URL, _drop_postgresql_database, _fresh_postgresql_database
+from tests.polling import PATIENCE
 from xietong.areas import service as areas_service
 from xietong.bootstrap import prepare_database
 from xietong.config import Settings
@@ -148,7 +149,7 @@ def _kill_part_way(url: str, command: str, source: Path, pipe: Path, batch_rows:
         text=True,
     )
     lines = source.read_text(encoding="utf-8").splitlines(keepends=True)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + PATIENCE
     descriptor = None
     while descriptor is None:  # bounded poll: the reader opens the pipe once it has started
         try:

@@ -108,6 +108,59 @@ def test_a_cluster_is_confirmed_once_from_its_page_however_often_the_form_is_sen
     assert f'<a href="/clusters/{cluster.id}" data-cluster-id="{cluster.id}">' in case_page.text
 
 
+def test_a_later_case_at_a_confirmed_clusters_place_is_decided_on_its_page(
+    app_client: TestClient, session: Session, protector: PersonalDataProtector
+) -> None:
+    cluster = _cluster(session, protector, "500106")
+    log_in(app_client, session, role=Role.district_coordinator, district_code="500106")
+    page = app_client.get(f"/clusters/{cluster.id}")
+    data = {"csrf": csrf_of(app_client), "form_key": _form_key(page.text, "confirm")}
+    app_client.post(f"/clusters/{cluster.id}/confirm", data=data, follow_redirects=False)
+    assert "data-member-decision" not in app_client.get(f"/clusters/{cluster.id}").text
+    # Two more cases at home in the same building: each joins the confirmed cluster, proposed.
+    building = residence_code(session, "500106", 2)
+    later, wrong = (
+        make_case(session, protector, person=person_at(session, protector, building))
+        for _ in range(2)
+    )
+
+    page = app_client.get(f"/clusters/{cluster.id}")
+    for case in (later, wrong):
+        row = re.search(
+            rf'<tr data-case-id="{case.id}" data-status="proposed">(.*?)</tr>', page.text, re.S
+        )
+        assert row is not None
+        for decision in ("confirm", "reject"):
+            assert f'action="/clusters/{cluster.id}/members/{case.id}/{decision}"' in row.group(1)
+    keys = dict(
+        re.findall(
+            r'action="/clusters/\d+/members/(\d+)/(?:confirm|reject)" data-confirm="[^"]+">'
+            r'.*?name="form_key" value="([^"]+)"',
+            page.text,
+            re.S,
+        )
+    )
+    decided = [
+        app_client.post(
+            f"/clusters/{cluster.id}/members/{case.id}/{decision}",
+            data={"csrf": csrf_of(app_client), "form_key": keys[str(case.id)]},
+            follow_redirects=False,
+        ).status_code
+        for case, decision in ((later, "confirm"), (wrong, "reject"), (wrong, "reject"))
+    ]
+    assert decided == [303, 303, 303]  # the second "reject" is the same form sent again
+    after = app_client.get(f"/clusters/{cluster.id}")
+    assert f'<tr data-case-id="{later.id}" data-status="confirmed">' in after.text
+    assert f'<tr data-case-id="{wrong.id}" data-status="rejected">' in after.text
+    assert "data-member-decision" not in after.text
+    audit = session.scalars(
+        select(AuditEntry.action).where(
+            AuditEntry.entity == "cluster", AuditEntry.entity_id == str(cluster.id)
+        )
+    ).all()
+    assert sorted(audit) == ["confirm", "confirm_member", "reject_member"]
+
+
 def test_a_district_sees_and_decides_its_own_clusters_only(
     app_client: TestClient, session: Session, protector: PersonalDataProtector
 ) -> None:

@@ -153,6 +153,7 @@ def test_a_note_is_added_on_the_referral_page_and_shown_in_its_history(
         f"/referrals/{referral.id}/note", data={"csrf": csrf_of(app_client), "text": " "}
     )
     assert empty.status_code == 422
+    assert "备注为空" in empty.text and "the note is empty" not in empty.text
 
 
 def test_a_referral_given_to_a_field_worker_is_in_their_own_list(
@@ -196,3 +197,26 @@ def test_a_referral_given_to_a_field_worker_is_in_their_own_list(
         data={"csrf": csrf_of(app_client), "assignee": worker.username},
     )
     assert refused.status_code == 403
+
+
+def test_an_assignment_refused_says_why_in_the_readers_language(
+    app_client: TestClient, session: Session, protector: PersonalDataProtector
+) -> None:
+    referral = make_referral(session, protector)
+    colleague, _ = make_user(
+        session, role=Role.district_coordinator, district_code=RECEIVER, password=PASSWORD
+    )
+    log_in(app_client, session, role=Role.district_coordinator, district_code=RECEIVER)
+
+    def assign(lang: str) -> str:
+        refused = app_client.post(
+            f"/referrals/{referral.id}/assign?lang={lang}",
+            data={"csrf": csrf_of(app_client), "assignee": colleague.username},
+        )
+        assert refused.status_code == 422
+        return refused.text
+
+    chinese, english = assign("zh"), assign("en")
+    assert f"不是外勤人员 ({colleague.username})" in chinese
+    assert "not a field worker" not in chinese and "input refused" not in chinese
+    assert f"not a field worker ({colleague.username})" in english

@@ -180,7 +180,12 @@ def test_the_board_counts_overdue_referrals_per_pair_of_districts(
     )
     assert pair is not None
     assert int(pair.group(1)) >= 2
-    assert 'data-figure="overdue-map-data"' in page.text
+    # The labelled district map, its figures in a table behind a toggle: three overdue to the
+    # receiving district, each district a link to the board's list of its own.
+    assert 'id="district-map"' in page.text and "plotly" not in page.text
+    row = re.search(rf'data-map-row="{RECEIVER}">.*?<td class="num">(\d+)</td>', page.text, re.S)
+    assert row is not None and int(row.group(1)) >= 3
+    assert f'href="/referrals/board?district={RECEIVER}#overdue"' in page.text
 
 
 def test_a_laboratory_has_no_referral_inbox(app_client: TestClient, session: Session) -> None:

@@ -17,8 +17,10 @@ import numpy.typing as npt
 from xietong.analytics.core.calibration import calibrate
 from xietong.analytics.core.ensemble import forecast
 from xietong.analytics.core.growth import LOG_OFFSET, estimate_growth_rate
-from xietong.analytics.core.growth_forecast import GrowthModel, growth_ensemble
+from xietong.analytics.core.growth_forecast import GrowthModel
 from xietong.analytics.core.mobility import gravity_mobility
+from xietong.analytics.core.recalibrated import recalibrated_quantiles
+from xietong.analytics.core.scores import HUB_QUANTILE_LEVELS
 from xietong.analytics.core.seir import Scenario
 from xietong.resources.vocabulary import (
     CENTRALISED_QUARANTINE_BED,
@@ -127,7 +129,8 @@ def project_new_cases(
     level of their ensembles, per district and day, instead of their mean path: the model's
     chain-binomial ensemble, and for the trend the growth forecast that the backtests score
     (`analytics.core.growth_forecast`, a damped trend with its fitting error and the counts'
-    noise), each with `QUANTILE_RUNS` runs from a fixed seed.
+    noise) with the same recalibration by its own past misses over ``recent``
+    (`analytics.core.recalibrated`), each with `QUANTILE_RUNS` runs from a fixed seed.
 
     Parameters
     ----------
@@ -223,15 +226,21 @@ def project_new_cases(
 def _trend_quantile(
     counts: FloatArray, *, window: int, horizon_days: int, quantile: float
 ) -> FloatArray:
-    """The growth forecast's ``quantile`` per district and day, shape (D, T)."""
-    ensemble = growth_ensemble(
+    """The growth forecast's ``quantile`` per district and day, shape (D, T): the backtested
+    forecast, recalibrated by the misses of the forecasts it would have made from the earlier
+    days of ``counts`` (`analytics.core.recalibrated`), read between the forecast hubs' levels."""
+    levels = np.asarray(HUB_QUANTILE_LEVELS)
+    tuned = recalibrated_quantiles(
         counts.T,
         horizon_days=horizon_days,
         runs=QUANTILE_RUNS,
         rng=np.random.default_rng(QUANTILE_SEED),
         model=GrowthModel(window_days=window),
-    )
-    result: FloatArray = np.quantile(ensemble, quantile, axis=0).T
+    )  # (T, D, Q)
+    # Linear between the two levels around ``quantile``; outside 1 % - 99 %, the nearest.
+    j = int(np.clip(np.searchsorted(levels, quantile, side="right") - 1, 0, levels.size - 2))
+    share = float(np.clip((quantile - levels[j]) / (levels[j + 1] - levels[j]), 0.0, 1.0))
+    result: FloatArray = (tuned[..., j] * (1.0 - share) + tuned[..., j + 1] * share).T
     return result
 
 

@@ -1,4 +1,4 @@
-"""The district maps of the risk-area and mutual-aid pages, on the overview's map
+"""The district maps of the risk-area, mutual-aid and referral-board pages, on the overview's map
 (`web.wallmap`): the layers each page's work needs, and the names every map labels its units
 with in the reader's language.
 """
@@ -106,4 +106,23 @@ def mutual_aid_map(
         highlight=highlight,
         link=f"/resources?resource={resource}&day={day.isoformat()}&district={{code}}#outlook",
         flows=[wallmap.Flow(lender, borrower, n) for (lender, borrower), n in moved.items()],
+    )
+
+
+def board_map(
+    *, labels: Mapping[int, DistrictLabel], lang: Language, overdue: Mapping[str, int]
+) -> wallmap.WallMap:
+    """The referral board's map: the referrals overdue now by receiving district (`overdue`,
+    by code), each district a link to the board's list of its overdue referrals."""
+    names, short = names_of(labels, lang=lang)
+    layer = wallmap.Layer(
+        "overdue",
+        translate(lang, "wall.layer_overdue"),
+        {code: overdue.get(code, 0) for code in names},
+    )
+    return wallmap.wall_map(
+        layers=[layer],
+        names=names,
+        short_names=short,
+        link="/referrals/board?district={code}#overdue",
     )

@@ -158,3 +158,38 @@ def decide(
         back_to=f"/clusters/{cluster_id}",
         form_key=form_key,
     )
+
+
+@router.post("/clusters/{cluster_id}/members/{case_id}/{decision}")
+def decide_member(
+    cluster_id: int,
+    case_id: int,
+    decision: str,
+    viewer: ViewerDep,
+    session: SessionDep,
+    csrf: Text = "",
+    form_key: Text = "",
+) -> Response:
+    """Confirm or reject one proposed case of a cluster (a later case at the same place), as the
+    API's member decision does; confirming one confirms the cluster."""
+
+    def run(principal: Principal) -> None:
+        if decision not in DECISIONS:
+            raise DomainError(f"unknown decision {decision!r}", code="unknown_decision")
+        cluster_service.decide_member(
+            session,
+            principal=principal,
+            cluster_id=cluster_id,
+            case_id=case_id,
+            decision=cast(cluster_service.Decision, decision),
+            now=viewer.now,
+        )
+
+    return act(
+        viewer,
+        session,
+        csrf=csrf,
+        action=run,
+        back_to=f"/clusters/{cluster_id}",
+        form_key=form_key,
+    )

@@ -18,10 +18,11 @@ from xietong.core.errors import (
     NotAuthenticated,
     NotFound,
     PermissionDenied,
+    ValidationFailed,
 )
 from xietong.core.principal import Principal, Role
 from xietong.web import forms
-from xietong.web.i18n import translate
+from xietong.web.i18n import Language, join_list, label, row_reason, translate
 from xietong.web.rendering import render
 from xietong.web.session import Viewer, check_csrf, to_login
 
@@ -42,6 +43,8 @@ def error_page(viewer: Viewer, session: Session, exc: DomainError) -> HTMLRespon
         kind, message = "forbidden", translate(lang, "error.forbidden")
     elif isinstance(exc, Conflict):
         kind, message = "conflict", translate(lang, "error.conflict", message=exc.message)
+    elif isinstance(exc, ValidationFailed) and exc.errors:
+        kind, message = "invalid", translate(lang, "error.invalid", message=refusals(lang, exc))
     else:
         kind, message = "invalid", translate(lang, "error.invalid", message=exc.message)
     return render(
@@ -87,6 +90,18 @@ def guard(
         return to_login(viewer)
     except DomainError as exc:
         return error_page(viewer, session, exc)
+
+
+def refusals(lang: Language, exc: ValidationFailed) -> str:
+    """What a service refused, in the reader's language where the tables know its reasons: a
+    step refused in the record's current state names that state."""
+    said = [
+        translate(lang, "error.refused_status", status=label(lang, "status", e.value))
+        if e.field == "status" and e.value
+        else row_reason(lang, e.reason) + (f" ({e.value})" if e.value else "")
+        for e in exc.errors
+    ]
+    return join_list(lang, said)
 
 
 def act(

@@ -28,8 +28,8 @@ from xietong.referrals.inbox import service as query_service
 from xietong.referrals.inbox.service import Box, Sort
 from xietong.referrals.schemas import ReferralSummary
 from xietong.referrals.states import OPEN, Action, Status, allowed_actions
-from xietong.web import charts, forms
-from xietong.web.i18n import translate
+from xietong.web import forms
+from xietong.web.data import maps
 from xietong.web.pages import referral_marks
 from xietong.web.pages.common import act, error_page, guard
 from xietong.web.pages.listing import ListPage, Paging
@@ -339,10 +339,8 @@ def board_context(
         key=lambda p: (-p.overdue, -p.escalated, p.from_code, p.to_code),
     )
     receiving = Counter(item.to_district_code for item in overdue)
-    names = {d.code: d.name(viewer.lang) for d in district_labels(session).values()}
     shown = [r for r in overdue if district in (None, r.from_district_code, r.to_district_code)]
     return shown, {
-        "charts": True,
         "pairs": table,
         "overdue_total": overdue_total,
         "escalated_total": escalated_total,
@@ -350,10 +348,8 @@ def board_context(
         "counted": len(overdue),
         "truncated": overdue_total > len(overdue),
         "district": district or "",
-        "map_json": charts.district_map(
-            {code: float(n) for code, n in receiving.items()},
-            names=names,
-            label=translate(viewer.lang, "referrals.overdue"),
+        "wall_map": maps.board_map(
+            labels=district_labels(session), lang=viewer.lang, overdue=receiving
         ),
     }
 
