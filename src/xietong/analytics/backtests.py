@@ -6,8 +6,9 @@ a published reference series or on the daily series of this deployment.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from xietong.analytics.core.arrays import FloatArray
 from xietong.analytics.core.backtest import METHODS, Backtest, run_backtest
 from xietong.analytics.core.growth_forecast import GrowthModel
 from xietong.analytics.nowcasting import reporting_triangle
+from xietong.analytics.official_vintages import official_vintages
 from xietong.analytics.reference_series import (
     ReferenceSeries,
     shanghai_2022_city,
@@ -65,8 +67,9 @@ def backtest_districts(
     Where the cases domain holds the cases (no official counts in force), each forecast reads
     the cases by the day they were first sampled as they were recorded by the end of its
     forecast date, the last days completed by the nowcast (`nowcasting`), and is scored against
-    the counts as recorded since. Official counts keep no earlier versions: they are read as
-    they stand now.
+    the counts as recorded since. Official counts are read as they had been published by the
+    end of each forecast date (the figures of later corrections not yet there, days not yet
+    published missing) and scored against the figures in force now.
     """
     history_from = first_day - timedelta(days=_MODEL.window_days - 1)
     until = last_day + timedelta(days=max(HORIZONS))
@@ -78,8 +81,26 @@ def backtest_districts(
             units=data.codes,
             counts=data.infections().T.astype(np.float64),
         )
+        vintages = official_vintages(
+            session,
+            first_day=history_from,
+            last_day=until,
+            district_ids=[district.id for district in data.districts],
+        )
+        zone = ZoneInfo(tz)
+
+        def published(origin: int) -> FloatArray:
+            # Everything imported by the end of the forecast date's local day.
+            end = datetime.combine(data.days[origin] + timedelta(days=1), time(0), tzinfo=zone)
+            return vintages.as_of(end)[: origin + 1]
+
         return backtest_series(
-            reference, first_day=first_day, last_day=last_day, seed=seed, runs=runs
+            reference,
+            first_day=first_day,
+            last_day=last_day,
+            seed=seed,
+            runs=runs,
+            known=published,
         )
     read = reporting_triangle(session, first_day=history_from, last_day=until, tz=tz)
     reference = ReferenceSeries(

@@ -100,3 +100,18 @@ class OfficialCityCount(PublishedFigures, Base):
     __table_args__ = (UniqueConstraint("day", "until_minute"),)
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+
+
+class OfficialCountVersion(PublishedFigures, Base):
+    """A district's figures for a day as they stood before a corrected import replaced them.
+
+    They were the published figures from `imported_at` until `replaced_at`; with the row in
+    force (`OfficialCount`) they let a backtest read the counts as they stood at each date.
+    """
+
+    __tablename__ = "analytics_official_count_version"
+    __table_args__ = (Index("ix_analytics_official_count_version_day", "day"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"))
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from xietong.analytics.catalogue import OFFICIAL_METRICS
 from xietong.analytics.daily_rows import DistrictDays, list_rows
-from xietong.analytics.models import OfficialCityCount, OfficialCount
+from xietong.analytics.models import OfficialCityCount, OfficialCount, OfficialCountVersion
 from xietong.analytics.schemas import OfficialImportReport
 from xietong.areas import service as areas_service
 from xietong.areas.names import NameLookup, fold, name_keys, name_lookup
@@ -65,7 +65,8 @@ def import_official_counts(
     全市 or "city" for the city-wide row, kept as published), day (YYYY-MM-DD),
     until (HH:MM, optional: the counted period ends then; empty or 24:00 for the whole day),
     new_confirmed, new_asymptomatic, conversions (optional, 0), found_under_control and
-    found_on_surface (optional). Importing a corrected file replaces the earlier figures.
+    found_on_surface (optional). Importing a corrected file replaces the earlier figures; a
+    district's figures replaced are kept as they stood until then (`official_infections_as_of`).
     """
     if principal.role is not Role.command:
         raise PermissionDenied("only the command centre imports official counts")
@@ -141,6 +142,9 @@ def import_official_counts(
         elif all(getattr(current, name) == row.figures[name] for name in OFFICIAL_METRICS):
             unchanged += 1
         else:
+            if isinstance(current, OfficialCount):
+                # What stood until now, kept so the counts can be read as they stood then.
+                session.add(_version_of(current, replaced_at=now))
             for name in OFFICIAL_METRICS:
                 setattr(current, name, row.figures[name])
             current.source = source_name[:200]
@@ -345,3 +349,16 @@ def _check_official_figures(where: str, figures: dict[str, int | None]) -> list[
                 RowError(where, name, f"exceeds new_confirmed + new_asymptomatic ({reported})")
             )
     return errors
+
+
+def _version_of(row: OfficialCount, *, replaced_at: datetime) -> OfficialCountVersion:
+    return OfficialCountVersion(
+        district_id=row.district_id,
+        day=row.day,
+        until_minute=row.until_minute,
+        **{name: getattr(row, name) for name in OFFICIAL_METRICS},
+        source=row.source,
+        imported_by=row.imported_by,
+        imported_at=row.imported_at,
+        replaced_at=replaced_at,
+    )

@@ -101,6 +101,7 @@ PLACEMENT: dict[str, Placement] = {
     # Per district and day, or per command-centre decision: thousands of rows, one writer.
     "analytics_daily_aggregate": COORDINATOR,
     "analytics_official_count": COORDINATOR,
+    "analytics_official_count_version": COORDINATOR,
     "analytics_refresh_watermark": COORDINATOR,
     "outbox_message": COORDINATOR,
     "interop_export_job": COORDINATOR,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Computed,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -42,6 +43,8 @@ class RiskArea(Base):
         Index("ix_zones_risk_area_district", "district_id"),
         # One open area per building, even when an automatic proposal races a user's.
         Index("uq_zones_risk_area_open_building", "open_building_id", unique=True),
+        # What a step's one foreign key refers to: its area and the area's district together.
+        Index("uq_zones_risk_area_id_district", "id", "district_id", unique=True),
         {"postgresql_with": {"fillfactor": 70}},
     )
 
@@ -84,11 +87,18 @@ class RiskAreaEvent(Base):
     """One step of an area's life: who, when, why, and under which policy version."""
 
     __tablename__ = "zones_risk_area_event"
-    __table_args__ = (Index("ix_zones_risk_area_event_area_at", "area_id", "at"),)
+    __table_args__ = (
+        Index("ix_zones_risk_area_event_area_at", "area_id", "at"),
+        # One check per step, not two: the area exists and the district is the area's (migration
+        # 0261). PostgreSQL runs foreign-key checks row by row, and a day writes tens of thousands.
+        ForeignKeyConstraint(
+            ["area_id", "district_id"], ["zones_risk_area.id", "zones_risk_area.district_id"]
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    area_id: Mapped[int] = mapped_column(ForeignKey("zones_risk_area.id"))
-    district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"))
+    area_id: Mapped[int] = mapped_column(Integer)
+    district_id: Mapped[int] = mapped_column(Integer)
     step: Mapped[str] = mapped_column(String(24))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     day: Mapped[date] = mapped_column(Date)
