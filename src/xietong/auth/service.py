@@ -24,6 +24,7 @@ from xietong.auth.tokens import (
 )
 from xietong.core.errors import Conflict, DomainError, NotAuthenticated, NotFound
 from xietong.core.principal import Principal, Role
+from xietong.storage.bulk import bulk_insert
 from xietong.storage.bulk_sql import table_of
 from xietong.storage.unit_of_work import clock_of
 
@@ -229,10 +230,6 @@ def reactivate_user(session: Session, *, username: str) -> User:
     return user
 
 
-# Rows of one audit INSERT: 9 parameters each, well under both databases' limits.
-AUDIT_ROWS_PER_STATEMENT = 500
-
-
 def record_audit(
     session: Session,
     *,
@@ -265,29 +262,63 @@ def record_audit_rows(
 ) -> None:
     """`record_audit` for records each with its own detail: (entity id, detail) per row.
 
-    Written as multi-row INSERTs of `AUDIT_ROWS_PER_STATEMENT` rows: a list of parameter sets
-    would be an executemany, which the PostgreSQL driver sends as one INSERT per row (a page
-    that lists 500 referrals paid 500 round trips for their audit)."""
+    Rows without a detail (a list's audit: hundreds of rows on a page) are written with the
+    bulk loader, COPY on PostgreSQL, where a list of parameter sets is an INSERT per row in the
+    driver's pipeline (about ten times the processor time and four times the time for 500
+    rows); rows with details are written as such a list.
+    """
     if not rows:
         return
     now = clock_of(session).now()
-    values = [
-        {
-            "at": now,
-            "user_id": principal.user_id,
-            "username": principal.username,
-            "district_id": principal.district_id,
-            "action": action,
-            "entity": entity,
-            "entity_id": str(entity_id),
-            "reason": reason,
-            "detail": detail,
-        }
-        for entity_id, detail in rows
-    ]
-    table = table_of(AuditEntry)
-    for start in range(0, len(values), AUDIT_ROWS_PER_STATEMENT):
-        session.execute(insert(table).values(values[start : start + AUDIT_ROWS_PER_STATEMENT]))
+    if all(detail is None for _, detail in rows):
+        bulk_insert(
+            session,
+            table_of(AuditEntry),
+            _AUDIT_COLUMNS,
+            (
+                (
+                    now,
+                    principal.user_id,
+                    principal.username,
+                    principal.district_id,
+                    action,
+                    entity,
+                    str(entity_id),
+                    reason,
+                )
+                for entity_id, _ in rows
+            ),
+        )
+        return
+    session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "at": now,
+                "user_id": principal.user_id,
+                "username": principal.username,
+                "district_id": principal.district_id,
+                "action": action,
+                "entity": entity,
+                "entity_id": str(entity_id),
+                "reason": reason,
+                "detail": detail,
+            }
+            for entity_id, detail in rows
+        ],
+    )
+
+
+_AUDIT_COLUMNS = (
+    "at",
+    "user_id",
+    "username",
+    "district_id",
+    "action",
+    "entity",
+    "entity_id",
+    "reason",
+)
 
 
 def list_audit(
