@@ -1,21 +1,16 @@
-"""Plotly figures of the dashboard, built in Python and sent to the page as JSON.
+"""Plotly figures of the dashboard, built in Python and sent to the page as JSON. Each function
+takes plain numbers and returns the figure's JSON text. (The maps are SVG, in `wallmap`.)
 
-The district map is a `Choroplethmap` on the `white-bg` style with the bundled district shapes,
-so it draws with no base-map download; functional zones without a shape of their own are dots at
-their centroids. The shapes are served once at `SHAPES_URL` (cached by the browser) rather than
-inside every figure. Each function takes plain numbers and returns the figure's JSON text.
-
-The charts every overview draws (the district map, the epidemic curve) are written as plain
-figure dictionaries: building and validating plotly's objects took most of the overview's time.
-The unit tests check that plotly's validation gives each of them back unchanged.
+The chart every overview draws (the epidemic curve) is written as a plain figure dictionary:
+building and validating plotly's objects took most of the overview's time. The unit tests check
+that plotly's validation gives it back unchanged.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -25,8 +20,6 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from xietong.areas.reference import chongqing, district_shapes
-
 FONT = "WenQuanYi Micro Hei, Microsoft YaHei, PingFang SC, Noto Sans CJK SC, sans-serif"
 # Colours that stay apart for the colour-blind (Okabe–Ito) for the two halves of every count.
 UNDER_CONTROL = "#0072B2"
@@ -34,18 +27,6 @@ SURFACE = "#D55E00"
 NEUTRAL = "#999999"
 NOWCAST = "#009E73"
 SERIES_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
-MAP_SCALE = [[0.0, "#fff7ec"], [0.3, "#fdbb84"], [0.7, "#e34a33"], [1.0, "#7f0000"]]
-
-
-@cache
-def shapes_json() -> bytes:
-    """The district shapes as GeoJSON text (from `areas.reference.district_shapes`)."""
-    return json.dumps(district_shapes(), ensure_ascii=False, separators=(",", ":")).encode()
-
-
-@cache
-def shapes_url() -> str:
-    return f"/static/districts.geojson?v={hashlib.sha256(shapes_json()).hexdigest()[:10]}"
 
 
 def _layout_values(*, height: int, legend: bool = True) -> dict[str, Any]:
@@ -76,88 +57,6 @@ def _figure_json(data: list[dict[str, Any]], layout: dict[str, Any]) -> str:
     """The JSON text of a figure given as plain data, in the form `go.Figure.to_json` gives."""
     figure = {"data": data, "layout": {"template": _template(), **layout}}
     return str(pio.to_json(figure, validate=False))
-
-
-@cache
-def _city_frame() -> tuple[tuple[str, ...], dict[str, tuple[float, float]], dict[str, float]]:
-    """Codes with a shape, the centroids of those without, and the map's centre."""
-    city = chongqing()
-    shaped = tuple(f["id"] for f in district_shapes()["features"])
-    unshaped = {d.code: d.centroid for d in city.districts if d.geometry is None}
-    lons = [d.centroid[0] for d in city.districts]
-    lats = [d.centroid[1] for d in city.districts]
-    centre = {"lon": (min(lons) + max(lons)) / 2, "lat": (min(lats) + max(lats)) / 2}
-    return shaped, unshaped, centre
-
-
-def district_map(
-    values: Mapping[str, float],
-    *,
-    names: Mapping[str, str],
-    label: str,
-    height: int = 420,
-    highlight: str | None = None,
-) -> str:
-    """Districts coloured by `values` (code → number); `highlight` outlines one district."""
-    shaped, unshaped, centre = _city_frame()
-    top = max([*values.values(), 1.0])
-    data: list[dict[str, Any]] = [
-        {
-            "type": "choroplethmap",
-            "geojson": shapes_url(),
-            "featureidkey": "id",
-            "locations": list(shaped),
-            "z": [values.get(code, 0) for code in shaped],
-            "zmin": 0,
-            "zmax": top,
-            "colorscale": MAP_SCALE,
-            "marker": {"line": {"width": 0.6, "color": "#555555"}, "opacity": 0.9},
-            "text": [names.get(code, code) for code in shaped],
-            "hovertemplate": "%{text}<br>" + label + ": %{z}<extra></extra>",
-            "colorbar": {"thickness": 10, "len": 0.6, "x": 0.98},
-            "name": label,
-        }
-    ]
-    if unshaped:
-        codes = sorted(unshaped)
-        data.append(
-            {
-                "type": "scattermap",
-                "lon": [unshaped[c][0] for c in codes],
-                "lat": [unshaped[c][1] for c in codes],
-                "mode": "markers",
-                "marker": {
-                    "size": 14,
-                    "color": [values.get(c, 0) for c in codes],
-                    "cmin": 0,
-                    "cmax": top,
-                    "colorscale": MAP_SCALE,
-                },
-                "text": [f"{names.get(c, c)}: {values.get(c, 0):g}" for c in codes],
-                "hovertemplate": "%{text}<extra></extra>",
-                "showlegend": False,
-            }
-        )
-    if highlight is not None and highlight in shaped:
-        data.append(
-            {
-                "type": "choroplethmap",
-                "geojson": shapes_url(),
-                "featureidkey": "id",
-                "locations": [highlight],
-                "z": [0],
-                "colorscale": [[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
-                "showscale": False,
-                "marker": {"line": {"width": 3, "color": "#000000"}},
-                "hoverinfo": "skip",
-            }
-        )
-    layout = {
-        "map": {"style": "white-bg", "center": centre, "zoom": 5.6},
-        **_layout_values(height=height, legend=False),
-        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
-    }
-    return _figure_json(data, layout)
 
 
 def epidemic_curve(

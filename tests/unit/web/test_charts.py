@@ -7,40 +7,15 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
-import plotly.graph_objects as go
 import plotly.io as pio
-import pytest
 
-from xietong.areas.reference import chongqing
 from xietong.web import charts
-
-CODES = [d.code for d in chongqing().districts]
-NAMES = {code: f"区{code}" for code in CODES}
 
 
 def validated(figure_json: str) -> dict[str, Any]:
     """What plotly makes of the figure: an invalid property or value raises."""
     result: dict[str, Any] = json.loads(pio.to_json(json.loads(figure_json), validate=True))
     return result
-
-
-@pytest.mark.parametrize("highlight", [None, "500106", "500000"])
-def test_the_district_map_is_a_valid_plotly_figure_as_written(highlight: str | None) -> None:
-    values = {code: float(i % 7) for i, code in enumerate(CODES) if i % 3}
-    written = charts.district_map(values, names=NAMES, label="新增 <b>", highlight=highlight)
-    figure = json.loads(written)
-    assert validated(written) == figure
-    assert figure["layout"]["template"] == json.loads(go.Figure().to_json())["layout"]["template"]
-    shaded = dict(zip(figure["data"][0]["locations"], figure["data"][0]["z"], strict=True))
-    assert all(shaded[code] == values.get(code, 0) for code in shaded)
-    outlined = [t for t in figure["data"] if t.get("locations") == [highlight]]
-    assert len(outlined) == (1 if highlight == "500106" else 0)
-
-
-def test_an_empty_district_map_is_valid_too() -> None:
-    written = charts.district_map({}, names=NAMES, label="x")
-    assert validated(written) == json.loads(written)
-    assert json.loads(written)["data"][0]["zmax"] == 1.0
 
 
 def test_the_epidemic_curve_is_a_valid_plotly_figure_as_written() -> None:

@@ -19,7 +19,6 @@ from xietong.api.deps import SESSION_COOKIE, SessionDep
 from xietong.auth.throttle import TooManyLogins
 from xietong.core.errors import NotAuthenticated, NotFound
 from xietong.core.principal import Principal, Role
-from xietong.web import charts
 from xietong.web.pages.common import safe_next
 from xietong.web.rendering import render
 from xietong.web.session import (
@@ -134,15 +133,6 @@ def logout(viewer: ViewerDep, session: SessionDep, csrf: Annotated[str, Form()] 
 def plotly_js() -> FileResponse:
     return FileResponse(
         plotly_js_path(), media_type="text/javascript", headers={"Cache-Control": PLOTLY_CACHE}
-    )
-
-
-@router.get("/static/districts.geojson")
-def district_geojson() -> Response:
-    return Response(
-        charts.shapes_json(),
-        media_type="application/geo+json",
-        headers={"Cache-Control": PLOTLY_CACHE, "X-Content-Type-Options": "nosniff"},
     )
 
 
