@@ -122,14 +122,13 @@ class BuildingRef:
     district_id: int
 
 
-def building_index(session: Session) -> dict[str, BuildingRef]:
-    """Every building code → (id, district); bulk imports resolve codes in memory with it."""
-    return {
-        code: BuildingRef(id_, district_id)
-        for id_, code, district_id in session.execute(
-            select(Building.id, Building.code, Building.district_id)
-        )
-    }
+def building_index(session: Session, *, district_id: int | None = None) -> dict[str, BuildingRef]:
+    """Every building code → (id, district), or those of one district; bulk imports resolve
+    codes in memory with it."""
+    query = select(Building.id, Building.code, Building.district_id)
+    if district_id is not None:
+        query = query.where(Building.district_id == district_id)
+    return {code: BuildingRef(id_, district) for id_, code, district in session.execute(query)}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from xietong.auth.tokens import (
 )
 from xietong.core.errors import Conflict, DomainError, NotAuthenticated, NotFound
 from xietong.core.principal import Principal, Role
+from xietong.storage.bulk import bulk_insert
+from xietong.storage.bulk_sql import table_of
 from xietong.storage.unit_of_work import clock_of
 
 __all__ = [
@@ -258,11 +260,36 @@ def record_audit_rows(
     rows: Sequence[tuple[int | str, dict[str, Any] | None]],
     reason: str | None = None,
 ) -> None:
-    """`record_audit` for records each with its own detail, in one statement: (entity id,
-    detail) per row."""
+    """`record_audit` for records each with its own detail: (entity id, detail) per row.
+
+    Rows without a detail (a list's audit: hundreds of rows on a page) are written with the
+    bulk loader, COPY on PostgreSQL, where a list of parameter sets is an INSERT per row in the
+    driver's pipeline (about ten times the processor time and four times the time for 500
+    rows); rows with details are written as such a list.
+    """
     if not rows:
         return
     now = clock_of(session).now()
+    if all(detail is None for _, detail in rows):
+        bulk_insert(
+            session,
+            table_of(AuditEntry),
+            _AUDIT_COLUMNS,
+            (
+                (
+                    now,
+                    principal.user_id,
+                    principal.username,
+                    principal.district_id,
+                    action,
+                    entity,
+                    str(entity_id),
+                    reason,
+                )
+                for entity_id, _ in rows
+            ),
+        )
+        return
     session.execute(
         insert(AuditEntry),
         [
@@ -280,6 +307,18 @@ def record_audit_rows(
             for entity_id, detail in rows
         ],
     )
+
+
+_AUDIT_COLUMNS = (
+    "at",
+    "user_id",
+    "username",
+    "district_id",
+    "action",
+    "entity",
+    "entity_id",
+    "reason",
+)
 
 
 def list_audit(

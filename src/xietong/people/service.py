@@ -23,6 +23,8 @@ from xietong.core.errors import Conflict, NotFound, PermissionDenied, RowError, 
 from xietong.core.parallel import default_workers, ordered_map
 from xietong.core.principal import Permission, Principal
 from xietong.people import identity, rows
+from xietong.people.grants import grant_access as grant_access
+from xietong.people.grants import grant_access_many as grant_access_many
 
 # `Person` is the record type this service returns: other domains name it from here.
 from xietong.people.models import Person as Person
@@ -112,32 +114,6 @@ def residents(
     )
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     return list(session.scalars(query.order_by(Person.id).limit(limit).offset(offset))), total
-
-
-def grant_access(
-    session: Session,
-    *,
-    person_id: int,
-    district_id: int,
-    reason: str,
-    expires_at: datetime | None = None,
-) -> None:
-    """Let another district see a person (e.g. the receiving district of a referral)."""
-    grant = session.get(PersonAccessGrant, (person_id, district_id))
-    if grant is None:
-        session.add(
-            PersonAccessGrant(
-                person_id=person_id,
-                district_id=district_id,
-                reason=reason,
-                granted_at=clock_of(session).now(),
-                expires_at=expires_at,
-            )
-        )
-    else:
-        grant.expires_at = expires_at
-        grant.reason = reason
-    session.flush()
 
 
 def _resolve_places(

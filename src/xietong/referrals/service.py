@@ -103,35 +103,57 @@ def notify(
     *,
     also: Sequence[int | None] = (),
 ) -> None:
+    notify_many(session, [(referral, event)], also=also)
+
+
+def notify_many(
+    session: Session,
+    changes: Sequence[tuple[Referral, ReferralEvent]],
+    *,
+    also: Sequence[int | None] = (),
+) -> None:
+    """`notify` for many referrals' events, in one write to the outbox."""
+    if not changes:
+        return
     codes = areas_service.district_code_by_id(session)
-    payload: dict[str, Any] = {
-        "referral_id": referral.id,
-        "event": event.action,
-        "status": referral.status,
-        "hop": referral.hop,
-        "reason": referral.reason,
-        "person_id": referral.person_id,
-        "from_district": codes[referral.from_district_id],
-        "to_district": codes[referral.to_district_id],
-        "pushed_at": referral.pushed_at,
-        "acknowledge_due_at": referral.acknowledge_due_at,
-        "control_due_at": referral.control_due_at,
-        "at": event.at,
-        "actor": event.actor,
-    }
-    if event.note:
-        payload["note"] = event.note
-    if event.action == "closed":
-        payload["feedback"] = referral.feedback
-    outbox.enqueue(
-        session,
-        topic=f"referral.{event.action}",
-        payload=payload,
-        # The command centre sees every referral; both ends of the hop, and whoever handed on.
-        audience_district_ids=[referral.to_district_id, referral.from_district_id, *also, None],
-        idempotency_key=f"referral:{referral.id}:event:{event.id}",
-        now=event.at,
-    )
+    messages = []
+    for referral, event in changes:
+        payload: dict[str, Any] = {
+            "referral_id": referral.id,
+            "event": event.action,
+            "status": referral.status,
+            "hop": referral.hop,
+            "reason": referral.reason,
+            "person_id": referral.person_id,
+            "from_district": codes[referral.from_district_id],
+            "to_district": codes[referral.to_district_id],
+            "pushed_at": referral.pushed_at,
+            "acknowledge_due_at": referral.acknowledge_due_at,
+            "control_due_at": referral.control_due_at,
+            "at": event.at,
+            "actor": event.actor,
+        }
+        if event.note:
+            payload["note"] = event.note
+        if event.action == "closed":
+            payload["feedback"] = referral.feedback
+        messages.append(
+            outbox.Message(
+                topic=f"referral.{event.action}",
+                payload=payload,
+                # The command centre sees every referral; both ends of the hop, and whoever
+                # handed on.
+                audience_district_ids=[
+                    referral.to_district_id,
+                    referral.from_district_id,
+                    *also,
+                    None,
+                ],
+                idempotency_key=f"referral:{referral.id}:event:{event.id}",
+            )
+        )
+    # One instant for the batch: the events of one change share it.
+    outbox.enqueue_many(session, messages=messages, now=changes[0][1].at)
 
 
 def event_for(
@@ -281,14 +303,11 @@ def _push_first_hop(
         session.add(event)
         events.append(event)
     session.flush()
-    for referral, event in zip(referrals, events, strict=True):
-        people_service.grant_access(
-            session,
-            person_id=referral.person_id,
-            district_id=referral.to_district_id,
-            reason=f"referral {referral.id}",
-        )
-        notify(session, referral, event)
+    people_service.grant_access_many(
+        session,
+        grants=[(r.person_id, r.to_district_id, f"referral {r.id}") for r in referrals],
+    )
+    notify_many(session, list(zip(referrals, events, strict=True)))
 
 
 def create_manual(

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from tests.factories.people import make_person
 from tests.factories.resources import facility as make_facility
 from tests.functional.cases.test_batch_registration import _snapshot as case_snapshot
 from xietong.auth.models import AuditEntry
+from xietong.cases.contacts import service as contact_service
 from xietong.cases.line_lists import LineListKind, LineListReport
 from xietong.cases.models import (
     Case,
@@ -31,7 +33,8 @@ from xietong.cases.models import (
     QuarantineOrder,
     TransmissionLink,
 )
-from xietong.core.errors import ValidationFailed
+from xietong.cases.schemas import ContactCreate
+from xietong.core.errors import Conflict, ValidationFailed
 from xietong.core.principal import Principal
 from xietong.flows.line_lists import import_line_list
 from xietong.outbox.models import OutboxMessage
@@ -333,3 +336,47 @@ def test_contacts_known_only_by_name_loaded_again_are_not_registered_twice(
     with pytest.raises(ValidationFailed) as refused:
         _load(session, protector, principal, "contacts", twice)
     assert [(e.record, e.field) for e in refused.value.errors] == [("line 3", "name")]
+
+
+def test_a_contact_registered_again_by_hand_is_refused_as_registered_already(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    principal, _ = district_user(session, HOME)
+    case = make_case(session, protector, district_code=HOME)
+    away = make_person(session, protector, district_code=ELSEWHERE)
+    away_id = "110101197001017011"
+    away.id_hash = protector.hash_id(away_id)
+    session.flush()
+    by_name = ContactCreate(
+        name="张某", phone="13900001111", residence_district_code=HOME, exposure_kind="household"
+    )
+    # A national ID the district may not see: kept as reported, matched behind the answer.
+    by_id = ContactCreate(
+        national_id=away_id, name="赵某", residence_district_code=ELSEWHERE, exposure_kind="venue"
+    )
+    for contact_in in (by_name, by_id):
+        register = partial(
+            contact_service.register_contact,
+            session,
+            principal=principal,
+            protector=protector,
+            case_id=case.id,
+            contact_in=contact_in,
+            now=NOW,
+            tz=TZ,
+        )
+        register()
+        with pytest.raises(Conflict) as again:
+            register()
+        assert again.value.code == "contact_exists"
+    # Another phone is another contact.
+    register_other = contact_service.register_contact(
+        session,
+        principal=principal,
+        protector=protector,
+        case_id=case.id,
+        contact_in=by_name.model_copy(update={"phone": "13900002222"}),
+        now=NOW,
+        tz=TZ,
+    )
+    assert register_other.person_id is None

@@ -3,6 +3,9 @@ same services as the API, and the sending district sees the status and the feedb
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -206,12 +209,16 @@ def test_the_board_lists_the_overdue_referrals_of_one_district(
 
 
 def test_the_board_audits_every_referral_it_lists_in_one_write(
-    app_client: TestClient, session: Session, protector: PersonalDataProtector
+    app_client: TestClient,
+    session: Session,
+    protector: PersonalDataProtector,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from datetime import timedelta
 
-    from sqlalchemy import event, select
+    from sqlalchemy import select
 
+    from xietong.auth import service as auth_service
     from xietong.auth.models import AuditEntry
     from xietong.core.wallclock import SystemClock
 
@@ -220,22 +227,20 @@ def test_the_board_audits_every_referral_it_lists_in_one_write(
     soon = make_referral(session, protector, at=SystemClock().now() - timedelta(minutes=30))
     log_in(app_client, session, role=Role.command)
     first = session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1)) or 0
-    writes: list[str] = []
+    writes: list[int] = []
+    write = auth_service.record_audit_rows
 
-    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO AUTH_AUDIT"):
-            writes.append(statement)
+    def counted(*args: Any, **kwargs: Any) -> None:
+        if (kwargs["action"], kwargs["entity"]) == ("list", "referral"):
+            writes.append(len(kwargs["rows"]))
+        write(*args, **kwargs)
 
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        assert app_client.get("/referrals/board").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+    monkeypatch.setattr(auth_service, "record_audit_rows", counted)
+    assert app_client.get("/referrals/board").status_code == 200
     listed = session.scalars(
         select(AuditEntry.entity_id).where(
             AuditEntry.id > first, AuditEntry.entity == "referral", AuditEntry.action == "list"
         )
     ).all()
     assert {str(r.id) for r in [*overdue, soon]} <= set(listed)
-    assert len(writes) == 1
+    assert writes == [len(listed)]

@@ -34,9 +34,11 @@ from xietong.storage.bulk import bulk_insert
 from xietong.storage.bulk_sql import table_of
 
 
-def building_code_by_id(session: Session) -> dict[int, str]:
-    """Building id → code, from the areas domain's index (one query)."""
-    return {ref.id: code for code, ref in areas_service.building_index(session).items()}
+def building_code_by_id(session: Session, *, district_id: int | None = None) -> dict[int, str]:
+    """Building id → code (of one district's buildings when `district_id` is given), from the
+    areas domain's index (one query)."""
+    index = areas_service.building_index(session, district_id=district_id)
+    return {ref.id: code for code, ref in index.items()}
 
 
 def _buildings(session: Session, *, district_id: int | None = None) -> list[planner.BuildingToPlan]:
@@ -62,8 +64,7 @@ def _buildings(session: Session, *, district_id: int | None = None) -> list[plan
             central_urban=ref.district_id in central,
             persons=persons.get(ref.id, 0),
         )
-        for code, ref in areas_service.building_index(session).items()
-        if district_id in (None, ref.district_id)
+        for code, ref in areas_service.building_index(session, district_id=district_id).items()
     ]
 
 
@@ -232,7 +233,8 @@ def plan_read(
     page = sorted(entries, key=lambda e: (codes[e.district_id], e.building_id))[
         offset : offset + limit
     ]
-    building_codes = building_code_by_id(session)
+    # Only the shown district's buildings are on the page when one district is shown.
+    building_codes = building_code_by_id(session, district_id=wanted)
     policy = policy_in_force(session, day=day)
     return PlanRead(
         day=day,
@@ -370,7 +372,7 @@ def _building_coverage(session: Session, *, day: date, district_id: int) -> Cove
         .outerjoin(LabResult, LabResult.tube_id == Membership.tube_id)
         .group_by(people.c.building_id)
     ).all()
-    codes = building_code_by_id(session)
+    codes = building_code_by_id(session, district_id=district_id)
     return CoverageRead(
         day=day,
         plan_issued=session.get(Plan, day) is not None,

@@ -8,6 +8,7 @@ clusters at its own buildings only, and another district's cluster is not found.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Form
@@ -26,7 +27,7 @@ from xietong.web.pages.cases import CASE_ROLES
 from xietong.web.pages.common import act, guard
 from xietong.web.pages.listing import ExportableListPage
 from xietong.web.rendering import render
-from xietong.web.session import ViewerDep
+from xietong.web.session import Viewer, ViewerDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -138,26 +139,17 @@ def decide(
 ) -> Response:
     """Confirm or reject the cluster with its proposed cases, as the API's decision does."""
 
-    def run(principal: Principal) -> None:
-        if decision not in DECISIONS:
-            raise DomainError(f"unknown decision {decision!r}", code="unknown_decision")
+    def run(principal: Principal, chosen: cluster_service.Decision) -> None:
         cluster_service.decide_cluster(
             session,
             principal=principal,
             cluster_id=cluster_id,
-            decision=cast(cluster_service.Decision, decision),
+            decision=chosen,
             note=note.strip()[:2000] or None,
             now=viewer.now,
         )
 
-    return act(
-        viewer,
-        session,
-        csrf=csrf,
-        action=run,
-        back_to=f"/clusters/{cluster_id}",
-        form_key=form_key,
-    )
+    return _decided(viewer, session, cluster_id, decision, run, csrf=csrf, form_key=form_key)
 
 
 @router.post("/clusters/{cluster_id}/members/{case_id}/{decision}")
@@ -173,23 +165,41 @@ def decide_member(
     """Confirm or reject one proposed case of a cluster (a later case at the same place), as the
     API's member decision does; confirming one confirms the cluster."""
 
-    def run(principal: Principal) -> None:
-        if decision not in DECISIONS:
-            raise DomainError(f"unknown decision {decision!r}", code="unknown_decision")
+    def run(principal: Principal, chosen: cluster_service.Decision) -> None:
         cluster_service.decide_member(
             session,
             principal=principal,
             cluster_id=cluster_id,
             case_id=case_id,
-            decision=cast(cluster_service.Decision, decision),
+            decision=chosen,
             now=viewer.now,
         )
+
+    return _decided(viewer, session, cluster_id, decision, run, csrf=csrf, form_key=form_key)
+
+
+def _decided(
+    viewer: Viewer,
+    session: Session,
+    cluster_id: int,
+    decision: str,
+    run: Callable[[Principal, cluster_service.Decision], None],
+    *,
+    csrf: str,
+    form_key: str,
+) -> Response:
+    """A decision from the cluster's page, then back to it (a second send of its form acts once)."""
+
+    def checked(principal: Principal) -> None:
+        if decision not in DECISIONS:
+            raise DomainError(f"unknown decision {decision!r}", code="unknown_decision")
+        run(principal, cast(cluster_service.Decision, decision))
 
     return act(
         viewer,
         session,
         csrf=csrf,
-        action=run,
+        action=checked,
         back_to=f"/clusters/{cluster_id}",
         form_key=form_key,
     )
