@@ -66,7 +66,7 @@ def test_the_receiving_district_walks_a_referral_to_closed_with_feedback(
         assert response.headers["location"] == "/referrals?box=inbox"
     refused = app_client.post(f"/referrals/{referral.id}/close", data={"csrf": csrf})
     assert refused.status_code == 422
-    assert "feedback" in refused.text
+    assert "办结须填写给发起区的反馈" in refused.text
     closed = app_client.post(
         f"/referrals/{referral.id}/close",
         data={"csrf": csrf, "feedback": "已找到，集中隔离于某酒店"},
