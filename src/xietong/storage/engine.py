@@ -37,6 +37,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 READ_ONLY = "xietong_read_only"
 
 
+# Connections kept to a SQLite file (as many again may open under a burst): above the server's
+# worker threads (AnyIO's 40) and background workers, each of which may hold one at a time.
+SQLITE_POOL_SIZE = 64
+
 # How long a writer waits for its turn, as SQLite's own busy_timeout (milliseconds there).
 WRITER_WAIT_SECONDS = 30.0
 
@@ -162,7 +166,14 @@ def build_engine(
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            # Every thread that may hold a connection gets one: a writer waiting for its turn
+            # holds its connection, and the writer being served may need a second one (a read
+            # session beside its own), so a pool smaller than the threads deadlocks under load.
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_SIZE,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
 
