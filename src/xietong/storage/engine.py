@@ -163,17 +163,19 @@ def build_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
+        pooled: dict[str, Any] = {}
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # Every thread that may hold a connection gets one: a writer waiting for its turn
+            # holds its connection, and the writer being served may need a second one (a read
+            # session beside its own), so a pool smaller than the threads deadlocks under load.
+            # (A database in memory lives in one connection per thread, and has no such pool.)
+            pooled = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_POOL_SIZE}
         engine = create_engine(
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 30},
-            # Every thread that may hold a connection gets one: a writer waiting for its turn
-            # holds its connection, and the writer being served may need a second one (a read
-            # session beside its own), so a pool smaller than the threads deadlocks under load.
-            pool_size=SQLITE_POOL_SIZE,
-            max_overflow=SQLITE_POOL_SIZE,
+            **pooled,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
 
