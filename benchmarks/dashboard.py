@@ -447,6 +447,7 @@ def _seed_cases(
     from xietong.auth import service as auth_service
     from xietong.cases import registration
     from xietong.cases.contacts.batch import ContactOfCase, register_contacts
+    from xietong.cases.links.batch import LINK_COLUMNS
     from xietong.cases.models import TransmissionLink
     from xietong.cases.schemas import CaseCreate, ContactCreate
     from xietong.core.principal import SYSTEM
@@ -519,7 +520,7 @@ def _seed_cases(
                 made.append((case.person_id, at))
             # The day's links in one batch, as `links.service.make_link` writes each.
             figures["links"] += bulk_insert(
-                session, table_of(TransmissionLink), _LINK_COLUMNS, links
+                session, table_of(TransmissionLink), LINK_COLUMNS, links
             )
             auth_service.record_audit(
                 session,
@@ -560,20 +561,6 @@ def _seed_cases(
                 )
     _progress(f"{figures['links']:,} links, {figures['contacts']:,} contacts with their orders")
     return made
-
-
-_LINK_COLUMNS = (
-    "source_case_id",
-    "target_case_id",
-    "evidence_kind",
-    "evidence",
-    "from_district_id",
-    "to_district_id",
-    "day",
-    "spillover",
-    "created_by",
-    "created_at",
-)
 
 
 def _neighbours(

@@ -133,7 +133,7 @@ def _insert_links(
     ids = insert_with_ids(
         session,
         TransmissionLink,
-        _LINK_COLUMNS,
+        LINK_COLUMNS,
         [
             (
                 source.id,
@@ -177,7 +177,7 @@ def _insert_links(
     return made
 
 
-_LINK_COLUMNS = (
+LINK_COLUMNS = (
     "source_case_id",
     "target_case_id",
     "evidence_kind",
