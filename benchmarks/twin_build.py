@@ -8,8 +8,10 @@ Without --postgres-url it runs on a fresh SQLite file in a temporary folder; wit
 PostgreSQL database created there and dropped afterwards. Per stage: wall time and the peak
 resident memory of the process so far (ru_maxrss: it never falls, so a stage that holds more
 than the ones before it shows as a rise). The replay's steps are summed per stage of the day
-(morning, results, followup, close) and the slowest day is named. `--city-only` builds the city
-and stops (the persons' part is `people.register_many`, on one worker process per core).
+(morning, results, followup, close) and the slowest day is named; the contact tracing of the
+22:00 step (`twin.casework.trace`: contacts, orders, referrals and links) is timed on its own, with
+the SQL statements it sends. `--city-only` builds the city and stops (the persons' part is
+`people.register_many`, on one worker process per core).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from benchmarks.databases import drop_postgresql, fresh_postgresql
@@ -40,6 +42,7 @@ def run(url: str, *, population: int, days: int, seed: int) -> dict[str, Any]:
     from xietong.people.protection import PersonalDataProtector
     from xietong.storage.engine import build_engine, session_factory
     from xietong.storage.unit_of_work import unit_of_work
+    from xietong.twin import casework
     from xietong.twin.city import build_city
     from xietong.twin.replay import replay
 
@@ -97,6 +100,25 @@ def run(url: str, *, population: int, days: int, seed: int) -> dict[str, Any]:
             figures["per_day"][day] = figures["per_day"].get(day, 0.0) + now - float(step[0])
         step[0], step[1] = now, label
 
+    statements = [0]
+    tracing = {"seconds": 0.0, "statements": 0, "links": 0}
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(*_args: object) -> None:
+        statements[0] += 1
+
+    trace = casework.trace
+
+    def timed_trace(*args: Any, **kwargs: Any) -> dict[str, int]:
+        begun, sent = time.perf_counter(), statements[0]
+        done = trace(*args, **kwargs)
+        tracing["seconds"] += time.perf_counter() - begun
+        tracing["statements"] += statements[0] - sent
+        tracing["links"] += done["links"]
+        return done
+
+    # The replay calls the tracing through the module, so the timed one is the one it runs.
+    casework.trace = timed_trace
     started = time.perf_counter()
     report = replay(
         work,
@@ -107,6 +129,8 @@ def run(url: str, *, population: int, days: int, seed: int) -> dict[str, Any]:
         progress=replay_progress,
     )
     figures["replay_seconds"] = time.perf_counter() - started
+    casework.trace = trace
+    figures["tracing"] = tracing
     figures["steps_run"] = report.steps_run
     closing = report.summaries.get(max(report.summaries, default=""), {})
     figures["last_day"] = {k: v for k, v in closing.items() if k != "bulletin"}
@@ -119,6 +143,8 @@ def run(url: str, *, population: int, days: int, seed: int) -> dict[str, Any]:
                 "screening_membership",
                 "cases_case",
                 "cases_close_contact",
+                "cases_transmission_link",
+                "cases_link_proposal",
                 "referrals_referral",
                 "zones_risk_area",
             )
@@ -137,13 +163,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--days", type=int, default=21, help="days of November 2022 (1-30)")
     parser.add_argument("--seed", type=int, default=2022)
     parser.add_argument("--postgres-url", help="admin URL: a fresh database is made there")
+    parser.add_argument(
+        "--database-prefix", default="xietong_twin", help="the fresh PostgreSQL database's name"
+    )
     parser.add_argument("--city-only", action="store_true", help="build the city, replay nothing")
     args = parser.parse_args(argv)
     if args.city_only:
         args.days = 0
     with tempfile.TemporaryDirectory(prefix="xietong-twin-") as tmp:
         if args.postgres_url:
-            url, name = fresh_postgresql(args.postgres_url, prefix="xietong_twin")
+            url, name = fresh_postgresql(args.postgres_url, prefix=args.database_prefix)
             backend = "postgresql"
         else:
             url, name, backend = f"sqlite:///{Path(tmp) / 'twin.sqlite'}", "", "sqlite"
@@ -176,6 +205,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"  days: {len(figures['per_day'])} replayed, slowest {slowest} "
             f"({figures['per_day'][slowest]:.1f} s), mean "
             f"{sum(figures['per_day'].values()) / len(figures['per_day']):.1f} s"
+        )
+    if figures.get("tracing"):
+        tracing = figures["tracing"]
+        print(
+            f"  tracing (22:00): {tracing['seconds']:.1f} s, {tracing['statements']:,} SQL "
+            f"statements, {tracing['links']:,} links"
         )
     print("  rows: " + ", ".join(f"{t} {n:,}" for t, n in figures["rows"].items()))
     return figures

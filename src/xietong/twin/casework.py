@@ -7,7 +7,8 @@ liftings, capacity reports when quarantine beds run short, and the mutual-aid pl
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -17,12 +18,12 @@ from xietong.areas import service as areas_service
 from xietong.cases import service as cases_service
 from xietong.cases.clusters import service as cluster_service
 from xietong.cases.contacts.batch import ContactOfCase
+from xietong.cases.links import batch as link_batch
 from xietong.cases.links import proposals as link_proposals
-from xietong.cases.links import service as link_service
 from xietong.cases.models import Case, LinkProposal
 from xietong.cases.quarantine import service as quarantine_service
 from xietong.cases.schemas import CaseCreate, ContactCreate, LinkCreate
-from xietong.core.principal import SYSTEM
+from xietong.core.principal import SYSTEM, Principal
 from xietong.flows import contacts as contact_flow
 from xietong.mutual_aid.orders import service as aid_orders
 from xietong.mutual_aid.plans import service as aid_flows
@@ -135,7 +136,8 @@ def reclassify(session: Session, scene: Scene, day: date) -> int:
 
 
 def trace(session: Session, scene: Scene, day: date, ids: NationalIds) -> dict[str, int]:
-    """Contacts and links of the cases reported today, by the reporting district's field workers."""
+    """Contacts and links of the cases reported today, by the reporting district's field workers:
+    a case's contacts as it is investigated, the district's links of the day together at the end."""
     city, truth = scene.city, scene.truth
     found = _pages(
         lambda offset: cases_service.list_cases(
@@ -147,6 +149,7 @@ def trace(session: Session, scene: Scene, day: date, ids: NationalIds) -> dict[s
     is_case = index.is_case()
     rng = scene.rng(day, 3)
     done = {"contacts": 0, "contacts_by_national_id": 0, "links": 0}
+    chains: dict[int, Chains] = {}  # by tracing district, in the order of its first link
     codes = areas_service.district_code_by_id(session)
     by_household = np.argsort(city.household, kind="stable")
     households = city.household[by_household]
@@ -221,27 +224,49 @@ def trace(session: Session, scene: Scene, day: date, ids: NationalIds) -> dict[s
             if setting == "community" and rng.random() >= LINKED_COMMUNITY_SHARE:
                 continue
             evidence_kind = setting if setting in ("household", "workplace") else "venue"
-            made = link_service.create_link(
-                session,
-                principal=tracer,
-                link_in=LinkCreate(
+            entered = chains.setdefault(case.report_district_id, Chains(tracer, at))
+            entered.at = at
+            entered.links.append(
+                LinkCreate(
                     source_case_id=int(index.case_id[s]),
                     target_case_id=int(index.case_id[t]),
                     evidence_kind=evidence_kind,
                     evidence=f"流调: {evidence_kind} exposure found by the investigation",
-                ),
-                now=at,
-            )
-            if isinstance(made, LinkProposal) and made.to_district_id is not None:
-                # The other case's district checks the investigation's finding and confirms it.
-                link_proposals.confirm(
-                    session,
-                    principal=scene.field_worker(session, made.to_district_id),
-                    proposal_id=made.id,
-                    now=at,
                 )
+            )
             done["links"] += 1
+    for entered in chains.values():
+        _link(session, scene, entered)
     return done
+
+
+@dataclass
+class Chains:
+    """The links a district's field worker found in a day's investigations, entered together
+    when the last of them is done."""
+
+    tracer: Principal
+    at: datetime  # the investigation of the district's last case with a link
+    links: list[LinkCreate] = field(default_factory=list)
+
+
+def _link(session: Session, scene: Scene, chains: Chains) -> None:
+    """Enter a district's links of the day as one batch. The links of a day name each infectee
+    once and form no cycle (they follow the outbreak's tree), so every order of entering them is
+    refused nothing and makes the same links: the batch's order (the district's own links, then
+    those it proposed) is as good as one investigation after another."""
+    made = link_batch.link_cases(
+        session, principal=chains.tracer, links=chains.links, now=chains.at
+    )
+    for answer in made:
+        if isinstance(answer, LinkProposal) and answer.to_district_id is not None:
+            # The other case's district checks the investigation's finding and confirms it.
+            link_proposals.confirm(
+                session,
+                principal=scene.field_worker(session, answer.to_district_id),
+                proposal_id=answer.id,
+                now=chains.at,
+            )
 
 
 def release_orders(session: Session, scene: Scene, day: date) -> int:

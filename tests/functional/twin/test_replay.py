@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from tests.conftest import BACKENDS, PG_URL, _drop_postgresql_database, _fresh_postgresql_database
 from xietong.api.app import create_app
@@ -26,7 +26,7 @@ from xietong.areas.models import District
 from xietong.auth import service as auth_service
 from xietong.auth.models import User
 from xietong.bootstrap import prepare_database
-from xietong.cases.models import Case, CloseContact, QuarantineOrder, TransmissionLink
+from xietong.cases.models import Case, CloseContact, LinkProposal, QuarantineOrder, TransmissionLink
 from xietong.config import Settings
 from xietong.core.wallclock import SystemClock
 from xietong.models import metadata
@@ -247,6 +247,11 @@ def _snapshot(session: Session, first_person: int) -> dict[str, object]:
                 Referral.person_id, Referral.reason
             )
         ).all(),
+        "links": session.execute(
+            select(Case.person_id - first_person, TransmissionLink.created_at)
+            .join(Case, Case.id == TransmissionLink.target_case_id)
+            .order_by(Case.person_id)
+        ).all(),
         "steps": session.execute(
             select(TwinStep.day, TwinStep.stage, TwinStep.summary).order_by(
                 TwinStep.day, TwinStep.stage
@@ -309,9 +314,43 @@ def test_the_same_seed_gives_the_same_city_and_counts_even_when_stopped_and_resu
 BASELINE = Path(__file__).parent / "baselines" / f"replay-{POPULATION}-seed{SEED}-{DAYS}days.json"
 
 
+def _links(session: Session, codes: dict[int, str]) -> dict[str, list[str]]:
+    """The transmission links and the link proposals, each as one line naming the two cases by
+    their persons (counted from the city's first), the evidence, the districts and who decided."""
+    first = session.scalar(select(TwinRun.first_person_id)) or 0
+    source, target = aliased(Case), aliased(Case)
+    found: dict[str, list[str]] = {}
+    for name, table, decided in (
+        ("links", TransmissionLink, (TransmissionLink.created_by,)),
+        (
+            "link_proposals",
+            LinkProposal,
+            (LinkProposal.status, LinkProposal.proposed_by, LinkProposal.decided_by),
+        ),
+    ):
+        rows = session.execute(
+            select(
+                source.person_id - first,
+                target.person_id - first,
+                table.evidence_kind,
+                table.from_district_id,
+                table.to_district_id,
+                *decided,
+            )
+            .join(source, source.id == table.source_case_id)
+            .join(target, target.id == table.target_case_id)
+        )
+        found[name] = sorted(
+            " ".join([f"{s}>{t}", kind, f"{codes.get(a)}>{codes.get(b)}", *map(str, rest)])
+            for s, t, kind, a, b, *rest in rows
+        )
+    return found
+
+
 def replay_summary(session: Session) -> dict[str, object]:
     """What the seeded replay produced, by the users' figures: new cases per reporting day and
-    district, referrals by state, and high-risk areas locked and lifted per day."""
+    district, referrals by state, high-risk areas locked and lifted per day, and the chains (the
+    links and the proposals of links, as the one-link-at-a-time tracing made them)."""
     codes = dict(session.execute(select(District.id, District.code)).all())
     cases: dict[str, dict[str, int]] = {}
     for day, district_id, count in session.execute(
@@ -348,6 +387,7 @@ def replay_summary(session: Session) -> dict[str, object]:
         "referrals_by_state": referrals,
         "areas_locked_by_day": {d.isoformat(): n for d, n in locked.items()},
         "areas_lifted_by_day": {d.isoformat(): n for d, n in lifted.items()},
+        **_links(session, codes),
     }
 
 
