@@ -140,3 +140,21 @@ def person_at(
             national_id=next_national_id(), name=name, residence_building_code=building_code
         ),
     )
+
+
+def growing_cases_recorded_late(
+    session: Session, protector: PersonalDataProtector, *, district_code: str
+) -> None:
+    """Cases detected 1-13 November 2022 in `district_code`, 4 + 2k on the k-th day, a third
+    recorded the same day, a third the next day and a third two days later (those of the 12th
+    and 13th partly after the 13th): a reporting triangle with late days to nowcast."""
+    for k in range(13):
+        day = date(2022, 11, 1) + timedelta(days=k)
+        for j in range(4 + 2 * k):
+            make_case(
+                session,
+                protector,
+                district_code=district_code,
+                detected_at=at(day, 10),
+                recorded_at=at(day + timedelta(days=j % 3), 15),
+            )

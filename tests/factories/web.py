@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import json
+import re
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -40,3 +43,13 @@ def csrf_of(client: TestClient) -> str:
     from xietong.web.session import csrf_token
 
     return csrf_token(client.cookies[SESSION_COOKIE])
+
+
+def figure(html: str, name: str) -> dict[str, Any]:
+    """The plotly figure a page sends as JSON under `name` (`macros.figure`)."""
+    match = re.search(
+        rf'<script type="application/json" id="{name}-data">(.*?)</script>', html, re.S
+    )
+    assert match is not None, f"no figure {name}"
+    result: dict[str, Any] = json.loads(match.group(1))
+    return result

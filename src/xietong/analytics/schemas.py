@@ -226,6 +226,37 @@ class ForecastRead(BaseModel):
     districts: list[DistrictForecastRead]
 
 
+class ExpectedParameters(BaseModel):
+    """Which forecast: the growth forecast recalibrated by its own past misses, the one the
+    backtests score, on the series they read (`nowcast`: cases by day first sampled, the last
+    days completed by the nowcast; `reported`: the daily aggregates; `official`)."""
+
+    method: Literal["growth_recalibrated"]
+    series: Literal["nowcast", "reported", "official"]
+    history_first_day: date
+    last_day: date
+    first_forecast_day: date
+    horizon_days: int
+    runs: int
+    seed: int
+    lookback_days: int
+
+
+class ExpectedDistrictRead(BaseModel):
+    code: str
+    name: str
+    susceptible: float | None  # the cap of every quantile; None: no census population
+    infections: BandsRead  # new infections per forecast day
+
+
+class ExpectedRead(BaseModel):
+    parameters: ExpectedParameters
+    days: list[date]
+    city: BandsRead  # the city's sum forecast as a series of its own
+    city_susceptible: float | None
+    districts: list[ExpectedDistrictRead]
+
+
 class ScenarioOutcomeRead(BaseModel):
     scenario: ScenarioRead
     city_detections: BandsRead  # per forecast day

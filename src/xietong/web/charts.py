@@ -26,6 +26,7 @@ UNDER_CONTROL = "#0072B2"
 SURFACE = "#D55E00"
 NEUTRAL = "#999999"
 NOWCAST = "#009E73"
+EXPECTED = "#CC79A7"
 SERIES_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
 
@@ -68,10 +69,12 @@ def epidemic_curve(
     surface_label: str,
     height: int = 300,
     nowcast: NowcastLine | None = None,
+    expected: ExpectedBand | None = None,
 ) -> str:
     """New infections by day, stacked: found under control below, found on the surface above;
     with a `nowcast`, the infections by the day first sampled as a line, its band shaded over
-    the last days that are still being reported.
+    the last days that are still being reported; with `expected`, the forecast of the days
+    after, its median dashed over its 90 % and 50 % bands.
 
     None is a day not reported: a gap, never a zero."""
     x = [d.isoformat() for d in days]
@@ -93,6 +96,8 @@ def epidemic_curve(
     ]
     if nowcast is not None:
         data += _nowcast_traces(x, nowcast)
+    if expected is not None:
+        data += _expected_traces(expected)
     layout = {
         "barmode": "stack",
         "bargap": 0.15,
@@ -145,6 +150,49 @@ def _nowcast_traces(x: list[str], nowcast: NowcastLine) -> list[dict[str, Any]]:
             "mode": "lines",
             "name": nowcast.label,
             "line": {"color": NOWCAST, "width": 2},
+        }
+    )
+    return traces
+
+
+@dataclass(frozen=True)
+class ExpectedBand:
+    """A forecast per day ahead: its median and the bounds of its 50 % and 90 % bands."""
+
+    days: Sequence[date]
+    p05: Sequence[float]
+    p25: Sequence[float]
+    median: Sequence[float]
+    p75: Sequence[float]
+    p95: Sequence[float]
+    label: str
+    band_labels: tuple[str, str]  # the 90 % band's, the 50 % band's
+
+
+def _expected_traces(expected: ExpectedBand) -> list[dict[str, Any]]:
+    x = [d.isoformat() for d in expected.days]
+    bands = ((expected.p05, expected.p95, 0.15), (expected.p25, expected.p75, 0.3))
+    traces: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "x": x + x[::-1],
+            "y": list(high) + list(low)[::-1],
+            "fill": "toself",
+            "fillcolor": _transparent(EXPECTED, alpha),
+            "line": {"width": 0},
+            "hoverinfo": "skip",
+            "name": name,
+        }
+        for (low, high, alpha), name in zip(bands, expected.band_labels, strict=True)
+    ]
+    traces.append(
+        {
+            "type": "scatter",
+            "x": x,
+            "y": list(expected.median),
+            "mode": "lines",
+            "name": expected.label,
+            "line": {"color": EXPECTED, "width": 2, "dash": "dash"},
         }
     )
     return traces

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Final, Literal
 
 from xietong.web.i18n_dupes import DUPES_STRINGS
+from xietong.web.i18n_forecast import FORECAST_STRINGS
 from xietong.web.i18n_lines import LINES_STRINGS
 from xietong.web.i18n_wall import WALL_STRINGS
 from xietong.web.i18n_work import WORK_STRINGS
@@ -260,10 +261,6 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Overdue referrals by receiving district",
     ),
     "referrals.oldest_deadline": ("最早超时时限", "Oldest deadline"),
-    "referrals.board_truncated": (
-        "仅统计了前 {n} 条超时协查。",
-        "Only the first {n} overdue referrals were counted.",
-    ),
     "reason.pooled_positive": ("混管阳性", "pooled positive"),
     "reason.positive": ("阳性", "positive"),
     "reason.close_contact": ("密接", "close contact"),
@@ -398,36 +395,6 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "resources.arrivals": ("新增需求", "Arrivals"),
     "resources.approve": ("批准方案", "Approve plan"),
     "resources.propose": ("生成方案", "Propose a plan"),
-    # forecast
-    "forecast.title": ("预测与情景", "Forecast and scenarios"),
-    "forecast.forecast": ("未来走势预测", "Forecast"),
-    "forecast.scenarios": ("情景比较", "Scenarios side by side"),
-    "forecast.observed": ("实际", "observed"),
-    "forecast.median": ("中位数", "median"),
-    "forecast.band": ("{level}% 区间", "{level}% band"),
-    "forecast.horizon": ("预测天数", "Days ahead"),
-    "forecast.from_day": ("以 {day} 为最后观测日", "observed up to {day}"),
-    "forecast.last_day": ("最后观测日", "Last observed day"),
-    "forecast.parameters": (
-        "{runs} 次模拟 · 数据来源 {source} · 政策 {version}",
-        "{runs} runs · data from {source} · policy {version}",
-    ),
-    "forecast.bands": (
-        "阴影：50% 与 90% 区间；柱：实际检出。",
-        "Shaded: 50% and 90% bands; bars: detections.",
-    ),
-    "forecast.scenario": ("情景", "Scenario"),
-    "forecast.total": ("{n} 日内感染（中位数，90%区间）", "Infections in {n} days (median, 90%)"),
-    "forecast.averted": ("较基线减少", "Averted vs baseline"),
-    "forecast.by_district": ("各区县预测", "Forecast by district"),
-    "forecast.growth": ("日增长率", "Growth a day"),
-    "forecast.next_days": ("未来 {n} 日检出（中位数）", "Detections, next {n} days (median)"),
-    "forecast.last_forecast_day": ("预测末日检出", "On the last day"),
-    "scenario.baseline": ("现行政策（基线）", "Policy in force (baseline)"),
-    "scenario.screening_every_day": ("每天一检", "Screening every day"),
-    "scenario.isolation_delay": ("隔离延迟 {n} 天", "Isolation {n} days later"),
-    "scenario.mobility_cut": ("{district}减少流动", "Less travel from {district}"),
-    "scenario.lift_after": ("连续 {n} 天无新增解封", "Lift after {n} clean days"),
     # bulletin
     "bulletin.title": ("每日疫情通报", "Daily bulletin"),
     "bulletin.copy": ("复制全文", "Copy text"),
@@ -476,6 +443,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     **LINES_STRINGS,
     **WALL_STRINGS,
     **DUPES_STRINGS,
+    **FORECAST_STRINGS,
 }
 
 

@@ -4,16 +4,14 @@ its band over the last days, which are still being recorded."""
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories.cases import at, make_case
+from tests.factories.cases import at, growing_cases_recorded_late
 from tests.factories.clock import TZ
-from tests.factories.web import log_in
+from tests.factories.web import figure, log_in
 from xietong.analytics import service as analytics_service
 from xietong.core.principal import Role
 from xietong.people.protection import PersonalDataProtector
@@ -23,34 +21,11 @@ DAY = date(2022, 11, 13)
 DISTRICT = "500106"
 
 
-def figure(html: str, name: str) -> dict:
-    match = re.search(
-        rf'<script type="application/json" id="{name}-data">(.*?)</script>', html, re.S
-    )
-    assert match is not None, f"no figure {name}"
-    return json.loads(match.group(1))
-
-
-def _growing_cases_recorded_late(session: Session, protector: PersonalDataProtector) -> None:
-    """Cases detected 1-13 November, more each day, a third recorded the next day and a third
-    two days later (those of the 12th and 13th partly after the day shown)."""
-    for k in range(13):
-        day = date(2022, 11, 1) + timedelta(days=k)
-        for j in range(4 + 2 * k):
-            make_case(
-                session,
-                protector,
-                district_code=DISTRICT,
-                detected_at=at(day, 10),
-                recorded_at=at(day + timedelta(days=j % 3), 15),
-            )
-    analytics_service.refresh_aggregates(session, now=at(DAY + timedelta(days=3), 1), tz=TZ)
-
-
 def test_the_trend_and_the_pages_start_from_the_nowcast(
     app_client: TestClient, session: Session, protector: PersonalDataProtector
 ) -> None:
-    _growing_cases_recorded_late(session, protector)
+    growing_cases_recorded_late(session, protector, district_code=DISTRICT)
+    analytics_service.refresh_aggregates(session, now=at(DAY + timedelta(days=3), 1), tz=TZ)
     log_in(app_client, session, role=Role.command)
 
     api = app_client.get(f"/api/analytics/trend?last_day={DAY.isoformat()}").json()
@@ -65,7 +40,7 @@ def test_the_trend_and_the_pages_start_from_the_nowcast(
     page = app_client.get(f"/overview?day={DAY.isoformat()}")
     assert page.status_code == 200
     curve = figure(page.text, "epidemic-curve")
-    band, line = curve["data"][2:]
+    band, line = curve["data"][2:4]
     assert line["name"] == translate("zh-Hans", "overview.nowcast")
     assert line["y"] == [p["nowcast"] for p in api["city"]["series"]]
     assert band["x"][0] >= (DAY - timedelta(days=7)).isoformat()

@@ -3,7 +3,6 @@ them, and lists the points and lines of the cases domain."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 
@@ -12,19 +11,11 @@ from sqlalchemy.orm import Session
 
 from tests.factories.analytics import import_official, municipal_series_rows
 from tests.factories.cases import make_case
-from tests.factories.web import log_in
+from tests.factories.web import figure, log_in
 from xietong.core.principal import Role
 from xietong.people.protection import PersonalDataProtector
 
 DAY = date(2022, 11, 13)
-
-
-def figure(html: str, name: str) -> dict:
-    match = re.search(
-        rf'<script type="application/json" id="{name}-data">(.*?)</script>', html, re.S
-    )
-    assert match is not None, f"no figure {name}"
-    return json.loads(match.group(1))
 
 
 def map_rows(html: str) -> dict[str, list[str]]:

@@ -17,9 +17,10 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from xietong.analytics import expected as analytics_expected
 from xietong.analytics import service as analytics_service
 from xietong.analytics import situation as analytics_situation
-from xietong.analytics.schemas import TrendRead, UnitTrend
+from xietong.analytics.schemas import ExpectedRead, TrendRead, UnitTrend
 from xietong.cases.clusters import service as cluster_service
 from xietong.cases.links import service as link_service
 from xietong.cases.schemas import ChainSummary, ClusterRead
@@ -113,6 +114,17 @@ def trend(
     key = ("trend", last_day, days, fingerprint)
     return memo.remembered(
         key, lambda: analytics_situation.trend(session, last_day=last_day, days=days)
+    )
+
+
+def expected(session: Session, *, last_day: date, tz: str) -> ExpectedRead:
+    """The backtested forecast from `last_day` (`analytics.expected`), remembered under a digest
+    of its inputs as the mutual-aid outlook remembers its projection: the history is read on
+    every view, the recalibrated ensembles are drawn once per history. NotFound without counts.
+    """
+    inputs = analytics_expected.expected_inputs(session, last_day=last_day, tz=tz)
+    return memo.remembered(
+        ("expected", inputs.digest()), lambda: analytics_expected.expected_forecast(inputs)
     )
 
 

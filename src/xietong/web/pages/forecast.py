@@ -1,8 +1,7 @@
-"""Forecast and scenarios side by side: where the outbreak goes under the policy in force, and
-what changes under the alternatives.
-
-`analytics.situation.forecast_districts` and `compare_scenarios` with the API's defaults
-(calibrated on the last complete day), remembered while their daily series is unchanged.
+"""What is expected and what the measures change, side by side: the backtested forecast of the
+next 14 days (`analytics.expected`, city-wide and per district) and the transmission model's
+scenarios (`analytics.situation.compare_scenarios`, calibrated on the last complete day), each
+remembered while its inputs are the same.
 """
 
 from __future__ import annotations
@@ -16,12 +15,12 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from xietong.analytics import situation as analytics_situation
-from xietong.analytics.schemas import ForecastOptions, ForecastRead, ScenariosRead
+from xietong.analytics.schemas import ExpectedRead, ForecastOptions, ScenariosRead
 from xietong.core.clock import local_day
 from xietong.core.errors import NotFound
 from xietong.core.principal import Principal
 from xietong.web import charts, memo
-from xietong.web.data.overview import trend
+from xietong.web.data.overview import expected, trend
 from xietong.web.i18n import Language, translate
 from xietong.web.pages.listing import ListPage
 from xietong.web.rendering import district_labels, render
@@ -33,26 +32,52 @@ RUNS = 200
 SEED = 0
 CALIBRATION_DAYS = 10
 OBSERVED_DAYS = 28
+# The days ahead whose quantiles the district table lists.
+TABLE_DAYS = (7, 14)
 
 
-def _remembered_forecast(
-    session: Session, *, last_day: date, horizon: int
-) -> tuple[ForecastRead, ScenariosRead]:
+def _remembered_scenarios(session: Session, *, last_day: date, horizon: int) -> ScenariosRead:
     first = last_day - timedelta(days=CALIBRATION_DAYS - 1)
     fingerprint = memo.series_fingerprint(session, first_day=first, last_day=last_day)
     options = ForecastOptions(
         horizon_days=horizon, runs=RUNS, seed=SEED, calibration_days=CALIBRATION_DAYS
     )
-    asked = (last_day, options)
-    forecast = memo.remembered(
-        ("forecast", fingerprint, asked),
-        lambda: analytics_situation.forecast_districts(session, last_day=last_day, options=options),
-    )
-    scenarios = memo.remembered(
-        ("scenarios", fingerprint, asked),
+    return memo.remembered(
+        ("scenarios", fingerprint, (last_day, options)),
         lambda: analytics_situation.compare_scenarios(session, last_day=last_day, options=options),
     )
-    return forecast, scenarios
+
+
+def district_rows(ahead: ExpectedRead) -> list[dict[str, Any]]:
+    """Per district: its quantiles on the days of `TABLE_DAYS`, most expected first."""
+    rows = []
+    for d in ahead.districts:
+        bands = d.infections
+        rows.append(
+            {
+                "code": d.code,
+                "susceptible": d.susceptible,
+                "days": [
+                    {
+                        "median": bands.median[n - 1],
+                        "p05": bands.p05[n - 1],
+                        "p25": bands.p25[n - 1],
+                        "p75": bands.p75[n - 1],
+                        "p95": bands.p95[n - 1],
+                    }
+                    for n in TABLE_DAYS
+                ],
+            }
+        )
+    return sorted(rows, key=lambda row: (-row["days"][0]["median"], row["code"]))
+
+
+def expected_method(ahead: ExpectedRead, lang: Language) -> str:
+    """Which forecast the page shows, in words."""
+    series = translate(lang, f"forecast.series.{ahead.parameters.series}")
+    return translate(
+        lang, "forecast.expected_method", n=ahead.parameters.horizon_days, series=series
+    )
 
 
 def scenario_label(name: str, lang: Language, names: dict[str, str]) -> str:
@@ -94,30 +119,27 @@ def forecast_page(
             "missing": None,
         }
         try:
-            forecast, scenarios = _remembered_forecast(
-                session, last_day=last_day, horizon=days_ahead
-            )
+            scenarios = _remembered_scenarios(session, last_day=last_day, horizon=days_ahead)
             shown = trend(session, last_day=last_day, days=OBSERVED_DAYS)
             observed = shown.city.series
+            ahead = expected(session, last_day=last_day, tz=viewer.settings.timezone)
         except NotFound as exc:
             context["missing"] = exc.message
             return render(viewer, session, "forecast.html", context, query=query)
         names = {d.code: d.name(lang) for d in district_labels(session).values()}
         label = translate(lang, "forecast.observed")
+        city = ahead.city
         context["forecast_json"] = charts.band_chart(
             observed_days=[p.day for p in observed],
             observed=[p.cases for p in observed],
             observed_label=label,
             series=[
                 {
-                    "name": translate(lang, "forecast.median"),
-                    "days": forecast.days,
-                    "median": forecast.city_detections.median,
-                    "colour": charts.SERIES_COLOURS[0],
-                    "bands": [
-                        (forecast.city_detections.p05, forecast.city_detections.p95),
-                        (forecast.city_detections.p25, forecast.city_detections.p75),
-                    ],
+                    "name": translate(lang, "forecast.expected_median"),
+                    "days": ahead.days,
+                    "median": city.median,
+                    "colour": charts.EXPECTED,
+                    "bands": [(city.p05, city.p95), (city.p25, city.p75)],
                 },
                 # The forecast starts from the nowcast: shown with its band where there is one.
                 *(
@@ -155,30 +177,17 @@ def forecast_page(
                 for i, o in enumerate(scenarios.scenarios)
             ],
         )
-        week = min(7, len(forecast.days))
-        rows = sorted(
-            (
-                {
-                    "code": d.code,
-                    "r": d.reproduction_number,
-                    "growth": d.growth_rate,
-                    "week": sum(d.detections.median[:week]),
-                    "last": d.detections.median[-1],
-                }
-                for d in forecast.districts
-            ),
-            key=lambda row: -float(row["week"]),
-        )
         context.update(
             {
-                "forecast": forecast,
+                "expected": ahead,
+                "expected_method": expected_method(ahead, lang),
+                "table_days": TABLE_DAYS,
                 "scenarios": scenarios,
                 "scenario_names": {
                     o.scenario.name: scenario_label(o.scenario.name, lang, names)
                     for o in scenarios.scenarios
                 },
-                "page": listing.page_of(rows),
-                "week": week,
+                "page": listing.page_of(district_rows(ahead)),
             }
         )
         return render(viewer, session, "forecast.html", context, query=query)

@@ -17,15 +17,16 @@ from sqlalchemy.orm import Session
 
 from xietong.analytics import official
 from xietong.analytics import service as analytics_service
+from xietong.analytics.schemas import ExpectedRead
 from xietong.api.deps import SessionDep
 from xietong.cases import notices as case_notices
 from xietong.core.clock import local_day
-from xietong.core.errors import PermissionDenied
+from xietong.core.errors import NotFound, PermissionDenied
 from xietong.core.principal import Principal, Role
 from xietong.web import charts
 from xietong.web.data import overview as data
 from xietong.web.data import wall
-from xietong.web.i18n import translate
+from xietong.web.i18n import Language, translate
 from xietong.web.pages.common import act, guard
 from xietong.web.pages.referrals import LIVE_TOPICS as REFERRAL_TOPICS
 from xietong.web.rendering import Formatter, district_labels, render, render_fragment
@@ -147,10 +148,17 @@ def _figures(
             highlight=own,
         ),
         "curve_json": None,
+        "expected_days": 0,
     }
     if picture is not None:
         days, under, on_surface = picture.city_curve()
         expected, lower, upper = picture.city_nowcast()
+        try:
+            ahead: ExpectedRead | None = data.expected(
+                session, last_day=day, tz=viewer.settings.timezone
+            )
+        except NotFound:
+            ahead = None
         nowcast = None
         if picture.trend.parameters.estimated_on == "nowcast":
             nowcast = charts.NowcastLine(
@@ -168,8 +176,25 @@ def _figures(
             surface_label=translate(lang, "overview.surface"),
             height=400,
             nowcast=nowcast,
+            expected=expected_band(ahead, lang),
         )
+        context["expected_days"] = len(ahead.days) if ahead is not None else 0
     return context, picture.as_of if picture is not None else None
+
+
+def expected_band(expected: ExpectedRead | None, lang: Language) -> charts.ExpectedBand | None:
+    """The city's backtested forecast as the curve draws it after the days observed."""
+    if expected is None:
+        return None
+    return charts.ExpectedBand(
+        days=expected.days,
+        **expected.city.model_dump(),
+        label=translate(lang, "overview.expected"),
+        band_labels=(
+            translate(lang, "overview.expected_band", level=90),
+            translate(lang, "overview.expected_band", level=50),
+        ),
+    )
 
 
 def strip_of(session: Session, viewer: Viewer, principal: Principal) -> wall.WorkStrip | None:

@@ -1,0 +1,157 @@
+"""What is expected over the next two weeks: the growth forecast recalibrated by its own past
+misses (`core.recalibrated`), the forecast the backtests score, on the series they read on this
+deployment, per district and city-wide, capped by the susceptibles a district still holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Final, Literal
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from xietong.analytics.core.arrays import FloatArray
+from xietong.analytics.core.recalibrated import recalibrated_quantiles
+from xietong.analytics.core.scores import HUB_QUANTILE_LEVELS
+from xietong.analytics.nowcasting import reporting_triangle
+from xietong.analytics.schemas import (
+    BandsRead,
+    ExpectedDistrictRead,
+    ExpectedParameters,
+    ExpectedRead,
+)
+from xietong.analytics.service import daily_series, require_counts
+from xietong.core.clock import DEFAULT_TZ
+
+HORIZON_DAYS: Final = 14
+#: Days of history read: the model's week and the recalibration's 14 days of earlier forecasts.
+HISTORY_DAYS: Final = 28
+LOOKBACK_DAYS: Final = 14
+#: As many runs as a backtest's forecast, and its default seed: the same history gives the
+#: quantiles `xietong analytics backtest` would score from that day.
+RUNS: Final = 400
+SEED: Final = 0
+#: The quantiles shown (the 50 % and 90 % bands), taken from the backtests' 23 levels.
+SHOWN_LEVELS: Final = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+Series = Literal["nowcast", "reported", "official"]
+
+
+@dataclass(frozen=True, eq=False)
+class ExpectedInputs:
+    """The history the forecast starts from: new infections (days × districts, oldest first),
+    which series they are, and each district's susceptibles on the last day (NaN: unknown)."""
+
+    last_day: date
+    days: tuple[date, ...]
+    codes: tuple[str, ...]
+    names: tuple[str, ...]
+    counts: FloatArray
+    susceptible: FloatArray
+    series: Series
+
+    def digest(self) -> str:
+        """A key for the forecast of these inputs: the same key, the same quantiles."""
+        digest = hashlib.sha256(repr((self.last_day, self.codes, self.series)).encode())
+        for values in (self.counts, self.susceptible):
+            digest.update(repr(values.shape).encode())
+            digest.update(np.ascontiguousarray(values).tobytes())
+        return digest.hexdigest()
+
+
+def expected_inputs(session: Session, *, last_day: date, tz: str = DEFAULT_TZ) -> ExpectedInputs:
+    """Read the history the backtests read on this deployment, up to `last_day`.
+
+    Official counts when in force (whole-day figures); else the cases by the day first sampled
+    with the last days completed by each district's chain-ladder (`nowcasting`); where the
+    cases domain holds no case, the daily aggregates. Refused (NotFound) without any count.
+    """
+    first_day = last_day - timedelta(days=HISTORY_DAYS - 1)
+    data = daily_series(session, first_day=first_day, last_day=last_day)
+    require_counts(data)
+    districts = data.districts
+    counts = data.infections().T.astype(np.float64)
+    series: Series = "official" if data.source == "official" else "reported"
+    if data.source != "official":
+        read = reporting_triangle(session, first_day=first_day, last_day=last_day, tz=tz)
+        if read.cases.any():
+            districts = read.districts
+            counts = read.completed(len(read.days) - 1).T
+            series = "nowcast"
+    population = np.array([d.population or np.nan for d in districts], dtype=np.float64)
+    return ExpectedInputs(
+        last_day=last_day,
+        days=data.days,
+        codes=tuple(d.code for d in districts),
+        names=tuple(d.name_hans for d in districts),
+        counts=counts,
+        # Those infected in the weeks read are no longer susceptible; earlier infections are
+        # not read, so this is an upper bound of the susceptibles, and the cap never too low.
+        susceptible=np.clip(population - counts.sum(axis=0), 0.0, None),
+        series=series,
+    )
+
+
+def expected_forecast(inputs: ExpectedInputs) -> ExpectedRead:
+    """The recalibrated growth forecast of the next `HORIZON_DAYS` days after the inputs' last
+    day, per district and of the city's sum (forecast as a series of its own: quantiles do not
+    add up), each quantile at most the susceptibles left where the population is known."""
+    districts = _quantiles(inputs.counts, inputs.susceptible)
+    known = ~np.isnan(inputs.susceptible)
+    # A functional zone has no population of its own: its residents are counted in its host.
+    city_cap = np.array([inputs.susceptible[known].sum() if known.any() else np.nan])
+    city = _quantiles(inputs.counts.sum(axis=1, keepdims=True), city_cap)
+    first = inputs.last_day + timedelta(days=1)
+    return ExpectedRead(
+        parameters=ExpectedParameters(
+            method="growth_recalibrated",
+            series=inputs.series,
+            history_first_day=inputs.days[0],
+            last_day=inputs.last_day,
+            first_forecast_day=first,
+            horizon_days=HORIZON_DAYS,
+            runs=RUNS,
+            seed=SEED,
+            lookback_days=LOOKBACK_DAYS,
+        ),
+        days=[first + timedelta(days=k) for k in range(HORIZON_DAYS)],
+        city=_bands(city[:, 0]),
+        city_susceptible=_number(city_cap[0]),
+        districts=[
+            ExpectedDistrictRead(
+                code=code,
+                name=name,
+                susceptible=_number(inputs.susceptible[d]),
+                infections=_bands(districts[:, d]),
+            )
+            for d, (code, name) in enumerate(zip(inputs.codes, inputs.names, strict=True))
+        ],
+    )
+
+
+def _quantiles(counts: FloatArray, susceptible: FloatArray) -> FloatArray:
+    """(days ahead, units, shown levels), capped by ``susceptible`` (NaN: no cap)."""
+    every = recalibrated_quantiles(
+        counts,
+        horizon_days=HORIZON_DAYS,
+        rng=np.random.default_rng(SEED),
+        runs=RUNS,
+        lookback_days=LOOKBACK_DAYS,
+    )
+    picked = every[..., [HUB_QUANTILE_LEVELS.index(level) for level in SHOWN_LEVELS]]
+    cap = np.where(np.isnan(susceptible), np.inf, susceptible)
+    capped: FloatArray = np.minimum(picked, cap[np.newaxis, :, np.newaxis])
+    return capped
+
+
+def _bands(values: FloatArray) -> BandsRead:
+    """Bands of one unit from its (days ahead, shown levels) quantiles."""
+    p05, p25, median, p75, p95 = (values[:, k].tolist() for k in range(len(SHOWN_LEVELS)))
+    return BandsRead(p05=p05, p25=p25, median=median, p75=p75, p95=p95)
+
+
+def _number(value: float) -> float | None:
+    return None if np.isnan(value) else float(value)
