@@ -261,10 +261,6 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "Overdue referrals by receiving district",
     ),
     "referrals.oldest_deadline": ("最早超时时限", "Oldest deadline"),
-    "referrals.board_truncated": (
-        "仅统计了前 {n} 条超时协查。",
-        "Only the first {n} overdue referrals were counted.",
-    ),
     "reason.pooled_positive": ("混管阳性", "pooled positive"),
     "reason.positive": ("阳性", "positive"),
     "reason.close_contact": ("密接", "close contact"),

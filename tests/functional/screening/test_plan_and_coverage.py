@@ -183,6 +183,12 @@ def test_negative_screening_days_count_a_building_only_when_every_tube_is_negati
         session, building_ids=[building.id], first_day=DAY - timedelta(days=2), last_day=DAY
     )
     assert days == {building.id: {DAY} if counted else set()}
+    # Negative throughout a window: only a window of that one screened day.
+    for first_day, expected in ((DAY, counted), (DAY - timedelta(days=1), False)):
+        throughout = service.buildings_negative_throughout(
+            session, building_ids=[building.id], first_day=first_day, last_day=DAY
+        )
+        assert throughout == ({building.id} if expected else set())
 
 
 def test_a_districts_preview_is_the_city_previews_entries_of_that_district(
@@ -210,4 +216,48 @@ def test_a_districts_preview_is_the_city_previews_entries_of_that_district(
             city_prevalence = service.district_prevalence(session, day=day)
             assert service.district_prevalence(session, day=day, district_id=district_id) == {
                 d: p for d, p in city_prevalence.items() if d == district_id
+            }
+
+
+def test_a_districts_prevalence_is_its_positive_single_tubes_over_its_swabs(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    from collections import defaultdict
+
+    from xietong.screening.models import LabResult, Tube
+
+    # Three rounds in one district and one in another: pools (positive or not, never a person)
+    # and single tubes (positive or negative), all but the last round's results in.
+    for code, rounds in (("500106", 3), ("500107", 1)):
+        site = f.make_site(session, district_code=code)
+        persons = [p.id for p in f.make_persons(session, protector, 14, district_code=code)]
+        for back in range(rounds):
+            at = f.SAMPLED_AT - timedelta(days=2 * back)
+            pool = f.tube(site, persons[:5], collected_at=at)
+            singles = [f.tube(site, [p], pool_size=1, collected_at=at) for p in persons[10:13]]
+            positive_pool = f.tube(site, persons[5:10], collected_at=at)
+            f.register(session, pool, positive_pool, *singles)
+            outcomes = [(pool, "negative"), (positive_pool, "positive")]
+            outcomes += zip(singles, ("positive", "negative", "positive"), strict=True)
+            f.report(session, *(f.result(t.tube_code, o) for t, o in outcomes[: 4 + back % 2]))
+    session.flush()
+    for day in (DAY, DAY + timedelta(days=1), DAY + timedelta(days=3), DAY + timedelta(days=5)):
+        # The oracle: every tube of the window and its result, read one by one.
+        results = dict(session.execute(select(LabResult.tube_id, LabResult.outcome)).all())
+        swabs: dict[int, int] = defaultdict(int)
+        rounds: dict[int, set[date]] = defaultdict(set)
+        positives: dict[int, int] = defaultdict(int)
+        for tube in session.scalars(select(Tube)):
+            if day - timedelta(days=7) <= tube.round_day < day:
+                swabs[tube.district_id] += tube.member_count
+                rounds[tube.district_id].add(tube.round_day)
+                single_positive = tube.member_count == 1 and results.get(tube.id) == "positive"
+                positives[tube.district_id] += single_positive
+        # At least the central urban area's rounds in the window (three of every other day).
+        expected = {d: positives[d] / swabs[d] if len(rounds[d]) >= 3 else None for d in swabs}
+        assert service.district_prevalence(session, day=day) == expected
+        assert any(expected.values()) == (DAY < day < DAY + timedelta(days=5))
+        for district in expected:
+            assert service.district_prevalence(session, day=day, district_id=district) == {
+                district: expected[district]
             }

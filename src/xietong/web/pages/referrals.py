@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -20,6 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from xietong.api.deps import SessionDep, get_protector
+from xietong.areas import service as areas_service
 from xietong.core.errors import PermissionDenied, ValidationFailed
 from xietong.core.principal import Principal, Role
 from xietong.people.protection import PersonalDataProtector
@@ -32,7 +32,7 @@ from xietong.web import forms
 from xietong.web.data import maps
 from xietong.web.pages import referral_marks
 from xietong.web.pages.common import act, error_page, guard
-from xietong.web.pages.listing import ListPage, Paging
+from xietong.web.pages.listing import ListPage, ListRequest, Paging
 from xietong.web.rendering import district_labels, query_url, render, render_fragment
 from xietong.web.session import Viewer, ViewerDep
 
@@ -58,9 +58,6 @@ LIVE_TOPICS = (
 )
 # The roles that work on referrals (the referrals service refuses the others).
 _ACTORS = (Role.command, Role.district_coordinator, Role.field_worker)
-# The board counts at most this many overdue and escalated referrals per view (pages of 500).
-BOARD_LIMIT = 5_000
-_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -257,13 +254,12 @@ def inbox_rows_fragment(request: Request, listing: ListPage, params: InboxParams
 
 @router.get("/referrals/board")
 def board_page(listing: ListPage, district: str | None = None) -> Response:
-    viewer, session = listing.viewer, listing.session
+    session = listing.session
 
     def build(principal: Principal) -> Response:
-        shown, context = board_context(session, viewer, principal, district=district or None)
+        page, context = board_context(listing, principal, district=district or None)
         as_of = query_service.newest_change(session, principal=principal)
         filters = {"district": district}
-        page = listing.page_of(shown)
         return listing.render(
             "referrals_board.html", page, filters=filters, context=context, as_of=as_of
         )
@@ -271,85 +267,47 @@ def board_page(listing: ListPage, district: str | None = None) -> Response:
     return listing.guard(build, roles=(Role.command,))
 
 
-@dataclass(frozen=True)
-class PairCount:
-    from_code: str
-    to_code: str
-    overdue: int
-    escalated: int
-    oldest_deadline: datetime | None
-
-
-def _all_of_box(
-    session: Session, principal: Principal, box: Box, now: datetime, listed: list[int]
-) -> tuple[list[ReferralSummary], int]:
-    """The box's referrals (up to `BOARD_LIMIT`) and its total; their ids are added to `listed`
-    for the board's one audit write."""
-    found: list[ReferralSummary] = []
-    total = 0
-    while len(found) < BOARD_LIMIT:
-        items, total = query_service.list_referrals(
+def board_context(
+    listing: ListRequest, principal: Principal, *, district: str | None
+) -> tuple[Paging[ReferralSummary], dict[str, Any]]:
+    """The page of overdue referrals the board lists (of `district` if one is chosen), and its
+    tiles, table of pairs and map: the pairs are counted in the database, so only the page
+    shown is read row by row."""
+    viewer, session = listing.viewer, listing.session
+    pairs = query_service.overdue_by_pair(session, principal=principal, now=viewer.now)
+    shown: list[ReferralSummary] = []
+    shown_total = 0
+    # An unknown district has no overdue referral (the filter's choice came from a stale link).
+    if district is None or district in areas_service.district_id_by_code(session):
+        shown, shown_total = query_service.list_referrals(
             session,
             principal=principal,
-            now=now,
-            box=box,
-            limit=_PAGE,
-            offset=len(found),
+            now=viewer.now,
+            box="overdue",
+            district_code=district,
+            limit=listing.limit,
+            offset=listing.offset,
             audited=False,
         )
-        listed.extend(item.id for item in items)
-        found.extend(items)
-        if len(items) < _PAGE:
-            break
-    return found, total
-
-
-def board_context(
-    session: Session,
-    viewer: Viewer,
-    principal: Principal,
-    *,
-    district: str | None,
-) -> tuple[list[ReferralSummary], dict[str, Any]]:
-    """The overdue referrals the board lists (of `district` if one is chosen), and its tiles,
-    table of pairs and map."""
-    listed: list[int] = []
-    overdue, overdue_total = _all_of_box(session, principal, "overdue", viewer.now, listed)
-    escalated, escalated_total = _all_of_box(session, principal, "escalated", viewer.now, listed)
-    # Each tile is the total of the list it links to: the same query, the same now.
+    # Each tile is the total of the list it links to: the same clauses, the same now.
     due_soon, due_soon_total = query_service.list_referrals(
         session, principal=principal, now=viewer.now, box="due_soon", limit=1, audited=False
     )
-    listed.extend(item.id for item in due_soon)
     # What the board read, audited in one write rather than one per list.
-    query_service.audit_listed(session, principal=principal, referral_ids=listed)
-    pairs: dict[tuple[str, str], list[Any]] = {}
-    for item in overdue:
-        entry = pairs.setdefault((item.from_district_code, item.to_district_code), [0, 0, None])
-        entry[0] += 1
-        # The deadline it missed (an unacknowledged referral's next one is still to come).
-        missed = item.missed_deadline or item.next_deadline
-        if missed is not None and (entry[2] is None or missed < entry[2]):
-            entry[2] = missed
-    for item in escalated:
-        entry = pairs.setdefault((item.from_district_code, item.to_district_code), [0, 0, None])
-        entry[1] += 1
-    table = sorted(
-        (PairCount(a, b, e[0], e[1], e[2]) for (a, b), e in pairs.items()),
-        key=lambda p: (-p.overdue, -p.escalated, p.from_code, p.to_code),
+    query_service.audit_listed(
+        session, principal=principal, referral_ids=[item.id for item in [*shown, *due_soon]]
     )
-    receiving = Counter(item.to_district_code for item in overdue)
-    shown = [r for r in overdue if district in (None, r.from_district_code, r.to_district_code)]
-    return shown, {
-        "pairs": table,
-        "overdue_total": overdue_total,
-        "escalated_total": escalated_total,
+    receiving: Counter[str] = Counter()
+    for pair in pairs:
+        receiving[pair.to_code] += pair.overdue
+    return listing.page(shown, shown_total), {
+        "pairs": pairs,
+        "overdue_total": sum(pair.overdue for pair in pairs),
+        "escalated_total": sum(pair.escalated for pair in pairs),
         "due_soon_total": due_soon_total,
-        "counted": len(overdue),
-        "truncated": overdue_total > len(overdue),
         "district": district or "",
         "wall_map": maps.board_map(
-            labels=district_labels(session), lang=viewer.lang, overdue=receiving
+            labels=district_labels(session), lang=viewer.lang, overdue=+receiving
         ),
     }
 
