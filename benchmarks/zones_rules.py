@@ -9,15 +9,17 @@ the history, its clean-day count last restarted within the last six days; about 
 infections a day (the reference outbreak's scale) fall on random buildings; 98 % of
 building-days had a complete negative round. The figure is the whole
 `zones.tasks.evaluate_day` for the last day — the areas query, the window's infections, the
-screening days, the vectorised rules and the set-based proposals with their events and notices —
-timed in a transaction (median of three, rolled back), then once more committed; before each, the
-tables are tidied as autovacuum would (VACUUM ANALYZE on PostgreSQL). The processor time of this
-process is printed too, and on PostgreSQL that of the server process serving it (from /proc): on a
-loaded machine they move less than the elapsed time, and the load average is printed with them.
+candidates' screening, the vectorised rules and the set-based proposals with their events and
+notices — timed in a transaction (median of three, rolled back), then once more committed; before
+each, the tables are tidied as autovacuum would (VACUUM ANALYZE on PostgreSQL). The processor time
+of this process is printed too, and on PostgreSQL that of the server process serving it (from
+/proc): on a loaded machine they move less than the elapsed time, and the load average is printed
+with them.
 
-The screening days come from a stand-in table of (building, day) with a complete negative round,
-read by one query into the contract's shape (`negative_screening_days`: building → set of days),
-because the screening domain's own aggregation of tubes is not part of this figure.
+The screening comes from a stand-in table of (building, day) with a complete negative round,
+asked in the contract's shape (`buildings_negative_throughout`: the buildings negative on every day
+of the window, which the database answers by grouping), because the screening domain's own
+aggregation of tubes is not part of this figure.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Collection, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -66,46 +67,39 @@ NEGATIVE_SCREENING = Table(
 )
 
 
-def negative_screening_days(
+def buildings_negative_throughout(
     session: Session, *, building_ids: Collection[int], first_day: date, last_day: date
-) -> dict[int, set[date]]:
-    """The stand-in for screening's function: one scan of the window, the contract's shape."""
-    # The buildings asked for, each looked up by its (building, day) key, through the driver's own
+) -> set[int]:
+    """The stand-in for screening's function, answered in SQL: the buildings asked for with a
+    complete negative round on each day of the window, one row per building."""
+    # Each building asked for is looked up by its (building, day) key, through the driver's own
     # cursor: an indexed source, as the screening domain's would be.
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite:
+    window = (last_day - first_day).days + 1
+    if session.get_bind().dialect.name == "sqlite":
         statement = (
-            "SELECT s.building_id, s.day FROM json_each(?) AS wanted "
+            "SELECT s.building_id FROM json_each(?) AS wanted "
             "JOIN bench_negative_screening AS s ON s.building_id = wanted.value "
-            "WHERE s.day >= ? AND s.day <= ?"
+            "WHERE s.day >= ? AND s.day <= ? GROUP BY s.building_id HAVING count(*) = ?"
         )
         parameters: tuple[Any, ...] = (
             json.dumps(sorted(building_ids)),
             first_day.isoformat(),
             last_day.isoformat(),
+            window,
         )
     else:
         statement = (
-            "SELECT s.building_id, s.day FROM unnest(%s::bigint[]) AS wanted(id) "
+            "SELECT s.building_id FROM unnest(%s::bigint[]) AS wanted(id) "
             "JOIN bench_negative_screening AS s ON s.building_id = wanted.id "
-            "WHERE s.day >= %s AND s.day <= %s"
+            "WHERE s.day >= %s AND s.day <= %s GROUP BY s.building_id HAVING count(*) = %s"
         )
-        parameters = (sorted(building_ids), first_day, last_day)
+        parameters = (sorted(building_ids), first_day, last_day, window)
     cursor = session.connection().connection.cursor()
     try:
         cursor.execute(statement, parameters)
-        fetched = cursor.fetchall()
+        return {building_id for (building_id,) in cursor.fetchall()}
     finally:
         cursor.close()
-    # SQLite returns ISO text: each of the window's few days is parsed once, not once per row.
-    as_day: dict[Any, date] = {}
-    found: dict[int, set[date]] = defaultdict(set)
-    for building_id, day in fetched:
-        parsed = as_day.get(day)
-        if parsed is None:
-            parsed = as_day[day] = date.fromisoformat(day) if sqlite else day
-        found[building_id].add(parsed)
-    return found
 
 
 def _noon(day: date) -> datetime:
@@ -247,10 +241,10 @@ def evaluate_once(engine: Engine, *, commit: bool) -> dict[str, Any]:
     factory = session_factory(engine)
     screening_seconds = 0.0
 
-    def timed_source(session: Session, **kwargs: Any) -> dict[int, set[date]]:
+    def timed_source(session: Session, **kwargs: Any) -> set[int]:
         nonlocal screening_seconds
         started = time.perf_counter()
-        found = negative_screening_days(session, **kwargs)
+        found = buildings_negative_throughout(session, **kwargs)
         screening_seconds += time.perf_counter() - started
         return found
 
@@ -265,7 +259,7 @@ def evaluate_once(engine: Engine, *, commit: bool) -> dict[str, Any]:
                 session,
                 day=LAST_DAY,
                 now=_noon(LAST_DAY) + timedelta(hours=12),
-                screening=timed_source,
+                screened_throughout=timed_source,
             )
             session.flush()
             server_seconds = server.seconds()

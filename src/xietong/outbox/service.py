@@ -15,7 +15,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, event, func, insert, select, text, update
+from sqlalchemy import (
+    JSON,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -42,13 +54,25 @@ _HOOKED_FLAG = "xietong.outbox.hooked"
 _NOTIFIED_FLAG = "xietong.outbox.notified"
 
 
-def _json_ready(value: Any) -> Any:
-    def default(obj: Any) -> Any:
-        if isinstance(obj, datetime | date):
-            return obj.isoformat()
-        raise TypeError(f"payload: {type(obj).__name__} is not JSON serialisable")
+def _as_json(obj: Any) -> Any:
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    raise TypeError(f"payload: {type(obj).__name__} is not JSON serialisable")
 
-    return json.loads(json.dumps(value, default=default, ensure_ascii=False))
+
+def _serialised(payload: dict[str, Any]) -> str:
+    """The payload as the JSON text stored, dates as ISO text: the very text the column's JSON
+    type would write, but encoded once (a day's notices list tens of thousands of areas)."""
+    return json.dumps(payload, default=_as_json)
+
+
+def _payload_parameter(session: Session) -> Any:
+    """The bound payload text as the column takes it: PostgreSQL parses it as JSON, SQLite
+    stores JSON as text already; either way the driver does not encode it again."""
+    parameter = bindparam("payload_json", type_=Text())
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(parameter, JSON())
+    return parameter
 
 
 def _insert(session: Session) -> Any:
@@ -111,7 +135,7 @@ def enqueue_many(session: Session, *, messages: Sequence[Message], now: datetime
     rows = [
         {
             "topic": m.topic,
-            "payload": _json_ready(m.payload),
+            "payload_json": _serialised(m.payload),
             "audience": audiences[m.idempotency_key],
             "idempotency_key": m.idempotency_key,
             "created_at": now,
@@ -124,6 +148,7 @@ def enqueue_many(session: Session, *, messages: Sequence[Message], now: datetime
     # The table, not the mapped class: no ORM bookkeeping for rows nobody loads here.
     statement = (
         _insert(session)(table)
+        .values(payload=_payload_parameter(session))
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(table.c.id, table.c.idempotency_key)
     )

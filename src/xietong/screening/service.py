@@ -567,3 +567,17 @@ def negative_screening_days(
         if all(outcome.get(t) == "negative" for t in ids):
             found[building].add(day)
     return found
+
+
+def buildings_negative_throughout(
+    session: Session, *, building_ids: Collection[int], first_day: date, last_day: date
+) -> set[int]:
+    """The buildings of `building_ids` sampled, every result negative, on each day of the
+    window: what a lifting asks of the screening, one building per row however many days."""
+    if last_day < first_day:
+        return set()
+    window = (last_day - first_day).days + 1
+    found = negative_screening_days(
+        session, building_ids=building_ids, first_day=first_day, last_day=last_day
+    )
+    return {building for building, days in found.items() if len(days) == window}

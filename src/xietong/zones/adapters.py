@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, fields
-from datetime import date, datetime
-from typing import Any, Protocol
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -52,8 +52,11 @@ def id_in(column: Any, ids: Sequence[int], *, session: Session) -> ColumnElement
     return column.in_(listed)  # type: ignore[no-any-return]
 
 
-class ScreeningSource(Protocol):
-    """Local days on which each building was sampled and every result was negative."""
+_Answer = TypeVar("_Answer", covariant=True)
+
+
+class ScreeningQuestion(Protocol[_Answer]):
+    """A question to the screening about buildings over a window of local days."""
 
     def __call__(
         self,
@@ -62,12 +65,38 @@ class ScreeningSource(Protocol):
         building_ids: Collection[int],
         first_day: date,
         last_day: date,
-    ) -> dict[int, set[date]]: ...
+    ) -> _Answer: ...
+
+
+# Local days on which each building was sampled and every result was negative.
+ScreeningSource: TypeAlias = ScreeningQuestion[dict[int, set[date]]]
+
+# The buildings sampled, every result negative, on each day of the window: one building per row,
+# which a source can answer in SQL whatever the number of days.
+ScreenedThroughout: TypeAlias = ScreeningQuestion[set[int]]
 
 
 def screening_source() -> ScreeningSource | None:
     """The screening domain's `negative_screening_days` (tests may replace this seam)."""
     return screening_service.negative_screening_days
+
+
+def screened_throughout_source() -> ScreenedThroughout | None:
+    """The screening domain's `buildings_negative_throughout` (tests may replace this seam)."""
+    return screening_service.buildings_negative_throughout
+
+
+def throughout_from_days(source: ScreeningSource) -> ScreenedThroughout:
+    """The same question asked of a source of days: the buildings negative on each day."""
+
+    def screened(
+        session: Session, *, building_ids: Collection[int], first_day: date, last_day: date
+    ) -> set[int]:
+        window = {first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)}
+        found = source(session, building_ids=building_ids, first_day=first_day, last_day=last_day)
+        return {building for building, days in found.items() if window <= days}
+
+    return screened
 
 
 Enqueue = Callable[..., None]

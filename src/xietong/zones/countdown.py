@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from xietong.policy import service as policy_service
 from xietong.zones import rules
-from xietong.zones.adapters import ScreeningSource, id_in, screening_source
+from xietong.zones.adapters import (
+    ScreenedThroughout,
+    ScreeningSource,
+    id_in,
+    screened_throughout_source,
+    screening_source,
+    throughout_from_days,
+)
 from xietong.zones.models import BuildingInfection
 from xietong.zones.schemas import ScreeningAvailability
 
@@ -37,6 +44,24 @@ def resolve_screening(
     if screening is not None:
         return screening, "given"
     source = screening_source()
+    return (source, "screening") if source is not None else (None, "unavailable")
+
+
+def resolve_screened_throughout(
+    *,
+    screening: ScreeningSource | None,
+    throughout: ScreenedThroughout | None,
+    required: bool,
+) -> tuple[ScreenedThroughout | None, ScreeningAvailability]:
+    """The source of buildings screened negative throughout a window, and how it was found: the
+    one given, else one asked of the given source of days, else the screening domain's."""
+    if not required:
+        return None, "not_required"
+    if throughout is not None:
+        return throughout, "given"
+    if screening is not None:
+        return throughout_from_days(screening), "given"
+    source = screened_throughout_source()
     return (source, "screening") if source is not None else (None, "unavailable")
 
 
@@ -217,22 +242,29 @@ def due_on(
     countable_from: NDArray[np.int64],
     day: date,
     rule: rules.LiftingRule,
-    source: ScreeningSource | None,
+    source: ScreenedThroughout | None,
 ) -> NDArray[np.bool_]:
     """Which of the buildings `could_be_due` selected (`countable_from` as day ordinals) have
-    had the policy's clean days up to `day`: the screening source is asked about them only."""
+    had the policy's clean days up to `day`: the screening source is asked about them only,
+    and only which were negative on every day of the window (none had an infection in it,
+    and each count started by its first day, so no other day can be clean)."""
     first = day - timedelta(days=rule.clean_days - 1)
     # None of them had an infection in the window: `could_be_due` kept only those.
     infected = np.zeros((len(building_ids), rule.clean_days), dtype=np.bool_)
     if not building_ids:
         return np.zeros(0, dtype=np.bool_)
-    negative = (
-        negative_matrix(
-            session, building_ids=building_ids, first_day=first, last_day=day, source=source
+    negative = None
+    if rule.requires_negative_screening:
+        screened = (
+            source(session, building_ids=building_ids, first_day=first, last_day=day)
+            if source is not None
+            else set()
         )
-        if rule.requires_negative_screening
-        else None
-    )
+        throughout = np.isin(
+            np.asarray(building_ids, dtype=np.int64),
+            np.fromiter(screened, dtype=np.int64, count=len(screened)),
+        )
+        negative = np.repeat(throughout[:, None], rule.clean_days, axis=1)
     result = rules.lifting_countdown(
         infected=infected,
         negative=negative,

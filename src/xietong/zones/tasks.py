@@ -20,7 +20,7 @@ from xietong.core.principal import SYSTEM
 from xietong.policy import service as policy_service
 from xietong.storage.bulk_sql import table_of
 from xietong.zones import adapters, countdown, notices, rules
-from xietong.zones.adapters import ScreeningSource
+from xietong.zones.adapters import ScreenedThroughout, ScreeningSource
 from xietong.zones.models import RiskArea, RiskAreaEvent
 from xietong.zones.schemas import EvaluationReport
 
@@ -157,12 +157,19 @@ def evaluate_day(
     now: datetime,
     tz: str = DEFAULT_TZ,
     screening: ScreeningSource | None = None,
+    screened_throughout: ScreenedThroughout | None = None,
 ) -> EvaluationReport:
-    """Propose the lifting of every active area whose last N days up to `day` were clean."""
+    """Propose the lifting of every active area whose last N days up to `day` were clean.
+
+    The screening is asked which candidate buildings were negative on every day of the window
+    (`screened_throughout`, or the same question asked of `screening`'s days).
+    """
     policy = policy_service.policy_in_force(session, day=day)
     rule = rules.LiftingRule.from_policy(policy.risk_area)
-    source, availability = countdown.resolve_screening(
-        screening, required=rule.requires_negative_screening
+    source, availability = countdown.resolve_screened_throughout(
+        screening=screening,
+        throughout=screened_throughout,
+        required=rule.requires_negative_screening,
     )
     table = RiskArea.__table__
     locked = (

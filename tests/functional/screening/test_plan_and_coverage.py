@@ -183,6 +183,12 @@ def test_negative_screening_days_count_a_building_only_when_every_tube_is_negati
         session, building_ids=[building.id], first_day=DAY - timedelta(days=2), last_day=DAY
     )
     assert days == {building.id: {DAY} if counted else set()}
+    # Negative throughout a window: only a window of that one screened day.
+    for first_day, expected in ((DAY, counted), (DAY - timedelta(days=1), False)):
+        throughout = service.buildings_negative_throughout(
+            session, building_ids=[building.id], first_day=first_day, last_day=DAY
+        )
+        assert throughout == ({building.id} if expected else set())
 
 
 def test_a_districts_preview_is_the_city_previews_entries_of_that_district(

@@ -137,7 +137,7 @@ def test_without_screening_results_no_lifting_is_proposed_when_the_policy_asks(
 ) -> None:
     from xietong.zones import countdown
 
-    monkeypatch.setattr(countdown, "screening_source", lambda: None)
+    monkeypatch.setattr(countdown, "screened_throughout_source", lambda: None)
     home = building(session, "500104", 0)
     locked_by_a_surface_case(session, protector, home, NOV[14])
     report = tasks.evaluate_day(session, day=NOV[25], now=at(NOV[25], 22), tz=TZ)
@@ -371,3 +371,48 @@ def test_asking_only_about_possible_candidates_changes_no_decision(
     proposed = {service.get_area(session, area_id=a).building_id for a in report.liftings_proposed}
     assert proposed == expected
     assert 0 < len(expected) < len(homes)
+
+
+def test_a_source_of_buildings_screened_throughout_decides_as_the_source_of_days(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    """The evaluation asks which buildings were negative on every day of the window; a source
+    that answers that question itself (as a database can, in SQL) proposes the same areas."""
+    import random
+
+    rng = random.Random(11)
+    homes = [building(session, code, i) for code in ("500153", "500154") for i in range(6)]
+    screening = ScreeningDays()
+    for home in homes:
+        area(session, home, status="active", active_from=NOV[10] + timedelta(rng.randrange(9)))
+        screening.add(home, [d for d in days(NOV[10], NOV[25]) if rng.random() < 0.9])
+        if rng.random() < 0.3:
+            day = NOV[10] + timedelta(rng.randrange(13))
+            infection(session, protector, home, day, on_surface=False)
+    asked: list[tuple[set[int], date, date]] = []
+
+    def screened_throughout(
+        session: Session, *, building_ids: Any, first_day: date, last_day: date
+    ) -> set[int]:
+        asked.append((set(building_ids), first_day, last_day))
+        window = set(days(first_day, last_day))
+        return {b for b in building_ids if window <= screening.negative.get(b, set())}
+
+    decisions = []
+    for by_days in (True, False):
+        trial = session.begin_nested()
+        report = tasks.evaluate_day(
+            session,
+            day=NOV[22],
+            now=at(NOV[22], 22),
+            tz=TZ,
+            screening=screening if by_days else None,
+            screened_throughout=None if by_days else screened_throughout,
+        )
+        decisions.append((report.screening, sorted(report.liftings_proposed)))
+        trial.rollback()
+    assert decisions[0] == decisions[1]
+    assert decisions[0][0] == "given" and 0 < len(decisions[0][1]) < len(homes)
+    [(buildings, first_day, last_day)] = asked
+    assert (first_day, last_day) == (NOV[18], NOV[22])
+    assert buildings <= {h.id for h in homes}
