@@ -95,6 +95,11 @@ def expected_inputs(session: Session, *, last_day: date, tz: str = DEFAULT_TZ) -
     )
 
 
+def expected_infections(session: Session, *, last_day: date, tz: str = DEFAULT_TZ) -> ExpectedRead:
+    """The backtested forecast of the `HORIZON_DAYS` days after `last_day`."""
+    return expected_forecast(expected_inputs(session, last_day=last_day, tz=tz))
+
+
 def expected_forecast(inputs: ExpectedInputs) -> ExpectedRead:
     """The recalibrated growth forecast of the next `HORIZON_DAYS` days after the inputs' last
     day, per district and of the city's sum (forecast as a series of its own: quantiles do not
