@@ -30,4 +30,5 @@ def test_the_twin_benchmark_runs_at_tiny_size_on_each_backend() -> None:
             "close",
         }
         assert figures["rows"]["screening_tube"] > 0
+        assert figures["tracing"]["statements"] > 0
         assert figures["peak_mib"] > 0

@@ -19,6 +19,7 @@ from xietong.people.protection import PersonalDataProtector
 # CLI command → (method, API path, CLI-only options with the reason they have no API twin).
 PAIRS = {
     ("analytics", "forecast"): ("get", "/api/analytics/forecast", {"as_json": "output format"}),
+    ("analytics", "expected"): ("get", "/api/analytics/expected", {"as_json": "output format"}),
     ("screening", "coverage"): ("get", "/api/screening/coverage", {"date": "named date"}),
     ("screening", "results"): (
         "post",

@@ -1,4 +1,4 @@
-"""Routes of the situation picture: daily aggregates, official counts, trend, forecast, scenarios.
+"""Routes of the situation picture: daily aggregates, official counts, trend, forecasts, scenarios.
 
 Aggregates hold no personal data: every signed-in role reads them. Refreshing and importing
 official counts are the command centre's.
@@ -11,12 +11,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, UploadFile
 
-from xietong.analytics import backtests, official, service, situation
+from xietong.analytics import backtests, expected, official, service, situation
 from xietong.analytics.catalogue import METRICS
 from xietong.analytics.daily_rows import DistrictDays
 from xietong.analytics.schemas import (
     AggregateRead,
     BacktestRead,
+    ExpectedRead,
     ForecastOptions,
     ForecastRead,
     OfficialCountRead,
@@ -183,6 +184,21 @@ def forecast(
 ) -> ForecastRead:
     return situation.forecast_districts(
         session, last_day=last_day or _yesterday(now, settings.timezone), options=options
+    )
+
+
+@router.get(
+    "/expected", summary="The backtested forecast of the next 14 days, per district and city-wide"
+)
+def expected_forecast(
+    now: NowDep,
+    session: ReadSessionDep,
+    _principal: PrincipalDep,
+    settings: SettingsDep,
+    last_day: Annotated[date | None, Query(description="Default: yesterday")] = None,
+) -> ExpectedRead:
+    return expected.expected_infections(
+        session, last_day=last_day or _yesterday(now, settings.timezone), tz=settings.timezone
     )
 
 

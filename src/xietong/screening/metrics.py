@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Interval, and_, case, func, literal, select, type_coerce
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from xietong.screening.models import CaseCandidate, LabResult, RetestTask, Tube
-from xietong.storage.bulk_sql import chunks, dialect_of, member_of
+from xietong.storage.base import UTCDateTime
 
 METRICS = ("swabs_sampled", "tubes_sampled", "tubes_resulted", "tubes_positive", "pooled_positives")
 
@@ -72,43 +73,41 @@ def daily_metrics(
     return found
 
 
-def first_positive_samples(
-    session: Session, *, candidate_ids: Collection[int], lookback_days: int = 14
-) -> dict[int, datetime]:
-    """When each case candidate's person was first swabbed into a positive tube within
-    `lookback_days` before the candidate's own sample (the positive pool whose retest made the
-    candidate, or the candidate's own tube): the sampling that first held the infection, from
-    which the nowcast counts the days until it was reported.
+def first_positive_sample(
+    candidate_id: ColumnElement[Any] | InstrumentedAttribute[Any],
+    *,
+    dialect: str,
+    lookback_days: int = 14,
+) -> ColumnElement[datetime]:
+    """When the case candidate `candidate_id` (a column of the caller's query) was first swabbed
+    into a positive tube within `lookback_days` before its own sample (the positive pool whose
+    retest made the candidate, or the candidate's own tube): the sampling that first held the
+    infection, from which the nowcast counts the days until it was reported. NULL where there
+    is no such candidate.
     """
-    found: dict[int, datetime] = {}
-    dialect = dialect_of(session)
-    for chunk in chunks(sorted(set(candidate_ids))):
-        candidates = session.execute(
-            select(CaseCandidate.id, CaseCandidate.person_id, CaseCandidate.sampled_at).where(
-                member_of(CaseCandidate.id, chunk, dialect=dialect)
-            )
-        ).all()
-        if not candidates:
-            continue
-        since = min(sampled for _, _, sampled in candidates) - timedelta(days=lookback_days)
-        positives: dict[int, list[datetime]] = {}
-        # A positive pool's members are retested: the retest task names the pool, found by
-        # person through its unique index (never a scan of the memberships).
-        for person, collected in session.execute(
-            select(RetestTask.person_id, Tube.collected_at)
-            .join(Tube, Tube.id == RetestTask.source_tube_id)
-            .where(
-                member_of(
-                    RetestTask.person_id,
-                    sorted({person for _, person, _ in candidates}),
-                    dialect=dialect,
-                ),
-                Tube.collected_at >= since,
-            )
-        ):
-            positives.setdefault(person, []).append(collected)
-        for candidate, person, sampled in candidates:
-            window = sampled - timedelta(days=lookback_days)
-            earlier = [t for t in positives.get(person, ()) if window <= t <= sampled]
-            found[candidate] = min([sampled, *earlier])
-    return found
+    window: ColumnElement[Any]
+    if dialect == "sqlite":
+        # SQLite keeps instants as text: strftime shifts them (to the millisecond).
+        window = func.strftime(
+            "%Y-%m-%d %H:%M:%f", CaseCandidate.sampled_at, f"-{lookback_days} days"
+        )
+    else:
+        window = CaseCandidate.sampled_at - literal(timedelta(days=lookback_days), Interval())
+    # A positive pool's members are retested: the retest task names the pool, found by person
+    # through its unique index (never a scan of the memberships).
+    earlier = (
+        select(func.min(Tube.collected_at))
+        .join(RetestTask, RetestTask.source_tube_id == Tube.id)
+        .where(
+            RetestTask.person_id == CaseCandidate.person_id,
+            Tube.collected_at >= window,
+            Tube.collected_at <= CaseCandidate.sampled_at,
+        )
+        .scalar_subquery()
+    )
+    first = (
+        select(type_coerce(func.coalesce(earlier, CaseCandidate.sampled_at), UTCDateTime))
+        .where(CaseCandidate.id == candidate_id)
+        .scalar_subquery()
+    )
+    return type_coerce(first, UTCDateTime)

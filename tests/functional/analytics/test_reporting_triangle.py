@@ -5,18 +5,26 @@ cases recorded by then."""
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from datetime import date, timedelta
 
 import numpy as np
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories import screening as f
 from tests.factories.cases import at, make_case
 from xietong.analytics.nowcasting import ReportingTriangle, nowcast_series, reporting_triangle
+from xietong.cases import metrics as cases_metrics
+from xietong.cases.metrics import DelayCell
+from xietong.cases.models import Case
+from xietong.core.clock import local_day
 from xietong.core.principal import SYSTEM
 from xietong.flows import intake
 from xietong.people.protection import PersonalDataProtector
+from xietong.screening.models import CaseCandidate, RetestTask, Tube
 from xietong.screening.schemas import LabResultBatch
 
 DISTRICT = "500106"
@@ -120,3 +128,74 @@ def test_the_nowcast_of_the_city_and_of_each_district_covers_the_days_asked(
 
 def test_without_cases_there_is_no_nowcast(session: Session) -> None:
     assert nowcast_series(session, first_day=FIRST, last_day=LAST, tz=f.TZ) is None
+
+
+def read_one_by_one(
+    session: Session, *, first_day: date, last_day: date, tz: str
+) -> list[DelayCell]:
+    """The oracle: every case read, its first positive sample found among its person's retested
+    pools, and its local days found in Python, one case at a time."""
+    cells: Counter[tuple[int, date, date]] = Counter()
+    for case in session.scalars(select(Case).where(Case.report_day >= first_day)):
+        sampled = case.detected_at
+        candidate = session.get(CaseCandidate, case.candidate_id) if case.candidate_id else None
+        if candidate is not None:
+            pools = session.scalars(
+                select(Tube.collected_at)
+                .join(RetestTask, RetestTask.source_tube_id == Tube.id)
+                .where(RetestTask.person_id == candidate.person_id)
+            )
+            since = candidate.sampled_at - timedelta(days=14)
+            sampled = min(
+                [candidate.sampled_at, *(t for t in pools if since <= t <= candidate.sampled_at)]
+            )
+        sampled_on = local_day(sampled, tz)
+        recorded_on = max(local_day(case.created_at, tz), sampled_on)
+        if first_day <= sampled_on <= last_day and recorded_on <= last_day:
+            cells[case.report_district_id, sampled_on, recorded_on] += 1
+    return [DelayCell(d, s, r, n) for (d, s, r), n in sorted(cells.items())]
+
+
+@pytest.mark.parametrize("tz", [f.TZ, "Europe/Berlin", "America/Santiago"])
+def test_the_delays_counted_in_the_database_are_those_read_case_by_case(
+    session: Session, protector: PersonalDataProtector, tz: str
+) -> None:
+    _outbreak(session, protector)
+    # Two positive pools 16 days apart, the later one within the 14 days before the retest.
+    site = f.make_site(session, district_code=DISTRICT)
+    late, other = f.make_persons(session, protector, 2, district_code=DISTRICT)
+    for day in (date(2022, 10, 20), date(2022, 11, 5)):
+        pool = f.tube(site, [late.id, other.id], collected_at=at(day, 8))
+        f.register(session, pool, now=at(day, 9))
+        _ingest(session, f.result(pool.tube_code, "positive", reported_at=at(day, 11)), day=day)
+    retest = f.tube(site, [late.id], pool_size=1, kind="retest", collected_at=at(LAST, 9))
+    f.register(session, retest, now=at(LAST, 10))
+    _ingest(session, f.result(retest.tube_code, "positive", reported_at=at(LAST, 12)), day=LAST)
+    # Field cases around local midnights in three districts, recorded up to four days later
+    # (some after the last day), among them some detected before the first day.
+    rng = random.Random(7)
+    for _ in range(40):
+        detected = at(FIRST - timedelta(days=3), 0) + timedelta(minutes=rng.randrange(12 * 1440))
+        make_case(
+            session,
+            protector,
+            district_code=rng.choice([DISTRICT, "500107", "500108"]),
+            detected_at=detected,
+            recorded_at=detected + timedelta(minutes=rng.choice([0, 1, 59, 600, 1440, 5000])),
+        )
+    session.flush()
+    # From before the end of summer time in Berlin (30 October) and from the first day.
+    for first_day, last_day in ((FIRST, LAST), (date(2022, 10, 15), LAST), (LAST, LAST)):
+        counted = cases_metrics.reporting_delays(
+            session, first_day=first_day, last_day=last_day, tz=tz
+        )
+        assert counted == read_one_by_one(session, first_day=first_day, last_day=last_day, tz=tz)
+        if first_day == FIRST:
+            assert any(cell.recorded_on > cell.sampled_on for cell in counted)
+    # The retested person's infection counts from the pool within the 14 days, not the older
+    # one (the only samples of those days).
+    whole = cases_metrics.reporting_delays(
+        session, first_day=date(2022, 10, 25), last_day=LAST, tz=f.TZ
+    )
+    sampled_days = {cell.sampled_on for cell in whole}
+    assert date(2022, 11, 5) in sampled_days and date(2022, 10, 20) not in sampled_days

@@ -53,6 +53,16 @@ def test_a_forecast_never_uses_what_came_after_its_date() -> None:
     assert not np.array_equal(after[50:], before[50:])
 
 
+def test_the_last_origin_alone_is_recalibrated_as_among_all() -> None:
+    model, observed = _overconfident(40, 14, seed=3)
+    every = recalibrate(model, observed, origin_days=np.arange(40), levels=LEVELS)
+
+    last = recalibrate(model, observed, origin_days=np.arange(40), levels=LEVELS, last_only=True)
+
+    np.testing.assert_array_equal(last[-1], every[-1])
+    np.testing.assert_array_equal(last[:-1], np.sort(model[:-1], axis=-1))
+
+
 def test_without_enough_past_errors_the_model_is_kept() -> None:
     model, observed = _overconfident(5, 3, seed=1)
 

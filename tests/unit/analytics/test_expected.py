@@ -83,3 +83,15 @@ def test_the_quantiles_are_the_recalibrated_growth_forecast_of_the_same_history(
         assert getattr(read.city, field) == city[:, 0, k].tolist()
     assert read.days[0] == LAST_DAY + timedelta(days=1)
     assert len(read.days) == HORIZON_DAYS
+
+
+def test_the_city_alone_is_the_same_forecast_of_the_city() -> None:
+    t = np.arange(HISTORY_DAYS)[:, None]
+    counts = np.random.default_rng(11).poisson(4 * np.exp(0.05 * t) * [1, 3]).astype(float)
+    people = np.array([900.0, np.nan])
+    whole = expected_forecast(inputs(counts, people))
+    city = expected_forecast(inputs(counts, people), per_district=False)
+    assert city.districts == []
+    assert city.city == whole.city
+    assert city.city_susceptible == whole.city_susceptible
+    assert city.days == whole.days

@@ -198,6 +198,11 @@ def _recalibrated_as_known(
             ahead = then[start + 1 : start + 1 + horizon]
             seen[r, : ahead.shape[0]] = ahead
         tuned[k] = recalibrate(
-            raw[rows], seen, origin_days=every[rows], levels=levels, lookback_days=lookback
+            raw[rows],
+            seen,
+            origin_days=every[rows],
+            levels=levels,
+            lookback_days=lookback,
+            last_only=True,
         )[-1]
     return tuned

@@ -76,6 +76,13 @@ def recalibrated_quantiles(
         raw[k] = sample_quantiles(ensemble.transpose(1, 2, 0), tau)
         ahead = counts[origin + 1 : origin + 1 + horizon_days]
         seen[k, : ahead.shape[0]] = ahead
-    tuned = recalibrate(raw, seen, origin_days=origins, levels=tau, lookback_days=lookback_days)
+    tuned = recalibrate(
+        raw,
+        seen,
+        origin_days=origins,
+        levels=tau,
+        lookback_days=lookback_days,
+        last_only=True,
+    )
     result: FloatArray = np.clip(tuned[-1], 0.0, None)
     return result

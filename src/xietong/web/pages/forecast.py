@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from xietong.analytics import situation as analytics_situation
+from xietong.analytics.expected import HISTORY_DAYS
 from xietong.analytics.schemas import ExpectedRead, ForecastOptions, ScenariosRead
 from xietong.core.clock import local_day
 from xietong.core.errors import NotFound
@@ -120,9 +121,18 @@ def forecast_page(
         }
         try:
             scenarios = _remembered_scenarios(session, last_day=last_day, horizon=days_ahead)
-            shown = trend(session, last_day=last_day, days=OBSERVED_DAYS)
+            # The days observed are the forecast's history: one read of their series keys both.
+            fingerprint = memo.series_fingerprint(
+                session, first_day=last_day - timedelta(days=OBSERVED_DAYS - 1), last_day=last_day
+            )
+            shown = trend(session, last_day=last_day, days=OBSERVED_DAYS, fingerprint=fingerprint)
             observed = shown.city.series
-            ahead = expected(session, last_day=last_day, tz=viewer.settings.timezone)
+            ahead = expected(
+                session,
+                last_day=last_day,
+                tz=viewer.settings.timezone,
+                fingerprint=fingerprint if OBSERVED_DAYS == HISTORY_DAYS else None,
+            )
         except NotFound as exc:
             context["missing"] = exc.message
             return render(viewer, session, "forecast.html", context, query=query)

@@ -154,8 +154,8 @@ def _figures(
         days, under, on_surface = picture.city_curve()
         expected, lower, upper = picture.city_nowcast()
         try:
-            ahead: ExpectedRead | None = data.expected(
-                session, last_day=day, tz=viewer.settings.timezone
+            ahead: ExpectedRead | None = data.expected_after(
+                session, picture, tz=viewer.settings.timezone
             )
         except NotFound:
             ahead = None
