@@ -68,7 +68,9 @@ class DemandRead(BaseModel):
     first_day: date
     last_day: date
     policy_version: str
-    demand_source: str  # forecast_given, forecast_model, trend, recent_mean or none
+    # forecast_given, growth_recalibrated, trend, recent_mean or none (forecast_model: plans
+    # stored when the transmission model projected the demand, before it was backtested)
+    demand_source: str
     # The forecast's level new cases are read at (the policy's mutual_aid.demand_quantile);
     # None when no forecast was read (stated, a recent mean, or nothing to project).
     demand_quantile: float | None

@@ -294,7 +294,12 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "source.aggregates": ("系统每日汇总", "the system's daily aggregates"),
     "source.official": ("官方公布数据", "official published counts"),
     "source.facts": ("系统实时记录", "the system's own records"),
-    "source.forecast_model": ("预测模型", "the forecast model"),
+    "source.growth_recalibrated": (
+        "经回测的预测（增长预测按以往误差校准）",
+        "the backtested forecast (the growth forecast recalibrated by its past misses)",
+    ),
+    # plans stored when the transmission model's ensemble projected the demand
+    "source.forecast_model": ("传播模型（未经回测）", "the transmission model (not backtested)"),
     "source.forecast_given": ("给定预测", "a given forecast"),
     "source.trend": ("近期趋势", "the recent trend"),
     "source.recent_mean": ("近期均值", "the recent mean"),

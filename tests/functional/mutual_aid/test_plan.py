@@ -332,7 +332,7 @@ def test_the_outlook_reads_stored_data_when_nothing_is_stated(
     )
     assert response.status_code == 200, response.text
     read = response.json()
-    assert read["demand_source"] in {"trend", "forecast_model"}
+    assert read["demand_source"] == "growth_recalibrated"
     assert any(c["district_code"] == SHAPINGBA and c["capacity"] == 100 for c in read["cells"])
 
 

@@ -1,5 +1,6 @@
 """Demand read from the other domains when nothing is stated: new cases from the cases domain's
-daily counts (projected by the forecast or the trend) and beds held by quarantine orders."""
+daily counts (projected by the backtested forecast at the policy's quantile) and beds held by
+quarantine orders."""
 
 from __future__ import annotations
 
@@ -7,14 +8,19 @@ import re
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 
+import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.factories.cases import add_contact, at, make_case
 from tests.factories.resources import DAY, JIULONGPO, SHAPINGBA, TZ, facility
 from tests.factories.web import log_in
+from xietong.analytics.core.recalibrated import recalibrated_quantiles
+from xietong.analytics.core.scores import HUB_QUANTILE_LEVELS
+from xietong.areas import service as areas_service
 from xietong.core.principal import SYSTEM, Role
 from xietong.mutual_aid.outlook import service as outlook
+from xietong.mutual_aid.outlook.demand import QUANTILE_RUNS, QUANTILE_SEED, whole_arrivals
 from xietong.mutual_aid.plans import service as flows
 from xietong.mutual_aid.schemas import DemandRequest, PlanRequest
 from xietong.people.protection import PersonalDataProtector
@@ -39,7 +45,7 @@ def test_a_growing_district_is_projected_to_need_beds_and_gets_them_from_a_neigh
             )
     view = outlook.outlook(session, first_day=DAY, days=3, inputs=DemandRequest(days=3), tz=TZ)
     read = outlook.demand_read(view)
-    assert read.demand_source == "forecast_model"
+    assert read.demand_source == "growth_recalibrated"
     assert read.demand_quantile == 0.75  # the default policy's mutual_aid.demand_quantile
     projected = read.new_cases[SHAPINGBA]
     assert projected[0] >= 8 and projected[-1] >= projected[0]  # still growing
@@ -52,7 +58,7 @@ def test_a_growing_district_is_projected_to_need_beds_and_gets_them_from_a_neigh
         tz=TZ,
         now=at(DAY, 9),
     )
-    assert plan.demand_source == "forecast_model"
+    assert plan.demand_source == "growth_recalibrated"
     sent = sum(
         t.amount for t in plan.transfers if t.resource == CQ and t.from_district_code == SHAPINGBA
     )
@@ -91,6 +97,30 @@ def growing_shapingba(session: Session, protector: PersonalDataProtector) -> Non
                 district_code=SHAPINGBA,
                 detected_at=at(DAY - timedelta(days=back)),
             )
+
+
+def test_the_demand_is_the_backtested_forecast_at_the_policy_level_within_the_susceptibles(
+    session: Session, protector: PersonalDataProtector
+) -> None:
+    growing_shapingba(session, protector)  # 25 cases in the week before the plan
+    # A census population the outbreak nearly exhausts: 15 residents are still susceptible.
+    areas_service.get_district(session, code=SHAPINGBA).population = 40
+    session.flush()
+    view = outlook.outlook(session, first_day=DAY, days=7, inputs=DemandRequest(days=7), tz=TZ)
+    row = view.district_codes.index(SHAPINGBA)
+    # The 28 days of cases the outlook reads, every district at once (the ensembles share the
+    # random streams, as the backtests draw them).
+    counts = np.zeros((outlook.HISTORY_DAYS, len(view.district_codes)))
+    counts[-7:, row] = (1, 1, 2, 3, 4, 6, 8)
+    level = policy_service.policy_in_force(session, day=DAY).mutual_aid.demand_quantile
+    quantiles = recalibrated_quantiles(
+        counts, horizon_days=7, rng=np.random.default_rng(QUANTILE_SEED), runs=QUANTILE_RUNS
+    )[:, row, HUB_QUANTILE_LEVELS.index(level)]
+    assert view.demand.source == "growth_recalibrated" and view.demand.quantile == level
+    assert quantiles.max() > 15  # uncapped, the forecast would pass the susceptibles
+    capped = np.minimum(quantiles, 15.0)
+    assert view.demand.new_cases[row].tolist() == whole_arrivals(capped[np.newaxis])[0].tolist()
+    assert view.demand.new_cases[row].max() <= 15
 
 
 def adopt_demand_quantile(session: Session, level: float) -> None:

@@ -75,6 +75,7 @@ GUARDED_WORDS = (
     "official",
     "facts",
     "forecast_model",
+    "growth_recalibrated",
     "forecast_given",
     "trend",
     "recent_mean",

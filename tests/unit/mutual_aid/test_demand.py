@@ -1,5 +1,6 @@
-"""What districts will need: new cases projected (a given forecast, the model, else the trend),
-turned into beds for the policy's durations and tubes for the screening plan."""
+"""What districts will need: new cases projected (a given forecast, else the backtested forecast
+at the policy's quantile, capped by the susceptibles), turned into beds for the policy's
+durations and tubes for the screening plan."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xietong.analytics.core.recalibrated import recalibrated_quantiles
+from xietong.analytics.core.scores import HUB_QUANTILE_LEVELS
 from xietong.mutual_aid.outlook.demand import (
+    QUANTILE_RUNS,
+    QUANTILE_SEED,
     Projection,
     StayRules,
     in_use,
@@ -103,52 +108,80 @@ def test_with_fewer_than_three_days_known_their_mean_is_carried_and_with_none_no
     assert none.source == "none" and not none.new_cases.any()
 
 
-def test_the_model_forecasts_where_populations_are_known_and_the_trend_elsewhere() -> None:
-    history = np.vstack([np.round(20 * np.exp(0.15 * np.arange(10))), np.full(10, 4.0)])
-    km = np.array([[0.0, 25.0], [25.0, 0.0]])
-    modelled = project_new_cases(
-        history, horizon_days=5, population=np.array([1.5e6, np.nan]), distance_km=km
-    )
-    trend = project_new_cases(history, horizon_days=5)
-    assert modelled.source == "forecast_model"
-    assert np.all(np.diff(modelled.new_cases[0]) > 0)  # still growing
-    assert modelled.new_cases[1] == pytest.approx(trend.new_cases[1])  # no population: trend
-
-
-def test_no_case_seen_means_no_model_only_the_trend() -> None:
+def test_no_case_seen_means_no_case_ahead() -> None:
     projection = project_new_cases(
-        np.zeros((2, 7)),
-        horizon_days=3,
-        population=np.array([1e6, 1e6]),
-        distance_km=np.array([[0.0, 10.0], [10.0, 0.0]]),
+        np.zeros((2, 7)), horizon_days=3, population=np.array([1e6, 1e6]), quantile=0.75
     )
-    assert projection.source == "trend" and not projection.new_cases.any()
+    assert projection.source == "growth_recalibrated" and not projection.new_cases.any()
 
 
-def test_demand_read_at_a_higher_quantile_of_the_trend_is_higher_every_day() -> None:
+def test_demand_read_at_a_higher_quantile_of_the_forecast_is_higher_every_day() -> None:
     noisy = [5, 9, 4, 7, 6, 8, 5, 6, 7, 4]
     history = np.vstack([np.round(30 * np.exp(0.1 * np.arange(10))), noisy])
     lower = project_new_cases(history, horizon_days=7, quantile=0.25)
     median = project_new_cases(history, horizon_days=7, quantile=0.5)
     upper = project_new_cases(history, horizon_days=7, quantile=0.75)
-    assert upper.source == "trend" and upper.quantile == 0.75
+    assert upper.source == "growth_recalibrated" and upper.quantile == 0.75
     assert np.all(lower.new_cases <= median.new_cases)
     assert np.all(median.new_cases <= upper.new_cases)
     assert np.all(upper.new_cases[:, -1] > median.new_cases[:, -1])  # the band widens ahead
-
-
-def test_demand_read_at_a_quantile_of_the_model_ensemble_lies_above_its_median() -> None:
-    history = np.vstack([np.round(20 * np.exp(0.15 * np.arange(10))), np.full(10, 4.0)])
-    km = np.array([[0.0, 25.0], [25.0, 0.0]])
-    where = {"population": np.array([1.5e6, 8e5]), "distance_km": km}
-    median = project_new_cases(history, horizon_days=7, quantile=0.5, **where)
-    upper = project_new_cases(history, horizon_days=7, quantile=0.9, **where)
-    assert upper.source == "forecast_model" and upper.quantile == 0.9
-    assert upper.new_cases.sum() > median.new_cases.sum()
-    assert np.all(upper.new_cases >= median.new_cases)
     # A fixed seed: the same counts give the same demand, so the same plan.
-    again = project_new_cases(history, horizon_days=7, quantile=0.9, **where)
+    again = project_new_cases(history, horizon_days=7, quantile=0.75)
     assert np.array_equal(again.new_cases, upper.new_cases)
+
+
+# A growing district with a census population and a functional zone without one, 28 days as the
+# outlook reads them (the model's week and the recalibration's 14 earlier forecast dates).
+GROWING = np.vstack([np.round(20 * np.exp(0.12 * np.arange(28))), np.full(28, 4.0)])
+
+
+def test_every_district_is_read_at_the_recalibrated_forecast_s_quantile() -> None:
+    # Whether a district has a population or not, its new cases are the quantile of the
+    # forecast the backtests score and the forecast page shows (`analytics.expected` reads the
+    # same function with the same runs and seed), at the policy's level.
+    level = default_policy().mutual_aid.demand_quantile
+    population = np.array([1.5e6, np.nan])
+    projection = project_new_cases(GROWING, horizon_days=7, population=population, quantile=level)
+    recalibrated = recalibrated_quantiles(
+        GROWING.T, horizon_days=7, rng=np.random.default_rng(QUANTILE_SEED), runs=QUANTILE_RUNS
+    )  # (T, D, Q)
+    assert level in HUB_QUANTILE_LEVELS  # 0.75 is one of the backtests' levels: no interpolation
+    at_level = recalibrated[..., HUB_QUANTILE_LEVELS.index(level)].T
+    assert projection.source == "growth_recalibrated" and projection.quantile == level
+    np.testing.assert_allclose(projection.new_cases, at_level, rtol=1e-12)
+    assert np.all(projection.new_cases[0] < 1.5e6 - GROWING[0].sum())  # far from the cap here
+
+
+def test_a_quantile_between_the_backtests_levels_is_read_linearly() -> None:
+    low, high = (project_new_cases(GROWING, horizon_days=5, quantile=q) for q in (0.7, 0.75))
+    between = project_new_cases(GROWING, horizon_days=5, quantile=0.725)
+    np.testing.assert_allclose(between.new_cases, (low.new_cases + high.new_cases) / 2)
+
+
+@given(
+    population=st.floats(0, 5_000, allow_nan=False),
+    level=st.sampled_from([0.5, 0.75, 0.9, 0.99]),
+)
+@settings(max_examples=25, deadline=None)
+def test_new_cases_never_exceed_the_susceptibles_left(population: float, level: float) -> None:
+    # A population the outbreak nearly exhausts: the forecast's quantiles would pass it.
+    projection = project_new_cases(
+        GROWING, horizon_days=14, population=np.array([population, np.nan]), quantile=level
+    )
+    left = max(population - GROWING[0].sum(), 0.0) if population > 0 else np.inf
+    assert np.all(projection.new_cases[0] <= left)
+    assert np.all(projection.new_cases >= 0)
+    # The zone without a population of its own has no cap: it keeps the forecast.
+    free = project_new_cases(GROWING, horizon_days=14, quantile=level)
+    assert np.array_equal(projection.new_cases[1], free.new_cases[1])
+
+
+def test_a_population_the_outbreak_exhausted_caps_the_trend_and_the_recent_mean() -> None:
+    population = np.array([GROWING[0].sum() + 3.0, np.nan])
+    trend = project_new_cases(GROWING, horizon_days=5, population=population)
+    assert trend.source == "trend" and trend.new_cases[0].tolist() == [3.0] * 5
+    mean = project_new_cases(np.array([[4.0, 6.0]]), horizon_days=2, population=np.array([12.0]))
+    assert mean.source == "recent_mean" and mean.new_cases.tolist() == [[2.0, 2.0]]
 
 
 @pytest.mark.parametrize("level", [0.0, 1.0, -0.2, 1.5])

@@ -1,8 +1,8 @@
 """What each district will need, day by day: beds for new cases and contacts, tubes for screening.
 
-Owns the projection of new cases (from a forecast when one exists, else from the recent trend)
-and the arithmetic that turns arrivals and the policy's durations into beds in use each day.
-Pure: no database; the service feeds it the counts it reads.
+Owns the projection of new cases (a forecast stated by the caller, else the growth forecast the
+backtests score, recalibrated by its own misses) and the arithmetic that turns arrivals and the
+policy's durations into beds in use each day. Pure: no database; the service feeds it the counts.
 """
 
 from __future__ import annotations
@@ -14,14 +14,10 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from xietong.analytics.core.calibration import calibrate
-from xietong.analytics.core.ensemble import forecast
 from xietong.analytics.core.growth import LOG_OFFSET, estimate_growth_rate
 from xietong.analytics.core.growth_forecast import GrowthModel
-from xietong.analytics.core.mobility import gravity_mobility
 from xietong.analytics.core.recalibrated import recalibrated_quantiles
 from xietong.analytics.core.scores import HUB_QUANTILE_LEVELS
-from xietong.analytics.core.seir import Scenario
 from xietong.resources.vocabulary import (
     CENTRALISED_QUARANTINE_BED,
     HOME_ISOLATION_PLACE,
@@ -31,6 +27,8 @@ from xietong.resources.vocabulary import (
 
 __all__ = [
     "PLANNED_RESOURCES",
+    "QUANTILE_RUNS",
+    "QUANTILE_SEED",
     "DemandProjection",
     "Projection",
     "ProjectionSource",
@@ -45,7 +43,10 @@ FloatArray = npt.NDArray[np.float64]
 
 PLANNED_RESOURCES = (CENTRALISED_QUARANTINE_BED, MAKESHIFT_HOSPITAL_BED, LAB_TUBE)
 
-ProjectionSource = Literal["forecast_given", "forecast_model", "trend", "recent_mean", "none"]
+# `growth_recalibrated`: the recalibrated growth forecast read at a quantile, as the forecast page
+# shows it; `trend`: its mean path without a quantile. Plans stored before every district was
+# read this way may still say `forecast_model` (the transmission model's ensemble).
+ProjectionSource = Literal["forecast_given", "growth_recalibrated", "trend", "recent_mean", "none"]
 
 # Growth beyond this per day is read as noise in a short window (0.5 doubles in 1.4 days; the
 # reference outbreak doubled in about two days): the same clip the forecast's calibration uses.
@@ -53,8 +54,10 @@ DEFAULT_MAX_GROWTH_RATE = 0.5
 DEFAULT_TREND_WINDOW_DAYS = 7
 # Runs drawn when demand is read at a quantile of the forecast, and their fixed seed: the same
 # counts give the same plan, and 400 runs put the upper quartile within about 2 % of its value.
+# The backtests' and the forecast page's runs and seed (`analytics.expected`): the same history
+# gives the quantiles they show and score.
 QUANTILE_RUNS = 400
-QUANTILE_SEED = 20221111
+QUANTILE_SEED = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,7 +96,7 @@ class Projection:
 
     new_cases: FloatArray  # (D, T)
     source: ProjectionSource
-    growth_rate: FloatArray | None  # (D,), per day, when a trend or model was fitted
+    growth_rate: FloatArray | None  # (D,), per day, when a trend was fitted
     # The forecast's level the counts are read at (the policy's `mutual_aid.demand_quantile`);
     # None when they are the mean path, a stated forecast or a recent mean.
     quantile: float | None = None
@@ -105,8 +108,6 @@ def project_new_cases(
     horizon_days: int,
     forecast_given: npt.ArrayLike | None = None,
     population: npt.ArrayLike | None = None,
-    distance_km: npt.ArrayLike | None = None,
-    lift_after_clean_days: int | None = None,
     window_days: int = DEFAULT_TREND_WINDOW_DAYS,
     max_growth_rate: float = DEFAULT_MAX_GROWTH_RATE,
     quantile: float | None = None,
@@ -116,21 +117,22 @@ def project_new_cases(
     In order of preference:
 
     1. ``forecast_given`` (shape (D, T)): a forecast made elsewhere, used as it is.
-    2. The metapopulation forecast of `xietong.analytics.core.ensemble`, calibrated on the
-       recent counts (mean field, no noise), when ``population`` and ``distance_km`` are given,
-       at least three days are known and some case was seen; districts without a positive
-       population (NaN) keep the trend.
-    3. The recent trend: the growth rate of `xietong.analytics.core.growth` over the last
-       ``window_days`` days (at least three), clipped to ``±max_growth_rate``, extended from the
-       fitted level of the last day: ``exp(level + r k) - 0.5`` on the ``k``-th day ahead.
+    2. With ``quantile`` (the policy's ``mutual_aid.demand_quantile``) and at least three days
+       known, for every district: the growth forecast that the backtests score
+       (`analytics.core.growth_forecast`, a damped trend with its fitting error and the counts'
+       noise) recalibrated by its own past misses over ``recent``
+       (`analytics.core.recalibrated`), `QUANTILE_RUNS` runs from a fixed seed, read at that
+       level per district and day: the forecast the forecast page shows (`analytics.expected`).
+    3. Without ``quantile``, the recent trend's mean path: the growth rate of
+       `xietong.analytics.core.growth` over the last ``window_days`` days (at least three),
+       clipped to ``±max_growth_rate``, extended from the fitted level of the last day:
+       ``exp(level + r k) - 0.5`` on the ``k``-th day ahead.
     4. With one or two days known, their mean each day; with none, no new case.
 
-    With ``quantile`` (the policy's ``mutual_aid.demand_quantile``), 2 and 3 are read at that
-    level of their ensembles, per district and day, instead of their mean path: the model's
-    chain-binomial ensemble, and for the trend the growth forecast that the backtests score
-    (`analytics.core.growth_forecast`, a damped trend with its fitting error and the counts'
-    noise) with the same recalibration by its own past misses over ``recent``
-    (`analytics.core.recalibrated`), each with `QUANTILE_RUNS` runs from a fixed seed.
+    Except a forecast given, each day's new cases of a district with a ``population`` are at
+    most its susceptibles, the population less the cases of ``recent`` (as `analytics.expected`
+    caps its quantiles: an upper bound, earlier infections are not read); a district without
+    one (NaN: a functional zone counted in its host) has no cap.
 
     Parameters
     ----------
@@ -139,13 +141,11 @@ def project_new_cases(
     horizon_days : int
     forecast_given : array_like, shape (D, T), optional
     population : array_like, shape (D,), optional
-    distance_km : array_like, shape (D, D), optional
-    lift_after_clean_days : int, optional
-        The policy's lifting rule, given to the forecast's scenario.
+        Residents per district, NaN where unknown.
     window_days : int
     max_growth_rate : float
     quantile : float, optional
-        Level in (0, 1) the forecast is read at; None for the mean path.
+        Level in (0, 1) the forecast is read at; None for the trend's mean path.
 
     Returns
     -------
@@ -170,18 +170,25 @@ def project_new_cases(
         if not np.all(np.isfinite(given)) or np.any(given < 0):
             raise ValueError("forecast_given: must be finite and non-negative")
         return Projection(new_cases=given, source="forecast_given", growth_rate=None)
+    cap = _susceptibles(counts, population)[:, np.newaxis]
     if known < 3:
         if known > 0:
-            mean = counts.mean(axis=1)
+            mean = np.repeat(counts.mean(axis=1)[:, None], horizon_days, axis=1)
             return Projection(
-                new_cases=np.repeat(mean[:, None], horizon_days, axis=1),
-                source="recent_mean",
-                growth_rate=None,
+                new_cases=np.minimum(mean, cap), source="recent_mean", growth_rate=None
             )
         return Projection(new_cases=np.zeros((n_d, horizon_days)), source="none", growth_rate=None)
     window = min(window_days, known)
     fitted = estimate_growth_rate(counts[:, -window:], window_days=window)
     rate = np.clip(fitted.rate[:, -1], -max_growth_rate, max_growth_rate)
+    if quantile is not None:
+        tuned = _trend_quantile(counts, window=window, horizon_days=horizon_days, quantile=quantile)
+        return Projection(
+            new_cases=np.minimum(tuned, cap),
+            source="growth_recalibrated",
+            growth_rate=rate,
+            quantile=quantile,
+        )
     log_counts = np.log(counts[:, -window:] + LOG_OFFSET)
     # The least-squares line passes through the window's mean at its middle day.
     last_level = log_counts.mean(axis=1) + rate * (window - 1) / 2.0
@@ -189,38 +196,22 @@ def project_new_cases(
     trend = np.maximum(
         np.exp(last_level[:, None] + rate[:, None] * ahead[None, :]) - LOG_OFFSET, 0.0
     )
-    if quantile is not None:
-        trend = _trend_quantile(counts, window=window, horizon_days=horizon_days, quantile=quantile)
-    if population is not None and distance_km is not None:
-        pop = np.asarray(population, dtype=np.float64)
-        km = np.asarray(distance_km, dtype=np.float64)
-        # Districts without a population of their own (functional zones carved out of a host)
-        # cannot enter the model: they keep the trend.
-        modelled = (
-            np.isfinite(pop) & (pop > 0) if pop.shape == (n_d,) else np.zeros(n_d, dtype=bool)
-        )
-        if modelled.any() and km.shape == (n_d, n_d):
-            forecast_part = _model_forecast(
-                counts[modelled],
-                horizon_days=horizon_days,
-                population=pop[modelled],
-                distance_km=km[np.ix_(modelled, modelled)],
-                lift_after_clean_days=lift_after_clean_days,
-                max_growth_rate=max_growth_rate,
-                quantile=quantile,
-            )
-            if forecast_part is not None:
-                values, growth = trend.copy(), rate.copy()
-                values[modelled] = forecast_part.new_cases
-                assert forecast_part.growth_rate is not None
-                growth[modelled] = forecast_part.growth_rate
-                return Projection(
-                    new_cases=values,
-                    source="forecast_model",
-                    growth_rate=growth,
-                    quantile=quantile,
-                )
-    return Projection(new_cases=trend, source="trend", growth_rate=rate, quantile=quantile)
+    return Projection(new_cases=np.minimum(trend, cap), source="trend", growth_rate=rate)
+
+
+def _susceptibles(counts: FloatArray, population: npt.ArrayLike | None) -> FloatArray:
+    """Each district's cap, shape (D,): its population less the cases read, at least 0; inf
+    where the population is unknown (NaN, not positive, or none given)."""
+    n_d = counts.shape[0]
+    if population is None:
+        return np.full(n_d, np.inf)
+    pop = np.asarray(population, dtype=np.float64)
+    if pop.shape != (n_d,):
+        raise ValueError(f"population: expected shape {(n_d,)}, got {pop.shape}")
+    known = np.isfinite(pop) & (pop > 0)
+    left = np.clip(np.where(known, pop, 0.0) - counts.sum(axis=1), 0.0, None)
+    cap: FloatArray = np.where(known, left, np.inf)
+    return cap
 
 
 def _trend_quantile(
@@ -242,57 +233,6 @@ def _trend_quantile(
     share = float(np.clip((quantile - levels[j]) / (levels[j + 1] - levels[j]), 0.0, 1.0))
     result: FloatArray = (tuned[..., j] * (1.0 - share) + tuned[..., j + 1] * share).T
     return result
-
-
-def _model_forecast(
-    counts: FloatArray,
-    *,
-    horizon_days: int,
-    population: FloatArray,
-    distance_km: FloatArray,
-    lift_after_clean_days: int | None,
-    max_growth_rate: float,
-    quantile: float | None,
-) -> Projection | None:
-    n_d = counts.shape[0]
-    if population.shape != (n_d,) or np.any(~np.isfinite(population)) or np.any(population <= 0):
-        return None
-    if n_d > 1 and distance_km.shape != (n_d, n_d):
-        return None
-    if counts.sum() <= 0:
-        return None
-    scenario = (
-        Scenario()
-        if lift_after_clean_days is None
-        else Scenario(lift_after_clean_days=lift_after_clean_days)
-    )
-    try:
-        mobility = gravity_mobility(population=population, distance_km=distance_km)
-        calibration = calibrate(
-            detections=counts.T,
-            population=population,
-            contact_share=mobility.contact_share,
-            scenario=scenario,
-            max_growth_rate=max_growth_rate,
-        )
-        result = forecast(
-            calibration.model,
-            scenario=scenario,
-            horizon_days=horizon_days,
-            noise=quantile is not None,
-            runs=QUANTILE_RUNS,
-            rng=np.random.default_rng(QUANTILE_SEED),
-        )
-    except ValueError:
-        # Districts the model cannot take (e.g. two at the same place) fall back to the trend.
-        return None
-    runs = np.asarray(result.new_detections, dtype=np.float64)  # (runs, T, D)
-    detections = runs[0].T if quantile is None else np.quantile(runs, quantile, axis=0).T
-    return Projection(
-        new_cases=np.maximum(detections, 0.0),
-        source="forecast_model",
-        growth_rate=np.asarray(calibration.growth_rate, dtype=np.float64),
-    )
 
 
 def whole_arrivals(expected: npt.ArrayLike) -> FloatArray:

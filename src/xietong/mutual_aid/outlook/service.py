@@ -34,8 +34,10 @@ from xietong.resources.vocabulary import RESOURCE_OF_FACILITY_KIND, RESOURCES
 
 FloatArray = npt.NDArray[np.float64]
 
-# Days of case counts the projection looks back on (the trend uses the last week of them).
-HISTORY_DAYS = 14
+# Days of case counts the projection looks back on, as the forecast page reads them
+# (`analytics.expected`): the growth model's last week and the 14 earlier forecast dates whose
+# misses recalibrate it.
+HISTORY_DAYS = 28
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,8 +93,6 @@ def outlook(
         horizon_days=days,
         forecast_given=_series(inputs.forecast_new_cases, "forecast_new_cases", codes, days),
         population=population,
-        distance_km=np.array(matrix.km, dtype=np.float64),
-        lift_after_clean_days=policy.risk_area.lift_after_clean_days,
         quantile=policy.mutual_aid.demand_quantile,
     )
     tubes = _series(inputs.planned_tubes, "planned_tubes", codes, days)
@@ -128,9 +128,9 @@ def outlook(
 
 
 # `project_new_cases` is pure and draws its ensembles from a fixed seed: the same inputs give the
-# same projection. The mutual-aid page asks for the same outlook on every view (the model's 400
-# runs are most of its processor time), so the last few projections are kept under a digest of
-# every input; a changed count, population, distance or policy is another key.
+# same projection. The mutual-aid page asks for the same outlook on every view (the forecast's
+# 400 runs from each of 15 days are most of its processor time), so the last few projections are
+# kept under a digest of every input; a changed count, population or quantile is another key.
 PROJECTIONS_KEPT = 8
 _projections: OrderedDict[str, Projection] = OrderedDict()
 _projections_lock = threading.Lock()
@@ -142,8 +142,6 @@ def _projection(
     horizon_days: int,
     forecast_given: FloatArray | None,
     population: FloatArray,
-    distance_km: FloatArray,
-    lift_after_clean_days: int | None,
     quantile: float | None,
 ) -> Projection:
     """`project_new_cases`, remembered under its inputs (a stated forecast is used as it is)."""
@@ -153,12 +151,10 @@ def _projection(
             horizon_days=horizon_days,
             forecast_given=forecast_given,
             population=population,
-            distance_km=distance_km,
-            lift_after_clean_days=lift_after_clean_days,
             quantile=quantile,
         )
-    digest = hashlib.sha256(repr((horizon_days, lift_after_clean_days, quantile)).encode())
-    for array in (recent, population, distance_km):
+    digest = hashlib.sha256(repr((horizon_days, quantile)).encode())
+    for array in (recent, population):
         values = np.ascontiguousarray(array, dtype=np.float64)
         digest.update(repr(values.shape).encode())
         digest.update(values.tobytes())
@@ -172,8 +168,6 @@ def _projection(
         recent,
         horizon_days=horizon_days,
         population=population,
-        distance_km=distance_km,
-        lift_after_clean_days=lift_after_clean_days,
         quantile=quantile,
     )
     # Shared between views from now on: nobody may change it in place.
