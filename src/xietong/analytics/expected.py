@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from xietong.analytics.core.arrays import FloatArray
 from xietong.analytics.core.recalibrated import recalibrated_quantiles
 from xietong.analytics.core.scores import HUB_QUANTILE_LEVELS
+from xietong.analytics.core.susceptibles import SusceptiblesLeft, capped, susceptibles_left
 from xietong.analytics.nowcasting import reporting_triangle
 from xietong.analytics.schemas import (
     BandsRead,
@@ -36,6 +37,7 @@ RUNS: Final = 400
 SEED: Final = 0
 #: The quantiles shown (the 50 % and 90 % bands), taken from the backtests' 23 levels.
 SHOWN_LEVELS: Final = (0.05, 0.25, 0.5, 0.75, 0.95)
+_SHOWN: Final = [HUB_QUANTILE_LEVELS.index(level) for level in SHOWN_LEVELS]
 
 Series = Literal["nowcast", "reported", "official"]
 
@@ -43,20 +45,24 @@ Series = Literal["nowcast", "reported", "official"]
 @dataclass(frozen=True, eq=False)
 class ExpectedInputs:
     """The history the forecast starts from: new infections (days × districts, oldest first),
-    which series they are, and each district's susceptibles on the last day (NaN: unknown)."""
+    which series they are, and each district's census population (NaN: none)."""
 
     last_day: date
     days: tuple[date, ...]
     codes: tuple[str, ...]
     names: tuple[str, ...]
     counts: FloatArray
-    susceptible: FloatArray
+    population: FloatArray
     series: Series
+
+    def susceptibles(self) -> SusceptiblesLeft:
+        """Each district's and the city's susceptibles on the last day, the forecast's cap."""
+        return susceptibles_left(self.population, infections=self.counts)
 
     def digest(self) -> str:
         """A key for the forecast of these inputs: the same key, the same quantiles."""
         digest = hashlib.sha256(repr((self.last_day, self.codes, self.series)).encode())
-        for values in (self.counts, self.susceptible):
+        for values in (self.counts, self.population):
             digest.update(repr(values.shape).encode())
             digest.update(np.ascontiguousarray(values).tobytes())
         return digest.hexdigest()
@@ -81,16 +87,13 @@ def expected_inputs(session: Session, *, last_day: date, tz: str = DEFAULT_TZ) -
             districts = read.districts
             counts = read.completed(len(read.days) - 1).T
             series = "nowcast"
-    population = np.array([d.population or np.nan for d in districts], dtype=np.float64)
     return ExpectedInputs(
         last_day=last_day,
         days=data.days,
         codes=tuple(d.code for d in districts),
         names=tuple(d.name_hans for d in districts),
         counts=counts,
-        # Those infected in the weeks read are no longer susceptible; earlier infections are
-        # not read, so this is an upper bound of the susceptibles, and the cap never too low.
-        susceptible=np.clip(population - counts.sum(axis=0), 0.0, None),
+        population=np.array([d.population or np.nan for d in districts], dtype=np.float64),
         series=series,
     )
 
@@ -108,15 +111,17 @@ def expected_forecast(inputs: ExpectedInputs, *, per_district: bool = True) -> E
     Without `per_district` only the city is forecast (its quantiles are the same: the city is
     its own series), for a view that draws the city alone at a 42nd of the cost.
     """
+    left = inputs.susceptibles()
     districts = (
-        _quantiles(inputs.counts, inputs.susceptible)
+        expected_quantiles(inputs)[..., _SHOWN]
         if per_district
         else np.empty((HORIZON_DAYS, 0, len(SHOWN_LEVELS)))
     )
-    known = ~np.isnan(inputs.susceptible)
-    # A functional zone has no population of its own: its residents are counted in its host.
-    city_cap = np.array([inputs.susceptible[known].sum() if known.any() else np.nan])
-    city = _quantiles(inputs.counts.sum(axis=1, keepdims=True), city_cap)
+    city = _quantiles(
+        inputs.counts.sum(axis=1, keepdims=True),
+        susceptible=np.array([left.city]),
+        horizon_days=HORIZON_DAYS,
+    )[..., _SHOWN]
     first = inputs.last_day + timedelta(days=1)
     return ExpectedRead(
         parameters=ExpectedParameters(
@@ -132,12 +137,12 @@ def expected_forecast(inputs: ExpectedInputs, *, per_district: bool = True) -> E
         ),
         days=[first + timedelta(days=k) for k in range(HORIZON_DAYS)],
         city=_bands(city[:, 0]),
-        city_susceptible=_number(city_cap[0]),
+        city_susceptible=_number(left.city),
         districts=[
             ExpectedDistrictRead(
                 code=code,
                 name=name,
-                susceptible=_number(inputs.susceptible[d]),
+                susceptible=_number(left.districts[d]),
                 infections=_bands(districts[:, d]),
             )
             for d, (code, name) in enumerate(zip(inputs.codes, inputs.names, strict=True))
@@ -146,19 +151,30 @@ def expected_forecast(inputs: ExpectedInputs, *, per_district: bool = True) -> E
     )
 
 
-def _quantiles(counts: FloatArray, susceptible: FloatArray) -> FloatArray:
-    """(days ahead, units, shown levels), capped by ``susceptible`` (NaN: no cap)."""
+def expected_quantiles(inputs: ExpectedInputs, *, horizon_days: int = HORIZON_DAYS) -> FloatArray:
+    """Every district's forecast at the backtests' 23 levels (`HUB_QUANTILE_LEVELS`), shape
+    (days ahead, districts, levels), each at most the district's susceptibles: what the pages
+    show and the mutual-aid demand plans on, so that both read the same numbers.
+
+    The districts are forecast together (their runs share the random streams, as a backtest
+    draws them), so a district's numbers are those of these inputs' districts and horizon: the
+    first days of a longer horizon are other draws.
+    """
+    return _quantiles(
+        inputs.counts, susceptible=inputs.susceptibles().districts, horizon_days=horizon_days
+    )
+
+
+def _quantiles(counts: FloatArray, *, susceptible: FloatArray, horizon_days: int) -> FloatArray:
+    """(days ahead, units, hub levels), capped by ``susceptible`` (inf: no cap)."""
     every = recalibrated_quantiles(
         counts,
-        horizon_days=HORIZON_DAYS,
+        horizon_days=horizon_days,
         rng=np.random.default_rng(SEED),
         runs=RUNS,
         lookback_days=LOOKBACK_DAYS,
     )
-    picked = every[..., [HUB_QUANTILE_LEVELS.index(level) for level in SHOWN_LEVELS]]
-    cap = np.where(np.isnan(susceptible), np.inf, susceptible)
-    capped: FloatArray = np.minimum(picked, cap[np.newaxis, :, np.newaxis])
-    return capped
+    return capped(every, susceptible=susceptible)
 
 
 def _bands(values: FloatArray) -> BandsRead:
@@ -168,4 +184,4 @@ def _bands(values: FloatArray) -> BandsRead:
 
 
 def _number(value: float) -> float | None:
-    return None if np.isnan(value) else float(value)
+    return float(value) if np.isfinite(value) else None

@@ -1,6 +1,7 @@
 """What mutual aid reads from and writes to other domains, through their service functions only:
-beds in use (cases), new cases per day (cases' daily metrics), tubes planned (screening) and the
-deliveries to districts (outbox). One module, so that the contracts it relies on are in one place.
+beds in use (cases), the forecast of new cases the pages show (analytics), tubes planned
+(screening) and the deliveries to districts (outbox). One module, so that the contracts it
+relies on are in one place.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from xietong.areas import service as areas_service
-from xietong.cases import metrics as cases_metrics
+from xietong.analytics import expected as analytics_expected
+from xietong.analytics.core.arrays import FloatArray
 from xietong.cases.quarantine import service as quarantine_service
+from xietong.core.errors import NotFound
 from xietong.outbox import service as outbox_service
 from xietong.screening import service as screening_service
 
@@ -23,27 +25,25 @@ def bed_occupancy(session: Session, *, days: Sequence[date]) -> list[dict[int, d
     return quarantine_service.bed_occupancy_by_day(session, days=days)
 
 
-def new_cases(
-    session: Session, *, days: Sequence[date], tz: str
-) -> dict[date, Mapping[int, float]]:
-    """New infections (confirmed and asymptomatic) per district of report on each of `days`.
+def forecast_history(
+    session: Session, *, last_day: date, tz: str
+) -> analytics_expected.ExpectedInputs | None:
+    """The history the forecast page forecasts from on `last_day` (`analytics.expected`): the
+    nowcast-completed cases by the day first sampled, or the official counts, or the daily
+    aggregates; None while no count exists (the page then says there is nothing to forecast)."""
+    try:
+        return analytics_expected.expected_inputs(session, last_day=last_day, tz=tz)
+    except NotFound as exc:
+        if exc.code != "no_case_counts":
+            raise
+        return None
 
-    A conversion (asymptomatic reclassified as confirmed) is counted in the day's confirmed cases
-    but is not a new infection: it is taken out.
-    """
-    district_ids = sorted(areas_service.district_code_by_id(session))
-    cells = [(district_id, day) for district_id in district_ids for day in days]
-    counts = cases_metrics.daily_metrics(session, cells=cells, tz=tz)
-    result: dict[date, dict[int, float]] = {day: {} for day in days}
-    for (district_id, day), metrics in counts.items():
-        total = (
-            metrics.get("new_confirmed", 0)
-            + metrics.get("new_asymptomatic", 0)
-            - metrics.get("conversions", 0)
-        )
-        if total > 0 and day in result:
-            result[day][district_id] = float(total)
-    return dict(result)
+
+def forecast_quantiles(
+    history: analytics_expected.ExpectedInputs, *, horizon_days: int
+) -> FloatArray:
+    """The pages' forecast of `history` at the backtests' levels, within the susceptibles."""
+    return analytics_expected.expected_quantiles(history, horizon_days=horizon_days)
 
 
 def planned_tubes(

@@ -383,9 +383,11 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "按预测的第 {p} 百分位制定",
         "built on the forecast's {p}th percentile",
     ),
+    # The demand is the forecast page's forecast of the same history, read at the policy's level.
     "resources.demand_quantile": (
-        "按预测的第 {p} 百分位计划（由现行政策设定）",
-        "planned on the forecast's {p}th percentile (set by the policy in force)",
+        "按预测页所示预测的第 {p} 百分位计划（由现行政策设定）",
+        "planned on the {p}th percentile of the forecast the forecast page shows (set by the "
+        "policy in force)",
     ),
     "resources.plan_totals": ("调配 {moved}，仍缺 {unmet}", "{moved} moved, {unmet} still short"),
     "resources.no_transfers": ("无需调配", "No transfers needed"),

@@ -1,6 +1,6 @@
-"""Demand read from the other domains when nothing is stated: new cases from the cases domain's
-daily counts (projected by the backtested forecast at the policy's quantile) and beds held by
-quarantine orders."""
+"""Demand read from the other domains when nothing is stated: new cases from the forecast the
+forecast page shows (the backtested forecast of the same series, read at the policy's quantile)
+and beds held by quarantine orders."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session
 from tests.factories.cases import add_contact, at, make_case
 from tests.factories.resources import DAY, JIULONGPO, SHAPINGBA, TZ, facility
 from tests.factories.web import log_in
+from xietong.analytics import service as analytics_service
 from xietong.analytics.core.recalibrated import recalibrated_quantiles
 from xietong.analytics.core.scores import HUB_QUANTILE_LEVELS
+from xietong.analytics.expected import HORIZON_DAYS, expected_inputs, expected_quantiles
 from xietong.areas import service as areas_service
 from xietong.core.principal import SYSTEM, Role
 from xietong.mutual_aid.outlook import service as outlook
-from xietong.mutual_aid.outlook.demand import QUANTILE_RUNS, QUANTILE_SEED, whole_arrivals
+from xietong.mutual_aid.outlook.demand import whole_arrivals
 from xietong.mutual_aid.plans import service as flows
 from xietong.mutual_aid.schemas import DemandRequest, PlanRequest
 from xietong.people.protection import PersonalDataProtector
@@ -34,15 +36,7 @@ def test_a_growing_district_is_projected_to_need_beds_and_gets_them_from_a_neigh
 ) -> None:
     facility(session, district_code=SHAPINGBA, beds=5)
     facility(session, district_code=JIULONGPO, beds=400)
-    # 沙坪坝 reports 1, 1, 2, 3, 4, 6, 8 new cases on the week before the plan.
-    for back, count in zip(range(7, 0, -1), (1, 1, 2, 3, 4, 6, 8), strict=True):
-        for _ in range(count):
-            make_case(
-                session,
-                protector,
-                district_code=SHAPINGBA,
-                detected_at=at(DAY - timedelta(days=back)),
-            )
+    growing_shapingba(session, protector)
     view = outlook.outlook(session, first_day=DAY, days=3, inputs=DemandRequest(days=3), tz=TZ)
     read = outlook.demand_read(view)
     assert read.demand_source == "growth_recalibrated"
@@ -89,6 +83,8 @@ def test_beds_held_by_quarantine_orders_count_as_in_use(
 
 
 def growing_shapingba(session: Session, protector: PersonalDataProtector) -> None:
+    """沙坪坝 finds 1, 1, 2, 3, 4, 6, 8 new cases on the week before the plan, each recorded when
+    found; the aggregates are refreshed after, as the forecast page reads them."""
     for back, count in zip(range(7, 0, -1), (1, 1, 2, 3, 4, 6, 8), strict=True):
         for _ in range(count):
             make_case(
@@ -97,6 +93,7 @@ def growing_shapingba(session: Session, protector: PersonalDataProtector) -> Non
                 district_code=SHAPINGBA,
                 detected_at=at(DAY - timedelta(days=back)),
             )
+    analytics_service.refresh_aggregates(session, now=at(DAY, 1), tz=TZ)
 
 
 def test_the_demand_is_the_backtested_forecast_at_the_policy_level_within_the_susceptibles(
@@ -108,18 +105,23 @@ def test_the_demand_is_the_backtested_forecast_at_the_policy_level_within_the_su
     session.flush()
     view = outlook.outlook(session, first_day=DAY, days=7, inputs=DemandRequest(days=7), tz=TZ)
     row = view.district_codes.index(SHAPINGBA)
-    # The 28 days of cases the outlook reads, every district at once (the ensembles share the
-    # random streams, as the backtests draw them).
-    counts = np.zeros((outlook.HISTORY_DAYS, len(view.district_codes)))
-    counts[-7:, row] = (1, 1, 2, 3, 4, 6, 8)
-    level = policy_service.policy_in_force(session, day=DAY).mutual_aid.demand_quantile
-    quantiles = recalibrated_quantiles(
-        counts, horizon_days=7, rng=np.random.default_rng(QUANTILE_SEED), runs=QUANTILE_RUNS
-    )[:, row, HUB_QUANTILE_LEVELS.index(level)]
-    assert view.demand.source == "growth_recalibrated" and view.demand.quantile == level
-    assert quantiles.max() > 15  # uncapped, the forecast would pass the susceptibles
-    capped = np.minimum(quantiles, 15.0)
-    assert view.demand.new_cases[row].tolist() == whole_arrivals(capped[np.newaxis])[0].tolist()
+    # The history the forecast page reads on the day before the plan, every district at once
+    # (the ensembles share the random streams, as the backtests draw them).
+    history = expected_inputs(session, last_day=DAY - timedelta(days=1), tz=TZ)
+    column = history.codes.index(SHAPINGBA)
+    assert history.counts[-7:, column].tolist() == [1, 1, 2, 3, 4, 6, 8]
+    level = HUB_QUANTILE_LEVELS.index(
+        policy_service.policy_in_force(session, day=DAY).mutual_aid.demand_quantile
+    )
+    uncapped = recalibrated_quantiles(
+        history.counts, horizon_days=HORIZON_DAYS, rng=np.random.default_rng(0)
+    )[:7, column, level]
+    quantiles = expected_quantiles(history)[:7, column, level]
+    assert view.demand.source == "growth_recalibrated" and view.demand.quantile == 0.75
+    assert uncapped.max() > 15  # uncapped, the forecast would pass the susceptibles
+    assert np.array_equal(quantiles, np.minimum(uncapped, 15.0))
+    assert view.demand.projected[row].tolist() == quantiles.tolist()
+    assert view.demand.new_cases[row].tolist() == whole_arrivals(quantiles).tolist()
     assert view.demand.new_cases[row].max() <= 15
 
 
@@ -156,7 +158,7 @@ def test_the_resources_page_says_which_quantile_the_demand_is_planned_on(
     log_in(app_client, session, role=Role.command)
     page = app_client.get("/resources", params={"day": DAY.isoformat()})
     assert page.status_code == 200, page.text
-    assert "按预测的第 75 百分位计划" in page.text
+    assert "按预测页所示预测的第 75 百分位计划" in page.text
 
 
 def test_a_stored_plan_keeps_the_quantile_it_was_built_on_after_the_policy_changes(

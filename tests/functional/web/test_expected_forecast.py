@@ -1,6 +1,6 @@
 """The forecast page and the overview show the backtested forecast (the growth forecast
 recalibrated by its own past misses) on the series the backtests read, named as such, beside
-the transmission model's scenarios."""
+the transmission model's scenarios; the mutual-aid demand plans on the same numbers."""
 
 from __future__ import annotations
 
@@ -20,7 +20,11 @@ from xietong.analytics.expected import HORIZON_DAYS, expected_inputs
 from xietong.analytics.nowcasting import reporting_triangle
 from xietong.areas import service as areas_service
 from xietong.core.principal import Role
+from xietong.mutual_aid.outlook.demand import whole_arrivals
+from xietong.mutual_aid.outlook.service import outlook
+from xietong.mutual_aid.schemas import DemandRequest
 from xietong.people.protection import PersonalDataProtector
+from xietong.policy.service import policy_in_force
 from xietong.web.data.overview import expected
 from xietong.web.i18n import translate
 
@@ -131,3 +135,30 @@ def test_the_bands_are_ordered_and_within_a_small_districts_susceptibles(
     log_in(app_client, session, role=Role.command)
     page = app_client.get(f"/forecast?day={DAY.isoformat()}")
     assert _row(page.text, DISTRICT)[-1] == _whole(small.susceptible)
+
+
+def test_a_districts_demand_is_the_forecast_pages_number_at_the_policys_quantile(
+    app_client: TestClient, session: Session, protector: PersonalDataProtector
+) -> None:
+    # Cases recorded up to two days late: by the day of report the last days would read
+    # otherwise than the nowcast-completed series the page forecasts from.
+    _cases(session, protector)
+    log_in(app_client, session, role=Role.command)
+    level = policy_in_force(session, day=DAY).mutual_aid.demand_quantile
+    field = f"p{round(100 * level):02d}"
+
+    served = app_client.get(f"/api/analytics/expected?last_day={DAY.isoformat()}").json()
+    view = outlook(
+        session, first_day=DAY + timedelta(days=1), days=7, inputs=DemandRequest(days=7), tz=TZ
+    )
+
+    assert served["parameters"]["series"] == "nowcast"
+    forecast = next(d for d in served["districts"] if d["code"] == DISTRICT)["infections"][field]
+    row = view.district_codes.index(DISTRICT)
+    assert (view.demand.source, view.demand.quantile) == ("growth_recalibrated", level)
+    assert view.demand.projected[row].tolist() == forecast[:7]
+    assert view.demand.new_cases[row].tolist() == whole_arrivals(np.array(forecast[:7])).tolist()
+    # The page's table: the band at 7 days ends at the same number.
+    page = app_client.get(f"/forecast?day={DAY.isoformat()}")
+    band = _row(page.text, DISTRICT)[1]
+    assert band.split(" / ")[0].split("–")[1] == _whole(view.demand.projected[row, 6])

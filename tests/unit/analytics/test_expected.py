@@ -28,7 +28,7 @@ def inputs(counts: np.ndarray, population: np.ndarray) -> ExpectedInputs:
         codes=tuple(f"5001{d:02d}" for d in range(counts.shape[1])),
         names=tuple(f"区{d}" for d in range(counts.shape[1])),
         counts=counts,
-        susceptible=np.clip(population - counts.sum(axis=0), 0.0, None),
+        population=population,
         series="nowcast",
     )
 

@@ -491,6 +491,16 @@ def test_a_one_day_jump_does_not_imply_an_absurd_growth_rate() -> None:
     assert calibration.growth_rate[0] == pytest.approx(0.5)
 
 
+def test_a_district_its_outbreak_exhausted_is_calibrated_within_its_residents() -> None:
+    growing = np.round(10 * np.exp(0.3 * np.arange(10)))
+    calibration = calibrate(
+        detections=growing[:, None], population=np.array([260.0]), contact_share=np.eye(1)
+    )
+    model = calibration.model
+    in_play = model.exposed + model.infectious + model.awaiting_isolation.sum(axis=0)
+    assert in_play[0] == pytest.approx(260.0) and model.susceptible[0] == 0.0
+
+
 # --- refusals ----------------------------------------------------------------------------------
 
 

@@ -150,6 +150,11 @@ def calibrate(
         # come from people already infectious.
         state[~growing] = 0.0
         state[~growing, 1] = infectious_now[~growing]
+    # A district its outbreak has exhausted: the detections' level can put more people in play
+    # than it holds. They are scaled to its residents (none left susceptible), not refused.
+    in_play = state.sum(axis=1)
+    over = in_play > pop
+    state[over] *= (pop[over] / in_play[over])[:, None]
     past_infections = counts.sum(axis=0) / found_share
     occupied = state.sum(axis=1)
     susceptible = np.clip(pop * (1 - immune) - past_infections - occupied, 0.0, None)

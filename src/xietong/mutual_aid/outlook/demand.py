@@ -18,6 +18,7 @@ from xietong.analytics.core.growth import LOG_OFFSET, estimate_growth_rate
 from xietong.analytics.core.growth_forecast import GrowthModel
 from xietong.analytics.core.recalibrated import recalibrated_quantiles
 from xietong.analytics.core.scores import HUB_QUANTILE_LEVELS
+from xietong.analytics.core.susceptibles import capped, susceptibles_left
 from xietong.resources.vocabulary import (
     CENTRALISED_QUARANTINE_BED,
     HOME_ISOLATION_PLACE,
@@ -33,8 +34,10 @@ __all__ = [
     "Projection",
     "ProjectionSource",
     "StayRules",
+    "at_quantile",
     "in_use",
     "project_demand",
+    "project_forecast_read",
     "project_new_cases",
     "whole_arrivals",
 ]
@@ -129,10 +132,10 @@ def project_new_cases(
        ``exp(level + r k) - 0.5`` on the ``k``-th day ahead.
     4. With one or two days known, their mean each day; with none, no new case.
 
-    Except a forecast given, each day's new cases of a district with a ``population`` are at
-    most its susceptibles, the population less the cases of ``recent`` (as `analytics.expected`
-    caps its quantiles: an upper bound, earlier infections are not read); a district without
-    one (NaN: a functional zone counted in its host) has no cap.
+    Except a forecast given, each day's new cases of a district are at most its susceptibles
+    (`analytics.core.susceptibles`, as `analytics.expected` caps the pages' forecast): with a
+    ``population``, the population less the cases of ``recent``; without one (NaN: a
+    functional zone counted in its host), no cap.
 
     Parameters
     ----------
@@ -170,21 +173,25 @@ def project_new_cases(
         if not np.all(np.isfinite(given)) or np.any(given < 0):
             raise ValueError("forecast_given: must be finite and non-negative")
         return Projection(new_cases=given, source="forecast_given", growth_rate=None)
-    cap = _susceptibles(counts, population)[:, np.newaxis]
-    if known < 3:
-        if known > 0:
-            mean = np.repeat(counts.mean(axis=1)[:, None], horizon_days, axis=1)
-            return Projection(
-                new_cases=np.minimum(mean, cap), source="recent_mean", growth_rate=None
-            )
+    if known == 0:
         return Projection(new_cases=np.zeros((n_d, horizon_days)), source="none", growth_rate=None)
+    residents = np.full(n_d, np.nan) if population is None else population
+    left = susceptibles_left(residents, infections=counts.T).districts
+
+    def within(projected: FloatArray) -> FloatArray:
+        result: FloatArray = capped(projected.T, susceptible=left).T
+        return result
+
+    if known < 3:
+        mean = np.repeat(counts.mean(axis=1)[:, None], horizon_days, axis=1)
+        return Projection(new_cases=within(mean), source="recent_mean", growth_rate=None)
     window = min(window_days, known)
     fitted = estimate_growth_rate(counts[:, -window:], window_days=window)
     rate = np.clip(fitted.rate[:, -1], -max_growth_rate, max_growth_rate)
     if quantile is not None:
         tuned = _trend_quantile(counts, window=window, horizon_days=horizon_days, quantile=quantile)
         return Projection(
-            new_cases=np.minimum(tuned, cap),
+            new_cases=within(tuned),
             source="growth_recalibrated",
             growth_rate=rate,
             quantile=quantile,
@@ -196,22 +203,7 @@ def project_new_cases(
     trend = np.maximum(
         np.exp(last_level[:, None] + rate[:, None] * ahead[None, :]) - LOG_OFFSET, 0.0
     )
-    return Projection(new_cases=np.minimum(trend, cap), source="trend", growth_rate=rate)
-
-
-def _susceptibles(counts: FloatArray, population: npt.ArrayLike | None) -> FloatArray:
-    """Each district's cap, shape (D,): its population less the cases read, at least 0; inf
-    where the population is unknown (NaN, not positive, or none given)."""
-    n_d = counts.shape[0]
-    if population is None:
-        return np.full(n_d, np.inf)
-    pop = np.asarray(population, dtype=np.float64)
-    if pop.shape != (n_d,):
-        raise ValueError(f"population: expected shape {(n_d,)}, got {pop.shape}")
-    known = np.isfinite(pop) & (pop > 0)
-    left = np.clip(np.where(known, pop, 0.0) - counts.sum(axis=1), 0.0, None)
-    cap: FloatArray = np.where(known, left, np.inf)
-    return cap
+    return Projection(new_cases=within(trend), source="trend", growth_rate=rate)
 
 
 def _trend_quantile(
@@ -220,7 +212,6 @@ def _trend_quantile(
     """The growth forecast's ``quantile`` per district and day, shape (D, T): the backtested
     forecast, recalibrated by the misses of the forecasts it would have made from the earlier
     days of ``counts`` (`analytics.core.recalibrated`), read between the forecast hubs' levels."""
-    levels = np.asarray(HUB_QUANTILE_LEVELS)
     tuned = recalibrated_quantiles(
         counts.T,
         horizon_days=horizon_days,
@@ -228,11 +219,44 @@ def _trend_quantile(
         rng=np.random.default_rng(QUANTILE_SEED),
         model=GrowthModel(window_days=window),
     )  # (T, D, Q)
-    # Linear between the two levels around ``quantile``; outside 1 % - 99 %, the nearest.
+    return at_quantile(tuned, quantile=quantile)
+
+
+def at_quantile(quantiles: FloatArray, *, quantile: float) -> FloatArray:
+    """A forecast at the backtests' levels (`HUB_QUANTILE_LEVELS`, shape (T, D, Q)) read at
+    ``quantile``, shape (D, T): at one of those levels, its values exactly (0.75, the policy's
+    default, is one); between two, linear; outside 1 % - 99 %, the nearest."""
+    levels = np.asarray(HUB_QUANTILE_LEVELS)
+    if quantiles.ndim != 3 or quantiles.shape[-1] != levels.size:
+        raise ValueError(
+            f"quantiles: expected shape (days, districts, {levels.size}), got {quantiles.shape}"
+        )
     j = int(np.clip(np.searchsorted(levels, quantile, side="right") - 1, 0, levels.size - 2))
     share = float(np.clip((quantile - levels[j]) / (levels[j + 1] - levels[j]), 0.0, 1.0))
-    result: FloatArray = (tuned[..., j] * (1.0 - share) + tuned[..., j + 1] * share).T
+    result: FloatArray = (quantiles[..., j] * (1.0 - share) + quantiles[..., j + 1] * share).T
     return result
+
+
+def project_forecast_read(
+    quantiles: npt.ArrayLike, *, horizon_days: int, quantile: float
+) -> Projection:
+    """New cases per district and day from a forecast read elsewhere at the backtests' levels
+    (`analytics.expected.expected_quantiles`: the pages' forecast of the same history, already
+    within the susceptibles), shape (T', D, Q) with ``T' >= horizon_days``: its first
+    ``horizon_days`` days at ``quantile``."""
+    values = np.asarray(quantiles, dtype=np.float64)
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"quantile: must lie strictly between 0 and 1, got {quantile}")
+    if values.ndim != 3 or values.shape[0] < horizon_days:
+        raise ValueError(
+            f"quantiles: expected at least {horizon_days} days ahead, got shape {values.shape}"
+        )
+    return Projection(
+        new_cases=at_quantile(values[:horizon_days], quantile=quantile),
+        source="growth_recalibrated",
+        growth_rate=None,
+        quantile=quantile,
+    )
 
 
 def whole_arrivals(expected: npt.ArrayLike) -> FloatArray:
@@ -268,12 +292,14 @@ def in_use(arrivals: npt.ArrayLike, *, stay_days: int, after_days: int = 0) -> F
 class DemandProjection:
     """Arrivals and places needed per resource, district and day.
 
-    ``arrivals[resource]``: persons (tubes) newly needing the resource each day, whole numbers;
-    ``needed[resource]``: places in use each day, the places already committed included.
-    Arrays have shape (D, T).
+    ``projected``: new cases as projected (the forecast read at the quantile), before they are
+    rounded to whole persons (``new_cases``); ``arrivals[resource]``: persons (tubes) newly
+    needing the resource each day, whole numbers; ``needed[resource]``: places in use each day,
+    the places already committed included. Arrays have shape (D, T).
     """
 
     days: tuple[date, ...]
+    projected: FloatArray
     new_cases: FloatArray
     new_contacts: FloatArray
     source: ProjectionSource
@@ -343,6 +369,7 @@ def project_demand(
         values.setflags(write=False)
     return DemandProjection(
         days=days,
+        projected=projection.new_cases,
         new_cases=cases,
         new_contacts=contacts,
         source=projection.source,

@@ -1,6 +1,6 @@
 """Capacity against demand per district and day over the planning days: the numbers the plan
-and the dashboard start from, read from the capacity reports, the cases and screening domains
-(through their service functions), or stated explicitly by the caller.
+and the dashboard start from, read from the capacity reports, the cases, analytics and screening
+domains (through their service functions), or stated explicitly by the caller.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
+from xietong.analytics.expected import HORIZON_DAYS
 from xietong.areas import service as areas_service
 from xietong.core.errors import RowError, ValidationFailed
 from xietong.mutual_aid import sources
@@ -25,6 +26,7 @@ from xietong.mutual_aid.outlook.demand import (
     Projection,
     StayRules,
     project_demand,
+    project_forecast_read,
     project_new_cases,
 )
 from xietong.mutual_aid.schemas import DemandInputs, DemandRead, OutlookCell
@@ -34,10 +36,10 @@ from xietong.resources.vocabulary import RESOURCE_OF_FACILITY_KIND, RESOURCES
 
 FloatArray = npt.NDArray[np.float64]
 
-# Days of case counts the projection looks back on, as the forecast page reads them
-# (`analytics.expected`): the growth model's last week and the 14 earlier forecast dates whose
-# misses recalibrate it.
-HISTORY_DAYS = 28
+# The forecast page's horizon (`analytics.expected`): a plan of up to so many days reads the
+# first days of the page's forecast, the same numbers; a longer one is forecast over its own days
+# (other draws of the same model).
+FORECAST_DAYS = HORIZON_DAYS
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,20 +83,23 @@ def outlook(
     all_days = tuple(first_day + timedelta(days=k) for k in range(days + extra))
     capacity = capacity_by_district(session, days=all_days, district_ids=ids)
     in_use = _in_use(session, inputs=inputs, codes=codes, ids=ids, days=all_days)
-    # A forecast stated by the caller needs no history.
-    recent = (
-        np.zeros((len(codes), 0))
-        if inputs.forecast_new_cases is not None
-        else _recent_cases(session, inputs=inputs, codes=codes, ids=ids, first_day=first_day, tz=tz)
-    )
-    population = _populations(session, ids)
-    projection = _projection(
-        recent,
-        horizon_days=days,
-        forecast_given=_series(inputs.forecast_new_cases, "forecast_new_cases", codes, days),
-        population=population,
-        quantile=policy.mutual_aid.demand_quantile,
-    )
+    quantile = policy.mutual_aid.demand_quantile
+    given = _series(inputs.forecast_new_cases, "forecast_new_cases", codes, days)
+    if given is not None:
+        # A forecast stated by the caller needs no history.
+        projection = project_new_cases(
+            np.zeros((len(codes), 0)), horizon_days=days, forecast_given=given
+        )
+    elif inputs.recent_new_cases is not None:
+        stated = _series(inputs.recent_new_cases, "recent_new_cases", codes, None)
+        assert stated is not None
+        projection = _stated_projection(
+            stated, horizon_days=days, population=_populations(session, ids), quantile=quantile
+        )
+    else:
+        projection = _forecast_projection(
+            session, codes=codes, first_day=first_day, days=days, quantile=quantile, tz=tz
+        )
     tubes = _series(inputs.planned_tubes, "planned_tubes", codes, days)
     tubes_source = "given"
     if tubes is None:
@@ -127,49 +132,77 @@ def outlook(
     )
 
 
-# `project_new_cases` is pure and draws its ensembles from a fixed seed: the same inputs give the
-# same projection. The mutual-aid page asks for the same outlook on every view (the forecast's
-# 400 runs from each of 15 days are most of its processor time), so the last few projections are
-# kept under a digest of every input; a changed count, population or quantile is another key.
+# The forecast is pure and draws its ensembles from a fixed seed: the same history gives the same
+# projection. The mutual-aid page asks for the same outlook on every view (the forecast's 400 runs
+# from each of 15 days are most of its processor time), so the last few projections are kept under
+# a digest of every input; a changed count, population, horizon or quantile is another key.
 PROJECTIONS_KEPT = 8
 _projections: OrderedDict[str, Projection] = OrderedDict()
 _projections_lock = threading.Lock()
 
 
-def _projection(
-    recent: FloatArray,
+def _forecast_projection(
+    session: Session,
     *,
-    horizon_days: int,
-    forecast_given: FloatArray | None,
-    population: FloatArray,
-    quantile: float | None,
+    codes: Sequence[str],
+    first_day: date,
+    days: int,
+    quantile: float,
+    tz: str,
 ) -> Projection:
-    """`project_new_cases`, remembered under its inputs (a stated forecast is used as it is)."""
-    if forecast_given is not None:
-        return project_new_cases(
-            recent,
-            horizon_days=horizon_days,
-            forecast_given=forecast_given,
-            population=population,
+    """New cases at `quantile` of the forecast the forecast page shows from the day before
+    `first_day`: the same history (`sources.forecast_history`), model, runs, seed and cap, so
+    that a district's demand is the page's number for that district and day."""
+    history = sources.forecast_history(session, last_day=first_day - timedelta(days=1), tz=tz)
+    if history is None:
+        return Projection(new_cases=np.zeros((len(codes), days)), source="none", growth_rate=None)
+    horizon = max(days, FORECAST_DAYS)
+    key = repr(("forecast", history.digest(), horizon, days, quantile, tuple(codes)))
+
+    def made() -> Projection:
+        read = project_forecast_read(
+            sources.forecast_quantiles(history, horizon_days=horizon),
+            horizon_days=days,
             quantile=quantile,
         )
-    digest = hashlib.sha256(repr((horizon_days, quantile)).encode())
+        # The page's districts by code (the same list, maybe in another order); one the
+        # history does not hold has no case to forecast.
+        column = {code: k for k, code in enumerate(history.codes)}
+        new_cases = np.zeros((len(codes), days))
+        for row, code in enumerate(codes):
+            if code in column:
+                new_cases[row] = read.new_cases[column[code]]
+        return Projection(
+            new_cases=new_cases, source=read.source, growth_rate=None, quantile=read.quantile
+        )
+
+    return _remembered(key, made)
+
+
+def _stated_projection(
+    recent: FloatArray, *, horizon_days: int, population: FloatArray, quantile: float
+) -> Projection:
+    """`project_new_cases` of counts stated by the caller, remembered under its inputs."""
+    digest = hashlib.sha256(repr(("stated", horizon_days, quantile)).encode())
     for array in (recent, population):
         values = np.ascontiguousarray(array, dtype=np.float64)
         digest.update(repr(values.shape).encode())
         digest.update(values.tobytes())
-    key = digest.hexdigest()
+    return _remembered(
+        digest.hexdigest(),
+        lambda: project_new_cases(
+            recent, horizon_days=horizon_days, population=population, quantile=quantile
+        ),
+    )
+
+
+def _remembered(key: str, make: Callable[[], Projection]) -> Projection:
     with _projections_lock:
         kept = _projections.get(key)
         if kept is not None:
             _projections.move_to_end(key)
             return kept
-    made = project_new_cases(
-        recent,
-        horizon_days=horizon_days,
-        population=population,
-        quantile=quantile,
-    )
+    made = make()
     # Shared between views from now on: nobody may change it in place.
     shared: list[FloatArray | None] = [made.new_cases, made.growth_rate]
     for kept_array in shared:
@@ -264,23 +297,6 @@ def _in_use(
                 if held is not None:
                     in_use[held][row, t] += beds
     return in_use
-
-
-def _recent_cases(
-    session: Session,
-    *,
-    inputs: DemandInputs,
-    codes: Sequence[str],
-    ids: Sequence[int],
-    first_day: date,
-    tz: str,
-) -> FloatArray:
-    if inputs.recent_new_cases is not None:
-        series = _series(inputs.recent_new_cases, "recent_new_cases", codes, None)
-        assert series is not None
-        return series
-    history = tuple(first_day - timedelta(days=k) for k in range(HISTORY_DAYS, 0, -1))
-    return _by_day(sources.new_cases(session, days=history, tz=tz), ids, history)
 
 
 def demand_read(view: Outlook) -> DemandRead:
