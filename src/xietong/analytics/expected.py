@@ -6,6 +6,8 @@ deployment, per district and city-wide, capped by the susceptibles a district st
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final, Literal
@@ -151,18 +153,45 @@ def expected_forecast(inputs: ExpectedInputs, *, per_district: bool = True) -> E
     )
 
 
+# The forecast page and the mutual-aid demand read the same quantiles of the same history; its
+# ensembles (400 runs from each of 15 days for every district) are most of the first view after
+# a refresh, so the last few are kept under the history's digest and drawn once for both.
+QUANTILES_KEPT: Final = 4
+_kept: OrderedDict[tuple[str, int], FloatArray] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
 def expected_quantiles(inputs: ExpectedInputs, *, horizon_days: int = HORIZON_DAYS) -> FloatArray:
     """Every district's forecast at the backtests' 23 levels (`HUB_QUANTILE_LEVELS`), shape
     (days ahead, districts, levels), each at most the district's susceptibles: what the pages
-    show and the mutual-aid demand plans on, so that both read the same numbers.
+    show and the mutual-aid demand plans on, so that both read the same numbers (read-only:
+    kept for the next reader of the same history and horizon).
 
     The districts are forecast together (their runs share the random streams, as a backtest
     draws them), so a district's numbers are those of these inputs' districts and horizon: the
     first days of a longer horizon are other draws.
     """
-    return _quantiles(
+    key = (inputs.digest(), horizon_days)
+    with _kept_lock:
+        kept = _kept.get(key)
+        if kept is not None:
+            _kept.move_to_end(key)
+            return kept
+    made = _quantiles(
         inputs.counts, susceptible=inputs.susceptibles().districts, horizon_days=horizon_days
     )
+    made.setflags(write=False)
+    with _kept_lock:
+        _kept[key] = made
+        while len(_kept) > QUANTILES_KEPT:
+            _kept.popitem(last=False)
+    return made
+
+
+def forget_quantiles() -> None:
+    """Drop the quantiles kept (as after a change of every history read)."""
+    with _kept_lock:
+        _kept.clear()
 
 
 def _quantiles(counts: FloatArray, *, susceptible: FloatArray, horizon_days: int) -> FloatArray:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from xietong.analytics import expected as analytics_expected
 from xietong.analytics import service as analytics_service
 from xietong.policy.service import policy_in_force
 
@@ -61,5 +62,7 @@ def remembered(key: Hashable, compute: Callable[[], T]) -> T:
 
 
 def forget() -> None:
+    """Forget every result, and the forecast's quantiles kept for the pages and the demand."""
     with _lock:
         _store.clear()
+    analytics_expected.forget_quantiles()
