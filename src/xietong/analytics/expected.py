@@ -6,8 +6,6 @@ deployment, per district and city-wide, capped by the susceptibles a district st
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final, Literal
@@ -28,6 +26,7 @@ from xietong.analytics.schemas import (
 )
 from xietong.analytics.service import daily_series, require_counts
 from xietong.core.clock import DEFAULT_TZ
+from xietong.core.kept import Kept
 
 HORIZON_DAYS: Final = 14
 #: Days of history read: the model's week and the recalibration's 14 days of earlier forecasts.
@@ -156,9 +155,7 @@ def expected_forecast(inputs: ExpectedInputs, *, per_district: bool = True) -> E
 # The forecast page and the mutual-aid demand read the same quantiles of the same history; its
 # ensembles (400 runs from each of 15 days for every district) are most of the first view after
 # a refresh, so the last few are kept under the history's digest and drawn once for both.
-QUANTILES_KEPT: Final = 4
-_kept: OrderedDict[tuple[str, int], FloatArray] = OrderedDict()
-_kept_lock = threading.Lock()
+_kept: Final[Kept[FloatArray]] = Kept(size=4)
 
 
 def expected_quantiles(inputs: ExpectedInputs, *, horizon_days: int = HORIZON_DAYS) -> FloatArray:
@@ -171,27 +168,20 @@ def expected_quantiles(inputs: ExpectedInputs, *, horizon_days: int = HORIZON_DA
     draws them), so a district's numbers are those of these inputs' districts and horizon: the
     first days of a longer horizon are other draws.
     """
-    key = (inputs.digest(), horizon_days)
-    with _kept_lock:
-        kept = _kept.get(key)
-        if kept is not None:
-            _kept.move_to_end(key)
-            return kept
-    made = _quantiles(
-        inputs.counts, susceptible=inputs.susceptibles().districts, horizon_days=horizon_days
-    )
-    made.setflags(write=False)
-    with _kept_lock:
-        _kept[key] = made
-        while len(_kept) > QUANTILES_KEPT:
-            _kept.popitem(last=False)
-    return made
+
+    def made() -> FloatArray:
+        every = _quantiles(
+            inputs.counts, susceptible=inputs.susceptibles().districts, horizon_days=horizon_days
+        )
+        every.setflags(write=False)
+        return every
+
+    return _kept.get_or_make((inputs.digest(), horizon_days), made)
 
 
 def forget_quantiles() -> None:
     """Drop the quantiles kept (as after a change of every history read)."""
-    with _kept_lock:
-        _kept.clear()
+    _kept.clear()
 
 
 def _quantiles(counts: FloatArray, *, susceptible: FloatArray, horizon_days: int) -> FloatArray:
