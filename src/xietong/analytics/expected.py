@@ -17,7 +17,7 @@ from xietong.analytics.core.arrays import FloatArray
 from xietong.analytics.core.recalibrated import recalibrated_quantiles
 from xietong.analytics.core.scores import HUB_QUANTILE_LEVELS
 from xietong.analytics.core.susceptibles import SusceptiblesLeft, capped, susceptibles_left
-from xietong.analytics.nowcasting import reporting_triangle
+from xietong.analytics.nowcasting import DelayReads, reporting_triangle
 from xietong.analytics.schemas import (
     BandsRead,
     ExpectedDistrictRead,
@@ -69,8 +69,11 @@ class ExpectedInputs:
         return digest.hexdigest()
 
 
-def expected_inputs(session: Session, *, last_day: date, tz: str = DEFAULT_TZ) -> ExpectedInputs:
-    """Read the history the backtests read on this deployment, up to `last_day`.
+def expected_inputs(
+    session: Session, *, last_day: date, tz: str = DEFAULT_TZ, reads: DelayReads | None = None
+) -> ExpectedInputs:
+    """Read the history the backtests read on this deployment, up to `last_day` (the delays
+    through `reads` when given).
 
     Official counts when in force (whole-day figures); else the cases by the day first sampled
     with the last days completed by each district's chain-ladder (`nowcasting`); where the
@@ -83,7 +86,9 @@ def expected_inputs(session: Session, *, last_day: date, tz: str = DEFAULT_TZ) -
     counts = data.infections().T.astype(np.float64)
     series: Series = "official" if data.source == "official" else "reported"
     if data.source != "official":
-        read = reporting_triangle(session, first_day=first_day, last_day=last_day, tz=tz)
+        read = reporting_triangle(
+            session, first_day=first_day, last_day=last_day, tz=tz, reads=reads
+        )
         if read.cases.any():
             districts = read.districts
             counts = read.completed(len(read.days) - 1).T

@@ -90,16 +90,47 @@ def _summed(triangles: FloatArray) -> FloatArray:
     return total
 
 
+class DelayReads:
+    """The reporting delays one view reads, each range of days read once: the overview's trend
+    reads the 64 days of its nowcast and its forecast the last 28 of them, which are cut from
+    the first read (`cases.metrics.reporting_delays` says how) instead of counting every case of
+    those weeks again (a second read was a third of the first view after a refresh, at 100,000
+    cases)."""
+
+    def __init__(self) -> None:
+        self._read: dict[tuple[date, date, str], list[cases_metrics.DelayCell]] = {}
+
+    def cells(
+        self, session: Session, *, first_day: date, last_day: date, tz: str
+    ) -> list[cases_metrics.DelayCell]:
+        for (first, last, zone), cells in self._read.items():
+            if last == last_day and zone == tz and first <= first_day:
+                return [
+                    c for c in cells if c.sampled_on >= first_day and c.reported_on >= first_day
+                ]
+        read = cases_metrics.reporting_delays(
+            session, first_day=first_day, last_day=last_day, tz=tz
+        )
+        self._read[(first_day, last_day, tz)] = read
+        return read
+
+
 def reporting_triangle(
-    session: Session, *, first_day: date, last_day: date, tz: str = DEFAULT_TZ
+    session: Session,
+    *,
+    first_day: date,
+    last_day: date,
+    tz: str = DEFAULT_TZ,
+    reads: DelayReads | None = None,
 ) -> ReportingTriangle:
-    """Read the reporting triangle of [first_day, last_day] from the cases domain."""
+    """Read the reporting triangle of [first_day, last_day] from the cases domain (through
+    `reads` when given: the view's reads of the delays)."""
     districts = tuple(areas_service.list_districts(session))
     row_of = {d.id: i for i, d in enumerate(districts)}
     length = (last_day - first_day).days + 1
     days = tuple(first_day + timedelta(days=k) for k in range(length))
     cases = np.zeros((len(districts), length, max(length, DELAY_COLUMNS)))
-    for cell in cases_metrics.reporting_delays(
+    for cell in (reads or DelayReads()).cells(
         session, first_day=first_day, last_day=last_day, tz=tz
     ):
         delay = (cell.recorded_on - cell.sampled_on).days
@@ -126,14 +157,23 @@ class NowcastSeries:
 
 
 def nowcast_series(
-    session: Session, *, first_day: date, last_day: date, tz: str = DEFAULT_TZ
+    session: Session,
+    *,
+    first_day: date,
+    last_day: date,
+    tz: str = DEFAULT_TZ,
+    reads: DelayReads | None = None,
 ) -> NowcastSeries | None:
     """The nowcast of the cases first sampled in [first_day, last_day], as known at the end of
     `last_day`, each unit banded by the errors the chain-ladder made on its own earlier days;
     None when the cases domain holds no case over those days and the weeks before (a city that
     imports its counts)."""
     read = reporting_triangle(
-        session, first_day=first_day - timedelta(days=HISTORY_DAYS), last_day=last_day, tz=tz
+        session,
+        first_day=first_day - timedelta(days=HISTORY_DAYS),
+        last_day=last_day,
+        tz=tz,
+        reads=reads,
     )
     if not read.cases.any():
         return None

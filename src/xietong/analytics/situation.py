@@ -36,7 +36,7 @@ from xietong.analytics.core.rt import (
 from xietong.analytics.forecasting import compare_scenarios as compare_scenarios
 from xietong.analytics.forecasting import default_scenarios as default_scenarios
 from xietong.analytics.forecasting import forecast_districts as forecast_districts
-from xietong.analytics.nowcasting import NowcastSeries, nowcast_series
+from xietong.analytics.nowcasting import DelayReads, NowcastSeries, nowcast_series
 from xietong.analytics.schemas import (
     TrendParameters,
     TrendPoint,
@@ -78,9 +78,15 @@ def _discretised(mean: float, sd: float) -> FloatArray:
 
 
 def trend(
-    session: Session, *, last_day: date, days: int = 28, source: Source = "auto"
+    session: Session,
+    *,
+    last_day: date,
+    days: int = 28,
+    source: Source = "auto",
+    reads: DelayReads | None = None,
 ) -> TrendRead:
-    """Growth rate, Rt and phase of every district and of the city on `last_day`."""
+    """Growth rate, Rt and phase of every district and of the city on `last_day` (the nowcast's
+    delays read through `reads` when given)."""
     if days < MIN_TREND_DAYS:
         raise ValidationFailed(
             errors=[RowError("request", "days", f"at least {MIN_TREND_DAYS} days are needed")]
@@ -91,7 +97,7 @@ def trend(
     late = (
         None
         if series.source == "official"
-        else nowcast_series(session, first_day=first_day, last_day=last_day)
+        else nowcast_series(session, first_day=first_day, last_day=last_day, reads=reads)
     )
     return trend_of_series(series, policy=policy_in_force(session, day=last_day), nowcast=late)
 

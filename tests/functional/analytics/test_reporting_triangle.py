@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session
 
 from tests.factories import screening as f
 from tests.factories.cases import at, make_case
-from xietong.analytics.nowcasting import ReportingTriangle, nowcast_series, reporting_triangle
+from xietong.analytics.nowcasting import (
+    DelayReads,
+    ReportingTriangle,
+    nowcast_series,
+    reporting_triangle,
+)
 from xietong.cases import metrics as cases_metrics
 from xietong.cases.metrics import DelayCell
 from xietong.cases.models import Case
@@ -135,7 +140,7 @@ def read_one_by_one(
 ) -> list[DelayCell]:
     """The oracle: every case read, its first positive sample found among its person's retested
     pools, and its local days found in Python, one case at a time."""
-    cells: Counter[tuple[int, date, date]] = Counter()
+    cells: Counter[tuple[int, date, date, date]] = Counter()
     for case in session.scalars(select(Case).where(Case.report_day >= first_day)):
         sampled = case.detected_at
         candidate = session.get(CaseCandidate, case.candidate_id) if case.candidate_id else None
@@ -152,8 +157,8 @@ def read_one_by_one(
         sampled_on = local_day(sampled, tz)
         recorded_on = max(local_day(case.created_at, tz), sampled_on)
         if first_day <= sampled_on <= last_day and recorded_on <= last_day:
-            cells[case.report_district_id, sampled_on, recorded_on] += 1
-    return [DelayCell(d, s, r, n) for (d, s, r), n in sorted(cells.items())]
+            cells[case.report_district_id, sampled_on, recorded_on, case.report_day] += 1
+    return [DelayCell(d, s, r, p, n) for (d, s, r, p), n in sorted(cells.items())]
 
 
 @pytest.mark.parametrize("tz", [f.TZ, "Europe/Berlin", "America/Santiago"])
@@ -183,6 +188,10 @@ def test_the_delays_counted_in_the_database_are_those_read_case_by_case(
             detected_at=detected,
             recorded_at=detected + timedelta(minutes=rng.choice([0, 1, 59, 600, 1440, 5000])),
         )
+    # One reported the day before its detection (a clock behind): a read from its detection's
+    # day leaves it out, a read of more days counts it.
+    early = make_case(session, protector, district_code=DISTRICT, detected_at=at(FIRST, 23))
+    early.report_day = FIRST - timedelta(days=1)
     session.flush()
     # From before the end of summer time in Berlin (30 October) and from the first day.
     for first_day, last_day in ((FIRST, LAST), (date(2022, 10, 15), LAST), (LAST, LAST)):
@@ -192,6 +201,12 @@ def test_the_delays_counted_in_the_database_are_those_read_case_by_case(
         assert counted == read_one_by_one(session, first_day=first_day, last_day=last_day, tz=tz)
         if first_day == FIRST:
             assert any(cell.recorded_on > cell.sampled_on for cell in counted)
+        # A read of fewer days up to the same last day is cut from a read of more: the same
+        # cells as its own read (the overview's trend and forecast read the delays once).
+        reads = DelayReads()
+        reads.cells(session, first_day=date(2022, 10, 15), last_day=last_day, tz=tz)
+        cut = reads.cells(session, first_day=first_day, last_day=last_day, tz=tz)
+        assert cut == counted
     # The retested person's infection counts from the pool within the 14 days, not the older
     # one (the only samples of those days).
     whole = cases_metrics.reporting_delays(

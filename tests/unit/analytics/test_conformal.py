@@ -92,6 +92,27 @@ def test_too_wide_bands_are_narrowed_and_districts_of_every_size_share_the_score
     np.testing.assert_array_equal(tuned[scored, :, :, 11], model[scored, :, :, 11])
 
 
+def test_the_band_is_widened_by_the_conformal_order_statistic_of_its_misses() -> None:
+    # one district, horizon 1, a model band of [0, 0] around 0; what came: 1, 2, … 30, then the
+    # forecast to recalibrate (its own target not yet known)
+    levels = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+    model = np.zeros((31, 1, 1, 5))
+    observed = np.append(np.arange(1.0, 31.0), np.nan)[:, None, None]
+
+    tuned = recalibrate(
+        model,
+        observed,
+        origin_days=np.arange(31),
+        levels=levels,
+        lookback_days=40,
+        min_scores=30,
+        level_power=0.0,
+    )
+
+    # the ⌈31 · 0.9⌉ = 28th and ⌈31 · 0.5⌉ = 16th smallest of the 30 misses
+    np.testing.assert_array_equal(tuned[-1, 0, 0], [-28.0, -16.0, 0.0, 16.0, 28.0])
+
+
 def test_levels_not_symmetric_about_the_median_are_refused() -> None:
     model, observed = _overconfident(5, 3, seed=1)
     levels = np.linspace(0.05, 0.9, LEVELS.size)

@@ -1,7 +1,8 @@
 """Forecasts of daily reported counts from their recent growth: the growth rate fitted to the last
-days, carried forward as a damped random walk on the log scale (so the rate can change over the
-horizon and the trend fades), with its fitting error and the day-to-day noise of the counts, and
-the susceptibles a district still holds depleted as the forecast infects them.
+days (the latest weighing most), carried forward as a damped random walk on the log scale (so the
+rate can change over the horizon and the trend fades), with its fitting error and the day-to-day
+noise of the counts, and the susceptibles a district still holds depleted as the forecast infects
+them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ class GrowthModel:
     ----------
     window_days : int
         Trailing days the growth rate and level are fitted on (log-linear least squares).
+    half_life_days : float
+        Age in days at which a day of the window weighs half as much as the last one in the fit
+        (weighted least squares, weights halving every ``half_life_days`` back): the last days
+        say more about where the growth is going than the first ones, most of all at a turn.
+        ``math.inf`` weighs every day alike.
     damping : float
         Daily factor φ by which the growth rate decays towards 0 (a damped trend [1]_): the
         log count grows by ``r (φ + φ² + … + φ^h)`` over ``h`` days.
@@ -45,11 +51,20 @@ class GrowthModel:
     """
 
     window_days: int = 7
+    half_life_days: float = 3.0
     damping: float = 0.75
     growth_sd: float = 0.03
 
     def __post_init__(self) -> None:
         check_at_least("window_days", self.window_days, 3)
+        if not self.half_life_days > 0:  # math.inf allowed: every day weighs alike
+            raise ValueError(f"half_life_days: must be positive, got {self.half_life_days}")
+        weights = 0.5 ** (np.arange(self.window_days) / self.half_life_days)
+        if weights.sum() ** 2 / (weights @ weights) <= 2.0:
+            raise ValueError(
+                "half_life_days: too short for the window; the fit needs more than two "
+                "days' worth of weight"
+            )
         check_probability("damping", self.damping)
         check_positive("growth_sd", self.growth_sd)
 
@@ -65,8 +80,9 @@ def growth_ensemble(
 ) -> FloatArray:
     """Trajectories of daily counts over the horizon, per district.
 
-    Per district, ``log(y + 0.5) = a + r t`` is fitted by least squares to the last
-    ``window_days`` days (as in `growth.estimate_growth_rate`). Each run draws its starting rate
+    Per district, ``log(y + 0.5) = a + r t`` is fitted by weighted least squares to the last
+    ``window_days`` days, each day weighing half as much ``half_life_days`` further back. Each
+    run draws its starting rate
     from the fit's normal approximation ``N(r, SE²)`` and moves it as ``r_k = φ r_{k-1} + η_k``,
     ``η_k ~ N(0, growth_sd²)``; the log count on day ``h`` is the fitted level on the last day
     plus ``r_1 + … + r_h``. Days vary around that path by the fit's residual spread
@@ -92,7 +108,9 @@ def growth_ensemble(
     counts = as_daily_counts(history, name="history", min_days=model.window_days)
     check_at_least("horizon_days", horizon_days, 1)
     check_at_least("runs", runs, 1)
-    level, rate, rate_se, noise_sd = _fit(counts[-model.window_days :])
+    level, rate, rate_se, noise_sd = _fit(
+        counts[-model.window_days :], half_life_days=model.half_life_days
+    )
     d = counts.shape[1]
 
     steps = rng.normal(0.0, model.growth_sd, size=(runs, horizon_days, d))
@@ -110,17 +128,32 @@ def growth_ensemble(
     return _deplete(daily, np.asarray(susceptible, dtype=np.float64), d)
 
 
-def _fit(window: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Fitted log level on the last day, rate, its standard error and the residual spread."""
+def _fit(
+    window: FloatArray, *, half_life_days: float
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Fitted log level on the last day, rate, its standard error and the residual spread.
+
+    Weighted least squares with weights ``w`` halving every ``half_life_days`` back from the
+    last day. The days' errors are taken as equally variable (the weights say how much a day
+    tells of the present, not how noisy it is), so the rate's variance is
+    ``σ² Σ w² t² / (Σ w t²)²`` and ``σ²`` the weighted mean squared residual over the effective
+    number of days ``(Σ w)² / Σ w²`` less the two fitted: with equal weights, ordinary least
+    squares and its usual standard error.
+    """
     n = window.shape[0]
     logs = np.log(window + LOG_OFFSET)
-    t = np.arange(n, dtype=np.float64) - (n - 1) / 2.0
-    sxx = float(t @ t)
-    rate = (t @ logs) / sxx
-    mean = logs.mean(axis=0)
+    weights = 0.5 ** ((n - 1 - np.arange(n, dtype=np.float64)) / half_life_days)
+    total = float(weights.sum())
+    t = np.arange(n, dtype=np.float64)
+    t = t - float(weights @ t) / total
+    sxx = float(weights @ (t * t))
+    mean = (weights @ logs) / total
+    rate = ((weights * t) @ (logs - mean)) / sxx
     residuals = logs - mean - np.outer(t, rate)
-    variance = (residuals**2).sum(axis=0) / (n - 2)
-    result = (mean + rate * t[-1], rate, np.sqrt(variance / sxx), np.sqrt(variance))
+    effective = total**2 / float(weights @ weights)
+    variance = (weights @ residuals**2) / total * effective / (effective - 2.0)
+    rate_se = np.sqrt(variance * float((weights * t) @ (weights * t))) / sxx
+    result = (mean + rate * t[-1], rate, rate_se, np.sqrt(variance))
     return result
 
 

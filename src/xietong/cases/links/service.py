@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, case, cast, exists, func, literal, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import case, distinct, exists, func, literal, or_, select, text
+from sqlalchemy.orm import Session, aliased
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
@@ -333,9 +333,9 @@ def list_chains(
     only those whose first case was reported by that day (the overview's open chains).
 
     Found in the database: the chains are walked from their first cases (those with no source)
-    down the links, and counted per chain there; with `active_since` only the chains of the
-    recent linked cases are walked, so the cost follows the open chains, not every chain ever
-    recorded.
+    down the links, and counted per chain there in one GROUP BY; with `active_since` only the
+    chains of the recent linked cases are walked, so the cost follows the open chains, not every
+    chain ever recorded. The districts are listed for the page's chains only.
     """
     principal.require(Permission.read_persons)
     walk_from = active_since
@@ -345,83 +345,88 @@ def list_chains(
             # Every case is recent (the first weeks of an outbreak): every chain has one, and
             # walking down from every first case is half the work of walking up to them.
             walk_from = None
-    members = _chain_members(walk_from)
-    here = principal.district_id
-    # Whether a case is of the principal's district (reported or living there); all are for
-    # the city.
-    resident_here = (
-        case((Case.residence_district_id == here, 1), else_=0) if here is not None else literal(1)
+    down = _chain_members(walk_from)
+    # Each member with what the chain's figures need of its case; read twice below (the
+    # chains counted, then the page's districts), so the walk is made once.
+    members = (
+        select(
+            down.c.root,
+            down.c.spillover,
+            Case.id.label("case_id"),
+            Case.report_district_id.label("district_id"),
+            Case.residence_district_id.label("residence_id"),
+            Case.report_day.label("report_day"),
+        )
+        .join(Case, Case.id == down.c.case_id)
+        .cte("chain_cases")
     )
-    # Per chain and district of report first, then per chain: the districts' list is one
-    # aggregate of distinct values, which both databases write the same way.
-    per_district = (
+    chain_id = func.min(members.c.case_id)
+    cases = func.count()
+    chains_query = (
         select(
             members.c.root,
-            Case.report_district_id.label("district_id"),
-            func.min(Case.id).label("first_id"),
-            func.count().label("cases"),
-            func.sum(members.c.spillover).label("spillovers"),
-            func.min(Case.report_day).label("first_day"),
-            func.max(Case.report_day).label("last_day"),
-            func.max(resident_here).label("resident_here"),
-        )
-        .join(Case, Case.id == members.c.case_id)
-        .group_by(members.c.root, Case.report_district_id)
-        .subquery()
-    )
-    touches = func.max(
-        case((per_district.c.district_id == here, 1), else_=per_district.c.resident_here)
-        if here is not None
-        else per_district.c.resident_here
-    )
-    chain_id = func.min(per_district.c.first_id)
-    cases = func.sum(per_district.c.cases)
-    query = (
-        select(
             chain_id.label("chain_id"),
             cases.label("cases"),
-            func.aggregate_strings(cast(per_district.c.district_id, String), ",").label(
-                "districts"
-            ),
-            func.sum(per_district.c.spillovers).label("spillovers"),
-            func.min(per_district.c.first_day).label("first_day"),
-            func.max(per_district.c.last_day).label("last_day"),
-            func.count().over().label("total"),
+            func.sum(members.c.spillover).label("spillovers"),
+            func.min(members.c.report_day).label("first_day"),
+            func.max(members.c.report_day).label("last_day"),
         )
-        .group_by(per_district.c.root)
-        .having(cases >= min_cases, touches == 1)
+        .group_by(members.c.root)
+        .having(cases >= min_cases)
+    )
+    here = principal.district_id
+    if here is not None:
+        # A chain touches a district that reported or houses one of its cases.
+        chains_query = chains_query.having(
+            func.max(
+                case(
+                    (or_(members.c.district_id == here, members.c.residence_id == here), 1),
+                    else_=0,
+                )
+            )
+            == 1
+        )
+    if crossing_districts:
+        chains_query = chains_query.having(func.count(distinct(members.c.district_id)) >= 2)
+    if active_since is not None:
+        chains_query = chains_query.having(func.max(members.c.report_day) >= active_since)
+    if started_by is not None:
+        chains_query = chains_query.having(func.min(members.c.report_day) <= started_by)
+    page = (
+        chains_query.add_columns(func.count().over().label("total"))
         .order_by(cases.desc(), chain_id)
         .limit(limit)
         .offset(offset)
+        .cte("chain_page")
     )
-    if crossing_districts:
-        query = query.having(func.count() >= 2)
-    if active_since is not None:
-        query = query.having(func.max(per_district.c.last_day) >= active_since)
-    if started_by is not None:
-        query = query.having(func.min(per_district.c.first_day) <= started_by)
+    # One row per chain of the page and district of report of its cases.
+    query = (
+        select(*page.c, members.c.district_id)
+        .join(members, members.c.root == page.c.root)
+        .distinct()
+        .order_by(page.c.cases.desc(), page.c.chain_id)
+    )
     rows = _without_compiling(session, query)
     if rows:
         total = int(rows[0].total)
     else:
         # Past the last page: the count alone.
-        total = int(
-            session.scalar(
-                select(func.count()).select_from(query.limit(None).offset(None).subquery())
-            )
-            or 0
-        )
+        total = int(session.scalar(select(func.count()).select_from(chains_query.subquery())) or 0)
     codes = areas_service.district_code_by_id(session)
+    districts: dict[int, list[str]] = {}
+    for row in rows:
+        districts.setdefault(row.chain_id, []).append(codes[row.district_id])
+    shown = {row.chain_id: row for row in rows}
     return [
         ChainSummary(
             chain_id=row.chain_id,
             cases=int(row.cases),
-            districts=sorted(codes[int(d)] for d in row.districts.split(",")),
+            districts=sorted(districts[row.chain_id]),
             spillover_links=int(row.spillovers),
             first_report_day=row.first_day,
             last_report_day=row.last_day,
         )
-        for row in rows
+        for row in shown.values()
     ], total
 
 
@@ -450,10 +455,14 @@ def _chain_members(active_since: date | None) -> Any:
         exists().where(link.target_case_id == Case.id),
         exists().where(link.source_case_id == Case.id),
     )
-    no_source = ~exists().where(link.target_case_id == Case.id)
     if active_since is None:
-        roots = select(Case.id.label("case_id")).where(
-            exists().where(link.source_case_id == Case.id), no_source
+        # The sources that are no one's target, read from the links alone (each link's cases
+        # exist): looking each source up in the cases cost as much as the walk itself.
+        inbound = aliased(TransmissionLink)
+        roots = (
+            select(link.source_case_id.label("case_id"))
+            .where(~exists().where(inbound.target_case_id == link.source_case_id))
+            .distinct()
         )
     else:
         up = (

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from xietong.analytics import expected as analytics_expected
 from xietong.analytics import service as analytics_service
 from xietong.analytics import situation as analytics_situation
+from xietong.analytics.nowcasting import DelayReads
 from xietong.analytics.schemas import ExpectedRead, TrendRead, UnitTrend
 from xietong.areas import service as areas_service
 from xietong.cases.clusters import service as cluster_service
@@ -105,18 +106,25 @@ class Situation:
 
 
 def trend(
-    session: Session, *, last_day: date, days: int = CURVE_DAYS, fingerprint: str | None = None
+    session: Session,
+    *,
+    last_day: date,
+    days: int = CURVE_DAYS,
+    fingerprint: str | None = None,
+    reads: DelayReads | None = None,
 ) -> TrendRead:
     """`analytics.situation.trend`, remembered while its daily series stays the same.
 
-    `fingerprint` may be given for a range of days covering this trend's (one read for two).
+    `fingerprint` may be given for a range of days covering this trend's (one read for two);
+    `reads`, the view's reads of the reporting delays (the forecast reads them too).
     """
     first_day = last_day - timedelta(days=days - 1)
     if fingerprint is None:
         fingerprint = memo.series_fingerprint(session, first_day=first_day, last_day=last_day)
     key = ("trend", last_day, days, fingerprint)
     return memo.remembered(
-        key, lambda: analytics_situation.trend(session, last_day=last_day, days=days)
+        key,
+        lambda: analytics_situation.trend(session, last_day=last_day, days=days, reads=reads),
     )
 
 
@@ -127,6 +135,7 @@ def expected(
     tz: str,
     fingerprint: str | None = None,
     per_district: bool = True,
+    reads: DelayReads | None = None,
 ) -> ExpectedRead:
     """The backtested forecast from `last_day` (`analytics.expected`), remembered as the trend
     is, under the daily series of its history (`fingerprint`, of the `HISTORY_DAYS` days up
@@ -140,7 +149,7 @@ def expected(
         fingerprint = memo.series_fingerprint(session, first_day=first_day, last_day=last_day)
 
     def computed() -> ExpectedRead:
-        inputs = analytics_expected.expected_inputs(session, last_day=last_day, tz=tz)
+        inputs = analytics_expected.expected_inputs(session, last_day=last_day, tz=tz, reads=reads)
         return memo.remembered(
             ("expected", per_district, inputs.digest()),
             lambda: analytics_expected.expected_forecast(inputs, per_district=per_district),
@@ -152,23 +161,27 @@ def expected(
     return memo.remembered(key, computed)
 
 
-def situation(session: Session, *, day: date) -> tuple[Situation | None, str | None]:
+def situation(
+    session: Session, *, day: date, reads: DelayReads | None = None
+) -> tuple[Situation | None, str | None]:
     """The situation on `day`, or None with the reason (no case counts at all yet)."""
     fingerprint = memo.series_fingerprint(
         session, first_day=day - timedelta(days=CURVE_DAYS - 1), last_day=day
     )
     try:
-        shown = trend(session, last_day=day, fingerprint=fingerprint)
+        shown = trend(session, last_day=day, fingerprint=fingerprint, reads=reads)
     except NotFound as exc:
         return None, exc.message
     return Situation(shown, analytics_service.last_watermark(session), fingerprint), None
 
 
-def expected_after(session: Session, picture: Situation, *, tz: str) -> ExpectedRead:
+def expected_after(
+    session: Session, picture: Situation, *, tz: str, reads: DelayReads | None = None
+) -> ExpectedRead:
     """The city's backtested forecast after the day of `picture` (the curve draws the city
     only, so its districts are not forecast: 0.35 s of processor time saved on the first view
     after each refresh): its history is the curve's days (one fingerprint keys both) when they
-    are as many."""
+    are as many, and its delays are cut from those the trend read (`reads`)."""
     same_days = CURVE_DAYS == analytics_expected.HISTORY_DAYS
     return expected(
         session,
@@ -176,6 +189,7 @@ def expected_after(session: Session, picture: Situation, *, tz: str) -> Expected
         tz=tz,
         fingerprint=picture.fingerprint if same_days else None,
         per_district=False,
+        reads=reads,
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from xietong.analytics import official
 from xietong.analytics import service as analytics_service
+from xietong.analytics.nowcasting import DelayReads
 from xietong.analytics.schemas import ExpectedRead
 from xietong.api.deps import SessionDep
 from xietong.cases import notices as case_notices
@@ -126,7 +127,9 @@ def _figures(
     lang = viewer.lang
     labels = district_labels(session)
     own = labels[principal.district_id].code if principal.district_id is not None else None
-    picture, missing = data.situation(session, day=day)
+    # The trend's nowcast and the forecast read the same reporting delays: once.
+    reads = DelayReads()
+    picture, missing = data.situation(session, day=day, reads=reads)
     surface = picture.surface_by_code() if picture is not None else {}
     context: dict[str, Any] = {
         "charts": True,
@@ -155,7 +158,7 @@ def _figures(
         expected, lower, upper = picture.city_nowcast()
         try:
             ahead: ExpectedRead | None = data.expected_after(
-                session, picture, tz=viewer.settings.timezone
+                session, picture, tz=viewer.settings.timezone, reads=reads
             )
         except NotFound:
             ahead = None
