@@ -14,8 +14,19 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, distinct, exists, func, literal, or_, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    case,
+    distinct,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.orm import Session
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
@@ -455,15 +466,11 @@ def _chain_members(active_since: date | None) -> Any:
         exists().where(link.target_case_id == Case.id),
         exists().where(link.source_case_id == Case.id),
     )
+    roots: CompoundSelect[Any] | Select[Any]
     if active_since is None:
         # The sources that are no one's target, read from the links alone (each link's cases
         # exist): looking each source up in the cases cost as much as the walk itself.
-        inbound = aliased(TransmissionLink)
-        roots = (
-            select(link.source_case_id.label("case_id"))
-            .where(~exists().where(inbound.target_case_id == link.source_case_id))
-            .distinct()
-        )
+        roots = select(link.source_case_id.label("case_id")).except_(select(link.target_case_id))
     else:
         up = (
             select(Case.id.label("case_id"))
