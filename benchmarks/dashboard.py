@@ -771,6 +771,7 @@ PAGES: tuple[Page, ...] = (
     Page("lab delivery", "/lab/batches/{batch_id}", "command", record="batch"),
     Page("resources", "/resources", "command"),
     Page("forecast", "/forecast", "command"),
+    Page("forecast uncached", "/forecast", "command"),
     Page("bulletin", "/bulletin", "command"),
     Page("users", "/users", "command"),
     Page("duplicates", "/duplicates", "district"),

@@ -26,6 +26,7 @@ from xietong.analytics.schemas import (
 )
 from xietong.analytics.service import daily_series, require_counts
 from xietong.core.clock import DEFAULT_TZ
+from xietong.core.kept import Kept
 
 HORIZON_DAYS: Final = 14
 #: Days of history read: the model's week and the recalibration's 14 days of earlier forecasts.
@@ -156,18 +157,36 @@ def expected_forecast(inputs: ExpectedInputs, *, per_district: bool = True) -> E
     )
 
 
+# The forecast page and the mutual-aid demand read the same quantiles of the same history; its
+# ensembles (400 runs from each of 15 days for every district) are most of the first view after
+# a refresh, so the last few are kept under the history's digest and drawn once for both.
+_kept: Final[Kept[FloatArray]] = Kept(size=4)
+
+
 def expected_quantiles(inputs: ExpectedInputs, *, horizon_days: int = HORIZON_DAYS) -> FloatArray:
     """Every district's forecast at the backtests' 23 levels (`HUB_QUANTILE_LEVELS`), shape
     (days ahead, districts, levels), each at most the district's susceptibles: what the pages
-    show and the mutual-aid demand plans on, so that both read the same numbers.
+    show and the mutual-aid demand plans on, so that both read the same numbers (read-only:
+    kept for the next reader of the same history and horizon).
 
     The districts are forecast together (their runs share the random streams, as a backtest
     draws them), so a district's numbers are those of these inputs' districts and horizon: the
     first days of a longer horizon are other draws.
     """
-    return _quantiles(
-        inputs.counts, susceptible=inputs.susceptibles().districts, horizon_days=horizon_days
-    )
+
+    def made() -> FloatArray:
+        every = _quantiles(
+            inputs.counts, susceptible=inputs.susceptibles().districts, horizon_days=horizon_days
+        )
+        every.setflags(write=False)
+        return every
+
+    return _kept.get_or_make((inputs.digest(), horizon_days), made)
+
+
+def forget_quantiles() -> None:
+    """Drop the quantiles kept (as after a change of every history read)."""
+    _kept.clear()
 
 
 def _quantiles(counts: FloatArray, *, susceptible: FloatArray, horizon_days: int) -> FloatArray:

@@ -10,22 +10,21 @@ aggregates or an import of official counts that changes a number changes the key
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from xietong.analytics import expected as analytics_expected
 from xietong.analytics import service as analytics_service
+from xietong.core.kept import Kept
 from xietong.policy.service import policy_in_force
 
 T = TypeVar("T")
 MAX_ENTRIES = 64
 
-_lock = threading.Lock()
-_store: OrderedDict[Hashable, Any] = OrderedDict()
+_store: Kept[Any] = Kept(size=MAX_ENTRIES)
 
 
 def series_fingerprint(session: Session, *, first_day: date, last_day: date) -> str:
@@ -46,20 +45,11 @@ def series_fingerprint(session: Session, *, first_day: date, last_day: date) -> 
 
 def remembered(key: Hashable, compute: Callable[[], T]) -> T:
     """The value remembered under `key`, or `compute()`'s (errors are not remembered)."""
-    with _lock:
-        if key in _store:
-            _store.move_to_end(key)
-            value: T = _store[key]
-            return value
-    value = compute()
-    with _lock:
-        _store[key] = value
-        _store.move_to_end(key)
-        while len(_store) > MAX_ENTRIES:
-            _store.popitem(last=False)
+    value: T = _store.get_or_make(key, compute)
     return value
 
 
 def forget() -> None:
-    with _lock:
-        _store.clear()
+    """Forget every result, and the forecast's quantiles kept for the pages and the demand."""
+    _store.clear()
+    analytics_expected.forget_quantiles()

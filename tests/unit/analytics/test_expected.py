@@ -15,6 +15,8 @@ from xietong.analytics.expected import (
     HORIZON_DAYS,
     ExpectedInputs,
     expected_forecast,
+    expected_quantiles,
+    forget_quantiles,
 )
 from xietong.analytics.schemas import BandsRead
 
@@ -95,3 +97,18 @@ def test_the_city_alone_is_the_same_forecast_of_the_city() -> None:
     assert city.city == whole.city
     assert city.city_susceptible == whole.city_susceptible
     assert city.days == whole.days
+
+
+def test_the_quantiles_of_a_history_are_drawn_once_for_every_reader() -> None:
+    t = np.arange(HISTORY_DAYS)[:, None]
+    counts = np.random.default_rng(5).poisson(6 * np.exp(0.04 * t) * [1, 2]).astype(float)
+    history = inputs(counts, np.array([5000.0, np.nan]))
+    forget_quantiles()
+    first = expected_quantiles(history)
+    # The forecast page and the mutual-aid demand read the same array, which nobody may change.
+    assert expected_quantiles(inputs(counts.copy(), np.array([5000.0, np.nan]))) is first
+    assert not first.flags.writeable
+    forget_quantiles()
+    again = expected_quantiles(history)
+    assert again is not first and np.array_equal(again, first)
+    assert expected_quantiles(history, horizon_days=7) is not again  # another horizon, other draws

@@ -6,8 +6,6 @@ domains (through their service functions), or stated explicitly by the caller.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,6 +17,7 @@ from sqlalchemy.orm import Session
 from xietong.analytics.expected import HORIZON_DAYS
 from xietong.areas import service as areas_service
 from xietong.core.errors import RowError, ValidationFailed
+from xietong.core.kept import Kept
 from xietong.mutual_aid import sources
 from xietong.mutual_aid.outlook.demand import (
     PLANNED_RESOURCES,
@@ -136,9 +135,7 @@ def outlook(
 # projection. The mutual-aid page asks for the same outlook on every view (the forecast's 400 runs
 # from each of 15 days are most of its processor time), so the last few projections are kept under
 # a digest of every input; a changed count, population, horizon or quantile is another key.
-PROJECTIONS_KEPT = 8
-_projections: OrderedDict[str, Projection] = OrderedDict()
-_projections_lock = threading.Lock()
+_projections: Kept[Projection] = Kept(size=8)
 
 
 def _forecast_projection(
@@ -197,22 +194,15 @@ def _stated_projection(
 
 
 def _remembered(key: str, make: Callable[[], Projection]) -> Projection:
-    with _projections_lock:
-        kept = _projections.get(key)
-        if kept is not None:
-            _projections.move_to_end(key)
-            return kept
-    made = make()
-    # Shared between views from now on: nobody may change it in place.
-    shared: list[FloatArray | None] = [made.new_cases, made.growth_rate]
-    for kept_array in shared:
-        if kept_array is not None:
-            kept_array.setflags(write=False)
-    with _projections_lock:
-        _projections[key] = made
-        while len(_projections) > PROJECTIONS_KEPT:
-            _projections.popitem(last=False)
-    return made
+    def shared() -> Projection:
+        made = make()
+        # Shared between views from now on: nobody may change it in place.
+        for array in (made.new_cases, made.growth_rate):
+            if array is not None:
+                array.setflags(write=False)
+        return made
+
+    return _projections.get_or_make(key, shared)
 
 
 def _populations(session: Session, ids: Sequence[int]) -> FloatArray:
