@@ -33,6 +33,15 @@ class Person(Base):
     __table_args__ = (
         Index("ix_people_person_residence_district", "residence_district_id"),
         Index("ix_people_person_current_district", "current_district_id"),
+        # Who stays in each building of a district (the screening plan counts them per building):
+        # read from the index alone, without a visit to every person's row.
+        Index(
+            "ix_people_person_stay",
+            "current_district_id",
+            "current_building_id",
+            postgresql_where=text("merged_into_id IS NULL"),
+            sqlite_where=text("merged_into_id IS NULL"),
+        ),
         Index("ix_people_person_residence_building", "residence_building_id"),
         Index("ix_people_person_name_birth", "name_hash", "birth_date"),
         Index("ix_people_person_phone_birth", "phone_hash", "birth_date"),
