@@ -4,9 +4,6 @@ a case without links has none. The chain of a case is the cases of its root."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from alembic.script import ScriptDirectory
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +12,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from tests.factories.cases import at, link, make_case
+from tests.savepoints import undone
 from xietong.cases.links import service as link_service
 from xietong.cases.links.batch import link_cases
 from xietong.cases.models import Case, TransmissionLink
@@ -25,15 +23,6 @@ from xietong.people.protection import PersonalDataProtector
 from xietong.storage.migrate import alembic_config
 
 CASES = 9
-
-
-@contextmanager
-def _undone(session: Session) -> Iterator[None]:
-    nested = session.begin_nested()
-    try:
-        yield
-    finally:
-        nested.rollback()
 
 
 def walked_roots(session: Session) -> dict[int, int]:
@@ -117,7 +106,7 @@ def _apply(session: Session, ids: list[int], kind: str, what: object) -> None:
 def test_the_stored_roots_are_the_walked_ones_after_any_links_made_and_removed(
     session: Session, cases: list[int], steps: list[tuple[str, object]]
 ) -> None:
-    with _undone(session):
+    with undone(session):
         for kind, what in steps:
             _apply(session, cases, kind, what)
             assert_roots_true(session, cases)

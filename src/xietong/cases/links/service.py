@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    Select,
     case,
     distinct,
     func,
@@ -431,6 +433,22 @@ def list_chains(
     ], total
 
 
+def _spillover_links(principal: Principal, first_day: date, last_day: date) -> Select[Any]:
+    """The spillover links of the days that `principal` may see (those of the pairs its district
+    is part of), columns to be added."""
+    principal.require(Permission.read_persons)
+    link = TransmissionLink
+    query = select().where(link.spillover.is_(True), link.day >= first_day, link.day <= last_day)
+    if principal.district_id is not None:
+        query = query.where(
+            or_(
+                link.from_district_id == principal.district_id,
+                link.to_district_id == principal.district_id,
+            )
+        )
+    return query
+
+
 def spillover_pairs(
     session: Session,
     *,
@@ -441,20 +459,11 @@ def spillover_pairs(
     """Spillover links per pair of districts (from, to) over the days, most first (then by the
     first day each pair spilled over, and the codes); a district sees the pairs it is part of.
     Summed in the database: the overview's week has tens of thousands of links at city scale."""
-    principal.require(Permission.read_persons)
     link = TransmissionLink
-    query = (
-        select(link.from_district_id, link.to_district_id, func.count(), func.min(link.day))
-        .where(link.spillover.is_(True), link.day >= first_day, link.day <= last_day)
-        .group_by(link.from_district_id, link.to_district_id)
+    query = _spillover_links(principal, first_day, last_day).add_columns(
+        link.from_district_id, link.to_district_id, func.count(), func.min(link.day)
     )
-    if principal.district_id is not None:
-        query = query.where(
-            or_(
-                link.from_district_id == principal.district_id,
-                link.to_district_id == principal.district_id,
-            )
-        )
+    query = query.group_by(link.from_district_id, link.to_district_id)
     codes = areas_service.district_code_by_id(session)
     rows = sorted(
         (-int(count), first, codes[a], codes[b]) for a, b, count, first in session.execute(query)
@@ -470,30 +479,11 @@ def spillovers(
     last_day: date,
 ) -> list[SpilloverRead]:
     """Spillover links per day and pair of districts (a district sees the pairs it is part of)."""
-    principal.require(Permission.read_persons)
-    query = (
-        select(
-            TransmissionLink.day,
-            TransmissionLink.from_district_id,
-            TransmissionLink.to_district_id,
-            func.count(TransmissionLink.id),
-        )
-        .where(
-            TransmissionLink.spillover.is_(True),
-            TransmissionLink.day >= first_day,
-            TransmissionLink.day <= last_day,
-        )
-        .group_by(
-            TransmissionLink.day, TransmissionLink.from_district_id, TransmissionLink.to_district_id
-        )
+    link = TransmissionLink
+    query = _spillover_links(principal, first_day, last_day).add_columns(
+        link.day, link.from_district_id, link.to_district_id, func.count(link.id)
     )
-    if principal.district_id is not None:
-        query = query.where(
-            or_(
-                TransmissionLink.from_district_id == principal.district_id,
-                TransmissionLink.to_district_id == principal.district_id,
-            )
-        )
+    query = query.group_by(link.day, link.from_district_id, link.to_district_id)
     codes = areas_service.district_code_by_id(session)
     rows = sorted(
         (day, codes[a], codes[b], int(count)) for day, a, b, count in session.execute(query)
