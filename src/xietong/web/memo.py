@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from xietong.analytics import expected as analytics_expected
 from xietong.analytics import service as analytics_service
 from xietong.core.kept import Kept
+from xietong.mutual_aid.outlook import service as outlook_service
 from xietong.policy.service import policy_in_force
 
 T = TypeVar("T")
@@ -50,6 +51,8 @@ def remembered(key: Hashable, compute: Callable[[], T]) -> T:
 
 
 def forget() -> None:
-    """Forget every result, and the forecast's quantiles kept for the pages and the demand."""
+    """Forget every result, the forecast's quantiles kept for the pages and the demand, and the
+    demand's projections."""
     _store.clear()
     analytics_expected.forget_quantiles()
+    outlook_service.forget_projections()
