@@ -198,22 +198,28 @@ def _keep_expected(
     fingerprint = series_fingerprint(session, first_day=first_day, last_day=last_day)
     populations = district_populations(session)
     inputs = analytics_expected.expected_inputs(session, last_day=last_day, tz=tz, reads=reads)
-    for per_district in (True, False):
-        key = expected_key(
+    every, city = (
+        expected_key(
             last_day=last_day,
             tz=tz,
             fingerprint=fingerprint,
             populations=populations,
             per_district=per_district,
         )
-        if keeper.wants(key):
-            ahead = analytics_expected.expected_forecast(inputs, per_district=per_district)
-            keeper.keep(key, _encoded(ahead))
+        for per_district in (True, False)
+    )
+    if keeper.wants(every) or keeper.wants(city):
+        ahead = analytics_expected.expected_forecast(inputs)
+        if keeper.wants(every):
+            keeper.keep(every, _encoded(ahead))
+        # The city is forecast as a series of its own, the same with or without the districts.
+        if keeper.wants(city):
+            keeper.keep(city, _encoded(ahead.model_copy(update={"districts": []})))
     horizon = analytics_expected.HORIZON_DAYS
     key = quantiles_key(inputs, horizon_days=horizon)
     if keeper.wants(key):
-        every = analytics_expected.expected_quantiles(inputs, horizon_days=horizon)
-        keeper.keep(key, _encoded_array(every))
+        levels = analytics_expected.expected_quantiles(inputs, horizon_days=horizon)
+        keeper.keep(key, _encoded_array(levels))
 
 
 class _Keeper:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from typing import TypeVar
 
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,6 +28,8 @@ from xietong.people.protection import PersonalDataProtector
 from xietong.web import memo
 from xietong.web.i18n import translate
 
+M = TypeVar("M", bound=BaseModel)
+
 DAY = date(2022, 11, 13)
 DISTRICT = "500106"
 # The job runs on the morning after the day: that day is the last complete one.
@@ -38,8 +42,13 @@ def _cases(session: Session, protector: PersonalDataProtector) -> None:
     analytics_service.refresh_aggregates(session, now=at(DAY + timedelta(days=3), 1), tz=TZ)
 
 
-def _not_computed() -> ExpectedRead:
-    raise AssertionError("computed, not read")
+def _kept(session: Session, key: page_results.ResultKey, model: type[M]) -> M:
+    """The result the job kept under `key` (computing it fails the test)."""
+
+    def not_computed() -> M:
+        raise AssertionError(f"{key.kind}: computed, not read")
+
+    return page_results.stored_or_computed(session, key, model, not_computed)
 
 
 def test_the_kept_results_equal_a_fresh_computation_to_the_last_bit(
@@ -55,11 +64,8 @@ def test_the_kept_results_equal_a_fresh_computation_to_the_last_bit(
     fingerprint = page_results.series_fingerprint(
         session, first_day=DAY - timedelta(days=days - 1), last_day=DAY
     )
-    trend = page_results.stored_or_computed(
-        session,
-        page_results.trend_key(last_day=DAY, days=days, fingerprint=fingerprint),
-        TrendRead,
-        _not_computed,
+    trend = _kept(
+        session, page_results.trend_key(last_day=DAY, days=days, fingerprint=fingerprint), TrendRead
     )
     assert trend == situation.trend(session, last_day=DAY, days=days)
 
@@ -72,7 +78,7 @@ def test_the_kept_results_equal_a_fresh_computation_to_the_last_bit(
             populations=page_results.district_populations(session),
             per_district=per_district,
         )
-        kept = page_results.stored_or_computed(session, key, ExpectedRead, _not_computed)
+        kept = _kept(session, key, ExpectedRead)
         fresh = analytics_expected.expected_forecast(inputs, per_district=per_district)
         assert kept == fresh
         assert kept.model_dump_json() == fresh.model_dump_json()
@@ -86,11 +92,10 @@ def test_the_kept_results_equal_a_fresh_computation_to_the_last_bit(
         last_day=DAY,
     )
     options = page_results.scenario_options(28)
-    scenarios = page_results.stored_or_computed(
+    scenarios = _kept(
         session,
         page_results.scenarios_key(last_day=DAY, options=options, fingerprint=calibration),
         ScenariosRead,
-        _not_computed,
     )
     assert scenarios == situation.compare_scenarios(session, last_day=DAY, options=options)
 
