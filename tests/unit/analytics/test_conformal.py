@@ -43,7 +43,9 @@ def test_overconfident_bands_are_widened_to_their_nominal_coverage() -> None:
 
 def test_a_forecast_never_uses_what_came_after_its_date() -> None:
     model, observed = _overconfident(60, 7, seed=8)
-    before = recalibrate(model, observed, origin_days=np.arange(60), levels=LEVELS, min_forecasts=10)
+    before = recalibrate(
+        model, observed, origin_days=np.arange(60), levels=LEVELS, min_forecasts=10
+    )
     target_day = np.arange(60)[:, None, None] + np.arange(1, 8)[None, :, None]
     changed = np.where(target_day > 40, observed + 100.0, observed)  # what came after day 40
 
