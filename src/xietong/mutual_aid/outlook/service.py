@@ -187,7 +187,7 @@ def _forecast_projection(
 
     def made() -> Projection:
         read = project_forecast_read(
-            sources.forecast_quantiles(history, horizon_days=horizon),
+            sources.forecast_quantiles(session, history, horizon_days=horizon),
             horizon_days=days,
             quantile=quantile,
         )

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Form
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from xietong.analytics import page_results
 from xietong.analytics.expected import HISTORY_DAYS
 from xietong.api.deps import SessionDep
-from xietong.areas import service as areas_service
 from xietong.core.clock import local_day
 from xietong.core.principal import Principal, Role
 from xietong.mutual_aid.outlook import service as resources_outlook
@@ -57,7 +57,7 @@ def outlook_read(session: Session, *, first_day: date, tz: str) -> DemandRead:
     series = memo.series_fingerprint(
         session, first_day=last_day - timedelta(days=HISTORY_DAYS - 1), last_day=last_day
     )
-    populations = tuple((d.code, d.population) for d in areas_service.list_districts(session))
+    populations = page_results.district_populations(session)
     view = resources_outlook.outlook(
         session,
         first_day=first_day,
