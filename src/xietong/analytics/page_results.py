@@ -3,20 +3,23 @@ forecast, the transmission model's scenarios and the forecast's quantiles the mu
 plans on), computed by the refresh job once the daily series changed and kept in the database.
 
 A result is kept under a digest of everything it is computed from: the daily series' fingerprint
-(with the policy version in force), the day and the parameters. A page derives the same key from
-the series it reads and finds the result, in any process and after a restart; without it (a
-database never refreshed, another day asked for) the page computes the result itself.
+(with the policy version in force), the day, the parameters and this package's code. A page
+derives the same key from the series it reads and finds the result, in any process and after a
+restart; without it (a database never refreshed, another day asked for) the page computes the
+result itself.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
+from pathlib import Path
 from typing import Final, TypeVar
 
 import numpy as np
@@ -84,7 +87,8 @@ def scenario_options(horizon_days: int) -> ForecastOptions:
 
 @dataclass(frozen=True)
 class ResultKey:
-    """What a result is and what it is computed from (values whose repr is stable)."""
+    """What a result is and what it is computed from (values whose repr is stable), and by
+    which analytics code."""
 
     kind: str
     last_day: date
@@ -92,7 +96,20 @@ class ResultKey:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(repr((self.kind, self.last_day, self.inputs)).encode()).hexdigest()
+        kept = repr((self.kind, self.last_day, self.inputs, _code_digest()))
+        return hashlib.sha256(kept.encode()).hexdigest()
+
+
+@functools.cache
+def _code_digest() -> str:
+    """A digest of this package's source: a result kept by another release (a changed model,
+    the same series) is another key, never read as this release's."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def trend_key(*, last_day: date, days: int, fingerprint: str) -> ResultKey:
