@@ -34,6 +34,9 @@ def test_the_benchmark_runs_at_tiny_size_on_each_backend() -> None:
         assert sorted([*measured["pages"], *measured["no_record"]]) == sorted(
             p.name for p in dashboard.PAGES
         )
+        # The refresh job computed the forecast page's and the overview's results, which the
+        # uncached views read.
+        assert {"trend", "expected", "scenarios_28"} <= set(measured["refresh_job"]["computed"])
         for page in ("overview", "overview uncached", "points and lines", "inbox", "case"):
             assert measured["pages"][page]["requests"] == 3
             assert measured["pages"][page]["median_ms"] > 0

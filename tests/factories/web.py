@@ -1,13 +1,17 @@
-"""Dashboard sessions: a user with a password, logged in through the login form."""
+"""Dashboard sessions: a user with a password, logged in through the login form; and the SQL
+statements a view sends to the database."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from tests.factories.auth import make_user
@@ -53,3 +57,20 @@ def figure(html: str, name: str) -> dict[str, Any]:
     assert match is not None, f"no figure {name}"
     result: dict[str, Any] = json.loads(match.group(1))
     return result
+
+
+@contextmanager
+def statements(session: Session) -> Iterator[list[str]]:
+    """The SQL statements sent to the database meanwhile, by every connection of the engine,
+    each on one line."""
+    sent: list[str] = []
+
+    def note(*args: Any) -> None:
+        sent.append(" ".join(str(args[2]).split()))
+
+    engine = session.get_bind().engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

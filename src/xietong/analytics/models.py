@@ -1,11 +1,12 @@
 """Tables of the situation picture: the daily aggregates per district and local day, the refresh
-watermark that keeps them current incrementally, and official counts imported from bulletins."""
+watermark that keeps them current incrementally, official counts imported from bulletins, and the
+results the pages read, computed by the refresh job."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xietong.storage.base import Base, BigIntPK, UTCDateTime
@@ -115,3 +116,23 @@ class OfficialCountVersion(PublishedFigures, Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("areas_district.id"))
     replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PageResult(Base):
+    """A result the pages read on every view (the trend, the forecast, the scenarios of a day),
+    computed by the refresh job once the daily series changed (`analytics.page_results`).
+
+    `key` is a digest of what it was computed from (the kind, the day, the parameters, the daily
+    series' fingerprint with the policy version): a changed input is another key, so a row is
+    never stale, only superseded. `payload` is JSON text (Python's, which keeps every float
+    exactly, infinities included).
+    """
+
+    __tablename__ = "analytics_page_result"
+    __table_args__ = (Index("ix_analytics_page_result_kind_day", "kind", "last_day"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    last_day: Mapped[date] = mapped_column(Date)
+    payload: Mapped[str] = mapped_column(Text)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)

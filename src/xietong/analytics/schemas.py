@@ -20,6 +20,8 @@ class RefreshReport(BaseModel):
     cells_added: int
     domains: list[str]  # domains whose metrics module took part
     unknown_metrics: list[str]  # names a domain returned that the aggregates have no column for
+    # The pages' results the refresh job computed after it (`analytics.page_results`), by kind.
+    results_computed: list[str] = []
 
 
 class AggregateRead(BaseModel):

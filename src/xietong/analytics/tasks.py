@@ -1,4 +1,5 @@
-"""The refresh job: keeps the daily aggregates current, each run in its own transaction.
+"""The refresh job: keeps the daily aggregates current, each run in its own transaction, and
+computes the results the pages read from them (`analytics.page_results`).
 
 Run it every few minutes while data arrives (`xietong analytics refresh --every 300`) and once a
 night with `full=True`, which also recounts facts of transactions longer than the safety margin.
@@ -12,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from xietong.analytics.page_results import keep_page_results
 from xietong.analytics.schemas import RefreshReport
 from xietong.analytics.service import refresh_aggregates
 from xietong.core.clock import DEFAULT_TZ, Clock
@@ -25,9 +27,15 @@ def run_refresh(
     tz: str = DEFAULT_TZ,
     full: bool = False,
 ) -> RefreshReport:
-    """One refresh in one unit of work: all recounted cells and the watermark, or nothing."""
+    """One refresh in one unit of work: all recounted cells and the watermark, or nothing; then
+    the pages' results of the series as it now stands, in a unit of work of their own."""
     with unit_of_work(factory, clock=clock) as session:
-        return refresh_aggregates(session, now=clock.now(), tz=tz, full=full)
+        report = refresh_aggregates(session, now=clock.now(), tz=tz, full=full)
+    # Apart: the aggregates never wait for (or roll back with) seconds of forecasting, and a
+    # page that finds no result computes it as before.
+    with unit_of_work(factory, clock=clock) as session:
+        computed = keep_page_results(session, now=clock.now(), tz=tz)
+    return report.model_copy(update={"results_computed": computed})
 
 
 def refresh_periodically(

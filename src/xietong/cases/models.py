@@ -170,6 +170,8 @@ class CloseContact(Base):
         UniqueConstraint("case_id", "person_id"),
         Index("ix_cases_close_contact_person", "person_id"),
         Index("ix_cases_close_contact_residence_district", "residence_district_id"),
+        # The quarantine orders a district sees include those of the contacts it traces.
+        Index("ix_cases_close_contact_tracing_district", "tracing_district_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

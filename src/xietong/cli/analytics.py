@@ -15,7 +15,14 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from xietong.analytics import backtests, expected, official, service, situation, tasks
+from xietong.analytics import (
+    backtests,
+    expected,
+    official,
+    page_results,
+    situation,
+    tasks,
+)
 from xietong.analytics.schemas import (
     BacktestRead,
     BandsRead,
@@ -96,6 +103,8 @@ def _print_refresh(report: RefreshReport) -> None:
     )
     if report.unknown_metrics:
         err_console.print(f"[yellow]ignored unknown metrics[/yellow]: {report.unknown_metrics}")
+    if report.results_computed:
+        console.print(f"pages' results computed: {', '.join(report.results_computed)}")
 
 
 def _print_failure(exc: Exception) -> None:
@@ -113,8 +122,9 @@ def refresh(
     tz = context.settings().timezone
     if every is None:
         try:
-            with context.work() as session:
-                report = service.refresh_aggregates(session, now=context.now(), tz=tz, full=full)
+            report = tasks.run_refresh(
+                session_factory(context.engine()), clock=context.clock(), tz=tz, full=full
+            )
         except DomainError as exc:
             context.fail(exc)
         _print_refresh(report)
@@ -157,6 +167,11 @@ def import_official(
                 now=context.now(),
                 load_valid=load_valid,
                 rejects_path=rejects,
+            )
+        # The pages' results of the counts as imported, as the refresh job computes them.
+        with context.work() as session:
+            page_results.keep_page_results(
+                session, now=context.now(), tz=context.settings().timezone
             )
     except DomainError as exc:
         context.fail(exc)

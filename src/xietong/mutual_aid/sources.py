@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from xietong.analytics import expected as analytics_expected
+from xietong.analytics import page_results
 from xietong.analytics.core.arrays import FloatArray
 from xietong.cases.quarantine import service as quarantine_service
 from xietong.core.errors import NotFound
@@ -40,10 +41,11 @@ def forecast_history(
 
 
 def forecast_quantiles(
-    history: analytics_expected.ExpectedInputs, *, horizon_days: int
+    session: Session, history: analytics_expected.ExpectedInputs, *, horizon_days: int
 ) -> FloatArray:
-    """The pages' forecast of `history` at the backtests' levels, within the susceptibles."""
-    return analytics_expected.expected_quantiles(history, horizon_days=horizon_days)
+    """The pages' forecast of `history` at the backtests' levels, within the susceptibles (as
+    the refresh job kept them when it did for this history)."""
+    return page_results.quantiles(session, history, horizon_days=horizon_days)
 
 
 def planned_tubes(

@@ -102,6 +102,7 @@ PLACEMENT: dict[str, Placement] = {
     "analytics_daily_aggregate": COORDINATOR,
     "analytics_official_count": COORDINATOR,
     "analytics_official_count_version": COORDINATOR,
+    "analytics_page_result": COORDINATOR,
     "analytics_refresh_watermark": COORDINATOR,
     "outbox_message": COORDINATOR,
     "interop_export_job": COORDINATOR,

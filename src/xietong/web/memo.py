@@ -9,7 +9,6 @@ aggregates or an import of official counts that changes a number changes the key
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Hashable
 from datetime import date
 from typing import Any, TypeVar
@@ -17,9 +16,9 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from xietong.analytics import expected as analytics_expected
-from xietong.analytics import service as analytics_service
+from xietong.analytics import page_results
 from xietong.core.kept import Kept
-from xietong.policy.service import policy_in_force
+from xietong.mutual_aid.outlook import service as outlook_service
 
 T = TypeVar("T")
 MAX_ENTRIES = 64
@@ -28,19 +27,9 @@ _store: Kept[Any] = Kept(size=MAX_ENTRIES)
 
 
 def series_fingerprint(session: Session, *, first_day: date, last_day: date) -> str:
-    """A digest of the daily series over the days and of the policy in force on the last one."""
-    series = analytics_service.daily_series(session, first_day=first_day, last_day=last_day)
-    digest = hashlib.sha256()
-    digest.update(series.source.encode())
-    digest.update(",".join(series.codes).encode())
-    for name in sorted(series.values):
-        digest.update(name.encode())
-        digest.update(series.values[name].tobytes())
-        missing = series.missing.get(name)
-        if missing is not None:
-            digest.update(missing.tobytes())
-    digest.update(policy_in_force(session, day=last_day).version.encode())
-    return digest.hexdigest()
+    """A digest of the daily series over the days and of the policy in force on the last one
+    (`analytics.page_results`, whose kept results are found under it too)."""
+    return page_results.series_fingerprint(session, first_day=first_day, last_day=last_day)
 
 
 def remembered(key: Hashable, compute: Callable[[], T]) -> T:
@@ -50,6 +39,8 @@ def remembered(key: Hashable, compute: Callable[[], T]) -> T:
 
 
 def forget() -> None:
-    """Forget every result, and the forecast's quantiles kept for the pages and the demand."""
+    """Forget every result, the forecast's quantiles kept for the pages and the demand, and the
+    demand's projections."""
     _store.clear()
     analytics_expected.forget_quantiles()
+    outlook_service.forget_projections()

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from xietong.core.clock import DEFAULT_TZ, local_day
 from xietong.zones.models import RiskArea, RiskAreaEvent
 from xietong.zones.service import locked_on
-from xietong.zones.vocabulary import LOCKED_STATUSES, OPEN_STATUSES
+from xietong.zones.vocabulary import AWAITING_STATUSES, LOCKED_STATUSES, OPEN_STATUSES
 
 METRICS = ("active_high_risk_areas",)
 _NEVER = date.max.toordinal()
@@ -123,14 +124,31 @@ def steps_between(
     }
 
 
-def locked_by_district(session: Session, *, day: date) -> dict[int, int]:
-    """How many areas were locked on `day`, by district (the wall map's layer of risk areas)."""
+@dataclass(frozen=True)
+class DistrictAreas:
+    """A district's risk areas on the wall: locked on the day shown, awaiting a decision now."""
+
+    locked: int
+    awaiting: int
+
+
+def wall_areas(session: Session, *, day: date | None) -> dict[int, DistrictAreas]:
+    """How many areas were locked on `day` (none counted without a day) and how many await a
+    decision now (an approval or a lifting), by district: the overview's map layer and its
+    strip's tile in one read. No index reads the status (see the model), so each such read
+    passes over the areas: a view makes one."""
+    locked = locked_on(day) if day is not None else false()
+    awaiting = RiskArea.status.in_(AWAITING_STATUSES)
     rows = session.execute(
-        select(RiskArea.district_id, func.count())
-        .where(locked_on(day))
+        select(
+            RiskArea.district_id,
+            func.sum(case((locked, 1), else_=0)),
+            func.sum(case((awaiting, 1), else_=0)),
+        )
+        .where(or_(locked, awaiting))
         .group_by(RiskArea.district_id)
     )
-    return {district_id: n for district_id, n in rows}
+    return {district_id: DistrictAreas(int(n), int(m)) for district_id, n, m in rows}
 
 
 def open_by_district(session: Session) -> dict[tuple[int, str, str], int]:

@@ -282,8 +282,10 @@ def list_areas(
     building_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
+    known_total: int | None = None,
 ) -> tuple[list[RiskArea], int]:
-    """A page of areas, newest first."""
+    """A page of areas, newest first, and their total (`known_total` when the caller counted
+    them already: the areas are not counted again)."""
     query = select(RiskArea)
     if district_id is not None:
         query = query.where(RiskArea.district_id == district_id)
@@ -291,7 +293,9 @@ def list_areas(
         query = query.where(RiskArea.status.in_(list(statuses)))
     if building_id is not None:
         query = query.where(RiskArea.building_id == building_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = known_total
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     areas = session.scalars(
         query.order_by(RiskArea.proposed_at.desc(), RiskArea.id.desc()).limit(limit).offset(offset)
     )

@@ -1,5 +1,6 @@
 """The board's pairs of districts counted in the database are what the SLA rules read of each
-referral: how many are overdue and escalated, and the earliest deadline the overdue missed."""
+referral: how many are overdue and escalated, and the earliest deadline the overdue missed; and
+how many are due within the hour, as the due-soon list has them."""
 
 from __future__ import annotations
 
@@ -96,11 +97,22 @@ def test_the_pairs_counted_in_the_database_are_the_sla_rules_reading(
     city = Principal(user_id=0, username="chief", role=Role.command, district_id=None)
     third = Principal(0, "coordinator", Role.district_coordinator, district_id(session, THIRD))
     for principal in (city, third):
+        pairs = query_service.waiting_by_pair(session, principal=principal, now=now)
         counted = [
             (p.from_code, p.to_code, p.overdue, p.escalated, p.oldest_deadline)
-            for p in query_service.overdue_by_pair(session, principal=principal, now=now)
+            for p in pairs
+            if p.overdue or p.escalated
         ]
         assert counted == read_one_by_one(session, principal, now)
+        # Due within the hour: the due-soon list's referrals, by pair.
+        soon, _ = query_service.list_referrals(
+            session, principal=principal, now=now, box="due_soon", limit=1_000, audited=False
+        )
+        by_pair = Counter((item.from_district_code, item.to_district_code) for item in soon)
+        assert {(p.from_code, p.to_code): p.due_soon for p in pairs if p.due_soon} == by_pair
     # The instants chosen see overdue, escalated and on-time referrals alike.
     if hours == 4.5:
         assert any(row[2] for row in counted) and any(row[3] for row in counted)
+    if hours == 0.5:
+        pairs = query_service.waiting_by_pair(session, principal=city, now=now)
+        assert any(p.due_soon for p in pairs)

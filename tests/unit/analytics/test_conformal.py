@@ -43,11 +43,13 @@ def test_overconfident_bands_are_widened_to_their_nominal_coverage() -> None:
 
 def test_a_forecast_never_uses_what_came_after_its_date() -> None:
     model, observed = _overconfident(60, 7, seed=8)
-    before = recalibrate(model, observed, origin_days=np.arange(60), levels=LEVELS, min_scores=10)
+    before = recalibrate(
+        model, observed, origin_days=np.arange(60), levels=LEVELS, min_forecasts=10
+    )
     target_day = np.arange(60)[:, None, None] + np.arange(1, 8)[None, :, None]
     changed = np.where(target_day > 40, observed + 100.0, observed)  # what came after day 40
 
-    after = recalibrate(model, changed, origin_days=np.arange(60), levels=LEVELS, min_scores=10)
+    after = recalibrate(model, changed, origin_days=np.arange(60), levels=LEVELS, min_forecasts=10)
 
     np.testing.assert_array_equal(after[:41], before[:41])
     assert not np.array_equal(after[50:], before[50:])
@@ -66,7 +68,7 @@ def test_the_last_origin_alone_is_recalibrated_as_among_all() -> None:
 def test_without_enough_past_errors_the_model_is_kept() -> None:
     model, observed = _overconfident(5, 3, seed=1)
 
-    tuned = recalibrate(model, observed, origin_days=np.arange(5), levels=LEVELS, min_scores=100)
+    tuned = recalibrate(model, observed, origin_days=np.arange(5), levels=LEVELS, min_forecasts=100)
 
     np.testing.assert_array_equal(tuned, model)
 
@@ -105,12 +107,38 @@ def test_the_band_is_widened_by_the_conformal_order_statistic_of_its_misses() ->
         origin_days=np.arange(31),
         levels=levels,
         lookback_days=40,
-        min_scores=30,
+        min_forecasts=30,
         level_power=0.0,
     )
 
     # the ⌈31 · 0.9⌉ = 28th and ⌈31 · 0.5⌉ = 16th smallest of the 30 misses
     np.testing.assert_array_equal(tuned[-1, 0, 0], [-28.0, -16.0, 0.0, 16.0, 28.0])
+
+
+def test_districts_of_one_forecast_date_count_as_one_forecast() -> None:
+    # 16 districts, horizons 1 and 2; the model's band is [0, 0]: at horizon 2 nothing was
+    # missed, at horizon 1 every district was missed by 10
+    levels = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
+    model = np.zeros((11, 2, 16, 5))
+    observed = np.zeros((11, 2, 16))
+    observed[:, 0] = 10.0
+
+    def band_at_two_days(min_forecasts: int) -> np.ndarray:
+        tuned = recalibrate(
+            model,
+            observed,
+            origin_days=np.arange(11),
+            levels=levels,
+            lookback_days=2,
+            min_forecasts=min_forecasts,
+            level_power=0.0,
+        )
+        return tuned[-1, 1, 0]
+
+    # one forecast 2 days ahead (from day 8) is known on day 10: its 16 districts are one
+    # forecast, not 16, so asking for 3 adds the two 1 day ahead (from days 8 and 9)
+    np.testing.assert_array_equal(band_at_two_days(1), np.zeros(5))
+    assert band_at_two_days(3)[-1] > 0.0
 
 
 def test_levels_not_symmetric_about_the_median_are_refused() -> None:

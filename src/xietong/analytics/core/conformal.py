@@ -20,7 +20,7 @@ def recalibrate(
     origin_days: npt.ArrayLike,
     levels: npt.ArrayLike,
     lookback_days: int = 14,
-    min_scores: int = 30,
+    min_forecasts: int = 30,
     level_power: float = 0.25,
     last_only: bool = False,
 ) -> FloatArray:
@@ -36,8 +36,12 @@ def recalibrate(
     ``[l − a s, u + a s]`` with ``a`` the conformal quantile (the ⌈(n + 1)(1 − 2τ)⌉-th smallest)
     of the ``n`` scores and ``s = (m + 1)^p`` its own [2]_; narrowed, it closes at the median.
     Scores come from the same horizon and every district first; horizons nearest to ``h`` are
-    added until there are ``min_scores``. With fewer the model's own quantiles are kept. The
-    median is left where the model put it.
+    added until they come from ``min_forecasts`` past forecasts (origin and horizon), however
+    many districts each forecast holds: the districts' misses of one forecast date share its
+    moment of the epidemic (a turn misses them all at once), so sixteen districts from one
+    date are not sixteen dates' worth of evidence, and a band set from the one or two dates
+    14 days back held the 14-day forecasts of the districts to those dates alone. With
+    fewer the model's own quantiles are kept. The median is left where the model put it.
 
     The scores are in persons rather than on the log scale: the natural-scale WIS is ruled by
     the days of many cases, where a log-scale band set from the errors of days of few cases
@@ -54,7 +58,7 @@ def recalibrate(
         Day number of each origin, increasing.
     levels : array_like, shape (Q,)
         Symmetric quantile levels with the median in the middle.
-    lookback_days, min_scores : int
+    lookback_days, min_forecasts : int
     level_power : float
         0 scores misses in persons, 1 relative to the median; between, a compromise.
     last_only : bool
@@ -86,7 +90,7 @@ def recalibrate(
     if not np.allclose(tau + tau[::-1], 1.0):
         raise ValueError("levels: expected levels symmetric about the median")
     check_at_least("lookback_days", lookback_days, 1)
-    check_at_least("min_scores", min_scores, 1)
+    check_at_least("min_forecasts", min_forecasts, 1)
     if not 0.0 <= level_power <= 1.0:
         raise ValueError(f"level_power: expected a number in [0, 1], got {level_power}")
     pairs = tau.size // 2  # interval k runs from quantile k to quantile Q - 1 - k
@@ -102,9 +106,8 @@ def recalibrate(
         day = days[o]
         known = (target <= day) & (days[:, None] >= day - lookback_days)  # (O, H)
         for h in range(horizons):
-            scores = _nearest_scores(misses, known, h, min_scores)
-            n = scores.shape[0]
-            if n < min_scores:
+            scores, forecasts = _nearest_scores(misses, known, h, min_forecasts)
+            if forecasts < min_forecasts:
                 continue
             widen = _conformal_quantiles(scores, coverage)
             shift = widen[None, :] * scale[o, h][:, None]  # (D, pairs)
@@ -138,16 +141,19 @@ def _conformal_quantiles(scores: FloatArray, coverage: FloatArray) -> FloatArray
 
 def _nearest_scores(
     misses: FloatArray, known: npt.NDArray[np.bool_], h: int, wanted: int
-) -> FloatArray:
-    """Scores (n, intervals) of the known forecasts at horizon ``h`` and the nearest ones."""
+) -> tuple[FloatArray, int]:
+    """Scores (n, intervals) of the known forecasts at horizon ``h`` and the nearest horizons,
+    added until they come from ``wanted`` forecasts (origin and horizon with at least one
+    district's score), and how many forecasts they come from."""
     order = sorted(range(known.shape[1]), key=lambda k: (abs(k - h), -k))
     parts: list[FloatArray] = []
     count = 0
     for k in order:
-        values = misses[known[:, k], k].reshape(-1, misses.shape[-1])
-        values = values[np.all(np.isfinite(values), axis=1)]
-        parts.append(values)
-        count += values.shape[0]
+        values = misses[known[:, k], k]  # (origins, D, intervals)
+        finite = np.all(np.isfinite(values), axis=-1)
+        parts.append(values[finite])
+        count += int(np.any(finite, axis=-1).sum())
         if count >= wanted:
             break
-    return np.concatenate(parts) if parts else np.empty((0, misses.shape[-1]))
+    scores = np.concatenate(parts) if parts else np.empty((0, misses.shape[-1]))
+    return scores, count

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, any_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from xietong.areas import service as areas_service
@@ -310,15 +310,7 @@ def list_orders(
     principal.require(Permission.read_persons)
     query = select(QuarantineOrder)
     if principal.district_id is not None:
-        traced = select(CloseContact.id).where(
-            CloseContact.tracing_district_id == principal.district_id
-        )
-        query = query.where(
-            or_(
-                QuarantineOrder.district_id == principal.district_id,
-                QuarantineOrder.contact_id.in_(traced),
-            )
-        )
+        query = query.where(_held_or_traced(principal.district_id, dialect=dialect_of(session)))
     if district_code is not None:
         query = query.where(
             QuarantineOrder.district_id
@@ -345,6 +337,20 @@ def list_orders(
     )
     _audit_read(session, principal, orders)
     return orders, total
+
+
+def _held_or_traced(district_id: int, *, dialect: str) -> ColumnElement[bool]:
+    """The orders the district holds, or of the contacts it traces.
+
+    On PostgreSQL the contacts it traces are one array (read through their index), so that both
+    sides of the OR are index reads whose bitmaps are ORed: with `IN (subquery)` the OR was a
+    filter on every order of the city, for the list and again for its count (about 100 ms each
+    at 197,000 orders)."""
+    traced = select(CloseContact.id).where(CloseContact.tracing_district_id == district_id)
+    held = QuarantineOrder.district_id == district_id
+    if dialect == "postgresql":
+        return or_(held, QuarantineOrder.contact_id == any_(func.array(traced.scalar_subquery())))
+    return or_(held, QuarantineOrder.contact_id.in_(traced))
 
 
 def _audit_read(session: Session, principal: Principal, orders: list[QuarantineOrder]) -> None:

@@ -6,7 +6,7 @@ domains (through their service functions), or stated explicitly by the caller.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -64,9 +64,21 @@ class Outlook:
 
 
 def outlook(
-    session: Session, *, first_day: date, days: int, inputs: DemandInputs, tz: str
+    session: Session,
+    *,
+    first_day: date,
+    days: int,
+    inputs: DemandInputs,
+    tz: str,
+    history_key: Hashable | None = None,
 ) -> Outlook:
-    """Capacity against demand for `days` days from `first_day`, from stored data and `inputs`."""
+    """Capacity against demand for `days` days from `first_day`, from stored data and `inputs`.
+
+    `history_key` names the forecast's history as the caller knows it (the dashboard: the
+    digest of the daily series the forecast page keys its forecast on): while it is the same,
+    the projection kept under it is used without reading the history (the reporting delays of
+    its 28 days) again.
+    """
     matrix = areas_service.distance_matrix(session)
     codes = tuple(matrix.codes)
     ids_by_code = areas_service.district_id_by_code(session)
@@ -97,7 +109,13 @@ def outlook(
         )
     else:
         projection = _forecast_projection(
-            session, codes=codes, first_day=first_day, days=days, quantile=quantile, tz=tz
+            session,
+            codes=codes,
+            first_day=first_day,
+            days=days,
+            quantile=quantile,
+            tz=tz,
+            history_key=history_key,
         )
     tubes = _series(inputs.planned_tubes, "planned_tubes", codes, days)
     tubes_source = "given"
@@ -146,19 +164,30 @@ def _forecast_projection(
     days: int,
     quantile: float,
     tz: str,
+    history_key: Hashable | None = None,
 ) -> Projection:
     """New cases at `quantile` of the forecast the forecast page shows from the day before
     `first_day`: the same history (`sources.forecast_history`), model, runs, seed and cap, so
-    that a district's demand is the page's number for that district and day."""
+    that a district's demand is the page's number for that district and day. Kept under the
+    history itself, and under `history_key` when given (its history is then not read while
+    the key is the same)."""
+    horizon = max(days, FORECAST_DAYS)
+    if history_key is not None:
+        named = repr(("history named", history_key, first_day, tz, horizon, days, quantile))
+        return _remembered(
+            named + repr(tuple(codes)),
+            lambda: _forecast_projection(
+                session, codes=codes, first_day=first_day, days=days, quantile=quantile, tz=tz
+            ),
+        )
     history = sources.forecast_history(session, last_day=first_day - timedelta(days=1), tz=tz)
     if history is None:
         return Projection(new_cases=np.zeros((len(codes), days)), source="none", growth_rate=None)
-    horizon = max(days, FORECAST_DAYS)
     key = repr(("forecast", history.digest(), horizon, days, quantile, tuple(codes)))
 
     def made() -> Projection:
         read = project_forecast_read(
-            sources.forecast_quantiles(history, horizon_days=horizon),
+            sources.forecast_quantiles(session, history, horizon_days=horizon),
             horizon_days=days,
             quantile=quantile,
         )
@@ -174,6 +203,11 @@ def _forecast_projection(
         )
 
     return _remembered(key, made)
+
+
+def forget_projections() -> None:
+    """Drop the projections kept (as after a change of every history read)."""
+    _projections.clear()
 
 
 def _stated_projection(

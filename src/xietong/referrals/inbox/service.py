@@ -179,39 +179,29 @@ def newest_change(session: Session, *, principal: Principal) -> datetime | None:
     return session.scalar(query)
 
 
-def overdue_by_district(session: Session, *, principal: Principal, now: datetime) -> dict[str, int]:
-    """How many referrals the principal may see are overdue now, by receiving district code
-    (the wall map's layer: the same clause as the overdue list)."""
-    require_actor(principal)
-    query = select(Referral.to_district_id, func.count()).where(overdue_clause(now))
-    clause = visibility_clause(principal)
-    if clause is not None:
-        query = query.where(clause)
-    codes = areas_service.district_code_by_id(session)
-    rows = session.execute(query.group_by(Referral.to_district_id))
-    return {codes[district]: n for district, n in rows}
-
-
 @dataclass(frozen=True)
-class OverduePair:
-    """The referrals from one district to another overdue now and escalated (and still open),
-    with the earliest deadline the overdue ones missed."""
+class WaitingPair:
+    """The referrals from one district to another overdue now, escalated (and still open) and
+    due within the hour, with the earliest deadline the overdue ones missed."""
 
     from_code: str
     to_code: str
     overdue: int
     escalated: int
     oldest_deadline: datetime | None
+    due_soon: int
 
 
-def overdue_by_pair(session: Session, *, principal: Principal, now: datetime) -> list[OverduePair]:
-    """How many referrals the principal may see are overdue now and escalated, by pair of
-    districts, most overdue first (the same clauses as the overdue and escalated lists)."""
+def waiting_by_pair(session: Session, *, principal: Principal, now: datetime) -> list[WaitingPair]:
+    """How many referrals the principal may see are overdue now, escalated and due within the
+    hour, by pair of districts, most overdue first: the same clauses as the overdue, escalated
+    and due-soon lists, counted in one read for a view's tiles, board and map."""
     require_actor(principal)
     overdue = overdue_clause(now)
     escalated = and_(
         Referral.escalated_at.is_not(None), Referral.status.in_([s.value for s in OPEN])
     )
+    due_soon = due_soon_clause(now)
     # The deadline an overdue referral missed first (`sla.missed_deadline`): acknowledging, for
     # one still pushed past it; locating and controlling otherwise.
     missed = case(
@@ -228,8 +218,9 @@ def overdue_by_pair(session: Session, *, principal: Principal, now: datetime) ->
             func.sum(case((overdue, 1), else_=0)),
             func.sum(case((escalated, 1), else_=0)),
             func.min(case((overdue, missed), else_=None)),
+            func.sum(case((due_soon, 1), else_=0)),
         )
-        .where(or_(overdue, escalated))
+        .where(or_(overdue, escalated, due_soon))
         .group_by(Referral.from_district_id, Referral.to_district_id)
     )
     clause = visibility_clause(principal)
@@ -237,8 +228,8 @@ def overdue_by_pair(session: Session, *, principal: Principal, now: datetime) ->
         query = query.where(clause)
     codes = areas_service.district_code_by_id(session)
     pairs = [
-        OverduePair(codes[sender], codes[receiver], late, raised, oldest)
-        for sender, receiver, late, raised, oldest in session.execute(query)
+        WaitingPair(codes[sender], codes[receiver], late, raised, oldest, soon)
+        for sender, receiver, late, raised, oldest, soon in session.execute(query)
     ]
     return sorted(pairs, key=lambda p: (-p.overdue, -p.escalated, p.from_code, p.to_code))
 
@@ -284,12 +275,14 @@ def list_referrals(
     limit: int = 50,
     offset: int = 0,
     audited: bool = True,
+    known_total: int | None = None,
 ) -> tuple[list[ReferralSummary], int]:
     """A page of referrals, most urgent first (open before closed, earliest deadline first), or
     in the order `sort` names; `assignee` keeps those given to that field worker.
 
     The list is audited; a caller that reads several lists for one page passes `audited=False`
-    and writes the audit of them all at once with `audit_listed`.
+    and writes the audit of them all at once with `audit_listed`. A caller that counted the
+    list already (`waiting_by_pair`) passes its `known_total`, and the list is not counted again.
 
     `inbox`: to the caller's district (command centre: escalated or declined, waiting for it);
     `outbox`: sent by the caller's district; `overdue`: past a deadline now; `escalated`:
@@ -335,7 +328,9 @@ def list_referrals(
         query = query.where(Referral.updated_at > updated_since)
     if assignee is not None:
         query = query.where(Referral.assignee == assignee)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = known_total
+    if total is None:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     referrals = list(
         session.scalars(query.order_by(*_order(sort, now)).limit(limit).offset(offset))
     )

@@ -9,14 +9,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from sqlalchemy.orm import Session
-
 from xietong.areas.reference import chongqing
 from xietong.mutual_aid.schemas import OutlookCell, TransferRead
 from xietong.web import wallmap
 from xietong.web.i18n import Language, translate
 from xietong.web.rendering import DistrictLabel
-from xietong.zones import metrics as zone_metrics
 from xietong.zones.vocabulary import LOCKED_STATUSES
 
 # The levels a risk area may have, most severe first (the service designates high-risk areas).
@@ -37,15 +34,15 @@ def names_of(
 
 
 def zones_map(
-    session: Session,
+    counts: Mapping[tuple[int, str, str], int],
     *,
     labels: Mapping[int, DistrictLabel],
     lang: Language,
     highlight: str | None,
 ) -> tuple[wallmap.WallMap, int]:
-    """The risk-area page's map: areas locked now by level, areas awaiting approval, and
-    liftings awaiting a decision, per district; and how many areas are locked in all."""
-    counts = zone_metrics.open_by_district(session)
+    """The risk-area page's map of the open areas' `counts` (`zones.metrics.open_by_district`):
+    areas locked now by level, areas awaiting approval, and liftings awaiting a decision, per
+    district; and how many areas are locked in all."""
     codes = {district_id: label.code for district_id, label in labels.items()}
 
     def layer(key: str, statuses: Sequence[str], level: str | None = None) -> wallmap.Layer:

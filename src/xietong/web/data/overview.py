@@ -17,11 +17,11 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from xietong.analytics import expected as analytics_expected
+from xietong.analytics import page_results
 from xietong.analytics import service as analytics_service
 from xietong.analytics import situation as analytics_situation
 from xietong.analytics.nowcasting import DelayReads
 from xietong.analytics.schemas import ExpectedRead, TrendRead, UnitTrend
-from xietong.areas import service as areas_service
 from xietong.cases.clusters import service as cluster_service
 from xietong.cases.links import service as link_service
 from xietong.cases.schemas import ChainSummary, ClusterRead
@@ -121,9 +121,15 @@ def trend(
     if fingerprint is None:
         fingerprint = memo.series_fingerprint(session, first_day=first_day, last_day=last_day)
     key = ("trend", last_day, days, fingerprint)
+    # Kept by the refresh job for the last complete day: found in the database, else computed.
     return memo.remembered(
         key,
-        lambda: analytics_situation.trend(session, last_day=last_day, days=days, reads=reads),
+        lambda: page_results.stored_or_computed(
+            session,
+            page_results.trend_key(last_day=last_day, days=days, fingerprint=fingerprint),
+            TrendRead,
+            lambda: analytics_situation.trend(session, last_day=last_day, days=days, reads=reads),
+        ),
     )
 
 
@@ -155,9 +161,19 @@ def expected(
         )
 
     # The susceptibles cap the forecast: a census population loaded since is another key.
-    populations = tuple((d.code, d.population) for d in areas_service.list_districts(session))
+    populations = page_results.district_populations(session)
     key = ("expected of series", per_district, last_day, tz, fingerprint, populations)
-    return memo.remembered(key, computed)
+    # Kept by the refresh job for the last complete day: found in the database, else computed.
+    kept = page_results.expected_key(
+        last_day=last_day,
+        tz=tz,
+        fingerprint=fingerprint,
+        populations=populations,
+        per_district=per_district,
+    )
+    return memo.remembered(
+        key, lambda: page_results.stored_or_computed(session, kept, ExpectedRead, computed)
+    )
 
 
 def situation(

@@ -1,7 +1,8 @@
 """What is expected and what the measures change, side by side: the backtested forecast of the
 next 14 days (`analytics.expected`, city-wide and per district) and the transmission model's
 scenarios (`analytics.situation.compare_scenarios`, calibrated on the last complete day), each
-remembered while its inputs are the same.
+remembered while its inputs are the same, and for the last complete day kept by the refresh job
+(`analytics.page_results`), so that no view draws them.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from xietong.analytics import page_results
 from xietong.analytics import situation as analytics_situation
 from xietong.analytics.expected import HISTORY_DAYS
-from xietong.analytics.schemas import ExpectedRead, ForecastOptions, ScenariosRead
+from xietong.analytics.schemas import ExpectedRead, ScenariosRead
 from xietong.core.clock import local_day
 from xietong.core.errors import NotFound
 from xietong.core.principal import Principal
@@ -28,11 +30,9 @@ from xietong.web.rendering import district_labels, render
 
 router = APIRouter(include_in_schema=False)
 
-HORIZONS = (14, 28)
-RUNS = 200
-SEED = 0
-CALIBRATION_DAYS = 10
-OBSERVED_DAYS = 28
+HORIZONS = page_results.SCENARIO_HORIZONS
+CALIBRATION_DAYS = page_results.CALIBRATION_DAYS
+OBSERVED_DAYS = page_results.TREND_DAYS
 # The days ahead whose quantiles the district table lists.
 TABLE_DAYS = (7, 14)
 
@@ -40,12 +40,19 @@ TABLE_DAYS = (7, 14)
 def _remembered_scenarios(session: Session, *, last_day: date, horizon: int) -> ScenariosRead:
     first = last_day - timedelta(days=CALIBRATION_DAYS - 1)
     fingerprint = memo.series_fingerprint(session, first_day=first, last_day=last_day)
-    options = ForecastOptions(
-        horizon_days=horizon, runs=RUNS, seed=SEED, calibration_days=CALIBRATION_DAYS
-    )
+    options = page_results.scenario_options(horizon)
+    # Kept by the refresh job for the last complete day: found in the database, else computed.
+    kept = page_results.scenarios_key(last_day=last_day, options=options, fingerprint=fingerprint)
     return memo.remembered(
         ("scenarios", fingerprint, (last_day, options)),
-        lambda: analytics_situation.compare_scenarios(session, last_day=last_day, options=options),
+        lambda: page_results.stored_or_computed(
+            session,
+            kept,
+            ScenariosRead,
+            lambda: analytics_situation.compare_scenarios(
+                session, last_day=last_day, options=options
+            ),
+        ),
     )
 
 

@@ -131,6 +131,8 @@ def _figures(
     reads = DelayReads()
     picture, missing = data.situation(session, day=day, reads=reads)
     surface = picture.surface_by_code() if picture is not None else {}
+    # The strip and the map count the same areas and referrals: once for both.
+    waiting = wall.wall_reads(session, principal=principal, day=day, now=viewer.now)
     context: dict[str, Any] = {
         "charts": True,
         "day": day,
@@ -138,17 +140,16 @@ def _figures(
         "own_code": own,
         "situation": picture,
         "missing": missing,
-        "strip": strip_of(session, viewer, principal),
+        "strip": strip_of(session, viewer, principal, waiting),
         "live": principal.role in wall.STRIP_ROLES,
         "wall_map": wall.district_map(
-            session,
             principal=principal,
             labels=labels,
             lang=lang,
             surface=surface,
             day=day,
-            now=viewer.now,
             highlight=own,
+            reads=waiting,
         ),
         "curve_json": None,
         "expected_days": 0,
@@ -200,9 +201,14 @@ def expected_band(expected: ExpectedRead | None, lang: Language) -> charts.Expec
     )
 
 
-def strip_of(session: Session, viewer: Viewer, principal: Principal) -> wall.WorkStrip | None:
+def strip_of(
+    session: Session, viewer: Viewer, principal: Principal, reads: wall.WallReads | None = None
+) -> wall.WorkStrip | None:
+    """The strip from the view's `reads`, or from its own (no map: no day's areas)."""
+    if reads is None:
+        reads = wall.wall_reads(session, principal=principal, day=None, now=viewer.now)
     return wall.work_strip(
-        session, principal=principal, now=viewer.now, tz=viewer.settings.timezone
+        session, principal=principal, now=viewer.now, tz=viewer.settings.timezone, reads=reads
     )
 
 

@@ -271,10 +271,11 @@ def board_context(
     listing: ListRequest, principal: Principal, *, district: str | None
 ) -> tuple[Paging[ReferralSummary], dict[str, Any]]:
     """The page of overdue referrals the board lists (of `district` if one is chosen), and its
-    tiles, table of pairs and map: the pairs are counted in the database, so only the page
-    shown is read row by row."""
+    tiles, table of pairs and map: the pairs are counted in the database in one read, which
+    gives every tile and the list's total, so only the page shown is read row by row."""
     viewer, session = listing.viewer, listing.session
-    pairs = query_service.overdue_by_pair(session, principal=principal, now=viewer.now)
+    waiting = query_service.waiting_by_pair(session, principal=principal, now=viewer.now)
+    pairs = [pair for pair in waiting if pair.overdue or pair.escalated]
     shown: list[ReferralSummary] = []
     shown_total = 0
     # An unknown district has no overdue referral (the filter's choice came from a stale link).
@@ -288,11 +289,24 @@ def board_context(
             limit=listing.limit,
             offset=listing.offset,
             audited=False,
+            # The list's clauses are the pairs': its referrals to or from the district chosen.
+            known_total=sum(
+                pair.overdue for pair in pairs if district in (None, pair.from_code, pair.to_code)
+            ),
         )
     # Each tile is the total of the list it links to: the same clauses, the same now.
-    due_soon, due_soon_total = query_service.list_referrals(
-        session, principal=principal, now=viewer.now, box="due_soon", limit=1, audited=False
-    )
+    due_soon_total = sum(pair.due_soon for pair in waiting)
+    due_soon: list[ReferralSummary] = []
+    if due_soon_total:
+        due_soon, _ = query_service.list_referrals(
+            session,
+            principal=principal,
+            now=viewer.now,
+            box="due_soon",
+            limit=1,
+            audited=False,
+            known_total=due_soon_total,
+        )
     # What the board read, audited in one write rather than one per list.
     query_service.audit_listed(
         session, principal=principal, referral_ids=[item.id for item in [*shown, *due_soon]]

@@ -15,12 +15,15 @@ from fastapi import APIRouter, Form
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from xietong.analytics import page_results
+from xietong.analytics.expected import HISTORY_DAYS
 from xietong.api.deps import SessionDep
 from xietong.core.clock import local_day
 from xietong.core.principal import Principal, Role
 from xietong.mutual_aid.outlook import service as resources_outlook
 from xietong.mutual_aid.plans import service as flows
 from xietong.mutual_aid.schemas import DemandInputs, DemandRead, PlanRequest
+from xietong.web import memo
 from xietong.web.data import maps
 from xietong.web.pages.common import act
 from xietong.web.pages.listing import ListPage
@@ -47,8 +50,21 @@ def _day(value: str | None, default: date) -> date:
 
 
 def outlook_read(session: Session, *, first_day: date, tz: str) -> DemandRead:
+    """The outlook from `first_day`, its demand forecast from the history up to the day before:
+    kept, as the forecast page keeps its forecast, under the daily series of that history and
+    the census populations, so that a view of an unchanged series reads no reporting delays."""
+    last_day = first_day - timedelta(days=1)
+    series = memo.series_fingerprint(
+        session, first_day=last_day - timedelta(days=HISTORY_DAYS - 1), last_day=last_day
+    )
+    populations = page_results.district_populations(session)
     view = resources_outlook.outlook(
-        session, first_day=first_day, days=OUTLOOK_DAYS, inputs=DemandInputs(), tz=tz
+        session,
+        first_day=first_day,
+        days=OUTLOOK_DAYS,
+        inputs=DemandInputs(),
+        tz=tz,
+        history_key=(series, populations),
     )
     return resources_outlook.demand_read(view)
 

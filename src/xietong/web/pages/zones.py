@@ -9,6 +9,7 @@ API does; decisions through `approve_area`, `reject_area`, `lift_area` and `reje
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -27,10 +28,12 @@ from xietong.web.pages.listing import ListPage
 from xietong.web.rendering import district_labels
 from xietong.web.session import ViewerDep
 from xietong.zones import countdown
+from xietong.zones import metrics as zone_metrics
 from xietong.zones import service as zones_service
 from xietong.zones import status as zones_status
 from xietong.zones.schemas import RiskAreaRead
 from xietong.zones.service import ALL_STATUSES, LOCKED_STATUSES, OPEN_STATUSES
+from xietong.zones.vocabulary import AWAITING_STATUSES
 
 router = APIRouter(include_in_schema=False)
 
@@ -88,6 +91,23 @@ def area_rows(session: Session, areas: list[Any], *, today: date) -> list[AreaRo
     return rows
 
 
+def _open_total(
+    counts: Mapping[tuple[int, str, str], int],
+    *,
+    statuses: Collection[str] | None,
+    district_id: int | None,
+) -> int | None:
+    """How many areas of `statuses` (of the district, or all) `counts` holds; None when the
+    statuses are not all open ones, which `counts` does not hold."""
+    if statuses is None or not set(statuses) <= set(OPEN_STATUSES):
+        return None
+    return sum(
+        n
+        for (district, _, status), n in counts.items()
+        if status in statuses and district_id in (None, district)
+    )
+
+
 @router.get("/zones")
 def zones_page(
     listing: ListPage, district: str | None = None, status: str | None = None
@@ -97,23 +117,31 @@ def zones_page(
 
     def build(principal: Principal) -> Response:
         today = local_day(viewer.now, viewer.settings.timezone)
+        own = principal.district_id
+        chosen_district = _district_id(session, district)
+        statuses = _statuses(chosen)
+        # The open areas counted by district and status draw the map and total the lists of
+        # open areas: the status is not indexed (see the model), and each count passed over
+        # every area again.
+        counts = zone_metrics.open_by_district(session)
         areas, total = zones_service.list_areas(
             session,
-            district_id=_district_id(session, district),
-            statuses=_statuses(chosen),
+            district_id=chosen_district,
+            statuses=statuses,
             limit=listing.limit,
             offset=listing.offset,
+            known_total=_open_total(counts, statuses=statuses, district_id=chosen_district),
         )
-        own = principal.district_id
         proposals, proposals_total = zones_service.list_areas(
             session,
             district_id=own,
-            statuses=("proposed", "lifting_proposed"),
+            statuses=AWAITING_STATUSES,
             limit=PROPOSALS_SHOWN,
+            known_total=_open_total(counts, statuses=AWAITING_STATUSES, district_id=own),
         )
         labels = district_labels(session)
         drawn, locked_total = maps.zones_map(
-            session,
+            counts,
             labels=labels,
             lang=viewer.lang,
             highlight=labels[own].code if own is not None else None,
