@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from xietong.api.app import create_app
-from xietong.api.deps import get_read_session, get_session
+from xietong.api.deps import get_read_session, get_session, get_session_factory
 from xietong.areas import service as areas_service
 from xietong.bootstrap import prepare_database
 from xietong.config import Settings
@@ -141,7 +141,17 @@ def app_client(settings: Settings, engine: Engine, session: Session) -> Iterator
         else:
             nested.commit()
 
+    def background_sessions() -> sessionmaker[Session]:
+        # A background task's unit of work is a savepoint of the test's transaction too: it sees
+        # what the request wrote and is undone with the test.
+        return sessionmaker(
+            bind=session.connection(),
+            join_transaction_mode="create_savepoint",
+            expire_on_commit=False,
+        )
+
     app.dependency_overrides[get_session] = request_session
     app.dependency_overrides[get_read_session] = request_session
+    app.dependency_overrides[get_session_factory] = background_sessions
     with TestClient(app) as client:
         yield client

@@ -6,12 +6,13 @@ official counts are the command centre's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, UploadFile
 
-from xietong.analytics import backtests, expected, official, service, situation
+from xietong.analytics import backtests, expected, official, service, situation, tasks
 from xietong.analytics.catalogue import METRICS
 from xietong.analytics.daily_rows import DistrictDays
 from xietong.analytics.schemas import (
@@ -28,11 +29,13 @@ from xietong.analytics.schemas import (
     TrendRead,
 )
 from xietong.api.deps import (
+    ClockDep,
     NowDep,
     PageDep,
     PrincipalDep,
     ReadSessionDep,
     SessionDep,
+    SessionFactoryDep,
     SettingsDep,
     uploaded_csv,
 )
@@ -67,6 +70,24 @@ def _district_days(
 
 
 DistrictDaysDep = Annotated[DistrictDays, Depends(_district_days)]
+
+
+def _keep_results_later(
+    background: BackgroundTasks, factory: SessionFactoryDep, clock: ClockDep, settings: SettingsDep
+) -> Callable[[], None]:
+    """Once called (the counts changed), the pages' results as the refresh job keeps them are
+    computed after this unit of work has committed and the caller has its answer: it does not
+    wait for seconds of forecasting."""
+
+    def later() -> None:
+        background.add_task(
+            tasks.keep_results_after_response, factory, clock=clock, tz=settings.timezone
+        )
+
+    return later
+
+
+KeepResultsLaterDep = Annotated[Callable[[], None], Depends(_keep_results_later)]
 
 
 def _command_only(principal: Principal, action: str) -> None:
@@ -106,24 +127,33 @@ def refresh(
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
+    keep_results_later: KeepResultsLaterDep,
     full: bool = False,
 ) -> RefreshReport:
     _command_only(principal, "refresh the aggregates")
-    return service.refresh_aggregates(session, now=now, tz=settings.timezone, full=full)
+    report = service.refresh_aggregates(session, now=now, tz=settings.timezone, full=full)
+    keep_results_later()
+    return report
 
 
 @router.post("/official-counts", summary="Import official counts per district and day (CSV)")
 def import_official_counts(
-    now: NowDep, file: UploadFile, session: SessionDep, principal: PrincipalDep
+    now: NowDep,
+    file: UploadFile,
+    session: SessionDep,
+    principal: PrincipalDep,
+    keep_results_later: KeepResultsLaterDep,
 ) -> OfficialImportReport:
     text = uploaded_csv(file)
-    return official.import_official_counts(
+    report = official.import_official_counts(
         session,
         principal=principal,
         stream=text,
         source_name=file.filename or "upload",
         now=now,
     )
+    keep_results_later()
+    return report
 
 
 @router.get("/official-counts", summary="Imported official counts, newest day first")

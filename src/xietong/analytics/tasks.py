@@ -7,6 +7,7 @@ night with `full=True`, which also recounts facts of transactions longer than th
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -18,6 +19,8 @@ from xietong.analytics.schemas import RefreshReport
 from xietong.analytics.service import refresh_aggregates
 from xietong.core.clock import DEFAULT_TZ, Clock
 from xietong.storage.unit_of_work import unit_of_work
+
+logger = logging.getLogger(__name__)
 
 
 def run_refresh(
@@ -33,9 +36,25 @@ def run_refresh(
         report = refresh_aggregates(session, now=clock.now(), tz=tz, full=full)
     # Apart: the aggregates never wait for (or roll back with) seconds of forecasting, and a
     # page that finds no result computes it as before.
-    with unit_of_work(factory, clock=clock) as session:
-        computed = keep_page_results(session, now=clock.now(), tz=tz)
+    computed = keep_results(factory, clock=clock, tz=tz)
     return report.model_copy(update={"results_computed": computed})
+
+
+def keep_results(factory: sessionmaker[Session], *, clock: Clock, tz: str) -> list[str]:
+    """The pages' results of the series as it now stands, in a unit of work of their own (one
+    at a time: `keep_page_results` holds the refresh's lock); the kinds computed."""
+    with unit_of_work(factory, clock=clock) as session:
+        return keep_page_results(session, now=clock.now(), tz=tz)
+
+
+def keep_results_after_response(factory: sessionmaker[Session], *, clock: Clock, tz: str) -> None:
+    """`keep_results` once a request that changed the counts (a refresh, an import) has committed
+    and answered, as its background task. A failure is logged, not raised: the change it follows
+    is done and answered, and a page that finds no result computes it itself."""
+    try:
+        keep_results(factory, clock=clock, tz=tz)
+    except Exception:
+        logger.exception("the pages' results were not computed after the counts changed")
 
 
 def refresh_periodically(

@@ -15,7 +15,7 @@ from typing import Annotated, Any, TextIO, TypeVar
 from fastapi import Depends, Query, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from xietong.api.guards import check_json
 from xietong.auth import service, tokens
@@ -93,10 +93,18 @@ def get_read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_session_factory(request: Request) -> sessionmaker[Session]:
+    """The application's sessions, for work after the response (a background task): the
+    request's unit of work has ended by then, so the task opens one of its own."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    return factory
+
+
 # scope="function": the unit of work commits when the endpoint returns, before the response is
 # sent, so that an answer the caller received is never lost to a crash that follows it.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+SessionFactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
 
 _bearer = HTTPBearer(auto_error=False)
 

@@ -6,23 +6,30 @@ a page finds them without computing, and a changed input is computed again."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from tests.factories.analytics import official_csv, reference_14_nov_rows
+from tests.factories.auth import command_user
 from tests.factories.cases import at, growing_cases_recorded_late
 from tests.factories.clock import TZ
-from tests.factories.web import figure, log_in
+from tests.factories.web import csrf_of, figure, log_in
 from xietong.analytics import expected as analytics_expected
 from xietong.analytics import page_results, situation
 from xietong.analytics import service as analytics_service
 from xietong.analytics.models import PageResult
 from xietong.analytics.schemas import ExpectedRead, ScenariosRead, TrendRead
+from xietong.api.deps import get_session_factory
 from xietong.areas import service as areas_service
+from xietong.core.clock import FixedClock
 from xietong.core.principal import Role
 from xietong.people.protection import PersonalDataProtector
 from xietong.web import memo
@@ -34,6 +41,8 @@ DAY = date(2022, 11, 13)
 DISTRICT = "500106"
 # The job runs on the morning after the day: that day is the last complete one.
 MORNING_AFTER = at(DAY + timedelta(days=1), 8)
+# A refresh asked for over the API or the overview two days after the aggregates' last one.
+LATER = at(DAY + timedelta(days=3), 8)
 EVERY_KIND = ["trend", "expected", "expected_city", "quantiles_14", "scenarios_14", "scenarios_28"]
 
 
@@ -150,3 +159,84 @@ def test_a_changed_input_is_computed_again_and_replaces_the_result_it_changes(
 def test_without_any_count_the_job_computes_nothing(session: Session) -> None:
     assert page_results.keep_page_results(session, now=MORNING_AFTER, tz=TZ) == []
     assert session.scalar(select(func.count()).select_from(PageResult)) == 0
+
+
+def _kinds_kept(session: Session) -> list[str]:
+    return sorted(session.scalars(select(PageResult.kind)))
+
+
+def _assert_every_result_kept(session: Session) -> None:
+    assert _kinds_kept(session) == sorted(EVERY_KIND)
+    # They are the results of the series as it now stands: the job has nothing left to compute.
+    assert page_results.keep_page_results(session, now=LATER, tz=TZ) == []
+
+
+def _refreshed_over_the_api(app_client: TestClient, session: Session) -> int:
+    """POST /refresh at LATER as the command centre: its status code."""
+    app_client.app.state.clock = FixedClock(LATER)  # type: ignore[attr-defined]
+    _, chief = command_user(session)
+    answer = app_client.post("/api/analytics/refresh", headers={"Authorization": f"Bearer {chief}"})
+    return answer.status_code
+
+
+def test_a_refresh_over_the_api_keeps_the_pages_results_after_answering(
+    app_client: TestClient, session: Session, protector: PersonalDataProtector
+) -> None:
+    _cases(session, protector)
+
+    assert _refreshed_over_the_api(app_client, session) == 200
+
+    _assert_every_result_kept(session)
+
+
+def test_an_import_of_official_counts_keeps_the_results_of_the_counts_as_imported(
+    app_client: TestClient, session: Session, protector: PersonalDataProtector
+) -> None:
+    _cases(session, protector)
+    app_client.app.state.clock = FixedClock(LATER)  # type: ignore[attr-defined]
+    _, chief = command_user(session)
+    upload = {"file": ("bulletin.csv", official_csv(reference_14_nov_rows()), "text/csv")}
+
+    imported = app_client.post(
+        "/api/analytics/official-counts", files=upload, headers={"Authorization": f"Bearer {chief}"}
+    )
+
+    assert imported.status_code == 200, imported.text
+    _assert_every_result_kept(session)
+
+
+def test_the_overviews_refresh_button_keeps_the_pages_results(
+    app_client: TestClient, session: Session, protector: PersonalDataProtector
+) -> None:
+    _cases(session, protector)
+    log_in(app_client, session, role=Role.command)
+    # After the log-in: its session's expiry is checked on the test's own clock.
+    app_client.app.state.clock = FixedClock(LATER)  # type: ignore[attr-defined]
+
+    refreshed = app_client.post(
+        "/overview/refresh",
+        data={"csrf": csrf_of(app_client), "next": "/overview"},
+        follow_redirects=False,
+    )
+
+    assert refreshed.status_code == 303
+    _assert_every_result_kept(session)
+
+
+def test_results_that_cannot_be_kept_do_not_fail_the_refresh(
+    app_client: TestClient,
+    session: Session,
+    protector: PersonalDataProtector,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _cases(session, protector)
+    # The results' unit of work finds no database (gone since the refresh committed).
+    unreachable = sessionmaker(create_engine(f"sqlite:///{tmp_path / 'gone' / 'x.db'}"))
+    app_client.app.dependency_overrides[get_session_factory] = lambda: unreachable  # type: ignore[attr-defined]
+
+    with caplog.at_level(logging.ERROR, logger="xietong.analytics.tasks"):
+        assert _refreshed_over_the_api(app_client, session) == 200
+
+    assert _kinds_kept(session) == []
+    assert "the pages' results were not computed" in caplog.text

@@ -11,15 +11,15 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, BackgroundTasks, Form
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from xietong.analytics import official
+from xietong.analytics import official, tasks
 from xietong.analytics import service as analytics_service
 from xietong.analytics.nowcasting import DelayReads
 from xietong.analytics.schemas import ExpectedRead
-from xietong.api.deps import SessionDep
+from xietong.api.deps import ClockDep, SessionDep, SessionFactoryDep
 from xietong.cases import notices as case_notices
 from xietong.core.clock import local_day
 from xietong.core.errors import NotFound, PermissionDenied
@@ -227,16 +227,22 @@ def strip_fragment(viewer: ViewerDep, session: SessionDep) -> Response:
 def refresh_aggregates(
     viewer: ViewerDep,
     session: SessionDep,
+    background: BackgroundTasks,
+    factory: SessionFactoryDep,
+    clock: ClockDep,
     csrf: Annotated[str, Form()] = "",
     form_key: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/overview",
 ) -> Response:
-    """The empty overview's button: recount the daily aggregates (the command centre's)."""
+    """The empty overview's button: recount the daily aggregates (the command centre's), then,
+    after the redirect, the pages' results as the refresh job keeps them."""
 
     def run(principal: Principal) -> None:
         if principal.role is not Role.command:
             raise PermissionDenied("only the command centre refreshes the aggregates")
-        analytics_service.refresh_aggregates(session, now=viewer.now, tz=viewer.settings.timezone)
+        tz = viewer.settings.timezone
+        analytics_service.refresh_aggregates(session, now=viewer.now, tz=tz)
+        background.add_task(tasks.keep_results_after_response, factory, clock=clock, tz=tz)
 
     return act(viewer, session, csrf=csrf, action=run, back_to=next, form_key=form_key)
 
