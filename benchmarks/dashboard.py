@@ -450,6 +450,7 @@ def _seed_cases(
     from xietong.auth import service as auth_service
     from xietong.cases import registration
     from xietong.cases.contacts.batch import ContactOfCase, register_contacts
+    from xietong.cases.links import roots as link_roots
     from xietong.cases.links.batch import LINK_COLUMNS
     from xietong.cases.models import TransmissionLink
     from xietong.cases.schemas import CaseCreate, ContactCreate
@@ -521,10 +522,12 @@ def _seed_cases(
                     )
                 case_ids.append(case.id)
                 made.append((case.person_id, at))
-            # The day's links in one batch, as `links.service.make_link` writes each.
+            # The day's links in one batch, as `links.service.make_link` writes each (with the
+            # chain roots it keeps).
             figures["links"] += bulk_insert(
                 session, table_of(TransmissionLink), LINK_COLUMNS, links
             )
+            link_roots.joined(session, [(link[0], link[1]) for link in links])
             auth_service.record_audit(
                 session,
                 principal=SYSTEM,

@@ -43,6 +43,8 @@ class Case(Base):
         Index("ix_cases_case_report_day", "report_day"),
         Index("ix_cases_case_residence_district", "residence_district_id"),
         Index("ix_cases_case_conversion_day", "conversion_day"),
+        # The members of a chain, found from its root (the chains are counted by it).
+        Index("ix_cases_case_chain_root", "chain_root_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -71,6 +73,9 @@ class Case(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The first case of the case's chain (the one case of it without a source), kept by
+    # `cases.links.roots` whenever a link is made or removed; None for a case without links.
+    chain_root_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class CasePlace(Base):

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    Subquery,
     Table,
     any_,
     bindparam,
@@ -83,6 +84,30 @@ def member_of(
         func.json_each(bindparam(None, json.dumps(list(values))))
     )
     return column.in_(listed.scalar_subquery())
+
+
+def int_pairs(pairs: Sequence[tuple[int, int]], *, dialect: str) -> Subquery:
+    """Pairs of integers as a table (`key`, `value`) sent as one parameter, to join an UPDATE
+    on: each row its own new value in one statement, whatever the number of rows."""
+    if dialect == "postgresql":
+
+        def unnested(values: Sequence[int]) -> ColumnElement[Any]:
+            numbers = bindparam(None, ",".join(map(str, values)), type_=String())
+            return func.unnest(sql_cast(func.string_to_array(numbers, ","), ARRAY(BigInteger())))
+
+        return select(
+            unnested([k for k, _ in pairs]).label("key"),
+            unnested([v for _, v in pairs]).label("value"),
+        ).subquery("pairs")
+    pair: ColumnElement[Any] = literal_column("value")
+    return (
+        select(
+            func.json_extract(pair, "$[0]").label("key"),
+            func.json_extract(pair, "$[1]").label("value"),
+        )
+        .select_from(func.json_each(bindparam(None, json.dumps([list(p) for p in pairs]))))
+        .subquery("pairs")
+    )
 
 
 def chunks(values: Sequence[Any], size: int = MAX_LIST) -> list[Sequence[Any]]:

@@ -4,8 +4,6 @@ and waits, and referral needs. A bad row refuses the whole batch, named."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +17,7 @@ from tests.factories.auth import district_user
 from tests.factories.cases import DAY, TZ, at, make_case
 from tests.factories.people import make_person
 from tests.factories.resources import facility as make_facility
+from tests.savepoints import undone
 from xietong.cases.contacts import service as contact_service
 from xietong.cases.contacts.batch import ContactOfCase, register_contacts
 from xietong.cases.models import Case, CloseContact, ContactReferralNeed, QuarantineOrder
@@ -31,15 +30,6 @@ from xietong.people.protection import PersonalDataProtector
 HOME = "500113"
 ELSEWHERE = "500114"
 NOW = at(DAY, 18)
-
-
-@contextmanager
-def _undone(session: Session) -> Iterator[None]:
-    nested = session.begin_nested()
-    try:
-        yield
-    finally:
-        nested.rollback()
 
 
 def _snapshot(session: Session, protector: PersonalDataProtector) -> dict[str, Any]:
@@ -159,7 +149,7 @@ def test_a_batch_registers_what_the_contacts_one_at_a_time_would(
     national_ids: list[str],
     rows: list[tuple[int, str, int, int]],
 ) -> None:
-    with _undone(session):
+    with undone(session):
         principal, cases, here, away = _scene(session, protector)
         ids = national_ids
         for person, national_id in zip(away, ids, strict=False):
@@ -169,7 +159,7 @@ def test_a_batch_registers_what_the_contacts_one_at_a_time_would(
             ContactOfCase(cases[c].id, _contact_in(kind, i, start, here, away, ids))
             for c, kind, i, start in rows
         ]
-        with _undone(session):
+        with undone(session):
             for row in batch:
                 contact_service.register_contact(
                     session,
@@ -181,7 +171,7 @@ def test_a_batch_registers_what_the_contacts_one_at_a_time_would(
                     tz=TZ,
                 )
             alone = _snapshot(session, protector)
-        with _undone(session):
+        with undone(session):
             made = register_contacts(
                 session, principal=principal, protector=protector, contacts=batch, now=NOW, tz=TZ
             )

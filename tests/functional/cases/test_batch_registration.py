@@ -5,8 +5,6 @@ the same statements whatever its size."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +17,7 @@ from sqlalchemy.orm import Session
 from tests.factories.cases import DAY, TZ, add_contact, at, make_case, person_at, residence_code
 from tests.factories.resources import facility as make_facility
 from tests.functional.cases.test_found_under_control import lock_building
+from tests.savepoints import undone
 from xietong.cases import registration
 from xietong.cases import service as cases_service
 from xietong.cases.models import Case, CasePlace, Cluster, ClusterMember, QuarantineOrder
@@ -124,15 +123,6 @@ def _snapshot(session: Session, persons: list[Person]) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def _undone(session: Session) -> Iterator[None]:
-    nested = session.begin_nested()
-    try:
-        yield
-    finally:
-        nested.rollback()
-
-
 reports = st.lists(
     st.tuples(
         st.integers(0, 7),  # the person
@@ -157,7 +147,7 @@ def test_a_batch_registers_what_the_cases_one_at_a_time_would(
     protector: PersonalDataProtector,
     rows: list[tuple[int, Classification, int, int | None]],
 ) -> None:
-    with _undone(session):
+    with undone(session):
         persons, buildings = _city(session, protector)
         batch = [
             CaseCreate(
@@ -169,13 +159,13 @@ def test_a_batch_registers_what_the_cases_one_at_a_time_would(
             )
             for who, classification, hours, found in rows
         ]
-        with _undone(session):
+        with undone(session):
             for case_in in batch:
                 cases_service.create_case(
                     session, principal=SYSTEM, case_in=case_in, now=NOW, tz=TZ
                 )
             alone = _snapshot(session, persons)
-        with _undone(session):
+        with undone(session):
             made = registration.register_cases(
                 session, principal=SYSTEM, cases=batch, now=NOW, tz=TZ
             )
@@ -231,7 +221,7 @@ def _statements(session: Session, size: int, persons: list[Person]) -> int:
     engine = session.get_bind()
     event.listen(engine, "before_cursor_execute", count)
     try:
-        with _undone(session):
+        with undone(session):
             registration.register_cases(
                 session,
                 principal=SYSTEM,

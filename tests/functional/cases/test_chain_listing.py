@@ -5,7 +5,7 @@ district, with the overview's open-chain filters and paging."""
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date, timedelta
 
 import pytest
@@ -151,3 +151,25 @@ def test_the_listed_chains_are_those_built_from_every_link(
                 **options,  # type: ignore[arg-type]
             )
             assert (beyond, total) == ([], len(want))
+
+
+def test_the_spillover_pairs_are_the_days_spillovers_summed_per_pair(
+    session: Session, linked_city: list[Case]
+) -> None:
+    ids = {code: i for i, code in areas_service.district_code_by_id(session).items()}
+    readers = [SYSTEM] + [
+        Principal(0, "reader", Role.district_coordinator, ids[code]) for code in DISTRICTS
+    ]
+    first, last = DAY + timedelta(days=3), DAY + timedelta(days=9)
+    for reader in readers:
+        days = link_service.spillovers(session, principal=reader, first_day=first, last_day=last)
+        summed: Counter[tuple[str, str]] = Counter()
+        for row in days:
+            summed[row.from_district_code, row.to_district_code] += row.links
+        # Most links first; a tie in the order the pairs first spilled over.
+        want = [(a, b, n) for (a, b), n in sorted(summed.items(), key=lambda kv: -kv[1])]
+        got = link_service.spillover_pairs(
+            session, principal=reader, first_day=first, last_day=last
+        )
+        assert got == want
+        assert reader.district_id is not None or len(got) >= 3

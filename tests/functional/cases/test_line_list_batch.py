@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -22,6 +20,7 @@ from tests.factories.cases import DAY, TZ, add_contact, at, make_case, person_at
 from tests.factories.people import make_person
 from tests.factories.resources import facility as make_facility
 from tests.functional.cases.test_batch_registration import _snapshot as case_snapshot
+from tests.savepoints import undone
 from xietong.auth.models import AuditEntry
 from xietong.cases.contacts import service as contact_service
 from xietong.cases.line_lists import LineListKind, LineListReport
@@ -44,15 +43,6 @@ from xietong.referrals.models import Referral
 
 HOME, ELSEWHERE = "500110", "500111"
 NOW = at(DAY, 20)
-
-
-@contextmanager
-def _undone(session: Session) -> Iterator[None]:
-    nested = session.begin_nested()
-    try:
-        yield
-    finally:
-        nested.rollback()
 
 
 def _load(
@@ -246,10 +236,10 @@ def test_a_line_list_in_one_batch_registers_what_a_row_at_a_time_does(
     session: Session, protector: PersonalDataProtector
 ) -> None:
     scene = _Scene(session, protector, persons=6)
-    with _undone(session):
+    with undone(session):
         alone_reports = _both_lists(session, protector, scene, by_row=True)
         alone = _outcome(session, protector, scene)
-    with _undone(session):
+    with undone(session):
         together_reports = _both_lists(session, protector, scene, by_row=False)
         together = _outcome(session, protector, scene)
     for one, other in zip(alone_reports, together_reports, strict=True):
@@ -275,7 +265,7 @@ def _statements(
         nonlocal counted
         counted += 1
 
-    with _undone(session):
+    with undone(session):
         scene = _Scene(session, protector, persons=persons)
         engine = session.get_bind()
         event.listen(engine, "before_cursor_execute", count)

@@ -6,15 +6,13 @@ the batch's size."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from tests.factories.auth import district_user
 from tests.factories.cases import at, link, make_case
+from tests.savepoints import undone
 from xietong.auth.models import AuditEntry
 from xietong.cases.links import service as link_service
 from xietong.cases.links.batch import link_cases
@@ -26,15 +24,6 @@ from xietong.outbox.models import OutboxMessage
 from xietong.people.protection import PersonalDataProtector
 
 HOME, OTHER = "500106", "500107"
-
-
-@contextmanager
-def _undone(session: Session) -> Iterator[None]:
-    nested = session.begin_nested()
-    try:
-        yield
-    finally:
-        nested.rollback()
 
 
 def _link(source: int, target: int, evidence: str = "同住") -> LinkCreate:
@@ -125,11 +114,11 @@ def test_a_batch_links_what_links_one_at_a_time_would(
         _link(other.id, home[3].id),
     ]
     ids = [c.id for c in [*home, other]]
-    with _undone(session):
+    with undone(session):
         for link_in in batch:
             link_service.create_link(session, principal=principal, link_in=link_in, now=at())
         alone = _written(session, ids)
-    with _undone(session):
+    with undone(session):
         made = link_cases(session, principal=principal, links=batch, now=at())
         together = _written(session, ids)
     assert [type(x) for x in made] == [TransmissionLink, TransmissionLink, LinkProposal]
@@ -144,7 +133,7 @@ def _statements(session: Session, protector: PersonalDataProtector, size: int) -
         nonlocal counted
         counted += 1
 
-    with _undone(session):
+    with undone(session):
         # Chains of three: each batch link hangs a new case under one with a source already.
         roots = [make_case(session, protector, district_code=HOME) for _ in range(size)]
         middles = [make_case(session, protector, district_code=OTHER) for _ in range(size)]

@@ -162,3 +162,56 @@ def test_tubes_needed_fill_pools_across_buildings_of_a_district() -> None:
         PlanEntry(4, 30, "other_districts", 2, 20, 1),
     ]
     assert tubes_needed(entries) == {6: 3 + 7, 30: 1}
+
+
+buildings_to_plan = st.lists(
+    st.builds(
+        BuildingToPlan,
+        id=st.integers(min_value=1, max_value=10_000),
+        code=codes,
+        district_id=st.sampled_from([6, 7, 30]),
+        central_urban=st.booleans(),
+        persons=st.integers(min_value=0, max_value=300),
+    ),
+    max_size=40,
+    unique_by=lambda b: b.id,
+)
+
+
+@given(
+    buildings=buildings_to_plan,
+    high_risk=st.sets(st.integers(min_value=1, max_value=10_000), max_size=20),
+    prevalence=st.dictionaries(
+        st.sampled_from([6, 7, 30]), st.one_of(st.none(), st.floats(0.0, 0.01))
+    ),
+    on=st.dates(min_value=date(2022, 11, 1), max_value=date(2022, 12, 31)),
+    winding_down=st.booleans(),
+)
+def test_the_plan_of_many_buildings_is_each_buildings_own_plan(
+    buildings: list[BuildingToPlan],
+    high_risk: set[int],
+    prevalence: dict[int, float | None],
+    on: date,
+    winding_down: bool,
+) -> None:
+    """A building's entry depends on itself, its district and the day only: planning a district's
+    thousands at once gives what planning each alone gives, in their order."""
+    rules = (
+        policy(mode="wind_down", wind_down=policy().screening.wind_down)
+        if winding_down
+        else policy()
+    ).screening
+    first_rounds = {6: on - timedelta(days=2), 30: on}
+    high = high_risk | {b.id for b in buildings[::3]}
+
+    def plan(some: list[BuildingToPlan]) -> list[PlanEntry]:
+        return plan_day(
+            day=on,
+            buildings=some,
+            high_risk_building_ids=high,
+            rules=rules,
+            prevalence=prevalence,
+            wind_down_first_rounds=first_rounds,
+        )
+
+    assert plan(buildings) == [entry for b in buildings for entry in plan([b])]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from xietong.auth import service as auth_service
 from xietong.cases import notices
-from xietong.cases.links import chains, proposals
+from xietong.cases.links import chains, proposals, roots
 from xietong.cases.models import Case, LinkProposal, TransmissionLink
 from xietong.cases.schemas import LinkCreate
 from xietong.cases.service import visible_cases
@@ -150,6 +150,7 @@ def _insert_links(
             for source, target, link_in in links
         ],
     )
+    roots.joined(session, [(source.id, target.id) for source, target, _ in links])
     loaded: dict[int, TransmissionLink] = {}
     dialect = dialect_of(session)
     for part in chunks(ids):

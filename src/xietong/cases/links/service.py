@@ -10,29 +10,26 @@ nodes carry no personal data.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    CompoundSelect,
     Select,
     case,
     distinct,
-    exists,
     func,
-    literal,
     or_,
     select,
-    text,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from xietong.areas import service as areas_service
 from xietong.auth import service as auth_service
 from xietong.cases import notices
 from xietong.cases.clusters.service import chunks
-from xietong.cases.links import chains, proposals
+from xietong.cases.links import chains, proposals, roots
 from xietong.cases.models import Case, LinkProposal, TransmissionLink
 from xietong.cases.schemas import (
     ChainEdgeRead,
@@ -125,6 +122,7 @@ def make_link(
     )
     session.add(link)
     session.flush()
+    roots.joined(session, [(source.id, target.id)])
     auth_service.record_audit(
         session,
         principal=principal,
@@ -171,8 +169,10 @@ def delete_link(session: Session, *, principal: Principal, link_id: int, now: da
         detail={"link_id": link.id},
     )
     notices.send_unlinked(session, link, actor=principal.username, now=now)
+    source_case_id, target_case_id = link.source_case_id, link.target_case_id
     session.delete(link)
     session.flush()
+    roots.split(session, source_case_id=source_case_id, target_case_id=target_case_id)
 
 
 def _sees_any(session: Session, principal: Principal, case_ids: Sequence[int]) -> bool:
@@ -226,24 +226,12 @@ def links_of_case(
 
 
 def chain_case_ids(session: Session, *, case_id: int) -> set[int]:
-    """Every case connected to `case_id` by links, whichever their direction."""
-    seen = {case_id}
-    frontier = [case_id]
-    while frontier:
-        found: set[int] = set()
-        for part in chunks(frontier):
-            for source, target in session.execute(
-                select(TransmissionLink.source_case_id, TransmissionLink.target_case_id).where(
-                    or_(
-                        TransmissionLink.source_case_id.in_(part),
-                        TransmissionLink.target_case_id.in_(part),
-                    )
-                )
-            ):
-                found.update((source, target))
-        frontier = sorted(found - seen)
-        seen.update(frontier)
-    return seen
+    """Every case connected to `case_id` by links, whichever their direction: the cases of its
+    chain root (`links.roots`), or the case alone."""
+    root = session.scalar(select(Case.chain_root_id).where(Case.id == case_id))
+    if root is None:
+        return {case_id}
+    return set(session.scalars(select(Case.id).where(Case.chain_root_id == root)))
 
 
 def export_chain(session: Session, *, principal: Principal, case_id: int) -> ChainRead:
@@ -343,34 +331,30 @@ def list_chains(
     `active_since`, only those with a case reported on or after that day, and with `started_by`,
     only those whose first case was reported by that day (the overview's open chains).
 
-    Found in the database: the chains are walked from their first cases (those with no source)
-    down the links, and counted per chain there in one GROUP BY; with `active_since` only the
-    chains of the recent linked cases are walked, so the cost follows the open chains, not every
-    chain ever recorded. The districts are listed for the page's chains only.
+    Counted in the database in one GROUP BY over each linked case's chain root (kept by
+    `links.roots`); with `active_since`, only the chains of the recent linked cases are read. The
+    districts are listed for the page's chains only.
     """
     principal.require(Permission.read_persons)
-    walk_from = active_since
+    # Each member with what the chains' filters and order need of its case.
+    linked = select(
+        Case.chain_root_id.label("root"),
+        Case.id.label("case_id"),
+        Case.report_district_id.label("district_id"),
+        Case.residence_district_id.label("residence_id"),
+        Case.report_day.label("report_day"),
+    ).where(Case.chain_root_id.is_not(None))
     if active_since is not None:
-        first_day = session.scalar(select(func.min(Case.report_day)))
-        if first_day is None or first_day >= active_since:
-            # Every case is recent (the first weeks of an outbreak): every chain has one, and
-            # walking down from every first case is half the work of walking up to them.
-            walk_from = None
-    down = _chain_members(walk_from)
-    # Each member with what the chain's figures need of its case; read twice below (the
-    # chains counted, then the page's districts), so the walk is made once.
-    members = (
-        select(
-            down.c.root,
-            down.c.spillover,
-            Case.id.label("case_id"),
-            Case.report_district_id.label("district_id"),
-            Case.residence_district_id.label("residence_id"),
-            Case.report_day.label("report_day"),
+        # The chains of the recent linked cases (through the index on the day of report).
+        recent = aliased(Case)
+        linked = linked.where(
+            Case.chain_root_id.in_(
+                select(recent.chain_root_id).where(
+                    recent.report_day >= active_since, recent.chain_root_id.is_not(None)
+                )
+            )
         )
-        .join(Case, Case.id == down.c.case_id)
-        .cte("chain_cases")
-    )
+    members = linked.subquery("chain_cases")
     chain_id = func.min(members.c.case_id)
     cases = func.count()
     chains_query = (
@@ -378,7 +362,6 @@ def list_chains(
             members.c.root,
             chain_id.label("chain_id"),
             cases.label("cases"),
-            func.sum(members.c.spillover).label("spillovers"),
             func.min(members.c.report_day).label("first_day"),
             func.max(members.c.report_day).label("last_day"),
         )
@@ -410,14 +393,21 @@ def list_chains(
         .offset(offset)
         .cte("chain_page")
     )
-    # One row per chain of the page and district of report of its cases.
+    # One row per chain of the page and district of report of its cases, with the spillover
+    # links into those cases: read through the index on the root for the page's chains only.
+    link = TransmissionLink
     query = (
-        select(*page.c, members.c.district_id)
-        .join(members, members.c.root == page.c.root)
-        .distinct()
+        select(
+            *page.c,
+            Case.report_district_id.label("district_id"),
+            func.sum(case((link.spillover, 1), else_=0)).label("spillovers"),
+        )
+        .join(Case, Case.chain_root_id == page.c.root)
+        .outerjoin(link, link.target_case_id == Case.id)
+        .group_by(*page.c, Case.report_district_id)
         .order_by(page.c.cases.desc(), page.c.chain_id)
     )
-    rows = _without_compiling(session, query)
+    rows = list(session.execute(query).all())
     if rows:
         total = int(rows[0].total)
     else:
@@ -425,15 +415,17 @@ def list_chains(
         total = int(session.scalar(select(func.count()).select_from(chains_query.subquery())) or 0)
     codes = areas_service.district_code_by_id(session)
     districts: dict[int, list[str]] = {}
+    spills: Counter[int] = Counter()
     for row in rows:
         districts.setdefault(row.chain_id, []).append(codes[row.district_id])
+        spills[row.chain_id] += int(row.spillovers)
     shown = {row.chain_id: row for row in rows}
     return [
         ChainSummary(
             chain_id=row.chain_id,
             cases=int(row.cases),
             districts=sorted(districts[row.chain_id]),
-            spillover_links=int(row.spillovers),
+            spillover_links=spills[row.chain_id],
             first_report_day=row.first_day,
             last_report_day=row.last_day,
         )
@@ -441,56 +433,42 @@ def list_chains(
     ], total
 
 
-def _without_compiling(session: Session, query: Any) -> list[Any]:
-    """The rows of a chain walk, which PostgreSQL must not compile to machine code (JIT): the
-    planner guesses a recursive step at ten times the rows of the one before, so a walk of a few
-    thousand links is costed as tens of millions of rows, and compiling for that took seconds
-    (3.2 s of a 3.5 s answer, at a million persons) for a walk of milliseconds."""
-    if session.get_bind().dialect.name != "postgresql":
-        return list(session.execute(query).all())
-    session.execute(text("SET LOCAL jit = off"))
-    try:
-        return list(session.execute(query).all())
-    finally:
-        # The rest of the transaction as configured.
-        session.execute(text("SET LOCAL jit TO DEFAULT"))
-
-
-def _chain_members(active_since: date | None) -> Any:
-    """(root, case_id, spillover) for every case of the chains asked for: `root` is the chain's
-    first case (every chain is a tree: one case without a source), `spillover` 1 when the link
-    to the case crosses districts. With `active_since`, the chains of the linked cases reported
-    on or after that day, found by walking up from those cases to their roots."""
+def _spillover_links(principal: Principal, first_day: date, last_day: date) -> Select[Any]:
+    """The spillover links of the days that `principal` may see (those of the pairs its district
+    is part of), columns to be added."""
+    principal.require(Permission.read_persons)
     link = TransmissionLink
-    has_link = or_(
-        exists().where(link.target_case_id == Case.id),
-        exists().where(link.source_case_id == Case.id),
-    )
-    roots: CompoundSelect[Any] | Select[Any]
-    if active_since is None:
-        # The sources that are no one's target, read from the links alone (each link's cases
-        # exist): looking each source up in the cases cost as much as the walk itself.
-        roots = select(link.source_case_id.label("case_id")).except_(select(link.target_case_id))
-    else:
-        up = (
-            select(Case.id.label("case_id"))
-            .where(Case.report_day >= active_since, has_link)
-            .cte("chain_up", recursive=True)
+    query = select().where(link.spillover.is_(True), link.day >= first_day, link.day <= last_day)
+    if principal.district_id is not None:
+        query = query.where(
+            or_(
+                link.from_district_id == principal.district_id,
+                link.to_district_id == principal.district_id,
+            )
         )
-        up = up.union(select(link.source_case_id).join(up, link.target_case_id == up.c.case_id))
-        roots = select(up.c.case_id).where(~exists().where(link.target_case_id == up.c.case_id))
-    root_rows = roots.cte("chain_roots")
-    down = select(
-        root_rows.c.case_id.label("root"),
-        root_rows.c.case_id.label("case_id"),
-        literal(0).label("spillover"),
-    ).cte("chain_down", recursive=True)
-    down = down.union_all(
-        select(down.c.root, link.target_case_id, case((link.spillover, 1), else_=0)).join(
-            down, link.source_case_id == down.c.case_id
-        )
+    return query
+
+
+def spillover_pairs(
+    session: Session,
+    *,
+    principal: Principal,
+    first_day: date,
+    last_day: date,
+) -> list[tuple[str, str, int]]:
+    """Spillover links per pair of districts (from, to) over the days, most first (then by the
+    first day each pair spilled over, and the codes); a district sees the pairs it is part of.
+    Summed in the database: the overview's week has tens of thousands of links at city scale."""
+    link = TransmissionLink
+    query = _spillover_links(principal, first_day, last_day).add_columns(
+        link.from_district_id, link.to_district_id, func.count(), func.min(link.day)
     )
-    return down
+    query = query.group_by(link.from_district_id, link.to_district_id)
+    codes = areas_service.district_code_by_id(session)
+    rows = sorted(
+        (-int(count), first, codes[a], codes[b]) for a, b, count, first in session.execute(query)
+    )
+    return [(a, b, -negative) for negative, _, a, b in rows]
 
 
 def spillovers(
@@ -501,30 +479,11 @@ def spillovers(
     last_day: date,
 ) -> list[SpilloverRead]:
     """Spillover links per day and pair of districts (a district sees the pairs it is part of)."""
-    principal.require(Permission.read_persons)
-    query = (
-        select(
-            TransmissionLink.day,
-            TransmissionLink.from_district_id,
-            TransmissionLink.to_district_id,
-            func.count(TransmissionLink.id),
-        )
-        .where(
-            TransmissionLink.spillover.is_(True),
-            TransmissionLink.day >= first_day,
-            TransmissionLink.day <= last_day,
-        )
-        .group_by(
-            TransmissionLink.day, TransmissionLink.from_district_id, TransmissionLink.to_district_id
-        )
+    link = TransmissionLink
+    query = _spillover_links(principal, first_day, last_day).add_columns(
+        link.day, link.from_district_id, link.to_district_id, func.count(link.id)
     )
-    if principal.district_id is not None:
-        query = query.where(
-            or_(
-                TransmissionLink.from_district_id == principal.district_id,
-                TransmissionLink.to_district_id == principal.district_id,
-            )
-        )
+    query = query.group_by(link.day, link.from_district_id, link.to_district_id)
     codes = areas_service.district_code_by_id(session)
     rows = sorted(
         (day, codes[a], codes[b], int(count)) for day, a, b, count in session.execute(query)

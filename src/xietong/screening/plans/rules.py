@@ -15,8 +15,8 @@ import math
 import zlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from xietong.policy.rules import ScreeningRules
 
@@ -28,9 +28,9 @@ STATUS_REASONS = {
 }
 
 
-@dataclass(frozen=True)
-class BuildingToPlan:
-    """A building as the plan sees it: where it is and how many people stay in it."""
+class BuildingToPlan(NamedTuple):
+    """A building as the plan sees it: where it is and how many people stay in it (a tuple:
+    a district's thousands are made on every view of its plan)."""
 
     id: int
     code: str
@@ -39,8 +39,7 @@ class BuildingToPlan:
     persons: int
 
 
-@dataclass(frozen=True)
-class PlanEntry:
+class PlanEntry(NamedTuple):
     """A building due on the day, with the pool size its people are swabbed into."""
 
     building_id: int
@@ -95,28 +94,39 @@ def plan_day(
         for district, first in first_rounds.items()
     }
     high_risk = set(high_risk_building_ids)
+    # What is the same for every building of a status (and district): read once, not per
+    # building (a district has thousands).
+    every_of = {
+        status: intervals.every_days(status)
+        for status in ("high_risk_area", "central_urban_area", "other_districts")
+    }
+    every_of["wind_down"] = rules.wind_down.affected_district_every_days
+    ordinal = day.toordinal()
+    pools: dict[tuple[bool, int], int] = {}
     entries = []
     for building in buildings:
         status: str
-        every: int | None
         if building.id in high_risk:
-            status, every = "high_risk_area", intervals.every_days("high_risk_area")
+            status = "high_risk_area"
         elif rules.mode == "wind_down":
             if day not in wind_down_days.get(building.district_id, ()):
                 continue
-            status, every = "wind_down", rules.wind_down.affected_district_every_days
+            status = "wind_down"
         elif building.central_urban:
-            status, every = "central_urban_area", intervals.every_days("central_urban_area")
+            status = "central_urban_area"
         else:
-            status, every = "other_districts", intervals.every_days("other_districts")
+            status = "other_districts"
+        every = every_of[status]
         if every is None:
             continue
-        if status != "wind_down" and not due_on(building.code, day, every):
+        if status != "wind_down" and ordinal % every != split_group(building.code, every):
             continue
-        pool = rules.pool_size_for(
-            in_high_risk_area=status == "high_risk_area",
-            prevalence=prevalence.get(building.district_id),
-        )
+        key = (status == "high_risk_area", building.district_id)
+        pool = pools.get(key)
+        if pool is None:
+            pool = pools[key] = rules.pool_size_for(
+                in_high_risk_area=key[0], prevalence=prevalence.get(building.district_id)
+            )
         entries.append(
             PlanEntry(
                 building_id=building.id,

@@ -34,11 +34,9 @@ from xietong.storage.bulk import bulk_insert
 from xietong.storage.bulk_sql import table_of
 
 
-def building_code_by_id(session: Session, *, district_id: int | None = None) -> dict[int, str]:
-    """Building id → code (of one district's buildings when `district_id` is given), from the
-    areas domain's index (one query)."""
-    index = areas_service.building_index(session, district_id=district_id)
-    return {ref.id: code for code, ref in index.items()}
+def building_code_by_id(session: Session, *, ids: Collection[int]) -> dict[int, str]:
+    """Building id → code of the buildings of `ids` (a page's, not a district's thousands)."""
+    return {i: place.code for i, place in areas_service.buildings_by_id(session, ids=ids).items()}
 
 
 def _buildings(session: Session, *, district_id: int | None = None) -> list[planner.BuildingToPlan]:
@@ -57,14 +55,8 @@ def _buildings(session: Session, *, district_id: int | None = None) -> list[plan
         session.execute(counted.group_by(keys.c.current_building_id)).all()
     )
     return [
-        planner.BuildingToPlan(
-            id=ref.id,
-            code=code,
-            district_id=ref.district_id,
-            central_urban=ref.district_id in central,
-            persons=persons.get(ref.id, 0),
-        )
-        for code, ref in areas_service.building_index(session, district_id=district_id).items()
+        planner.BuildingToPlan(id_, code, district, district in central, persons.get(id_, 0))
+        for id_, code, district in areas_service.building_rows(session, district_id=district_id)
     ]
 
 
@@ -240,8 +232,7 @@ def plan_read(
     page = sorted(entries, key=lambda e: (codes[e.district_id], e.building_id))[
         offset : offset + limit
     ]
-    # Only the shown district's buildings are on the page when one district is shown.
-    building_codes = building_code_by_id(session, district_id=wanted)
+    building_codes = building_code_by_id(session, ids=[e.building_id for e in page])
     policy = policy_in_force(session, day=day)
     return PlanRead(
         day=day,
@@ -379,7 +370,7 @@ def _building_coverage(session: Session, *, day: date, district_id: int) -> Cove
         .outerjoin(LabResult, LabResult.tube_id == Membership.tube_id)
         .group_by(people.c.building_id)
     ).all()
-    codes = building_code_by_id(session, district_id=district_id)
+    codes = building_code_by_id(session, ids=[row[0] for row in rows])
     return CoverageRead(
         day=day,
         plan_issued=session.get(Plan, day) is not None,

@@ -10,7 +10,6 @@ read persons see.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -243,20 +242,15 @@ def coordination(session: Session, *, principal: Principal, day: date) -> Coordi
             started_by=day,
             limit=PANEL_ROWS,
         )
-        week = link_service.spillovers(
+        week = link_service.spillover_pairs(
             session, principal=principal, first_day=day - timedelta(days=6), last_day=day
         )
     except PermissionDenied:
         return Coordination()
-    pairs: Counter[tuple[str, str]] = Counter()
-    for s in week:
-        pairs[(s.from_district_code, s.to_district_code)] += s.links
     return Coordination(
         clusters=cluster_service.to_reads(session, clusters, today=day),
         clusters_total=clusters_total,
         chains=chains,
         chains_total=chains_total,
-        spillovers=[
-            SpilloverPair(a, b, n) for (a, b), n in sorted(pairs.items(), key=lambda kv: -kv[1])
-        ],
+        spillovers=[SpilloverPair(a, b, n) for a, b, n in week],
     )
