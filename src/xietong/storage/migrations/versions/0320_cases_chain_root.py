@@ -7,7 +7,7 @@ a link is made or removed, so that the chains are counted in one GROUP BY over i
 the links already recorded are found by one walk down the links from the first cases.
 
 Revision ID: 0320_cases_chain_root
-Revises: 0230_cases_report_day
+Revises: 0310_cases_contact_tracing
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0320_cases_chain_root"
-down_revision = "0230_cases_report_day"
+down_revision = "0310_cases_contact_tracing"
 branch_labels = None
 depends_on = None
 
