@@ -196,10 +196,14 @@ def _made_ahead(rows: Iterator[T], *, batch: int = 20_000) -> Iterator[T]:
 
 
 def _analyse(engine: Any) -> None:
-    """Fresh planner statistics after a bulk load, as an operator runs after one."""
+    """Fresh planner statistics and visibility map after a bulk load, as an operator runs after
+    one: without the map, an index-only scan (who stays in which building, migration 0300) visits
+    every row it counts, and a server without autovacuum never sets it (0.5 s instead of 0.16 s
+    for the screening page at ten million persons)."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit.execute(text("VACUUM (ANALYZE)"))
 
 
 def _seed_persons(
