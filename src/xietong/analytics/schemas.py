@@ -242,6 +242,7 @@ class ExpectedParameters(BaseModel):
     runs: int
     seed: int
     lookback_days: int
+    outer_lookback_days: int
 
 
 class ExpectedDistrictRead(BaseModel):
