@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from xietong.analytics.core.arrays import FloatArray
-from xietong.analytics.core.growth_forecast import GrowthModel
+from xietong.analytics.core.growth_forecast import GrowthModel, own_growth_weights
 from xietong.analytics.core.recalibrated import recalibrated_quantiles
 from xietong.analytics.core.scores import HUB_QUANTILE_LEVELS
 from xietong.analytics.core.susceptibles import SusceptiblesLeft, capped, susceptibles_left
@@ -123,6 +123,7 @@ def expected_forecast(inputs: ExpectedInputs, *, per_district: bool = True) -> E
     its own series), for a view that draws the city alone at a 42nd of the cost.
     """
     left = inputs.susceptibles()
+    own = own_growth_weights(inputs.counts)
     districts = (
         expected_quantiles(inputs)[..., _SHOWN]
         if per_district
@@ -155,6 +156,7 @@ def expected_forecast(inputs: ExpectedInputs, *, per_district: bool = True) -> E
                 code=code,
                 name=name,
                 susceptible=_number(left.districts[d]),
+                own_growth=float(own[d]),
                 infections=_bands(districts[:, d]),
             )
             for d, (code, name) in enumerate(zip(inputs.codes, inputs.names, strict=True))

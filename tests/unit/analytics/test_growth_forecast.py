@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xietong.analytics.core.growth_forecast import GrowthModel, _fit, growth_ensemble, pooled_rates
+from xietong.analytics.core.growth_forecast import (
+    GrowthModel,
+    _fit,
+    growth_ensemble,
+    own_growth_weights,
+    pooled_rates,
+)
 
 
 def test_a_steady_exponential_is_continued_with_its_growth_damped() -> None:
@@ -131,7 +137,9 @@ def test_a_noisy_districts_rate_leans_on_the_citys_and_a_precise_one_keeps_its_o
     rate = np.array([0.10, 0.30, -0.20, 0.05])
     rate_se = np.array([0.005, 0.30, 0.30, 0.02])
 
-    pooled, pooled_se = pooled_rates(rate, rate_se, total_rate=0.08, total_se=0.01, min_spread=0.05)
+    pooled, pooled_se, _ = pooled_rates(
+        rate, rate_se, total_rate=0.08, total_se=0.01, min_spread=0.05
+    )
 
     assert pooled[0] == pytest.approx(0.10, abs=0.001)  # measured to ±0.005: its own
     # measured to ±0.3: most of the way to the city's 0.08, from either side, never onto it
@@ -146,7 +154,7 @@ def test_districts_whose_rates_differ_beyond_their_errors_keep_them() -> None:
     rate = np.array([-0.3, -0.1, 0.1, 0.3])
     rate_se = np.full(4, 0.02)  # the spread, 0.22, is ten times what the errors explain
 
-    pooled, _ = pooled_rates(rate, rate_se, total_rate=0.0, total_se=0.01, min_spread=0.05)
+    pooled = pooled_rates(rate, rate_se, total_rate=0.0, total_se=0.01, min_spread=0.05).rate
 
     np.testing.assert_allclose(pooled, rate, atol=0.003)
 
@@ -173,3 +181,9 @@ def test_a_small_noisy_district_forecast_beside_others_follows_their_growth() ->
 
     assert unpooled == pytest.approx(alone, rel=0.05)
     assert together > 1.3 * alone
+    # and what the page shows of it: the large districts' own growth weighs nearly all, the
+    # small one's under half
+    weights = own_growth_weights(history)
+    assert np.all(weights[:3] > 0.9)
+    assert weights[3] < 0.5
+    np.testing.assert_array_equal(own_growth_weights(small), [1.0])

@@ -8,6 +8,7 @@ counts, and the susceptibles a district still holds depleted as the forecast inf
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -132,20 +133,8 @@ def growth_ensemble(
     counts = as_daily_counts(history, name="history", min_days=model.window_days)
     check_at_least("horizon_days", horizon_days, 1)
     check_at_least("runs", runs, 1)
-    window = counts[-model.window_days :]
-    level, rate, rate_se, noise_sd = _fit(window, half_life_days=model.half_life_days)
+    level, (rate, rate_se, _), noise_sd = _district_rates(counts, model)
     d = counts.shape[1]
-    if model.pooled and d > 1:
-        _, total_rate, total_se, _ = _fit(
-            window.sum(axis=1, keepdims=True), half_life_days=model.half_life_days
-        )
-        rate, rate_se = pooled_rates(
-            rate,
-            rate_se,
-            total_rate=float(total_rate[0]),
-            total_se=float(total_se[0]),
-            min_spread=model.min_rate_spread,
-        )
 
     steps = rng.normal(0.0, model.growth_sd, size=(runs, horizon_days, d))
     current = rng.normal(rate, rate_se, size=(runs, d))
@@ -166,6 +155,45 @@ def growth_ensemble(
     return _deplete(daily, np.asarray(susceptible, dtype=np.float64), d)
 
 
+class PooledRates(NamedTuple):
+    """Each district's pooled growth rate, its standard error and the weight ``w`` its own
+    week's rate has in it (1: its own; near 0: the sum's)."""
+
+    rate: FloatArray
+    rate_se: FloatArray
+    own_weight: FloatArray
+
+
+def own_growth_weights(history: npt.ArrayLike, *, model: GrowthModel | None = None) -> FloatArray:
+    """Per district of ``history`` (T, D), the weight its own last week's growth has in its
+    forecast beside the others' (`pooled_rates`); 1 for every district when not pooled."""
+    model = GrowthModel() if model is None else model
+    counts = as_daily_counts(history, name="history", min_days=model.window_days)
+    return _district_rates(counts, model)[1].own_weight
+
+
+def _district_rates(
+    counts: FloatArray, model: GrowthModel
+) -> tuple[FloatArray, PooledRates, FloatArray]:
+    """The fitted log level on the last day, each district's rate (pooled with the others'
+    where the model pools and there are others) and the residual spread."""
+    window = counts[-model.window_days :]
+    level, rate, rate_se, noise_sd = _fit(window, half_life_days=model.half_life_days)
+    if not model.pooled or counts.shape[1] < 2:
+        return level, PooledRates(rate, rate_se, np.ones(counts.shape[1])), noise_sd
+    _, total_rate, total_se, _ = _fit(
+        window.sum(axis=1, keepdims=True), half_life_days=model.half_life_days
+    )
+    pooled = pooled_rates(
+        rate,
+        rate_se,
+        total_rate=float(total_rate[0]),
+        total_se=float(total_se[0]),
+        min_spread=model.min_rate_spread,
+    )
+    return level, pooled, noise_sd
+
+
 def pooled_rates(
     rate: FloatArray,
     rate_se: FloatArray,
@@ -173,7 +201,7 @@ def pooled_rates(
     total_rate: float,
     total_se: float,
     min_spread: float,
-) -> tuple[FloatArray, FloatArray]:
+) -> PooledRates:
     """Each district's growth rate shrunk towards the rate of the districts' sum, and its
     standard error: the normal random-effects estimate (empirical Bayes [1]_).
 
@@ -195,7 +223,7 @@ def pooled_rates(
     weight = spread / (spread + rate_se**2)
     pooled = weight * rate + (1.0 - weight) * total_rate
     pooled_se = np.sqrt(weight * rate_se**2 + (1.0 - weight) ** 2 * total_se**2)
-    return pooled, pooled_se
+    return PooledRates(pooled, pooled_se, weight)
 
 
 def _fit(
