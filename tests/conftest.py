@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -62,6 +63,17 @@ def _drop_postgresql_database(admin_url: str, name: str) -> None:
     admin.dispose()
 
 
+@contextmanager
+def own_postgresql_database() -> Iterator[str]:
+    """The URL of a new, empty database on the test server, dropped after the block."""
+    assert PG_URL is not None
+    url, name = _fresh_postgresql_database(PG_URL)
+    try:
+        yield url
+    finally:
+        _drop_postgresql_database(PG_URL, name)
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -70,15 +82,13 @@ def database_url(
         path = tmp_path_factory.mktemp("db") / "xietong-test.sqlite"
         yield f"sqlite:///{path}"
         return
-    assert PG_URL is not None
-    url, name = _fresh_postgresql_database(PG_URL)
-    yield url
-    _drop_postgresql_database(PG_URL, name)
+    with own_postgresql_database() as url:
+        yield url
 
 
-@pytest.fixture(scope="session")
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = build_engine(database_url)
+def prepared_engine(url: str) -> Engine:
+    """An engine on the migrated database at `url`, with the synthetic buildings."""
+    engine = build_engine(url)
     prepare_database(engine)
     with Session(engine) as session, session.begin():
         codes = [d.code for d in areas_service.list_districts(session)]
@@ -88,6 +98,12 @@ def engine(database_url: str) -> Iterator[Engine]:
             seed=1,
             buildings_per_community=3,
         )
+    return engine
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = prepared_engine(database_url)
     yield engine
     engine.dispose()
 

@@ -13,7 +13,7 @@ from alembic import command
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
-from tests.conftest import BACKENDS, PG_URL, _drop_postgresql_database, _fresh_postgresql_database
+from tests.conftest import BACKENDS, own_postgresql_database
 from xietong.policy import service as policy_service
 from xietong.policy.models import AdoptedPolicy
 from xietong.storage.engine import build_engine
@@ -27,12 +27,10 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         yield engine
         engine.dispose()
         return
-    assert PG_URL is not None
-    url, name = _fresh_postgresql_database(PG_URL)
-    engine = build_engine(url)
-    yield engine
-    engine.dispose()
-    _drop_postgresql_database(PG_URL, name)
+    with own_postgresql_database() as url:
+        engine = build_engine(url)
+        yield engine
+        engine.dispose()
 
 
 def _policy_before_mutual_aid() -> str:

@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from xietong.analytics.core.arrays import FloatArray
+from xietong.analytics.core.growth_forecast import GrowthModel, own_growth_weights
 from xietong.analytics.core.recalibrated import recalibrated_quantiles
 from xietong.analytics.core.scores import HUB_QUANTILE_LEVELS
 from xietong.analytics.core.susceptibles import SusceptiblesLeft, capped, susceptibles_left
@@ -29,9 +30,13 @@ from xietong.core.clock import DEFAULT_TZ
 from xietong.core.kept import Kept
 
 HORIZON_DAYS: Final = 14
-#: Days of history read: the model's week and the recalibration's 14 days of earlier forecasts.
-HISTORY_DAYS: Final = 28
+#: The recalibration's look-backs (`conformal.recalibrate`): 14 days of earlier forecasts for
+#: the inner intervals, 21 for the outer ones.
 LOOKBACK_DAYS: Final = 14
+OUTER_LOOKBACK_DAYS: Final = 21
+#: Days of history read: the earliest forecast the outer intervals read, 21 days back, and the
+#: model's week of history before it.
+HISTORY_DAYS: Final = OUTER_LOOKBACK_DAYS + GrowthModel().window_days
 #: As many runs as a backtest's forecast, and its default seed: the same history gives the
 #: quantiles `xietong analytics backtest` would score from that day.
 RUNS: Final = 400
@@ -118,6 +123,7 @@ def expected_forecast(inputs: ExpectedInputs, *, per_district: bool = True) -> E
     its own series), for a view that draws the city alone at a 42nd of the cost.
     """
     left = inputs.susceptibles()
+    own = own_growth_weights(inputs.counts)
     districts = (
         expected_quantiles(inputs)[..., _SHOWN]
         if per_district
@@ -140,6 +146,7 @@ def expected_forecast(inputs: ExpectedInputs, *, per_district: bool = True) -> E
             runs=RUNS,
             seed=SEED,
             lookback_days=LOOKBACK_DAYS,
+            outer_lookback_days=OUTER_LOOKBACK_DAYS,
         ),
         days=[first + timedelta(days=k) for k in range(HORIZON_DAYS)],
         city=_bands(city[:, 0]),
@@ -149,6 +156,7 @@ def expected_forecast(inputs: ExpectedInputs, *, per_district: bool = True) -> E
                 code=code,
                 name=name,
                 susceptible=_number(left.districts[d]),
+                own_growth=float(own[d]),
                 infections=_bands(districts[:, d]),
             )
             for d, (code, name) in enumerate(zip(inputs.codes, inputs.names, strict=True))
@@ -197,6 +205,7 @@ def _quantiles(counts: FloatArray, *, susceptible: FloatArray, horizon_days: int
         rng=np.random.default_rng(SEED),
         runs=RUNS,
         lookback_days=LOOKBACK_DAYS,
+        outer_lookback_days=OUTER_LOOKBACK_DAYS,
     )
     return capped(every, susceptible=susceptible)
 

@@ -242,12 +242,16 @@ class ExpectedParameters(BaseModel):
     runs: int
     seed: int
     lookback_days: int
+    outer_lookback_days: int
 
 
 class ExpectedDistrictRead(BaseModel):
     code: str
     name: str
     susceptible: float | None  # the cap of every quantile; None: no census population
+    # The weight of the district's own last week's growth in its forecast, beside the city's
+    # (`growth_forecast.pooled_rates`): 1 its own, near 0 the city's.
+    own_growth: float
     infections: BandsRead  # new infections per forecast day
 
 

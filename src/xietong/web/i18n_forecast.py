@@ -56,6 +56,15 @@ FORECAST_STRINGS: Final[dict[str, tuple[str, str]]] = {
     "forecast.day_median": ("第 {n} 日新增（中位数）", "New on day {n} (median)"),
     "forecast.day_bands": ("第 {n} 日 50% / 90% 区间", "Day {n}: 50% / 90% bands"),
     "forecast.susceptible": ("尚余易感人口", "Still susceptible"),
+    "forecast.own_growth": ("自身增长的权重", "Weight of its own growth"),
+    "forecast.leans_on_city": ("主要参照全市", "leans on the city's"),
+    "forecast.own_growth_note": (
+        "各区县的增长率按其近 7 日数据的精确程度向全市增长率收缩：病例多的区县沿用自身增长，"
+        "病例少、波动大的区县主要参照全市增长（权重低于 50%），但从不照搬全市。",
+        "Each district's growth rate is drawn towards the city's by how precisely its own last "
+        "7 days measure it: a district of many cases keeps its own growth, one of few and "
+        "uneven cases leans on the city's (a weight under 50%), never copying it.",
+    ),
     "scenario.baseline": ("现行政策（基线）", "Policy in force (baseline)"),
     "scenario.screening_every_day": ("每天一检", "Screening every day"),
     "scenario.isolation_delay": ("隔离延迟 {n} 天", "Isolation {n} days later"),

@@ -15,6 +15,7 @@ from tests.factories.cases import at, growing_cases_recorded_late
 from tests.factories.clock import TZ
 from tests.factories.web import figure, log_in
 from xietong.analytics import service as analytics_service
+from xietong.analytics.core.growth_forecast import own_growth_weights
 from xietong.analytics.core.recalibrated import recalibrated_quantiles
 from xietong.analytics.expected import HORIZON_DAYS, expected_inputs
 from xietong.analytics.nowcasting import reporting_triangle
@@ -100,6 +101,28 @@ def test_the_pages_show_the_recalibrated_forecast_of_the_backtests_series(
     assert 'id="expected-note"' in overview.text
 
 
+def test_each_districts_row_says_how_much_its_own_growth_weighs_beside_the_citys(
+    app_client: TestClient, session: Session, protector: PersonalDataProtector
+) -> None:
+    _cases(session, protector)
+    log_in(app_client, session, role=Role.command)
+    inputs = expected_inputs(session, last_day=DAY, tz=TZ)
+    weights = own_growth_weights(inputs.counts)
+
+    page = app_client.get(f"/forecast?day={DAY.isoformat()}")
+
+    assert page.status_code == 200
+    assert translate("zh", "forecast.own_growth") in page.text
+    assert translate("zh", "forecast.own_growth_note") in page.text
+    for code in (DISTRICT, inputs.codes[0]):
+        weight = weights[inputs.codes.index(code)]
+        match = re.search(rf'<tr data-code="{code}">(.*?)</tr>', page.text, re.S)
+        assert match is not None
+        assert f'<td class="num">{_whole(weight * 100)}%' in match.group(1)
+        leans = translate("zh", "forecast.leans_on_city")
+        assert (leans in match.group(1)) == (weight < 0.5)
+
+
 def test_the_forecast_page_says_which_forecast_is_which_in_english(
     app_client: TestClient, session: Session, protector: PersonalDataProtector
 ) -> None:
@@ -134,7 +157,8 @@ def test_the_bands_are_ordered_and_within_a_small_districts_susceptibles(
 
     log_in(app_client, session, role=Role.command)
     page = app_client.get(f"/forecast?day={DAY.isoformat()}")
-    assert _row(page.text, DISTRICT)[-1] == _whole(small.susceptible)
+    # after the median and the bands of days 7 and 14
+    assert _row(page.text, DISTRICT)[4] == _whole(small.susceptible)
 
 
 def test_a_districts_demand_is_the_forecast_pages_number_at_the_policys_quantile(

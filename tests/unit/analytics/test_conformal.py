@@ -27,7 +27,12 @@ def test_overconfident_bands_are_widened_to_their_nominal_coverage() -> None:
     model, observed = _overconfident(300, 14, seed=5)
 
     tuned = recalibrate(
-        model, observed, origin_days=np.arange(300), levels=LEVELS, lookback_days=120
+        model,
+        observed,
+        origin_days=np.arange(300),
+        levels=LEVELS,
+        lookback_days=120,
+        outer_lookback_days=120,
     )
 
     scored = slice(150, 300)
@@ -82,7 +87,12 @@ def test_too_wide_bands_are_narrowed_and_districts_of_every_size_share_the_score
     model = median[..., None] * (1.0 + 0.5 * stats.norm.ppf(LEVELS))
 
     tuned = recalibrate(
-        model, observed, origin_days=np.arange(300), levels=LEVELS, lookback_days=60
+        model,
+        observed,
+        origin_days=np.arange(300),
+        levels=LEVELS,
+        lookback_days=60,
+        outer_lookback_days=60,
     )
 
     scored = slice(100, 300)
@@ -107,6 +117,7 @@ def test_the_band_is_widened_by_the_conformal_order_statistic_of_its_misses() ->
         origin_days=np.arange(31),
         levels=levels,
         lookback_days=40,
+        outer_lookback_days=40,
         min_forecasts=30,
         level_power=0.0,
     )
@@ -130,6 +141,7 @@ def test_districts_of_one_forecast_date_count_as_one_forecast() -> None:
             origin_days=np.arange(11),
             levels=levels,
             lookback_days=2,
+            outer_lookback_days=2,
             min_forecasts=min_forecasts,
             level_power=0.0,
         )
@@ -147,3 +159,42 @@ def test_levels_not_symmetric_about_the_median_are_refused() -> None:
 
     with pytest.raises(ValueError, match="levels"):
         recalibrate(model, observed, origin_days=np.arange(5), levels=levels)
+
+
+def test_the_outer_intervals_remember_misses_a_week_longer_than_the_inner() -> None:
+    # one district, horizon 1, a model band of [0, 0]: a turn missed the forecasts of days 0 –
+    # 9 by 100, then 30 days of forecasts missed nothing
+    levels = np.array([0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99])
+    model = np.zeros((41, 1, 1, 7))
+    observed = np.append(np.where(np.arange(40) < 10, 100.0, 0.0), np.nan)[:, None, None]
+
+    def band_on(day: int) -> np.ndarray:
+        tuned = recalibrate(
+            model[: day + 1],
+            observed[: day + 1],
+            origin_days=np.arange(day + 1),
+            levels=levels,
+            min_forecasts=5,
+            level_power=0.0,
+        )
+        return tuned[-1, 0, 0]
+
+    # 17 days after the turn's last miss the 90 % and 98 % intervals (of 80 % or more) still
+    # hold it, the 50 % interval has forgotten it; 23 days after, all have
+    assert band_on(26)[0] < 0.0 and band_on(26)[1] < 0.0
+    assert band_on(26)[2] == 0.0
+    np.testing.assert_array_equal(band_on(32), np.zeros(7))
+
+
+def test_an_outer_look_back_shorter_than_the_inner_is_refused() -> None:
+    model, observed = _overconfident(20, 3, seed=2)
+
+    with pytest.raises(ValueError, match="outer_lookback_days"):
+        recalibrate(
+            model,
+            observed,
+            origin_days=np.arange(20),
+            levels=LEVELS,
+            lookback_days=14,
+            outer_lookback_days=7,
+        )

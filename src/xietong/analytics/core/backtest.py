@@ -77,6 +77,7 @@ def run_backtest(
     runs: int = 400,
     susceptible: npt.ArrayLike | None = None,
     lookback_days: int = 14,
+    outer_lookback_days: int = 21,
     levels: tuple[float, ...] = HUB_QUANTILE_LEVELS,
     known: Callable[[int], npt.ArrayLike] | None = None,
 ) -> Backtest:
@@ -147,12 +148,22 @@ def run_backtest(
         seen[k, : ahead.shape[0]] = ahead
     pick = scored - first
     if known is None:
-        tuned = recalibrate(raw, seen, origin_days=every, levels=tau, lookback_days=lookback_days)[
-            pick
-        ]
+        tuned = recalibrate(
+            raw,
+            seen,
+            origin_days=every,
+            levels=tau,
+            lookback_days=lookback_days,
+            outer_lookback_days=outer_lookback_days,
+        )[pick]
     else:
         tuned = _recalibrated_as_known(
-            raw, every=every, scored=scored, as_known=as_known, levels=tau, lookback=lookback_days
+            raw,
+            every=every,
+            scored=scored,
+            as_known=as_known,
+            levels=tau,
+            lookback=(lookback_days, outer_lookback_days),
         )
     tuned_nat = np.clip(tuned, 0.0, None)
     steps = np.asarray(horizons) - 1
@@ -183,15 +194,16 @@ def _recalibrated_as_known(
     scored: IntArray,
     as_known: Callable[[int], FloatArray],
     levels: FloatArray,
-    lookback: int,
+    lookback: tuple[int, int],
 ) -> FloatArray:
-    """`recalibrate` for each scored origin with the past errors as they could be measured
-    then: the target days of earlier forecasts read as they were known at that origin (counts
-    still to be reported then were not yet there to compare with)."""
+    """`recalibrate` for each scored origin (``lookback``: its inner and outer look-backs)
+    with the past errors as they could be measured then: the target days of earlier forecasts
+    read as they were known at that origin (counts still to be reported then were not yet
+    there to compare with)."""
     horizon = raw.shape[1]
     tuned = np.empty((scored.size, *raw.shape[1:]))
     for k, origin in enumerate(scored):
-        rows = np.flatnonzero((every >= origin - lookback - horizon) & (every <= origin))
+        rows = np.flatnonzero((every >= origin - max(lookback) - horizon) & (every <= origin))
         then = as_known(int(origin))
         seen = np.full((rows.size, horizon, raw.shape[2]), np.nan)
         for r, start in enumerate(every[rows]):
@@ -202,7 +214,8 @@ def _recalibrated_as_known(
             seen,
             origin_days=every[rows],
             levels=levels,
-            lookback_days=lookback,
+            lookback_days=lookback[0],
+            outer_lookback_days=lookback[1],
             last_only=True,
         )[-1]
     return tuned

@@ -20,6 +20,8 @@ def recalibrate(
     origin_days: npt.ArrayLike,
     levels: npt.ArrayLike,
     lookback_days: int = 14,
+    outer_lookback_days: int = 21,
+    outer_coverage: float = 0.8,
     min_forecasts: int = 30,
     level_power: float = 0.25,
     last_only: bool = False,
@@ -32,12 +34,17 @@ def recalibrate(
     inside), in persons, divided by a power ``p`` (``level_power``) of the model's median ``m``
     so that a district of 20 cases and one of 20,000 can share scores [1]_. A new forecast from
     origin ``t`` uses the scores of forecasts whose target day ``o + h`` is at most ``t`` and
-    whose origin is within the last ``lookback_days`` days: its interval becomes
+    whose origin is within the last ``lookback_days`` days (``outer_lookback_days`` for the
+    intervals of ``outer_coverage`` or more): its interval becomes
     ``[l − a s, u + a s]`` with ``a`` the conformal quantile (the ⌈(n + 1)(1 − 2τ)⌉-th smallest)
     of the ``n`` scores and ``s = (m + 1)^p`` its own [2]_; narrowed, it closes at the median.
     Scores come from the same horizon and every district first; horizons nearest to ``h`` are
     added until they come from ``min_forecasts`` past forecasts (origin and horizon), however
-    many districts each forecast holds: the districts' misses of one forecast date share its
+    many districts each forecast holds. The outer intervals look further back because they
+    rest on the largest few misses (the 98 % interval on the largest): from two weeks alone
+    they forget a turn's misses as soon as the turn is a fortnight old, when the next turn's
+    forecasts still need them, while the inner intervals, set by the typical miss, follow the
+    last two weeks best. The districts' misses of one forecast date share its
     moment of the epidemic (a turn misses them all at once), so sixteen districts from one
     date are not sixteen dates' worth of evidence, and a band set from the one or two dates
     14 days back held the 14-day forecasts of the districts to those dates alone. With
@@ -59,6 +66,10 @@ def recalibrate(
     levels : array_like, shape (Q,)
         Symmetric quantile levels with the median in the middle.
     lookback_days, min_forecasts : int
+    outer_lookback_days : int
+        The look-back of the intervals of ``outer_coverage`` or more; at least
+        ``lookback_days``.
+    outer_coverage : float
     level_power : float
         0 scores misses in persons, 1 relative to the median; between, a compromise.
     last_only : bool
@@ -90,6 +101,9 @@ def recalibrate(
     if not np.allclose(tau + tau[::-1], 1.0):
         raise ValueError("levels: expected levels symmetric about the median")
     check_at_least("lookback_days", lookback_days, 1)
+    check_at_least("outer_lookback_days", outer_lookback_days, lookback_days)
+    if not 0.0 < outer_coverage <= 1.0:
+        raise ValueError(f"outer_coverage: expected a number in (0, 1], got {outer_coverage}")
     check_at_least("min_forecasts", min_forecasts, 1)
     if not 0.0 <= level_power <= 1.0:
         raise ValueError(f"level_power: expected a number in [0, 1], got {level_power}")
@@ -102,20 +116,29 @@ def recalibrate(
     target = days[:, None] + np.arange(1, horizons + 1)[None, :]  # (O, H)
     result = q.copy()
     tuned = range(days.size - 1, days.size) if last_only else range(days.size)
+    outer = coverage >= outer_coverage
+    groups = [(lookback_days, ~outer), (outer_lookback_days, outer)]
     for o in tuned:
         day = days[o]
-        known = (target <= day) & (days[:, None] >= day - lookback_days)  # (O, H)
-        for h in range(horizons):
-            scores, forecasts = _nearest_scores(misses, known, h, min_forecasts)
-            if forecasts < min_forecasts:
+        for look_back, intervals in groups:
+            if not intervals.any():
                 continue
-            widen = _conformal_quantiles(scores, coverage)
-            shift = widen[None, :] * scale[o, h][:, None]  # (D, pairs)
-            # An interval narrowed (scores pooled from districts of other sizes can ask more
-            # than it has) closes on the median, never past it.
-            middle = q[o, h, :, pairs : pairs + 1]
-            result[o, h, :, :pairs] = np.minimum(lower[o, h] - shift, middle)
-            result[o, h, :, ::-1][:, :pairs] = np.maximum(upper[o, h] + shift, middle)
+            known = (target <= day) & (days[:, None] >= day - look_back)  # (O, H)
+            for h in range(horizons):
+                scores, forecasts = _nearest_scores(misses[..., intervals], known, h, min_forecasts)
+                if forecasts < min_forecasts:
+                    continue
+                widen = _conformal_quantiles(scores, coverage[intervals])
+                shift = widen[None, :] * scale[o, h][:, None]  # (D, intervals)
+                # An interval narrowed (scores pooled from districts of other sizes can ask
+                # more than it has) closes on the median, never past it.
+                middle = q[o, h, :, pairs : pairs + 1]
+                result[o, h, :, :pairs][:, intervals] = np.minimum(
+                    lower[o, h][:, intervals] - shift, middle
+                )
+                result[o, h, :, ::-1][:, :pairs][:, intervals] = np.maximum(
+                    upper[o, h][:, intervals] + shift, middle
+                )
     final: FloatArray = np.sort(result, axis=-1)
     return final
 

@@ -25,13 +25,15 @@ def recalibrated_quantiles(
     runs: int = 400,
     levels: tuple[float, ...] = HUB_QUANTILE_LEVELS,
     lookback_days: int = 14,
+    outer_lookback_days: int = 21,
 ) -> FloatArray:
     """Quantiles of the next ``horizon_days`` days after the last day of ``history``.
 
     The growth forecast (`growth_forecast.growth_ensemble`) is made from every day of the
     history with ``model.window_days`` days behind it, each from the days up to it only, and
     the last one's central intervals are widened or narrowed by the misses of the earlier ones
-    (from the last ``lookback_days`` days) whose target days are in the history
+    (from the last ``lookback_days`` days, ``outer_lookback_days`` for the outer intervals)
+    whose target days are in the history
     (`conformal.recalibrate`, the backtests' look-back and scale). With too few of them (a
     short history) the model's own quantiles stand.
     The generator is split as `backtest.run_backtest` splits it, so that the same history and
@@ -41,7 +43,7 @@ def recalibrated_quantiles(
     ----------
     history : array_like, shape (T, D)
         Daily counts up to the forecast date, oldest first; ``T >= model.window_days``.
-    horizon_days, runs, lookback_days : int
+    horizon_days, runs, lookback_days, outer_lookback_days : int
     rng : numpy.random.Generator
     model : GrowthModel, optional
     levels : tuple of float
@@ -62,7 +64,8 @@ def recalibrated_quantiles(
     # the days within the look-back are forecast (earlier ones are not read).
     streams = rng.spawn(counts.shape[0] - first)
     last = counts.shape[0] - 1
-    origins = np.arange(max(first, last - lookback_days), last + 1, dtype=np.int64)
+    look_back = max(lookback_days, outer_lookback_days)
+    origins = np.arange(max(first, last - look_back), last + 1, dtype=np.int64)
     raw = np.empty((origins.size, horizon_days, counts.shape[1], tau.size))
     seen = np.full((origins.size, horizon_days, counts.shape[1]), np.nan)
     for k, origin in enumerate(origins):
@@ -82,6 +85,7 @@ def recalibrated_quantiles(
         origin_days=origins,
         levels=tau,
         lookback_days=lookback_days,
+        outer_lookback_days=outer_lookback_days,
         last_only=True,
     )
     result: FloatArray = np.clip(tuned[-1], 0.0, None)

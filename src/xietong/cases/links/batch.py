@@ -58,6 +58,10 @@ def link_cases(
     both_seen = [
         link for link in links if link.source_case_id in seen and link.target_case_id in seen
     ]
+    roots.lock_chains(
+        session,
+        case_ids=[i for link in both_seen for i in (link.source_case_id, link.target_case_id)],
+    )
     sources = _sources_above(session, [link.source_case_id for link in both_seen])
     has_source = _sources_of(session, [link.target_case_id for link in both_seen])
     errors: list[RowError] = []

@@ -4,7 +4,8 @@ of it without a source. Kept here, in the caller's transaction, whenever links a
 
 A chain is a tree, so a new link's target was the root of its own chain (or of no chain): joining
 re-points that chain to the root of the source's, whatever their sizes, and the stored root stays
-the one a walk down from the first cases finds. A case without links has none.
+the one a walk down from the first cases finds. A case without links has none. Writers of links
+take `lock_chains` first, so that writes into the same chains follow one another.
 """
 
 from __future__ import annotations
@@ -39,9 +40,37 @@ def stored_roots(session: Session, case_ids: Iterable[int]) -> dict[int, int | N
     return found
 
 
+def lock_chains(session: Session, *, case_ids: Iterable[int]) -> None:
+    """Lock, until the transaction ends, the root rows of the chains of `case_ids` (a case
+    without links being its own root), before the caller reads their sources or roots."""
+    # Two transactions writing into one chain (one moving its root while the other links a case
+    # below it, or linking A→B and B→A) would each check and write from what they read before
+    # the other committed: a stale root, a cycle. Every writer locks the roots first, in
+    # ascending id (ORDER BY locks in that order: no deadlock between first rounds), and reads
+    # again once it holds them, since a root may have moved while it waited; then it locks the
+    # new roots too. SQLite renders no FOR UPDATE: its writer holds the whole database already.
+    cases = _cases()
+    dialect = dialect_of(session)
+    ids = set(case_ids)
+    locked: set[int] = set()
+    while True:
+        wanted = {root or case_id for case_id, root in stored_roots(session, ids).items()}
+        if wanted <= locked:
+            return
+        for part in chunks(sorted(wanted - locked)):
+            session.execute(
+                select(cases.c.id)
+                .where(member_of(cases.c.id, part, dialect=dialect))
+                .order_by(cases.c.id)
+                .with_for_update()
+            )
+        locked |= wanted
+
+
 def joined(session: Session, links: Sequence[tuple[int, int]]) -> None:
     """Bring the roots up to date after `links` (source, target) were written, each target
-    without a source before them and none closing a cycle (the callers' checks)."""
+    without a source before them and none closing a cycle (the callers' checks, made under
+    `lock_chains`)."""
     if not links:
         return
     source_of = {target: source for source, target in links}

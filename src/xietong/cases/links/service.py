@@ -94,6 +94,7 @@ def make_link(
     now: datetime,
 ) -> TransmissionLink:
     """Record the link between two cases the deciding principal may link (checked by callers)."""
+    roots.lock_chains(session, case_ids=(source.id, target.id))
     existing = session.scalar(
         select(TransmissionLink.id).where(TransmissionLink.target_case_id == target.id)
     )
@@ -170,6 +171,7 @@ def delete_link(session: Session, *, principal: Principal, link_id: int, now: da
     )
     notices.send_unlinked(session, link, actor=principal.username, now=now)
     source_case_id, target_case_id = link.source_case_id, link.target_case_id
+    roots.lock_chains(session, case_ids=(source_case_id, target_case_id))
     session.delete(link)
     session.flush()
     roots.split(session, source_case_id=source_case_id, target_case_id=target_case_id)

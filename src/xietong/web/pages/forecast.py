@@ -65,6 +65,7 @@ def district_rows(ahead: ExpectedRead) -> list[dict[str, Any]]:
             {
                 "code": d.code,
                 "susceptible": d.susceptible,
+                "own_growth": d.own_growth,
                 "days": [
                     {
                         "median": bands.median[n - 1],
