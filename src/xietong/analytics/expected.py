@@ -123,12 +123,11 @@ def expected_forecast(inputs: ExpectedInputs, *, per_district: bool = True) -> E
     its own series), for a view that draws the city alone at a 42nd of the cost.
     """
     left = inputs.susceptibles()
-    own = own_growth_weights(inputs.counts)
-    districts = (
-        expected_quantiles(inputs)[..., _SHOWN]
-        if per_district
-        else np.empty((HORIZON_DAYS, 0, len(SHOWN_LEVELS)))
-    )
+    if per_district:
+        districts = expected_quantiles(inputs)[..., _SHOWN]
+        own = own_growth_weights(inputs.counts)
+    else:
+        districts = np.empty((HORIZON_DAYS, 0, len(SHOWN_LEVELS)))
     city = _quantiles(
         inputs.counts.sum(axis=1, keepdims=True),
         susceptible=np.array([left.city]),
